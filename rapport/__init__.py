@@ -1,0 +1,1 @@
+"""Rapport: people-first debt-recovery journeys on Temporal."""

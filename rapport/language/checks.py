@@ -1,0 +1,256 @@
+"""Checks beyond the schema: what makes a well-formed definition safe to run.
+
+Each check yields Problems with the field path; the loader adds file and line.
+The workflow never re-checks any of this: a definition that reaches it has
+passed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from rapport.language.expressions import ExpressionError, compile_expression
+from rapport.language.models import (
+    BranchStep,
+    EndStep,
+    JourneyDefinition,
+    Message,
+    OfferPlanStep,
+    PlanOffer,
+    SendStep,
+    WaitStep,
+)
+from rapport.language.problems import Path
+from rapport.language.samples import AnyAttributes, sample_account
+from rapport.language.templates import NAMES, TemplateBundle, TemplateProblem, template_file
+from rapport.links import LinkSigner
+from rapport.messages import PlanOffered, message_context
+from rapport.policy.plans import plan_options
+
+EARLIEST, LATEST = time(8, 0), time(21, 0)
+NEEDS_OPT_OUT = ("email", "sms")
+_OPT_OUT_MARK = "\u2063opt-out\u2063"
+
+# (field path, message) for definition problems; template problems carry their own file.
+Finding = tuple[Path, str]
+
+
+def check_definition(definition: JourneyDefinition) -> Iterator[Finding]:
+    yield from _unique_ids(definition)
+    yield from _gotos(definition)
+    yield from _loops_without_wait(definition)
+    yield from _variants(definition)
+    yield from _policy(definition)
+    yield from _expressions(definition)
+    yield from _durations(definition)
+
+
+def _unique_ids(definition: JourneyDefinition) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for i, step in enumerate(definition.steps):
+        if step.id in seen:
+            yield ("steps", i, "id"), f"step id {step.id!r} is used twice"
+        seen.add(step.id)
+    segments: set[str] = set()
+    for i, segment in enumerate(definition.segments):
+        if segment.id in segments:
+            yield ("segments", i, "id"), f"segment id {segment.id!r} is used twice"
+        if segment.id == "default":
+            yield ("segments", i, "id"), "'default' is the segment of accounts that match none"
+        segments.add(segment.id)
+
+
+def _gotos(definition: JourneyDefinition) -> Iterator[Finding]:
+    ids = definition.step_index()
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, BranchStep):
+            for j, rule in enumerate(step.branch):
+                if rule.goto not in ids:
+                    yield ("steps", i, "branch", j, "goto"), \
+                        f"no step has id {rule.goto!r}; steps: {', '.join(ids)}"
+
+
+def successors(definition: JourneyDefinition, index: int) -> list[int]:
+    """Where control can go after step `index` (len(steps) means the journey ends)."""
+    step = definition.steps[index]
+    if isinstance(step, EndStep):
+        return []
+    ids = definition.step_index()
+    following = [index + 1]
+    if isinstance(step, BranchStep):
+        targets = [ids[r.goto] for r in step.branch if r.goto in ids]
+        always = any(r.when is None for r in step.branch)
+        following = targets if always else targets + following
+    return following
+
+
+def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
+    """A cycle of steps none of which waits would message (or spin) without pause."""
+    waits = {i for i, s in enumerate(definition.steps) if isinstance(s, WaitStep | OfferPlanStep)}
+    count = len(definition.steps)
+    reported: set[frozenset[int]] = set()
+    for i, step in enumerate(definition.steps):
+        if not isinstance(step, BranchStep) or i in waits:
+            continue
+        ids = definition.step_index()
+        for j, rule in enumerate(step.branch):
+            target = ids.get(rule.goto)
+            if target is None or target > i:
+                continue
+            loop = _path_without_wait(definition, target, i, waits, count)
+            if loop is not None and frozenset(loop) not in reported:
+                reported.add(frozenset(loop))
+                names = " -> ".join(definition.steps[k].id for k in loop + [target])
+                yield ("steps", i, "branch", j, "goto"), \
+                    f"loop {names} has no wait step: add a wait so customers are not flooded"
+
+
+def _path_without_wait(
+    definition: JourneyDefinition, start: int, goal: int, waits: set[int], count: int
+) -> list[int] | None:
+    """A path start..goal that passes no waiting step, or None."""
+    stack: list[tuple[int, list[int]]] = [(start, [start])]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node in waits:
+            continue
+        if node == goal:
+            return path
+        if node in seen:
+            continue
+        seen.add(node)
+        for nxt in successors(definition, node):
+            if nxt < count:
+                stack.append((nxt, path + [nxt]))
+    return None
+
+
+def _variants(definition: JourneyDefinition) -> Iterator[Finding]:
+    known = {s.id for s in definition.segments} | {"default"}
+    for path, message in definition.messages():
+        for segment in message.variants:
+            if segment not in known:
+                yield path + ("variants", segment), \
+                    f"no segment has id {segment!r}; segments: {', '.join(sorted(known))}"
+        if message.fallback == message.channel:
+            yield path + ("fallback",), "the fallback must be another channel"
+
+
+def _policy(definition: JourneyDefinition) -> Iterator[Finding]:
+    window = definition.policy.contact_window
+    if window.start < EARLIEST:
+        yield ("policy", "contact_window", "start"), "the contact window cannot open before 08:00"
+    if window.end > LATEST:
+        yield ("policy", "contact_window", "end"), "the contact window cannot close after 21:00"
+    if window.start >= window.end:
+        yield ("policy", "contact_window"), "the contact window must open before it closes"
+    if len(set(definition.policy.days)) != len(definition.policy.days):
+        yield ("policy", "days"), "a day is listed twice"
+    for i, cap in enumerate(definition.policy.caps):
+        if cap.per <= timedelta():
+            yield ("policy", "caps", i, "per"), "a cap's period must be longer than 0"
+
+
+def _durations(definition: JourneyDefinition) -> Iterator[Finding]:
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, WaitStep) and step.wait <= timedelta():
+            yield ("steps", i, "wait"), "a wait must be longer than 0"
+        if isinstance(step, OfferPlanStep) and step.offer_plan.respond_within <= timedelta():
+            yield ("steps", i, "offer_plan", "respond_within"), "must be longer than 0"
+
+
+def expression_fields(definition: JourneyDefinition) -> Iterator[tuple[Path, str]]:
+    if definition.entry is not None:
+        yield ("entry", "when"), definition.entry.when
+    for i, segment in enumerate(definition.segments):
+        yield ("segments", i, "when"), segment.when
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, BranchStep):
+            for j, rule in enumerate(step.branch):
+                if rule.when is not None:
+                    yield ("steps", i, "branch", j, "when"), rule.when
+        elif isinstance(step, SendStep) and step.send.when is not None:
+            yield ("steps", i, "send", "when"), step.send.when
+
+
+def _expressions(definition: JourneyDefinition) -> Iterator[Finding]:
+    for path, source in expression_fields(definition):
+        try:
+            compile_expression(source)
+        except ExpressionError as exc:
+            yield path, str(exc)
+
+
+@dataclass(frozen=True)
+class TemplateFinding:
+    """A template problem: where the definition needs it, and where in the template it is."""
+
+    path: Path
+    problem: TemplateProblem | str
+
+
+def check_templates(
+    definition: JourneyDefinition, bundle: TemplateBundle
+) -> Iterator[TemplateFinding]:
+    """Every reachable template exists, compiles, renders a sample and tells how to opt out."""
+    for path, message in definition.messages():
+        plan = _sample_plan(message) if isinstance(message, PlanOffer) else None
+        for channel_index, channel in enumerate(message.channels()):
+            field = "channel" if channel_index == 0 else "fallback"
+            for key, name in _template_names(message):
+                where = path + ((key,) if key == "template" else ("variants", key))
+                file = template_file(name, channel)
+                if not bundle.has(name, channel):
+                    yield TemplateFinding(
+                        where, f"template {file} does not exist (needed for {field} {channel})")
+                    continue
+                yield from _render_check(where, bundle, name, channel, file, plan)
+
+
+def _template_names(message: Message) -> list[tuple[str, str]]:
+    return [("template", message.template)] + list(message.variants.items())
+
+
+def _render_check(
+    where: Path, bundle: TemplateBundle, name: str, channel: str, file: str,
+    plan: PlanOffered | None,
+) -> Iterator[TemplateFinding]:
+    account = sample_account()
+    sent_at = datetime(2028, 3, 1, 15, 0, tzinfo=UTC)
+    signer = LinkSigner("https://pay.example.com", "validation")
+    context = message_context(account, account.balance, channel, signer, sent_at, plan)  # type: ignore[arg-type]
+    context["account"]["attributes"] = AnyAttributes()
+    if channel in NEEDS_OPT_OUT:
+        context["opt_out"] = _OPT_OUT_MARK
+    source = bundle.sources[file]
+    if channel == "email" and not source.lstrip("\n").startswith("Subject:"):
+        yield TemplateFinding(where, TemplateProblem(
+            file, 1, "an email template starts with 'Subject: ...' then a blank line"))
+        return
+    try:
+        unknown = bundle.unknown_names(file)
+    except TemplateProblem as problem:
+        yield TemplateFinding(where, problem)
+        return
+    for unknown_name, line in unknown:
+        yield TemplateFinding(where, TemplateProblem(
+            file, line, f"unknown name {unknown_name!r}; templates may use {', '.join(NAMES)}"))
+    if unknown:
+        return
+    try:
+        rendered = bundle.render(name, channel, context)  # type: ignore[arg-type]
+    except TemplateProblem as problem:
+        yield TemplateFinding(where, problem)
+        return
+    if channel in NEEDS_OPT_OUT and _OPT_OUT_MARK not in rendered.body:
+        yield TemplateFinding(where, TemplateProblem(
+            file, 1, "every email and SMS must render {{ opt_out }} so the customer can opt out"))
+
+
+def _sample_plan(offer: PlanOffer) -> PlanOffered:
+    options = plan_options(sample_account().balance, offer.installments, offer.min_installment)
+    return PlanOffered(options=options, offered=[o.installments for o in options],
+                       min_installment=offer.min_installment, first_due=date(2028, 3, 8))

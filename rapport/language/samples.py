@@ -1,0 +1,45 @@
+"""A sample account that templates and expressions are checked against.
+
+Every optional field is filled, so a template that uses any field the
+spec names renders; `attributes` answers any key with a placeholder, since
+designers put their own data there.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rapport.language.account import Account, Customer, History
+
+
+class AnyAttributes(dict[str, Any]):
+    """Attributes of the sample account: every key exists."""
+
+    def __missing__(self, key: str) -> str:
+        return f"<attributes.{key}>"
+
+
+def sample_account() -> Account:
+    account = Account(
+        account_id="SAMPLE-1",
+        customer=Customer(
+            first_name="Sam",
+            last_name="Sample",
+            email="sam@example.com",
+            phone="+15555550100",
+            timezone="America/New_York",
+            locale="en-US",
+        ),
+        balance=Decimal("182.40"),
+        currency="USD",
+        minimum_due=Decimal("45.00"),
+        due_date=date(2028, 2, 20),
+        days_past_due=9,
+        history=History(tenure_months=24, missed_payments_12m=1,
+                        payment_method_updated_days_ago=30),
+        consent={"email": True, "sms": True, "voice": True, "letter": True, "push": True,
+                 "webhook": True},
+    )
+    return account
