@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,6 +41,12 @@ def reporting_problems(action: Callable[[], T]) -> T:
     except DefinitionError as exc:
         fail([str(p) for p in exc.problems])
         raise AssertionError("unreachable") from None
+
+
+def quiet_temporal_logs() -> None:
+    """Keep the SDK's worker chatter out of a designer's terminal; errors still show."""
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
 
 
 def load_account(path: Path) -> Account:
@@ -128,6 +136,26 @@ def _label(definition: JourneyDefinition, path: tuple[str | int, ...]) -> str:
         assert isinstance(step, SendStep | OfferPlanStep)
         return step.id
     return str(path[0])
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def simulate(scenario: Path, as_json: bool) -> None:
+    """Run a scenario through the real workflow on the time-skipping server."""
+    from rapport.simulation.runner import ScenarioError
+    from rapport.simulation.runner import simulate as run_simulation
+    from rapport.simulation.scenario import load_scenario
+    from rapport.simulation.timeline import table, timeline
+
+    loaded = reporting_problems(lambda: load_scenario(scenario))
+    quiet_temporal_logs()
+    try:
+        run = asyncio.run(run_simulation(loaded))
+    except ScenarioError as exc:
+        fail([str(exc)])
+    data = timeline(run)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else table(data))
 
 
 if __name__ == "__main__":

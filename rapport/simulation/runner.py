@@ -1,0 +1,156 @@
+"""Run a scenario on the time-skipping test server through the real workflow."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels import Capture
+from rapport.contracts import (
+    AcceptPlan,
+    Engagement,
+    JourneyInput,
+    JourneyStatus,
+    Note,
+    OptOut,
+    PaymentReceived,
+    workflow_id,
+)
+from rapport.engine import EngineParts, build_worker
+from rapport.links import LinkSigner
+from rapport.policy.window import to_utc
+from rapport.servers import binary
+from rapport.settings import load_settings
+from rapport.simulation.scenario import (
+    AcceptPlanEvent,
+    EngagementEvent,
+    LoadedScenario,
+    OptOutEvent,
+    PaymentEvent,
+    TimedEvent,
+)
+from workflows.journey import DelinquencyJourney
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot run, with a message for the designer."""
+
+
+@dataclass
+class SimulationRun:
+    scenario: LoadedScenario
+    start: datetime  # UTC
+    status: JourneyStatus
+    finished: bool
+    capture: Capture
+    events: list[dict[str, Any]]
+    history_events: int
+
+
+async def simulate(scenario: LoadedScenario) -> SimulationRun:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+        runtime=quiet_runtime(),
+    )
+    async with env:
+        return await simulate_on(env, scenario)
+
+
+async def simulate_on(env: WorkflowEnvironment, scenario: LoadedScenario) -> SimulationRun:
+    settings = load_settings()
+    capture = Capture()
+    parts = EngineParts(journeys=[scenario.journey.path], channels={"*": capture},
+                        signer=LinkSigner(settings.link_base_url, settings.link_secret))
+    task_queue = f"simulation-{uuid.uuid4()}"
+    async with build_worker(env.client, task_queue, parts):
+        start = await _start_time(env, scenario)
+        await _skip_to(env, start)
+        handle = await env.client.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(account=scenario.account, journey=scenario.journey.definition.id),
+            id=workflow_id(scenario.account.account_id), task_queue=task_queue,
+        )
+        events = []
+        for timed in scenario.timed_events(start):
+            if timed.at > scenario.horizon(start):
+                break
+            await _skip_to(env, timed.at)
+            events.append(await _inject(handle, timed))
+        await _skip_to(env, scenario.horizon(start))
+        description = await handle.describe()
+        if description.status == WorkflowExecutionStatus.FAILED:
+            try:
+                await handle.result()
+            except Exception as exc:  # the workflow's own failure, shown to the designer
+                raise ScenarioError(f"the journey failed: {_root_message(exc)}") from None
+        status = await handle.query(DelinquencyJourney.status)
+        history = await handle.fetch_history()
+    return SimulationRun(scenario, start, status,
+                         description.status == WorkflowExecutionStatus.COMPLETED, capture,
+                         events, len(history.events))
+
+
+async def _start_time(env: WorkflowEnvironment, scenario: LoadedScenario) -> datetime:
+    now = await env.get_current_time()
+    if scenario.start_local is None:
+        return now
+    start = to_utc(scenario.start_local, scenario.account.customer.timezone)
+    if start < now - timedelta(minutes=1):
+        raise ScenarioError(
+            f"{scenario.path}: start {scenario.start_local.isoformat()} is in the past; the "
+            "simulator can only move forward in time: use a later start or leave it out")
+    return start
+
+
+async def _skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
+    delta = moment - await env.get_current_time()
+    if delta > timedelta():
+        await env.sleep(delta)
+
+
+async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[str, Any]:
+    event = timed.event
+    record: dict[str, Any] = {"at": timed.at, **event.model_dump(mode="json", exclude={"at"},
+                                                                  exclude_defaults=True)}
+    record["type"] = event.type
+    if isinstance(event, AcceptPlanEvent):
+        try:
+            await handle.execute_update(DelinquencyJourney.accept_plan,
+                                        AcceptPlan(installments=event.installments))
+        except WorkflowUpdateFailedError as exc:
+            return {**record, "accepted": False, "error": _root_message(exc)}
+        return {**record, "accepted": True}
+    payload: Any
+    if isinstance(event, PaymentEvent):
+        payload = PaymentReceived(amount=event.amount, paid_at=event.paid_at)
+    elif isinstance(event, OptOutEvent):
+        payload = OptOut(channel=event.channel)
+    elif isinstance(event, EngagementEvent):
+        payload = Engagement(kind=event.kind)
+    else:
+        payload = Note(reason=event.reason)
+    try:
+        await handle.signal(event.type, payload)
+    except Exception as exc:  # e.g. the journey already ended
+        return {**record, "accepted": False, "error": _root_message(exc)}
+    return {**record, "accepted": True}
+
+
+def _root_message(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc)
+
+
+def quiet_runtime() -> Runtime:
+    """A Temporal runtime whose core logs only errors (not its own start-up warnings)."""
+    logging = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+    return Runtime(telemetry=TelemetryConfig(logging=logging))

@@ -1,0 +1,82 @@
+"""The simulation's timeline: JSON exactly as contracts.md says, or a readable table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rapport.policy.window import local
+from rapport.simulation.runner import SimulationRun
+
+
+def timeline(run: SimulationRun) -> dict[str, Any]:
+    zone = run.scenario.account.customer.timezone
+    definition = run.scenario.journey.definition
+
+    def at(moment: datetime) -> str:
+        return local(moment, zone).isoformat()
+
+    def day(moment: datetime) -> int:
+        return (moment - run.start).days
+
+    messages = []
+    for sent in run.status.messages:
+        item = run.capture.items.get(sent.key)
+        messages.append({
+            "step": sent.step, "channel": sent.channel, "template": sent.template,
+            "at": at(sent.at), "day": day(sent.at),
+            "subject": item.subject if item else None, "body": item.body if item else None,
+        })
+    return {
+        "journey": {"id": definition.id, "version": definition.version},
+        "account_id": run.scenario.account.account_id,
+        "segment": run.status.segment,
+        "start": at(run.start),
+        "outcome": run.status.outcome if run.finished else "running",
+        "messages": messages,
+        "skipped": [{"step": s.step, "channel": s.channel, "at": at(s.at), "day": day(s.at),
+                     "reason": s.reason, **({"detail": s.detail} if s.detail else {})}
+                    for s in run.status.skipped],
+        "events": [{**e, "at": at(e["at"]), "day": day(e["at"])} for e in run.events],
+        "handoffs": [{"step": h.step, "queue": h.queue, "at": at(h.at), "day": day(h.at)}
+                     for h in run.status.handoffs],
+        "balance": str(run.status.balance),
+        "history_events": run.history_events,
+    }
+
+
+def table(data: dict[str, Any]) -> str:
+    """One line per message, skip, event and handoff, in time order."""
+    rows: list[tuple[str, int, str, str, str, str]] = []
+    for m in data["messages"]:
+        first = m["subject"] or (m["body"] or "").split("\n")[0]
+        rows.append((m["at"], m["day"], m["channel"], m["template"], first, "sent"))
+    for s in data["skipped"]:
+        rows.append((s["at"], s["day"], s["channel"] or "-", s["step"],
+                     f"skipped: {s['reason']} {s.get('detail', '')}".strip(), "skip"))
+    for e in data["events"]:
+        fields = ", ".join(f"{k}={v}" for k, v in e.items()
+                           if k not in ("at", "day", "type", "accepted", "error"))
+        verdict = "" if e["accepted"] else f"  REJECTED: {e.get('error', '')}"
+        rows.append((e["at"], e["day"], "event", e["type"], fields + verdict, "event"))
+    for h in data["handoffs"]:
+        rows.append((h["at"], h["day"], "handoff", h["step"], f"task on queue {h['queue']}",
+                     "handoff"))
+    rows.sort(key=lambda r: r[0])
+    journey = data["journey"]
+    lines = [
+        f"journey {journey['id']} v{journey['version']}, account {data['account_id']}, "
+        f"segment {data['segment']}, start {data['start']}",
+        "",
+        f"{'day':>4}  {'customer-local time':<22} {'channel':<8} {'template':<20} first line",
+    ]
+    for moment, day, channel, template, first, _ in rows:
+        stamp = datetime.fromisoformat(moment).strftime("%a %Y-%m-%d %H:%M")
+        lines.append(f"{day:>4}  {stamp:<22} {channel:<8} {template:<20} {_clip(first)}")
+    lines += ["", f"outcome: {data['outcome']}, {len(data['messages'])} messages, "
+              f"balance {data['balance']}"]
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

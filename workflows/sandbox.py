@@ -1,0 +1,20 @@
+"""Temporal's workflow sandbox, with our pure modules and their libraries passed through.
+
+Passing a module through means it is imported once, outside the sandbox:
+`zoneinfo` then works normally in the policy math, and jinja2, yaml, babel
+and pydantic are not re-imported for every cached workflow (a module that is
+not passed through costs about 11x the memory per cached workflow).
+"""
+
+from __future__ import annotations
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+PASSTHROUGH = ("rapport", "jinja2", "markupsafe", "yaml", "babel", "pydantic", "pydantic_core",
+               "annotated_types", "zoneinfo", "tzdata")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
