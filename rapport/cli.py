@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -41,6 +42,16 @@ def reporting_problems(action: Callable[[], T]) -> T:
     except DefinitionError as exc:
         fail([str(p) for p in exc.problems])
         raise AssertionError("unreachable") from None
+
+
+def exit_now(code: int, errors: list[str] | None = None) -> NoReturn:
+    """Exit without interpreter finalization once a Temporal runtime has run: its native
+    threads can abort the process while Python shuts down, turning success into a crash."""
+    for line in errors or []:
+        click.echo(line, err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def quiet_temporal_logs() -> None:
@@ -153,9 +164,12 @@ def simulate(scenario: Path, as_json: bool) -> None:
     try:
         run = asyncio.run(run_simulation(loaded))
     except ScenarioError as exc:
-        fail([str(exc)])
+        exit_now(1, [str(exc)])
+    except Exception as exc:  # the server or worker failed: say so, no traceback
+        exit_now(1, [f"{scenario}: the simulation could not run: {type(exc).__name__}: {exc}"])
     data = timeline(run)
     click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else table(data))
+    exit_now(0)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,15 @@ TEMPLATES = {
     "reminder.email.j2": "Subject: Hello {{ customer.first_name }}\n\n{{ balance }} due.\n{{ opt_out }}\n",
     "reminder.sms.j2": "Hi {{ customer.first_name }}, {{ balance }} due. {{ opt_out }}\n",
     "nudge.sms.j2": "Still {{ balance }}. {{ links.pay_now }} {{ opt_out }}\n",
+    "thanks.email.j2": "Subject: Thank you\n\nPaid in full. {{ opt_out }}\n",
+    "thanks.sms.j2": "Thank you, paid in full. {{ opt_out }}\n",
+    "partial.sms.j2": "Thanks! {{ balance }} left. {{ opt_out }}\n",
+    "call.voice.j2": "Hello {{ customer.first_name }}, about {{ balance }}.\n",
+    "offer.email.j2": (
+        "Subject: A plan for {{ balance }}\n\n"
+        "{% for o in plan.options %}{{ o.installments }} x {{ o.amount }}\n{% endfor %}"
+        "{{ opt_out }}\n"
+    ),
 }
 
 

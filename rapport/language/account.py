@@ -5,33 +5,35 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
-from babel import Locale, UnknownLocaleError
+from babel.localedata import locale_identifiers
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from rapport.language.types import Channel, Money
 
+# Read once at import, outside Temporal's sandbox: accounts are validated inside
+# workflows too (when their input is decoded), where file access is not allowed.
+_ZONES = frozenset(available_timezones())
+_LOCALES = frozenset(locale_identifiers())
+_CURRENCIES = frozenset(list_currencies())
+
 
 def _timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not an IANA time zone such as America/New_York") from None
+    if name not in _ZONES:
+        raise ValueError(f"{name!r} is not an IANA time zone such as America/New_York")
     return name
 
 
 def _locale(tag: str) -> str:
-    try:
-        Locale.parse(tag, sep="-")
-    except (UnknownLocaleError, ValueError):
-        raise ValueError(f"{tag!r} is not a locale such as en-US or fr-FR") from None
+    if tag.replace("-", "_") not in _LOCALES:
+        raise ValueError(f"{tag!r} is not a locale such as en-US or fr-FR")
     return tag
 
 
 def _currency(code: str) -> str:
-    if code not in list_currencies():
+    if code not in _CURRENCIES:
         raise ValueError(f"{code!r} is not an ISO 4217 currency code such as USD or EUR")
     return code
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rapport.language.checks import check_definition, check_templates
-from rapport.language.models import STEP_TAGS, JourneyDefinition
+from rapport.language.models import JourneyDefinition
 from rapport.language.problems import DefinitionError, Path, Problem, format_path
 from rapport.language.templates import SUFFIX, TemplateBundle, TemplateProblem
 from rapport.language.yaml_source import SourceDocument, load_yaml
@@ -106,12 +106,25 @@ def _reachable(definition: JourneyDefinition) -> set[str]:
     return names
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Path:
-    return tuple(part for part in loc if part not in STEP_TAGS)
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> Path:
+    """Drop the tags pydantic inserts for tagged unions (`steps.0.wait-step.wait`):
+    a name that is not a key of the data at that point, and not the last part."""
+    path: list[str | int] = []
+    for position, part in enumerate(loc):
+        is_last = position == len(loc) - 1
+        if isinstance(data, dict):
+            if part in data:
+                data = data[part]
+            elif not is_last:
+                continue
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        path.append(part)
+    return tuple(path)
 
 
 def _pydantic_problem(document: SourceDocument, error: Any) -> Problem:
-    path = _clean_loc(error["loc"])
+    path = _clean_loc(error["loc"], document.data)
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = f"unknown key {path[-1]!r}"

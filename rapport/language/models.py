@@ -129,7 +129,6 @@ class EndStep(StepBase):
 
 
 STEP_KINDS = ("send", "wait", "branch", "offer_plan", "handoff", "end")
-STEP_TAGS = {f"{kind}-step" for kind in STEP_KINDS}
 
 
 def _step_kind(value: Any) -> str | None:

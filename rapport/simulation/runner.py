@@ -7,9 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import Capture
@@ -32,6 +39,7 @@ from rapport.simulation.scenario import (
     AcceptPlanEvent,
     EngagementEvent,
     LoadedScenario,
+    NoteEvent,
     OptOutEvent,
     PaymentEvent,
     TimedEvent,
@@ -51,7 +59,7 @@ class SimulationRun:
     finished: bool
     capture: Capture
     events: list[dict[str, Any]]
-    history_events: int
+    history: WorkflowHistory
 
 
 async def simulate(scenario: LoadedScenario) -> SimulationRun:
@@ -95,7 +103,7 @@ async def simulate_on(env: WorkflowEnvironment, scenario: LoadedScenario) -> Sim
         history = await handle.fetch_history()
     return SimulationRun(scenario, start, status,
                          description.status == WorkflowExecutionStatus.COMPLETED, capture,
-                         events, len(history.events))
+                         events, history)
 
 
 async def _start_time(env: WorkflowEnvironment, scenario: LoadedScenario) -> datetime:
@@ -117,31 +125,35 @@ async def _skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
 
 
 async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[str, Any]:
+    """Deliver one scenario event as the billing system or customer would; record the verdict."""
     event = timed.event
-    record: dict[str, Any] = {"at": timed.at, **event.model_dump(mode="json", exclude={"at"},
-                                                                  exclude_defaults=True)}
-    record["type"] = event.type
-    if isinstance(event, AcceptPlanEvent):
-        try:
+    record: dict[str, Any] = {"at": timed.at, "type": event.type,
+                              **event.model_dump(mode="json", exclude={"at", "type"},
+                                                 exclude_defaults=True)}
+    try:
+        if isinstance(event, AcceptPlanEvent):
             await handle.execute_update(DelinquencyJourney.accept_plan,
                                         AcceptPlan(installments=event.installments))
-        except WorkflowUpdateFailedError as exc:
-            return {**record, "accepted": False, "error": _root_message(exc)}
-        return {**record, "accepted": True}
-    payload: Any
-    if isinstance(event, PaymentEvent):
-        payload = PaymentReceived(amount=event.amount, paid_at=event.paid_at)
-    elif isinstance(event, OptOutEvent):
-        payload = OptOut(channel=event.channel)
-    elif isinstance(event, EngagementEvent):
-        payload = Engagement(kind=event.kind)
-    else:
-        payload = Note(reason=event.reason)
-    try:
-        await handle.signal(event.type, payload)
-    except Exception as exc:  # e.g. the journey already ended
+        else:
+            await handle.signal(event.type, _signal_payload(event))
+    except WorkflowUpdateFailedError as exc:
         return {**record, "accepted": False, "error": _root_message(exc)}
+    except (RPCError, WorkflowFailureError) as exc:
+        description = await handle.describe()
+        ended = description.status != WorkflowExecutionStatus.RUNNING
+        error = "the journey has already ended" if ended else _root_message(exc)
+        return {**record, "accepted": False, "error": error}
     return {**record, "accepted": True}
+
+
+def _signal_payload(event: PaymentEvent | OptOutEvent | EngagementEvent | NoteEvent) -> Any:
+    if isinstance(event, PaymentEvent):
+        return PaymentReceived(amount=event.amount, paid_at=event.paid_at)
+    if isinstance(event, OptOutEvent):
+        return OptOut(channel=event.channel)
+    if isinstance(event, EngagementEvent):
+        return Engagement(kind=event.kind)
+    return Note(reason=event.reason)
 
 
 def _root_message(exc: BaseException) -> str:

@@ -14,7 +14,8 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
     definition = run.scenario.journey.definition
 
     def at(moment: datetime) -> str:
-        return local(moment, zone).isoformat()
+        # The test server's clock runs on while activities execute: show whole seconds.
+        return local(moment, zone).isoformat(timespec="seconds")
 
     def day(moment: datetime) -> int:
         return (moment - run.start).days
@@ -41,7 +42,8 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
         "handoffs": [{"step": h.step, "queue": h.queue, "at": at(h.at), "day": day(h.at)}
                      for h in run.status.handoffs],
         "balance": str(run.status.balance),
-        "history_events": run.history_events,
+        "errors": run.status.errors,
+        "history_events": len(run.history.events),
     }
 
 
@@ -50,19 +52,19 @@ def table(data: dict[str, Any]) -> str:
     rows: list[tuple[str, int, str, str, str, str]] = []
     for m in data["messages"]:
         first = m["subject"] or (m["body"] or "").split("\n")[0]
-        rows.append((m["at"], m["day"], m["channel"], m["template"], first, "sent"))
+        rows.append((m["at"], m["day"], m["channel"], m["template"], first, "2-sent"))
     for s in data["skipped"]:
         rows.append((s["at"], s["day"], s["channel"] or "-", s["step"],
-                     f"skipped: {s['reason']} {s.get('detail', '')}".strip(), "skip"))
+                     f"skipped: {s['reason']} {s.get('detail', '')}".strip(), "1-skip"))
     for e in data["events"]:
         fields = ", ".join(f"{k}={v}" for k, v in e.items()
                            if k not in ("at", "day", "type", "accepted", "error"))
         verdict = "" if e["accepted"] else f"  REJECTED: {e.get('error', '')}"
-        rows.append((e["at"], e["day"], "event", e["type"], fields + verdict, "event"))
+        rows.append((e["at"], e["day"], "event", e["type"], fields + verdict, "0-event"))
     for h in data["handoffs"]:
         rows.append((h["at"], h["day"], "handoff", h["step"], f"task on queue {h['queue']}",
-                     "handoff"))
-    rows.sort(key=lambda r: r[0])
+                     "2-handoff"))
+    rows.sort(key=lambda r: (r[0], r[5]))  # an event comes before what it caused
     journey = data["journey"]
     lines = [
         f"journey {journey['id']} v{journey['version']}, account {data['account_id']}, "

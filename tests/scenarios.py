@@ -1,0 +1,66 @@
+"""Run a journey against one customer on the time-skipping server, in a few lines.
+
+    timeline = await simulate_journey(env, tmp_path, JOURNEY, start="2028-03-01T06:10",
+                                      events=[{"at": "+1d", "type": "cease_communication"}])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from temporalio.testing import WorkflowEnvironment
+
+from rapport.simulation.runner import simulate_on
+from rapport.simulation.scenario import load_scenario
+from rapport.simulation.timeline import timeline
+from tests.journey_files import write_journey
+
+ACCOUNT: dict[str, Any] = {
+    "account_id": "T-1",
+    "customer": {"first_name": "Robin", "email": "robin@example.com", "phone": "+12125550100",
+                 "timezone": "America/New_York", "locale": "en-US"},
+    "balance": "300.00",
+    "currency": "USD",
+    "days_past_due": 5,
+    "history": {"tenure_months": 6, "missed_payments_12m": 1},
+    "consent": {"email": True, "sms": True, "voice": True},
+}
+
+
+def account(**changes: Any) -> dict[str, Any]:
+    """The test account with top-level or `customer.x` / `history.x` keys changed."""
+    result = yaml.safe_load(yaml.safe_dump(ACCOUNT))
+    for key, value in changes.items():
+        if "__" in key:
+            outer, inner = key.split("__")
+            result[outer][inner] = value
+        else:
+            result[key] = value
+    return result
+
+
+async def simulate_journey(
+    env: WorkflowEnvironment,
+    folder: Path,
+    definition: str,
+    *,
+    templates: dict[str, str | None] | None = None,
+    customer: dict[str, Any] | None = None,
+    start: str = "2028-03-01T09:00",
+    days: int = 30,
+    events: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    journey = write_journey(folder, definition, templates)
+    scenario = {"journey": journey.name, "start": start, "days": days,
+                "account": customer or account(), "events": events or []}
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    run = await simulate_on(env, load_scenario(path))
+    return timeline(run)
+
+
+def sent(timeline: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(step, channel, customer-local time) of every message."""
+    return [(m["step"], m["channel"], m["at"]) for m in timeline["messages"]]
