@@ -25,5 +25,8 @@ test: lint
 run: install
 	$(BIN)/journey validate journeys/
 
+bench: install
+	$(BIN)/python -m bench.simulate
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -172,5 +172,24 @@ def simulate(scenario: Path, as_json: bool) -> None:
     exit_now(0)
 
 
+@main.command()
+@click.option("--account", "account_id", default=None, help="Only this account's messages.")
+@click.option("--full", is_flag=True, help="Show whole bodies, not first lines.")
+def outbox(account_id: str | None, full: bool) -> None:
+    """Show the local outbox, where messages go when no real channel is configured."""
+    from activities.channels import read_outbox
+
+    path = load_settings().outbox_path
+    entries = [e for e in read_outbox(path) if account_id in (None, e["account_id"])]
+    if not entries:
+        click.echo(f"{path}: no messages yet")
+    for entry in entries:
+        first = entry["subject"] or entry["body"].split("\n")[0]
+        click.echo(f"{entry['at']}  {entry['account_id']:<10} {entry['channel']:<8} "
+                   f"{entry['to']:<24} {first}")
+        if full:
+            click.echo(entry["body"] + "\n")
+
+
 if __name__ == "__main__":
     main()

@@ -113,6 +113,7 @@ class JourneyStatus(Payload):
     suppressed_channels: list[Channel]
     outcome: str | None
     plan_offered: list[int] | None = None
+    steps_run: int = 0
     errors: list[str] = Field(default_factory=list)
 
 

@@ -10,7 +10,7 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from rapport.servers import binary
+from rapport.servers import binary, quiet_runtime
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +30,7 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironme
         environment = await WorkflowEnvironment.start_time_skipping(
             data_converter=pydantic_data_converter,
             test_server_existing_path=binary("temporal-test-server"),
+            runtime=quiet_runtime(),
         )
     async with environment:
         yield environment

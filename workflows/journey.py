@@ -425,7 +425,8 @@ class DelinquencyJourney:
             else self._next_action_at,
             balance=s.balance, messages=s.sent, skipped=s.skipped, handoffs=s.handoffs,
             suppressed_channels=s.suppressed, outcome=s.outcome,
-            plan_offered=s.plan_offer.offered if s.plan_offer else None, errors=s.errors,
+            plan_offered=s.plan_offer.offered if s.plan_offer else None,
+            steps_run=sum(s.occurrences.values()), errors=s.errors,
         )
 
     # --- helpers -----------------------------------------------------------------------------

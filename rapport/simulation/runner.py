@@ -15,7 +15,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -33,7 +32,7 @@ from rapport.contracts import (
 from rapport.engine import EngineParts, build_worker
 from rapport.links import LinkSigner
 from rapport.policy.window import to_utc
-from rapport.servers import binary
+from rapport.servers import binary, quiet_runtime
 from rapport.settings import load_settings
 from rapport.simulation.scenario import (
     AcceptPlanEvent,
@@ -162,7 +161,3 @@ def _root_message(exc: BaseException) -> str:
     return str(exc)
 
 
-def quiet_runtime() -> Runtime:
-    """A Temporal runtime whose core logs only errors (not its own start-up warnings)."""
-    logging = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
-    return Runtime(telemetry=TelemetryConfig(logging=logging))

@@ -1,0 +1,97 @@
+"""How long a 120-day simulation takes, server start included, and how many history
+events a journey uses per step; each against a bare workflow in the same process.
+
+    .venv/bin/python -m bench.simulate
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench.bare import BarePlan, BareWorkflow, bare_noop
+from bench.results import record
+from rapport.servers import binary, quiet_runtime
+from rapport.simulation.runner import simulate
+from rapport.simulation.scenario import LoadedScenario, load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "examples" / "scenarios" / "behind_no_response.yaml"
+ROUNDS = 5
+
+
+def count(history_events: list, kind: int) -> int:
+    return sum(1 for e in history_events if e.event_type == kind)
+
+
+async def bare_run(plan: BarePlan) -> tuple[float, int]:
+    started = time.perf_counter()
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"), runtime=quiet_runtime())
+    async with env:
+        queue = f"bare-{uuid.uuid4()}"
+        async with Worker(env.client, task_queue=queue, workflows=[BareWorkflow],
+                          activities=[bare_noop]):
+            handle = await env.client.start_workflow(BareWorkflow.run, plan, id=queue,
+                                                     task_queue=queue)
+            await handle.result()
+            history = await handle.fetch_history()
+    return time.perf_counter() - started, len(history.events)
+
+
+async def rapport_run(scenario: LoadedScenario) -> tuple[float, object]:
+    started = time.perf_counter()
+    run = await simulate(scenario)
+    return time.perf_counter() - started, run
+
+
+async def main() -> None:
+    base = load_scenario(SCENARIO)
+    scenario = LoadedScenario(base.path, base.journey, base.account, base.start_local, 120,
+                              base.events)
+    rapport_times, bare_times = [], []
+    run = None
+    for _ in range(ROUNDS):
+        seconds, run = await rapport_run(scenario)
+        rapport_times.append(seconds)
+    assert run is not None
+    events = run.history.events  # type: ignore[attr-defined]
+    plan = BarePlan(activities=count(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+                    timers=count(events, EventType.EVENT_TYPE_TIMER_STARTED))
+    bare_events = 0
+    for _ in range(ROUNDS):
+        seconds, bare_events = await bare_run(plan)
+        bare_times.append(seconds)
+    steps = run.status.steps_run  # type: ignore[attr-defined]
+    messages = len(run.status.messages)  # type: ignore[attr-defined]
+    rapport_s, bare_s = min(rapport_times), min(bare_times)
+    figures = {
+        "simulate_120d_seconds": round(rapport_s, 3),
+        "simulate_120d_bare_seconds": round(bare_s, 3),
+        "simulate_120d_ratio": round(rapport_s / bare_s, 2),
+        "history_events_per_step": round(len(events) / steps, 1),
+        "history_events_per_message": round(len(events) / max(messages, 1), 1),
+        "history_events_bare": bare_events,
+    }
+    print(f"120-day simulation of {SCENARIO.name} ({steps} steps, {messages} messages, "
+          f"{plan.activities} activities, {plan.timers} timers), best of {ROUNDS}:")
+    print(f"  {'':<28}{'Rapport':>10}{'bare':>10}{'ratio':>8}")
+    print(f"  {'wall time, server start incl.':<28}{rapport_s:>9.2f}s{bare_s:>9.2f}s"
+          f"{rapport_s / bare_s:>8.2f}")
+    print(f"  {'history events':<28}{len(events):>10}{bare_events:>10}"
+          f"{len(events) / bare_events:>8.2f}")
+    print(f"  history events per step: {figures['history_events_per_step']}, "
+          f"per message: {figures['history_events_per_message']}")
+    record(figures)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
