@@ -11,29 +11,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.channels import Outbox
-from rapport.engine import EngineParts, build_worker
-from rapport.links import LinkSigner
+from rapport.engine import build_worker, parts_from_settings
 from rapport.settings import Settings, load_settings
-
-
-def engine_parts(settings: Settings) -> EngineParts:
-    return EngineParts(
-        journeys=[settings.journeys_dir],
-        channels={"*": Outbox(settings.outbox_path)},
-        signer=LinkSigner(settings.link_base_url, settings.link_secret),
-    )
 
 
 async def run(settings: Settings) -> None:
     client = await Client.connect(settings.temporal_address,
                                   namespace=settings.temporal_namespace,
                                   data_converter=pydantic_data_converter)
-    worker = build_worker(client, settings.task_queue, engine_parts(settings))
+    worker = build_worker(
+        client, settings.task_queue, parts_from_settings(settings),
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,7 +42,11 @@ async def run(settings: Settings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(run(load_settings()))
+    settings = load_settings()
+    problems = settings.problems()
+    if problems:
+        sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))
+    asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,24 @@ from typing import Literal, Protocol
 Receipt = Literal["delivered", "duplicate"]
 
 
+class PermanentFailure(Exception):
+    """The provider refused this message for good (bad number, rejected address):
+    the step is skipped with this reason and the journey goes on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientFailure(Exception):
+    """Worth retrying (connection error, timeout, 5xx, 429): `retry_after` seconds
+    when the provider said how long to wait."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A rendered message (or handoff task) ready for a channel."""
@@ -35,11 +53,20 @@ class Outgoing:
 
 
 class Channel(Protocol):
+    """Delivers one item; raises PermanentFailure or TransientFailure.
+
+    `idempotent` is True when a redelivery with the same key cannot reach the
+    customer twice (the provider or receiver honours the key)."""
+
+    idempotent: bool
+
     async def deliver(self, item: Outgoing) -> Receipt: ...
 
 
 class Capture:
     """Keeps every delivered item in memory, by idempotency key."""
+
+    idempotent = True
 
     def __init__(self) -> None:
         self.items: dict[str, Outgoing] = {}
@@ -53,6 +80,8 @@ class Capture:
 
 class Outbox:
     """An append-only JSON-lines file; keys already in it are not written again."""
+
+    idempotent = True
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -1,15 +1,36 @@
 """`send_message` renders a template and hands it to a channel; `create_handoff`
-asks a person to reach out. Secrets (the link key) stay here, out of history."""
+asks a person to reach out. Secrets (the link key, provider credentials) stay
+here, out of workflow history.
+
+Failures are sorted here: a permanent one (bad number, rejected address) comes
+back as `rejected` and the journey records a skip; a transient one raises, so
+Temporal retries it with backoff, honouring a provider's Retry-After. No
+attempt starts after `deliver_by`, so a retry never delivers outside the
+contact window: the workflow defers the message and checks again.
+"""
 
 from __future__ import annotations
 
-from temporalio import activity
+import asyncio
+from datetime import timedelta
 
-from activities.channels import ChannelRouter, Outgoing
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.channels import (
+    Channel,
+    ChannelRouter,
+    Outgoing,
+    PermanentFailure,
+    Receipt,
+    TransientFailure,
+)
 from rapport.contracts import HandoffRequest, SendRequest, SendResult
 from rapport.language.templates import TemplateBundle, TemplateProblem
 from rapport.links import LinkSigner
 from rapport.messages import message_context
+
+WINDOW_CLOSED = "WindowClosed"
 
 
 class DeliveryActivities:
@@ -19,7 +40,11 @@ class DeliveryActivities:
 
     @activity.defn(name="send_message")
     async def send_message(self, request: SendRequest) -> SendResult:
-        address = request.account.address_for(request.channel)
+        info = activity.info()
+        attempt_at = info.current_attempt_scheduled_time
+        if request.deliver_by is not None and attempt_at > request.deliver_by:
+            raise ApplicationError("the contact window closed before this attempt",
+                                   type=WINDOW_CLOSED, non_retryable=True)
         context = message_context(request.account, request.balance, request.channel,
                                   self.signer, request.sent_at, request.plan)
         try:
@@ -29,12 +54,18 @@ class DeliveryActivities:
             return SendResult(status="rejected", detail=f"template_error: {problem}")
         item = Outgoing(
             key=request.idempotency_key, kind="message", channel=request.channel,
-            account_id=request.account.account_id, to=address or "",
-            at=request.sent_at.isoformat(), subject=rendered.subject, body=rendered.body,
+            account_id=request.account.account_id,
+            to=request.account.address_for(request.channel) or "",
+            at=attempt_at.isoformat(), subject=rendered.subject, body=rendered.body,
             step=request.step, template=request.template,
         )
-        receipt = await self.channels.for_channel(request.channel).deliver(item)
-        return SendResult(status=receipt)
+        channel = self.channels.for_channel(request.channel)
+        try:
+            receipt = await _deliver(channel, item)
+        except PermanentFailure as failure:
+            return SendResult(status="rejected", detail=failure.reason)
+        return SendResult(status=receipt,
+                          possible_duplicate=info.attempt > 1 and not channel.idempotent)
 
     @activity.defn(name="create_handoff")
     async def create_handoff(self, request: HandoffRequest) -> SendResult:
@@ -44,5 +75,32 @@ class DeliveryActivities:
             at=request.at.isoformat(), subject=f"Reach out to {request.account.account_id}",
             body=request.summary, step=request.queue, template="",
         )
-        receipt = await self.channels.for_channel("handoff").deliver(item)
+        try:
+            receipt = await _deliver(self.channels.for_channel("handoff"), item)
+        except PermanentFailure as failure:
+            return SendResult(status="rejected", detail=failure.reason)
         return SendResult(status=receipt)
+
+
+HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
+
+
+async def _heartbeat() -> None:
+    """Tell Temporal this attempt is alive, so a dead worker's attempt is retried within
+    the heartbeat timeout instead of the whole start-to-close timeout."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY)
+
+
+async def _deliver(channel: Channel, item: Outgoing) -> Receipt:
+    """Deliver, turning a transient failure into a retryable activity error."""
+    beat = asyncio.create_task(_heartbeat())
+    try:
+        return await channel.deliver(item)
+    except TransientFailure as failure:
+        delay = timedelta(seconds=failure.retry_after) if failure.retry_after else None
+        raise ApplicationError(str(failure), type="TransientDelivery",
+                               next_retry_delay=delay) from None
+    finally:
+        beat.cancel()

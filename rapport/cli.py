@@ -20,7 +20,6 @@ from rapport.language.models import JourneyDefinition, OfferPlanStep, PlanOffer,
 from rapport.language.problems import DefinitionError
 from rapport.language.templates import TemplateProblem
 from rapport.language.yaml_source import load_yaml
-from rapport.links import LinkSigner
 from rapport.messages import PlanOffered, message_context
 from rapport.policy.plans import plan_options
 from rapport.selection import JourneyFacts, choose_segment, expression_context
@@ -113,7 +112,7 @@ def render_preview(journey: LoadedJourney, account: Account, step_id: str | None
     context = expression_context(account, account.balance, "default", JourneyFacts())
     segment, _ = choose_segment(definition, context)
     settings = load_settings()
-    signer = LinkSigner(settings.link_base_url, settings.link_secret)
+    signer = settings.signer()
     now = datetime.now(UTC)
     blocks = [f"journey {definition.id} v{definition.version}, account {account.account_id}, "
               f"segment {segment}"]

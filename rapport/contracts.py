@@ -114,6 +114,7 @@ class JourneyStatus(Payload):
     outcome: str | None
     plan_offered: list[int] | None = None
     steps_run: int = 0
+    possible_duplicates: int = 0
     errors: list[str] = Field(default_factory=list)
 
 
@@ -128,6 +129,7 @@ class LoadJourney(Payload):
 class PaymentCheck(Payload):
     account_id: str
     known_balance: Money
+    opening_balance: Money | None = None
 
 
 class PaymentStatus(Payload):
@@ -144,11 +146,15 @@ class SendRequest(Payload):
     balance: Money
     sent_at: datetime
     plan: PlanOffered | None = None
+    deliver_by: datetime | None = Field(
+        None, description="no attempt starts after this (the contact window closes)")
 
 
 class SendResult(Payload):
     status: Literal["delivered", "duplicate", "rejected"]
     detail: str = ""
+    possible_duplicate: bool = Field(
+        False, description="retried on a provider without idempotency: may have gone twice")
 
 
 class HandoffRequest(Payload):

@@ -15,11 +15,15 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.channels import Channel, ChannelRouter
+from activities.channels import Channel, ChannelRouter, Outbox
 from activities.definitions import DefinitionActivities
 from activities.delivery import DeliveryActivities
-from activities.payments import BalanceSource, PaymentActivities
+from activities.email import SmtpChannel
+from activities.payments import BalanceSource, HttpBilling, LocalLedger, PaymentActivities
+from activities.sms import RecipientIndex, TwilioSms
+from activities.webhook import WebhookChannel
 from rapport.links import LinkSigner
+from rapport.settings import ROUTED, Settings
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
 
@@ -33,6 +37,47 @@ class EngineParts:
     signer: LinkSigner
     balance_source: BalanceSource | None = None
     extra_activities: list[Callable[..., Any]] = field(default_factory=list)
+
+
+def parts_from_settings(settings: Settings) -> EngineParts:
+    """The channels and billing source that settings choose (outbox and ledger by default)."""
+    outbox = Outbox(settings.outbox_path)
+    recipients = RecipientIndex(settings.data_dir / "sms_recipients.jsonl",
+                                settings.link_secret.get_secret_value())
+    channels: dict[str, Channel] = {}
+    for channel in ROUTED:
+        channels[channel] = _adapter(settings, settings.adapter_for(channel), outbox, recipients)
+    billing: BalanceSource
+    if settings.billing_url:
+        token = settings.billing_token.get_secret_value() if settings.billing_token else None
+        billing = HttpBilling(settings.billing_url, token, settings.billing_timeout)
+    else:
+        billing = LocalLedger(settings.ledger_path)
+    return EngineParts(journeys=[settings.journeys_dir], channels=channels,
+                       signer=settings.signer(), balance_source=billing)
+
+
+def _adapter(settings: Settings, adapter: str, outbox: Outbox,
+             recipients: RecipientIndex) -> Channel:
+    """One adapter; `Settings.problems()` has already checked that it is configured."""
+    if adapter == "smtp":
+        assert settings.smtp_host and settings.smtp_from
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                           settings.smtp_starttls, settings.smtp_username, password,
+                           settings.smtp_timeout)
+    if adapter == "twilio":
+        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
+        callback = (f"{settings.inbound_public_url.rstrip('/')}/sms/status"
+                    if settings.inbound_public_url else None)
+        return TwilioSms(settings.twilio_base_url, settings.twilio_account_sid,
+                         settings.twilio_auth_token.get_secret_value(), settings.twilio_from,
+                         recipients, callback, settings.twilio_timeout)
+    if adapter == "webhook":
+        assert settings.webhook_url and settings.webhook_secret
+        return WebhookChannel(settings.webhook_url, settings.webhook_secret.get_secret_value(),
+                              settings.webhook_timeout)
+    return outbox
 
 
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:

@@ -1,13 +1,32 @@
-"""Settings from the environment: `RAPPORT_*`, plus the contract's Temporal names."""
+"""Settings from the environment: `RAPPORT_*`, plus the contract's Temporal names.
+
+Which adapter serves which channel, and every secret, come from here. Secrets
+are `SecretStr`: they print as '**********' and never reach workflow history.
+`problems()` lists what a chosen adapter is missing, so the worker can refuse
+to start with a clear message instead of failing on the first message.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rapport.links import LinkSigner
+
 DEV_LINK_SECRET = "dev-only-link-secret"
+Adapter = Literal["outbox", "smtp", "twilio", "webhook"]
+ROUTED = ("email", "sms", "voice", "letter", "push", "webhook", "handoff")
+SUPPORTS: dict[str, tuple[str, ...]] = {
+    "outbox": ROUTED, "webhook": ROUTED, "smtp": ("email",), "twilio": ("sms",),
+}
+NEEDS: dict[str, tuple[str, ...]] = {
+    "smtp": ("smtp_host", "smtp_from"),
+    "twilio": ("twilio_account_sid", "twilio_auth_token", "twilio_from"),
+    "webhook": ("webhook_url", "webhook_secret"),
+}
 
 
 class Settings(BaseSettings):
@@ -22,9 +41,82 @@ class Settings(BaseSettings):
     task_queue: str = Field(
         "collections", validation_alias=AliasChoices("JOURNEY_TASK_QUEUE", "RAPPORT_TASK_QUEUE"))
     journeys_dir: Path = Path("journeys")
+    data_dir: Path = Path("data")
     outbox_path: Path = Path("data/outbox.jsonl")
+    ledger_path: Path = Path("data/ledger.jsonl")
     link_base_url: str = "https://pay.example.com/r"
-    link_secret: str = DEV_LINK_SECRET
+    link_secret: SecretStr = SecretStr(DEV_LINK_SECRET)
+
+    # which adapter delivers each channel
+    channel_email: Adapter = "outbox"
+    channel_sms: Adapter = "outbox"
+    channel_voice: Adapter = "outbox"
+    channel_letter: Adapter = "outbox"
+    channel_push: Adapter = "outbox"
+    channel_webhook: Adapter = "outbox"
+    channel_handoff: Adapter = "outbox"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_timeout: float = 20.0
+
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_timeout: float = 10.0
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout: float = 10.0
+
+    billing_url: str | None = None
+    billing_token: SecretStr | None = None
+    billing_timeout: float = 5.0
+
+    # worker tuning; the defaults suit a 2-core machine
+    worker_max_cached_workflows: int = 1000
+    worker_max_concurrent_activities: int = 50
+    worker_max_concurrent_workflow_tasks: int = 10
+
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int | None = None
+    inbound_public_url: str | None = None  # what Twilio calls; signatures are over it
+
+    def signer(self) -> LinkSigner:
+        return LinkSigner(self.link_base_url, self.link_secret.get_secret_value())
+
+    def adapter_for(self, channel: str) -> Adapter:
+        adapter: Adapter = getattr(self, f"channel_{channel}")
+        return adapter
+
+    def problems(self) -> list[str]:
+        """What the chosen adapters need and do not have, one line each."""
+        found = []
+        for channel in ROUTED:
+            adapter = self.adapter_for(channel)
+            if channel not in SUPPORTS[adapter]:
+                found.append(f"RAPPORT_CHANNEL_{channel.upper()}={adapter}: {adapter} cannot "
+                             f"deliver {channel}; use one of outbox, webhook"
+                             + (", smtp" if channel == "email" else "")
+                             + (", twilio" if channel == "sms" else ""))
+                continue
+            missing = [f"RAPPORT_{name.upper()}" for name in NEEDS.get(adapter, ())
+                       if getattr(self, name) in (None, "")]
+            if missing:
+                found.append(f"RAPPORT_CHANNEL_{channel.upper()}={adapter} needs "
+                             + ", ".join(missing))
+        if self.link_secret.get_secret_value() == DEV_LINK_SECRET and self.uses_real_channels():
+            found.append("RAPPORT_LINK_SECRET is the development secret; set your own before "
+                         "sending real messages")
+        return sorted(set(found))
+
+    def uses_real_channels(self) -> bool:
+        return any(self.adapter_for(c) != "outbox" for c in ROUTED)
 
 
 def load_settings() -> Settings:

@@ -79,6 +79,7 @@ class JourneyState(BaseModel):
     plan_offer: PlanOffered | None = None
     accepted_plan: AcceptedPlan | None = None
     partial_notices_due: int = 0
+    possible_duplicates: int = 0
     outcome: str | None = None
     errors: list[str] = Field(default_factory=list)
 

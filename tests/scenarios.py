@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from temporalio.testing import WorkflowEnvironment
 
+from activities.channels import Channel
+from activities.payments import BalanceSource
 from rapport.simulation.runner import simulate_on
 from rapport.simulation.scenario import load_scenario
 from rapport.simulation.timeline import timeline
@@ -51,13 +54,15 @@ async def simulate_journey(
     start: str = "2028-03-01T09:00",
     days: int = 30,
     events: list[dict[str, Any]] | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    billing: BalanceSource | None = None,
 ) -> dict[str, Any]:
     journey = write_journey(folder, definition, templates)
     scenario = {"journey": journey.name, "start": start, "days": days,
                 "account": customer or account(), "events": events or []}
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario))
-    run = await simulate_on(env, load_scenario(path))
+    run = await simulate_on(env, load_scenario(path), channels, billing)
     return timeline(run)
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from rapport.contracts import (
@@ -59,15 +59,21 @@ with workflow.unsafe.imports_passed_through():
     from rapport.policy.caps import Delivery, cap_blocks, prune
     from rapport.policy.plans import plan_option, plan_options, plan_rejection
     from rapport.policy.schedule import earliest_send
-    from rapport.policy.window import local
+    from rapport.policy.window import closing, local
     from rapport.selection import JourneyFacts, choose_segment, expression_context
     from rapport.state import JourneyState
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# Deliveries retry until the contact window closes (schedule-to-close), then defer.
+SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
+                         maximum_interval=timedelta(minutes=10),
+                         non_retryable_error_types=["WindowClosed"])
+MIN_SEND_TIME = timedelta(minutes=1)
+SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried after this
 MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
 
-Sent = Literal["sent", "stopped", "skipped"]
+Sent = Literal["sent", "stopped", "skipped", "retry"]
 
 
 @workflow.defn(name="DelinquencyJourney")
@@ -204,7 +210,8 @@ class DelinquencyJourney:
             HandoffRequest(idempotency_key=key, queue=step.handoff.queue, account=s.account,
                            balance=s.balance, journey_id=self.definition.id,
                            segment=s.segment, summary=summary, at=workflow.now()),
-            result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY,
         )
         s.handoffs.append(HandoffRecord(step=step.id, queue=step.handoff.queue,
                                         at=workflow.now()))
@@ -264,7 +271,9 @@ class DelinquencyJourney:
                 continue
             if not notice and await self._balance_is_zero():
                 return "stopped"
-            return await self._send_now(channel, step_id, message, plan)
+            result = await self._send_now(channel, step_id, message, plan)
+            if result != "retry":
+                return result
 
     async def _send_now(self, channel: Channel, step_id: str, message: Message,
                         plan: PlanOffered | None) -> Sent:
@@ -274,17 +283,30 @@ class DelinquencyJourney:
         assert s.snapshot is not None
         templates = TemplateBundle(s.snapshot.templates).subset(template_file(template, channel))
         self._mode = "running"
-        result = await workflow.execute_activity(
-            "send_message",
-            SendRequest(idempotency_key=key, step=step_id, channel=channel, template=template,
-                        templates=dict(templates.sources), account=s.account, balance=s.balance,
-                        sent_at=workflow.now(), plan=plan),
-            result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
-        )
+        now = workflow.now()
+        deliver_by = closing(now, self._timezone, self.definition.policy.contact_window.end)
+        try:
+            result = await workflow.execute_activity(
+                "send_message",
+                SendRequest(idempotency_key=key, step=step_id, channel=channel,
+                            template=template, templates=dict(templates.sources),
+                            account=s.account, balance=s.balance, sent_at=now, plan=plan,
+                            deliver_by=deliver_by),
+                result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=max(deliver_by - now, MIN_SEND_TIME),
+                heartbeat_timeout=SEND_HEARTBEAT, retry_policy=SEND_RETRY,
+            )
+        except ActivityError as error:
+            workflow.logger.warning("not delivered before the window closed; deferring",
+                                    extra={**self._log_fields(), "channel": channel,
+                                           "error": str(error.cause or error)})
+            return "retry"
         if result.status == "rejected":
             self._skip(step_id, channel, "rejected", result.detail)
             return "skipped"
-        now = workflow.now()
+        if result.possible_duplicate:
+            s.possible_duplicates += 1
+        now = workflow.now()  # the attempt that delivered has just finished
         s.ledger.append(Delivery(at=now, channel=channel))
         s.sent.append(SentMessage(step=step_id, channel=channel, template=template, at=now,
                                   key=key))
@@ -296,7 +318,8 @@ class DelinquencyJourney:
         status = await workflow.execute_activity(
             "check_payment_status",
             PaymentCheck(account_id=self.state.account.account_id,
-                         known_balance=self.state.balance),
+                         known_balance=self.state.balance,
+                         opening_balance=self.state.account.balance),
             result_type=PaymentStatus, start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=RETRY,
         )
@@ -426,7 +449,8 @@ class DelinquencyJourney:
             balance=s.balance, messages=s.sent, skipped=s.skipped, handoffs=s.handoffs,
             suppressed_channels=s.suppressed, outcome=s.outcome,
             plan_offered=s.plan_offer.offered if s.plan_offer else None,
-            steps_run=sum(s.occurrences.values()), errors=s.errors,
+            steps_run=sum(s.occurrences.values()), possible_duplicates=s.possible_duplicates,
+            errors=s.errors,
         )
 
     # --- helpers -----------------------------------------------------------------------------

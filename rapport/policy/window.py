@@ -42,3 +42,9 @@ def next_opening(
 
 def in_window(at: datetime, timezone: str, start: time, end: time, days: Sequence[str]) -> bool:
     return next_opening(at, timezone, start, end, days) == at.astimezone(UTC)
+
+
+def closing(at: datetime, timezone: str, end: time) -> datetime:
+    """When the window open at `at` closes: `end` on the customer's local day (UTC)."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(at.astimezone(zone).date(), end, tzinfo=zone).astimezone(UTC)

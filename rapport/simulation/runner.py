@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import Capture
+from activities.channels import Capture, Channel
+from activities.payments import BalanceSource
 from rapport.contracts import (
     AcceptPlan,
     Engagement,
@@ -30,7 +32,6 @@ from rapport.contracts import (
     workflow_id,
 )
 from rapport.engine import EngineParts, build_worker
-from rapport.links import LinkSigner
 from rapport.policy.window import to_utc
 from rapport.servers import binary, quiet_runtime
 from rapport.settings import load_settings
@@ -71,11 +72,18 @@ async def simulate(scenario: LoadedScenario) -> SimulationRun:
         return await simulate_on(env, scenario)
 
 
-async def simulate_on(env: WorkflowEnvironment, scenario: LoadedScenario) -> SimulationRun:
-    settings = load_settings()
+async def simulate_on(
+    env: WorkflowEnvironment,
+    scenario: LoadedScenario,
+    channels: Mapping[str, Channel] | None = None,
+    balance_source: BalanceSource | None = None,
+) -> SimulationRun:
+    """Run `scenario` on `env`. Messages are captured in memory unless `channels`
+    routes some of them elsewhere (tests use real servers on loopback)."""
     capture = Capture()
-    parts = EngineParts(journeys=[scenario.journey.path], channels={"*": capture},
-                        signer=LinkSigner(settings.link_base_url, settings.link_secret))
+    parts = EngineParts(journeys=[scenario.journey.path],
+                        channels={"*": capture, **(channels or {})},
+                        signer=load_settings().signer(), balance_source=balance_source)
     task_queue = f"simulation-{uuid.uuid4()}"
     async with build_worker(env.client, task_queue, parts):
         start = await _start_time(env, scenario)

@@ -1,0 +1,191 @@
+"""Real servers on loopback standing in for providers: an SMTP mailbox (aiosmtpd), an
+SMS API with the shape of Twilio's Messages resource, a billing API and a webhook
+receiver that verifies signatures. Each is programmable to fail as providers do."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.message import Message
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from rapport.webhooks import BadSignature, verify
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Run an aiohttp app on a free loopback port; yield its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+# --- SMTP --------------------------------------------------------------------------------
+
+@dataclass
+class Mailbox:
+    """Accepts mail like a real mailbox: one copy per Message-ID."""
+
+    refuse: set[str] = field(default_factory=set)
+    received: list[Message] = field(default_factory=list)
+
+    @property
+    def unique(self) -> dict[str, Message]:
+        return {m["Message-ID"]: m for m in self.received}
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, options: list[str]) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.received.append(email.message_from_bytes(envelope.original_content or b""))
+        return "250 Message accepted"
+
+
+@asynccontextmanager
+async def smtp_server(mailbox: Mailbox) -> AsyncIterator[int]:
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+# --- SMS provider ------------------------------------------------------------------------
+
+class Hold:
+    """Makes a server accept the next request and then never answer it, as when a
+    worker dies after the provider took the message but before the reply arrived."""
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = count
+        self.holding = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def maybe_hold(self) -> None:
+        if self.count > 0:
+            self.count -= 1
+            self.holding.set()
+            await self.released.wait()
+
+
+@dataclass
+class FakeSmsProvider:
+    """`POST /2010-04-01/Accounts/{sid}/Messages.json` with basic auth."""
+
+    sid: str = "AC123"
+    token: str = "secret-token"
+    bad_numbers: set[str] = field(default_factory=set)
+    failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    requests: int = 0
+    hold: Hold = field(default_factory=Hold)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post(f"/2010-04-01/Accounts/{self.sid}/Messages.json", self.create)
+        return app
+
+    async def create(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        expected = "Basic " + base64.b64encode(f"{self.sid}:{self.token}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        if self.failures:
+            status, headers = self.failures.pop(0)
+            return web.json_response({"code": 20500, "message": "busy"}, status=status,
+                                     headers=headers)
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        if form["To"] in self.bad_numbers:
+            return web.json_response(
+                {"code": 21211, "message": f"The 'To' number {form['To']} is not a valid phone "
+                                           "number."}, status=400)
+        self.messages.append(form)
+        await self.hold.maybe_hold()
+        return web.json_response({"sid": f"SM{len(self.messages)}", "status": "queued"},
+                                 status=201)
+
+
+# --- billing -----------------------------------------------------------------------------
+
+@dataclass
+class FakeBilling:
+    balances: dict[str, Decimal] = field(default_factory=dict)
+    failures: int = 0
+    requests: int = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/accounts/{account_id}", self.account)
+        return app
+
+    async def account(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if self.failures > 0:
+            self.failures -= 1
+            return web.Response(status=503, text="maintenance")
+        account_id = request.match_info["account_id"]
+        if account_id not in self.balances:
+            return web.json_response({"error": "unknown account"}, status=404)
+        return web.json_response({"account_id": account_id,
+                                  "balance": str(self.balances[account_id])})
+
+
+# --- webhook receiver --------------------------------------------------------------------
+
+@dataclass
+class WebhookReceiver:
+    """Verifies signatures and keeps one copy per Idempotency-Key, as a receiver should."""
+
+    secret: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejected: int = 0
+    hold: Hold = field(default_factory=Hold)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/hook", self.hook)
+        return app
+
+    async def hook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            verify(self.secret, dict(request.headers), body)
+        except BadSignature as exc:
+            self.rejected += 1
+            return web.Response(status=401, text=str(exc))
+        payload = await request.json()
+        self.received.append(payload)
+        key = request.headers["Idempotency-Key"]
+        if key in self.accepted:
+            return web.Response(status=200, text="already have it")
+        self.accepted[key] = payload
+        await self.hold.maybe_hold()
+        return web.Response(status=202, text="accepted")

@@ -1,0 +1,114 @@
+"""`python worker.py` killed with SIGKILL in the middle of a delivery, then restarted.
+
+The provider took the message but the worker died before it heard back. The
+journey still finishes; the webhook receiver sees the same Idempotency-Key twice
+and keeps one message; the SMS provider, which has no idempotency, delivers
+twice, and the journey reports it as a possible duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from rapport.contracts import JourneyInput, workflow_id
+from rapport.language.account import Account
+from tests.fakes import FakeSmsProvider, Hold, WebhookReceiver, serving
+from tests.journey_files import write_journey
+from tests.scenarios import account
+from workflows.journey import DelinquencyJourney
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PUSH_THEN_SMS = """\
+id: crash
+version: 1
+name: Push then SMS
+steps:
+  - {id: push, send: {channel: push, template: nudge}}
+  - {id: text, send: {channel: sms, template: nudge}}
+"""
+
+
+def midday_zone() -> str:
+    """A fixed-offset zone where it is about noon now, so nothing waits for the window
+    while the test kills workers in real time."""
+    offset = 12 - datetime.now(UTC).hour
+    offset = max(-12, min(14, offset))
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+def start_worker(env_vars: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT,
+                                env={**os.environ, **env_vars}, stdout=out, stderr=out)
+
+
+async def kill_during(hold: Hold, worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker while the provider holds its request."""
+    await asyncio.wait_for(hold.holding.wait(), timeout=30)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    hold.released.set()
+
+
+
+
+async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) -> None:
+    write_journey(tmp_path / "journeys", PUSH_THEN_SMS,
+                  {"nudge.push.j2": "{{ balance }} is due"})
+    receiver = WebhookReceiver(secret="hook-secret", hold=Hold(1))
+    provider = FakeSmsProvider(hold=Hold(1))
+    queue = f"crash-{uuid.uuid4()}"
+    log = tmp_path / "worker.log"
+    async with serving(receiver.app()) as hook_base, serving(provider.app()) as sms_base:
+        settings = {
+            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            "JOURNEY_TASK_QUEUE": queue,
+            "RAPPORT_JOURNEYS_DIR": str(tmp_path / "journeys"),
+            "RAPPORT_DATA_DIR": str(tmp_path / "data"),
+            "RAPPORT_LEDGER_PATH": str(tmp_path / "data" / "ledger.jsonl"),
+            "RAPPORT_OUTBOX_PATH": str(tmp_path / "data" / "outbox.jsonl"),
+            "RAPPORT_LINK_SECRET": "crash-test-secret",
+            "RAPPORT_WORKER_MAX_CACHED_WORKFLOWS": "0",  # no sticky queue on a dead worker
+            "RAPPORT_CHANNEL_PUSH": "webhook",
+            "RAPPORT_WEBHOOK_URL": f"{hook_base}/hook",
+            "RAPPORT_WEBHOOK_SECRET": "hook-secret",
+            "RAPPORT_CHANNEL_SMS": "twilio",
+            "RAPPORT_TWILIO_BASE_URL": sms_base,
+            "RAPPORT_TWILIO_ACCOUNT_SID": provider.sid,
+            "RAPPORT_TWILIO_AUTH_TOKEN": provider.token,
+            "RAPPORT_TWILIO_FROM": "+15550000000",
+        }
+        customer = account(consent={"push": True, "sms": True},
+                           customer__timezone=midday_zone())
+        handle = await env.client.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(account=Account.model_validate(customer), journey="crash"),
+            id=workflow_id("T-1"), task_queue=queue)
+        await kill_during(receiver.hold, start_worker(settings, log))
+        # the dead worker stops heartbeating: Temporal retries on the new one (this waits
+        # the heartbeat timeout in real time: the test server does not skip time while an
+        # activity is running)
+        await kill_during(provider.hold, start_worker(settings, log))
+        last = start_worker(settings, log)
+        try:
+            result = await handle.result()
+            status = await handle.query(DelinquencyJourney.status)
+        finally:
+            last.send_signal(signal.SIGTERM)
+            last.wait(timeout=30)
+    assert result.outcome == "exhausted" and result.messages_sent == 2, log.read_text()
+    # idempotent channel: delivered twice over the wire, one message kept
+    assert len(receiver.received) == 2 and len(receiver.accepted) == 1
+    # no idempotency at the SMS provider: a duplicate, counted and reported
+    assert len(provider.messages) == 2
+    assert status.possible_duplicates == 1
