@@ -13,10 +13,12 @@ import logging
 import signal
 import sys
 
+from aiohttp import web
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from rapport.engine import build_worker, parts_from_settings
+from rapport.engine import build_worker, parts_from_settings, recipient_index
+from rapport.inbound import InboundSms, serve
 from rapport.settings import Settings, load_settings
 
 
@@ -35,9 +37,24 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     logging.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+    inbound = await start_inbound(client, settings)
     async with worker:
         await stop.wait()
         logging.info("shutting down: in-flight activities finish or are retried")
+    if inbound is not None:
+        await inbound.cleanup()
+
+
+async def start_inbound(client: Client, settings: Settings) -> web.AppRunner | None:
+    """The endpoint for SMS replies and delivery callbacks, when RAPPORT_INBOUND_PORT is set."""
+    if settings.inbound_port is None or settings.twilio_auth_token is None:
+        return None
+    recipients = recipient_index(settings)
+    public = settings.inbound_public_url or f"http://{settings.inbound_host}:{settings.inbound_port}"
+    app = InboundSms(client, recipients, settings.twilio_auth_token.get_secret_value(),
+                     public).app()
+    logging.info("inbound SMS endpoint on %s:%s", settings.inbound_host, settings.inbound_port)
+    return await serve(app, settings.inbound_host, settings.inbound_port)
 
 
 def main() -> None:

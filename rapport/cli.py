@@ -7,10 +7,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -24,6 +25,10 @@ from rapport.messages import PlanOffered, message_context
 from rapport.policy.plans import plan_options
 from rapport.selection import JourneyFacts, choose_segment, expression_context
 from rapport.settings import load_settings
+
+if TYPE_CHECKING:
+    from rapport.client import Journeys
+    from rapport.contracts import JourneyStatus
 
 T = TypeVar("T")
 
@@ -188,6 +193,111 @@ def outbox(account_id: str | None, full: bool) -> None:
                    f"{entry['to']:<24} {first}")
         if full:
             click.echo(entry["body"] + "\n")
+
+
+def operate(action: Callable[[Journeys], Awaitable[str]]) -> NoReturn:
+    """Connect to Temporal, run `action`, print its answer; clear errors, exit 1."""
+    from rapport.client import JourneyError, Journeys, connect
+
+    settings = load_settings()
+
+    async def go() -> str:
+        return await action(Journeys(await connect(settings), settings))
+
+    try:
+        output = asyncio.run(go())
+    except JourneyError as exc:
+        exit_now(1, [str(exc)])
+    except RuntimeError as exc:  # the SDK's connection failure
+        exit_now(1, [f"cannot reach Temporal at {settings.temporal_address}: {exc}. "
+                     "Is the server running (make run, or python worker.py --dev)?"])
+    click.echo(output)
+    exit_now(0)
+
+
+@main.command()
+@click.option("--account", "account_file", required=True, type=click.Path(path_type=Path))
+@click.option("--journey", "journey_id", default=None, help="Journey id (default: entry rules).")
+def start(account_file: Path, journey_id: str | None) -> None:
+    """Start the journey of one account (or return the running one)."""
+    account = load_account(account_file)
+
+    async def action(journeys: Journeys) -> str:
+        handle = await journeys.start(account, journey_id)
+        return f"journey {handle.id} running (run {handle.result_run_id})"
+
+    operate(action)
+
+
+@main.command()
+@click.argument("account_id")
+@click.option("--json", "as_json", is_flag=True)
+def status(account_id: str, as_json: bool) -> None:
+    """Where one account's journey is, and what happens next."""
+
+    async def action(journeys: Journeys) -> str:
+        found = await journeys.status(account_id)
+        return found.model_dump_json(indent=2) if as_json else describe_status(found)
+
+    operate(action)
+
+
+@main.command()
+@click.argument("account_id")
+@click.argument("amount")
+def pay(account_id: str, amount: str) -> None:
+    """Report a payment of AMOUNT (a decimal such as 45.00) on ACCOUNT_ID."""
+    try:
+        value = Decimal(amount)
+        if not value.is_finite() or value <= 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        exit_now(1, [f"{amount!r} is not an amount: give a positive decimal such as 45.00"])
+
+    async def action(journeys: Journeys) -> str:
+        await journeys.pay(account_id, value)
+        return f"payment of {value} reported for {account_id}"
+
+    operate(action)
+
+
+@main.command(name="signal")
+@click.argument("account_id")
+@click.argument("event")
+@click.argument("fields", nargs=-1)
+def send_signal(account_id: str, event: str, fields: tuple[str, ...]) -> None:
+    """Send EVENT (opt_out, cease_communication, pause, resume, ...) with key=value fields."""
+    values: dict[str, str] = {}
+    for field in fields:
+        key, sep, value = field.partition("=")
+        if not sep:
+            exit_now(1, [f"{field!r}: write fields as key=value, e.g. channel=sms"])
+        values[key] = value
+
+    async def action(journeys: Journeys) -> str:
+        if event == "accept_plan":
+            plan = await journeys.accept_plan(account_id, int(values.get("installments", "0")))
+            return f"plan accepted: {plan.installments} payments of {plan.amount}"
+        await journeys.signal(account_id, event, values)
+        return f"{event} sent to {account_id}"
+
+    operate(action)
+
+
+def describe_status(found: JourneyStatus) -> str:
+    lines = [
+        f"account {found.account_id}: journey {found.journey_id} v{found.journey_version}, "
+        f"segment {found.segment}",
+        f"state {found.state}, step {found.step}, outcome {found.outcome or '-'}",
+        f"balance {found.balance}, next action {found.next_action_at or '-'}",
+        f"messages sent {len(found.messages)}, skipped {len(found.skipped)}, "
+        f"suppressed {', '.join(found.suppressed_channels) or 'none'}",
+    ]
+    lines += [f"  sent    {m.at:%Y-%m-%d %H:%M} UTC  {m.channel:<6} {m.step} ({m.template})"
+              for m in found.messages]
+    lines += [f"  skipped {s.at:%Y-%m-%d %H:%M} UTC  {s.channel or '-':<6} {s.step}: {s.reason}"
+              for s in found.skipped]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,7 @@ class EngineParts:
 def parts_from_settings(settings: Settings) -> EngineParts:
     """The channels and billing source that settings choose (outbox and ledger by default)."""
     outbox = Outbox(settings.outbox_path)
-    recipients = RecipientIndex(settings.data_dir / "sms_recipients.jsonl",
-                                settings.link_secret.get_secret_value())
+    recipients = recipient_index(settings)
     channels: dict[str, Channel] = {}
     for channel in ROUTED:
         channels[channel] = _adapter(settings, settings.adapter_for(channel), outbox, recipients)
@@ -55,6 +54,11 @@ def parts_from_settings(settings: Settings) -> EngineParts:
         billing = LocalLedger(settings.ledger_path)
     return EngineParts(journeys=[settings.journeys_dir], channels=channels,
                        signer=settings.signer(), balance_source=billing)
+
+
+def recipient_index(settings: Settings) -> RecipientIndex:
+    return RecipientIndex(settings.data_dir / "sms_recipients.jsonl",
+                          settings.link_secret.get_secret_value())
 
 
 def _adapter(settings: Settings, adapter: str, outbox: Outbox,

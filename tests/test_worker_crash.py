@@ -103,6 +103,7 @@ async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) ->
         try:
             result = await handle.result()
             status = await handle.query(DelinquencyJourney.status)
+            history = (await handle.fetch_history()).to_json()
         finally:
             last.send_signal(signal.SIGTERM)
             last.wait(timeout=30)
@@ -112,3 +113,6 @@ async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) ->
     # no idempotency at the SMS provider: a duplicate, counted and reported
     assert len(provider.messages) == 2
     assert status.possible_duplicates == 1
+    # no secret reaches workflow history
+    for secret in ("hook-secret", provider.token, "crash-test-secret"):
+        assert secret not in history

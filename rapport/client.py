@@ -1,0 +1,128 @@
+"""A small Python client for billing systems: start journeys, report payments, send
+events, accept plans, read status. Other languages use their Temporal SDK with the
+JSON Schemas in `schemas/` (see docs/billing-integration.md)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.payments import LocalLedger
+from rapport.contracts import (
+    AcceptedPlan,
+    AcceptPlan,
+    Engagement,
+    JourneyInput,
+    JourneyStatus,
+    Note,
+    OptOut,
+    PaymentReceived,
+    workflow_id,
+)
+from rapport.language.account import Account
+from rapport.settings import Settings, load_settings
+
+SIGNALS: dict[str, type[BaseModel]] = {
+    "payment_received": PaymentReceived,
+    "opt_out": OptOut,
+    "engagement": Engagement,
+    "cease_communication": Note,
+    "hardship_reported": Note,
+    "dispute": Note,
+    "dispute_resolved": Note,
+    "pause": Note,
+    "resume": Note,
+}
+
+
+class JourneyError(Exception):
+    """A request the journey or the server refused, with a message for a person."""
+
+
+async def connect(settings: Settings | None = None) -> Client:
+    settings = settings or load_settings()
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                data_converter=pydantic_data_converter)
+
+
+class Journeys:
+    def __init__(self, client: Client, settings: Settings | None = None) -> None:
+        self.client = client
+        self.settings = settings or load_settings()
+
+    async def start(self, account: Account, journey: str | None = None) -> WorkflowHandle[Any, Any]:
+        """Start the account's journey; if one is running, return it unchanged. An account
+        that comes back after its journey closed starts a new one."""
+        return await self.client.start_workflow(
+            "DelinquencyJourney", JourneyInput(account=account, journey=journey),
+            id=workflow_id(account.account_id), task_queue=self.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+
+    async def pay(self, account_id: str, amount: Decimal) -> None:
+        """Report a payment: the local ledger (when no billing URL is set) and the journey."""
+        payment = PaymentReceived(amount=amount)
+        handle = await self._running(account_id)
+        if not self.settings.billing_url:
+            LocalLedger(self.settings.ledger_path).record(account_id, payment.amount)
+        await handle.signal("payment_received", payment)
+
+    async def signal(self, account_id: str, event: str, fields: dict[str, Any]) -> None:
+        if event not in SIGNALS:
+            raise JourneyError(f"unknown event {event!r}; events: {', '.join(SIGNALS)}")
+        try:
+            payload = SIGNALS[event].model_validate(fields)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or event}: {e['msg']}"
+                                 for e in exc.errors())
+            raise JourneyError(f"{event}: {problems}") from None
+        handle = await self._running(account_id)
+        await handle.signal(event, payload)
+
+    async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
+        handle = await self._running(account_id)
+        try:
+            result: AcceptedPlan = await handle.execute_update(
+                "accept_plan", AcceptPlan(installments=installments), result_type=AcceptedPlan)
+            return result
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise JourneyError(str(cause.message if hasattr(cause, "message") else cause)) \
+                from None
+
+    async def status(self, account_id: str) -> JourneyStatus:
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            result: JourneyStatus = await handle.query("status", result_type=JourneyStatus)
+            return result
+        except RPCError as exc:
+            raise JourneyError(_unknown(account_id, exc)) from None
+
+    async def _running(self, account_id: str) -> WorkflowHandle[Any, Any]:
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            raise JourneyError(_unknown(account_id, exc)) from None
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            state = description.status.name.lower() if description.status else "closed"
+            raise JourneyError(f"the journey of account {account_id} has ended ({state})")
+        return handle
+
+
+def _unknown(account_id: str, exc: RPCError) -> str:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return f"no journey for account {account_id}"
+    return f"cannot reach the journey of account {account_id}: {exc.message}"
