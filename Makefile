@@ -22,8 +22,10 @@ lint: install
 test: lint
 	$(BIN)/pytest -q
 
+# The embedded Temporal server with its web UI, the worker and demo journeys.
 run: install
 	$(BIN)/journey validate journeys/
+	$(BIN)/python worker.py --dev --demo
 
 bench: install
 	$(BIN)/python -m bench.simulate

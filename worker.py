@@ -1,46 +1,75 @@
-"""Run the Rapport worker: `python worker.py` (against TEMPORAL_ADDRESS).
+"""Run the Rapport worker.
 
-The worker hosts the DelinquencyJourney workflow and its activities on the
-task queue in JOURNEY_TASK_QUEUE (default `collections`). Messages go to the
-local outbox (RAPPORT_OUTBOX_PATH, default data/outbox.jsonl) until real
-channels are configured.
+    python worker.py              # against TEMPORAL_ADDRESS (default localhost:7233)
+    python worker.py --dev        # first start the embedded dev server with its web UI
+    python worker.py --dev --demo # ... and start demo journeys (what `make run` does)
+
+The worker hosts the DelinquencyJourney workflow and its activities on
+JOURNEY_TASK_QUEUE (default `collections`). Channels, billing and tuning come
+from RAPPORT_* settings (docs/channels.md); with none, messages go to the local
+outbox (`journey outbox`). SIGTERM or Ctrl-C stops it gracefully: in-flight
+activities finish (or are retried by another worker), nothing is lost.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
 import sys
+from datetime import timedelta
 
 from aiohttp import web
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from rapport.client import connect
+from rapport.devserver import PortInUse, start_dev_server, ui_address
 from rapport.engine import build_worker, parts_from_settings, recipient_index
 from rapport.inbound import InboundSms, serve
+from rapport.search_attributes import ensure_registered
 from rapport.settings import Settings, load_settings
 
+log = logging.getLogger("rapport.worker")
 
-async def run(settings: Settings) -> None:
-    client = await Client.connect(settings.temporal_address,
-                                  namespace=settings.temporal_namespace,
-                                  data_converter=pydantic_data_converter)
+
+async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = await start_dev_server(settings) if dev else None
+    try:
+        client = server.client if server else await connect(settings)
+        problems = await ensure_registered(client, settings.temporal_namespace)
+        if problems:
+            sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))
+        await serve_until(stop, client, settings, demo, ui_address(settings) if dev else None)
+    finally:
+        if server is not None:
+            await server.shutdown()
+
+
+async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, demo: bool,
+                      ui: str | None) -> None:
     worker = build_worker(
         client, settings.task_queue, parts_from_settings(settings),
         max_cached_workflows=settings.worker_max_cached_workflows,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    logging.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
     inbound = await start_inbound(client, settings)
     async with worker:
+        log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+        if ui:
+            log.info("Temporal web UI: %s", ui)
+        if demo:
+            from rapport.demo import start_demo
+
+            print(await start_demo(client, settings, ui), flush=True)
         await stop.wait()
-        logging.info("shutting down: in-flight activities finish or are retried")
+        log.info("shutting down: in-flight activities finish or are retried")
     if inbound is not None:
         await inbound.cleanup()
 
@@ -49,21 +78,32 @@ async def start_inbound(client: Client, settings: Settings) -> web.AppRunner | N
     """The endpoint for SMS replies and delivery callbacks, when RAPPORT_INBOUND_PORT is set."""
     if settings.inbound_port is None or settings.twilio_auth_token is None:
         return None
-    recipients = recipient_index(settings)
     public = settings.inbound_public_url or f"http://{settings.inbound_host}:{settings.inbound_port}"
-    app = InboundSms(client, recipients, settings.twilio_auth_token.get_secret_value(),
-                     public).app()
-    logging.info("inbound SMS endpoint on %s:%s", settings.inbound_host, settings.inbound_port)
+    app = InboundSms(client, recipient_index(settings),
+                     settings.twilio_auth_token.get_secret_value(), public).app()
+    log.info("inbound SMS endpoint on %s:%s", settings.inbound_host, settings.inbound_port)
     return await serve(app, settings.inbound_host, settings.inbound_port)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the Rapport worker.")
+    parser.add_argument("--dev", action="store_true",
+                        help="start the embedded Temporal dev server and web UI first")
+    parser.add_argument("--demo", action="store_true",
+                        help="start demo journeys for the accounts in examples/accounts")
+    args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = load_settings()
     problems = settings.problems()
     if problems:
         sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings, dev=args.dev, demo=args.demo))
+    except PortInUse as exc:
+        sys.exit(f"cannot start the dev server: {exc}")
+    except RuntimeError as exc:
+        sys.exit(f"cannot reach Temporal at {settings.temporal_address}: {exc}")
 
 
 if __name__ == "__main__":

@@ -242,6 +242,44 @@ def status(account_id: str, as_json: bool) -> None:
     operate(action)
 
 
+@main.command(name="list")
+@click.option("--journey", "journey_id", default=None)
+@click.option("--step", default=None)
+@click.option("--segment", default=None)
+@click.option("--outcome", default=None, help="paid, plan_accepted, ceased, ... or running")
+@click.option("--balance-over", type=str, default=None, help="e.g. 500")
+@click.option("--running", is_flag=True, help="Only journeys still running.")
+def list_journeys(journey_id: str | None, step: str | None, segment: str | None,
+                  outcome: str | None, balance_over: str | None, running: bool) -> None:
+    """Journeys, filtered by journey, step, segment, outcome or balance."""
+    from rapport.client import list_query
+
+    try:
+        over = Decimal(balance_over) if balance_over is not None else None
+    except InvalidOperation:
+        exit_now(1, [f"--balance-over {balance_over!r} is not an amount such as 500"])
+
+    async def action(journeys: Journeys) -> str:
+        rows = await journeys.list(list_query(journey_id, step, segment, outcome, over, running))
+        if not rows:
+            return "no journeys match"
+        return "\n".join([_row(LIST_HEADER)] + [_row(r) for r in rows])
+
+    operate(action)
+
+
+LIST_HEADER = {"AccountId": "account", "JourneyId": "journey", "JourneyStep": "step",
+               "Segment": "segment", "BalanceDue": "balance", "Outcome": "outcome",
+               "status": "status"}
+
+
+def _row(row: dict[str, Any]) -> str:
+    cell = {k: "-" if row.get(k) in (None, "") else str(row[k]) for k in LIST_HEADER}
+    return (f"{cell['AccountId']:<12} {cell['JourneyId']:<14} {cell['JourneyStep']:<14} "
+            f"{cell['Segment']:<18} {cell['BalanceDue']:>10} {cell['Outcome']:<14} "
+            f"{cell['status']}")
+
+
 @main.command()
 @click.argument("account_id")
 @click.argument("amount")

@@ -16,9 +16,10 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from activities.payments import LocalLedger
+from rapport import search_attributes
 from rapport.contracts import (
     AcceptedPlan,
     AcceptPlan,
@@ -51,9 +52,15 @@ class JourneyError(Exception):
 
 
 async def connect(settings: Settings | None = None) -> Client:
+    """A client for TEMPORAL_ADDRESS, with TLS or an API key for a hosted cluster."""
     settings = settings or load_settings()
+    tls: TLSConfig | bool = settings.temporal_tls or settings.temporal_api_key is not None
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
+                        client_private_key=settings.temporal_tls_key.read_bytes())
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
+                                data_converter=pydantic_data_converter, tls=tls, api_key=api_key)
 
 
 class Journeys:
@@ -69,7 +76,19 @@ class Journeys:
             id=workflow_id(account.account_id), task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=summary(account, journey),
         )
+
+    async def list(self, query: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Journeys matching a visibility query, with their search attributes."""
+        rows = []
+        async for execution in self.client.list_workflows(query, limit=limit):
+            attributes = execution.typed_search_attributes
+            row = {key.name: attributes.get(key) for key in search_attributes.ALL}
+            row["status"] = execution.status.name.lower() if execution.status else "?"
+            row["workflow_id"] = execution.id
+            rows.append(row)
+        return rows
 
     async def pay(self, account_id: str, amount: Decimal) -> None:
         """Report a payment: the local ledger (when no billing URL is set) and the journey."""
@@ -120,6 +139,34 @@ class Journeys:
             state = description.status.name.lower() if description.status else "closed"
             raise JourneyError(f"the journey of account {account_id} has ended ({state})")
         return handle
+
+
+def summary(account: Account, journey: str | None) -> str:
+    """The one line an operator sees at the top of the journey's page in the UI."""
+    return (f"{journey or 'journey chosen by entry rules'} for account {account.account_id}: "
+            f"{account.balance} {account.currency}, {account.days_past_due} days past due")
+
+
+def list_query(journey: str | None = None, step: str | None = None,
+               segment: str | None = None, outcome: str | None = None,
+               balance_over: Decimal | None = None, running: bool = False) -> str:
+    """A visibility query over our search attributes."""
+    clauses = ["WorkflowType = 'DelinquencyJourney'"]
+    for name, value in (("JourneyId", journey), ("JourneyStep", step), ("Segment", segment),
+                        ("Outcome", outcome)):
+        if value is not None:
+            clauses.append(f"{name} = '{_quoted(value)}'")
+    if balance_over is not None:
+        clauses.append(f"BalanceDue > {float(balance_over)}")
+    if running:
+        clauses.append("ExecutionStatus = 'Running'")
+    return " AND ".join(clauses)
+
+
+def _quoted(value: str) -> str:
+    if "'" in value or "\\" in value:
+        raise JourneyError(f"{value!r}: quotes are not allowed in a filter")
+    return value
 
 
 def _unknown(account_id: str, exc: RPCError) -> str:

@@ -7,7 +7,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.testing import WorkflowEnvironment
 
 
 def binary(name: str) -> str:
@@ -31,3 +33,19 @@ def quiet_runtime() -> Runtime:
         logging = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
         _QUIET = Runtime(telemetry=TelemetryConfig(logging=logging))
     return _QUIET
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    """Temporal's time-skipping test server, with our search attributes registered."""
+    from rapport.search_attributes import ensure_registered
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+        runtime=quiet_runtime(),
+    )
+    problems = await ensure_registered(env.client, env.client.namespace)
+    if problems:
+        await env.shutdown()
+        raise RuntimeError("; ".join(problems))
+    return env

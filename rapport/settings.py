@@ -82,6 +82,20 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = 1000
     worker_max_concurrent_activities: int = 50
     worker_max_concurrent_workflow_tasks: int = 10
+    worker_graceful_shutdown_seconds: float = 30.0
+
+    # Temporal Cloud or another hosted cluster
+    temporal_tls: bool = Field(
+        False, validation_alias=AliasChoices("TEMPORAL_TLS", "RAPPORT_TEMPORAL_TLS"))
+    temporal_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_API_KEY", "RAPPORT_TEMPORAL_API_KEY"))
+    temporal_tls_cert: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_CERT_PATH",
+                                            "RAPPORT_TEMPORAL_TLS_CERT"))
+    temporal_tls_key: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_KEY_PATH",
+                                            "RAPPORT_TEMPORAL_TLS_KEY"))
+    dev_ui_port: int = 8233
 
     inbound_host: str = "127.0.0.1"
     inbound_port: int | None = None

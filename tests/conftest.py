@@ -10,7 +10,8 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from rapport.servers import binary, quiet_runtime
+from rapport import search_attributes
+from rapport.servers import binary, quiet_runtime, start_time_skipping
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -25,12 +26,10 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironme
         environment = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
             dev_server_existing_path=binary("temporal"),
-        )
-    else:
-        environment = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
-            test_server_existing_path=binary("temporal-test-server"),
+            search_attributes=search_attributes.ALL,
             runtime=quiet_runtime(),
         )
+    else:
+        environment = await start_time_skipping()
     async with environment:
         yield environment

@@ -16,7 +16,9 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.contracts import JourneyInput, workflow_id
@@ -46,10 +48,23 @@ def midday_zone() -> str:
     return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
 def start_worker(env_vars: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT,
-                                env={**os.environ, **env_vars}, stdout=out, stderr=out)
+        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT,
+                                  env={**os.environ, **env_vars}, stdout=out, stderr=out)
+    STARTED.append(worker)
+    return worker
+
+
+def stop_all() -> None:
+    while STARTED:
+        worker = STARTED.pop()
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
 
 
 async def kill_during(hold: Hold, worker: subprocess.Popen[bytes]) -> None:
@@ -60,6 +75,23 @@ async def kill_during(hold: Hold, worker: subprocess.Popen[bytes]) -> None:
     hold.released.set()
 
 
+
+
+async def crash_twice(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any],
+                      receiver: WebhookReceiver, provider: FakeSmsProvider,
+                      settings: dict[str, str], log: Path) -> tuple[Any, Any, str]:
+    await kill_during(receiver.hold, start_worker(settings, log))
+    # the dead worker stops heartbeating: Temporal retries on the new one (this waits the
+    # heartbeat timeout in real time: the test server does not skip time while an activity
+    # is running)
+    await kill_during(provider.hold, start_worker(settings, log))
+    last = start_worker(settings, log)
+    result = await handle.result()
+    status = await handle.query(DelinquencyJourney.status)
+    history = (await handle.fetch_history()).to_json()
+    last.send_signal(signal.SIGTERM)
+    assert last.wait(timeout=30) == 0  # a graceful stop
+    return result, status, history
 
 
 async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) -> None:
@@ -94,19 +126,11 @@ async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) ->
             DelinquencyJourney.run,
             JourneyInput(account=Account.model_validate(customer), journey="crash"),
             id=workflow_id("T-1"), task_queue=queue)
-        await kill_during(receiver.hold, start_worker(settings, log))
-        # the dead worker stops heartbeating: Temporal retries on the new one (this waits
-        # the heartbeat timeout in real time: the test server does not skip time while an
-        # activity is running)
-        await kill_during(provider.hold, start_worker(settings, log))
-        last = start_worker(settings, log)
         try:
-            result = await handle.result()
-            status = await handle.query(DelinquencyJourney.status)
-            history = (await handle.fetch_history()).to_json()
+            result, status, history = await crash_twice(env, handle, receiver, provider,
+                                                        settings, log)
         finally:
-            last.send_signal(signal.SIGTERM)
-            last.wait(timeout=30)
+            stop_all()
     assert result.outcome == "exhausted" and result.messages_sent == 2, log.read_text()
     # idempotent channel: delivered twice over the wire, one message kept
     assert len(receiver.received) == 2 and len(receiver.accepted) == 1

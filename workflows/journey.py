@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from rapport import search_attributes as sa
     from rapport.contracts import (
         AcceptedPlan,
         AcceptPlan,
@@ -86,6 +87,8 @@ class DelinquencyJourney:
             started_at=workflow.now(),
         )
         self._changes = 0  # bumped by every signal and update: waits wake on it
+        self._operator_view = False  # search attributes and details (patched in, see run)
+        self._published: dict[str, object] = {}
         self._mode: Literal["running", "waiting", "deferred", "paused", "finished"] = "running"
         self._next_action_at = workflow.now()
 
@@ -93,6 +96,8 @@ class DelinquencyJourney:
 
     @workflow.run
     async def run(self, request: JourneyInput) -> JourneyResult:
+        # Journeys recorded before operators' search attributes existed replay without them.
+        self._operator_view = workflow.patched("operator-view-v1")
         if self.state.snapshot is None:
             self.state.snapshot = await workflow.execute_activity(
                 "load_journey", LoadJourney(journey=request.journey, account=request.account),
@@ -100,7 +105,9 @@ class DelinquencyJourney:
                 retry_policy=RetryPolicy(maximum_attempts=5),
             )
             self._choose_segment()
-            workflow.logger.info("journey started", extra=self._log_fields())
+            workflow.logger.info(f"journey {self.definition.id} v{self.definition.version} "
+                                 f"started, segment {self.state.segment}",
+                                 extra=self._log_fields())
         await self._walk()
         await self._finish()
         return JourneyResult(outcome=self.state.outcome or "exhausted",
@@ -127,13 +134,15 @@ class DelinquencyJourney:
                 await self._continue_as_new()
             step = steps[self.state.position]
             self.state.step = step.id
+            self._publish()
             self.state.position = await self._run_step(step, self.state.position)
         await self._continue_as_new()
 
     async def _run_step(self, step: Step, position: int) -> int:
         """Run one step; return the position of the next."""
         occurrence = self.state.occurrence(step.id)
-        workflow.logger.info("step", extra={**self._log_fields(), "occurrence": occurrence})
+        workflow.logger.info(f"step {step.id} (occurrence {occurrence})",
+                             extra={**self._log_fields(), "occurrence": occurrence})
         match step:
             case SendStep():
                 await self._send_step(step)
@@ -163,7 +172,8 @@ class DelinquencyJourney:
                 await self._thank_for_payment()
                 self.state.outcome = "paid"
         self._mode = "finished"
-        workflow.logger.info("journey ended", extra=self._log_fields())
+        self._publish()
+        workflow.logger.info(f"journey ended: {self.state.outcome}", extra=self._log_fields())
 
     def _stopped(self) -> bool:
         s = self.state
@@ -225,6 +235,7 @@ class DelinquencyJourney:
             if self._stopped() or workflow.now() >= deadline:
                 return
             self._mode, self._next_action_at = "waiting", deadline
+            self._publish()
             await self._until_change(deadline - workflow.now())
         self._mode = "running"
 
@@ -257,6 +268,7 @@ class DelinquencyJourney:
                 return "skipped"
             if self.state.paused or self.state.disputed:
                 self._mode = "paused"
+                self._publish()
                 await workflow.wait_condition(
                     lambda: stop() or not (self.state.paused or self.state.disputed))
                 continue
@@ -267,6 +279,7 @@ class DelinquencyJourney:
             at = earliest_send(now, channel, policy, self._timezone, self.state.ledger)
             if at > now:
                 self._mode, self._next_action_at = "deferred", at
+                self._publish()
                 await self._until_change(at - now)
                 continue
             if not notice and await self._balance_is_zero():
@@ -310,8 +323,9 @@ class DelinquencyJourney:
         s.ledger.append(Delivery(at=now, channel=channel))
         s.sent.append(SentMessage(step=step_id, channel=channel, template=template, at=now,
                                   key=key))
-        workflow.logger.info("sent", extra={**self._log_fields(), "channel": channel,
-                                            "template": template, "key": key})
+        workflow.logger.info(f"sent {template} by {channel} ({key})",
+                             extra={**self._log_fields(), "channel": channel,
+                                    "template": template, "key": key})
         return "sent"
 
     async def _balance_is_zero(self) -> bool:
@@ -453,11 +467,57 @@ class DelinquencyJourney:
             errors=s.errors,
         )
 
+    # --- what operators see ------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        """Keep search attributes and the workflow's current details up to date."""
+        if not self._operator_view or self.state.snapshot is None:
+            return
+        s, d = self.state, self.definition
+        values: dict[SearchAttributeKey[Any], Any] = {
+            sa.ACCOUNT_ID: s.account.account_id, sa.JOURNEY_ID: d.id,
+            sa.JOURNEY_VERSION: d.version, sa.JOURNEY_STEP: s.step or "",
+            sa.SEGMENT: s.segment, sa.BALANCE_DUE: float(s.balance),
+            sa.DAYS_PAST_DUE: s.account.days_past_due
+            + (workflow.now() - s.started_at).days,
+            sa.OUTCOME: s.outcome or ("running" if self._mode != "finished" else ""),
+        }
+        changed = [key.value_set(value) for key, value in values.items()
+                   if self._published.get(key.name) != value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published.update({key.name: value for key, value in values.items()})
+        workflow.set_current_details(self._details())
+
+    def _details(self) -> str:
+        s, policy = self.state, self.definition.policy
+        now = workflow.now()
+        lines = [f"**Step** {s.step or '-'} ({self._mode})"]
+        if self._mode in ("waiting", "deferred"):
+            at = self._next_action_at
+            lines.append(f"**Next** {local(at, self._timezone):%a %Y-%m-%d %H:%M} customer time"
+                         f" ({at:%Y-%m-%d %H:%M} UTC)")
+        lines.append(f"**Segment** {s.segment} · **Balance** {s.balance} {s.account.currency}")
+        caps = [f"{cap.channel} {used}/{cap.max} per {cap.per}" for cap, used in
+                ((cap, sum(1 for x in s.ledger if cap.channel in ("all", x.channel)
+                           and x.at > now - cap.per)) for cap in policy.caps)]
+        lines.append(f"**Messages sent** {len(s.sent)}"
+                     + (f" · **Caps used** {', '.join(caps)}" if caps else ""))
+        if s.suppressed or s.ceased or s.paused or s.disputed:
+            holds = [f"opted out of {c}" for c in s.suppressed]
+            holds += [h for h, on in (("ceased", s.ceased), ("paused", s.paused),
+                                      ("disputed", s.disputed)) if on]
+            lines.append(f"**Holds** {', '.join(holds)}")
+        if s.outcome:
+            lines.append(f"**Outcome** {s.outcome}")
+        return "\n\n".join(lines)
+
     # --- helpers -----------------------------------------------------------------------------
 
     def _changed(self, event: str, **fields: object) -> None:
         self._changes += 1
-        workflow.logger.info(event, extra={**self._log_fields(), **fields})
+        workflow.logger.info(f"{event} {fields or ''}".strip(),
+                             extra={**self._log_fields(), **fields})
 
     async def _until_change(self, timeout: timedelta) -> None:
         """Sleep until `timeout` passes or any signal or update arrives."""
@@ -490,8 +550,8 @@ class DelinquencyJourney:
     def _skip(self, step_id: str, channel: Channel | None, reason: str, detail: str = "") -> None:
         self.state.skipped.append(SkippedStep(step=step_id, channel=channel, at=workflow.now(),
                                               reason=reason, detail=detail))
-        workflow.logger.info("skipped", extra={**self._log_fields(), "channel": channel,
-                                               "reason": reason})
+        workflow.logger.info(f"skipped {step_id} on {channel}: {reason}",
+                             extra={**self._log_fields(), "channel": channel, "reason": reason})
 
     def _key(self, name: str, occurrence: int, channel: str) -> str:
         """Idempotency key from business identity: account, journey version, step, occurrence."""

@@ -15,7 +15,6 @@ from temporalio.client import (
     WorkflowHistory,
     WorkflowUpdateFailedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -33,7 +32,7 @@ from rapport.contracts import (
 )
 from rapport.engine import EngineParts, build_worker
 from rapport.policy.window import to_utc
-from rapport.servers import binary, quiet_runtime
+from rapport.servers import start_time_skipping
 from rapport.settings import load_settings
 from rapport.simulation.scenario import (
     AcceptPlanEvent,
@@ -63,11 +62,7 @@ class SimulationRun:
 
 
 async def simulate(scenario: LoadedScenario) -> SimulationRun:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-        runtime=quiet_runtime(),
-    )
+    env = await start_time_skipping()
     async with env:
         return await simulate_on(env, scenario)
 
