@@ -93,9 +93,9 @@ def schema() -> None:
 
 
 def definition_schema() -> dict[str, Any]:
-    schema = JourneyDefinition.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return schema
+    from rapport.schemas import schema
+
+    return schema("journey-definition")
 
 
 @main.command()

@@ -25,6 +25,7 @@ from rapport.contracts import (
     AcceptPlan,
     Engagement,
     JourneyInput,
+    JourneyResult,
     JourneyStatus,
     Note,
     OptOut,
@@ -76,7 +77,7 @@ class Journeys:
             id=workflow_id(account.account_id), task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            static_summary=summary(account, journey),
+            static_summary=summary(account, journey), result_type=JourneyResult,
         )
 
     async def list(self, query: str, limit: int = 200) -> list[dict[str, Any]]:

@@ -49,13 +49,18 @@ def _positive(amount: Decimal) -> Decimal:
 
 # --- workflow input and result -------------------------------------------------------------
 
-class JourneyInput(Payload):
+class JourneyStart(Payload):
+    """What a billing system sends to start a journey (the public part of the input)."""
+
     account: Account
     journey: str | None = Field(None, description="journey id; default: the entry rules decide")
     history_limit: int = Field(
         DEFAULT_HISTORY_LIMIT, ge=100,
         description="continue as new after this many history events (or when Temporal "
                     "suggests it)")
+
+
+class JourneyInput(JourneyStart):
     continued: JourneyState | None = Field(
         None, description="set by the engine when a journey continues as new; leave it out")
 

@@ -7,7 +7,13 @@ from datetime import time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 Channel = Literal["email", "sms", "voice", "letter", "push", "webhook"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "voice", "letter", "push", "webhook")
@@ -38,6 +44,9 @@ Money = Annotated[
     BeforeValidator(_no_float),
     AfterValidator(_finite),
     PlainSerializer(lambda d: str(d), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$",
+                    "description": "a decimal amount as a string, never a float",
+                    "examples": ["182.40"]}),
 ]
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
