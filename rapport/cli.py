@@ -275,6 +275,8 @@ LIST_HEADER = {"AccountId": "account", "JourneyId": "journey", "JourneyStep": "s
 
 def _row(row: dict[str, Any]) -> str:
     cell = {k: "-" if row.get(k) in (None, "") else str(row[k]) for k in LIST_HEADER}
+    if isinstance(row.get("BalanceDue"), float):
+        cell["BalanceDue"] = f"{row['BalanceDue']:.2f}"
     return (f"{cell['AccountId']:<12} {cell['JourneyId']:<14} {cell['JourneyStep']:<14} "
             f"{cell['Segment']:<18} {cell['BalanceDue']:>10} {cell['Outcome']:<14} "
             f"{cell['status']}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
@@ -17,11 +18,31 @@ from rapport.settings import Settings
 ACCOUNTS = Path("examples/accounts")
 
 
+def midday_zone(now: datetime | None = None) -> str:
+    """A fixed-offset IANA zone where it is about noon now."""
+    hour = (now or datetime.now(UTC)).hour
+    offset = max(-12, min(14, 12 - hour))
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+def demo_accounts() -> list[Account]:
+    """The example accounts, plus one whose clock says midday, so that a message goes out
+    within seconds whatever the time (the examples' customers may be asleep)."""
+    accounts: list[Account] = [validate_model(Account, load_yaml(path))
+                               for path in sorted(ACCOUNTS.glob("*.yaml"))]
+    # the pre-due journey contacts every day of the week
+    now = validate_model(Account, load_yaml(ACCOUNTS / "due_soon.yaml")).model_copy(deep=True)
+    now.account_id = "DEMO-NOW"
+    now.customer.first_name = "Noor"
+    now.customer.email = "noor@example.com"
+    now.customer.timezone = midday_zone()
+    return accounts + [now]
+
+
 async def start_demo(client: Client, settings: Settings, ui: str | None) -> str:
     journeys = Journeys(client, settings)
     started, kept = [], []
-    for path in sorted(ACCOUNTS.glob("*.yaml")):
-        account: Account = validate_model(Account, load_yaml(path))
+    for account in demo_accounts():
         if await _exists(client, account.account_id):
             kept.append(account.account_id)
             continue

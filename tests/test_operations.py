@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.channels import read_outbox
 from rapport.client import JourneyError, Journeys
 from rapport.contracts import JourneyResult
+from rapport.demo import midday_zone
 from rapport.devserver import start_dev_server
 from rapport.engine import build_worker, parts_from_settings
 from rapport.language.account import Account
@@ -28,7 +29,6 @@ from rapport.settings import Settings
 from tests.fakes import Hold, WebhookReceiver, free_port, serving
 from tests.journey_files import write_journey
 from tests.scenarios import account
-from tests.test_worker_crash import midday_zone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +122,8 @@ async def test_signals_and_the_update_through_the_client(settings: Settings) -> 
         await journeys.signal("S-1", "engagement", {"kind": "opened"})
         await journeys.signal("S-1", "pause", {})
         await journeys.signal("S-1", "resume", {})
+        await journeys.signal("S-1", "dispute", {"reason": "charged twice"})
+        await journeys.signal("S-1", "dispute_resolved", {})
         with pytest.raises(JourneyError, match="channel"):
             await journeys.signal("S-1", "opt_out", {"channel": "fax"})
         with pytest.raises(JourneyError, match="unknown event"):

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.contracts import JourneyInput, workflow_id
+from rapport.demo import midday_zone
 from rapport.language.account import Account
 from tests.fakes import FakeSmsProvider, Hold, WebhookReceiver, serving
 from tests.journey_files import write_journey
@@ -38,14 +38,6 @@ steps:
   - {id: push, send: {channel: push, template: nudge}}
   - {id: text, send: {channel: sms, template: nudge}}
 """
-
-
-def midday_zone() -> str:
-    """A fixed-offset zone where it is about noon now, so nothing waits for the window
-    while the test kills workers in real time."""
-    offset = 12 - datetime.now(UTC).hour
-    offset = max(-12, min(14, offset))
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
 
 
 STARTED: list[subprocess.Popen[bytes]] = []

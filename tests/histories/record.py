@@ -3,7 +3,10 @@
     .venv/bin/python -m tests.histories.record
 
 Run it when a shipped journey or an example scenario changes on purpose, and
-commit the JSON files. Never re-record to make a failing replay test pass:
+commit the JSON files. Before re-recording after a workflow change guarded by
+`workflow.patched`, move the current files to a folder of their own (as
+`legacy/` holds the histories from before the operator view), so both paths
+stay tested. Never re-record to make a failing replay test pass:
 that failure means a change would break running journeys (use
 `workflow.patched` instead).
 """
