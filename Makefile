@@ -29,6 +29,9 @@ run: install
 
 bench: install
 	$(BIN)/python -m bench.simulate
+	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.throughput 100 500
+	$(BIN)/python -m bench.scale 2000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

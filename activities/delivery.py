@@ -26,7 +26,7 @@ from activities.channels import (
     TransientFailure,
 )
 from rapport.contracts import HandoffRequest, SendRequest, SendResult
-from rapport.language.templates import TemplateBundle, TemplateProblem
+from rapport.language.templates import TemplateProblem, bundle_of
 from rapport.links import LinkSigner
 from rapport.messages import message_context
 
@@ -48,7 +48,7 @@ class DeliveryActivities:
         context = message_context(request.account, request.balance, request.channel,
                                   self.signer, request.sent_at, request.plan)
         try:
-            rendered = TemplateBundle(request.templates).render(
+            rendered = bundle_of(request.templates).render(
                 request.template, request.channel, context)
         except TemplateProblem as problem:
             return SendResult(status="rejected", detail=f"template_error: {problem}")

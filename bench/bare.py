@@ -7,11 +7,16 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeKey
+
+STEP = SearchAttributeKey.for_keyword("JourneyStep")
 
 
 class BarePlan(BaseModel):
     activities: int
     timers: int
+    timer_seconds: float = 86400.0
+    upserts: int = 0  # search-attribute upserts, as the operator view makes
 
 
 @activity.defn(name="bare_noop")
@@ -24,10 +29,12 @@ class BareWorkflow:
     @workflow.run
     async def run(self, plan: BarePlan) -> int:
         done = 0
+        for index in range(plan.upserts):
+            workflow.upsert_search_attributes([STEP.value_set(f"step{index}")])
         for index in range(max(plan.activities, plan.timers)):
             if index < plan.activities:
                 done += await workflow.execute_activity(
                     bare_noop, index, start_to_close_timeout=timedelta(seconds=30))
             if index < plan.timers:
-                await workflow.sleep(timedelta(days=1))
+                await workflow.sleep(timedelta(seconds=plan.timer_seconds))
         return done

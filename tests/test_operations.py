@@ -25,8 +25,9 @@ from rapport.demo import midday_zone
 from rapport.devserver import start_dev_server
 from rapport.engine import build_worker, parts_from_settings
 from rapport.language.account import Account
+from rapport.servers import free_port
 from rapport.settings import Settings
-from tests.fakes import Hold, WebhookReceiver, free_port, serving
+from tests.fakes import Hold, WebhookReceiver, serving
 from tests.journey_files import write_journey
 from tests.scenarios import account
 

@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
         WaitStep,
     )
-    from rapport.language.templates import TemplateBundle, template_file
+    from rapport.language.templates import TemplateBundle, bundle_of, template_file
     from rapport.language.types import Channel
     from rapport.messages import PlanOffered
     from rapport.policy.caps import Delivery, cap_blocks, prune
@@ -89,6 +89,7 @@ class DelinquencyJourney:
         self._changes = 0  # bumped by every signal and update: waits wake on it
         self._operator_view = False  # search attributes and details (patched in, see run)
         self._published: dict[str, object] = {}
+        self._template_subsets: dict[str, TemplateBundle] = {}
         self._mode: Literal["running", "waiting", "deferred", "paused", "finished"] = "running"
         self._next_action_at = workflow.now()
 
@@ -134,7 +135,6 @@ class DelinquencyJourney:
                 await self._continue_as_new()
             step = steps[self.state.position]
             self.state.step = step.id
-            self._publish()
             self.state.position = await self._run_step(step, self.state.position)
         await self._continue_as_new()
 
@@ -294,7 +294,7 @@ class DelinquencyJourney:
         template = message.template_for(s.segment)
         key = self._key(step_id, s.occurrences.get(step_id, 1), channel)
         assert s.snapshot is not None
-        templates = TemplateBundle(s.snapshot.templates).subset(template_file(template, channel))
+        templates = self._templates_for(template_file(template, channel))
         self._mode = "running"
         now = workflow.now()
         deliver_by = closing(now, self._timezone, self.definition.policy.contact_window.end)
@@ -470,7 +470,11 @@ class DelinquencyJourney:
     # --- what operators see ------------------------------------------------------------------
 
     def _publish(self) -> None:
-        """Keep search attributes and the workflow's current details up to date."""
+        """Keep search attributes and the workflow's current details up to date.
+
+        Called where the journey comes to rest (a wait, a deferral, a hold, the end),
+        not at every step: steps between two rests take milliseconds, and each upsert
+        costs the server a visibility write."""
         if not self._operator_view or self.state.snapshot is None:
             return
         s, d = self.state, self.definition
@@ -558,6 +562,14 @@ class DelinquencyJourney:
         d = self.definition
         return f"{workflow_id(self.state.account.account_id)}/{d.id}/v{d.version}/{name}/" \
                f"{occurrence}/{channel}"
+
+    def _templates_for(self, file: str) -> TemplateBundle:
+        """The template and what it includes: computed once per template and run."""
+        if file not in self._template_subsets:
+            assert self.state.snapshot is not None
+            bundle = bundle_of(self.state.snapshot.templates)
+            self._template_subsets[file] = bundle.subset(file)
+        return self._template_subsets[file]
 
     def _ending(self) -> str:
         s = self.state

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from jinja2 import (
@@ -53,6 +53,17 @@ class TemplateProblem(ValueError):
         self.file = file
         self.line = line
         self.message = message
+
+
+def bundle_of(sources: Mapping[str, str]) -> TemplateBundle:
+    """A bundle for these sources, compiled templates included, shared by every message
+    that uses the same ones (compiling a template costs far more than rendering it)."""
+    return _cached_bundle(tuple(sorted(sources.items())))
+
+
+@lru_cache(maxsize=256)
+def _cached_bundle(items: tuple[tuple[str, str], ...]) -> TemplateBundle:
+    return TemplateBundle(dict(items))
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,7 @@ class TemplateBundle:
 
     def compile(self, file: str) -> Template:
         try:
-            return self._env.get_template(file)
+            return self._env.get_template(file)  # Jinja caches it in the environment
         except _SyntaxError as exc:
             raise TemplateProblem(exc.name or file, exc.lineno, exc.message or "syntax error") \
                 from None

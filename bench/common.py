@@ -1,0 +1,137 @@
+"""What the benchmarks share: a dev server in a temporary folder, a journey with
+one-second waits (the language's smallest unit is a minute, so it is built in
+Python), and the bare baseline workflow."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels import Capture
+from rapport import search_attributes
+from rapport.contracts import JourneyInput, JourneySnapshot, LoadJourney, workflow_id
+from rapport.demo import midday_zone
+from rapport.devserver import start_dev_server
+from rapport.engine import EngineParts
+from rapport.language.account import Account, Customer
+from rapport.language.models import JourneyDefinition
+from rapport.links import LinkSigner
+from rapport.servers import binary, free_port, quiet_runtime
+from rapport.settings import Settings
+
+TEMPLATE = "Hi {{ customer.first_name }}, {{ balance }} is due: {{ links.pay_now }} {{ opt_out }}"
+
+
+def bench_definition(sends: int = 3, waits: int = 2, wait: timedelta = timedelta(seconds=1),
+                     first_wait: timedelta | None = None) -> JourneyDefinition:
+    steps: list[dict[str, Any]] = []
+    if first_wait is not None:
+        steps.append({"id": "hold", "wait": first_wait})
+    for i in range(max(sends, waits)):
+        if i < sends:
+            steps.append({"id": f"send{i}", "send": {"channel": "sms", "template": "note"}})
+        if i < waits:
+            steps.append({"id": f"wait{i}", "wait": wait})
+    return JourneyDefinition.model_validate(
+        {"id": "bench", "version": 1, "name": "Benchmark", "steps": steps})
+
+
+def loader_for(definition: JourneyDefinition) -> Callable[..., Awaitable[JourneySnapshot]]:
+    @activity.defn(name="load_journey")
+    async def load_journey(request: LoadJourney) -> JourneySnapshot:
+        return JourneySnapshot(definition=definition, templates={"note.sms.j2": TEMPLATE},
+                               source="bench")
+
+    return load_journey
+
+
+def bench_parts(definition: JourneyDefinition) -> EngineParts:
+    return EngineParts(journeys=[], channels={"*": Capture()},
+                       signer=LinkSigner("https://pay.example.com", "bench"),
+                       load_journey=loader_for(definition))
+
+
+def account(index: int) -> Account:
+    return Account(account_id=f"B-{index}", balance=Decimal("120.00"), currency="USD",
+                   days_past_due=5, consent={"sms": True},
+                   customer=Customer(first_name="Bea", phone="+15555550100",
+                                     timezone=midday_zone()))
+
+
+def journey_input(index: int) -> JourneyInput:
+    return JourneyInput(account=account(index), journey="bench")
+
+
+@asynccontextmanager
+async def dev_server(persistent: bool = False) -> AsyncIterator[WorkflowEnvironment]:
+    """The dev server with our search attributes; in memory unless `persistent` (a
+    database file, as `make run` uses)."""
+    if persistent:
+        with tempfile.TemporaryDirectory() as folder:
+            settings = Settings(temporal_address=f"127.0.0.1:{free_port()}",
+                                dev_ui_port=free_port(), data_dir=Path(folder))
+            server = await start_dev_server(settings)
+            try:
+                yield server
+            finally:
+                await server.shutdown()
+        return
+    server = await WorkflowEnvironment.start_local(
+        port=free_port(), dev_server_existing_path=binary("temporal"),
+        search_attributes=search_attributes.ALL, data_converter=pydantic_data_converter,
+        runtime=quiet_runtime(), dev_server_log_level="error")
+    try:
+        yield server
+    finally:
+        await server.shutdown()
+
+
+async def gather_limited(calls: Sequence[Callable[[], Awaitable[Any]]],
+                         limit: int = 100) -> list[Any]:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> Any:
+        async with semaphore:
+            return await call()
+
+    return await asyncio.gather(*(one(c) for c in calls))
+
+
+def new_queue(name: str) -> str:
+    return f"{name}-{uuid.uuid4()}"
+
+
+def rapport_id(index: int) -> str:
+    return workflow_id(account(index).account_id)
+
+
+@dataclass
+class Timer:
+    started: float = 0.0
+    seconds: float = 0.0
+
+    def __enter__(self) -> Timer:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
