@@ -80,6 +80,14 @@ def mutated(draw: st.DrawFn, original: Any) -> Any:
     return data
 
 
+def expect_valid_or_clear(action: Any) -> None:
+    """`action` succeeds, or raises DefinitionError with clear problems; nothing else."""
+    try:
+        action()
+    except DefinitionError as exc:
+        assert_clear(exc.problems)
+
+
 def assert_clear(problems: list[Any]) -> None:
     assert problems, "an error must say what is wrong"
     for problem in problems:
@@ -92,10 +100,7 @@ def assert_clear(problems: list[Any]) -> None:
 def test_mutated_definitions(tmp_path_factory: pytest.TempPathFactory, definition: Any) -> None:
     folder = tmp_path_factory.mktemp("defs")
     path = write_journey(folder, yaml.safe_dump(definition, allow_unicode=True))
-    try:
-        load_journey(path)
-    except DefinitionError as exc:
-        assert_clear(exc.problems)
+    expect_valid_or_clear(lambda: load_journey(path))
 
 
 @FAST
@@ -103,10 +108,7 @@ def test_mutated_definitions(tmp_path_factory: pytest.TempPathFactory, definitio
 def test_random_yaml_text(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
     path = tmp_path_factory.mktemp("text") / "journey.yaml"
     path.write_text(text)
-    try:
-        load_journey(path)
-    except DefinitionError as exc:
-        assert_clear(exc.problems)
+    expect_valid_or_clear(lambda: load_journey(path))
 
 
 @FAST
@@ -114,10 +116,7 @@ def test_random_yaml_text(tmp_path_factory: pytest.TempPathFactory, text: str) -
 def test_random_templates(tmp_path_factory: pytest.TempPathFactory, source: str) -> None:
     folder = tmp_path_factory.mktemp("tpl")
     path = write_journey(folder, templates={"nudge.sms.j2": source + " {{ opt_out }}"})
-    try:
-        load_journey(path)
-    except DefinitionError as exc:
-        assert_clear(exc.problems)
+    expect_valid_or_clear(lambda: load_journey(path))
 
 
 @FAST
@@ -125,10 +124,7 @@ def test_random_templates(tmp_path_factory: pytest.TempPathFactory, source: str)
 def test_mutated_accounts(data: Any) -> None:
     document = parse_yaml("{}", "account.yaml")
     document.data = data
-    try:
-        validate_model(Account, document)
-    except DefinitionError as exc:
-        assert_clear(exc.problems)
+    expect_valid_or_clear(lambda: validate_model(Account, document))
 
 
 @FAST
@@ -137,10 +133,7 @@ def test_mutated_accounts(data: Any) -> None:
 def test_mutated_scenarios(tmp_path_factory: pytest.TempPathFactory, data: Any) -> None:
     path = tmp_path_factory.mktemp("scenario") / "scenario.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    try:
-        load_scenario(path)
-    except DefinitionError as exc:
-        assert_clear(exc.problems)
+    expect_valid_or_clear(lambda: load_scenario(path))
 
 
 SIGNALS = ["payment_received", "opt_out", "engagement", "cease_communication",
