@@ -3,6 +3,7 @@ valid result; never a traceback, a stuck workflow or a failed workflow task."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import random
@@ -20,7 +21,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import Capture
-from rapport.contracts import AcceptPlan, JourneyInput, workflow_id
+from rapport.contracts import JourneyInput, workflow_id
 from rapport.engine import EngineParts, build_worker
 from rapport.language.account import Account
 from rapport.language.loader import load_journey, validate_model
@@ -163,6 +164,7 @@ async def test_random_signal_and_update_payloads_never_fail_a_workflow_task(
         key = chance.choice(["amount", "channel", "kind", "reason", "paid_at", "extra"])
         examples.append((name, chance.choice([chance.choice(odd),
                                               {key: chance.choice(odd)}])))
+    examples += [(name, None) for name in SIGNALS if name != "cease_communication"]
     async with build_worker(env.client, queue, parts):
         handle = await env.client.start_workflow(
             DelinquencyJourney.run,
@@ -171,14 +173,16 @@ async def test_random_signal_and_update_payloads_never_fail_a_workflow_task(
         await env.sleep(timedelta(hours=25))  # both messages are out; the plan is offered
         for name, payload in examples:
             await handle.signal(name, json.loads(json.dumps(payload, default=str)))
-        for installments in (-1, 0, 4, 10**9):
+        # A failed workflow task would stall what follows: bound each wait so it fails.
+        for installments in (-1, 0, 4, 10**9, None):
             with pytest.raises(WorkflowUpdateFailedError):
-                await handle.execute_update(DelinquencyJourney.accept_plan,
-                                            AcceptPlan(installments=installments))
-        status = await handle.query(DelinquencyJourney.status)
+                await asyncio.wait_for(handle.execute_update(
+                    "accept_plan", None if installments is None
+                    else {"installments": installments}), 30)
+        status = await asyncio.wait_for(handle.query(DelinquencyJourney.status), 30)
         assert status.outcome in (None, "paid")
         await handle.signal("cease_communication", {})
-        await handle.result()
+        await asyncio.wait_for(handle.result(), 30)
         history = await handle.fetch_history()
     failed = [e for e in history.events
               if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]

@@ -17,11 +17,13 @@ from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
 
 FOLDER = Path(__file__).parent / "histories"
-# legacy/: recorded before the operator view (search attributes) was patched in
+# legacy/: recorded before the operator view (search attributes) was patched in;
+# publish-every-step/: before search attributes were published only where a journey rests
+FOLDERS = [FOLDER, FOLDER / "legacy", FOLDER / "publish-every-step"]
 HISTORIES = sorted(FOLDER.rglob("*.json"))
 
 
-@pytest.mark.parametrize("folder", [FOLDER, FOLDER / "legacy"], ids=["current", "legacy"])
+@pytest.mark.parametrize("folder", FOLDERS, ids=["current", "legacy", "publish-every-step"])
 def test_every_shipped_journey_has_a_recorded_history(folder: Path) -> None:
     names = {p.stem.split("_plan")[0].split("_handoff")[0] for p in folder.glob("*.json")}
     assert {"pre_due", "early_stage", "hardship"} <= names

@@ -88,6 +88,7 @@ class DelinquencyJourney:
         )
         self._changes = 0  # bumped by every signal and update: waits wake on it
         self._operator_view = False  # search attributes and details (patched in, see run)
+        self._publish_every_step = False  # the older behaviour (patched out, see run)
         self._published: dict[str, object] = {}
         self._template_subsets: dict[str, TemplateBundle] = {}
         self._mode: Literal["running", "waiting", "deferred", "paused", "finished"] = "running"
@@ -99,6 +100,9 @@ class DelinquencyJourney:
     async def run(self, request: JourneyInput) -> JourneyResult:
         # Journeys recorded before operators' search attributes existed replay without them.
         self._operator_view = workflow.patched("operator-view-v1")
+        # Journeys started before search attributes were published only at rest published
+        # them at every step too; they must keep doing so to replay.
+        self._publish_every_step = not workflow.patched("publish-at-rest-v1")
         if self.state.snapshot is None:
             self.state.snapshot = await workflow.execute_activity(
                 "load_journey", LoadJourney(journey=request.journey, account=request.account),
@@ -135,6 +139,8 @@ class DelinquencyJourney:
                 await self._continue_as_new()
             step = steps[self.state.position]
             self.state.step = step.id
+            if self._publish_every_step:
+                self._publish()
             self.state.position = await self._run_step(step, self.state.position)
         await self._continue_as_new()
 
@@ -372,7 +378,9 @@ class DelinquencyJourney:
     # --- signals, the update, the query ---------------------------------------------------
 
     @workflow.signal(name="payment_received")
-    def payment_received(self, payment: PaymentReceived) -> None:
+    def payment_received(self, payment: PaymentReceived | None) -> None:
+        if payment is None:
+            return self._ignore_empty("payment_received")
         if self.state.paid:
             return
         self.state.balance -= payment.amount
@@ -383,7 +391,9 @@ class DelinquencyJourney:
         self._changed("payment_received", amount=str(payment.amount))
 
     @workflow.signal(name="opt_out")
-    def opt_out(self, request: OptOut) -> None:
+    def opt_out(self, request: OptOut | None) -> None:
+        if request is None:
+            return self._ignore_empty("opt_out")
         if request.channel not in self.state.suppressed:
             self.state.suppressed.append(request.channel)
         self._changed("opt_out", channel=request.channel)
@@ -413,7 +423,9 @@ class DelinquencyJourney:
         self._changed("dispute_resolved")
 
     @workflow.signal(name="engagement")
-    def engagement(self, event: Engagement) -> None:
+    def engagement(self, event: Engagement | None) -> None:
+        if event is None:
+            return self._ignore_empty("engagement")
         self.state.engaged = True
         self._changed("engagement", kind=event.kind)
 
@@ -428,7 +440,8 @@ class DelinquencyJourney:
         self._changed("resume")
 
     @workflow.update(name="accept_plan")
-    def accept_plan(self, request: AcceptPlan) -> AcceptedPlan:
+    def accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:
+        assert request is not None  # the validator rejects an empty request
         option = plan_option(self.state.balance, request.installments)
         assert self.state.plan_offer is not None
         accepted = AcceptedPlan(installments=option.installments, amount=option.amount,
@@ -440,8 +453,10 @@ class DelinquencyJourney:
         return accepted
 
     @accept_plan.validator
-    def _validate_accept_plan(self, request: AcceptPlan) -> None:
+    def _validate_accept_plan(self, request: AcceptPlan | None) -> None:
         s = self.state
+        if request is None:
+            raise ApplicationError("accept_plan needs a payload: {\"installments\": N}")
         if self._stopped():
             raise ApplicationError(f"this journey has ended ({self._ending()})")
         offer = s.plan_offer
@@ -517,6 +532,11 @@ class DelinquencyJourney:
         return "\n\n".join(lines)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _ignore_empty(self, signal: str) -> None:
+        """A null payload decodes to None, not to a validation error: drop it, as the SDK
+        drops a payload it cannot decode, rather than fail the workflow task."""
+        workflow.logger.warning(f"{signal} without a payload: ignored", extra=self._log_fields())
 
     def _changed(self, event: str, **fields: object) -> None:
         self._changes += 1

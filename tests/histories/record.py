@@ -5,7 +5,8 @@
 Run it when a shipped journey or an example scenario changes on purpose, and
 commit the JSON files. Before re-recording after a workflow change guarded by
 `workflow.patched`, move the current files to a folder of their own (as
-`legacy/` holds the histories from before the operator view), so both paths
+`legacy/` holds the histories from before the operator view and
+`publish-every-step/` those from before publishing only at rest), so both paths
 stay tested. Never re-record to make a failing replay test pass:
 that failure means a change would break running journeys (use
 `workflow.patched` instead).
