@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -25,13 +24,11 @@ from rapport.demo import midday_zone
 from rapport.devserver import start_dev_server
 from rapport.engine import build_worker, parts_from_settings
 from rapport.language.account import Account
-from rapport.servers import free_port
 from rapport.settings import Settings
 from tests.fakes import Hold, WebhookReceiver, serving
 from tests.journey_files import write_journey
 from tests.scenarios import account
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.workers import Workers, settings_for, webhook_env, worker_env
 
 OPERATED = """\
 id: operated
@@ -48,16 +45,6 @@ steps:
   - {id: nudge, send: {channel: sms, template: nudge}}
   - {id: pause, wait: 5d}
 """
-
-
-def settings_for(tmp_path: Path) -> Settings:
-    return Settings(
-        temporal_address=f"127.0.0.1:{free_port()}", dev_ui_port=free_port(),
-        task_queue=f"ops-{uuid.uuid4()}", journeys_dir=tmp_path / "journeys",
-        data_dir=tmp_path / "data", outbox_path=tmp_path / "data" / "outbox.jsonl",
-        ledger_path=tmp_path / "data" / "ledger.jsonl",
-        worker_graceful_shutdown_seconds=5,
-    )
 
 
 @asynccontextmanager
@@ -195,17 +182,9 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
     server = await start_dev_server(settings)
     try:
         async with serving(receiver.app()) as base:
-            env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address,
-                   "JOURNEY_TASK_QUEUE": settings.task_queue,
-                   "RAPPORT_JOURNEYS_DIR": str(settings.journeys_dir),
-                   "RAPPORT_DATA_DIR": str(settings.data_dir),
-                   "RAPPORT_OUTBOX_PATH": str(settings.outbox_path),
-                   "RAPPORT_LEDGER_PATH": str(settings.ledger_path),
-                   "RAPPORT_LINK_SECRET": "sigterm", "RAPPORT_CHANNEL_EMAIL": "webhook",
-                   "RAPPORT_WEBHOOK_URL": f"{base}/hook", "RAPPORT_WEBHOOK_SECRET": "hook"}
-            worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env,
-                                      cwd=ROOT, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT)
+            workers = Workers(worker_env(settings, **webhook_env(base, "hook", "email")),
+                              settings.data_dir / "worker.log")
+            worker = workers.start()
             journeys = Journeys(server.client, settings)
             handle = await journeys.start(customer("T-9"))
             await asyncio.wait_for(receiver.hold.holding.wait(), timeout=30)
@@ -213,8 +192,7 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
             await asyncio.sleep(0.3)
             receiver.hold.released.set()  # the provider answers; the worker finishes
             code = await asyncio.to_thread(worker.wait, 30)
-            output = worker.stdout.read().decode() if worker.stdout else ""
-            assert code == 0, output
+            assert code == 0, workers.log.read_text()
             async with build_worker(server.client, settings.task_queue,
                                     parts_from_settings(settings)):
                 await journeys.signal("T-9", "cease_communication", {})

@@ -9,10 +9,8 @@ twice, and the journey reports it as a possible duplicate.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from rapport.language.account import Account
 from tests.fakes import FakeSmsProvider, Hold, WebhookReceiver, serving
 from tests.journey_files import write_journey
 from tests.scenarios import account
+from tests.workers import Workers, settings_for, twilio_env, webhook_env, worker_env
 from workflows.journey import DelinquencyJourney
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,25 +39,6 @@ steps:
 """
 
 
-STARTED: list[subprocess.Popen[bytes]] = []
-
-
-def start_worker(env_vars: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT,
-                                  env={**os.environ, **env_vars}, stdout=out, stderr=out)
-    STARTED.append(worker)
-    return worker
-
-
-def stop_all() -> None:
-    while STARTED:
-        worker = STARTED.pop()
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-
-
 async def kill_during(hold: Hold, worker: subprocess.Popen[bytes]) -> None:
     """SIGKILL the worker while the provider holds its request."""
     await asyncio.wait_for(hold.holding.wait(), timeout=30)
@@ -69,15 +49,14 @@ async def kill_during(hold: Hold, worker: subprocess.Popen[bytes]) -> None:
 
 
 
-async def crash_twice(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any],
-                      receiver: WebhookReceiver, provider: FakeSmsProvider,
-                      settings: dict[str, str], log: Path) -> tuple[Any, Any, str]:
-    await kill_during(receiver.hold, start_worker(settings, log))
+async def crash_twice(handle: WorkflowHandle[Any, Any], receiver: WebhookReceiver,
+                      provider: FakeSmsProvider, workers: Workers) -> tuple[Any, Any, str]:
+    await kill_during(receiver.hold, workers.start())
     # the dead worker stops heartbeating: Temporal retries on the new one (this waits the
     # heartbeat timeout in real time: the test server does not skip time while an activity
     # is running)
-    await kill_during(provider.hold, start_worker(settings, log))
-    last = start_worker(settings, log)
+    await kill_during(provider.hold, workers.start())
+    last = workers.start()
     result = await handle.result()
     status = await handle.query(DelinquencyJourney.status)
     history = (await handle.fetch_history()).to_json()
@@ -94,24 +73,14 @@ async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) ->
     queue = f"crash-{uuid.uuid4()}"
     log = tmp_path / "worker.log"
     async with serving(receiver.app()) as hook_base, serving(provider.app()) as sms_base:
-        settings = {
-            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-            "JOURNEY_TASK_QUEUE": queue,
-            "RAPPORT_JOURNEYS_DIR": str(tmp_path / "journeys"),
-            "RAPPORT_DATA_DIR": str(tmp_path / "data"),
-            "RAPPORT_LEDGER_PATH": str(tmp_path / "data" / "ledger.jsonl"),
-            "RAPPORT_OUTBOX_PATH": str(tmp_path / "data" / "outbox.jsonl"),
-            "RAPPORT_LINK_SECRET": "crash-test-secret",
-            "RAPPORT_WORKER_MAX_CACHED_WORKFLOWS": "0",  # no sticky queue on a dead worker
-            "RAPPORT_CHANNEL_PUSH": "webhook",
-            "RAPPORT_WEBHOOK_URL": f"{hook_base}/hook",
-            "RAPPORT_WEBHOOK_SECRET": "hook-secret",
-            "RAPPORT_CHANNEL_SMS": "twilio",
-            "RAPPORT_TWILIO_BASE_URL": sms_base,
-            "RAPPORT_TWILIO_ACCOUNT_SID": provider.sid,
-            "RAPPORT_TWILIO_AUTH_TOKEN": provider.token,
-            "RAPPORT_TWILIO_FROM": "+15550000000",
-        }
+        settings = settings_for(tmp_path).model_copy(update={
+            "temporal_address": env.client.service_client.config.target_host,
+            "task_queue": queue})
+        workers = Workers(worker_env(
+            settings, RAPPORT_LINK_SECRET="crash-test-secret",
+            RAPPORT_WORKER_MAX_CACHED_WORKFLOWS="0",  # no sticky queue on a dead worker
+            **webhook_env(hook_base, "hook-secret", "push"),
+            **twilio_env(sms_base, provider.sid, provider.token)), log)
         customer = account(consent={"push": True, "sms": True},
                            customer__timezone=midday_zone())
         handle = await env.client.start_workflow(
@@ -119,10 +88,9 @@ async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) ->
             JourneyInput(account=Account.model_validate(customer), journey="crash"),
             id=workflow_id("T-1"), task_queue=queue)
         try:
-            result, status, history = await crash_twice(env, handle, receiver, provider,
-                                                        settings, log)
+            result, status, history = await crash_twice(handle, receiver, provider, workers)
         finally:
-            stop_all()
+            workers.stop_all()
     assert result.outcome == "exhausted" and result.messages_sent == 2, log.read_text()
     # idempotent channel: delivered twice over the wire, one message kept
     assert len(receiver.received) == 2 and len(receiver.accepted) == 1
