@@ -1,0 +1,29 @@
+"""The benchmarks still run and write the figures `docs/performance.md` and the README
+quote: each at a tiny size, into a temporary results file (timings are not checked
+here; `make bench` measures them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import replay, results, scale, simulate, throughput
+
+REQUIRED = {"throughput_ratio", "replay_ratio", "events_per_message", "simulate_120d_seconds",
+            "idle_worker_rss_mb", "payment_to_end_p99_ms"}
+
+
+def test_every_benchmark_writes_its_figures(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "results.json"
+    monkeypatch.setattr(results, "RESULTS", target)
+    asyncio.run(simulate.main())
+    replay.main()
+    asyncio.run(throughput.main([5]))
+    asyncio.run(scale.main(20))
+    figures = json.loads(target.read_text())
+    assert set(figures) >= REQUIRED
+    assert all(figures[key] > 0 for key in REQUIRED)
