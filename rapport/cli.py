@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def fail(lines: list[str]) -> None:
+def fail(lines: list[str]) -> NoReturn:
     for line in lines:
         click.echo(line, err=True)
     sys.exit(1)
@@ -288,11 +288,9 @@ def _row(row: dict[str, Any]) -> str:
 def pay(account_id: str, amount: str) -> None:
     """Report a payment of AMOUNT (a decimal such as 45.00) on ACCOUNT_ID."""
     try:
-        value = Decimal(amount)
-        if not value.is_finite() or value <= 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        exit_now(1, [f"{amount!r} is not an amount: give a positive decimal such as 45.00"])
+        value = parse_amount(amount)
+    except ValueError as problem:
+        fail([str(problem)])
 
     async def action(journeys: Journeys) -> str:
         await journeys.pay(account_id, value)
@@ -301,22 +299,50 @@ def pay(account_id: str, amount: str) -> None:
     operate(action)
 
 
+def parse_amount(text: str) -> Decimal:
+    """A payment amount as a billing clerk types it; ValueError says what is wrong."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"{text!r} is not an amount: give a positive decimal such as 45.00")
+    return value
+
+
+def parse_fields(fields: tuple[str, ...]) -> dict[str, str]:
+    """`key=value` arguments of `journey signal`."""
+    values: dict[str, str] = {}
+    for field in fields:
+        key, sep, value = field.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{field!r}: write fields as key=value, e.g. channel=sms")
+        values[key] = value
+    return values
+
+
+def parse_installments(values: dict[str, str]) -> int:
+    text = values.get("installments", "")
+    if not text.isdecimal() or not text.isascii():
+        raise ValueError(f"accept_plan needs installments=N, a whole number (got {text!r})")
+    return int(text)
+
+
 @main.command(name="signal")
 @click.argument("account_id")
 @click.argument("event")
 @click.argument("fields", nargs=-1)
 def send_signal(account_id: str, event: str, fields: tuple[str, ...]) -> None:
     """Send EVENT (opt_out, cease_communication, pause, resume, ...) with key=value fields."""
-    values: dict[str, str] = {}
-    for field in fields:
-        key, sep, value = field.partition("=")
-        if not sep:
-            exit_now(1, [f"{field!r}: write fields as key=value, e.g. channel=sms"])
-        values[key] = value
+    try:
+        values = parse_fields(fields)
+        installments = parse_installments(values) if event == "accept_plan" else 0
+    except ValueError as problem:
+        fail([str(problem)])
 
     async def action(journeys: Journeys) -> str:
         if event == "accept_plan":
-            plan = await journeys.accept_plan(account_id, int(values.get("installments", "0")))
+            plan = await journeys.accept_plan(account_id, installments)
             return f"plan accepted: {plan.installments} payments of {plan.amount}"
         await journeys.signal(account_id, event, values)
         return f"{event} sent to {account_id}"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
@@ -21,6 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import Capture
+from rapport.cli import main, parse_amount, parse_fields, parse_installments
 from rapport.contracts import JourneyInput, workflow_id
 from rapport.engine import EngineParts, build_worker
 from rapport.language.account import Account
@@ -135,6 +137,44 @@ def test_mutated_scenarios(tmp_path_factory: pytest.TempPathFactory, data: Any) 
     path = tmp_path_factory.mktemp("scenario") / "scenario.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     expect_valid_or_clear(lambda: load_scenario(path))
+
+
+@FAST
+@given(data=mutated(ACCOUNT))
+def test_preview_with_mutated_account_files(tmp_path_factory: pytest.TempPathFactory,
+                                            data: Any) -> None:
+    """`journey preview` shows messages or exits 1 naming the file: never a traceback."""
+    path = tmp_path_factory.mktemp("preview") / "account.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    result = CliRunner().invoke(main, ["preview", str(ROOT / "journeys/early_stage.yaml"),
+                                       "--account", str(path)])
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    if result.exit_code == 1:
+        assert str(path) in result.output
+
+
+@FAST
+@given(amount=st.one_of(st.text(max_size=20), st.decimals().map(str)))
+def test_random_payment_amounts(amount: str) -> None:
+    try:
+        value = parse_amount(amount)
+    except ValueError as problem:
+        assert repr(amount) in str(problem)
+    else:
+        assert value.is_finite() and value > 0
+
+
+@FAST
+@given(fields=st.lists(st.text(max_size=15), max_size=4))
+def test_random_signal_fields(fields: list[str]) -> None:
+    try:
+        values = parse_fields(tuple(fields))
+        installments = parse_installments(values)
+    except ValueError as problem:
+        assert "key=value" in str(problem) or "installments=N" in str(problem)
+    else:
+        assert installments >= 0
 
 
 SIGNALS = ["payment_received", "opt_out", "engagement", "cease_communication",
