@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowHandle
 
 from rapport.client import Journeys
@@ -117,11 +118,12 @@ def assert_each_step_delivered_once(providers: Providers, results: list[JourneyR
     assert pushes == Counter({f"F-{i}": 1 for i in range(count)})
     mails = Counter(m["To"] for m in providers.mailbox.unique.values())
     assert mails == Counter({f"f{i}@example.com": 1 for i in range(count)})
-    # no idempotency at the SMS provider: every extra copy was reported by its journey
+    # no idempotency at the SMS provider: a journey whose text went out twice says so
     texts = Counter(m["To"] for m in providers.sms.messages)
     assert set(texts) == {f"+1212555{i:04d}" for i in range(count)}
-    extra_texts = sum(texts.values()) - count
-    assert extra_texts <= sum(s.possible_duplicates for s in states)
+    for i, status in enumerate(states):
+        if texts[f"+1212555{i:04d}"] > 1:
+            assert status.possible_duplicates >= 1, f"F-{i}"
 
 
 def report(name: str, providers: Providers, **figures: object) -> None:
@@ -154,6 +156,7 @@ async def pay_once_texted(journeys: Journeys, providers: Providers, paying: set[
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.timeout(600)
 async def test_random_sigkills_repeat_nothing_and_lose_nothing(tmp_path: Path) -> None:
     count, seed = 100, int(time.time())
     chance = random.Random(seed)
@@ -179,6 +182,7 @@ async def test_random_sigkills_repeat_nothing_and_lose_nothing(tmp_path: Path) -
     assert_each_step_delivered_once(providers, results, states, paid)
 
 
+@pytest.mark.timeout(600)
 async def test_the_server_restarts_mid_run_and_every_journey_carries_on(tmp_path: Path) -> None:
     count = 30
     settings = settings_for(tmp_path)
