@@ -22,6 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import Capture
+from rapport import client
 from rapport.cli import main, parse_amount, parse_fields, parse_installments
 from rapport.contracts import JourneyInput, workflow_id
 from rapport.engine import EngineParts, build_worker
@@ -177,8 +178,7 @@ def test_random_signal_fields(fields: list[str]) -> None:
         assert installments >= 0
 
 
-SIGNALS = ["payment_received", "opt_out", "engagement", "cease_communication",
-           "hardship_reported", "dispute", "dispute_resolved", "pause", "resume"]
+SIGNALS = list(client.SIGNALS)  # every signal the journey takes, so a new one is fuzzed too
 JOURNEY = """\
 id: fuzzed
 version: 1

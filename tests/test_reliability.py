@@ -9,8 +9,9 @@ real SMTP, SMS and webhook servers on loopback.
 Both check what a customer would notice: every journey ends as it should, each step is
 delivered once (duplicates over the wire are kept once by idempotent receivers, and
 counted where the provider has no idempotency), and nothing but the thank-you reaches
-a customer who paid. Each takes one to two minutes: the journey waits a real minute,
-the language's smallest unit.
+a customer who paid. Each takes one to four minutes: the journey waits a real minute,
+the language's smallest unit, and a killed worker's work is retried after Temporal's
+timeouts.
 """
 
 from __future__ import annotations
