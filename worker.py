@@ -23,12 +23,11 @@ from datetime import timedelta
 from aiohttp import web
 from temporalio.client import Client
 
-from rapport.client import connect
-from rapport.devserver import PortInUse, start_dev_server, ui_address
-from rapport.engine import build_worker, parts_from_settings, recipient_index
-from rapport.inbound import InboundSms, serve
-from rapport.search_attributes import ensure_registered
-from rapport.settings import Settings, load_settings
+from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
+from rapport.runtime.settings import Settings, load_settings
+from rapport.runtime.temporal import connect, ensure_registered
+from rapport.runtime.workers import build_worker, parts_from_settings, recipient_index
+from rapport.web.inbound import InboundSms, serve
 
 log = logging.getLogger("rapport.worker")
 
@@ -65,7 +64,7 @@ async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, d
         if ui:
             log.info("Temporal web UI: %s", ui)
         if demo:
-            from rapport.demo import start_demo
+            from rapport.cli.demo import start_demo
 
             print(await start_demo(client, settings, ui), flush=True)
         await stop.wait()

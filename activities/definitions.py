@@ -8,9 +8,10 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from rapport.contracts import JourneySnapshot, LoadJourney
+from rapport.contract.activities import LoadJourney
+from rapport.contract.records import JourneySnapshot
 from rapport.language.loader import LoadedJourney, load_all
-from rapport.selection import choose_journey
+from rapport.language.selection import choose_journey
 
 
 class DefinitionActivities:

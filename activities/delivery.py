@@ -17,24 +17,24 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channels import (
-    Channel,
-    ChannelRouter,
+from rapport.contract.activities import HandoffRequest, SendRequest, SendResult
+from rapport.language.context import message_context
+from rapport.language.templates import TemplateProblem, bundle_of
+from rapport.providers.base import (
     Outgoing,
     PermanentFailure,
+    Provider,
     Receipt,
+    Router,
     TransientFailure,
 )
-from rapport.contracts import HandoffRequest, SendRequest, SendResult
-from rapport.language.templates import TemplateProblem, bundle_of
-from rapport.links import LinkSigner
-from rapport.messages import message_context
+from rapport.security.links import LINK_LIFETIME, LinkSigner
 
 WINDOW_CLOSED = "WindowClosed"
 
 
 class DeliveryActivities:
-    def __init__(self, channels: ChannelRouter, signer: LinkSigner) -> None:
+    def __init__(self, channels: Router, signer: LinkSigner) -> None:
         self.channels = channels
         self.signer = signer
 
@@ -45,8 +45,9 @@ class DeliveryActivities:
         if request.deliver_by is not None and attempt_at > request.deliver_by:
             raise ApplicationError("the contact window closed before this attempt",
                                    type=WINDOW_CLOSED, non_retryable=True)
-        context = message_context(request.account, request.balance, request.channel,
-                                  self.signer, request.sent_at, request.plan)
+        links = self.signer.links(request.account.account_id, request.sent_at + LINK_LIFETIME)
+        context = message_context(request.account, request.balance, request.channel, links,
+                                  request.plan)
         try:
             rendered = bundle_of(request.templates).render(
                 request.template, request.channel, context)
@@ -93,7 +94,7 @@ async def _heartbeat() -> None:
         await asyncio.sleep(HEARTBEAT_EVERY)
 
 
-async def _deliver(channel: Channel, item: Outgoing) -> Receipt:
+async def _deliver(channel: Provider, item: Outgoing) -> Receipt:
     """Deliver, turning a transient failure into a retryable activity error."""
     beat = asyncio.create_task(_heartbeat())
     try:

@@ -18,20 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from temporalio import activity
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import Capture
-from rapport import search_attributes
-from rapport.contracts import JourneyInput, JourneySnapshot, LoadJourney, workflow_id
-from rapport.demo import midday_zone
-from rapport.devserver import start_dev_server
-from rapport.engine import EngineParts
+from rapport.cli.demo import midday_zone
+from rapport.contract.activities import LoadJourney
+from rapport.contract.names import workflow_id
+from rapport.contract.records import JourneySnapshot
 from rapport.language.account import Account, Customer
 from rapport.language.models import JourneyDefinition
-from rapport.links import LinkSigner
-from rapport.servers import binary, free_port, quiet_runtime
-from rapport.settings import Settings
+from rapport.providers.outbox import Capture
+from rapport.runtime.servers import start_local
+from rapport.runtime.workers import EngineParts
+from rapport.security.links import LinkSigner
+from workflows.state import JourneyInput
 
 TEMPLATE = "Hi {{ customer.first_name }}, {{ balance }} is due: {{ links.pay_now }} {{ opt_out }}"
 
@@ -80,24 +79,12 @@ def journey_input(index: int) -> JourneyInput:
 async def dev_server(persistent: bool = False) -> AsyncIterator[WorkflowEnvironment]:
     """The dev server with our search attributes; in memory unless `persistent` (a
     database file, as `make run` uses)."""
-    if persistent:
-        with tempfile.TemporaryDirectory() as folder:
-            settings = Settings(temporal_address=f"127.0.0.1:{free_port()}",
-                                dev_ui_port=free_port(), data_dir=Path(folder))
-            server = await start_dev_server(settings)
-            try:
-                yield server
-            finally:
-                await server.shutdown()
-        return
-    server = await WorkflowEnvironment.start_local(
-        port=free_port(), dev_server_existing_path=binary("temporal"),
-        search_attributes=search_attributes.ALL, data_converter=pydantic_data_converter,
-        runtime=quiet_runtime(), dev_server_log_level="error")
-    try:
-        yield server
-    finally:
-        await server.shutdown()
+    with tempfile.TemporaryDirectory() as folder:
+        server = await start_local(database=Path(folder) / "temporal.db" if persistent else None)
+        try:
+            yield server
+        finally:
+            await server.shutdown()
 
 
 async def gather_limited(calls: Sequence[Callable[[], Awaitable[Any]]],

@@ -24,11 +24,11 @@ from temporalio.worker import Replayer, Worker
 
 from bench.bare import BarePlan, BareWorkflow, bare_noop
 from bench.results import record
-from rapport.servers import start_time_skipping
+from rapport.runtime.servers import start_time_skipping
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
 
-HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "histories"
+HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories"
 ROUNDS = 20
 E = EventType
 ACTION_EVENTS = {

@@ -23,7 +23,8 @@ from temporalio.client import Client
 from bench.bare import BarePlan, BareWorkflow
 from bench.common import dev_server, gather_limited, journey_input, new_queue
 from bench.results import record
-from rapport.contracts import PaymentReceived, workflow_id
+from rapport.contract.names import workflow_id
+from rapport.contract.payloads import PaymentReceived
 from workflows.journey import DelinquencyJourney
 
 ROOT = Path(__file__).resolve().parent.parent

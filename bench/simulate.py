@@ -12,13 +12,11 @@ import uuid
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.bare import BarePlan, BareWorkflow, bare_noop
 from bench.results import record
-from rapport.servers import binary, quiet_runtime
+from rapport.runtime.servers import start_time_skipping
 from rapport.simulation.runner import simulate
 from rapport.simulation.scenario import LoadedScenario, load_scenario
 
@@ -33,9 +31,7 @@ def count(history_events: list, kind: int) -> int:
 
 async def bare_run(plan: BarePlan) -> tuple[float, int]:
     started = time.perf_counter()
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"), runtime=quiet_runtime())
+    env = await start_time_skipping()
     async with env:
         queue = f"bare-{uuid.uuid4()}"
         async with Worker(env.client, task_queue=queue, workflows=[BareWorkflow],

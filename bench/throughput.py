@@ -24,10 +24,11 @@ from bench.common import (
     new_queue,
 )
 from bench.results import record
-from rapport.contracts import JourneyInput, workflow_id
-from rapport.engine import build_worker
+from rapport.contract.names import workflow_id
+from rapport.runtime.workers import build_worker
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
+from workflows.state import JourneyInput
 
 SENDS, WAITS = 3, 2
 ACTIVITIES = 1 + 2 * SENDS  # load the journey; per send, a payment check and the delivery

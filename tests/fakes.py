@@ -18,8 +18,8 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from rapport.servers import free_port
-from rapport.webhooks import BadSignature, verify
+from rapport.runtime.servers import free_port
+from rapport.security.signatures import BadSignature, verify
 
 
 @asynccontextmanager

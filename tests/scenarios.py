@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import Channel
-from activities.payments import BalanceSource
+from rapport.billing.sources import BalanceSource
+from rapport.providers.base import Provider
 from rapport.simulation.runner import simulate_on
 from rapport.simulation.scenario import load_scenario
 from rapport.simulation.timeline import timeline
@@ -54,7 +54,7 @@ async def simulate_journey(
     start: str = "2028-03-01T09:00",
     days: int = 30,
     events: list[dict[str, Any]] | None = None,
-    channels: Mapping[str, Channel] | None = None,
+    channels: Mapping[str, Provider] | None = None,
     billing: BalanceSource | None = None,
 ) -> dict[str, Any]:
     journey = write_journey(folder, definition, templates)

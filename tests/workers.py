@@ -9,8 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from rapport.servers import free_port
-from rapport.settings import Settings
+from rapport.runtime.servers import free_port
+from rapport.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

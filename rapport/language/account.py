@@ -1,4 +1,4 @@
-"""The account a billing system hands over (see `shared/spec/contracts.md`)."""
+"""The account a billing system hands over (docs/billing-integration.md describes it)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from babel.localedata import locale_identifiers
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from rapport.channels import CHANNELS
 from rapport.language.types import Channel, Money
 
 # Read once at import, outside Temporal's sandbox: accounts are validated inside
@@ -83,13 +84,11 @@ class Account(_Strict):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
     def address_for(self, channel: Channel) -> str | None:
-        """The customer's address on a channel; None when we have none."""
-        if channel == "email":
-            return self.customer.email
-        if channel in ("sms", "voice"):
-            return self.customer.phone
-        if channel == "letter":
-            address = self.attributes.get("postal_address")
-            return str(address) if address else None
-        # push and webhook reach the customer through systems keyed by account id
-        return self.account_id
+        """The customer's address on a channel (where its spec says it is); None when we
+        have none."""
+        value: Any = self
+        for part in CHANNELS[channel].address:
+            value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+            if value is None:
+                return None
+        return str(value) if value else None

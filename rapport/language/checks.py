@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
+from rapport.compliance.rules import EARLIEST_CONTACT, LATEST_CONTACT, OPT_OUT_REQUIRED
+from rapport.language.context import LINK_NAMES, message_context
 from rapport.language.expressions import ExpressionError, compile_expression
 from rapport.language.models import (
     BranchStep,
@@ -25,12 +28,8 @@ from rapport.language.models import (
 from rapport.language.problems import Path
 from rapport.language.samples import AnyAttributes, sample_account
 from rapport.language.templates import NAMES, TemplateBundle, TemplateProblem, template_file
-from rapport.links import LinkSigner
-from rapport.messages import PlanOffered, message_context
-from rapport.policy.plans import plan_options
 
-EARLIEST, LATEST = time(8, 0), time(21, 0)
-NEEDS_OPT_OUT = ("email", "sms")
+_SAMPLE_LINKS = {name: f"https://pay.example.com/r/{name}" for name in LINK_NAMES}
 _OPT_OUT_MARK = "\u2063opt-out\u2063"
 
 # (field path, message) for definition problems; template problems carry their own file.
@@ -141,9 +140,9 @@ def _variants(definition: JourneyDefinition) -> Iterator[Finding]:
 
 def _policy(definition: JourneyDefinition) -> Iterator[Finding]:
     window = definition.policy.contact_window
-    if window.start < EARLIEST:
+    if window.start < EARLIEST_CONTACT:
         yield ("policy", "contact_window", "start"), "the contact window cannot open before 08:00"
-    if window.end > LATEST:
+    if window.end > LATEST_CONTACT:
         yield ("policy", "contact_window", "end"), "the contact window cannot close after 21:00"
     if window.start >= window.end:
         yield ("policy", "contact_window"), "the contact window must open before it closes"
@@ -216,14 +215,12 @@ def _template_names(message: Message) -> list[tuple[str, str]]:
 
 def _render_check(
     where: Path, bundle: TemplateBundle, name: str, channel: str, file: str,
-    plan: PlanOffered | None,
+    plan: SamplePlan | None,
 ) -> Iterator[TemplateFinding]:
     account = sample_account()
-    sent_at = datetime(2028, 3, 1, 15, 0, tzinfo=UTC)
-    signer = LinkSigner("https://pay.example.com", "validation")
-    context = message_context(account, account.balance, channel, signer, sent_at, plan)  # type: ignore[arg-type]
+    context = message_context(account, account.balance, channel, _SAMPLE_LINKS, plan)
     context["account"]["attributes"] = AnyAttributes()
-    if channel in NEEDS_OPT_OUT:
+    if channel in OPT_OUT_REQUIRED:
         context["opt_out"] = _OPT_OUT_MARK
     source = bundle.sources[file]
     if channel == "email" and not source.lstrip("\n").startswith("Subject:"):
@@ -245,12 +242,29 @@ def _render_check(
     except TemplateProblem as problem:
         yield TemplateFinding(where, problem)
         return
-    if channel in NEEDS_OPT_OUT and _OPT_OUT_MARK not in rendered.body:
+    if channel in OPT_OUT_REQUIRED and _OPT_OUT_MARK not in rendered.body:
         yield TemplateFinding(where, TemplateProblem(
             file, 1, "every email and SMS must render {{ opt_out }} so the customer can opt out"))
 
 
-def _sample_plan(offer: PlanOffer) -> PlanOffered:
-    options = plan_options(sample_account().balance, offer.installments, offer.min_installment)
-    return PlanOffered(options=options, offered=[o.installments for o in options],
-                       min_installment=offer.min_installment, first_due=date(2028, 3, 8))
+@dataclass(frozen=True)
+class SampleOption:
+    installments: int
+    amount: Decimal = Decimal("60.80")
+    last_amount: Decimal = Decimal("60.80")
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount * self.installments
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """An offer of the right shape for checking a template (the amounts are samples)."""
+
+    options: list[SampleOption]
+    first_due: date = date(2028, 3, 8)
+
+
+def _sample_plan(offer: PlanOffer) -> SamplePlan:
+    return SamplePlan([SampleOption(n) for n in sorted(set(offer.installments))])

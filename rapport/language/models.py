@@ -1,4 +1,4 @@
-"""The journey definition, exactly as `shared/spec/journey-language.md` describes it.
+"""The journey definition, as docs/designing-journeys.md describes it.
 
 These models are the schema: `journey schema` prints their JSON Schema and
 the loader validates every file against them. Checks that need the whole
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from rapport.language.durations import Duration
 from rapport.language.types import (
     WEEKDAYS,
+    CapChannel,
     Channel,
     ClockTime,
     Expression,
@@ -23,8 +24,6 @@ from rapport.language.types import (
     Slug,
     Weekday,
 )
-
-CapChannel = Channel | Literal["all"]
 
 
 class Strict(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 Path = tuple[str | int, ...]
 
@@ -36,9 +35,3 @@ def format_path(path: Path) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out or "(document)"
-
-
-def jsonable(value: Any) -> Any:
-    """A short printable form of a value for messages."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

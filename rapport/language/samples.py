@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from rapport.channels import NAMES
 from rapport.language.account import Account, Customer, History
 
 
@@ -39,7 +40,6 @@ def sample_account() -> Account:
         days_past_due=9,
         history=History(tenure_months=24, missed_payments_12m=1,
                         payment_method_updated_days_ago=30),
-        consent={"email": True, "sms": True, "voice": True, "letter": True, "push": True,
-                 "webhook": True},
+        consent=dict.fromkeys(NAMES, True),
     )
     return account

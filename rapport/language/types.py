@@ -15,8 +15,31 @@ from pydantic import (
     WithJsonSchema,
 )
 
-Channel = Literal["email", "sms", "voice", "letter", "push", "webhook"]
-CHANNELS: tuple[Channel, ...] = ("email", "sms", "voice", "letter", "push", "webhook")
+from rapport.channels import NAMES
+
+
+def _choices(names: tuple[str, ...]) -> str:
+    quoted = [repr(n) for n in names]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def _known_channel(value: str) -> str:
+    if value not in NAMES:
+        raise ValueError(f"{value!r} is not allowed: {_choices(NAMES)}")
+    return value
+
+
+def _cap_channel(value: str) -> str:
+    if value != "all" and value not in NAMES:
+        raise ValueError(f"{value!r} is not allowed: {_choices(('all', *NAMES))}")
+    return value
+
+
+# A channel name from the registry in `rapport.channels`: a new channel needs no change here.
+Channel = Annotated[str, AfterValidator(_known_channel),
+                    WithJsonSchema({"type": "string", "enum": list(NAMES)})]
+CapChannel = Annotated[str, AfterValidator(_cap_channel),
+                       WithJsonSchema({"type": "string", "enum": ["all", *NAMES]})]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

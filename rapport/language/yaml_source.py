@@ -115,7 +115,11 @@ class _Builder:
             except InvalidOperation:
                 return node.value
             return number if number.is_finite() else node.value
-        return self._constructor.construct_object(node)
+        try:
+            return self._constructor.construct_object(node)
+        except yaml.YAMLError as exc:  # e.g. a lone `=`, YAML's obscure "value" tag
+            self._problem(node.start_mark.line + 1, path, f"cannot read {node.value!r}: {exc}")
+            return None
 
     def _problem(self, line: int, path: Path, message: str) -> None:
         self.problems.append(Problem(self.name, line, format_path(path), message))

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from rapport.compliance.rules import VOICE_CAP_MAX, VOICE_CAP_PER
 from rapport.language.models import Cap
 
-# The legal limit on collection calls (7 in 7 days), whatever a definition says.
-VOICE_CAP = Cap(channel="voice", max=7, per=timedelta(days=7))
+# The legal limit on collection calls, whatever a definition says.
+VOICE_CAP = Cap(channel="voice", max=VOICE_CAP_MAX, per=VOICE_CAP_PER)
 
 
 class Delivery(BaseModel):

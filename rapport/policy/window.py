@@ -40,10 +40,6 @@ def next_opening(
     raise ValueError("no allowed day in the contact window")  # validator guarantees >= 1 day
 
 
-def in_window(at: datetime, timezone: str, start: time, end: time, days: Sequence[str]) -> bool:
-    return next_opening(at, timezone, start, end, days) == at.astimezone(UTC)
-
-
 def closing(at: datetime, timezone: str, end: time) -> datetime:
     """When the window open at `at` closes: `end` on the customer's local day (UTC)."""
     zone = ZoneInfo(timezone)

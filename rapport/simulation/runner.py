@@ -18,32 +18,20 @@ from temporalio.client import (
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import Capture, Channel
-from activities.payments import BalanceSource
-from rapport.contracts import (
-    AcceptPlan,
-    Engagement,
-    JourneyInput,
-    JourneyStatus,
-    Note,
-    OptOut,
-    PaymentReceived,
-    workflow_id,
-)
-from rapport.engine import EngineParts, build_worker
+from rapport.billing.sources import BalanceSource
+from rapport.contract.journey import JourneyStatus
+from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
+from rapport.contract.payloads import AcceptPlan
+from rapport.contract.signals import SIGNALS
 from rapport.policy.window import to_utc
-from rapport.servers import start_time_skipping
-from rapport.settings import load_settings
-from rapport.simulation.scenario import (
-    AcceptPlanEvent,
-    EngagementEvent,
-    LoadedScenario,
-    NoteEvent,
-    OptOutEvent,
-    PaymentEvent,
-    TimedEvent,
-)
+from rapport.providers.base import Provider
+from rapport.providers.outbox import Capture
+from rapport.runtime.servers import start_time_skipping
+from rapport.runtime.settings import load_settings
+from rapport.runtime.workers import EngineParts, build_worker
+from rapport.simulation.scenario import LoadedScenario, TimedEvent
 from workflows.journey import DelinquencyJourney
+from workflows.state import JourneyInput
 
 
 class ScenarioError(Exception):
@@ -70,7 +58,7 @@ async def simulate(scenario: LoadedScenario) -> SimulationRun:
 async def simulate_on(
     env: WorkflowEnvironment,
     scenario: LoadedScenario,
-    channels: Mapping[str, Channel] | None = None,
+    channels: Mapping[str, Provider] | None = None,
     balance_source: BalanceSource | None = None,
 ) -> SimulationRun:
     """Run `scenario` on `env`. Messages are captured in memory unless `channels`
@@ -133,7 +121,7 @@ async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[s
                               **event.model_dump(mode="json", exclude={"at", "type"},
                                                  exclude_defaults=True)}
     try:
-        if isinstance(event, AcceptPlanEvent):
+        if event.type == ACCEPT_PLAN_UPDATE:
             await handle.execute_update(DelinquencyJourney.accept_plan,
                                         AcceptPlan(installments=event.installments))
         else:
@@ -148,14 +136,9 @@ async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[s
     return {**record, "accepted": True}
 
 
-def _signal_payload(event: PaymentEvent | OptOutEvent | EngagementEvent | NoteEvent) -> Any:
-    if isinstance(event, PaymentEvent):
-        return PaymentReceived(amount=event.amount, paid_at=event.paid_at)
-    if isinstance(event, OptOutEvent):
-        return OptOut(channel=event.channel)
-    if isinstance(event, EngagementEvent):
-        return Engagement(kind=event.kind)
-    return Note(reason=event.reason)
+def _signal_payload(event: Any) -> Any:
+    """The signal's own payload: the event's fields but `at` and `type`."""
+    return SIGNALS[event.type].payload.model_validate(event.model_dump(exclude={"at", "type"}))
 
 
 def _root_message(exc: BaseException) -> str:

@@ -1,22 +1,25 @@
-"""Scenarios: an account, a journey, a start time and events (see contracts.md)."""
+"""Scenarios: an account, a journey, a start time and events (docs/simulating.md). An
+event is any signal of the signal table, or the accept_plan update, with its payload."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from rapport.contract.names import ACCEPT_PLAN_UPDATE
+from rapport.contract.payloads import AcceptPlan
+from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
 from rapport.language.durations import parse_duration
 from rapport.language.loader import LoadedJourney, find_definitions, load_journey, validate_model
 from rapport.language.problems import DefinitionError, Problem
-from rapport.language.types import Channel, Money
 from rapport.language.yaml_source import load_yaml
 from rapport.policy.window import local, to_utc
-from rapport.settings import load_settings
+from rapport.runtime.settings import load_settings
 
 
 def _moment(value: str) -> str:
@@ -47,37 +50,17 @@ class _Event(BaseModel):
         return _moment(str(value))
 
 
-class PaymentEvent(_Event):
-    type: Literal["payment_received"]
-    amount: Money
-    paid_at: datetime | None = None
+def _event(name: str, payload: type[BaseModel]) -> Any:
+    """A scenario event: `at`, `type` and the payload's fields."""
+    kind: Any = Literal[name]
+    return create_model(f"{name}_event", __base__=(_Event, payload), type=(kind, ...))
 
 
-class OptOutEvent(_Event):
-    type: Literal["opt_out"]
-    channel: Channel
-
-
-class EngagementEvent(_Event):
-    type: Literal["engagement"]
-    kind: Literal["opened", "clicked", "replied"]
-
-
-class AcceptPlanEvent(_Event):
-    type: Literal["accept_plan"]
-    installments: int
-
-
-class NoteEvent(_Event):
-    type: Literal["cease_communication", "hardship_reported", "dispute", "dispute_resolved",
-                  "pause", "resume"]
-    reason: str = ""
-
-
-Event = Annotated[
-    PaymentEvent | OptOutEvent | EngagementEvent | AcceptPlanEvent | NoteEvent,
-    Field(discriminator="type"),
-]
+# One event kind per signal in the table, and the accept_plan update.
+EVENTS: dict[str, Any] = {name: _event(name, signal.payload) for name, signal in SIGNALS.items()}
+EVENTS[ACCEPT_PLAN_UPDATE] = _event(ACCEPT_PLAN_UPDATE, AcceptPlan)
+Event: Any = Annotated[Union[tuple(EVENTS.values())],  # noqa: UP007
+                       Field(discriminator="type")]
 
 
 class Scenario(BaseModel):
@@ -88,7 +71,7 @@ class Scenario(BaseModel):
     days: Annotated[int, Field(ge=1, le=3650)] = 90
     account: Account | None = None
     account_file: str | None = None
-    events: list[Event] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _one_account(self) -> Scenario:
@@ -100,7 +83,7 @@ class Scenario(BaseModel):
 @dataclass(frozen=True)
 class TimedEvent:
     at: datetime  # UTC
-    event: PaymentEvent | OptOutEvent | EngagementEvent | AcceptPlanEvent | NoteEvent
+    event: Any
 
 
 @dataclass(frozen=True)
@@ -110,7 +93,7 @@ class LoadedScenario:
     account: Account
     start_local: datetime | None  # naive customer-local wall time; None: now
     days: int
-    events: list[PaymentEvent | OptOutEvent | EngagementEvent | AcceptPlanEvent | NoteEvent]
+    events: list[Any]
 
     def timed_events(self, start_utc: datetime) -> list[TimedEvent]:
         zone = self.account.customer.timezone

@@ -1,4 +1,4 @@
-"""The simulation's timeline: JSON exactly as contracts.md says, or a readable table."""
+"""The simulation's timeline: JSON exactly as docs/simulating.md says, or a readable table."""
 
 from __future__ import annotations
 

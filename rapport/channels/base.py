@@ -1,0 +1,20 @@
+"""What every channel says about itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    name: str
+    address: tuple[str, ...]
+    """Where the customer's address for this channel is in the account (e.g. customer.phone)."""
+    opt_out: str
+    """How a customer stops this channel, as a message says it; `{opt_out}` and
+    `{contact_us}` are replaced by the customer's links."""
+    description: str = ""
+
+    def opt_out_text(self, links: Mapping[str, str]) -> str:
+        return self.opt_out.format(**links)

@@ -1,0 +1,81 @@
+"""`make run`'s demo: a journey for each account in examples/accounts, and a guide."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from rapport.client import Journeys
+from rapport.contract.names import workflow_id
+from rapport.language.account import Account
+from rapport.language.loader import validate_model
+from rapport.language.yaml_source import load_yaml
+from rapport.runtime.settings import Settings
+
+ACCOUNTS = Path("examples/accounts")
+
+
+def midday_zone(now: datetime | None = None) -> str:
+    """A fixed-offset IANA zone where it is about noon now."""
+    hour = (now or datetime.now(UTC)).hour
+    offset = max(-12, min(14, 12 - hour))
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+def demo_accounts() -> list[Account]:
+    """The example accounts, plus one whose clock says midday, so that a message goes out
+    within seconds whatever the time (the examples' customers may be asleep)."""
+    accounts: list[Account] = [validate_model(Account, load_yaml(path))
+                               for path in sorted(ACCOUNTS.glob("*.yaml"))]
+    # the pre-due journey contacts every day of the week
+    now = validate_model(Account, load_yaml(ACCOUNTS / "due_soon.yaml")).model_copy(deep=True)
+    now.account_id = "DEMO-NOW"
+    now.customer.first_name = "Noor"
+    now.customer.email = "noor@example.com"
+    now.customer.timezone = midday_zone()
+    return accounts + [now]
+
+
+async def start_demo(client: Client, settings: Settings, ui: str | None) -> str:
+    journeys = Journeys(client, settings)
+    started, kept = [], []
+    for account in demo_accounts():
+        if await _exists(client, account.account_id):
+            kept.append(account.account_id)
+            continue
+        await journeys.start(account)
+        started.append(account.account_id)
+    return guide(settings, ui, started, kept)
+
+
+async def _exists(client: Client, account_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id(account_id)).describe()
+    except RPCError:
+        return False
+    return True
+
+
+def guide(settings: Settings, ui: str | None, started: list[str], kept: list[str]) -> str:
+    example = (started or kept or ["A-1001"])[0]
+    lines = [
+        "",
+        "Rapport is running.",
+        f"  Temporal web UI:   {ui or settings.temporal_address}",
+        f"  demo journeys:     started {', '.join(started) or 'none'}"
+        + (f"; already there: {', '.join(kept)}" if kept else ""),
+        f"  messages appear in {settings.outbox_path} (see them with: .venv/bin/journey outbox)",
+        "",
+        "In another terminal:",
+        "  .venv/bin/journey list                          every journey, with step and balance",
+        f"  .venv/bin/journey status {example}                where one journey is",
+        f"  .venv/bin/journey pay {example} 50.00             report a payment",
+        f"  .venv/bin/journey signal {example} opt_out channel=sms",
+        f"  .venv/bin/journey signal {example} pause          (resume, cease_communication, ...)",
+        "",
+        "Ctrl-C stops the server and the worker; `make run` again picks the journeys up.",
+    ]
+    return "\n".join(lines)

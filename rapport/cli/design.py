@@ -1,0 +1,135 @@
+"""Commands for journey designers: validate, schema, preview, simulate, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from rapport.cli.app import exit_now, fail, load_account, main, quiet_temporal_logs
+from rapport.cli.app import reporting_problems as checked
+from rapport.contract.records import PlanOffered
+from rapport.language.account import Account
+from rapport.language.context import message_context
+from rapport.language.loader import LoadedJourney, load_all, load_journey
+from rapport.language.models import JourneyDefinition, OfferPlanStep, PlanOffer, SendStep
+from rapport.language.selection import JourneyFacts, choose_segment, expression_context
+from rapport.language.templates import TemplateProblem
+from rapport.runtime.settings import load_settings
+from rapport.security.links import LINK_LIFETIME
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check definitions and their templates (default: journeys/)."""
+    journeys, problems = load_all(list(paths) or [Path("journeys")])
+    for problem in sorted(problems):
+        click.echo(str(problem))
+    if problems:
+        raise SystemExit(1)
+    for journey in journeys:
+        click.echo(f"ok  {journey.path}  ({journey.definition.id} v{journey.definition.version})")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of a journey definition, for editors."""
+    from rapport.contract.schemas import schema as json_schema
+
+    click.echo(json.dumps(json_schema("journey-definition"), indent=2))
+
+
+@main.command()
+@click.argument("definition", type=click.Path(path_type=Path))
+@click.option("--account", "account_file", required=True, type=click.Path(path_type=Path))
+@click.option("--step", "step_id", default=None, help="Only this step's message.")
+def preview(definition: Path, account_file: Path, step_id: str | None) -> None:
+    """Render the messages a journey would send to one account."""
+    journey = checked(lambda: load_journey(definition))
+    account = load_account(account_file)
+    try:
+        click.echo(render_preview(journey, account, step_id))
+    except (TemplateProblem, KeyError) as exc:
+        fail([str(exc)])
+
+
+def render_preview(journey: LoadedJourney, account: Account, step_id: str | None) -> str:
+    definition = journey.definition
+    context = expression_context(account, account.balance, "default", JourneyFacts())
+    segment, _ = choose_segment(definition, context)
+    now = datetime.now(UTC)
+    links = load_settings().signer().links(account.account_id, now + LINK_LIFETIME)
+    blocks = [f"journey {definition.id} v{definition.version}, account {account.account_id}, "
+              f"segment {segment}"]
+    if step_id is not None and step_id not in definition.step_index():
+        raise KeyError(f"{journey.path}: no step has id {step_id!r}")
+    for path, message in definition.messages():
+        label = _label(definition, path)
+        if step_id is not None and label != step_id:
+            continue
+        plan = None
+        if isinstance(message, PlanOffer):
+            plan = PlanOffered.of(account.balance, message, (now + message.respond_within).date())
+        template = message.template_for(segment)
+        ctx = message_context(account, account.balance, message.channel, links, plan)
+        rendered = journey.templates.render(template, message.channel, ctx)
+        lines = [f"--- {label}: {message.channel}, template {template}"]
+        if rendered.subject is not None:
+            lines.append(f"Subject: {rendered.subject}")
+        lines += ["", rendered.body]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _label(definition: JourneyDefinition, path: tuple[str | int, ...]) -> str:
+    if path[0] == "steps":
+        step = definition.steps[int(path[1])]
+        assert isinstance(step, SendStep | OfferPlanStep)
+        return step.id
+    return str(path[0])
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def simulate(scenario: Path, as_json: bool) -> None:
+    """Run a scenario through the real workflow on the time-skipping server."""
+    from rapport.simulation.runner import ScenarioError
+    from rapport.simulation.runner import simulate as run_simulation
+    from rapport.simulation.scenario import load_scenario
+    from rapport.simulation.timeline import table, timeline
+
+    loaded = checked(lambda: load_scenario(scenario))
+    quiet_temporal_logs()
+    try:
+        run = asyncio.run(run_simulation(loaded))
+    except ScenarioError as exc:
+        exit_now(1, [str(exc)])
+    except Exception as exc:  # the server or worker failed: say so, no traceback
+        exit_now(1, [f"{scenario}: the simulation could not run: {type(exc).__name__}: {exc}"])
+    data = timeline(run)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else table(data))
+    exit_now(0)
+
+
+@main.command()
+@click.option("--account", "account_id", default=None, help="Only this account's messages.")
+@click.option("--full", is_flag=True, help="Show whole bodies, not first lines.")
+def outbox(account_id: str | None, full: bool) -> None:
+    """Show the local outbox, where messages go when no real provider is configured."""
+    from rapport.providers.outbox import read_outbox
+
+    path = load_settings().outbox_path
+    entries = [e for e in read_outbox(path) if account_id in (None, e["account_id"])]
+    if not entries:
+        click.echo(f"{path}: no messages yet")
+    for entry in entries:
+        first = entry["subject"] or entry["body"].split("\n")[0]
+        click.echo(f"{entry['at']}  {entry['account_id']:<10} {entry['channel']:<8} "
+                   f"{entry['to']:<24} {first}")
+        if full:
+            click.echo(entry["body"] + "\n")

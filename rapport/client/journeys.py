@@ -1,0 +1,145 @@
+"""A small Python client for billing systems: start journeys, report payments, send
+events, accept plans, read status. Other languages use their Temporal SDK with the
+JSON Schemas in `schemas/` (see docs/billing-integration.md)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from rapport.billing.sources import LocalLedger
+from rapport.contract import search_attributes
+from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus
+from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE, workflow_id
+from rapport.contract.payloads import AcceptPlan, PaymentReceived
+from rapport.contract.records import AcceptedPlan
+from rapport.contract.signals import SIGNALS
+from rapport.language.account import Account
+from rapport.runtime.settings import Settings, load_settings
+
+
+class JourneyError(Exception):
+    """A request the journey or the server refused, with a message for a person."""
+
+
+class Journeys:
+    def __init__(self, client: Client, settings: Settings | None = None) -> None:
+        self.client = client
+        self.settings = settings or load_settings()
+
+    async def start(self, account: Account, journey: str | None = None) -> WorkflowHandle[Any, Any]:
+        """Start the account's journey; if one is running, return it unchanged. An account
+        that comes back after its journey closed starts a new one."""
+        return await self.client.start_workflow(
+            WORKFLOW_TYPE, JourneyStart(account=account, journey=journey),
+            id=workflow_id(account.account_id), task_queue=self.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=summary(account, journey), result_type=JourneyResult,
+        )
+
+    async def list(self, query: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Journeys matching a visibility query, with their search attributes."""
+        rows = []
+        async for execution in self.client.list_workflows(query, limit=limit):
+            attributes = execution.typed_search_attributes
+            row = {key.name: attributes.get(key) for key in search_attributes.ALL}
+            row["status"] = execution.status.name.lower() if execution.status else "?"
+            row["workflow_id"] = execution.id
+            rows.append(row)
+        return rows
+
+    async def pay(self, account_id: str, amount: Decimal) -> None:
+        """Report a payment: the local ledger (when no billing URL is set) and the journey."""
+        payment = PaymentReceived(amount=amount)
+        handle = await self._running(account_id)
+        if not self.settings.billing_url:
+            LocalLedger(self.settings.ledger_path).record(account_id, payment.amount)
+        await handle.signal("payment_received", payment)
+
+    async def signal(self, account_id: str, event: str, fields: dict[str, Any]) -> None:
+        if event not in SIGNALS:
+            raise JourneyError(f"unknown event {event!r}; events: {', '.join(SIGNALS)}")
+        try:
+            payload = SIGNALS[event].payload.model_validate(fields)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or event}: {e['msg']}"
+                                 for e in exc.errors())
+            raise JourneyError(f"{event}: {problems}") from None
+        handle = await self._running(account_id)
+        await handle.signal(event, payload)
+
+    async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
+        handle = await self._running(account_id)
+        try:
+            result: AcceptedPlan = await handle.execute_update(
+                ACCEPT_PLAN_UPDATE, AcceptPlan(installments=installments),
+                result_type=AcceptedPlan)
+            return result
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise JourneyError(str(cause.message if hasattr(cause, "message") else cause)) \
+                from None
+
+    async def status(self, account_id: str) -> JourneyStatus:
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            result: JourneyStatus = await handle.query(STATUS_QUERY, result_type=JourneyStatus)
+            return result
+        except RPCError as exc:
+            raise JourneyError(_unknown(account_id, exc)) from None
+
+    async def _running(self, account_id: str) -> WorkflowHandle[Any, Any]:
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            raise JourneyError(_unknown(account_id, exc)) from None
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            state = description.status.name.lower() if description.status else "closed"
+            raise JourneyError(f"the journey of account {account_id} has ended ({state})")
+        return handle
+
+
+def summary(account: Account, journey: str | None) -> str:
+    """The one line an operator sees at the top of the journey's page in the UI."""
+    return (f"{journey or 'journey chosen by entry rules'} for account {account.account_id}: "
+            f"{account.balance} {account.currency}, {account.days_past_due} days past due")
+
+
+def list_query(journey: str | None = None, step: str | None = None,
+               segment: str | None = None, outcome: str | None = None,
+               balance_over: Decimal | None = None, running: bool = False) -> str:
+    """A visibility query over our search attributes."""
+    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+    for name, value in (("JourneyId", journey), ("JourneyStep", step), ("Segment", segment),
+                        ("Outcome", outcome)):
+        if value is not None:
+            clauses.append(f"{name} = '{_quoted(value)}'")
+    if balance_over is not None:
+        clauses.append(f"BalanceDue > {float(balance_over)}")
+    if running:
+        clauses.append("ExecutionStatus = 'Running'")
+    return " AND ".join(clauses)
+
+
+def _quoted(value: str) -> str:
+    if "'" in value or "\\" in value:
+        raise JourneyError(f"{value!r}: quotes are not allowed in a filter")
+    return value
+
+
+def _unknown(account_id: str, exc: RPCError) -> str:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return f"no journey for account {account_id}"
+    return f"cannot reach the journey of account {account_id}: {exc.message}"

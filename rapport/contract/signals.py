@@ -1,0 +1,43 @@
+"""Every signal a journey understands, in one table.
+
+A new signal is one row here plus its effect on the journey's state
+(`JourneyState.on_<name>` in workflows/state.py). The workflow registers a handler
+per row; the client, the JSON Schemas, the scenario format and the simulator read
+the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapport.contract.payloads import Engagement, Note, OptOut, PaymentReceived
+from rapport.contract.records import Payload
+
+
+@dataclass(frozen=True)
+class Signal:
+    payload: type[Payload]
+    effect: str
+    schema: str
+    """The JSON Schema file (`schemas/<schema>.schema.json`) of the payload."""
+    payload_optional: bool = False
+    reselects_segment: bool = False
+    """The journey chooses its segment again after this signal."""
+
+
+SIGNALS: dict[str, Signal] = {
+    "payment_received": Signal(
+        PaymentReceived, "lowers the balance; zero or less ends the journey paid",
+        "payment_received"),
+    "opt_out": Signal(OptOut, "that channel is never used again for this account", "opt_out"),
+    "engagement": Signal(Engagement, "sets journey.engaged", "engagement"),
+    "cease_communication": Signal(
+        Note, "no message at all from then on; the journey ends ceased", "note", True),
+    "hardship_reported": Signal(
+        Note, "sets account.history.hardship; segments are chosen again", "note", True,
+        reselects_segment=True),
+    "dispute": Signal(Note, "holds every message until dispute_resolved", "note", True),
+    "dispute_resolved": Signal(Note, "ends the hold of a dispute", "note", True),
+    "pause": Signal(Note, "an operator's hold on every message", "note", True),
+    "resume": Signal(Note, "ends an operator's hold", "note", True),
+}

@@ -1,0 +1,79 @@
+"""What a template sees: the render context of one message.
+
+Shared by `journey preview`, the validator and the `send_message` activity,
+so a designer previews exactly what a customer will get. The names are the
+language's: `account`, `customer`, `balance`, `minimum_due`, `links`, `plan`,
+`opt_out`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+from rapport.channels import CHANNELS
+from rapport.language.account import Account
+from rapport.language.formatting import format_day, format_money
+
+# The customer's self-service links; `opt_out` is not a template name of its own: the
+# channel's opt-out line (`{{ opt_out }}`) carries it.
+LINK_NAMES = ("pay_now", "partial_payment", "update_payment_method", "plan", "contact_us",
+              "opt_out")
+
+
+class InstallmentOption(Protocol):
+    @property
+    def installments(self) -> int: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def last_amount(self) -> Decimal: ...
+    @property
+    def total(self) -> Decimal: ...
+
+
+class OfferedPlan(Protocol):
+    """A plan offer as the journey made it (`rapport.contract.PlanOffered`)."""
+
+    @property
+    def options(self) -> Sequence[InstallmentOption]: ...
+    @property
+    def first_due(self) -> date: ...
+
+
+def message_context(
+    account: Account,
+    balance: Decimal,
+    channel: str,
+    links: Mapping[str, str],
+    plan: OfferedPlan | None = None,
+) -> dict[str, Any]:
+    locale, currency = account.customer.locale, account.currency
+    minimum = min(account.minimum_due or balance, balance)
+    account_view = account.model_dump(mode="python")
+    account_view["balance"] = balance
+    context: dict[str, Any] = {
+        "account": account_view,
+        "customer": account_view["customer"],
+        "balance": format_money(balance, currency, locale),
+        "minimum_due": format_money(minimum, currency, locale),
+        "links": {k: v for k, v in links.items() if k != "opt_out"},
+        "opt_out": CHANNELS[channel].opt_out_text(links),
+    }
+    if plan is not None:
+        context["plan"] = {
+            "options": [
+                {
+                    "installments": o.installments,
+                    "amount": format_money(o.amount, currency, locale),
+                    "last_amount": format_money(o.last_amount, currency, locale),
+                    "total": format_money(o.total, currency, locale),
+                    "first_due": format_day(plan.first_due, locale),
+                }
+                for o in plan.options
+            ],
+            "first_due": format_day(plan.first_due, locale),
+        }
+    return context

@@ -1,0 +1,141 @@
+"""Settings from the environment: `RAPPORT_*`, plus the contract's Temporal names.
+
+Which provider serves which channel (`RAPPORT_CHANNEL_<NAME>`, one setting per
+channel in `rapport.channels`), and every secret, come from here. Secrets are
+`SecretStr`: they print as '**********' and never reach workflow history.
+`problems()` lists what a chosen provider is missing, so the worker can refuse to
+start with a clear message instead of failing on the first message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, create_model
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rapport.channels import NAMES
+from rapport.contract.names import TASK_QUEUE
+from rapport.providers import outbox, smtp, twilio, webhook
+from rapport.security.links import LinkSigner
+
+DEV_LINK_SECRET = "dev-only-link-secret"
+Adapter = Literal["outbox", "smtp", "twilio", "webhook"]
+ROUTED = (*NAMES, "handoff")
+PROVIDERS: dict[str, Any] = {"outbox": outbox, "smtp": smtp, "twilio": twilio,
+                             "webhook": webhook}
+
+
+def _serves(provider: str) -> tuple[str, ...]:
+    served = PROVIDERS[provider].SERVES
+    return ROUTED if served is None else tuple(served)
+
+
+_CONFIG = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
+# one `channel_<name>` field per routed channel: a new channel needs no change here
+_Routes: Any = create_model(  # type: ignore[call-overload]
+    "ChannelRoutes", __base__=BaseSettings,
+    **{f"channel_{name}": (Adapter, "outbox") for name in ROUTED})
+
+
+class Settings(_Routes):  # type: ignore[misc]
+    model_config = _CONFIG
+
+    temporal_address: str = Field(
+        "localhost:7233",
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "RAPPORT_TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field(
+        "default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "RAPPORT_TEMPORAL_NAMESPACE"))
+    task_queue: str = Field(
+        TASK_QUEUE, validation_alias=AliasChoices("JOURNEY_TASK_QUEUE", "RAPPORT_TASK_QUEUE"))
+    journeys_dir: Path = Path("journeys")
+    data_dir: Path = Path("data")
+    outbox_path: Path = Path("data/outbox.jsonl")
+    ledger_path: Path = Path("data/ledger.jsonl")
+    link_base_url: str = "https://pay.example.com/r"
+    link_secret: SecretStr = SecretStr(DEV_LINK_SECRET)
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_timeout: float = 20.0
+
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_timeout: float = 10.0
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout: float = 10.0
+
+    billing_url: str | None = None
+    billing_token: SecretStr | None = None
+    billing_timeout: float = 5.0
+
+    # worker tuning; the defaults suit a 2-core machine
+    worker_max_cached_workflows: int = 1000
+    worker_max_concurrent_activities: int = 50
+    worker_max_concurrent_workflow_tasks: int = 10
+    worker_graceful_shutdown_seconds: float = 30.0
+
+    # Temporal Cloud or another hosted cluster
+    temporal_tls: bool = Field(
+        False, validation_alias=AliasChoices("TEMPORAL_TLS", "RAPPORT_TEMPORAL_TLS"))
+    temporal_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_API_KEY", "RAPPORT_TEMPORAL_API_KEY"))
+    temporal_tls_cert: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_CERT_PATH",
+                                            "RAPPORT_TEMPORAL_TLS_CERT"))
+    temporal_tls_key: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_KEY_PATH",
+                                            "RAPPORT_TEMPORAL_TLS_KEY"))
+    dev_ui_port: int = 8233
+
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int | None = None
+    inbound_public_url: str | None = None  # what Twilio calls; signatures are over it
+
+    def signer(self) -> LinkSigner:
+        return LinkSigner(self.link_base_url, self.link_secret.get_secret_value())
+
+    def adapter_for(self, channel: str) -> Adapter:
+        adapter: Adapter = getattr(self, f"channel_{channel}")
+        return adapter
+
+    def secret(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+    def problems(self) -> list[str]:
+        """What the chosen providers need and do not have, one line each."""
+        found = []
+        for channel in ROUTED:
+            adapter = self.adapter_for(channel)
+            if channel not in _serves(adapter):
+                able = [name for name in PROVIDERS if channel in _serves(name)]
+                found.append(f"RAPPORT_CHANNEL_{channel.upper()}={adapter}: {adapter} cannot "
+                             f"deliver {channel}; use one of {', '.join(able)}")
+                continue
+            missing = [f"RAPPORT_{name.upper()}" for name in PROVIDERS[adapter].NEEDS
+                       if getattr(self, name) in (None, "")]
+            if missing:
+                found.append(f"RAPPORT_CHANNEL_{channel.upper()}={adapter} needs "
+                             + ", ".join(missing))
+        if self.link_secret.get_secret_value() == DEV_LINK_SECRET and self.uses_real_channels():
+            found.append("RAPPORT_LINK_SECRET is the development secret; set your own before "
+                         "sending real messages")
+        return sorted(set(found))
+
+    def uses_real_channels(self) -> bool:
+        return any(self.adapter_for(c) != "outbox" for c in ROUTED)
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,104 @@
+"""Assemble a worker: the workflow, its activities and their providers.
+
+`python worker.py`, `journey simulate`, the tests and the benchmarks all build their
+worker here, so they run the same code with different providers and servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.definitions import DefinitionActivities
+from activities.delivery import DeliveryActivities
+from activities.payments import PaymentActivities
+from rapport.billing.sources import BalanceSource, HttpBilling, LocalLedger
+from rapport.providers.base import Provider, Router
+from rapport.providers.outbox import Outbox
+from rapport.providers.smtp import SmtpEmail
+from rapport.providers.twilio import TwilioSms
+from rapport.providers.webhook import SignedWebhook
+from rapport.runtime.settings import ROUTED, Settings
+from rapport.security.links import LinkSigner
+from rapport.store.recipients import RecipientIndex
+from workflows.journey import DelinquencyJourney
+from workflows.sandbox import workflow_runner
+
+
+@dataclass
+class EngineParts:
+    """What differs between a production worker, a simulation and a test."""
+
+    journeys: list[Path]
+    channels: Mapping[str, Provider]
+    signer: LinkSigner
+    balance_source: BalanceSource | None = None
+    load_journey: Callable[..., Any] | None = None  # benchmarks hand over their own journey
+
+
+def parts_from_settings(settings: Settings) -> EngineParts:
+    """The providers and billing source that settings choose (outbox and ledger by default)."""
+    outbox = Outbox(settings.outbox_path)
+    recipients = recipient_index(settings)
+    providers = {channel: provider(settings, settings.adapter_for(channel), outbox, recipients)
+                 for channel in ROUTED}
+    billing: BalanceSource
+    if settings.billing_url:
+        billing = HttpBilling(settings.billing_url, settings.secret("billing_token"),
+                              settings.billing_timeout)
+    else:
+        billing = LocalLedger(settings.ledger_path)
+    return EngineParts(journeys=[settings.journeys_dir], channels=providers,
+                       signer=settings.signer(), balance_source=billing)
+
+
+def recipient_index(settings: Settings) -> RecipientIndex:
+    return RecipientIndex(settings.data_dir / "sms_recipients.jsonl",
+                          settings.link_secret.get_secret_value())
+
+
+def provider(settings: Settings, name: str, outbox: Outbox,
+             recipients: RecipientIndex) -> Provider:
+    """One provider; `Settings.problems()` has already checked that it is configured."""
+    s = settings
+    if name == "smtp":
+        assert s.smtp_host and s.smtp_from
+        return SmtpEmail(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_starttls,
+                         s.smtp_username, s.secret("smtp_password"), s.smtp_timeout)
+    if name == "twilio":
+        assert s.twilio_account_sid and s.twilio_auth_token and s.twilio_from
+        callback = (f"{s.inbound_public_url.rstrip('/')}/sms/status"
+                    if s.inbound_public_url else None)
+        return TwilioSms(s.twilio_base_url, s.twilio_account_sid,
+                         s.twilio_auth_token.get_secret_value(), s.twilio_from, recipients,
+                         callback, s.twilio_timeout)
+    if name == "webhook":
+        assert s.webhook_url and s.webhook_secret
+        return SignedWebhook(s.webhook_url, s.webhook_secret.get_secret_value(),
+                             s.webhook_timeout)
+    return outbox
+
+
+def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
+    load = parts.load_journey or DefinitionActivities(parts.journeys).load_journey
+    payments = PaymentActivities(parts.balance_source)
+    delivery = DeliveryActivities(Router(parts.channels), parts.signer)
+    return [load, payments.check_payment_status, delivery.send_message, delivery.create_handoff]
+
+
+def build_worker(client: Client, task_queue: str, parts: EngineParts, **options: object) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[DelinquencyJourney],
+        activities=activities_for(parts),
+        workflow_runner=workflow_runner(),
+        activity_executor=ThreadPoolExecutor(max_workers=8),
+        **options,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,36 @@
+"""The JSON Schemas in schemas/ match the contract models, and describe real payloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from rapport.contract.schemas import FOLDER, SCHEMAS, rendered
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_schema_file_is_current(name: str) -> None:
+    path = FOLDER / f"{name}.schema.json"
+    assert path.exists() and path.read_text() == rendered(name), (
+        f"{path} is stale: run .venv/bin/python -m rapport.contract.schemas")
+
+
+def test_an_example_start_and_payloads_validate() -> None:
+    def load(name: str) -> dict:
+        return json.loads((FOLDER / f"{name}.schema.json").read_text())
+
+    account = yaml.safe_load((ROOT / "examples/accounts/loyal_first_miss.yaml").read_text())
+    account["due_date"] = str(account["due_date"])
+    jsonschema.validate({"account": account, "journey": "early-stage"}, load("journey-input"))
+    jsonschema.validate({"amount": "50.00"}, load("payment_received"))
+    jsonschema.validate({"installments": 3}, load("accept_plan"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"channel": "fax"}, load("opt_out"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"account": account, "colour": "red"}, load("journey-input"))

@@ -1,0 +1,204 @@
+"""Running for real, on the embedded dev server: billing systems start and steer journeys,
+operators find them, and journeys survive restarts of everything."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.testing import WorkflowEnvironment
+
+from rapport.cli.demo import midday_zone
+from rapport.client import JourneyError, Journeys
+from rapport.contract.journey import JourneyResult
+from rapport.language.account import Account
+from rapport.providers.outbox import read_outbox
+from rapport.runtime.servers import start_dev_server
+from rapport.runtime.settings import Settings
+from rapport.runtime.workers import build_worker, parts_from_settings
+from tests.fakes import Hold, WebhookReceiver, serving
+from tests.journey_files import write_journey
+from tests.scenarios import account
+from tests.workers import Workers, settings_for, webhook_env, worker_env
+
+OPERATED = """\
+id: operated
+version: 1
+name: Offer first, then remind
+entry: {when: "account.days_past_due > 0"}
+segments:
+  - {id: hardship, when: "account.history.hardship"}
+on_paid:
+  send: {channel: email, template: thanks}
+steps:
+  - id: plan
+    offer_plan: {channel: email, template: offer, installments: [2, 3], respond_within: 3d}
+  - {id: nudge, send: {channel: sms, template: nudge}}
+  - {id: pause, wait: 5d}
+"""
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[WorkflowEnvironment, Journeys]]:
+    """The dev server (database under data/) and a worker, as `python worker.py --dev` runs."""
+    server = await start_dev_server(settings)
+    try:
+        async with build_worker(server.client, settings.task_queue, parts_from_settings(settings)):
+            yield server, Journeys(server.client, settings)
+    finally:
+        await server.shutdown()
+
+
+def customer(account_id: str, **changes: object) -> Account:
+    return Account.model_validate(account(account_id=account_id,
+                                          customer__timezone=midday_zone(), **changes))
+
+
+async def eventually(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """Visibility and workflow progress are asynchronous: poll briefly."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    write_journey(tmp_path / "journeys", OPERATED)
+    return settings_for(tmp_path)
+
+
+async def test_start_is_idempotent_and_a_returning_account_starts_anew(settings: Settings) -> None:
+    async with running(settings) as (_, journeys):
+        first = await journeys.start(customer("I-1"))
+        again = await journeys.start(customer("I-1"))
+        assert again.result_run_id == first.result_run_id
+        await journeys.signal("I-1", "cease_communication", {})
+        assert (await first.result()).outcome == "ceased"
+        with pytest.raises(JourneyError, match="has ended"):
+            await journeys.pay("I-1", Decimal("5"))
+        back = await journeys.start(customer("I-1"))
+        assert back.result_run_id != first.result_run_id
+
+
+async def test_signals_and_the_update_through_the_client(settings: Settings) -> None:
+    async with running(settings) as (_, journeys):
+        handle = await journeys.start(customer("S-1"))
+
+        async def offered() -> None:
+            assert (await journeys.status("S-1")).plan_offered == [2, 3]
+
+        await eventually(offered)
+        with pytest.raises(JourneyError, match="4 installments were not offered"):
+            await journeys.accept_plan("S-1", 4)
+        await journeys.pay("S-1", Decimal("100.00"))
+        await journeys.signal("S-1", "opt_out", {"channel": "sms"})
+        await journeys.signal("S-1", "hardship_reported", {})
+        await journeys.signal("S-1", "engagement", {"kind": "opened"})
+        await journeys.signal("S-1", "pause", {})
+        await journeys.signal("S-1", "resume", {})
+        await journeys.signal("S-1", "dispute", {"reason": "charged twice"})
+        await journeys.signal("S-1", "dispute_resolved", {})
+        with pytest.raises(JourneyError, match="channel"):
+            await journeys.signal("S-1", "opt_out", {"channel": "fax"})
+        with pytest.raises(JourneyError, match="unknown event"):
+            await journeys.signal("S-1", "teleport", {})
+
+        async def changed() -> None:
+            status = await journeys.status("S-1")
+            assert (status.balance, status.segment) == (Decimal("200.00"), "hardship")
+            assert status.suppressed_channels == ["sms"]
+
+        await eventually(changed)
+        plan = await journeys.accept_plan("S-1", 2)
+        assert (plan.installments, plan.amount) == (2, Decimal("100.00"))
+        result = await handle.result()
+        assert (result.outcome, result.plan.installments if result.plan else None) == (
+            "plan_accepted", 2)
+        assert read_outbox(settings.ledger_path) != []  # the payment reached the local ledger
+        with pytest.raises(JourneyError, match="no journey for account NOPE"):
+            await journeys.status("NOPE")
+
+
+async def test_operators_find_journeys_by_search_attributes(settings: Settings) -> None:
+    async with running(settings) as (server, journeys):
+        await journeys.start(customer("L-1"))
+        await journeys.start(customer("L-2", balance="900.00",
+                                      history={"hardship": True}))
+
+        def journey_list(*filters: str) -> str:
+            env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address}
+            return subprocess.run([sys.executable, "-m", "rapport.cli", "list", *filters],
+                                  env=env, capture_output=True, text=True, check=True).stdout
+
+        async def listed() -> None:
+            out = journey_list("--step", "plan", "--balance-over", "500")
+            assert "L-2" in out and "L-1" not in out and "hardship" in out
+            assert "L-1" in journey_list("--segment", "default")
+
+        await eventually(listed)
+        handle = server.client.get_workflow_handle("delinquency-L-2")
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert "**Step** plan" in metadata.current_details
+        assert "**Balance** 900.00 USD" in metadata.current_details
+        description = await handle.describe()
+        assert "for account L-2: 900.00 USD" in str(await description.static_summary())
+
+
+async def test_everything_restarts_and_the_journey_carries_on(settings: Settings) -> None:
+    async with running(settings) as (_, journeys):
+        await journeys.start(customer("R-1", consent={"email": True}))
+
+        async def reminded() -> None:
+            assert len((await journeys.status("R-1")).messages) == 1
+
+        await eventually(reminded)
+    # server and worker are gone; start both again on the same database
+    async with running(settings) as (_, journeys):
+        status = await journeys.status("R-1")
+        assert (status.step, status.state) == ("plan", "waiting")
+        await journeys.pay("R-1", Decimal("300.00"))
+        handle = journeys.client.get_workflow_handle("delinquency-R-1", result_type=JourneyResult)
+        assert (await handle.result()).outcome == "paid"
+    sent = [(e["account_id"], e["step"]) for e in read_outbox(settings.outbox_path)]
+    assert sent == [("R-1", "plan"), ("R-1", "on_paid")]  # nothing repeated
+
+
+async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> None:
+    receiver = WebhookReceiver(secret="hook", hold=Hold(1))
+    server = await start_dev_server(settings)
+    try:
+        async with serving(receiver.app()) as base:
+            workers = Workers(worker_env(settings, **webhook_env(base, "hook", "email")),
+                              settings.data_dir / "worker.log")
+            worker = workers.start()
+            journeys = Journeys(server.client, settings)
+            handle = await journeys.start(customer("T-9"))
+            await asyncio.wait_for(receiver.hold.holding.wait(), timeout=30)
+            worker.send_signal(signal.SIGTERM)  # mid-delivery
+            await asyncio.sleep(0.3)
+            receiver.hold.released.set()  # the provider answers; the worker finishes
+            code = await asyncio.to_thread(worker.wait, 30)
+            assert code == 0, workers.log.read_text()
+            async with build_worker(server.client, settings.task_queue,
+                                    parts_from_settings(settings)):
+                await journeys.signal("T-9", "cease_communication", {})
+                await handle.result()
+                status = await journeys.status("T-9")
+    finally:
+        await server.shutdown()
+    assert [m.step for m in status.messages] == ["plan"]
+    assert len(receiver.received) == 1  # delivered once, never retried, nothing lost

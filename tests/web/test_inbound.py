@@ -1,0 +1,83 @@
+"""Inbound SMS replies and delivery callbacks become signals to the right journey."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from rapport.contract.names import workflow_id
+from rapport.language.account import Account
+from rapport.providers.outbox import Capture
+from rapport.providers.twilio import TwilioSms, twilio_signature
+from rapport.runtime.workers import EngineParts, build_worker
+from rapport.security.links import LinkSigner
+from rapport.store.recipients import RecipientIndex
+from rapport.web.inbound import InboundSms
+from tests.fakes import FakeSmsProvider, serving
+from tests.journey_files import write_journey
+from tests.scenarios import account
+from workflows.journey import DelinquencyJourney
+from workflows.state import JourneyInput
+
+TEXTS = """\
+id: texts
+version: 1
+name: Two texts
+steps:
+  - {id: first, send: {channel: sms, template: nudge}}
+  - {id: pause, wait: 3d}
+  - {id: second, send: {channel: sms, template: nudge}}
+"""
+
+
+async def post_signed(client: httpx.AsyncClient, url: str, token: str,
+                      form: dict[str, str]) -> httpx.Response:
+    return await client.post(url, data=form,
+                             headers={"X-Twilio-Signature": twilio_signature(token, url, form)})
+
+
+async def test_stop_reply_opts_the_account_out_of_sms(env: WorkflowEnvironment,
+                                                      tmp_path: Path) -> None:
+    write_journey(tmp_path, TEXTS)
+    provider = FakeSmsProvider()
+    recipients = RecipientIndex(tmp_path / "recipients.jsonl", "k")
+    queue = f"inbound-{uuid.uuid4()}"
+    async with serving(provider.app()) as sms_base:
+        sms = TwilioSms(sms_base, provider.sid, provider.token, "+15550000000", recipients)
+        parts = EngineParts(journeys=[tmp_path], channels={"*": Capture(), "sms": sms},
+                            signer=LinkSigner("https://pay.example.com", "k"))
+        inbound = InboundSms(env.client, recipients, provider.token, "http://placeholder")
+        async with build_worker(env.client, queue, parts), serving(inbound.app()) as base, \
+                httpx.AsyncClient() as http:
+            inbound.public_url = base
+            handle = await env.client.start_workflow(
+                DelinquencyJourney.run,
+                JourneyInput(account=Account.model_validate(account()), journey="texts"),
+                id=workflow_id("T-1"), task_queue=queue)
+            await env.sleep(timedelta(hours=25))  # the first text has gone by now
+            forged = await http.post(f"{base}/sms/inbound",
+                                     data={"From": "+12125550100", "Body": "STOP"},
+                                     headers={"X-Twilio-Signature": "forged"})
+            reply = await post_signed(http, f"{base}/sms/inbound", provider.token,
+                                      {"From": "+12125550100", "Body": " stop "})
+            await handle.result()
+            status = await handle.query(DelinquencyJourney.status)
+    assert forged.status_code == 403 and reply.status_code == 200
+    assert [m.step for m in status.messages] == ["first"]
+    assert [(s.step, s.reason) for s in status.skipped] == [("second", "opted_out")]
+    assert status.suppressed_channels == ["sms"]
+    assert len(provider.messages) == 1
+
+
+def test_recipient_index_keeps_no_phone_numbers(tmp_path: Path) -> None:
+    index = RecipientIndex(tmp_path / "r.jsonl", "k")
+    index.remember("+12125550100", "A-1")
+    index.remember("+12125550100", "A-2")
+    index.remember("+12125550100", "A-1")
+    assert index.accounts("+12125550100") == ["A-1", "A-2"]
+    assert index.accounts("+19999999999") == []
+    assert "2125550100" not in (tmp_path / "r.jsonl").read_text()
