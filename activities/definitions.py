@@ -1,55 +1,46 @@
-"""`load_journey`: find, load and validate the account's journey at the start of a run."""
+"""At a journey's start: which journey it follows, pinned, and the customer's zone rules.
+
+Both are local activities: they run in the worker that runs the workflow task, their
+inputs (the whole account, for the entry rules) stay out of history, and their small
+results (a pin, a zone's offsets) are recorded there.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from rapport.contract.activities import LoadJourney
-from rapport.contract.records import JourneySnapshot
-from rapport.language.loader import LoadedJourney, load_all
-from rapport.language.selection import choose_journey
+from rapport.catalog import registry
+from rapport.catalog.archive import Archive
+from rapport.catalog.library import Chooser, JourneyNotFound
+from rapport.contract.activities import Prepared, PrepareJourney, ZoneRequest
+from rapport.policy.zone import ZoneRules, rules_for
 
 
 class DefinitionActivities:
-    """Journeys are read from `paths` (files or folders) each time a journey starts,
-    so an edited file applies to journeys started after the edit."""
+    """Journeys come from a `Library` (the journeys folder, validated once per content):
+    an edited file applies to journeys started after the edit; running ones keep theirs."""
 
-    def __init__(self, paths: list[Path]) -> None:
-        self.paths = paths
+    def __init__(self, library: Chooser, archive: Archive) -> None:
+        self.library = library
+        self.archive = archive
 
-    @activity.defn(name="load_journey")
-    async def load_journey(self, request: LoadJourney) -> JourneySnapshot:
-        journeys, problems = await asyncio.to_thread(load_all, self.paths)
-        if problems:
-            raise ApplicationError(
-                "journey definitions are invalid; run `journey validate`:\n"
-                + "\n".join(str(p) for p in problems),
-                type="InvalidJourney",
-                non_retryable=True,
-            )
-        chosen = pick(journeys, request)
-        return JourneySnapshot(
-            definition=chosen.definition,
-            templates=dict(chosen.templates.sources),
-            source=str(chosen.path),
-        )
+    @activity.defn(name="prepare_journey")
+    async def prepare_journey(self, request: PrepareJourney) -> Prepared:
+        try:
+            journey = await asyncio.to_thread(self.library.choose, request.journey,
+                                              request.account)
+        except JourneyNotFound as exc:
+            raise ApplicationError(str(exc), type="JourneyNotFound", non_retryable=True) \
+                from None
+        await asyncio.to_thread(self.archive.save, journey)  # any worker can find it by hash
+        registry.remember(journey)
+        now = activity.info().current_attempt_scheduled_time
+        zone = await asyncio.to_thread(rules_for, request.account.customer.timezone, now)
+        return Prepared(pin=journey.pin, zone=zone)
 
-
-def pick(journeys: list[LoadedJourney], request: LoadJourney) -> LoadedJourney:
-    by_id = {j.definition.id: j for j in journeys}
-    if request.journey is not None:
-        if request.journey not in by_id:
-            raise ApplicationError(
-                f"no journey has id {request.journey!r}; journeys: {', '.join(sorted(by_id))}",
-                type="JourneyNotFound", non_retryable=True)
-        return by_id[request.journey]
-    definition = choose_journey([j.definition for j in journeys], request.account)
-    if definition is None:
-        raise ApplicationError(
-            f"no journey's entry rule matches account {request.account.account_id}; "
-            "name a journey when starting it", type="JourneyNotFound", non_retryable=True)
-    return by_id[definition.id]
+    @activity.defn(name="zone_rules")
+    async def zone_rules(self, request: ZoneRequest) -> ZoneRules:
+        return await asyncio.to_thread(rules_for, request.timezone, request.at)

@@ -1,25 +1,33 @@
-"""`send_message` renders a template and hands it to a channel; `create_handoff`
-asks a person to reach out. Secrets (the link key, provider credentials) stay
-here, out of workflow history.
+"""`send_message` delivers one message: it asks billing for the balance, renders the
+template and hands the message to the provider settings choose. `create_handoff`
+asks a person to reach out. Secrets (the link key, provider credentials) stay here,
+out of workflow history.
 
-Failures are sorted here: a permanent one (bad number, rejected address) comes
-back as `rejected` and the journey records a skip; a transient one raises, so
-Temporal retries it with backoff, honouring a provider's Retry-After. No
-attempt starts after `deliver_by`, so a retry never delivers outside the
-contact window: the workflow defers the message and checks again.
+Failures are sorted here. Transient ones (a provider or billing down, a timeout, a
+429) raise, so Temporal retries with backoff, honouring Retry-After, and no attempt
+starts after `deliver_by`: the workflow then defers the message to the next opening.
+Permanent ones (a bad number, a template that fails on this customer's data, any
+error we did not expect) come back as `rejected` or `Undeliverable`: the journey
+records a skip with the reason and goes on, instead of retrying all day every day.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
+import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from rapport.contract.activities import HandoffRequest, SendRequest, SendResult
-from rapport.language.context import message_context
-from rapport.language.templates import TemplateProblem, bundle_of
+from rapport.billing.sources import BalanceSource, BillingUnavailable, SignalledBalance
+from rapport.catalog import registry
+from rapport.channels import CHANNELS
+from rapport.compliance.rules import OPT_OUT_REQUIRED
+from rapport.contract.activities import HandoffRequest, PaymentCheck, SendMessage, SendOutcome
+from rapport.language.context import AccountView, message_context
+from rapport.language.templates import TemplateProblem
 from rapport.providers.base import (
     Outgoing,
     PermanentFailure,
@@ -31,77 +39,103 @@ from rapport.providers.base import (
 from rapport.security.links import LINK_LIFETIME, LinkSigner
 
 WINDOW_CLOSED = "WindowClosed"
+UNDELIVERABLE = "Undeliverable"
+HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
+TRANSIENT = (TransientFailure, BillingUnavailable, httpx.TransportError, OSError,
+             TimeoutError, ConnectionError)
+log = logging.getLogger("rapport.delivery")
 
 
 class DeliveryActivities:
-    def __init__(self, channels: Router, signer: LinkSigner) -> None:
-        self.channels = channels
+    def __init__(self, providers: Router, signer: LinkSigner,
+                 billing: BalanceSource | None = None) -> None:
+        self.providers = providers
         self.signer = signer
+        self.billing = billing or SignalledBalance()
 
     @activity.defn(name="send_message")
-    async def send_message(self, request: SendRequest) -> SendResult:
+    async def send_message(self, request: SendMessage) -> SendOutcome:
         info = activity.info()
-        attempt_at = info.current_attempt_scheduled_time
-        if request.deliver_by is not None and attempt_at > request.deliver_by:
+        if info.current_attempt_scheduled_time > request.deliver_by:
             raise ApplicationError("the contact window closed before this attempt",
                                    type=WINDOW_CLOSED, non_retryable=True)
-        links = self.signer.links(request.account.account_id, request.sent_at + LINK_LIFETIME)
-        context = message_context(request.account, request.balance, request.channel, links,
-                                  request.plan)
         try:
-            rendered = bundle_of(request.templates).render(
-                request.template, request.channel, context)
+            return await self._send(request, info.attempt)
+        except TRANSIENT as failure:
+            delay = getattr(failure, "retry_after", None)
+            raise ApplicationError(f"{type(failure).__name__}: {failure}", type="Transient",
+                                   next_retry_delay=timedelta(seconds=delay) if delay else None) \
+                from None
+        except (ApplicationError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # unexpected, and the same next time: skip, do not retry
+            log.exception("send failed", extra={"account_id": request.account_id,
+                                                "key": request.key})
+            raise ApplicationError(f"{type(exc).__name__}: {exc}", type=UNDELIVERABLE,
+                                   non_retryable=True) from None
+
+    async def _send(self, request: SendMessage, attempt: int) -> SendOutcome:
+        if request.reminder:
+            balance = await self.billing.balance(PaymentCheck(
+                account_id=request.account_id, known_balance=request.balance,
+                opening_balance=request.opening_balance))
+            if balance <= 0:  # paid: never remind someone who paid
+                return SendOutcome(status="paid", balance=balance)
+        try:
+            item = await asyncio.to_thread(self._render, request)
         except TemplateProblem as problem:
-            return SendResult(status="rejected", detail=f"template_error: {problem}")
-        item = Outgoing(
-            key=request.idempotency_key, kind="message", channel=request.channel,
-            account_id=request.account.account_id,
-            to=request.account.address_for(request.channel) or "",
-            at=attempt_at.isoformat(), subject=rendered.subject, body=rendered.body,
-            step=request.step, template=request.template,
-        )
-        channel = self.channels.for_channel(request.channel)
+            return SendOutcome(status="rejected", detail=f"template_error: {problem}")
+        provider = self.providers.for_channel(request.channel)
         try:
-            receipt = await _deliver(channel, item)
+            receipt = await _deliver(provider, item)
         except PermanentFailure as failure:
-            return SendResult(status="rejected", detail=failure.reason)
-        return SendResult(status=receipt,
-                          possible_duplicate=info.attempt > 1 and not channel.idempotent)
+            return SendOutcome(status="rejected", detail=failure.reason)
+        again = attempt > 1 or request.attempted_before
+        return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
+
+    def _render(self, request: SendMessage) -> Outgoing:
+        journey = registry.pinned(request.journey.hash)
+        links = self.signer.links(request.account_id, request.decided_at + LINK_LIFETIME)
+        context = message_context(AccountView.model_validate(request.fields), request.balance,
+                                  request.channel, links, request.plan)
+        rendered = journey.templates.render(request.template, request.channel, context)
+        if request.channel in OPT_OUT_REQUIRED and \
+                CHANNELS[request.channel].opt_out_text(links) not in rendered.body:
+            raise TemplateProblem(request.template, 1, "the message does not say how to opt "
+                                                       "out; it is not sent")
+        return Outgoing(key=request.key, kind="message", channel=request.channel,
+                        account_id=request.account_id, to=request.to,
+                        at=activity.info().current_attempt_scheduled_time.isoformat(),
+                        subject=rendered.subject, body=rendered.body, step=request.step,
+                        template=request.template)
 
     @activity.defn(name="create_handoff")
-    async def create_handoff(self, request: HandoffRequest) -> SendResult:
-        item = Outgoing(
-            key=request.idempotency_key, kind="handoff", channel="handoff",
-            account_id=request.account.account_id, to=request.queue,
-            at=request.at.isoformat(), subject=f"Reach out to {request.account.account_id}",
-            body=request.summary, step=request.queue, template="",
-        )
+    async def create_handoff(self, request: HandoffRequest) -> SendOutcome:
+        item = Outgoing(key=request.key, kind="handoff", channel="handoff",
+                        account_id=request.account_id, to=request.queue,
+                        at=request.at.isoformat(), subject=f"Reach out to {request.account_id}",
+                        body=request.summary, step=request.queue, template="")
         try:
-            receipt = await _deliver(self.channels.for_channel("handoff"), item)
+            receipt = await _deliver(self.providers.for_channel("handoff"), item)
         except PermanentFailure as failure:
-            return SendResult(status="rejected", detail=failure.reason)
-        return SendResult(status=receipt)
-
-
-HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
+            return SendOutcome(status="rejected", detail=failure.reason)
+        except TransientFailure as failure:
+            raise ApplicationError(str(failure), type="Transient") from None
+        return SendOutcome(status=receipt)
 
 
 async def _heartbeat() -> None:
-    """Tell Temporal this attempt is alive, so a dead worker's attempt is retried within
-    the heartbeat timeout instead of the whole start-to-close timeout."""
+    """Tell Temporal this attempt is alive (a dead worker's attempt is retried within the
+    heartbeat timeout), and hear of a cancellation."""
     while True:
         activity.heartbeat()
         await asyncio.sleep(HEARTBEAT_EVERY)
 
 
-async def _deliver(channel: Provider, item: Outgoing) -> Receipt:
-    """Deliver, turning a transient failure into a retryable activity error."""
+async def _deliver(provider: Provider, item: Outgoing) -> Receipt:
     beat = asyncio.create_task(_heartbeat())
     try:
-        return await channel.deliver(item)
-    except TransientFailure as failure:
-        delay = timedelta(seconds=failure.retry_after) if failure.retry_after else None
-        raise ApplicationError(str(failure), type="TransientDelivery",
-                               next_retry_delay=delay) from None
+        await asyncio.sleep(0)  # the last moment a cancellation stops the message
+        return await provider.deliver(item)
     finally:
         beat.cancel()

@@ -17,15 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
+from rapport.catalog.pinned import PinnedJourney
 from rapport.cli.demo import midday_zone
-from rapport.contract.activities import LoadJourney
 from rapport.contract.names import workflow_id
-from rapport.contract.records import JourneySnapshot
 from rapport.language.account import Account, Customer
 from rapport.language.models import JourneyDefinition
+from rapport.language.templates import TemplateBundle
 from rapport.providers.outbox import Capture
 from rapport.runtime.servers import start_local
 from rapport.runtime.workers import EngineParts
@@ -49,19 +48,24 @@ def bench_definition(sends: int = 3, waits: int = 2, wait: timedelta = timedelta
         {"id": "bench", "version": 1, "name": "Benchmark", "steps": steps})
 
 
-def loader_for(definition: JourneyDefinition) -> Callable[..., Awaitable[JourneySnapshot]]:
-    @activity.defn(name="load_journey")
-    async def load_journey(request: LoadJourney) -> JourneySnapshot:
-        return JourneySnapshot(definition=definition, templates={"note.sms.j2": TEMPLATE},
-                               source="bench")
+@dataclass(frozen=True)
+class OneJourney:
+    """Every account gets this journey (a definition built in Python)."""
 
-    return load_journey
+    journey: PinnedJourney
+
+    def choose(self, journey_id: str | None, account: Account) -> PinnedJourney:
+        return self.journey
+
+
+def pinned(definition: JourneyDefinition) -> PinnedJourney:
+    return PinnedJourney.of(definition, TemplateBundle({"note.sms.j2": TEMPLATE}), "bench")
 
 
 def bench_parts(definition: JourneyDefinition) -> EngineParts:
     return EngineParts(journeys=[], channels={"*": Capture()},
                        signer=LinkSigner("https://pay.example.com", "bench"),
-                       load_journey=loader_for(definition))
+                       library=OneJourney(pinned(definition)))
 
 
 def account(index: int) -> Account:

@@ -24,11 +24,13 @@ from temporalio.worker import Replayer, Worker
 
 from bench.bare import BarePlan, BareWorkflow, bare_noop
 from bench.results import record
+from rapport.catalog import registry
 from rapport.runtime.servers import start_time_skipping
+from tests.workflows.histories.record import load_archive
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
 
-HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories"
+HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories" / "v2"
 ROUNDS = 20
 E = EventType
 ACTION_EVENTS = {
@@ -79,7 +81,8 @@ def main() -> None:
     bare = Replayer(workflows=[BareWorkflow], workflow_runner=workflow_runner(),
                     data_converter=pydantic_data_converter)
     rows = []
-    for path in sorted(HISTORIES.glob("*.json")):
+    registry.install(load_archive(HISTORIES / "journeys.json").load)
+    for path in sorted(p for p in HISTORIES.glob("*.json") if p.name != "journeys.json"):
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         activities = count(history, E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
         timers = count(history, E.EVENT_TYPE_TIMER_STARTED)

@@ -80,7 +80,8 @@ async def rapport(client: Client, address: str, n: int, folder: Path) -> dict[st
         for i in range(0, n, max(1, n // SAMPLE)):
             handle = client.get_workflow_handle(workflow_id(f"{queue}-{i}"))
             begin = time.perf_counter()
-            await handle.signal("payment_received", PaymentReceived(amount=Decimal("120.00")))
+            await handle.signal("payment_received", PaymentReceived(
+                amount=Decimal("120.00"), payment_id=f"bench-{i}"))
             await handle.result()
             latencies.append((time.perf_counter() - begin) * 1000)
     finally:

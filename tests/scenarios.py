@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import yaml
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.billing.sources import BalanceSource
+from rapport.policy.schedule import spread_for
 from rapport.providers.base import Provider
 from rapport.simulation.runner import simulate_on
 from rapport.simulation.scenario import load_scenario
@@ -69,3 +71,10 @@ async def simulate_journey(
 def sent(timeline: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(step, channel, customer-local time) of every message."""
     return [(m["step"], m["channel"], m["at"]) for m in timeline["messages"]]
+
+
+def opening(local_time: str, account_id: str = "T-1") -> str:
+    """When a send deferred to a window opening at `local_time` goes: spread over the
+    window's first minutes by a stable per-account offset (`spread_for`)."""
+    moment = datetime.fromisoformat(local_time) + spread_for(account_id)
+    return moment.isoformat()

@@ -1,139 +1,132 @@
-"""What every part of the journey workflow shares: the state and definition, waking on
-signals, expressions, skips, keys, publishing to operators, continuing as new."""
+"""What every part of the journey workflow shares: reading the input safely, the
+pinned journey and the customer's zone, resting (where operators are told and long
+histories continue as new), expressions, records and keys."""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
+from rapport.catalog import registry
+from rapport.catalog.pinned import PinnedJourney
+from rapport.contract.activities import ZoneRequest
 from rapport.contract.names import workflow_id
-from rapport.contract.records import SkippedStep
+from rapport.contract.records import SkippedStep, recent, trusted
 from rapport.language.expressions import ExpressionError, is_true
 from rapport.language.models import JourneyDefinition
 from rapport.language.selection import JourneyFacts, choose_segment, expression_context
-from rapport.language.templates import TemplateBundle, bundle_of
-from rapport.policy.caps import prune
+from rapport.policy.zone import ZoneRules
 from workflows import operator_view
 from workflows.operator_view import Mode
 from workflows.state import JourneyInput, JourneyState
+
+LOCAL_TIMEOUT = timedelta(seconds=30)
+PUBLISH_REST = timedelta(minutes=1)  # a shorter rest is not worth a visibility write
+ZONE_MARGIN = timedelta(days=35)  # read the zone's rules again this long before they end
+
+
+class ContinueAsNew(Exception):
+    """Raised where a journey rests with a long history: the run continues as new there."""
+
+
+def problems_of(error: ValidationError) -> str:
+    """Where and what, never the value itself (it may be a name or an address)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
+                     for e in error.errors()[:5])[:1000]
 
 
 class JourneyCore:
     request: JourneyInput
     state: JourneyState
 
-    def __init__(self, request: JourneyInput) -> None:
-        self.request = request
-        self.state = request.continued or JourneyState(
-            account=request.account, balance=request.account.balance,
-            started_at=workflow.now(),
-        )
-        self._changes = 0  # bumped by every signal and update: waits wake on it
-        self._operator_view = False  # search attributes and details (patched in, see run)
-        self._publish_every_step = False  # the older behaviour (patched out, see run)
-        self._published: dict[str, object] = {}
-        self._template_subsets: dict[str, TemplateBundle] = {}
+    def __init__(self, raw: Any) -> None:
+        self.problem: str | None = None
+        self._changes = 0  # bumped by every signal and update: rests wake on it
         self._mode: Mode = "running"
         self._next_action_at = workflow.now()
+        self._pinned: PinnedJourney | None = None
+        info = workflow.info()
+        self._published: dict[str, object] = {
+            pair.key.name: pair.value for pair in info.typed_search_attributes}
+        continued = info.continued_run_id is not None
+        try:  # a continued run's input was checked when its journey started
+            self.request = trusted(JourneyInput, raw) if continued \
+                else JourneyInput.model_validate(raw)
+        except ValidationError as exc:
+            self.problem = f"the journey's input is invalid: {problems_of(exc)}"
+            return
+        if self.request.carried is not None and not continued:
+            self.problem = ("`carried` is set only by the engine when a journey continues as "
+                            "new; leave it out of a start")
+            return
+        if self.request.carried is not None:
+            self.state = trusted(JourneyState, self.request.carried)
+        else:
+            self.state = JourneyState(account=self.request.account,
+                                      balance=self.request.account.balance,
+                                      started_at=workflow.now())
+
+    def _refuse_bad_input(self) -> None:
+        if self.problem is not None:
+            raise ApplicationError(self.problem, type="InvalidJourneyInput", non_retryable=True)
+
+    # --- the pinned journey and the customer's zone ------------------------------------------
+
+    @property
+    def journey(self) -> PinnedJourney:
+        """The definition this journey pinned, by content hash (never copied into history)."""
+        assert self.state.pin is not None
+        if self._pinned is None or self._pinned.pin.hash != self.state.pin.hash:
+            self._pinned = registry.pinned(self.state.pin.hash)
+        return self._pinned
 
     @property
     def definition(self) -> JourneyDefinition:
-        assert self.state.snapshot is not None
-        return self.state.snapshot.definition
+        return self.journey.definition
 
     @property
-    def _timezone(self) -> str:
-        return self.state.account.customer.timezone
+    def zone(self) -> ZoneRules:
+        assert self.state.zone is not None
+        return self.state.zone
 
-    # --- waking ------------------------------------------------------------------------
+    async def _ensure_zone(self) -> None:
+        """The customer's zone rules, read by a local activity and so recorded in history:
+        a tzdata update on a worker cannot flip a decision on replay."""
+        s, now = self.state, workflow.now()
+        if s.zone is not None and s.zone.name == s.account.customer.timezone \
+                and s.zone.covers(now, ZONE_MARGIN):
+            return
+        s.zone = await workflow.execute_local_activity(
+            "zone_rules", ZoneRequest(timezone=s.account.customer.timezone, at=now),
+            result_type=ZoneRules, start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5))
+
+    # --- resting ---------------------------------------------------------------------------
 
     def _changed(self, event: str, **fields: object) -> None:
         self._changes += 1
-        workflow.logger.info(f"{event} {fields or ''}".strip(),
-                             extra={**self._log_fields(), **fields})
+        workflow.logger.info(event, extra={**self._log_fields(), **fields})
 
-    async def _until_change(self, timeout: timedelta) -> None:
-        """Sleep until `timeout` passes or any signal or update arrives."""
+    async def _rest(self, mode: Mode, until: datetime | None) -> None:
+        """Wait until `until` (None: until something changes) or any signal or update.
+        Operators see a rest of a minute or more; a long history continues as new here."""
+        if self._history_is_long():
+            raise ContinueAsNew
+        now = workflow.now()
+        self._mode, self._next_action_at = mode, until or now
+        if until is None or until - now >= PUBLISH_REST:
+            self._publish()
         seen = self._changes
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._changes != seen, timeout=timeout)
-
-    # --- the definition's expressions ----------------------------------------------------
-
-    def _holds(self, expression: str | None, where: str) -> bool:
-        """Evaluate a `when`; a run-time error is recorded and counts as false."""
-        try:
-            return is_true(expression, self._context())
-        except ExpressionError as exc:
-            self.state.errors.append(f"{where}: {exc}")
-            workflow.logger.warning("expression failed", extra={"where": where,
-                                                                "error": str(exc)})
-            return False
-
-    def _context(self) -> dict[str, object]:
-        s = self.state
-        facts = JourneyFacts(
-            messages_sent=len(s.sent), days_elapsed=(workflow.now() - s.started_at).days,
-            engaged=s.engaged, last_channel=s.sent[-1].channel if s.sent else None, step=s.step)
-        return expression_context(s.account, s.balance, s.segment, facts)
-
-    def _choose_segment(self) -> None:
-        segment, errors = choose_segment(self.definition, self._context())
-        self.state.segment = segment
-        self.state.errors.extend(errors)
-
-    # --- records -----------------------------------------------------------------------
-
-    def _skip(self, step_id: str, channel: str | None, reason: str, detail: str = "") -> None:
-        self.state.skipped.append(SkippedStep(step=step_id, channel=channel, at=workflow.now(),
-                                              reason=reason, detail=detail))
-        workflow.logger.info(f"skipped {step_id} on {channel}: {reason}",
-                             extra={**self._log_fields(), "channel": channel, "reason": reason})
-
-    def _key(self, name: str, occurrence: int, channel: str) -> str:
-        """Idempotency key from business identity: account, journey version, step, occurrence."""
-        d = self.definition
-        return f"{workflow_id(self.state.account.account_id)}/{d.id}/v{d.version}/{name}/" \
-               f"{occurrence}/{channel}"
-
-    def _templates_for(self, file: str) -> TemplateBundle:
-        """The template and what it includes: computed once per template and run."""
-        if file not in self._template_subsets:
-            assert self.state.snapshot is not None
-            bundle = bundle_of(self.state.snapshot.templates)
-            self._template_subsets[file] = bundle.subset(file)
-        return self._template_subsets[file]
-
-    def _log_fields(self) -> dict[str, object]:
-        s = self.state
-        return {"account_id": s.account.account_id, "journey": self.definition.id
-                if s.snapshot else None, "step": s.step, "segment": s.segment}
-
-    # --- what operators see ----------------------------------------------------------------
-
-    def _publish(self) -> None:
-        """Keep search attributes and the workflow's current details up to date.
-
-        Called where the journey comes to rest (a wait, a deferral, a hold, the end),
-        not at every step: steps between two rests take milliseconds, and each upsert
-        costs the server a visibility write."""
-        if not self._operator_view or self.state.snapshot is None:
-            return
-        now = workflow.now()
-        values: dict[Any, Any] = operator_view.search_attributes(
-            self.state, self.definition, self._mode, now)
-        changed = [key.value_set(value) for key, value in values.items()
-                   if self._published.get(key.name) != value]
-        if changed:
-            workflow.upsert_search_attributes(changed)
-            self._published.update({key.name: value for key, value in values.items()})
-        workflow.set_current_details(operator_view.details(
-            self.state, self.definition, self._mode, self._next_action_at, now))
-
-    # --- a long journey ------------------------------------------------------------------
+            await workflow.wait_condition(lambda: self._changes != seen,
+                                          timeout=None if until is None else until - now)
+        self._mode = "running"
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -142,8 +135,70 @@ class JourneyCore:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
-        s = self.state
-        s.ledger = prune(s.ledger, workflow.now(), self.definition.policy.caps,
-                         self.definition.policy.min_gap)
         workflow.logger.info("continuing as new", extra=self._log_fields())
-        workflow.continue_as_new(self.request.model_copy(update={"continued": s}))
+        carried = self.state.pruned().model_dump(mode="json")
+        workflow.continue_as_new(self.request.model_copy(update={"carried": carried}))
+
+    # --- the definition's expressions ----------------------------------------------------
+
+    def _holds(self, expression: str | None, where: str) -> bool:
+        """Evaluate a `when`; a run-time error is recorded and counts as false."""
+        try:
+            return is_true(expression, self._context())
+        except ExpressionError as exc:
+            self.state.errors = [*self.state.errors, f"{where}: {exc}"][-50:]
+            workflow.logger.warning("expression failed", extra={**self._log_fields(),
+                                                                "where": where})
+            return False
+
+    def _context(self) -> dict[str, object]:
+        s = self.state
+        facts = JourneyFacts(
+            messages_sent=s.messages_sent, days_elapsed=(workflow.now() - s.started_at).days,
+            engaged=s.engaged, last_channel=s.sent[-1].channel if s.sent else None, step=s.step)
+        return expression_context(s.account, s.balance, s.segment, facts)
+
+    def _choose_segment(self) -> None:
+        segment, errors = choose_segment(self.definition, self._context())
+        self.state.segment = segment
+        self.state.errors = [*self.state.errors, *errors][-50:]
+        self.state.reselect = False
+
+    # --- records ---------------------------------------------------------------------------
+
+    def _skip(self, step_id: str, channel: str | None, reason: str, detail: str = "") -> None:
+        self.state.skipped = recent([*self.state.skipped, SkippedStep(
+            step=step_id, channel=channel, at=workflow.now(), reason=reason, detail=detail)])
+        workflow.logger.info("skipped", extra={**self._log_fields(), "channel": channel,
+                                               "reason": reason})
+
+    def _key(self, name: str, channel: str) -> str:
+        """Idempotency key of a delivery, from business identity: the account, the journey
+        (id, version and when this instance started), the step and its occurrence."""
+        s, pin = self.state, self.state.pin
+        assert pin is not None
+        started = s.started_at.strftime("%Y%m%dT%H%M%S.%fZ")
+        return f"{workflow_id(s.account.account_id)}/{pin.id}/v{pin.version}/{started}/" \
+               f"{name}/{s.entered.get(name, s.occurrences.get(name, 1))}/{channel}"
+
+    def _log_fields(self) -> dict[str, object]:
+        s = getattr(self, "state", None)
+        if s is None:
+            return {}
+        return {"account_id": s.account.account_id, "journey": s.pin.id if s.pin else None,
+                "step": s.step}
+
+    # --- what operators see ----------------------------------------------------------------
+
+    def _publish(self) -> None:
+        """Search attributes (only those that changed) and the current details."""
+        now = workflow.now()
+        values = operator_view.search_attributes(self.state, self._mode, now)
+        changed = [key.value_set(value) for key, value in values.items()
+                   if self._published.get(key.name) != value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published.update({key.name: value for key, value in values.items()})
+        if self.state.pin is not None and self.state.zone is not None:
+            workflow.set_current_details(operator_view.details(
+                self.state, self.definition, self.zone, self._mode, self._next_action_at, now))

@@ -1,26 +1,30 @@
 """Delivering a message under the whole policy: where the engine keeps its promises.
 
 Consent, opt-outs, a cease, a hold, the caps, the gap and the contact window are
-decided here from the workflow's own state, so they hold across crashes, restarts
-and redeliveries.
+decided from the workflow's own state, again after every wait, so they hold across
+crashes, restarts and redeliveries. A message is one activity, which checks the
+balance with billing and consent in the store right before it sends; a stop while
+it runs cancels it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from rapport.contract.activities import PaymentCheck, PaymentStatus, SendRequest, SendResult
+from rapport.contract.activities import SendMessage, SendOutcome
 from rapport.contract.records import PlanOffered, SentMessage
+from rapport.language.context import ESSENTIAL_FIELDS
 from rapport.language.models import Message
-from rapport.language.templates import template_file
-from rapport.policy.caps import Delivery, cap_blocks
-from rapport.policy.schedule import earliest_send
+from rapport.language.templates import project, template_file
+from rapport.policy.caps import cap_blocks
+from rapport.policy.schedule import MIN_SEND_TIME, earliest_send, spread_for
 from rapport.policy.window import closing
 from workflows.core import JourneyCore
 
@@ -29,11 +33,11 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 # Deliveries retry until the contact window closes (schedule-to-close), then defer.
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
                          maximum_interval=timedelta(minutes=10),
-                         non_retryable_error_types=["WindowClosed"])
-MIN_SEND_TIME = timedelta(minutes=1)
+                         non_retryable_error_types=["WindowClosed", "Undeliverable"])
 SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried after this
+GIVE_UP_AFTER = timedelta(days=3)  # a message failing this long is skipped, with the reason
 
-Sent = Literal["sent", "stopped", "skipped", "retry"]
+Sent = Literal["sent", "stopped", "skipped"]
 
 
 class JourneyDelivery(JourneyCore):
@@ -53,102 +57,139 @@ class JourneyDelivery(JourneyCore):
 
     async def _send_on(self, channel: str, step_id: str, message: Message,
                        plan: PlanOffered | None, notice: bool) -> Sent:
-        state = self.state
-        stop: Callable[[], bool] = (lambda: state.ceased) if notice else state.stopped
+        """Decide, and decide again after every wait, until the message goes or cannot."""
+        s = self.state
+        # Nothing but the thank-you may follow a payment; nothing at all follows a cease.
+        stop: Callable[[], bool] = (lambda: s.ceased) if notice else s.stopped
         policy = self.definition.policy
         while True:
             if stop():
                 return "stopped"
-            reason = state.unusable(channel)
+            reason = s.unusable(channel)
             if reason is not None:
                 self._skip(step_id, channel, reason)
                 return "skipped"
-            if state.paused or state.disputed:
-                self._mode = "paused"
-                self._publish()
-                await workflow.wait_condition(
-                    lambda: stop() or not (state.paused or state.disputed))
+            if s.held():
+                if notice:  # a thank-you never waits on a hold: the journey ends
+                    self._skip(step_id, channel, "disputed" if s.disputed else "paused")
+                    return "skipped"
+                await self._rest("paused", None)
                 continue
+            await self._ensure_zone()
             now = workflow.now()
-            if policy.on_cap == "skip" and cap_blocks(now, channel, policy.caps, state.ledger):
+            if policy.on_cap == "skip" and cap_blocks(now, channel, policy.caps, s.ledger):
                 self._skip(step_id, channel, "cap")
                 return "skipped"
-            at = earliest_send(now, channel, policy, self._timezone, state.ledger)
+            at = earliest_send(now, channel, policy, self.zone, s.ledger,
+                               spread_for(s.account.account_id))
+            deliver_by = closing(now, self.zone, policy.contact_window.end)
+            if at == now and deliver_by - now < MIN_SEND_TIME:  # too late to finish today
+                at = earliest_send(deliver_by, channel, policy, self.zone, s.ledger,
+                                   spread_for(s.account.account_id))
             if at > now:
-                self._mode, self._next_action_at = "deferred", at
-                self._publish()
-                await self._until_change(at - now)
+                await self._rest("deferred", at)
                 continue
-            if not notice and await self._balance_is_zero():
-                return "stopped"
-            result = await self._send_now(channel, step_id, message, plan)
-            if result != "retry":
+            if s.failing_since is not None and now - s.failing_since > GIVE_UP_AFTER:
+                s.failing_since = None
+                self._skip(step_id, channel, "undeliverable",
+                           f"failing since {GIVE_UP_AFTER.days} days; giving up")
+                return "skipped"
+            result = await self._attempt(channel, step_id, message, plan, now, deliver_by, stop,
+                                         reminder=not notice)
+            if result is not None:
+                s.failing_since = None
                 return result
+            s.failing_since = s.failing_since or now  # not delivered today: next opening
 
-    async def _send_now(self, channel: str, step_id: str, message: Message,
-                        plan: PlanOffered | None) -> Sent:
+    async def _attempt(self, channel: str, step_id: str, message: Message,
+                       plan: PlanOffered | None, now: datetime, deliver_by: datetime,
+                       stop: Callable[[], bool], reminder: bool) -> Sent | None:
+        """One delivery activity, cancelled if the journey stops while it runs.
+        None: not delivered before the window closed (or a transient failure): retry later."""
         s = self.state
+        assert s.pin is not None
         template = message.template_for(s.segment)
-        key = self._key(step_id, s.occurrences.get(step_id, 1), channel)
-        assert s.snapshot is not None
-        templates = self._templates_for(template_file(template, channel))
+        key = self._key(step_id, channel)
+        request = SendMessage(
+            key=key, journey=s.pin, step=step_id, channel=channel, template=template,
+            account_id=s.account.account_id, to=s.account.address_for(channel) or "",
+            fields=self._fields(template_file(template, channel)), balance=s.balance,
+            opening_balance=s.account.balance, plan=plan, decided_at=now,
+            deliver_by=deliver_by, attempted_before=key in s.attempted, reminder=reminder)
+        s.attempted = [*s.attempted, key][-20:] if key not in s.attempted else s.attempted
         self._mode = "running"
-        now = workflow.now()
-        deliver_by = closing(now, self._timezone, self.definition.policy.contact_window.end)
+        handle = workflow.start_activity(
+            "send_message", request, result_type=SendOutcome,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, schedule_to_close_timeout=deliver_by - now,
+            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=SEND_RETRY,
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+        await workflow.wait_condition(lambda: handle.done() or stop())
+        if not handle.done():
+            handle.cancel()  # a stop: the send in flight, and its retries, are called off
         try:
-            result = await workflow.execute_activity(
-                "send_message",
-                SendRequest(idempotency_key=key, step=step_id, channel=channel,
-                            template=template, templates=dict(templates.sources),
-                            account=s.account, balance=s.balance, sent_at=now, plan=plan,
-                            deliver_by=deliver_by),
-                result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=max(deliver_by - now, MIN_SEND_TIME),
-                heartbeat_timeout=SEND_HEARTBEAT, retry_policy=SEND_RETRY,
-            )
+            outcome = await handle
         except ActivityError as error:
-            workflow.logger.warning("not delivered before the window closed; deferring",
-                                    extra={**self._log_fields(), "channel": channel,
-                                           "error": str(error.cause or error)})
-            return "retry"
-        if result.status == "rejected":
-            self._skip(step_id, channel, "rejected", result.detail)
+            return self._not_delivered(step_id, channel, error)
+        return self._delivered(step_id, channel, template, key, outcome)
+
+    def _not_delivered(self, step_id: str, channel: str, error: ActivityError) -> Sent | None:
+        cause = error.cause
+        if isinstance(cause, CancelledError):
+            return "stopped"
+        if isinstance(cause, ApplicationError) and cause.type == "Undeliverable":
+            self._skip(step_id, channel, "undeliverable", cause.message)
             return "skipped"
-        if result.possible_duplicate:
+        workflow.logger.warning("not delivered before the window closed; deferring",
+                                extra={**self._log_fields(), "channel": channel})
+        return None
+
+    def _delivered(self, step_id: str, channel: str, template: str, key: str,
+                   outcome: SendOutcome) -> Sent:
+        s = self.state
+        if outcome.status == "paid":  # billing says the balance is cleared: not sent
+            s.settle(outcome.balance if outcome.balance is not None else Decimal(0))
+            self._publish()
+            return "stopped"
+        if outcome.status == "suppressed":  # the store's consent said no: the last defence
+            if outcome.detail.startswith("ceased"):
+                s.ceased = True
+            elif channel not in s.suppressed:
+                s.suppressed.append(channel)
+            self._skip(step_id, channel, "opted_out" if not s.ceased else "ceased",
+                       outcome.detail)
+            return "skipped"
+        if outcome.status == "rejected":
+            self._skip(step_id, channel, "rejected", outcome.detail)
+            return "skipped"
+        if outcome.possible_duplicate:
             s.possible_duplicates += 1
-        now = workflow.now()  # the attempt that delivered has just finished
-        s.ledger.append(Delivery(at=now, channel=channel))
-        s.sent.append(SentMessage(step=step_id, channel=channel, template=template, at=now,
-                                  key=key))
-        workflow.logger.info(f"sent {template} by {channel} ({key})",
-                             extra={**self._log_fields(), "channel": channel,
-                                    "template": template, "key": key})
+        s.record_sent(SentMessage(step=step_id, channel=channel, template=template,
+                                  at=workflow.now(), key=key))
+        workflow.logger.info("sent", extra={**self._log_fields(), "channel": channel,
+                                            "template": template, "key": key})
         return "sent"
 
-    async def _balance_is_zero(self) -> bool:
-        status = await workflow.execute_activity(
-            "check_payment_status",
-            PaymentCheck(account_id=self.state.account.account_id,
-                         known_balance=self.state.balance,
-                         opening_balance=self.state.account.balance),
-            result_type=PaymentStatus, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
-        )
-        self.state.balance = status.balance
-        if status.balance <= 0:
-            self.state.paid = True
-        return self.state.paid
+    def _fields(self, file: str) -> dict[str, Any]:
+        """The account fields the template reads (and what every message needs): a send
+        carries those, not the whole account."""
+        account = self.state.account.model_dump(mode="json")
+        fields = self.journey.account_fields(file)
+        return account if fields is None else project(account, fields | ESSENTIAL_FIELDS)
+
+    # --- the notices: thanks for a payment ---------------------------------------------------
 
     async def _thank_for_payment(self) -> None:
         notice = self.definition.on_paid
         if notice is not None and not self.state.ceased:
-            self.state.occurrence("on_paid")
+            self.state.begin("on_paid")
             await self._deliver("on_paid", notice.send, notice=True)
+            self.state.finish("on_paid")
 
     async def _send_partial_notices(self) -> None:
         notice = self.definition.on_partial_payment
         while self.state.partial_notices_due > 0 and not self.state.stopped():
-            self.state.partial_notices_due -= 1
             if notice is not None:
-                self.state.occurrence("on_partial_payment")
+                self.state.begin("on_partial_payment")
                 await self._deliver("on_partial_payment", notice.send)
+                self.state.finish("on_partial_payment")
+            self.state.partial_notices_due -= 1

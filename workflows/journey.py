@@ -1,33 +1,30 @@
 """`DelinquencyJourney`: one durable workflow per account, following its journey.
 
-The definition arrives as data (a snapshot loaded by an activity at start and
-kept in history), and `_run_step` dispatches each step to a short handler.
-Every policy promise is decided from the workflow's own state (`delivery`), so it
-holds across crashes, restarts and redeliveries. The definition was validated
-before the journey started; nothing here re-checks it.
+At the start a local activity pins the journey (id, version, content hash) and
+reads the customer's zone rules; the definition itself stays out of history, found
+by hash (`rapport.catalog.registry`). `_run_step` dispatches each step to a short
+handler; every policy promise is decided from the workflow's own state
+(`delivery`). Version 2 of the workflow: version 1 lives in `workflows/legacy`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import InvalidOperation
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from rapport.contract.activities import HandoffRequest, LoadJourney, SendResult
+from rapport.contract.activities import HandoffRequest, Prepared, PrepareJourney, SendOutcome
 from rapport.contract.journey import JourneyResult, JourneyStatus
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE
 from rapport.contract.payloads import AcceptPlan
-from rapport.contract.records import (
-    AcceptedPlan,
-    HandoffRecord,
-    JourneySnapshot,
-    PlanOffered,
-)
+from rapport.contract.records import AcceptedPlan, HandoffRecord, PlanOffered, recent
 from rapport.contract.signals import SIGNALS
 from rapport.language.models import (
     BranchStep,
@@ -38,13 +35,18 @@ from rapport.language.models import (
     Step,
     WaitStep,
 )
-from rapport.policy.plans import plan_option, plan_rejection
+from rapport.policy.plans import plan_rejection
 from rapport.policy.window import local
 from workflows import operator_view
+from workflows.core import LOCAL_TIMEOUT, ContinueAsNew, problems_of
 from workflows.delivery import ACTIVITY_TIMEOUT, RETRY, SEND_HEARTBEAT, JourneyDelivery
-from workflows.state import JourneyInput
+from workflows.state import Refused
 
 MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
+# Bad data that got past every check fails its journey, visibly, instead of a workflow
+# task retried forever; anything else (a bug) fails the task, so a fix can heal it.
+DATA_ERRORS: list[type[BaseException]] = [ValidationError, ArithmeticError, InvalidOperation,
+                                          ZoneInfoNotFoundError, OverflowError]
 
 W = TypeVar("W")
 
@@ -65,83 +67,87 @@ def _signal_handler(name: str) -> Callable[..., None]:
     return workflow.signal(name=name)(handle)
 
 
-@workflow.defn(name=WORKFLOW_TYPE)
+@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=DATA_ERRORS)
 @handles_signals
 class DelinquencyJourney(JourneyDelivery):
     @workflow.init
-    def __init__(self, request: JourneyInput) -> None:
+    def __init__(self, request: Any) -> None:
         super().__init__(request)
 
     # --- the run -------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, request: JourneyInput) -> JourneyResult:
-        # Journeys recorded before operators' search attributes existed replay without them.
-        self._operator_view = workflow.patched("operator-view-v1")
-        # Journeys started before search attributes were published only at rest published
-        # them at every step too; they must keep doing so to replay.
-        self._publish_every_step = not workflow.patched("publish-at-rest-v1")
-        if self.state.snapshot is None:
-            self.state.snapshot = await workflow.execute_activity(
-                "load_journey", LoadJourney(journey=request.journey, account=request.account),
-                result_type=JourneySnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=5),
-            )
-            self._choose_segment()
-            workflow.logger.info(f"journey {self.definition.id} v{self.definition.version} "
-                                 f"started, segment {self.state.segment}",
-                                 extra=self._log_fields())
-        await self._walk()
-        await self._finish()
-        return JourneyResult(outcome=self.state.outcome or "exhausted",
-                             messages_sent=len(self.state.sent), paid=self.state.paid,
-                             plan=self.state.accepted_plan)
+    async def run(self, request: Any) -> JourneyResult:
+        self._refuse_bad_input()
+        if self.state.pin is None:
+            await self._prepare()
+        try:
+            await self._walk()
+            await self._finish()
+        except ContinueAsNew:
+            await self._continue_as_new()
+        s = self.state
+        return JourneyResult(outcome=s.outcome or "exhausted", messages_sent=s.messages_sent,
+                             paid=s.paid, plan=s.accepted_plan)
+
+    async def _prepare(self) -> None:
+        """Pin the journey and read the customer's zone (one local activity, recorded)."""
+        s = self.state
+        prepared = await workflow.execute_local_activity(
+            "prepare_journey", PrepareJourney(journey=self.request.journey, account=s.account),
+            result_type=Prepared, start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5))
+        s.pin, s.zone = prepared.pin, prepared.zone
+        self._choose_segment()  # reads the pinned definition (a miss retries the task)
+        workflow.logger.info("journey started", extra={**self._log_fields(),
+                                                       "segment": s.segment})
 
     async def _walk(self) -> None:
-        steps = self.definition.steps
+        s, steps = self.state, self.definition.steps
         for _ in range(MAX_STEPS_PER_RUN):
-            if self.state.stopped():
+            if s.stopped():
                 return
             await self._send_partial_notices()
-            if self.state.stopped():
+            if s.stopped():
                 return
-            if self.state.position >= len(steps):
-                self.state.outcome = "exhausted"
+            if s.position >= len(steps):
+                s.outcome = "exhausted"
                 return
             if self._history_is_long():
-                await self._continue_as_new()
-            step = steps[self.state.position]
-            self.state.step = step.id
-            if self._publish_every_step:
-                self._publish()
-            self.state.position = await self._run_step(step, self.state.position)
-        await self._continue_as_new()
+                raise ContinueAsNew
+            step = steps[s.position]
+            s.step = step.id
+            if s.reselect:
+                self._choose_segment()
+            s.position = await self._run_step(step, s.position)
+        raise ContinueAsNew
 
     async def _run_step(self, step: Step, position: int) -> int:
         """Run one step; return the position of the next."""
-        occurrence = self.state.occurrence(step.id)
-        workflow.logger.info(f"step {step.id} (occurrence {occurrence})",
-                             extra={**self._log_fields(), "occurrence": occurrence})
+        occurrence = self.state.begin(step.id)
+        workflow.logger.info("step", extra={**self._log_fields(), "occurrence": occurrence})
+        following = position + 1
         match step:
             case SendStep():
                 await self._send_step(step)
             case WaitStep():
                 await self._wait(step.wait)
             case BranchStep():
-                return self._branch(step, position)
+                following = self._branch(step, position)
             case OfferPlanStep():
                 await self._offer_plan(step)
             case HandoffStep():
                 await self._handoff(step)
             case EndStep():
                 self.state.outcome = step.end
-        return position + 1
+        self.state.finish(step.id)
+        return following
 
     async def _finish(self) -> None:
         s = self.state
         if s.paid:
-            await self._thank_for_payment()
             s.outcome = "paid"
+            await self._thank_for_payment()
         elif s.accepted_plan is not None:
             s.outcome = "plan_accepted"
         elif s.ceased:
@@ -149,11 +155,12 @@ class DelinquencyJourney(JourneyDelivery):
         else:
             await self._send_partial_notices()
             if s.paid:
-                await self._thank_for_payment()
                 s.outcome = "paid"
+                await self._thank_for_payment()
         self._mode = "finished"
         self._publish()
-        workflow.logger.info(f"journey ended: {s.outcome}", extra=self._log_fields())
+        workflow.logger.info("journey ended", extra={**self._log_fields(),
+                                                     "outcome": s.outcome})
 
     # --- the steps ---------------------------------------------------------------------------
 
@@ -171,102 +178,118 @@ class DelinquencyJourney(JourneyDelivery):
         return position + 1
 
     async def _offer_plan(self, step: OfferPlanStep) -> None:
-        offer = step.offer_plan
-        first_due = local(workflow.now() + offer.respond_within, self._timezone).date()
-        plan = PlanOffered.of(self.state.balance, offer, first_due)
-        if plan is None:
-            self._skip(step.id, offer.channel, "condition_false",
-                       f"no plan has installments of at least {offer.min_installment}")
-            return
-        if await self._deliver(step.id, offer, plan) != "sent":
-            return
-        self.state.plan_offer = plan
+        s, offer = self.state, step.offer_plan
+        if s.resume_at is None or s.plan_offer is None:  # not resuming the response wait
+            await self._ensure_zone()
+            now = workflow.now()
+            first_due = local(now + offer.respond_within, self.zone).date()
+            plan = PlanOffered.of(s.balance, offer, first_due, now + offer.respond_within)
+            if plan is None:
+                self._skip(step.id, offer.channel, "condition_false",
+                           f"no plan has installments of at least {offer.min_installment}")
+                return
+            if await self._deliver(step.id, offer, plan) != "sent":
+                return
+            s.plan_offer = plan
         await self._wait(offer.respond_within)
 
     async def _handoff(self, step: HandoffStep) -> None:
         s = self.state
         summary = (f"Journey {self.definition.id} v{self.definition.version}, segment "
                    f"{s.segment}, balance {s.balance} {s.account.currency}, "
-                   f"{len(s.sent)} messages sent, engaged: {s.engaged}.")
-        key = self._key(step.id, s.occurrences[step.id], "handoff")
+                   f"{s.messages_sent} messages sent, engaged: {s.engaged}.")
+        assert s.pin is not None
         await workflow.execute_activity(
             "create_handoff",
-            HandoffRequest(idempotency_key=key, queue=step.handoff.queue, account=s.account,
-                           balance=s.balance, journey_id=self.definition.id,
+            HandoffRequest(key=self._key(step.id, "handoff"), queue=step.handoff.queue,
+                           account_id=s.account.account_id, journey_id=s.pin.id,
                            segment=s.segment, summary=summary, at=workflow.now()),
-            result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
             heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY,
         )
-        s.handoffs.append(HandoffRecord(step=step.id, queue=step.handoff.queue,
-                                        at=workflow.now()))
+        s.handoffs = recent([*s.handoffs, HandoffRecord(step=step.id, queue=step.handoff.queue,
+                                                        at=workflow.now())])
 
     async def _wait(self, duration: timedelta) -> None:
         """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.
         A partial payment's thank-you goes out during the wait, not after it."""
-        deadline = workflow.now() + duration
-        while not self.state.stopped():
+        s = self.state
+        if s.resume_at is None:
+            s.resume_at = workflow.now() + duration  # kept across continue-as-new
+        deadline = s.resume_at
+        while not s.stopped():
             await self._send_partial_notices()
-            if self.state.stopped() or workflow.now() >= deadline:
-                return
-            self._mode, self._next_action_at = "waiting", deadline
-            self._publish()
-            await self._until_change(deadline - workflow.now())
-        self._mode = "running"
+            if s.stopped() or workflow.now() >= deadline:
+                break
+            await self._rest("waiting", deadline)
+        s.resume_at = None
 
     # --- signals, the update, the query ---------------------------------------------------
 
     def _receive(self, name: str, payload: Any) -> None:
-        """Apply a signal from the table. A payload that does not fit is dropped with a
-        warning, as the SDK drops one it cannot decode, rather than fail the task."""
-        signal = SIGNALS[name]
-        if payload is None and not signal.payload_optional:
-            workflow.logger.warning(f"{name} without a payload: ignored",
-                                    extra=self._log_fields())
+        """Apply a signal from the table. One that does not fit is refused and recorded:
+        `status` shows it, and the log says so; it never fails the workflow task."""
+        if self.problem is not None:
             return
+        signal, now, was_paid = SIGNALS[name], workflow.now(), self.state.paid
         try:
+            if payload is None and not signal.payload_optional:
+                raise Refused("a payload is required")
             decoded = signal.payload.model_validate({} if payload is None else payload)
-        except ValidationError as exc:
-            workflow.logger.warning(f"{name} with a payload that does not fit: ignored",
-                                    extra={**self._log_fields(), "errors": exc.error_count()})
+            getattr(self.state, f"on_{name}")(decoded, now)
+        except (ValidationError, Refused) as exc:
+            error = problems_of(exc) if isinstance(exc, ValidationError) else str(exc)
+            self.state.refuse(name, now, error)
+            workflow.logger.warning("signal refused", extra={**self._log_fields(),
+                                                             "signal": name})
+            self._changed(f"{name} refused")
             return
-        getattr(self.state, f"on_{name}")(decoded)
-        if signal.reselects_segment and self.state.snapshot is not None:
-            self._choose_segment()
-        self._changed(name, **_fields(decoded))
+        if self.state.pin is not None:
+            if self.state.reselect:
+                self._choose_segment()  # a hardship or new account data: segments again
+            if self.state.paid and not was_paid:
+                self._publish()  # the moment the balance is cleared, operators see it
+        self._changed(name)
 
     @workflow.update(name=ACCEPT_PLAN_UPDATE)
     def accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:
-        assert request is not None  # the validator rejects an empty request
-        option = plan_option(self.state.balance, request.installments)
-        assert self.state.plan_offer is not None
+        assert request is not None and self.state.plan_offer is not None  # validated
+        offer = self.state.plan_offer
+        option = offer.option(request.installments)
+        assert option is not None
         accepted = AcceptedPlan(installments=option.installments, amount=option.amount,
-                                last_amount=option.last_amount,
-                                first_due=self.state.plan_offer.first_due,
+                                last_amount=option.last_amount, first_due=offer.first_due,
                                 accepted_at=workflow.now())
         self.state.accepted_plan = accepted
-        self._changed("accept_plan", installments=request.installments)
+        self._changed("accept_plan")
         return accepted
 
     @accept_plan.validator
     def _validate_accept_plan(self, request: AcceptPlan | None) -> None:
+        if self.problem is not None:
+            raise ApplicationError("this journey did not start: its input was invalid")
         s = self.state
         if request is None:
             raise ApplicationError("accept_plan needs a payload: {\"installments\": N}")
         if s.stopped():
             raise ApplicationError(f"this journey has ended ({s.ending()})")
         offer = s.plan_offer
+        if offer is not None and offer.expires_at is not None \
+                and workflow.now() > offer.expires_at:
+            raise ApplicationError(f"the plan offer expired on "
+                                   f"{local(offer.expires_at, self.zone):%Y-%m-%d %H:%M}")
+        if offer is not None and offer.balance is not None and offer.balance != s.balance:
+            raise ApplicationError(f"the balance changed since the offer ({offer.balance} then, "
+                                   f"{s.balance} now); that offer no longer stands")
         reason = plan_rejection(request.installments, offer.offered if offer else None,
-                                s.balance, offer.min_installment if offer else s.balance)
+                                offer.balance or s.balance if offer else s.balance,
+                                offer.min_installment if offer else s.balance)
         if reason is not None:
             raise ApplicationError(reason)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> JourneyStatus:
+        if self.problem is not None:
+            raise ApplicationError(self.problem)
         return operator_view.status(self.state, self._mode, self._next_action_at,
                                     self.request.journey)
-
-
-def _fields(payload: Any) -> dict[str, object]:
-    """What a log line may say of a signal's payload: amounts, channels, kinds."""
-    shown = payload.model_dump(mode="json", exclude_defaults=True)
-    return {k: v for k, v in shown.items() if k in ("amount", "channel", "kind")}

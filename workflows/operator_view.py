@@ -1,5 +1,5 @@
 """What operators see of a journey: the `status` query, the search attributes and the
-"current details" card. Plain functions of the state, computed where a journey rests."""
+"current details" card. Plain functions of the state."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any, Literal
 from temporalio.common import SearchAttributeKey
 
 from rapport.contract import search_attributes as sa
-from rapport.contract.journey import JourneyStatus
+from rapport.contract.journey import JourneyStatus, fingerprint
 from rapport.language.models import JourneyDefinition
 from rapport.policy.window import local
+from rapport.policy.zone import Zone
 from workflows.state import JourneyState
 
 Mode = Literal["running", "waiting", "deferred", "paused", "finished"]
@@ -19,36 +20,41 @@ Mode = Literal["running", "waiting", "deferred", "paused", "finished"]
 
 def status(state: JourneyState, mode: Mode, next_action_at: datetime,
            requested_journey: str | None) -> JourneyStatus:
-    s, snapshot = state, state.snapshot
+    s, pin = state, state.pin
     return JourneyStatus(
-        journey_id=snapshot.definition.id if snapshot else (requested_journey or ""),
-        journey_version=snapshot.definition.version if snapshot else 0,
+        journey_id=pin.id if pin else (requested_journey or ""),
+        journey_version=pin.version if pin else 0, journey_hash=pin.hash if pin else "",
         account_id=s.account.account_id, segment=s.segment, step=s.step,
         state=mode, next_action_at=None if mode == "finished" else next_action_at,
-        balance=s.balance, messages=s.sent, skipped=s.skipped, handoffs=s.handoffs,
+        balance=s.balance, currency=s.account.currency, messages=s.sent,
+        messages_sent=s.messages_sent, skipped=s.skipped, handoffs=s.handoffs,
         suppressed_channels=s.suppressed, outcome=s.outcome,
         plan_offered=s.plan_offer.offered if s.plan_offer else None,
         steps_run=sum(s.occurrences.values()), possible_duplicates=s.possible_duplicates,
-        errors=s.errors,
+        errors=s.errors, payments=s.payments, duplicate_payments=s.duplicate_payments,
+        refused=s.refused, account_fingerprint=fingerprint(s.account),
     )
 
 
-def search_attributes(state: JourneyState, definition: JourneyDefinition, mode: Mode,
+def search_attributes(state: JourneyState, mode: Mode,
                       now: datetime) -> dict[SearchAttributeKey[Any], Any]:
+    """Identifiers and numbers only: stored unencrypted, they never hold PII."""
     s = state
-    return {
-        sa.ACCOUNT_ID: s.account.account_id, sa.JOURNEY_ID: definition.id,
-        sa.JOURNEY_VERSION: definition.version, sa.JOURNEY_STEP: s.step or "",
-        sa.SEGMENT: s.segment, sa.BALANCE_DUE: float(s.balance),
+    values: dict[SearchAttributeKey[Any], Any] = {
+        sa.ACCOUNT_ID: s.account.account_id, sa.SEGMENT: s.segment,
+        sa.JOURNEY_STEP: s.step or "", sa.BALANCE_DUE: float(s.balance) if s.balance > 0 else 0.0,
         sa.DAYS_PAST_DUE: s.account.days_past_due + (now - s.started_at).days,
-        sa.OUTCOME: s.outcome or ("running" if mode != "finished" else ""),
+        sa.OUTCOME: s.outcome or ("running" if mode != "finished" else "exhausted"),
     }
+    if s.pin is not None:
+        values[sa.JOURNEY_ID], values[sa.JOURNEY_VERSION] = s.pin.id, s.pin.version
+    return values
 
 
-def details(state: JourneyState, definition: JourneyDefinition, mode: Mode,
+def details(state: JourneyState, definition: JourneyDefinition, zone: Zone, mode: Mode,
             next_action_at: datetime, now: datetime) -> str:
     """The "current details" card, in plain words (markdown)."""
-    s, policy, zone = state, definition.policy, state.account.customer.timezone
+    s, policy = state, definition.policy
     lines = [f"**Step** {s.step or '-'} ({mode})"]
     if mode in ("waiting", "deferred"):
         at = next_action_at
@@ -58,7 +64,7 @@ def details(state: JourneyState, definition: JourneyDefinition, mode: Mode,
     caps = [f"{cap.channel} {used}/{cap.max} per {cap.per}" for cap, used in
             ((cap, sum(1 for x in s.ledger if cap.channel in ("all", x.channel)
                        and x.at > now - cap.per)) for cap in policy.caps)]
-    lines.append(f"**Messages sent** {len(s.sent)}"
+    lines.append(f"**Messages sent** {s.messages_sent}"
                  + (f" · **Caps used** {', '.join(caps)}" if caps else ""))
     if s.suppressed or s.ceased or s.paused or s.disputed:
         holds = [f"opted out of {c}" for c in s.suppressed]

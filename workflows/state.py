@@ -1,9 +1,12 @@
 """What a journey remembers, and what each signal does to it.
 
-All of it is rebuilt from history on replay, and carried whole into the next run on
-continue-as-new (`JourneyInput.continued`). A signal's effect is the state method
-`on_<signal name>`: one table row in `rapport.contract.signals` plus its method here
-is a new signal.
+All of it is rebuilt from history on replay, and carried into the next run on
+continue-as-new (pruned to what the journey still needs: recent records, whole
+counts). A signal's effect is the method `on_<signal name>`: a row in
+`rapport.contract.signals` plus its method here is a new signal.
+
+The state is `Kept`: read tolerantly, so a field added or dropped by a later
+version does not break a journey carried across a deploy.
 """
 
 from __future__ import annotations
@@ -11,34 +14,58 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from babel.numbers import get_currency_precision
+from pydantic import Field
 
 from rapport.contract.journey import JourneyStart
-from rapport.contract.payloads import Engagement, Note, OptOut, PaymentReceived
+from rapport.contract.payloads import (
+    AccountUpdated,
+    Engagement,
+    Note,
+    OptOut,
+    PaymentReceived,
+)
 from rapport.contract.records import (
+    RECENT,
     AcceptedPlan,
     HandoffRecord,
-    JourneySnapshot,
+    JourneyPin,
+    Kept,
+    PaymentRecord,
     PlanOffered,
+    RefusedEvent,
     SentMessage,
     SkippedStep,
+    recent,
 )
 from rapport.language.account import Account
-from rapport.language.types import Channel
+from rapport.language.types import Channel, Money, places
 from rapport.policy.caps import Delivery
+from rapport.policy.zone import ZoneRules
+
+PAYMENT_IDS_KEPT = 500  # enough to recognise any repeat; a journey sees a handful
 
 
-class JourneyState(BaseModel):
+class Refused(ValueError):
+    """A signal that cannot be taken as it is; the journey records why."""
+
+
+class JourneyState(Kept):
     account: Account
-    balance: Decimal
+    balance: Money
     started_at: datetime
-    snapshot: JourneySnapshot | None = None
+    pin: JourneyPin | None = None
+    zone: ZoneRules | None = None
     segment: str = "default"
+    reselect: bool = False  # choose the segment again before the next step
     position: int = 0
     step: str | None = None
     occurrences: dict[str, int] = Field(default_factory=dict)
+    entered: dict[str, int] = Field(default_factory=dict)  # begun, not finished: resumable
+    resume_at: datetime | None = None  # the end of the wait under way
     ledger: list[Delivery] = Field(default_factory=list)
     sent: list[SentMessage] = Field(default_factory=list)
+    messages_sent: int = 0
     skipped: list[SkippedStep] = Field(default_factory=list)
     handoffs: list[HandoffRecord] = Field(default_factory=list)
     suppressed: list[Channel] = Field(default_factory=list)
@@ -53,16 +80,35 @@ class JourneyState(BaseModel):
     possible_duplicates: int = 0
     outcome: str | None = None
     errors: list[str] = Field(default_factory=list)
+    payments: list[PaymentRecord] = Field(default_factory=list)
+    payment_ids: list[str] = Field(default_factory=list)
+    duplicate_payments: list[str] = Field(default_factory=list)
+    refused: list[RefusedEvent] = Field(default_factory=list)
+    attempted: list[str] = Field(default_factory=list)  # keys a delivery may have reached
+    failing_since: datetime | None = None  # the send under way has failed since
 
-    def occurrence(self, name: str) -> int:
-        """Count one more execution of `name` (a step or notice) and return the count."""
-        self.occurrences[name] = self.occurrences.get(name, 0) + 1
-        return self.occurrences[name]
+    # --- where the journey is ------------------------------------------------------------
+
+    def begin(self, name: str) -> int:
+        """Begin a step or notice and return its occurrence; one begun before a continue-
+        as-new and not finished is resumed with the same occurrence (the same keys)."""
+        if name not in self.entered:
+            self.occurrences[name] = self.occurrences.get(name, 0) + 1
+            self.entered[name] = self.occurrences[name]
+        return self.entered[name]
+
+    def finish(self, name: str) -> None:
+        self.entered.pop(name, None)
+        if not self.entered:
+            self.resume_at = None
 
     def stopped(self) -> bool:
         """Nothing more to do but finish: paid, ceased, a plan accepted or an end reached."""
         return self.paid or self.ceased or self.accepted_plan is not None \
             or self.outcome is not None
+
+    def held(self) -> bool:
+        return self.paused or self.disputed
 
     def ending(self) -> str:
         if self.paid:
@@ -83,47 +129,99 @@ class JourneyState(BaseModel):
             return "no_address"
         return None
 
+    # --- records -------------------------------------------------------------------------
+
+    def record_sent(self, message: SentMessage) -> None:
+        self.ledger.append(Delivery(at=message.at, channel=message.channel))
+        self.sent = recent([*self.sent, message])
+        self.messages_sent += 1
+
+    def refuse(self, event: str, at: datetime, error: str) -> None:
+        self.refused = recent([*self.refused, RefusedEvent(event=event, at=at, error=error)])
+
+    def pruned(self) -> JourneyState:
+        """What the next run needs: recent records (counts stay whole)."""
+        return self.model_copy(update={
+            "skipped": recent(self.skipped), "handoffs": recent(self.handoffs),
+            "errors": self.errors[-RECENT:], "payments": recent(self.payments),
+            "payment_ids": self.payment_ids[-PAYMENT_IDS_KEPT:],
+            "duplicate_payments": self.duplicate_payments[-RECENT:]})
+
+    def settle(self, balance: Decimal) -> None:
+        self.balance = balance
+        if balance <= 0:
+            self.paid = True
+            self.outcome = "paid"  # said at once; the thank-you may still wait for its window
+
+    def _check_amount(self, amount: Decimal) -> None:
+        allowed = get_currency_precision(self.account.currency)
+        if places(amount) > allowed:
+            raise Refused(f"{amount} has more decimal places than {self.account.currency} "
+                          f"allows ({allowed})")
+
     # --- what each signal does ----------------------------------------------------------
 
-    def on_payment_received(self, payment: PaymentReceived) -> None:
+    def on_payment_received(self, payment: PaymentReceived, now: datetime) -> None:
+        if payment.payment_id in self.payment_ids:
+            self.duplicate_payments = [*self.duplicate_payments, payment.payment_id][-RECENT:]
+            return
+        if payment.currency is not None and payment.currency != self.account.currency:
+            raise Refused(f"payment {payment.payment_id} is in {payment.currency}; the account "
+                          f"is in {self.account.currency}")
+        self._check_amount(payment.amount)
+        self.payment_ids = [*self.payment_ids, payment.payment_id][-PAYMENT_IDS_KEPT:]
+        balance = self.balance if self.paid else self.balance - payment.amount
+        self.payments = recent([*self.payments, PaymentRecord(
+            payment_id=payment.payment_id, amount=payment.amount, at=now,
+            balance_after=balance)])
         if self.paid:
             return
-        self.balance -= payment.amount
-        if self.balance <= 0:
-            self.paid = True
-        elif not self.stopped():
+        self.settle(balance)
+        if not self.paid and not self.stopped():
             self.partial_notices_due += 1
 
-    def on_opt_out(self, request: OptOut) -> None:
+    def on_account_updated(self, update: AccountUpdated, now: datetime) -> None:
+        account = update.applied_to(self.account)
+        if update.balance is not None:
+            self._check_amount(update.balance)
+        if account.customer.timezone != self.account.customer.timezone:
+            self.zone = None  # read again before the next decision
+        self.account = account
+        self.reselect = True
+        if update.balance is not None and not self.paid:
+            self.settle(update.balance)
+
+    def on_opt_out(self, request: OptOut, now: datetime) -> None:
         if request.channel not in self.suppressed:
             self.suppressed.append(request.channel)
 
-    def on_cease_communication(self, note: Note) -> None:
+    def on_cease_communication(self, note: Note, now: datetime) -> None:
         self.ceased = True
 
-    def on_hardship_reported(self, note: Note) -> None:
+    def on_hardship_reported(self, note: Note, now: datetime) -> None:
         history = self.account.history.model_copy(update={"hardship": True})
         self.account = self.account.model_copy(update={"history": history})
+        self.reselect = True
 
-    def on_dispute(self, note: Note) -> None:
+    def on_dispute(self, note: Note, now: datetime) -> None:
         self.disputed = True
 
-    def on_dispute_resolved(self, note: Note) -> None:
+    def on_dispute_resolved(self, note: Note, now: datetime) -> None:
         self.disputed = False
 
-    def on_engagement(self, event: Engagement) -> None:
+    def on_engagement(self, event: Engagement, now: datetime) -> None:
         self.engaged = True
 
-    def on_pause(self, note: Note) -> None:
+    def on_pause(self, note: Note, now: datetime) -> None:
         self.paused = True
 
-    def on_resume(self, note: Note) -> None:
+    def on_resume(self, note: Note, now: datetime) -> None:
         self.paused = False
 
 
 class JourneyInput(JourneyStart):
     """The workflow's input: what a billing system sends, and the state the engine
-    carries when a journey continues as new."""
+    carries when a journey continues as new (refused from anyone else)."""
 
-    continued: JourneyState | None = Field(
+    carried: dict[str, object] | None = Field(
         None, description="set by the engine when a journey continues as new; leave it out")

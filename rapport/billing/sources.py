@@ -36,14 +36,15 @@ class SignalledBalance:
 
 
 class LocalLedger:
-    """A JSON-lines file of payments: `{"account_id", "amount", "at"}` per line."""
+    """A JSON-lines file of payments: `{"account_id", "amount", "payment_id", "at"}` a line."""
 
     def __init__(self, path: Path) -> None:
-        self.file = JsonLines(path)
+        self.file = JsonLines(path, key=lambda e: f"{e.get('account_id')}/{e.get('payment_id')}")
 
-    def record(self, account_id: str, amount: Decimal) -> None:
-        self.file.append({"account_id": account_id, "amount": str(amount),
-                          "at": datetime.now(UTC).isoformat()})
+    def record(self, account_id: str, amount: Decimal, payment_id: str) -> bool:
+        """Append a payment; a payment id already there is not counted twice."""
+        return self.file.append({"account_id": account_id, "amount": str(amount),
+                                 "payment_id": payment_id, "at": datetime.now(UTC).isoformat()})
 
     def paid(self, account_id: str) -> Decimal:
         total = Decimal("0")

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rapport.cli.app import exit_now, fail, load_account, main, operate
-from rapport.cli.parsing import parse_amount, parse_fields, parse_installments
+from rapport.cli.app import reporting_problems as checked
+from rapport.cli.parsing import parse_amount, parse_fields, parse_installments, parse_update
 from rapport.contract.names import ACCEPT_PLAN_UPDATE
+from rapport.language.yaml_source import load_yaml
 
 if TYPE_CHECKING:
     from rapport.client import Journeys
@@ -25,8 +27,16 @@ def start(account_file: Path, journey_id: str | None) -> None:
     account = load_account(account_file)
 
     async def action(journeys: Journeys) -> str:
-        handle = await journeys.start(account, journey_id)
-        return f"journey {handle.id} running (run {handle.result_run_id})"
+        started = await journeys.start(account, journey_id)
+        handle = started.handle
+        line = f"journey {handle.id} running (run {handle.result_run_id})"
+        if started.differs:
+            line += (f"\nnote: this journey was already running with other data for "
+                     f"{account.account_id}; it keeps its own. Send the change with: journey "
+                     f"update {account.account_id} key=value ... (or --file FILE)")
+        elif started.already_running:
+            line += " (already running, same data)"
+        return line
 
     operate(action)
 
@@ -87,7 +97,9 @@ def _row(row: dict[str, Any]) -> str:
 @main.command()
 @click.argument("account_id")
 @click.argument("amount")
-def pay(account_id: str, amount: str) -> None:
+@click.option("--payment-id", default=None,
+              help="The payment's id at billing (a repeat changes nothing); default: a new one.")
+def pay(account_id: str, amount: str, payment_id: str | None) -> None:
     """Report a payment of AMOUNT (a decimal such as 45.00) on ACCOUNT_ID."""
     try:
         value = parse_amount(amount)
@@ -95,8 +107,35 @@ def pay(account_id: str, amount: str) -> None:
         fail([str(problem)])
 
     async def action(journeys: Journeys) -> str:
-        await journeys.pay(account_id, value)
-        return f"payment of {value} reported for {account_id}"
+        payment = await journeys.pay(account_id, value, payment_id)
+        return f"payment {payment.payment_id} of {value} reported for {account_id}"
+
+    operate(action)
+
+
+@main.command()
+@click.argument("account_id")
+@click.argument("fields", nargs=-1)
+@click.option("--file", "file", type=click.Path(path_type=Path), default=None,
+              help="A YAML or JSON file with the changed fields.")
+def update(account_id: str, fields: tuple[str, ...], file: Path | None) -> None:
+    """Tell a running journey what changed: key=value (balance=120.00,
+    customer.email=dana@example.com, consent.sms=false, days_past_due=40) or --file."""
+    try:
+        changes = parse_update(fields)
+    except ValueError as problem:
+        fail([str(problem)])
+    if file is not None:
+        document = checked(lambda: load_yaml(file))
+        if not isinstance(document.data, dict):
+            fail([f"{file}:1: (document): an update is a mapping of fields"])
+        changes = {**document.data, **changes}
+    if not changes:
+        fail(["name what changed: key=value ... or --file FILE"])
+
+    async def action(journeys: Journeys) -> str:
+        await journeys.update(account_id, changes)
+        return f"account_updated sent to {account_id}: {', '.join(sorted(changes))}"
 
     operate(action)
 
@@ -136,4 +175,9 @@ def describe_status(found: JourneyStatus) -> str:
               for m in found.messages]
     lines += [f"  skipped {s.at:%Y-%m-%d %H:%M} UTC  {s.channel or '-':<6} {s.step}: {s.reason}"
               for s in found.skipped]
+    lines += [f"  paid    {p.at:%Y-%m-%d %H:%M} UTC  {p.amount} ({p.payment_id}), balance "
+              f"{p.balance_after}" for p in found.payments]
+    lines += [f"  duplicate payment {payment_id}: ignored" for payment_id in
+              found.duplicate_payments]
+    lines += [f"  refused {r.at:%Y-%m-%d %H:%M} UTC  {r.event}: {r.error}" for r in found.refused]
     return "\n".join(lines)

@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rapport.language.types import MAX_INTEGER_DIGITS, MAX_PLACES, places
+
+MONEY_FIELDS = ("balance", "minimum_due")
 
 
 def parse_amount(text: str) -> Decimal:
     """A payment amount as a billing clerk types it; ValueError says what is wrong."""
     try:
-        value = Decimal(text)
+        value = Decimal(text) if len(text) <= 40 else Decimal("NaN")
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite() or value <= 0:
         raise ValueError(f"{text!r} is not an amount: give a positive decimal such as 45.00")
+    if value >= Decimal(10) ** MAX_INTEGER_DIGITS or places(value) > MAX_PLACES:
+        raise ValueError(f"{text!r} is not an amount: at most {MAX_INTEGER_DIGITS} digits "
+                         f"before the point and {MAX_PLACES} after it")
     return value
+
+
+def parse_update(fields: tuple[str, ...]) -> dict[str, Any]:
+    """`journey update` fields: `balance=120.00 customer.email=a@b.c consent.sms=false`
+    as a partial account (money stays a decimal string; true/false and numbers are read)."""
+    update: dict[str, Any] = {}
+    for key, text in parse_fields(fields).items():
+        parts = key.split(".")
+        target = update
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"{key!r}: {part} is a value, not a group of fields")
+        target[parts[-1]] = text if parts[-1] in MONEY_FIELDS else _scalar(text)
+    return update
+
+
+def _scalar(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, bool | int | type(None)) else text
 
 
 def parse_fields(fields: tuple[str, ...]) -> dict[str, str]:

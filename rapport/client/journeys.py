@@ -4,27 +4,38 @@ JSON Schemas in `schemas/` (see docs/billing-integration.md)."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from babel.numbers import get_currency_precision
+from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from rapport.billing.sources import LocalLedger
 from rapport.contract import search_attributes
-from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus
+from rapport.contract import search_attributes as sa
+from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus, fingerprint
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE, workflow_id
-from rapport.contract.payloads import AcceptPlan, PaymentReceived
+from rapport.contract.payloads import AcceptPlan, AccountUpdated, PaymentReceived
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
+from rapport.language.types import MAX_PLACES, places
 from rapport.runtime.settings import Settings, load_settings
 
 
@@ -37,16 +48,25 @@ class Journeys:
         self.client = client
         self.settings = settings or load_settings()
 
-    async def start(self, account: Account, journey: str | None = None) -> WorkflowHandle[Any, Any]:
-        """Start the account's journey; if one is running, return it unchanged. An account
-        that comes back after its journey closed starts a new one."""
-        return await self.client.start_workflow(
+    async def start(self, account: Account, journey: str | None = None) -> Started:
+        """Start the account's journey; if one is running, return it unchanged and say
+        whether it holds other data (send `account_updated` to change it). An account that
+        comes back after its journey closed starts a new one."""
+        handle = await self.client.start_workflow(
             WORKFLOW_TYPE, JourneyStart(account=account, journey=journey),
             id=workflow_id(account.account_id), task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             static_summary=summary(account, journey), result_type=JourneyResult,
+            search_attributes=starting_attributes(account, journey),
+            memo={"currency": account.currency},
         )
+        response = getattr(handle, "_start_workflow_response", None)
+        if response is None or getattr(response, "started", True):
+            return Started(handle=handle, already_running=False, differs=False)
+        running = await self.status(account.account_id)
+        return Started(handle=handle, already_running=True,
+                       differs=running.account_fingerprint != fingerprint(account))
 
     async def list(self, query: str, limit: int = 200) -> list[dict[str, Any]]:
         """Journeys matching a visibility query, with their search attributes."""
@@ -59,25 +79,44 @@ class Journeys:
             rows.append(row)
         return rows
 
-    async def pay(self, account_id: str, amount: Decimal) -> None:
-        """Report a payment: the local ledger (when no billing URL is set) and the journey."""
-        payment = PaymentReceived(amount=amount)
-        handle = await self._running(account_id)
+    async def pay(self, account_id: str, amount: Decimal,
+                  payment_id: str | None = None) -> PaymentReceived:
+        """Report a payment: the local ledger (when no billing URL is set) and the journey.
+        The amount is checked against the account's currency first; without a payment id
+        one is made up (a repeated id changes nothing)."""
+        handle, description = await self._running_with(account_id)
+        currency = str(await description.memo_value("currency", default="")) or None
+        precision = get_currency_precision(currency) if currency else MAX_PLACES
+        if places(amount) > precision:
+            raise JourneyError(f"{amount} has more decimal places than {currency} allows "
+                               f"({precision})")
+        try:
+            payment = PaymentReceived(amount=amount, currency=currency,
+                                      payment_id=payment_id or f"manual-{uuid.uuid4().hex}")
+        except ValidationError as exc:
+            raise JourneyError(f"payment_received: {_problems(exc)}") from None
         if not self.settings.billing_url:
-            LocalLedger(self.settings.ledger_path).record(account_id, payment.amount)
+            LocalLedger(self.settings.ledger_path).record(account_id, payment.amount,
+                                                          payment.payment_id)
         await handle.signal("payment_received", payment)
+        return payment
 
-    async def signal(self, account_id: str, event: str, fields: dict[str, Any]) -> None:
+    async def update(self, account_id: str, fields: dict[str, Any]) -> AccountUpdated:
+        """Tell the journey what changed at the billing system (`account_updated`)."""
+        return await self.signal(account_id, "account_updated", fields)  # type: ignore[return-value]
+
+    async def signal(self, account_id: str, event: str, fields: dict[str, Any]) -> BaseModel:
+        """Send `event` with its payload, checked here first: what the journey would refuse
+        is refused before it leaves."""
         if event not in SIGNALS:
             raise JourneyError(f"unknown event {event!r}; events: {', '.join(SIGNALS)}")
         try:
             payload = SIGNALS[event].payload.model_validate(fields)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or event}: {e['msg']}"
-                                 for e in exc.errors())
-            raise JourneyError(f"{event}: {problems}") from None
+            raise JourneyError(f"{event}: {_problems(exc)}") from None
         handle = await self._running(account_id)
         await handle.signal(event, payload)
+        return payload
 
     async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
         handle = await self._running(account_id)
@@ -100,6 +139,11 @@ class Journeys:
             raise JourneyError(_unknown(account_id, exc)) from None
 
     async def _running(self, account_id: str) -> WorkflowHandle[Any, Any]:
+        return (await self._running_with(account_id))[0]
+
+    async def _running_with(self, account_id: str) -> tuple[WorkflowHandle[Any, Any],
+                                                            WorkflowExecutionDescription]:
+        """The running journey, and its description (no worker needed to answer)."""
         handle = self.client.get_workflow_handle(workflow_id(account_id))
         try:
             description = await handle.describe()
@@ -108,7 +152,29 @@ class Journeys:
         if description.status != WorkflowExecutionStatus.RUNNING:
             state = description.status.name.lower() if description.status else "closed"
             raise JourneyError(f"the journey of account {account_id} has ended ({state})")
-        return handle
+        return handle, description
+
+
+@dataclass(frozen=True)
+class Started:
+    handle: WorkflowHandle[Any, Any]
+    already_running: bool
+    differs: bool
+    """A journey was running for the account with other data: it keeps its own."""
+
+
+def starting_attributes(account: Account, journey: str | None) -> TypedSearchAttributes:
+    """Search attributes set by the start itself (no history event to write them)."""
+    return TypedSearchAttributes([
+        SearchAttributePair(sa.ACCOUNT_ID, account.account_id),
+        SearchAttributePair(sa.BALANCE_DUE, float(account.balance)),
+        SearchAttributePair(sa.DAYS_PAST_DUE, account.days_past_due),
+        SearchAttributePair(sa.OUTCOME, "running")])
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}"
+                     for e in exc.errors())
 
 
 def summary(account: Account, journey: str | None) -> str:

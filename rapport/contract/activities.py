@@ -1,59 +1,82 @@
-"""The activities' requests and replies."""
+"""The activities' requests and replies.
+
+Each carries what its activity needs and no more: a send carries the fields of the
+account its template reads, never the whole account, and the journey's pin, never
+its definition. All are `Kept`: a running journey's scheduled activity still reads
+after a deploy.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from rapport.contract.records import Payload, PlanOffered
+from rapport.contract.records import JourneyPin, Kept, PlanOffered
 from rapport.language.account import Account
 from rapport.language.types import Channel, Money
+from rapport.policy.zone import ZoneRules
 
 
-class LoadJourney(Payload):
+class PrepareJourney(Kept):
+    """Local activity at a journey's start: which journey (by name or entry rules), and
+    the customer's zone rules. Local: its input is not written to history."""
+
     journey: str | None
     account: Account
 
 
-class PaymentCheck(Payload):
+class Prepared(Kept):
+    pin: JourneyPin
+    zone: ZoneRules
+
+
+class ZoneRequest(Kept):
+    timezone: str
+    at: datetime
+
+
+class PaymentCheck(Kept):
     account_id: str
     known_balance: Money
     opening_balance: Money | None = None
 
 
-class PaymentStatus(Payload):
-    balance: Money
-
-
-class SendRequest(Payload):
-    idempotency_key: str
+class SendMessage(Kept):
+    key: str = Field(description="the idempotency key: the same on every retry")
+    journey: JourneyPin
     step: str
     channel: Channel
     template: str
-    templates: dict[str, str]
-    account: Account
+    account_id: str
+    to: str = Field(description="the customer's address on this channel")
+    fields: dict[str, Any] = Field(description="the account fields the template reads")
     balance: Money
-    sent_at: datetime
+    opening_balance: Money
     plan: PlanOffered | None = None
-    deliver_by: datetime | None = Field(
-        None, description="no attempt starts after this (the contact window closes)")
+    decided_at: datetime
+    deliver_by: datetime = Field(description="no attempt starts after this (window close)")
+    attempted_before: bool = Field(
+        False, description="an earlier delivery with this key may have reached the provider")
+    reminder: bool = Field(
+        True, description="a reminder is not sent once billing says the balance is paid; "
+                          "the thank-you is")
 
 
-class SendResult(Payload):
-    status: Literal["delivered", "duplicate", "rejected"]
+class SendOutcome(Kept):
+    status: Literal["delivered", "duplicate", "rejected", "paid", "suppressed"]
     detail: str = ""
     possible_duplicate: bool = Field(
         False, description="retried on a provider without idempotency: may have gone twice")
+    balance: Money | None = Field(None, description="billing's balance, when it said paid")
 
 
-class HandoffRequest(Payload):
-    idempotency_key: str
+class HandoffRequest(Kept):
+    key: str
     queue: str
-    account: Account
-    balance: Money
+    account_id: str
     journey_id: str
     segment: str
-    summary: str
+    summary: str = Field(description="what the journey did; no names or addresses")
     at: datetime

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from rapport.contract.records import AcceptedPlan, HandoffRecord, Payload, SentMessage, SkippedStep
+from rapport.contract.records import (
+    AcceptedPlan,
+    HandoffRecord,
+    Kept,
+    Payload,
+    PaymentRecord,
+    RefusedEvent,
+    SentMessage,
+    SkippedStep,
+)
 from rapport.language.account import Account
 from rapport.language.types import Channel, Money
 
@@ -18,21 +28,27 @@ class JourneyStart(Payload):
     """What a billing system sends to start a journey."""
 
     account: Account
-    journey: str | None = Field(None, description="journey id; default: the entry rules decide")
+    journey: str | None = Field(None, max_length=64,
+                                description="journey id; default: the entry rules decide")
     history_limit: int = Field(
-        DEFAULT_HISTORY_LIMIT, ge=100,
+        DEFAULT_HISTORY_LIMIT, ge=100, le=50_000,
         description="continue as new after this many history events (or when Temporal "
                     "suggests it)")
 
 
-class JourneyResult(Payload):
+def fingerprint(account: Account) -> str:
+    """A short digest of an account's data: a start with different data shows it (no PII)."""
+    return hashlib.sha256(account.model_dump_json().encode()).hexdigest()[:16]
+
+
+class JourneyResult(Kept):
     outcome: str
     messages_sent: int
     paid: bool
     plan: AcceptedPlan | None = None
 
 
-class JourneyStatus(Payload):
+class JourneyStatus(Kept):
     journey_id: str
     journey_version: int
     account_id: str
@@ -41,7 +57,9 @@ class JourneyStatus(Payload):
     state: Literal["running", "waiting", "deferred", "paused", "finished"]
     next_action_at: datetime | None
     balance: Money
-    messages: list[SentMessage]
+    currency: str = ""
+    messages: list[SentMessage] = Field(description="the most recent messages")
+    messages_sent: int = 0
     skipped: list[SkippedStep]
     handoffs: list[HandoffRecord]
     suppressed_channels: list[Channel]
@@ -50,3 +68,10 @@ class JourneyStatus(Payload):
     steps_run: int = 0
     possible_duplicates: int = 0
     errors: list[str] = Field(default_factory=list)
+    payments: list[PaymentRecord] = Field(default_factory=list)
+    duplicate_payments: list[str] = Field(
+        default_factory=list, description="payment ids received more than once (ignored)")
+    refused: list[RefusedEvent] = Field(
+        default_factory=list, description="events the journey could not take, and why")
+    account_fingerprint: str = ""
+    journey_hash: str = ""

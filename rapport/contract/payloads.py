@@ -1,14 +1,20 @@
-"""What the signals and the update carry."""
+"""What the signals and the update carry.
+
+Amounts are bounded everywhere (a decimal string > 0, at most 12 digits before the
+point and the currency's minor units after it): what would overflow a search
+attribute or a plan's arithmetic is refused at the door.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
 from rapport.contract.records import Payload
+from rapport.language.account import MAX_DAYS, Account, History, Name
 from rapport.language.types import Channel, Money
 
 
@@ -18,9 +24,25 @@ def _positive(amount: Decimal) -> Decimal:
     return amount
 
 
+def _not_negative(amount: Decimal) -> Decimal:
+    if amount < 0:
+        raise ValueError("must not be negative")
+    return amount
+
+
+PaymentId = Annotated[str, StringConstraints(min_length=1, max_length=128,
+                                             pattern=r"^[\x21-\x7e]+$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
 class PaymentReceived(Payload):
     amount: Annotated[Money, AfterValidator(_positive)]
-    paid_at: datetime | None = None
+    payment_id: PaymentId = Field(
+        description="the payment's id at the billing system or provider (1-128 printable "
+                    "characters); a repeated id for the account changes nothing")
+    paid_at: AwareDatetime | None = None
+    currency: Currency | None = Field(
+        None, description="when given, must be the account's currency")
 
 
 class OptOut(Payload):
@@ -34,8 +56,49 @@ class Engagement(Payload):
 class Note(Payload):
     """The payload of signals that need none (`cease_communication`, `pause`, ...)."""
 
-    reason: str = ""
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
 class AcceptPlan(Payload):
-    installments: int
+    installments: Annotated[int, Field(ge=1, le=120)]
+
+
+class CustomerUpdate(Payload):
+    first_name: Annotated[Name, StringConstraints(min_length=1)] | None = None
+    last_name: Name | None = None
+    email: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+
+
+class AccountUpdated(Payload):
+    """What changed at the billing system: any of these fields, validated as the account.
+    `balance` is the balance now (zero or less: paid)."""
+
+    balance: Annotated[Money, AfterValidator(_not_negative)] | None = None
+    minimum_due: Annotated[Money, AfterValidator(_not_negative)] | None = None
+    due_date: date | None = None
+    days_past_due: Annotated[int, Field(ge=0, le=MAX_DAYS)] | None = None
+    customer: CustomerUpdate | None = None
+    consent: dict[Channel, bool] | None = None
+    history: History | None = None
+    attributes: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AccountUpdated:
+        if not self.model_fields_set:
+            raise ValueError("an update names at least one field")
+        return self
+
+    def applied_to(self, account: Account) -> Account:
+        """The account with this update: validated as a whole, so a bad phone number or
+        time zone is refused like at the start."""
+        data = account.model_dump(mode="json")
+        changes = self.model_dump(mode="json", exclude_unset=True, exclude={"balance"})
+        customer = changes.pop("customer", None)
+        if customer:
+            data["customer"].update({k: v for k, v in customer.items() if k in
+                                     (self.customer.model_fields_set if self.customer else ())})
+        data.update(changes)
+        return Account.model_validate(data)

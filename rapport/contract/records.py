@@ -1,24 +1,81 @@
-"""What a journey reports about itself: messages, skips, handoffs, plans."""
+"""What a journey keeps and reports about itself: messages, skips, handoffs, plans,
+payments, refused events.
+
+Two kinds of model. `Payload`: what others send, strict (a typo is an error).
+`Kept`: what a journey keeps in its history and state, read tolerantly, so that a
+deploy never breaks the replay of a running journey: an unknown field is ignored, a
+missing one takes its default, and `trusted()` reads without re-checking the bounds
+that were checked when the data came in.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
-from rapport.language.models import JourneyDefinition, PlanOffer
+from rapport.language.models import PlanOffer
 from rapport.language.types import Channel, Money
 from rapport.policy.plans import PlanOption, plan_options
 
+M = TypeVar("M", bound=BaseModel)
+TRUSTED = {"trusted": True}  # validation context: data this engine wrote and checked
+
 
 class Payload(BaseModel):
-    """Every payload refuses unknown keys."""
+    """What others send refuses unknown keys: a typo is an error, not a silent default."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class AcceptedPlan(Payload):
+class Kept(BaseModel):
+    """What a journey keeps is read tolerantly (see the module's docstring)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def trusted(model: type[M], data: Any) -> M:
+    """Read data this engine wrote earlier: fields it no longer has are dropped (even in
+    strict models such as the account), and our own bounds are not checked again."""
+    return model.model_validate(_known(model, data), context=TRUSTED)
+
+
+def _known(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    kept = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key in data:
+            kept[key] = _known_value(field.annotation, data[key])
+    return kept
+
+
+def _known_value(annotation: Any, value: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _known(annotation, value)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (list, tuple) and args and isinstance(value, list):
+        return [_known_value(args[0], item) for item in value]
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return {k: _known_value(args[1], v) for k, v in value.items()}
+    models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    if (origin is Union or str(origin) == "types.UnionType") and len(models) == 1:
+        return _known(models[0], value) if isinstance(value, dict) else value
+    return value
+
+
+class JourneyPin(Kept):
+    """A definition pinned by id, version and the hash of its content and templates."""
+
+    id: str
+    version: int
+    hash: str
+
+
+class AcceptedPlan(Kept):
     installments: int
     amount: Money
     last_amount: Money
@@ -26,7 +83,7 @@ class AcceptedPlan(Payload):
     accepted_at: datetime
 
 
-class SentMessage(Payload):
+class SentMessage(Kept):
     step: str
     channel: Channel
     template: str
@@ -34,7 +91,7 @@ class SentMessage(Payload):
     key: str
 
 
-class SkippedStep(Payload):
+class SkippedStep(Kept):
     step: str
     channel: Channel | None
     at: datetime
@@ -42,35 +99,58 @@ class SkippedStep(Payload):
     detail: str = ""
 
 
-class HandoffRecord(Payload):
+class HandoffRecord(Kept):
     step: str
     queue: str
     at: datetime
 
 
-class PlanOffered(BaseModel):
-    """A plan offer as made to the customer; kept in the workflow's state."""
+class PaymentRecord(Kept):
+    payment_id: str
+    amount: Money
+    at: datetime
+    balance_after: Money
 
-    model_config = ConfigDict(frozen=True)
+
+class RefusedEvent(Kept):
+    """A signal the journey could not take, and why: visible in `status`, never silent."""
+
+    event: str
+    at: datetime
+    error: str
+
+
+class PlanOffered(Kept):
+    """A plan offer as made to the customer; binding until it expires or the balance
+    changes."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     options: list[PlanOption]
     offered: list[int]
     min_installment: Decimal
     first_due: date
+    balance: Money | None = None
+    expires_at: datetime | None = None
 
     @classmethod
-    def of(cls, balance: Decimal, offer: PlanOffer, first_due: date) -> PlanOffered | None:
+    def of(cls, balance: Decimal, offer: PlanOffer, first_due: date,
+           expires_at: datetime | None = None) -> PlanOffered | None:
         """The options `offer` allows on `balance`; None when no option qualifies."""
         options = plan_options(balance, offer.installments, offer.min_installment)
         if not options:
             return None
         return cls(options=options, offered=[o.installments for o in options],
-                   min_installment=offer.min_installment, first_due=first_due)
+                   min_installment=offer.min_installment, first_due=first_due,
+                   balance=balance, expires_at=expires_at)
+
+    def option(self, installments: int) -> PlanOption | None:
+        return next((o for o in self.options if o.installments == installments), None)
 
 
-class JourneySnapshot(Payload):
-    """The definition and its templates as they were when the journey started."""
+RECENT = 50  # how many of each record a journey keeps and carries (counts are kept whole)
 
-    definition: JourneyDefinition
-    templates: dict[str, str]
-    source: str
+
+def recent(items: list[M], limit: int = RECENT) -> list[M]:
+    return items[-limit:]
+

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapport.contract.payloads import Engagement, Note, OptOut, PaymentReceived
+from rapport.contract.payloads import AccountUpdated, Engagement, Note, OptOut, PaymentReceived
 from rapport.contract.records import Payload
 
 
@@ -21,21 +21,22 @@ class Signal:
     schema: str
     """The JSON Schema file (`schemas/<schema>.schema.json`) of the payload."""
     payload_optional: bool = False
-    reselects_segment: bool = False
-    """The journey chooses its segment again after this signal."""
 
 
 SIGNALS: dict[str, Signal] = {
     "payment_received": Signal(
         PaymentReceived, "lowers the balance; zero or less ends the journey paid",
         "payment_received"),
+    "account_updated": Signal(
+        AccountUpdated, "the billing system's change to the account; segments and variants "
+        "are chosen again at the next step; a balance of zero ends the journey paid",
+        "account_updated"),
     "opt_out": Signal(OptOut, "that channel is never used again for this account", "opt_out"),
     "engagement": Signal(Engagement, "sets journey.engaged", "engagement"),
     "cease_communication": Signal(
         Note, "no message at all from then on; the journey ends ceased", "note", True),
     "hardship_reported": Signal(
-        Note, "sets account.history.hardship; segments are chosen again", "note", True,
-        reselects_segment=True),
+        Note, "sets account.history.hardship; segments are chosen again", "note", True),
     "dispute": Signal(Note, "holds every message until dispute_resolved", "note", True),
     "dispute_resolved": Signal(Note, "ends the hold of a dispute", "note", True),
     "pause": Signal(Note, "an operator's hold on every message", "note", True),

@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from babel.localedata import locale_identifiers
-from babel.numbers import list_currencies
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from babel.numbers import get_currency_precision, list_currencies
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    model_validator,
+)
 
 from rapport.channels import CHANNELS
-from rapport.language.types import Channel, Money
+from rapport.language.types import Channel, Money, places, unless_trusted
+
+MAX_ATTRIBUTES_BYTES = 16_384  # the designer's own data: enough for any journey, never a file
+MAX_DAYS = 36_500  # a hundred years
 
 # Read once at import, outside Temporal's sandbox: accounts are validated inside
 # workflows too (when their input is decoded), where file access is not allowed.
 _ZONES = frozenset(available_timezones())
 _LOCALES = frozenset(locale_identifiers())
 _CURRENCIES = frozenset(list_currencies())
+
+
+def _plain_text(value: str) -> str:
+    """A name as it goes into a message or an email header: no line breaks or other
+    control characters (a header split by one is an injection)."""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        raise ValueError("must not contain line breaks or other control characters")
+    return value
+
+
+def _small_json(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        size = len(json.dumps(value, default=str))
+    except (TypeError, ValueError, RecursionError):
+        raise ValueError("attributes must be plain JSON data") from None
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise ValueError(f"attributes take {size} bytes as JSON; at most {MAX_ATTRIBUTES_BYTES}")
+    return value
 
 
 def _timezone(name: str) -> str:
@@ -55,33 +86,52 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Name = Annotated[str, StringConstraints(max_length=100),
+                 AfterValidator(unless_trusted(_plain_text))]
+
+
 class Customer(_Strict):
-    first_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    last_name: str = ""
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    first_name: Annotated[Name, StringConstraints(min_length=1)]
+    last_name: Name = ""
+    email: Annotated[str, StringConstraints(max_length=254,
+                                            pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
-    timezone: Annotated[str, AfterValidator(_timezone)]
-    locale: Annotated[str, AfterValidator(_locale)] = "en-US"
+    timezone: Annotated[str, AfterValidator(unless_trusted(_timezone))]
+    locale: Annotated[str, AfterValidator(unless_trusted(_locale))] = "en-US"
 
 
 class History(_Strict):
-    tenure_months: Annotated[int, Field(ge=0)] = 0
-    missed_payments_12m: Annotated[int, Field(ge=0)] = 0
-    payment_method_updated_days_ago: Annotated[int, Field(ge=0)] | None = None
+    tenure_months: Annotated[int, Field(ge=0, le=12_000)] = 0
+    missed_payments_12m: Annotated[int, Field(ge=0, le=12)] = 0
+    payment_method_updated_days_ago: Annotated[int, Field(ge=0, le=MAX_DAYS)] | None = None
     hardship: bool = False
 
 
 class Account(_Strict):
     account_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
     customer: Customer
-    balance: Annotated[Money, AfterValidator(_positive)]
-    currency: Annotated[str, AfterValidator(_currency)]
-    minimum_due: Annotated[Money, AfterValidator(_not_negative)] | None = None
+    balance: Annotated[Money, AfterValidator(unless_trusted(_positive))]
+    currency: Annotated[str, AfterValidator(unless_trusted(_currency))]
+    minimum_due: Annotated[Money, AfterValidator(unless_trusted(_not_negative))] | None = None
     due_date: date | None = None
-    days_past_due: Annotated[int, Field(ge=0)]
+    days_past_due: Annotated[int, Field(ge=0, le=MAX_DAYS)]
     history: History = History()
     consent: dict[Channel, bool] = Field(default_factory=dict)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: Annotated[dict[str, Any], AfterValidator(unless_trusted(_small_json))] = Field(
+        default_factory=dict)
+
+    @model_validator(mode="after")
+    def _in_minor_units(self, info: ValidationInfo) -> Account:
+        """Money has at most the currency's minor units: 182.40 USD, 1500 JPY."""
+        if info.context and info.context.get("trusted"):
+            return self
+        allowed = get_currency_precision(self.currency)
+        for name in ("balance", "minimum_due"):
+            amount = getattr(self, name)
+            if amount is not None and places(amount) > allowed:
+                raise ValueError(f"{name} {amount} has more decimal places than {self.currency} "
+                                 f"allows ({allowed})")
+        return self
 
     def address_for(self, channel: Channel) -> str | None:
         """The customer's address on a channel (where its spec says it is); None when we

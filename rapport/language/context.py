@@ -13,9 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from rapport.channels import CHANNELS
 from rapport.language.account import Account
 from rapport.language.formatting import format_day, format_money
+from rapport.language.templates import FieldPath
 
 # The customer's self-service links; `opt_out` is not a template name of its own: the
 # channel's opt-out line (`{{ opt_out }}`) carries it.
@@ -43,8 +46,53 @@ class OfferedPlan(Protocol):
     def first_due(self) -> date: ...
 
 
+# What every message needs of the account besides what its template reads.
+ESSENTIAL_FIELDS: frozenset[FieldPath] = frozenset({
+    ("account_id",), ("currency",), ("minimum_due",), ("customer", "locale")})
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CustomerView(_View):
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+    locale: str = "en-US"
+
+
+class HistoryView(_View):
+    tenure_months: int | None = None
+    missed_payments_12m: int | None = None
+    payment_method_updated_days_ago: int | None = None
+    hardship: bool | None = None
+
+
+class AccountView(_View):
+    """Part of an account, typed as the account types it: what a send carries and its
+    template reads (`Account`'s fields, any of them absent)."""
+
+    account_id: str
+    currency: str
+    customer: CustomerView = Field(default_factory=CustomerView)
+    balance: Decimal | None = None
+    minimum_due: Decimal | None = None
+    due_date: date | None = None
+    days_past_due: int | None = None
+    history: HistoryView | None = None
+    consent: dict[str, bool] | None = None
+    attributes: dict[str, Any] | None = None
+
+    def template_view(self) -> dict[str, Any]:
+        return self.model_dump(mode="python", exclude_unset=True) | {
+            "customer": self.customer.model_dump(mode="python", exclude_unset=True)}
+
+
 def message_context(
-    account: Account,
+    account: Account | AccountView,
     balance: Decimal,
     channel: str,
     links: Mapping[str, str],
@@ -52,7 +100,8 @@ def message_context(
 ) -> dict[str, Any]:
     locale, currency = account.customer.locale, account.currency
     minimum = min(account.minimum_due or balance, balance)
-    account_view = account.model_dump(mode="python")
+    account_view = account.model_dump(mode="python") if isinstance(account, Account) \
+        else account.template_view()
     account_view["balance"] = balance
     context: dict[str, Any] = {
         "account": account_view,

@@ -12,6 +12,7 @@ _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=
           "m": timedelta(minutes=1)}
 _PART = re.compile(r"(\d+)([wdhm])")
 PATTERN = r"^(0|(\d+w)?(\d+d)?(\d+h)?(\d+m)?)$"
+LONGEST = timedelta(days=366)  # a journey waits at most a year at a time
 _WHOLE = re.compile(PATTERN)
 
 
@@ -25,7 +26,13 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration: write a number and a unit (m, h, d, w), "
             "largest first, e.g. 90m, 36h, 1d12h, 2w"
         )
-    return sum((int(n) * _UNITS[u] for n, u in _PART.findall(text)), timedelta())
+    parts = _PART.findall(text)
+    if any(len(n) > 6 for n, _ in parts):
+        raise ValueError(f"{text!r} is longer than a journey may wait: at most {LONGEST.days}d")
+    total = sum((int(n) * _UNITS[u] for n, u in parts), timedelta())
+    if total > LONGEST:
+        raise ValueError(f"{text!r} is longer than a journey may wait: at most {LONGEST.days}d")
+    return total
 
 
 def format_duration(value: timedelta) -> str:
@@ -43,6 +50,8 @@ def format_duration(value: timedelta) -> str:
 
 def _coerce(value: Any) -> Any:
     if isinstance(value, timedelta):
+        if value > LONGEST or value < timedelta():
+            raise ValueError(f"a duration is between 0 and {LONGEST.days}d")
         return value
     if isinstance(value, str):
         return parse_duration(value)

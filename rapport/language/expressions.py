@@ -12,16 +12,16 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError, nodes
 from pydantic import BaseModel
 
 from rapport.language.account import Account
+from rapport.language.sandbox import BoundedSandbox, attribute_paths
 
 NAMES = ("account", "segment", "journey")
 JOURNEY_FIELDS = ("messages_sent", "days_elapsed", "engaged", "last_channel", "step")
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV = BoundedSandbox(autoescape=False)
 
 
 class ExpressionError(ValueError):
@@ -64,34 +64,11 @@ def _name_problems(ast: nodes.Template) -> list[str]:
     for name in ast.find_all(nodes.Name):
         if name.ctx == "load" and name.name not in NAMES:
             problems.append(f"unknown name {name.name!r}; expressions may use {', '.join(NAMES)}")
-    for path in _attribute_paths(ast):
+    for path in attribute_paths(ast):
         problem = _path_problem(path)
         if problem:
             problems.append(problem)
     return problems
-
-
-def _attribute_paths(ast: nodes.Node) -> list[list[str]]:
-    """Outermost attribute chains such as ['account', 'history', 'tenure_months']."""
-    paths: list[list[str]] = []
-    inner: set[int] = set()
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        if id(node) in inner:
-            continue
-        chain: list[str] = []
-        current: nodes.Node = node
-        while isinstance(current, nodes.Getattr | nodes.Getitem):
-            inner.add(id(current))
-            if isinstance(current, nodes.Getattr):
-                chain.insert(0, current.attr)
-            elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, str):
-                chain.insert(0, current.arg.value)
-            else:
-                chain = []  # a computed index: nothing to check statically
-            current = current.node
-        if chain and isinstance(current, nodes.Name):
-            paths.append([current.name, *chain])
-    return paths
 
 
 def _path_problem(path: list[str]) -> str | None:

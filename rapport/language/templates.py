@@ -15,7 +15,6 @@ from typing import Any
 
 from jinja2 import (
     FunctionLoader,
-    StrictUndefined,
     Template,
     TemplateError,
     TemplateNotFound,
@@ -23,8 +22,8 @@ from jinja2 import (
     nodes,
 )
 from jinja2 import TemplateSyntaxError as _SyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 
+from rapport.language.sandbox import BoundedSandbox, RenderTimeout, render_within
 from rapport.language.types import Channel
 
 SUFFIX = ".j2"
@@ -98,17 +97,13 @@ class TemplateBundle:
         return TemplateBundle(wanted)
 
     @cached_property
-    def _env(self) -> SandboxedEnvironment:
+    def _env(self) -> BoundedSandbox:
         def load(name: str) -> tuple[str, str, Any] | None:
             source = self.sources.get(name)
             return None if source is None else (source, name, lambda: True)
 
-        return SandboxedEnvironment(
-            loader=FunctionLoader(load),
-            undefined=StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=False,
-        )
+        return BoundedSandbox(loader=FunctionLoader(load), autoescape=False,
+                              keep_trailing_newline=False)
 
     def compile(self, file: str) -> Template:
         try:
@@ -131,17 +126,101 @@ class TemplateBundle:
             if node.name in unknown and node.ctx == "load"
         )
 
+    def account_fields(self, file: str) -> frozenset[FieldPath] | None:
+        """The account fields `file` (and what it includes) reads, as paths such as
+        ('customer', 'first_name'); None when it reads the account as a whole or by a
+        computed key. A send then carries these fields only, not the whole account."""
+        found: set[FieldPath] = set()
+        for name, source in self.subset(file).sources.items():
+            try:
+                ast = self._env.parse(source, name=name, filename=name)
+            except _SyntaxError:
+                return None
+            fields = _account_fields(ast)
+            if fields is None:
+                return None
+            found |= fields
+        return frozenset(found)
+
     def render(self, name: str, channel: Channel, context: Mapping[str, Any]) -> RenderedMessage:
         file = template_file(name, channel)
         template = self.compile(file)
         try:
-            text = template.render(**context)
+            text = render_within(lambda: template.render(**context))
+        except RenderTimeout as exc:
+            raise TemplateProblem(file, 1, f"{exc}: look for loops over long lists") from None
         except TemplateError as exc:
             raise TemplateProblem(*_template_position(exc, file), _describe(exc)) from None
         except Exception as exc:  # a designer's template is data: never a traceback
             raise TemplateProblem(*_template_position(exc, file), f"{type(exc).__name__}: {exc}") \
                 from None
         return split_message(text, channel, file)
+
+
+FieldPath = tuple[str, ...]
+_ROOTS = {"account": (), "customer": ("customer",)}
+_FREE_FORM = ("attributes", "consent")  # mappings: read whole, whatever key a template uses
+_NESTED = ("customer", "history")
+
+
+def _account_fields(ast: nodes.Template) -> set[FieldPath] | None:
+    rooted: set[int] = set()
+    inner: set[int] = set()
+    found: set[FieldPath] = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if id(node) in inner:
+            continue  # part of a longer chain, already read
+        root, chain = _static_chain(node, inner)
+        if root is None or root.name not in _ROOTS:
+            continue
+        rooted.add(id(root))
+        path = _field_path(_ROOTS[root.name] + tuple(chain))
+        if not path:
+            return None  # read by a computed key
+        found.add(path)
+    for name in ast.find_all(nodes.Name):
+        if name.name in _ROOTS and name.ctx == "load" and id(name) not in rooted:
+            return None  # the whole account (or customer), or a computed key
+    return found
+
+
+def _static_chain(node: nodes.Node, inner: set[int]) -> tuple[nodes.Name | None, list[str]]:
+    chain: list[str] = []
+    while isinstance(node, nodes.Getattr | nodes.Getitem):
+        inner.add(id(node))
+        if isinstance(node, nodes.Getattr):
+            chain.insert(0, node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            chain.insert(0, node.arg.value)
+        else:
+            chain = []  # a computed key below this point: keep what is above it
+        node = node.node
+    return (node, chain) if isinstance(node, nodes.Name) else (None, chain)
+
+
+def _field_path(path: FieldPath) -> FieldPath:
+    """The account field a chain reads: `customer.first_name.upper` reads customer.first_name;
+    anything under attributes reads all attributes."""
+    if not path:
+        return ()
+    if path[0] in _FREE_FORM or path[0] not in _NESTED:
+        return path[:1]
+    return path[:2]
+
+
+def project(account: Mapping[str, Any], paths: frozenset[FieldPath]) -> dict[str, Any]:
+    """Only `paths` of an account (as a dict): what a send carries."""
+    kept: dict[str, Any] = {}
+    for path in sorted(paths):
+        if not path or path[0] not in account:
+            continue
+        source, target = account, kept
+        for part in path[:-1]:
+            source = source.get(part) or {}
+            target = target.setdefault(part, {})
+        if path[-1] in source:
+            target[path[-1]] = source[path[-1]]
+    return kept
 
 
 def split_message(text: str, channel: str, file: str) -> RenderedMessage:

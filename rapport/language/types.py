@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     BeforeValidator,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
 )
 
 from rapport.channels import NAMES
+
+F = TypeVar("F", bound=Callable[[Any], Any])
+
+
+def unless_trusted(check: F) -> Any:
+    """A validator that does not run again on data the engine wrote after checking it
+    (carried state, read with the `trusted` context): a check tightened later must not
+    break the replay of a journey that passed the old one."""
+
+    def run(value: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get("trusted"):
+            return value
+        return check(value)
+
+    run.__name__ = check.__name__
+    return run
 
 
 def _choices(names: tuple[str, ...]) -> str:
@@ -36,16 +54,20 @@ def _cap_channel(value: str) -> str:
 
 
 # A channel name from the registry in `rapport.channels`: a new channel needs no change here.
-Channel = Annotated[str, AfterValidator(_known_channel),
+Channel = Annotated[str, AfterValidator(unless_trusted(_known_channel)),
                     WithJsonSchema({"type": "string", "enum": list(NAMES)})]
-CapChannel = Annotated[str, AfterValidator(_cap_channel),
+CapChannel = Annotated[str, AfterValidator(unless_trusted(_cap_channel)),
                        WithJsonSchema({"type": "string", "enum": ["all", *NAMES]})]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
-Expression = Annotated[str, StringConstraints(min_length=1)]
+Expression = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+MAX_INTEGER_DIGITS = 12  # up to 999,999,999,999.99: larger is a data error, never a debt
+MAX_PLACES = 4  # no currency has more minor units (ISO 4217); each currency's own is checked
 
 
 def _no_float(value: Any) -> Any:
@@ -53,22 +75,39 @@ def _no_float(value: Any) -> Any:
         raise ValueError(f'write money as a decimal string such as "{value:.2f}", never a float')
     if isinstance(value, bool):
         raise ValueError("money must be a decimal string such as \"25.00\"")
+    if isinstance(value, str) and len(value) > 40:
+        raise ValueError("money must be a decimal string such as \"25.00\"")
     return value
 
 
-def _finite(value: Decimal) -> Decimal:
+def _bounded(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("money must be a finite amount")
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent < -MAX_PLACES:
+        raise ValueError(f"money has at most {MAX_PLACES} decimal places")
+    if abs(value) >= Decimal(10) ** MAX_INTEGER_DIGITS:
+        raise ValueError(f"money has at most {MAX_INTEGER_DIGITS} digits before the decimal point")
     return value
+
+
+def places(amount: Decimal) -> int:
+    """How many decimal places `amount` is written with (`12.50` has 2)."""
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
 
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(_no_float),
-    AfterValidator(_finite),
+    BeforeValidator(unless_trusted(_no_float)),
+    AfterValidator(unless_trusted(_bounded)),
     PlainSerializer(lambda d: str(d), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$",
-                    "description": "a decimal amount as a string, never a float",
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,12}(\.\d{1,4})?$",
+                    "description": "a decimal amount as a string (at most 12 digits before the "
+                                   "point and the currency's minor units after it), never a "
+                                   "float",
                     "examples": ["182.40"]}),
 ]
 

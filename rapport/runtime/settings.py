@@ -52,6 +52,7 @@ class Settings(_Routes):  # type: ignore[misc]
         TASK_QUEUE, validation_alias=AliasChoices("JOURNEY_TASK_QUEUE", "RAPPORT_TASK_QUEUE"))
     journeys_dir: Path = Path("journeys")
     data_dir: Path = Path("data")
+    database_url: str | None = None  # default: a SQLite file in the data folder
     outbox_path: Path = Path("data/outbox.jsonl")
     ledger_path: Path = Path("data/ledger.jsonl")
     link_base_url: str = "https://pay.example.com/r"
@@ -101,6 +102,9 @@ class Settings(_Routes):  # type: ignore[misc]
     inbound_host: str = "127.0.0.1"
     inbound_port: int | None = None
     inbound_public_url: str | None = None  # what Twilio calls; signatures are over it
+
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'rapport.db'}"
 
     def signer(self) -> LinkSigner:
         return LinkSigner(self.link_base_url, self.link_secret.get_secret_value())

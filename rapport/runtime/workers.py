@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.definitions import DefinitionActivities
 from activities.delivery import DeliveryActivities
-from activities.payments import PaymentActivities
 from rapport.billing.sources import BalanceSource, HttpBilling, LocalLedger
+from rapport.catalog import registry
+from rapport.catalog.archive import Archive, MemoryArchive, StoreArchive
+from rapport.catalog.library import Chooser, Library
 from rapport.providers.base import Provider, Router
 from rapport.providers.outbox import Outbox
 from rapport.providers.smtp import SmtpEmail
@@ -26,6 +29,7 @@ from rapport.providers.twilio import TwilioSms
 from rapport.providers.webhook import SignedWebhook
 from rapport.runtime.settings import ROUTED, Settings
 from rapport.security.links import LinkSigner
+from rapport.store.database import Store
 from rapport.store.recipients import RecipientIndex
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
@@ -39,11 +43,13 @@ class EngineParts:
     channels: Mapping[str, Provider]
     signer: LinkSigner
     balance_source: BalanceSource | None = None
-    load_journey: Callable[..., Any] | None = None  # benchmarks hand over their own journey
+    library: Chooser | None = None  # benchmarks hand over their own journey
+    archive: Archive = field(default_factory=MemoryArchive)
 
 
-def parts_from_settings(settings: Settings) -> EngineParts:
-    """The providers and billing source that settings choose (outbox and ledger by default)."""
+def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
+    """The providers and billing source that settings choose (outbox and ledger by default),
+    and the store's archive of pinned journeys."""
     outbox = Outbox(settings.outbox_path)
     recipients = recipient_index(settings)
     providers = {channel: provider(settings, settings.adapter_for(channel), outbox, recipients)
@@ -54,8 +60,17 @@ def parts_from_settings(settings: Settings) -> EngineParts:
                               settings.billing_timeout)
     else:
         billing = LocalLedger(settings.ledger_path)
+    store = store or open_store(settings)
     return EngineParts(journeys=[settings.journeys_dir], channels=providers,
-                       signer=settings.signer(), balance_source=billing)
+                       signer=settings.signer(), balance_source=billing,
+                       archive=StoreArchive(store))
+
+
+def open_store(settings: Settings) -> Store:
+    """The store settings name, with its schema current (see `Store.ready`)."""
+    store = Store(settings.store_url())
+    store.ready()
+    return store
 
 
 def recipient_index(settings: Settings) -> RecipientIndex:
@@ -86,13 +101,22 @@ def provider(settings: Settings, name: str, outbox: Outbox,
 
 
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
-    load = parts.load_journey or DefinitionActivities(parts.journeys).load_journey
-    payments = PaymentActivities(parts.balance_source)
-    delivery = DeliveryActivities(Router(parts.channels), parts.signer)
-    return [load, payments.check_payment_status, delivery.send_message, delivery.create_handoff]
+    registry.install(parts.archive.load)  # a definition pinned elsewhere, found by hash
+    definitions = DefinitionActivities(parts.library or Library(parts.journeys), parts.archive)
+    delivery = DeliveryActivities(Router(parts.channels), parts.signer, parts.balance_source)
+    return [definitions.prepare_journey, definitions.zone_rules, delivery.send_message,
+            delivery.create_handoff]
+
+
+def one_line_logs() -> None:
+    """Log lines say what happened and name the account: the SDK's whole info dict is not
+    appended to each (it is still on the record, for structured handlers)."""
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
 
 
 def build_worker(client: Client, task_queue: str, parts: EngineParts, **options: object) -> Worker:
+    one_line_logs()
     return Worker(
         client,
         task_queue=task_queue,

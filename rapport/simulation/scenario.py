@@ -73,6 +73,16 @@ class Scenario(BaseModel):
     account_file: str | None = None
     events: list[Event] = Field(default_factory=list)  # type: ignore[valid-type]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _payment_ids(cls, data: Any) -> Any:
+        """A payment event may leave out its id: each gets its own."""
+        events = data.get("events") if isinstance(data, dict) else None
+        for index, event in enumerate(events if isinstance(events, list) else []):
+            if isinstance(event, dict) and event.get("type") == "payment_received":
+                event.setdefault("payment_id", f"scenario-payment-{index + 1}")
+        return data
+
     @model_validator(mode="after")
     def _one_account(self) -> Scenario:
         if (self.account is None) == (self.account_file is None):

@@ -1,6 +1,9 @@
-"""The store: what outlives one journey.
+"""The store: what outlives one journey, in SQLite (a file under `data/`, nothing to
+install) or PostgreSQL (`RAPPORT_DATABASE_URL`). One small module per table group.
 
-- `jsonl`: an append-only JSON-lines file, shared safely by threads and processes
-  (the local outbox, the local payments ledger and the SMS recipient index use it).
+- `database`: the engine, transactions and migrations (Alembic, in `migrations/`).
+- `schema`: the shared metadata and column types.
+- `journeys`: journey versions pinned by content hash.
+- `jsonl`: an append-only JSON-lines file (the local outbox and payments ledger).
 - `recipients`: which accounts a phone number belongs to, as keyed hashes.
 """

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,12 +11,16 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.definitions import DefinitionActivities
 from activities.delivery import DeliveryActivities
-from rapport.contract.activities import LoadJourney, SendRequest
+from rapport.catalog import registry
+from rapport.catalog.archive import MemoryArchive
+from rapport.catalog.library import Library
+from rapport.contract.activities import PrepareJourney, SendMessage
 from rapport.language.account import Account
 from rapport.providers.base import Router
 from rapport.providers.outbox import Outbox, read_outbox
 from rapport.security.links import LinkSigner
 from tests.scenarios import account
+from tests.sends import send_message
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,11 +29,10 @@ def customer(**changes: object) -> Account:
     return Account.model_validate(account(**changes))
 
 
-def send_request(key: str = "k-1", template: str = "nudge", source: str | None = None) -> SendRequest:
+def send_request(key: str = "k-1", template: str = "nudge",
+                 source: str | None = None) -> SendMessage:
     body = source or "Still {{ balance }}. {{ links.pay_now }} {{ opt_out }}"
-    return SendRequest(idempotency_key=key, step="nudge", channel="sms", template=template,
-                       templates={f"{template}.sms.j2": body}, account=customer(),
-                       balance=Decimal("120.50"), sent_at=datetime(2028, 3, 1, 14, tzinfo=UTC))
+    return send_message({f"{template}.sms.j2": body}, channel="sms", template=template, key=key)
 
 
 async def test_outbox_delivers_once_per_key(tmp_path: Path) -> None:
@@ -63,29 +64,56 @@ async def test_a_template_that_fails_on_real_data_is_rejected_not_retried(tmp_pa
     assert "template_error" in result.detail and "plan_name" in result.detail
 
 
-async def test_load_journey_by_entry_rule_and_by_id() -> None:
-    loader = DefinitionActivities([ROOT / "journeys"])
+def definitions(*paths: Path) -> DefinitionActivities:
+    return DefinitionActivities(Library(list(paths)), MemoryArchive())
+
+
+async def test_prepare_journey_by_entry_rule_and_by_id() -> None:
+    loader = definitions(ROOT / "journeys")
     env = ActivityEnvironment()
-    early = await env.run(loader.load_journey, LoadJourney(journey=None, account=customer()))
-    due = await env.run(loader.load_journey,
-                        LoadJourney(journey=None, account=customer(days_past_due=0)))
-    hardship = await env.run(loader.load_journey, LoadJourney(
-        journey=None, account=customer(history={"hardship": True})))
-    named = await env.run(loader.load_journey, LoadJourney(journey="hardship",
-                                                           account=customer()))
-    assert [s.definition.id for s in (early, due, hardship, named)] == [
-        "early-stage", "pre-due", "hardship", "hardship"]
-    assert "reminder_loyal.email.j2" in early.templates
-    assert "hardship_plan.email.j2" not in early.templates  # only what the journey uses
+    picks = [await env.run(loader.prepare_journey, PrepareJourney(journey=name, account=who))
+             for name, who in ((None, customer()), (None, customer(days_past_due=0)),
+                               (None, customer(history={"hardship": True})),
+                               ("hardship", customer()))]
+    assert [p.pin.id for p in picks] == ["early-stage", "pre-due", "hardship", "hardship"]
+    early = registry.pinned(picks[0].pin.hash)  # pinned, and found by its hash
+    assert "reminder_loyal.email.j2" in early.templates.sources
+    assert "hardship_plan.email.j2" not in early.templates.sources  # only what it uses
+    assert picks[0].zone.name == "America/New_York" and picks[0].zone.offsets
 
 
-async def test_load_journey_refuses_invalid_definitions(tmp_path: Path) -> None:
+async def test_a_broken_file_fails_only_its_own_journeys(tmp_path: Path) -> None:
     from tests.journey_files import BASE, write_journey
 
     write_journey(tmp_path, BASE.replace("wait: 2d", "wait: never"))
-    loader = DefinitionActivities([tmp_path])
+    write_journey(tmp_path, BASE.replace("id: test-journey", "id: healthy"), name="ok.yaml")
+    loader = definitions(tmp_path)
+    env = ActivityEnvironment()
+    healthy = await env.run(loader.prepare_journey,
+                            PrepareJourney(journey="healthy", account=customer()))
+    assert healthy.pin.id == "healthy"
     with pytest.raises(ApplicationError) as raised:
-        await ActivityEnvironment().run(loader.load_journey,
-                                        LoadJourney(journey="test-journey", account=customer()))
+        await env.run(loader.prepare_journey,
+                      PrepareJourney(journey="test-journey", account=customer()))
     assert raised.value.non_retryable
+    assert "no journey has id 'test-journey'" in str(raised.value)
     assert "journey.yaml:10: steps[1].wait" in str(raised.value)
+
+
+def test_each_content_is_validated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rapport.catalog import library
+    from tests.journey_files import BASE, write_journey
+
+    path = write_journey(tmp_path, BASE)
+    loads: list[Path] = []
+    real = library.load_journey
+    monkeypatch.setattr(library, "load_journey", lambda p: loads.append(p) or real(p))
+    shelf = Library([tmp_path])
+    for _ in range(5):
+        shelf.choose("test-journey", customer())
+    assert len(loads) == 1
+    first = shelf.choose("test-journey", customer()).pin
+    path.write_text(BASE.replace("version: 1", "version: 2"))  # an edit: validated again
+    second = shelf.choose("test-journey", customer()).pin
+    assert len(loads) == 2 and (first.version, second.version) == (1, 2)
+    assert first.hash != second.hash

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scenarios import opening
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "examples" / "scenarios").glob("*.yaml"))
 
@@ -30,12 +32,12 @@ def test_json_timeline_follows_the_contract() -> None:
     first = data["messages"][0]
     assert {k: first[k] for k in ("step", "channel", "template", "at", "day")} == {
         "step": "reminder", "channel": "email", "template": "reminder_loyal",
-        "at": "2028-03-01T08:00:00-08:00", "day": 0}
+        "at": opening("2028-03-01T08:00:00-08:00", "A-1001"), "day": 0}
     assert first["subject"].startswith("We missed your payment, Dana")
     assert "Thank you for 62 months" in first["body"]
     assert data["events"] == [{"at": "2028-03-03T10:30:00-08:00", "day": 2,
                                "type": "payment_received", "amount": "182.40",
-                               "accepted": True}]
+                               "payment_id": "scenario-payment-1", "accepted": True}]
     assert [m["template"] for m in data["messages"]] == ["reminder_loyal", "thank_you"]
 
 

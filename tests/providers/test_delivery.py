@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.delivery import DeliveryActivities
 from rapport.billing.sources import HttpBilling, LocalLedger
-from rapport.contract.activities import SendRequest
+from rapport.contract.activities import SendMessage
 from rapport.language.account import Account
 from rapport.providers.base import Router
 from rapport.providers.smtp import SmtpEmail, message_id
@@ -28,7 +28,8 @@ from tests.fakes import (
     serving,
     smtp_server,
 )
-from tests.scenarios import account, sent, simulate_journey
+from tests.scenarios import account, opening, sent, simulate_journey
+from tests.sends import send_message
 
 SIGNER = LinkSigner("https://pay.example.com", "k")
 
@@ -52,17 +53,16 @@ def sms_channel(provider: FakeSmsProvider, base: str, tmp_path: Path) -> TwilioS
                      RecipientIndex(tmp_path / "recipients.jsonl", "k"))
 
 
-def request(channel: str = "email", key: str = "delinquency-T-1/x/v1/reminder/1/email") -> SendRequest:
-    name = "reminder"
+def request(channel: str = "email",
+            key: str = "delinquency-T-1/x/v1/reminder/1/email") -> SendMessage:
     templates = {
         "reminder.email.j2": "Subject: Your balance\n\nHi {{ customer.first_name }}, "
                              "{{ balance }}: {{ links.pay_now }}\n\n{{ opt_out }}",
         "reminder.push.j2": "{{ balance }} due",
     }
-    return SendRequest(idempotency_key=key, step="reminder", channel=channel,  # type: ignore[arg-type]
-                       template=name, templates=templates,
-                       account=Account.model_validate(account()), balance=Decimal("300.00"),
-                       sent_at=datetime(2028, 3, 1, 14, tzinfo=UTC))
+    return send_message(templates, channel=channel, template="reminder", key=key,
+                        balance="300.00", customer=Account.model_validate(
+                            account(consent={"email": True, "push": True})))
 
 
 async def test_email_over_smtp_once_per_message_across_retries() -> None:
@@ -151,7 +151,10 @@ async def test_outage_past_closing_time_defers_to_the_next_opening(
         timeline = await simulate_journey(env, tmp_path, EMAIL_THEN_SMS, start="2028-03-01T19:00",
                                           days=3,
                                           channels={"sms": sms_channel(provider, base, tmp_path)})
-    assert sent(timeline)[1] == ("nudge", "sms", "2028-03-03T08:00:00-05:00")
+    step, channel, at = sent(timeline)[1]
+    morning = datetime.fromisoformat(opening("2028-03-03T08:00:00-05:00"))
+    assert (step, channel) == ("nudge", "sms")  # the next opening (and the last retries)
+    assert morning <= datetime.fromisoformat(at) < morning + timedelta(minutes=5)
     assert len(provider.messages) == 1
     for _, _, at in sent(timeline):
         assert 8 <= datetime.fromisoformat(at).hour < 21
@@ -176,8 +179,10 @@ async def test_billing_outage_is_retried_before_sending(env: WorkflowEnvironment
     async with serving(billing.app()) as base:
         timeline = await simulate_journey(env, tmp_path, EMAIL_THEN_SMS, days=1,
                                           billing=HttpBilling(base, timeout=2.0))
-    assert sent(timeline) == [("reminder", "email", "2028-03-01T09:00:03-05:00")]
-    assert billing.requests == 3  # two 503s, retried with backoff, then the balance
+    # two 503s, retried with the delivery's backoff (5 s, then 10 s), then the balance:
+    # the balance is asked in the same activity that sends, right before it sends
+    assert sent(timeline) == [("reminder", "email", "2028-03-01T09:00:15-05:00")]
+    assert billing.requests == 3
 
 
 async def test_billing_says_paid_before_any_reminder(env: WorkflowEnvironment,
@@ -193,6 +198,6 @@ async def test_billing_says_paid_before_any_reminder(env: WorkflowEnvironment,
 async def test_local_ledger_payment_reaches_the_journey(env: WorkflowEnvironment,
                                                         tmp_path: Path) -> None:
     ledger = LocalLedger(tmp_path / "ledger.jsonl")
-    ledger.record("T-1", Decimal("300.00"))
+    ledger.record("T-1", Decimal("300.00"), "P-1")
     timeline = await simulate_journey(env, tmp_path, EMAIL_THEN_SMS, days=3, billing=ledger)
     assert [s for s, _, _ in sent(timeline)] == ["on_paid"]

@@ -168,7 +168,7 @@ async def test_random_sigkills_repeat_nothing_and_lose_nothing(tmp_path: Path) -
     try:
         async with providers_for(settings, tmp_path / "worker.log") as (providers, workers):
             journeys = Journeys(server.client, settings)
-            handles = [await journeys.start(customer(i)) for i in range(count)]
+            handles = [(await journeys.start(customer(i))).handle for i in range(count)]
             paying = asyncio.create_task(pay_once_texted(journeys, providers, paid))
             kills = await kill_at_random(workers, chance, 40.0)
             workers.start()  # the last one lives

@@ -83,20 +83,23 @@ def settings(tmp_path: Path) -> Settings:
 
 async def test_start_is_idempotent_and_a_returning_account_starts_anew(settings: Settings) -> None:
     async with running(settings) as (_, journeys):
-        first = await journeys.start(customer("I-1"))
+        first = (await journeys.start(customer("I-1"))).handle
         again = await journeys.start(customer("I-1"))
-        assert again.result_run_id == first.result_run_id
+        assert again.handle.result_run_id == first.result_run_id
+        assert (again.already_running, again.differs) == (True, False)
+        other = await journeys.start(customer("I-1", balance="250.00"))
+        assert other.differs  # said, not silently kept: send account_updated instead
         await journeys.signal("I-1", "cease_communication", {})
         assert (await first.result()).outcome == "ceased"
         with pytest.raises(JourneyError, match="has ended"):
             await journeys.pay("I-1", Decimal("5"))
-        back = await journeys.start(customer("I-1"))
+        back = (await journeys.start(customer("I-1"))).handle
         assert back.result_run_id != first.result_run_id
 
 
 async def test_signals_and_the_update_through_the_client(settings: Settings) -> None:
     async with running(settings) as (_, journeys):
-        handle = await journeys.start(customer("S-1"))
+        handle = (await journeys.start(customer("S-1"))).handle
 
         async def offered() -> None:
             assert (await journeys.status("S-1")).plan_offered == [2, 3]
@@ -123,12 +126,23 @@ async def test_signals_and_the_update_through_the_client(settings: Settings) -> 
             assert status.suppressed_channels == ["sms"]
 
         await eventually(changed)
-        plan = await journeys.accept_plan("S-1", 2)
-        assert (plan.installments, plan.amount) == (2, Decimal("100.00"))
-        result = await handle.result()
+        # the payment came after the offer: the amounts offered no longer stand
+        with pytest.raises(JourneyError, match="the balance changed since the offer"):
+            await journeys.accept_plan("S-1", 2)
+        assert read_outbox(settings.ledger_path) != []  # the payment reached the local ledger
+        second = (await journeys.start(customer("S-2"))).handle
+
+        async def offered_again() -> None:
+            assert (await journeys.status("S-2")).plan_offered == [2, 3]
+
+        await eventually(offered_again)
+        plan = await journeys.accept_plan("S-2", 2)
+        assert (plan.installments, plan.amount) == (2, Decimal("150.00"))  # as offered
+        result = await second.result()
         assert (result.outcome, result.plan.installments if result.plan else None) == (
             "plan_accepted", 2)
-        assert read_outbox(settings.ledger_path) != []  # the payment reached the local ledger
+        await journeys.signal("S-1", "cease_communication", {})
+        assert (await handle.result()).outcome == "ceased"
         with pytest.raises(JourneyError, match="no journey for account NOPE"):
             await journeys.status("NOPE")
 
@@ -186,7 +200,7 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
                               settings.data_dir / "worker.log")
             worker = workers.start()
             journeys = Journeys(server.client, settings)
-            handle = await journeys.start(customer("T-9"))
+            handle = (await journeys.start(customer("T-9"))).handle
             await asyncio.wait_for(receiver.hold.holding.wait(), timeout=30)
             worker.send_signal(signal.SIGTERM)  # mid-delivery
             await asyncio.sleep(0.3)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from tests.scenarios import account, sent, simulate_journey
+from tests.scenarios import account, opening, sent, simulate_journey
 
 DAILY = """\
 id: daily
@@ -26,7 +26,7 @@ steps:
 
 async def test_early_start_defers_to_eight_local(env: WorkflowEnvironment, tmp_path: Path) -> None:
     timeline = await simulate_journey(env, tmp_path, DAILY, start="2028-03-01T06:10", days=1)
-    assert sent(timeline)[0] == ("mail", "email", "2028-03-01T08:00:00-05:00")
+    assert sent(timeline)[0] == ("mail", "email", opening("2028-03-01T08:00:00-05:00"))
 
 
 async def test_new_york_across_spring_forward(env: WorkflowEnvironment, tmp_path: Path) -> None:
@@ -34,9 +34,9 @@ async def test_new_york_across_spring_forward(env: WorkflowEnvironment, tmp_path
     # change (US clocks spring forward on 2028-03-12)
     journey = DAILY.replace("wait: 1d", "wait: 20h")
     timeline = await simulate_journey(env, tmp_path, journey, start="2028-03-10T07:00", days=6)
-    assert [at for _, _, at in sent(timeline)] == [
+    assert [at for _, _, at in sent(timeline)] == [opening(at) for at in (
         "2028-03-10T08:00:00-05:00", "2028-03-11T08:00:00-05:00",
-        "2028-03-12T08:00:00-04:00", "2028-03-13T08:00:00-04:00", "2028-03-14T08:00:00-04:00"]
+        "2028-03-12T08:00:00-04:00", "2028-03-13T08:00:00-04:00", "2028-03-14T08:00:00-04:00")]
 
 
 async def test_tokyo_is_contacted_in_tokyo_hours(env: WorkflowEnvironment, tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ async def test_tokyo_is_contacted_in_tokyo_hours(env: WorkflowEnvironment, tmp_p
     timeline = await simulate_journey(env, tmp_path, DAILY.replace("wait: 1d", "wait: 20h"),
                                       customer=customer, start="2028-03-11T22:00", days=3)
     assert [at for _, _, at in sent(timeline)][:2] == [
-        "2028-03-12T08:00:00+09:00", "2028-03-13T08:00:00+09:00"]
+        opening("2028-03-12T08:00:00+09:00"), opening("2028-03-13T08:00:00+09:00")]
 
 
 BURST = """\
@@ -82,10 +82,12 @@ async def test_cap_skip_records_the_reason(env: WorkflowEnvironment, tmp_path: P
 async def test_min_gap_spaces_messages(env: WorkflowEnvironment, tmp_path: Path) -> None:
     journey = BURST.replace("  on_cap: ON_CAP\n", "  min_gap: 20h\n").replace("max: 2", "max: 9")
     timeline = await simulate_journey(env, tmp_path, journey, days=5)
-    # 09:00 + 20h = 05:00 next day, outside the window: deferred to 08:00.
-    assert [at for _, _, at in sent(timeline)] == [
-        "2028-03-01T09:00:00-05:00", "2028-03-02T08:00:00-05:00",
-        "2028-03-03T08:00:00-05:00", "2028-03-04T08:00:00-05:00"]
+    # 09:00 + 20h = 05:00 next day, outside the window: deferred to 08:00 (and the
+    # account's spread); each later one 20 h after the last, again at the opening
+    times = [at for _, _, at in sent(timeline)]
+    assert times[:2] == ["2028-03-01T09:00:00-05:00", opening("2028-03-02T08:00:00-05:00")]
+    assert times[2:] == [opening("2028-03-03T08:00:00-05:00"),
+                         opening("2028-03-04T08:00:00-05:00")]
 
 
 CALLS = """\

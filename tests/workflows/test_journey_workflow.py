@@ -3,6 +3,7 @@ continue-as-new, the status query, idempotency keys."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -85,7 +86,7 @@ async def test_status_query_while_waiting(engine: Engine, env: WorkflowEnvironme
     assert status.next_action_at is not None
     assert status.next_action_at - status.messages[0].at >= timedelta(days=5)
     await handle.signal("payment_received",
-                        PaymentReceived(amount=status.balance))
+                        PaymentReceived(amount=status.balance, payment_id="P-1"))
     result = await handle.result()
     assert (result.outcome, result.paid, result.messages_sent) == ("paid", True, 1)
 
@@ -93,8 +94,22 @@ async def test_status_query_while_waiting(engine: Engine, env: WorkflowEnvironme
 async def test_idempotency_keys_name_the_business_identity(engine: Engine) -> None:
     handle = await engine.start("K-1")
     await handle.result()
-    assert sorted(engine.capture.items) == [
-        "delinquency-K-1/pinned/v1/first/1/email", "delinquency-K-1/pinned/v1/second/1/sms"]
+    keys = sorted(engine.capture.items)
+    assert [re.sub(r"/\d{8}T[\d.]+Z/", "/START/", k) for k in keys] == [
+        "delinquency-K-1/pinned/v1/START/first/1/email",
+        "delinquency-K-1/pinned/v1/START/second/1/sms"]
+
+
+async def test_the_next_journey_of_an_account_is_not_taken_for_a_duplicate(
+        engine: Engine) -> None:
+    """The account falls behind again after its first journey closed: the second journey's
+    reminders are new messages, not repeats the channel drops."""
+    first = await engine.start("N-1")
+    await first.result()
+    second = await engine.start("N-1")
+    await second.result()
+    assert len(engine.bodies("N-1")) == 4  # two journeys, two messages each, all delivered
+    assert all(i.key.count("/") == 6 for i in engine.capture.items.values())
 
 
 async def test_starting_an_unknown_journey_fails_clearly(engine: Engine) -> None:

@@ -1,38 +1,62 @@
-"""Recorded histories of every shipped journey must replay on today's workflow code.
+"""Recorded histories of every shipped journey must replay on the code that runs them.
 
-A failure here means a change would break journeys that are running now: guard
-the change with `workflow.patched(...)` rather than re-recording.
+A failure here means a change would break journeys that are running now: guard the
+change with `workflow.patched(...)` rather than re-recording. Version 2 histories
+replay on today's workflow, with the pinned definitions they name by hash (the
+archive, as a worker reads it from the store); version 1's replay on the frozen
+version-1 workflow (`workflows/legacy`), which the workers of that version run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from rapport.catalog import registry
+from rapport.runtime.temporal import data_converter
+from tests.workflows.histories.record import load_archive
 from workflows.journey import DelinquencyJourney
+from workflows.legacy.journey import DelinquencyJourneyV1
 from workflows.sandbox import workflow_runner
 
 FOLDER = Path(__file__).parent / "histories"
-# legacy/: recorded before the operator view (search attributes) was patched in;
-# publish-every-step/: before search attributes were published only where a journey rests
-FOLDERS = [FOLDER, FOLDER / "legacy", FOLDER / "publish-every-step"]
-HISTORIES = sorted(FOLDER.rglob("*.json"))
+V1 = sorted((FOLDER / "v1").rglob("*.json"))
+V2 = sorted(p for p in (FOLDER / "v2").glob("*.json") if p.name != "journeys.json")
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=["current", "legacy", "publish-every-step"])
-def test_every_shipped_journey_has_a_recorded_history(folder: Path) -> None:
-    names = {p.stem.split("_plan")[0].split("_handoff")[0] for p in folder.glob("*.json")}
+@pytest.fixture
+def archive() -> Iterator[None]:
+    registry.forget()
+    registry.install(load_archive(FOLDER / "v2" / "journeys.json").load)
+    yield
+    registry.install(None)
+
+
+@pytest.mark.parametrize("folder", ["v2", "v1/current", "v1/before-operator-view",
+                                    "v1/publish-every-step"])
+def test_every_shipped_journey_has_a_recorded_history(folder: str) -> None:
+    names = {p.stem.split("_plan")[0].split("_handoff")[0]
+             for p in (FOLDER / folder).glob("*.json")}
     assert {"pre_due", "early_stage", "hardship"} <= names
 
 
-@pytest.mark.parametrize("path", HISTORIES,
-                         ids=[str(p.relative_to(FOLDER).with_suffix("")) for p in HISTORIES])
-async def test_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[DelinquencyJourney], workflow_runner=workflow_runner(),
-                        data_converter=pydantic_data_converter)
+@pytest.mark.parametrize("path", V2, ids=[p.stem for p in V2])
+async def test_version_2_history_replays(path: Path, archive: None) -> None:
+    await replay(DelinquencyJourney, path)
+
+
+@pytest.mark.parametrize("path", V1, ids=[str(p.relative_to(FOLDER / "v1").with_suffix(""))
+                                          for p in V1])
+async def test_version_1_history_replays_on_version_1(path: Path) -> None:
+    await replay(DelinquencyJourneyV1, path)
+
+
+async def replay(workflow: type, path: Path) -> None:
+    replayer = Replayer(workflows=[workflow], workflow_runner=workflow_runner(),
+                        data_converter=data_converter())
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     await replayer.replay_workflow(history)

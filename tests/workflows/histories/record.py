@@ -2,14 +2,13 @@
 
     .venv/bin/python -m tests.workflows.histories.record
 
-Run it when a shipped journey or an example scenario changes on purpose, and
-commit the JSON files. Before re-recording after a workflow change guarded by
-`workflow.patched`, move the current files to a folder of their own (as
-`legacy/` holds the histories from before the operator view and
-`publish-every-step/` those from before publishing only at rest), so both paths
-stay tested. Never re-record to make a failing replay test pass:
-that failure means a change would break running journeys (use
-`workflow.patched` instead).
+Run it when a shipped journey or an example scenario changes on purpose, and commit
+the JSON files: `v2/<name>.json` and `v2/journeys.json` (the pinned definitions those
+histories name by hash, as the store's archive would hold them). Never re-record to
+make a failing replay test pass: that failure means a change would break running
+journeys (guard the change with `workflow.patched` instead). Before re-recording after
+a patched change, move the current files to a folder of their own, as `v1/` holds
+version 1's, so both paths stay tested.
 """
 
 from __future__ import annotations
@@ -18,11 +17,16 @@ import asyncio
 import json
 from pathlib import Path
 
+from rapport.catalog.archive import MemoryArchive
+from rapport.catalog.pinned import PinnedJourney
+from rapport.language.models import JourneyDefinition
+from rapport.language.templates import TemplateBundle
 from rapport.simulation.runner import simulate
 from rapport.simulation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
+CURRENT = HERE / "v2"
 
 RECORDED = {
     "pre_due": "due_soon_pays_on_time.yaml",
@@ -32,12 +36,32 @@ RECORDED = {
 }
 
 
-async def record() -> None:
+def save_archive(journeys: list[PinnedJourney], path: Path) -> None:
+    data = {j.pin.hash: {"definition": j.definition.model_dump(mode="json"),
+                         "templates": dict(j.templates.sources), "source": j.source}
+            for j in journeys}
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def load_archive(path: Path) -> MemoryArchive:
+    archive = MemoryArchive()
+    for stored in json.loads(path.read_text()).values():
+        archive.save(PinnedJourney.of(JourneyDefinition.model_validate(stored["definition"]),
+                                      TemplateBundle(stored["templates"]), stored["source"]))
+    return archive
+
+
+async def record(folder: Path = CURRENT) -> None:
+    folder.mkdir(exist_ok=True)
+    journeys = []
     for name, scenario in RECORDED.items():
-        run = await simulate(load_scenario(ROOT / "examples" / "scenarios" / scenario))
-        target = HERE / f"{name}.json"
+        loaded = load_scenario(ROOT / "examples" / "scenarios" / scenario)
+        run = await simulate(loaded)
+        journeys.append(PinnedJourney.loaded(loaded.journey))
+        target = folder / f"{name}.json"
         target.write_text(json.dumps(json.loads(run.history.to_json()), indent=1) + "\n")
         print(f"{target.relative_to(ROOT)}: {len(run.history.events)} events")
+    save_archive(journeys, folder / "journeys.json")
 
 
 if __name__ == "__main__":

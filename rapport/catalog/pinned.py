@@ -1,0 +1,44 @@
+"""A journey as pinned: the definition, its templates, and what each template reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from rapport.contract.records import JourneyPin
+from rapport.language.loader import LoadedJourney
+from rapport.language.models import JourneyDefinition
+from rapport.language.templates import FieldPath, TemplateBundle
+
+
+def content_hash(definition: JourneyDefinition, templates: TemplateBundle) -> str:
+    """The same definition and templates give the same hash, whatever the YAML's layout."""
+    content = {"definition": definition.model_dump(mode="json"),
+               "templates": dict(sorted(templates.sources.items()))}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PinnedJourney:
+    pin: JourneyPin
+    definition: JourneyDefinition
+    templates: TemplateBundle
+    source: str
+    fields: dict[str, frozenset[FieldPath] | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, definition: JourneyDefinition, templates: TemplateBundle,
+           source: str) -> PinnedJourney:
+        pin = JourneyPin(id=definition.id, version=definition.version,
+                         hash=content_hash(definition, templates))
+        fields = {file: templates.account_fields(file) for file in templates.sources}
+        return cls(pin, definition, templates, source, fields)
+
+    @classmethod
+    def loaded(cls, journey: LoadedJourney) -> PinnedJourney:
+        return cls.of(journey.definition, journey.templates, str(journey.path))
+
+    def account_fields(self, file: str) -> frozenset[FieldPath] | None:
+        return self.fields.get(file)

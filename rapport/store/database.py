@@ -1,0 +1,106 @@
+"""The database behind the store: SQLite in `data/` by default, PostgreSQL in production.
+
+`Store(url)` opens it; `upgrade()` applies the Alembic migrations (`journey db
+upgrade`). SQLite runs in WAL mode with a busy timeout, so the worker, the web app
+and the CLI can share one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DEFAULT_URL = "sqlite:///data/rapport.db"
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or answered with an error; try again later."""
+
+
+def engine_for(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)  # customer data: the owner only
+    engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """One database; every table group's functions take a connection from `begin()`."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = url
+        self.engine = engine_for(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed when the block ends, rolled back on an exception."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def upgrade(self) -> str:
+        """Apply every migration not applied yet; return the revision now current."""
+        from alembic import command
+
+        command.upgrade(self._alembic_config(), "head")
+        return self.revision() or "none"
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            if not self.engine.dialect.has_table(connection, "alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    def head(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        assert head is not None
+        return head
+
+    def ready(self) -> None:
+        """Make sure the schema is current: a SQLite file is upgraded in place (nothing to
+        install); a shared database must be upgraded with `journey db upgrade` first."""
+        if self.is_sqlite:
+            self.upgrade()
+            return
+        current, head = self.revision(), self.head()
+        if current != head:
+            raise StoreUnavailable(f"the database is at revision {current or 'none'}, the code "
+                                   f"needs {head}: run `journey db upgrade`")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def _alembic_config(self) -> Any:
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = self.engine
+        return config
