@@ -107,7 +107,12 @@ def test_each_content_is_validated_once(tmp_path: Path, monkeypatch: pytest.Monk
     path = write_journey(tmp_path, BASE)
     loads: list[Path] = []
     real = library.load_journey
-    monkeypatch.setattr(library, "load_journey", lambda p: loads.append(p) or real(p))
+
+    def counted(path: Path) -> object:
+        loads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(library, "load_journey", counted)
     shelf = Library([tmp_path])
     for _ in range(5):
         shelf.choose("test-journey", customer())
