@@ -28,14 +28,7 @@ from rapport.compliance.rules import OPT_OUT_REQUIRED
 from rapport.contract.activities import HandoffRequest, PaymentCheck, SendMessage, SendOutcome
 from rapport.language.context import AccountView, message_context
 from rapport.language.templates import TemplateProblem
-from rapport.providers.base import (
-    Outgoing,
-    PermanentFailure,
-    Provider,
-    Receipt,
-    Router,
-    TransientFailure,
-)
+from rapport.providers.base import Outgoing, PermanentFailure, Router, TransientFailure
 from rapport.security.links import LINK_LIFETIME, LinkSigner
 
 WINDOW_CLOSED = "WindowClosed"
@@ -59,6 +52,7 @@ class DeliveryActivities:
         if info.current_attempt_scheduled_time > request.deliver_by:
             raise ApplicationError("the contact window closed before this attempt",
                                    type=WINDOW_CLOSED, non_retryable=True)
+        beat = asyncio.create_task(_heartbeat())  # alive, and told of a cancellation
         try:
             return await self._send(request, info.attempt)
         except TRANSIENT as failure:
@@ -73,6 +67,8 @@ class DeliveryActivities:
                                                 "key": request.key})
             raise ApplicationError(f"{type(exc).__name__}: {exc}", type=UNDELIVERABLE,
                                    non_retryable=True) from None
+        finally:
+            beat.cancel()
 
     async def _send(self, request: SendMessage, attempt: int) -> SendOutcome:
         if request.reminder:
@@ -86,8 +82,9 @@ class DeliveryActivities:
         except TemplateProblem as problem:
             return SendOutcome(status="rejected", detail=f"template_error: {problem}")
         provider = self.providers.for_channel(request.channel)
+        await asyncio.sleep(0)  # the last moment a cancellation stops the message
         try:
-            receipt = await _deliver(provider, item)
+            receipt = await provider.deliver(item)
         except PermanentFailure as failure:
             return SendOutcome(status="rejected", detail=failure.reason)
         again = attempt > 1 or request.attempted_before
@@ -115,12 +112,15 @@ class DeliveryActivities:
                         account_id=request.account_id, to=request.queue,
                         at=request.at.isoformat(), subject=f"Reach out to {request.account_id}",
                         body=request.summary, step=request.queue, template="")
+        beat = asyncio.create_task(_heartbeat())
         try:
-            receipt = await _deliver(self.providers.for_channel("handoff"), item)
+            receipt = await self.providers.for_channel("handoff").deliver(item)
         except PermanentFailure as failure:
             return SendOutcome(status="rejected", detail=failure.reason)
         except TransientFailure as failure:
             raise ApplicationError(str(failure), type="Transient") from None
+        finally:
+            beat.cancel()
         return SendOutcome(status=receipt)
 
 
@@ -130,12 +130,3 @@ async def _heartbeat() -> None:
     while True:
         activity.heartbeat()
         await asyncio.sleep(HEARTBEAT_EVERY)
-
-
-async def _deliver(provider: Provider, item: Outgoing) -> Receipt:
-    beat = asyncio.create_task(_heartbeat())
-    try:
-        await asyncio.sleep(0)  # the last moment a cancellation stops the message
-        return await provider.deliver(item)
-    finally:
-        beat.cancel()

@@ -111,17 +111,20 @@ class FakeSmsProvider:
         expected = "Basic " + base64.b64encode(f"{self.sid}:{self.token}".encode()).decode()
         if request.headers.get("Authorization") != expected:
             return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        if self.hold.count > 0:  # taken, and the answer comes too late or never
+            self.messages.append(form)
+            await self.hold.maybe_hold()
+            return web.json_response({"sid": f"SM{len(self.messages)}"}, status=201)
         if self.failures:
             status, headers = self.failures.pop(0)
             return web.json_response({"code": 20500, "message": "busy"}, status=status,
                                      headers=headers)
-        form = {k: str(v) for k, v in (await request.post()).items()}
         if form["To"] in self.bad_numbers:
             return web.json_response(
                 {"code": 21211, "message": f"The 'To' number {form['To']} is not a valid phone "
                                            "number."}, status=400)
         self.messages.append(form)
-        await self.hold.maybe_hold()
         return web.json_response({"sid": f"SM{len(self.messages)}", "status": "queued"},
                                  status=201)
 
@@ -133,6 +136,7 @@ class FakeBilling:
     balances: dict[str, Decimal] = field(default_factory=dict)
     failures: int = 0
     requests: int = 0
+    hold: Hold = field(default_factory=Hold)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -141,6 +145,7 @@ class FakeBilling:
 
     async def account(self, request: web.Request) -> web.Response:
         self.requests += 1
+        await self.hold.maybe_hold()
         if self.failures > 0:
             self.failures -= 1
             return web.Response(status=503, text="maintenance")

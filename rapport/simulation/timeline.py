@@ -43,6 +43,9 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
                      for h in run.status.handoffs],
         "balance": str(run.status.balance),
         "errors": run.status.errors,
+        "possible_duplicates": run.status.possible_duplicates,
+        "refused": [{"event": r.event, "at": at(r.at), "error": r.error}
+                    for r in run.status.refused],
         "history_events": len(run.history.events),
     }
 
