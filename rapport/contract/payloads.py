@@ -74,7 +74,8 @@ class CustomerUpdate(Payload):
 
 class AccountUpdated(Payload):
     """What changed at the billing system: any of these fields, validated as the account.
-    `balance` is the balance now (zero or less: paid)."""
+    `balance` is the balance now (zero or less: paid); a field left out, or null, is
+    unchanged."""
 
     balance: Annotated[Money, AfterValidator(_not_negative)] | None = None
     minimum_due: Annotated[Money, AfterValidator(_not_negative)] | None = None
@@ -87,7 +88,7 @@ class AccountUpdated(Payload):
 
     @model_validator(mode="after")
     def _something(self) -> AccountUpdated:
-        if not self.model_fields_set:
+        if not self.model_dump(exclude_none=True):
             raise ValueError("an update names at least one field")
         return self
 
@@ -95,10 +96,7 @@ class AccountUpdated(Payload):
         """The account with this update: validated as a whole, so a bad phone number or
         time zone is refused like at the start."""
         data = account.model_dump(mode="json")
-        changes = self.model_dump(mode="json", exclude_unset=True, exclude={"balance"})
-        customer = changes.pop("customer", None)
-        if customer:
-            data["customer"].update({k: v for k, v in customer.items() if k in
-                                     (self.customer.model_fields_set if self.customer else ())})
+        changes = self.model_dump(mode="json", exclude_none=True, exclude={"balance"})
+        data["customer"].update(changes.pop("customer", {}))
         data.update(changes)
         return Account.model_validate(data)

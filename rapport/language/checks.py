@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from jinja2.exceptions import SecurityError
+
 from rapport.compliance.rules import EARLIEST_CONTACT, LATEST_CONTACT, OPT_OUT_REQUIRED
 from rapport.language.context import LINK_NAMES, message_context
 from rapport.language.expressions import ExpressionError, compile_expression
@@ -27,6 +29,7 @@ from rapport.language.models import (
 )
 from rapport.language.problems import Path
 from rapport.language.samples import AnyAttributes, sample_account
+from rapport.language.selection import JourneyFacts, expression_context
 from rapport.language.templates import NAMES, TemplateBundle, TemplateProblem, template_file
 
 _SAMPLE_LINKS = {name: f"https://pay.example.com/r/{name}" for name in LINK_NAMES}
@@ -176,11 +179,20 @@ def expression_fields(definition: JourneyDefinition) -> Iterator[tuple[Path, str
 
 
 def _expressions(definition: JourneyDefinition) -> Iterator[Finding]:
+    context = expression_context(sample_account(), sample_account().balance, "default",
+                                 JourneyFacts())
     for path, source in expression_fields(definition):
         try:
-            compile_expression(source)
+            compiled = compile_expression(source)
         except ExpressionError as exc:
             yield path, str(exc)
+            continue
+        try:
+            compiled(**context)
+        except SecurityError as exc:  # too much work for a condition: never at run time
+            yield path, f"not allowed in an expression: {exc}"
+        except Exception:  # noqa: S110  (other failures depend on real data: run time's)
+            pass
 
 
 @dataclass(frozen=True)

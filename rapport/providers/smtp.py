@@ -35,11 +35,17 @@ def to_html(text: str) -> str:
     return "<!doctype html>\n<html><body>\n" + "\n".join(paragraphs) + "\n</body></html>\n"
 
 
+def header(value: str) -> str:
+    """A header value on one line: a line break in a subject or an address would start a
+    header of the attacker's choosing (Bcc: ...), so every run of white space is one space."""
+    return " ".join(value.split())
+
+
 def build_email(item: Outgoing, sender: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = item.to
-    message["Subject"] = item.subject or ""
+    message["From"] = header(sender)
+    message["To"] = header(item.to)
+    message["Subject"] = header(item.subject or "")
     message["Message-ID"] = message_id(item.key)
     message["Date"] = formatdate(localtime=False)
     message["X-Rapport-Key"] = item.key

@@ -138,7 +138,8 @@ async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[s
 
 def _signal_payload(event: Any) -> Any:
     """The signal's own payload: the event's fields but `at` and `type`."""
-    return SIGNALS[event.type].payload.model_validate(event.model_dump(exclude={"at", "type"}))
+    fields = event.model_dump(exclude={"at", "type"}, exclude_unset=True)
+    return SIGNALS[event.type].payload.model_validate(fields)
 
 
 def _root_message(exc: BaseException) -> str:

@@ -103,3 +103,30 @@ def test_preview_unknown_step() -> None:
     code, out = run("preview", str(ROOT / "journeys" / "pre_due.yaml"), "--account",
                     str(ACCOUNTS / "due_soon.yaml"), "--step", "nope")
     assert code == 1 and "no step has id 'nope'" in out
+
+
+def test_templates_and_expressions_that_would_hang_are_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    slow = {
+        "nudge.sms.j2": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+                        "{% endfor %}{{ opt_out }}",
+        "reminder.sms.j2": "{{ 'a' * 10**8 }} {{ opt_out }}",
+        "reminder.email.j2": "Subject: x\n\n{{ 7 ** (7 ** 9) }} {{ opt_out }}",
+    }
+    text = BASE.replace("template: nudge}", "template: nudge, when: '7 ** (7 ** 9) > 1'}")
+    write_journey(tmp_path, text, slow)
+    started = time.monotonic()
+    code, out = run("validate", str(tmp_path))
+    assert time.monotonic() - started < 2.0
+    assert code == 1
+    assert "range is limited to 1000 items" in out
+    assert "that would make a value longer than 100000" in out
+    assert "a power may not exceed 64" in out
+    assert "steps[2].send.when: not allowed in an expression" in out
+
+
+def test_a_wait_of_a_lifetime_is_refused(tmp_path: Path) -> None:
+    write_journey(tmp_path, BASE.replace("wait: 2d", "wait: 99999999w"))
+    code, out = run("validate", str(tmp_path))
+    assert code == 1 and "steps[1].wait" in out and "at most 366d" in out
