@@ -23,6 +23,7 @@ from datetime import timedelta
 from aiohttp import web
 from temporalio.client import Client
 
+from rapport.runtime import logs
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
 from rapport.runtime.settings import Settings, load_settings
 from rapport.runtime.temporal import connect, ensure_registered
@@ -90,10 +91,11 @@ def main() -> None:
                         help="start the embedded Temporal dev server and web UI first")
     parser.add_argument("--demo", action="store_true",
                         help="start demo journeys for the accounts in examples/accounts")
+    parser.add_argument("--log-format", choices=["plain", "json"], default=None,
+                        help="plain lines for people (default) or JSON lines for machines")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = load_settings()
+    logs.configure(args.log_format or settings.log_format)
     problems = settings.problems()
     if problems:
         sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))

@@ -80,6 +80,8 @@ class Settings(_Routes):  # type: ignore[misc]
     billing_token: SecretStr | None = None
     billing_timeout: float = 5.0
 
+    log_format: Literal["plain", "json"] = "plain"
+
     # worker tuning; the defaults suit a 2-core machine
     worker_max_cached_workflows: int = 1000
     worker_max_concurrent_activities: int = 50

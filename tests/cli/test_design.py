@@ -108,7 +108,7 @@ def test_preview_unknown_step() -> None:
 def test_templates_and_expressions_that_would_hang_are_refused_quickly(tmp_path: Path) -> None:
     import time
 
-    slow = {
+    slow: dict[str, str | None] = {
         "nudge.sms.j2": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
                         "{% endfor %}{{ opt_out }}",
         "reminder.sms.j2": "{{ 'a' * 10**8 }} {{ opt_out }}",

@@ -1,0 +1,60 @@
+"""Log lines: one per event, for people (`plain`) or machines (`json`).
+
+A line says what happened and to which account and journey; it never holds a
+customer's name, address or a message body: only the fields named in `FIELDS` are
+written, whatever a caller passes along.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+LogFormat = Literal["plain", "json"]
+FIELDS = ("account_id", "journey", "step", "segment", "channel", "reason", "template", "key",
+          "occurrence", "outcome", "signal", "where", "workflow_id", "run_id", "activity")
+
+
+def fields_of(record: logging.LogRecord) -> dict[str, Any]:
+    found = {name: getattr(record, name) for name in FIELDS
+             if getattr(record, name, None) not in (None, "")}
+    workflow = getattr(record, "temporal_workflow", None) or {}
+    activity = getattr(record, "temporal_activity", None) or {}
+    for source, names in ((workflow, ("workflow_id", "run_id")),
+                          (activity, ("workflow_id", "activity_type"))):
+        for name in names:
+            if source.get(name):
+                found.setdefault("activity" if name == "activity_type" else name, source[name])
+    return found
+
+
+class PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in fields_of(record).items())
+        line = f"{self.formatTime(record)} {record.levelname} {record.name}: " \
+               f"{record.getMessage()}" + (f" {extra}" if extra else "")
+        if record.exc_info:
+            line += f" error={record.exc_info[0].__name__ if record.exc_info[0] else '?'}"
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                "level": record.levelname.lower(), "logger": record.name,
+                "event": record.getMessage(), **fields_of(record)}
+        if record.exc_info and record.exc_info[0]:
+            line["error"] = record.exc_info[0].__name__
+        return json.dumps(line, default=str)
+
+
+def configure(log_format: LogFormat = "plain", level: int = logging.INFO) -> None:
+    """One handler on the root logger; the HTTP client's chatter kept down."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else PlainFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
