@@ -14,7 +14,17 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
 from rapport.contract.records import Payload
-from rapport.language.account import MAX_DAYS, Account, History, Name
+from rapport.language.account import (
+    MAX_DAYS,
+    Account,
+    Email,
+    FirstName,
+    History,
+    Locale,
+    Name,
+    Phone,
+    Timezone,
+)
 from rapport.language.types import Channel, Money
 
 
@@ -64,12 +74,12 @@ class AcceptPlan(Payload):
 
 
 class CustomerUpdate(Payload):
-    first_name: Annotated[Name, StringConstraints(min_length=1)] | None = None
+    first_name: FirstName | None = None
     last_name: Name | None = None
-    email: str | None = None
-    phone: str | None = None
-    timezone: str | None = None
-    locale: str | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: Timezone | None = None
+    locale: Locale | None = None
 
 
 class AccountUpdated(Payload):

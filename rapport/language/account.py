@@ -90,14 +90,20 @@ Name = Annotated[str, StringConstraints(max_length=100),
                  AfterValidator(unless_trusted(_plain_text))]
 
 
+FirstName = Annotated[Name, StringConstraints(min_length=1)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]  # E.164
+Timezone = Annotated[str, AfterValidator(unless_trusted(_timezone))]
+Locale = Annotated[str, AfterValidator(unless_trusted(_locale))]
+
+
 class Customer(_Strict):
-    first_name: Annotated[Name, StringConstraints(min_length=1)]
+    first_name: FirstName
     last_name: Name = ""
-    email: Annotated[str, StringConstraints(max_length=254,
-                                            pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
-    phone: Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")] | None = None
-    timezone: Annotated[str, AfterValidator(unless_trusted(_timezone))]
-    locale: Annotated[str, AfterValidator(unless_trusted(_locale))] = "en-US"
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: Timezone
+    locale: Locale = "en-US"
 
 
 class History(_Strict):

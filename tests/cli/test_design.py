@@ -130,3 +130,12 @@ def test_a_wait_of_a_lifetime_is_refused(tmp_path: Path) -> None:
     write_journey(tmp_path, BASE.replace("wait: 2d", "wait: 99999999w"))
     code, out = run("validate", str(tmp_path))
     assert code == 1 and "steps[1].wait" in out and "at most 366d" in out
+
+
+def test_update_fields_read_as_people_type_them() -> None:
+    from rapport.cli.parsing import parse_update
+
+    assert parse_update(("balance=120.50", "customer.email=d@example.com", "consent.sms=false",
+                         "days_past_due=40", "attributes.plan=gold")) == {
+        "balance": "120.50", "customer": {"email": "d@example.com"},
+        "consent": {"sms": False}, "days_past_due": 40, "attributes": {"plan": "gold"}}

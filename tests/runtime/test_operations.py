@@ -216,3 +216,37 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
         await server.shutdown()
     assert [m.step for m in status.messages] == ["plan"]
     assert len(receiver.received) == 1  # delivered once, never retried, nothing lost
+
+
+async def test_pay_with_an_id_twice_and_update_from_the_command_line(settings: Settings) -> None:
+    def journey(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address,
+               "JOURNEY_TASK_QUEUE": settings.task_queue,
+               "RAPPORT_LEDGER_PATH": str(settings.ledger_path)}
+        return subprocess.run([sys.executable, "-m", "rapport.cli", *args], env=env,
+                              capture_output=True, text=True, check=False)
+
+    async with running(settings) as (_, journeys):
+        handle = (await journeys.start(customer("C-1"))).handle
+        first = await asyncio.to_thread(journey, "pay", "C-1", "40.00", "--payment-id", "B-1")
+        again = await asyncio.to_thread(journey, "pay", "C-1", "40.00", "--payment-id", "B-1")
+        cents = await asyncio.to_thread(journey, "pay", "C-1", "40.001")
+        huge = await asyncio.to_thread(journey, "pay", "C-1", "1e999999999")
+        assert first.returncode == again.returncode == 0, first.stderr
+        assert cents.returncode == huge.returncode == 1
+        assert "more decimal places than USD" in cents.stderr
+        assert "at most 12 digits" in huge.stderr and "Traceback" not in huge.stderr
+
+        async def once() -> None:
+            status = await journeys.status("C-1")
+            assert status.balance == Decimal("260.00") and status.duplicate_payments == ["B-1"]
+
+        await eventually(once)
+        shown = await asyncio.to_thread(journey, "status", "C-1")
+        assert "duplicate payment B-1: ignored" in shown.stdout
+        bad = await asyncio.to_thread(journey, "update", "C-1", "customer.timezone=Mars/Olympus")
+        assert bad.returncode == 1 and "Mars/Olympus" in bad.stderr
+        done = await asyncio.to_thread(journey, "update", "C-1", "balance=0.00",
+                                       "consent.sms=false")
+        assert done.returncode == 0, done.stderr
+        assert (await handle.result()).outcome == "paid"

@@ -93,7 +93,8 @@ async def test_an_account_update_reaches_the_journey(env: WorkflowEnvironment,
 
 async def test_a_bad_account_update_is_refused_and_changes_nothing(
         env: WorkflowEnvironment, tmp_path: Path) -> None:
+    """Each field fits, the account as a whole does not (USD has two decimal places)."""
     timeline = await run(env, tmp_path, days=1, events=[
-        {"at": "+1h", "type": "account_updated", "customer": {"timezone": "Mars/Olympus"}}])
+        {"at": "+1h", "type": "account_updated", "minimum_due": "5.001"}])
     assert [r["event"] for r in timeline["refused"]] == ["account_updated"]
-    assert "Mars/Olympus" in timeline["refused"][0]["error"]
+    assert "more decimal places than USD" in timeline["refused"][0]["error"]
