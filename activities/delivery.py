@@ -74,7 +74,7 @@ class DeliveryActivities:
         if request.reminder:
             balance = await self.billing.balance(PaymentCheck(
                 account_id=request.account_id, known_balance=request.balance,
-                opening_balance=request.opening_balance))
+                opening_balance=request.opening_balance or request.balance))
             if balance <= 0:  # paid: never remind someone who paid
                 return SendOutcome(status="paid", balance=balance)
         try:
@@ -92,7 +92,8 @@ class DeliveryActivities:
 
     def _render(self, request: SendMessage) -> Outgoing:
         journey = registry.pinned(request.journey.hash)
-        links = self.signer.links(request.account_id, request.decided_at + LINK_LIFETIME)
+        scheduled = activity.info().scheduled_time  # the same on every retry of this message
+        links = self.signer.links(request.account_id, scheduled + LINK_LIFETIME)
         context = message_context(AccountView.model_validate(request.fields), request.balance,
                                   request.channel, links, request.plan)
         rendered = journey.templates.render(request.template, request.channel, context)

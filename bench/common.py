@@ -1,11 +1,11 @@
-"""What the benchmarks share: a dev server in a temporary folder, a journey with
-one-second waits (the language's smallest unit is a minute, so it is built in
-Python), and the bare baseline workflow."""
+"""What the benchmarks share: a dev server in a temporary folder, the benchmark journey
+(three texts and two one-second waits: the language's smallest unit is a minute, so
+it is built in Python), starting journeys as a billing system would, and reading a
+history's cost (events, billable actions, bytes)."""
 
 from __future__ import annotations
 
 import asyncio
-import resource
 import tempfile
 import time
 import uuid
@@ -17,10 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.catalog.pinned import PinnedJourney
 from rapport.cli.demo import midday_zone
+from rapport.client.journeys import starting_attributes
 from rapport.contract.names import workflow_id
 from rapport.language.account import Account, Customer
 from rapport.language.models import JourneyDefinition
@@ -29,9 +32,21 @@ from rapport.providers.outbox import Capture
 from rapport.runtime.servers import start_local
 from rapport.runtime.workers import EngineParts
 from rapport.security.links import LinkSigner
+from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput
 
 TEMPLATE = "Hi {{ customer.first_name }}, {{ balance }} is due: {{ links.pay_now }} {{ opt_out }}"
+E = EventType
+# What Temporal Cloud bills as actions: a start, each activity attempt, a timer, a signal,
+# an update, a search-attribute upsert, a marker (local activities, patches), a
+# continue-as-new.
+ACTION_EVENTS = {
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, E.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+    E.EVENT_TYPE_TIMER_STARTED, E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, E.EVENT_TYPE_MARKER_RECORDED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
 
 
 def bench_definition(sends: int = 3, waits: int = 2, wait: timedelta = timedelta(seconds=1),
@@ -68,15 +83,50 @@ def bench_parts(definition: JourneyDefinition) -> EngineParts:
                        library=OneJourney(pinned(definition)))
 
 
-def account(index: int) -> Account:
-    return Account(account_id=f"B-{index}", balance=Decimal("120.00"), currency="USD",
+def account(account_id: str) -> Account:
+    return Account(account_id=account_id, balance=Decimal("120.00"), currency="USD",
                    days_past_due=5, consent={"sms": True},
                    customer=Customer(first_name="Bea", phone="+15555550100",
                                      timezone=midday_zone()))
 
 
-def journey_input(index: int) -> JourneyInput:
-    return JourneyInput(account=account(index), journey="bench")
+async def start_journey(client: Client, queue: str, account_id: str,
+                        journey: str = "bench") -> WorkflowHandle[Any, Any]:
+    """As a billing system starts one (the Python client's way: search attributes set
+    by the start itself)."""
+    who = account(account_id)
+    return await client.start_workflow(
+        DelinquencyJourney.run, JourneyInput(account=who, journey=journey),
+        id=workflow_id(account_id), task_queue=queue,
+        search_attributes=starting_attributes(who, journey))
+
+
+@dataclass(frozen=True)
+class HistoryCost:
+    events: int
+    actions: int
+    bytes: int
+    messages: int
+
+    @property
+    def events_per_message(self) -> float:
+        return self.events / max(self.messages, 1)
+
+    @property
+    def actions_per_message(self) -> float:
+        return self.actions / max(self.messages, 1)
+
+
+def cost_of(history: WorkflowHistory, message_activity: str) -> HistoryCost:
+    from temporalio.api.history.v1 import History
+
+    messages = sum(1 for e in history.events
+                   if e.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                   and e.activity_task_scheduled_event_attributes.activity_type.name
+                   == message_activity)
+    return HistoryCost(events=len(history.events),
+                       actions=sum(1 for e in history.events if e.event_type in ACTION_EVENTS),
+                       bytes=History(events=history.events).ByteSize(), messages=messages)
 
 
 @asynccontextmanager
@@ -106,10 +156,6 @@ def new_queue(name: str) -> str:
     return f"{name}-{uuid.uuid4()}"
 
 
-def rapport_id(index: int) -> str:
-    return workflow_id(account(index).account_id)
-
-
 @dataclass
 class Timer:
     started: float = 0.0
@@ -121,8 +167,3 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.started
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime

@@ -1,6 +1,8 @@
-"""Scale: N journeys waiting at once on one dev server and one worker process. Reports the
-worker's memory (resident now and peak) and, while they wait, how long a payment takes
-to end a journey (p50, p99); the baseline is a bare workflow waiting on a timer.
+"""Scale: N journeys waiting at once on one dev server and one worker process (`python
+worker.py`, as deployed). Reports the worker's memory once every journey's first workflow
+task has completed, and, with payments arriving at a steady 50 a second, how long a
+payment takes to end its journey (p50, p99). The baseline is the plain workflow of the
+same shape (a month's wait, then a message) in its own worker process.
 
     .venv/bin/python -m bench.scale [N]          (default 2000; the issue's figure is 10000)
 """
@@ -9,26 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, WorkflowHandle
 
-from bench.bare import BarePlan, BareWorkflow
-from bench.common import dev_server, gather_limited, journey_input, new_queue
+from bench.common import dev_server, gather_limited, new_queue, start_journey
+from bench.plain import PlainJourney, PlainShape
 from bench.results import record
-from rapport.contract.names import workflow_id
 from rapport.contract.payloads import PaymentReceived
-from workflows.journey import DelinquencyJourney
+from rapport.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = 200
+PAYMENTS = 500  # sampled journeys paid, at a steady rate
+RATE = 50.0  # payments a second
+MONTH = 30 * 86400
 WAITING = """\
 id: bench
 version: 1
@@ -46,61 +54,89 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
-def worker_process(address: str, queue: str, folder: Path, bare: bool) -> subprocess.Popen[bytes]:
+def worker_process(address: str, queue: str, folder: Path, plain: bool) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TEMPORAL_ADDRESS": address, "JOURNEY_TASK_QUEUE": queue,
            "RAPPORT_JOURNEYS_DIR": str(folder / "journeys"), "RAPPORT_DATA_DIR": str(folder),
            "RAPPORT_OUTBOX_PATH": str(folder / "outbox.jsonl"),
-           "RAPPORT_LEDGER_PATH": str(folder / "ledger.jsonl")}
-    command = ["-m", "bench.bare_worker"] if bare else [str(ROOT / "worker.py")]
+           "RAPPORT_LEDGER_PATH": str(folder / "ledger.jsonl"),
+           "RAPPORT_WORKER_MAX_CACHED_WORKFLOWS": str(Settings().worker_max_cached_workflows)}
+    command = ["-m", "bench.plain"] if plain else [str(ROOT / "worker.py")]
     return subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def wait_started(client: Client, queue: str, n: int) -> None:
-    """Until every workflow has run its first task (it is then waiting on its timer)."""
-    query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Running'"
-    while (await client.count_workflows(query)).count < n:
+async def backlog(client: Client, queue: str) -> int:
+    described = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=client.namespace, task_queue=TaskQueue(name=queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, report_stats=True))
+    return int(described.stats.approximate_backlog_count)
+
+
+async def all_waiting(client: Client, queue: str, handles: list[WorkflowHandle]) -> float:  # type: ignore[type-arg]
+    """Seconds until every journey's first workflow task has completed (no task waits on the
+    queue, and each history shows a completed task)."""
+    started = time.perf_counter()
+    while await backlog(client, queue) > 0:
         await asyncio.sleep(1)
-    await asyncio.sleep(3)
+    pending = list(handles)
+    while pending:
+        lengths = await gather_limited([partial(_history_length, h) for h in pending])
+        pending = [h for h, length in zip(pending, lengths, strict=True) if length < 4]
+        if pending:
+            await asyncio.sleep(1)
+    return time.perf_counter() - started
+
+
+async def _history_length(handle: WorkflowHandle) -> int:  # type: ignore[type-arg]
+    return int((await handle.describe()).raw_description.workflow_execution_info.history_length)
+
+
+async def steady_payments(handles: list[WorkflowHandle],  # type: ignore[type-arg]
+                          pay: Callable[[WorkflowHandle, int], object]) -> list[float]:  # type: ignore[type-arg]
+    """Pay a sample of the journeys, one every 1/RATE s; each latency is from the signal to
+    the journey's end."""
+    sample = random.Random(7).sample(handles, min(PAYMENTS, len(handles)))
+
+    async def one(index: int, handle: WorkflowHandle) -> float:  # type: ignore[type-arg]
+        await asyncio.sleep(index / RATE)
+        begin = time.perf_counter()
+        await pay(handle, index)  # type: ignore[misc]
+        await handle.result()
+        return (time.perf_counter() - begin) * 1000
+
+    return sorted(await asyncio.gather(*(one(i, h) for i, h in enumerate(sample))))
 
 
 async def rapport(client: Client, address: str, n: int, folder: Path) -> dict[str, float]:
     queue = new_queue("scale")
-    worker = worker_process(address, queue, folder, bare=False)
+    worker = worker_process(address, queue, folder, plain=False)
     try:
-        started = time.perf_counter()
-        await gather_limited([partial(
-            client.start_workflow, DelinquencyJourney.run, _input(queue, i),
-            id=workflow_id(f"{queue}-{i}"), task_queue=queue) for i in range(n)])
-        await wait_started(client, queue, n)
-        start_seconds = time.perf_counter() - started
+        handles = await gather_limited([partial(start_journey, client, queue, f"S{i}")
+                                        for i in range(n)])
+        seconds = await all_waiting(client, queue, handles)
         await asyncio.sleep(5)
         rss, peak = memory_mb(worker.pid)
-        latencies = []
-        for i in range(0, n, max(1, n // SAMPLE)):
-            handle = client.get_workflow_handle(workflow_id(f"{queue}-{i}"))
-            begin = time.perf_counter()
+
+        async def pay(handle: WorkflowHandle, index: int) -> None:  # type: ignore[type-arg]
             await handle.signal("payment_received", PaymentReceived(
-                amount=Decimal("120.00"), payment_id=f"bench-{i}"))
-            await handle.result()
-            latencies.append((time.perf_counter() - begin) * 1000)
+                amount=Decimal("120.00"), payment_id=f"bench-{index}"))
+
+        latencies = await steady_payments(handles, pay)
     finally:
         worker.terminate()
         worker.wait()
-    latencies.sort()
-    return {"rss": rss, "peak": peak, "start_seconds": start_seconds,
-            "p50": statistics.median(latencies),
-            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+    return {"rss": rss, "peak": peak, "waiting_after_s": seconds, **_percentiles(latencies)}
 
 
-async def bare(client: Client, address: str, n: int, folder: Path) -> dict[str, float]:
-    queue = new_queue("scale-bare")
-    worker = worker_process(address, queue, folder, bare=True)
-    plan = BarePlan(activities=1, timers=1, timer_seconds=30 * 86400)
+async def plain(client: Client, address: str, n: int, folder: Path) -> dict[str, float]:
+    queue = new_queue("scale-plain")
+    worker = worker_process(address, queue, folder, plain=True)
+    shape = PlainShape(sends=1, waits=0, first_wait_seconds=MONTH)
     try:
-        await gather_limited([partial(client.start_workflow, BareWorkflow.run, plan,
-                                      id=f"{queue}-{i}", task_queue=queue) for i in range(n)])
-        await wait_started(client, queue, n)
+        handles = await gather_limited([partial(
+            client.start_workflow, PlainJourney.run, shape, id=f"{queue}-{i}",
+            task_queue=queue) for i in range(n)])
+        await all_waiting(client, queue, handles)
         await asyncio.sleep(5)
         rss, peak = memory_mb(worker.pid)
     finally:
@@ -109,11 +145,9 @@ async def bare(client: Client, address: str, n: int, folder: Path) -> dict[str, 
     return {"rss": rss, "peak": peak}
 
 
-def _input(queue: str, index: int):  # type: ignore[no-untyped-def]
-    request = journey_input(index)
-    request.account.account_id = f"{queue}-{index}"
-    request.journey = "bench"
-    return request
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    return {"p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
 async def main(n: int) -> None:
@@ -125,20 +159,21 @@ async def main(n: int) -> None:
             "{{ balance }} due. {{ opt_out }}")
         async with dev_server() as server:
             address = server.client.service_client.config.target_host
-            base = await bare(server.client, address, n, folder)
+            base = await plain(server.client, address, n, folder)
             ours = await rapport(server.client, address, n, folder)
-    print(f"{n} waiting journeys on one dev server and one worker process (cache 1000):")
-    print(f"  {'':<34}{'Rapport':>10}{'bare':>10}{'ratio':>8}")
-    print(f"  {'worker resident memory, MB':<34}{ours['rss']:>10.0f}{base['rss']:>10.0f}"
-          f"{ours['rss'] / base['rss']:>8.2f}")
-    print(f"  {'worker peak memory, MB':<34}{ours['peak']:>10.0f}{base['peak']:>10.0f}"
-          f"{ours['peak'] / base['peak']:>8.2f}")
-    print(f"  payment to journey end while they wait: p50 {ours['p50']:.0f} ms, "
-          f"p99 {ours['p99']:.0f} ms ({SAMPLE} payments)")
-    print(f"  starting them took {ours['start_seconds']:.0f} s")
+    cache = Settings().worker_max_cached_workflows
+    print(f"{n} waiting journeys on one dev server and one worker process (cache {cache}):")
+    print(f"  {'':<34}{'Rapport':>10}{'plain':>10}{'ratio':>8}")
+    for label, key in (("worker resident memory, MB", "rss"), ("worker peak memory, MB", "peak")):
+        print(f"  {label:<34}{ours[key]:>10.0f}{base[key]:>10.0f}{ours[key] / base[key]:>8.2f}")
+    print(f"  per waiting journey: {(ours['rss'] - base['rss']) * 1024 / n:.1f} KB more than "
+          "plain")
+    print(f"  payment to journey end, {min(PAYMENTS, n)} payments at {RATE:.0f}/s: "
+          f"p50 {ours['p50']:.0f} ms, p99 {ours['p99']:.0f} ms")
+    print(f"  all waiting {ours['waiting_after_s']:.0f} s after the last start")
     record({"scale_journeys": n, "idle_worker_rss_mb": round(ours["rss"], 1),
             "idle_worker_peak_mb": round(ours["peak"], 1),
-            "idle_bare_worker_rss_mb": round(base["rss"], 1),
+            "idle_plain_worker_rss_mb": round(base["rss"], 1),
             "payment_to_end_p50_ms": round(ours["p50"], 1),
             "payment_to_end_p99_ms": round(ours["p99"], 1)})
 

@@ -1,7 +1,8 @@
-"""Throughput: N accounts through a journey of 3 sends and 2 one-second waits on the dev
-server, against a bare workflow running the same activities and timers on the same server.
+"""Throughput and history cost: N accounts through the benchmark journey (3 texts, 2
+one-second waits) on the dev server, against the plain workflow of the same shape
+(bench/plain.py), same server, same run, best of two rounds each, interleaved.
 
-    .venv/bin/python -m bench.throughput [N ...]      (default: 100 500 2000)
+    .venv/bin/python -m bench.throughput [N ...]      (default: 100 500)
 """
 
 from __future__ import annotations
@@ -11,80 +12,82 @@ import sys
 from functools import partial
 
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from bench.bare import BarePlan, BareWorkflow, bare_noop
 from bench.common import (
+    HistoryCost,
     Timer,
     bench_definition,
     bench_parts,
+    cost_of,
     dev_server,
     gather_limited,
-    journey_input,
     new_queue,
+    start_journey,
 )
+from bench.plain import PlainJourney, PlainShape, plain_worker
 from bench.results import record
-from rapport.contract.names import workflow_id
 from rapport.runtime.workers import build_worker
-from workflows.journey import DelinquencyJourney
-from workflows.sandbox import workflow_runner
-from workflows.state import JourneyInput
 
-SENDS, WAITS = 3, 2
-ACTIVITIES = 1 + 2 * SENDS  # load the journey; per send, a payment check and the delivery
-UPSERTS = WAITS + 1  # the operator view publishes at each wait and at the end
+ROUNDS = 2
 
 
-def unique_input(run: str, index: int) -> JourneyInput:
-    request = journey_input(index)
-    request.account.account_id = f"{run}-{index}"
-    return request
-
-
-async def rapport(client: Client, n: int) -> float:
+async def rapport(client: Client, n: int) -> tuple[float, HistoryCost]:
     queue = new_queue("rapport")
-    async with build_worker(client, queue, bench_parts(bench_definition(SENDS, WAITS))):
+    async with build_worker(client, queue, bench_parts(bench_definition())):
         with Timer() as timer:
-            handles = await gather_limited([partial(
-                client.start_workflow, DelinquencyJourney.run, unique_input(queue, i),
-                id=workflow_id(f"{queue}-{i}"), task_queue=queue) for i in range(n)])
+            handles = await gather_limited([partial(start_journey, client, queue,
+                                                    f"{queue}-{i}") for i in range(n)])
             await gather_limited([h.result for h in handles], limit=n)
-    return n / timer.seconds
+        cost = cost_of(await handles[0].fetch_history(), "send_message")
+    return n / timer.seconds, cost
 
 
-async def bare(client: Client, n: int, upserts: int = 0) -> float:
-    queue = new_queue("bare")
-    plan = BarePlan(activities=ACTIVITIES, timers=WAITS, timer_seconds=1.0, upserts=upserts)
-    async with Worker(client, task_queue=queue, workflows=[BareWorkflow],
-                      activities=[bare_noop], workflow_runner=workflow_runner()):
+async def plain(client: Client, n: int) -> tuple[float, HistoryCost]:
+    queue = new_queue("plain")
+    async with plain_worker(client, queue):
         with Timer() as timer:
             handles = await gather_limited([partial(
-                client.start_workflow, BareWorkflow.run, plan, id=f"{queue}-{i}",
+                client.start_workflow, PlainJourney.run, PlainShape(), id=f"{queue}-{i}",
                 task_queue=queue) for i in range(n)])
             await gather_limited([h.result for h in handles], limit=n)
-    return n / timer.seconds
+        cost = cost_of(await handles[0].fetch_history(), "plain_send")
+    return n / timer.seconds, cost
 
 
 async def main(sizes: list[int]) -> None:
     rows = []
     async with dev_server() as server:
         for n in sizes:
-            bare_rate = await bare(server.client, n)
-            visible_rate = await bare(server.client, n, upserts=UPSERTS)
-            rapport_rate = await rapport(server.client, n)
-            rows.append((n, rapport_rate, bare_rate, visible_rate))
-    print(f"throughput on the dev server ({SENDS} sends, {WAITS} one-second waits per journey);")
-    print(f"'bare+sa' also makes the {UPSERTS} search-attribute upserts of the operator view")
-    print(f"  {'N':>6}{'Rapport/s':>12}{'bare/s':>10}{'ratio':>8}{'bare+sa/s':>12}{'ratio':>8}")
-    for n, rapport_rate, bare_rate, visible_rate in rows:
-        print(f"  {n:>6}{rapport_rate:>12.1f}{bare_rate:>10.1f}{rapport_rate / bare_rate:>8.2f}"
-              f"{visible_rate:>12.1f}{rapport_rate / visible_rate:>8.2f}")
-    n, rapport_rate, bare_rate, visible_rate = rows[-1]
-    record({"throughput_n": n, "throughput_journeys_per_s": round(rapport_rate, 1),
-            "throughput_bare_per_s": round(bare_rate, 1),
-            "throughput_ratio": round(rapport_rate / bare_rate, 2),
-            "throughput_ratio_same_visibility": round(rapport_rate / visible_rate, 2)})
+            ours, theirs = [], []
+            for _ in range(ROUNDS):
+                theirs.append(await plain(server.client, n))
+                ours.append(await rapport(server.client, n))
+            rows.append((n, max(r for r, _ in ours), max(r for r, _ in theirs),
+                         ours[0][1], theirs[0][1]))
+    print("throughput on the dev server: 3 texts and 2 one-second waits per journey, against "
+          "the plain workflow of that shape (best of 2 rounds each, interleaved)")
+    print(f"  {'N':>6}{'Rapport/s':>12}{'plain/s':>10}{'ratio':>8}")
+    for n, ours_rate, plain_rate, _, _ in rows:
+        print(f"  {n:>6}{ours_rate:>12.1f}{plain_rate:>10.1f}{ours_rate / plain_rate:>8.2f}")
+    n, ours_rate, plain_rate, cost, base = rows[-1]
+    print("one three-message journey's history:")
+    print(f"  {'':<24}{'Rapport':>10}{'plain':>10}")
+    for label, a, b in (("events", cost.events, base.events),
+                        ("events per message", cost.events_per_message,
+                         base.events_per_message),
+                        ("actions per message", cost.actions_per_message,
+                         base.actions_per_message),
+                        ("bytes", cost.bytes, base.bytes)):
+        print(f"  {label:<24}{a:>10.1f}{b:>10.1f}")
+    record({"throughput_n": n, "throughput_journeys_per_s": round(ours_rate, 1),
+            "throughput_plain_per_s": round(plain_rate, 1),
+            "throughput_ratio": round(ours_rate / plain_rate, 2),
+            "events_per_message": round(cost.events_per_message, 1),
+            "plain_events_per_message": round(base.events_per_message, 1),
+            "actions_per_message": round(cost.actions_per_message, 2),
+            "plain_actions_per_message": round(base.actions_per_message, 2),
+            "history_bytes": cost.bytes, "plain_history_bytes": base.bytes})
 
 
 if __name__ == "__main__":
-    asyncio.run(main([int(a) for a in sys.argv[1:]] or [100, 500, 2000]))
+    asyncio.run(main([int(a) for a in sys.argv[1:]] or [100, 500]))

@@ -37,5 +37,5 @@ def send_message(templates: dict[str, str], *, channel: str, template: str,
         key=key, journey=pinned.pin, step="reminder", channel=channel, template=template,
         account_id=who.account_id, to=who.address_for(channel) or "",
         fields=who.model_dump(mode="json"), balance=Decimal(balance),
-        opening_balance=who.balance, decided_at=SENT_AT,
+        opening_balance=who.balance,
         deliver_by=SENT_AT + timedelta(days=3650), **changes)

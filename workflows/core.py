@@ -136,7 +136,7 @@ class JourneyCore:
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.logger.info("continuing as new", extra=self._log_fields())
-        carried = self.state.pruned().model_dump(mode="json")
+        carried = self.state.pruned().model_dump(mode="json", exclude_defaults=True)
         workflow.continue_as_new(self.request.model_copy(update={"carried": carried}))
 
     # --- the definition's expressions ----------------------------------------------------

@@ -114,8 +114,9 @@ class JourneyDelivery(JourneyCore):
             key=key, journey=s.pin, step=step_id, channel=channel, template=template,
             account_id=s.account.account_id, to=s.account.address_for(channel) or "",
             fields=self._fields(template_file(template, channel)), balance=s.balance,
-            opening_balance=s.account.balance, plan=plan, decided_at=now,
-            deliver_by=deliver_by, attempted_before=key in s.attempted, reminder=reminder)
+            opening_balance=s.account.balance if s.account.balance != s.balance else None,
+            plan=plan, deliver_by=deliver_by, attempted_before=key in s.attempted,
+            reminder=reminder)
         s.attempted = [*s.attempted, key][-20:] if key not in s.attempted else s.attempted
         self._mode = "running"
         handle = workflow.start_activity(

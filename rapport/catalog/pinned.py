@@ -11,13 +11,15 @@ from rapport.language.loader import LoadedJourney
 from rapport.language.models import JourneyDefinition
 from rapport.language.templates import FieldPath, TemplateBundle
 
+HASH_LENGTH = 20  # hex characters: 80 bits, far beyond any count of journey versions
+
 
 def content_hash(definition: JourneyDefinition, templates: TemplateBundle) -> str:
     """The same definition and templates give the same hash, whatever the YAML's layout."""
     content = {"definition": definition.model_dump(mode="json"),
                "templates": dict(sorted(templates.sources.items()))}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()[:HASH_LENGTH]
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rapport.contract.records import JourneyPin, Kept, PlanOffered
+from rapport.contract.records import Compact, JourneyPin, Kept, PlanOffered
 from rapport.language.account import Account
 from rapport.language.types import Channel, Money
 from rapport.policy.zone import ZoneRules
 
 
-class PrepareJourney(Kept):
+class PrepareJourney(Compact, Kept):
     """Local activity at a journey's start: which journey (by name or entry rules), and
     the customer's zone rules. Local: its input is not written to history."""
 
@@ -27,23 +27,23 @@ class PrepareJourney(Kept):
     account: Account
 
 
-class Prepared(Kept):
+class Prepared(Compact, Kept):
     pin: JourneyPin
     zone: ZoneRules
 
 
-class ZoneRequest(Kept):
+class ZoneRequest(Compact, Kept):
     timezone: str
     at: datetime
 
 
-class PaymentCheck(Kept):
+class PaymentCheck(Compact, Kept):
     account_id: str
     known_balance: Money
     opening_balance: Money | None = None
 
 
-class SendMessage(Kept):
+class SendMessage(Compact, Kept):
     key: str = Field(description="the idempotency key: the same on every retry")
     journey: JourneyPin
     step: str
@@ -53,9 +53,9 @@ class SendMessage(Kept):
     to: str = Field(description="the customer's address on this channel")
     fields: dict[str, Any] = Field(description="the account fields the template reads")
     balance: Money
-    opening_balance: Money
+    opening_balance: Money | None = Field(
+        None, description="the balance the journey started with, when it is not `balance`")
     plan: PlanOffered | None = None
-    decided_at: datetime
     deliver_by: datetime = Field(description="no attempt starts after this (window close)")
     attempted_before: bool = Field(
         False, description="an earlier delivery with this key may have reached the provider")
@@ -64,7 +64,7 @@ class SendMessage(Kept):
                           "the thank-you is")
 
 
-class SendOutcome(Kept):
+class SendOutcome(Compact, Kept):
     status: Literal["delivered", "duplicate", "rejected", "paid", "suppressed"]
     detail: str = ""
     possible_duplicate: bool = Field(
@@ -72,7 +72,7 @@ class SendOutcome(Kept):
     balance: Money | None = Field(None, description="billing's balance, when it said paid")
 
 
-class HandoffRequest(Kept):
+class HandoffRequest(Compact, Kept):
     key: str
     queue: str
     account_id: str

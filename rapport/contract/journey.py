@@ -10,6 +10,7 @@ from pydantic import Field
 
 from rapport.contract.records import (
     AcceptedPlan,
+    Compact,
     HandoffRecord,
     Kept,
     Payload,
@@ -24,7 +25,7 @@ from rapport.language.types import Channel, Money
 DEFAULT_HISTORY_LIMIT = 10_000
 
 
-class JourneyStart(Payload):
+class JourneyStart(Compact, Payload):
     """What a billing system sends to start a journey."""
 
     account: Account

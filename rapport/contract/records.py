@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +34,13 @@ class Kept(BaseModel):
     """What a journey keeps is read tolerantly (see the module's docstring)."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class Compact:
+    """Written to history without the fields at their defaults (the engine's own payloads;
+    see `rapport.runtime.temporal.CompactJson`)."""
+
+    compact: ClassVar[bool] = True
 
 
 def trusted(model: type[M], data: Any) -> M:

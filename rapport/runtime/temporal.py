@@ -3,6 +3,10 @@ converter it uses, a quiet core runtime, and the search attributes it registers.
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -10,8 +14,13 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+)
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
@@ -21,9 +30,33 @@ from rapport.runtime.settings import Settings, load_settings
 _QUIET: Runtime | None = None
 
 
+class CompactJson(PydanticJSONPlainPayloadConverter):
+    """Pydantic models as JSON; the engine's own payloads (`compact = True`: activity
+    requests and replies, the workflow's input) without the fields at their defaults:
+    history is what Temporal stores and bills, and a null written a million times is
+    a million nulls. What other programs read (status, results) stays complete."""
+
+    def to_payload(self, value: Any) -> Payload | None:
+        if isinstance(value, BaseModel) and getattr(value, "compact", False):
+            return Payload(metadata={"encoding": self.encoding.encode()},
+                           data=value.model_dump_json(exclude_defaults=True).encode())
+        return super().to_payload(value)
+
+
+class _Payloads(CompositePayloadConverter):
+    def __init__(self) -> None:
+        converters = [c if not isinstance(c, JSONPlainPayloadConverter) else CompactJson()
+                      for c in DefaultPayloadConverter.default_encoding_payload_converters]
+        super().__init__(*converters)
+
+
+_CONVERTER = DataConverter(payload_converter_class=_Payloads)
+
+
 def data_converter() -> DataConverter:
-    """How payloads are written to Temporal (pydantic models as JSON)."""
-    return pydantic_data_converter
+    """How payloads are written to Temporal: every client and worker the project makes
+    uses this one."""
+    return _CONVERTER
 
 
 def quiet_runtime() -> Runtime:

@@ -1,0 +1,259 @@
+"""The journey itself, read top to bottom: pin it, walk its steps, finish, and what
+signals, the plan update and the status query do.
+
+Deterministic by construction (pure code and `temporalio.workflow` calls: no I/O, no
+clock, no randomness; a test checks), so it is passed through Temporal's sandbox
+like `rapport`: the sandbox re-imports only the thin class in `journey.py`, which
+keeps a cached journey small and a replay cheap.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from rapport.contract.activities import HandoffRequest, Prepared, PrepareJourney, SendOutcome
+from rapport.contract.journey import JourneyResult, JourneyStatus
+from rapport.contract.payloads import AcceptPlan
+from rapport.contract.records import AcceptedPlan, HandoffRecord, PlanOffered, recent
+from rapport.contract.signals import SIGNALS
+from rapport.language.models import (
+    BranchStep,
+    EndStep,
+    HandoffStep,
+    OfferPlanStep,
+    SendStep,
+    Step,
+    WaitStep,
+)
+from rapport.policy.plans import plan_rejection
+from rapport.policy.window import local
+from workflows import operator_view
+from workflows.core import LOCAL_TIMEOUT, ContinueAsNew, problems_of
+from workflows.delivery import ACTIVITY_TIMEOUT, RETRY, SEND_HEARTBEAT, JourneyDelivery
+from workflows.state import Refused
+
+MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
+
+
+class JourneySteps(JourneyDelivery):
+    async def _journey(self) -> JourneyResult:
+        """The whole run: pin the journey, walk its steps, finish; continue as new where a
+        long history rests."""
+        self._refuse_bad_input()
+        if self.state.pin is None:
+            await self._prepare()
+        try:
+            await self._walk()
+            await self._finish()
+        except ContinueAsNew:
+            await self._continue_as_new()
+        s = self.state
+        return JourneyResult(outcome=s.outcome or "exhausted", messages_sent=s.messages_sent,
+                             paid=s.paid, plan=s.accepted_plan)
+
+    async def _prepare(self) -> None:
+        """Pin the journey and read the customer's zone (one local activity, recorded)."""
+        s = self.state
+        prepared = await workflow.execute_local_activity(
+            "prepare_journey", PrepareJourney(journey=self.request.journey, account=s.account),
+            result_type=Prepared, start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5))
+        s.pin, s.zone = prepared.pin, prepared.zone
+        self._choose_segment()  # reads the pinned definition (a miss retries the task)
+        workflow.logger.info("journey started", extra={**self._log_fields(),
+                                                       "segment": s.segment})
+
+    async def _walk(self) -> None:
+        s, steps = self.state, self.definition.steps
+        for _ in range(MAX_STEPS_PER_RUN):
+            if s.stopped():
+                return
+            await self._send_partial_notices()
+            if s.stopped():
+                return
+            if s.position >= len(steps):
+                s.outcome = "exhausted"
+                return
+            if self._history_is_long():
+                raise ContinueAsNew
+            step = steps[s.position]
+            s.step = step.id
+            if s.reselect:
+                self._choose_segment()
+            s.position = await self._run_step(step, s.position)
+        raise ContinueAsNew
+
+    async def _run_step(self, step: Step, position: int) -> int:
+        """Run one step; return the position of the next."""
+        occurrence = self.state.begin(step.id)
+        workflow.logger.info("step", extra={**self._log_fields(), "occurrence": occurrence})
+        following = position + 1
+        match step:
+            case SendStep():
+                await self._send_step(step)
+            case WaitStep():
+                await self._wait(step.wait)
+            case BranchStep():
+                following = self._branch(step, position)
+            case OfferPlanStep():
+                await self._offer_plan(step)
+            case HandoffStep():
+                await self._handoff(step)
+            case EndStep():
+                self.state.outcome = step.end
+        self.state.finish(step.id)
+        return following
+
+    async def _finish(self) -> None:
+        s = self.state
+        if s.paid:
+            s.outcome = "paid"
+            await self._thank_for_payment()
+        elif s.accepted_plan is not None:
+            s.outcome = "plan_accepted"
+        elif s.ceased:
+            s.outcome = "ceased"
+        else:
+            await self._send_partial_notices()
+            if s.paid:
+                s.outcome = "paid"
+                await self._thank_for_payment()
+        self._mode = "finished"
+        self._publish()
+        workflow.logger.info("journey ended", extra={**self._log_fields(),
+                                                     "outcome": s.outcome})
+
+    # --- the steps ---------------------------------------------------------------------------
+
+    async def _send_step(self, step: SendStep) -> None:
+        if not self._holds(step.send.when, f"steps.{step.id}.send.when"):
+            self._skip(step.id, step.send.channel, "condition_false")
+            return
+        await self._deliver(step.id, step.send)
+
+    def _branch(self, step: BranchStep, position: int) -> int:
+        index = self.definition.step_index()
+        for i, rule in enumerate(step.branch):
+            if self._holds(rule.when, f"steps.{step.id}.branch[{i}].when"):
+                return index[rule.goto]
+        return position + 1
+
+    async def _offer_plan(self, step: OfferPlanStep) -> None:
+        s, offer = self.state, step.offer_plan
+        if s.resume_at is None or s.plan_offer is None:  # not resuming the response wait
+            await self._ensure_zone()
+            now = workflow.now()
+            first_due = local(now + offer.respond_within, self.zone).date()
+            plan = PlanOffered.of(s.balance, offer, first_due, now + offer.respond_within)
+            if plan is None:
+                self._skip(step.id, offer.channel, "condition_false",
+                           f"no plan has installments of at least {offer.min_installment}")
+                return
+            if await self._deliver(step.id, offer, plan) != "sent":
+                return
+            s.plan_offer = plan
+        await self._wait(offer.respond_within)
+
+    async def _handoff(self, step: HandoffStep) -> None:
+        s = self.state
+        summary = (f"Journey {self.definition.id} v{self.definition.version}, segment "
+                   f"{s.segment}, balance {s.balance} {s.account.currency}, "
+                   f"{s.messages_sent} messages sent, engaged: {s.engaged}.")
+        assert s.pin is not None
+        await workflow.execute_activity(
+            "create_handoff",
+            HandoffRequest(key=self._key(step.id, "handoff"), queue=step.handoff.queue,
+                           account_id=s.account.account_id, journey_id=s.pin.id,
+                           segment=s.segment, summary=summary, at=workflow.now()),
+            result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY,
+        )
+        s.handoffs = recent([*s.handoffs, HandoffRecord(step=step.id, queue=step.handoff.queue,
+                                                        at=workflow.now())])
+
+    async def _wait(self, duration: timedelta) -> None:
+        """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.
+        A partial payment's thank-you goes out during the wait, not after it."""
+        s = self.state
+        if s.resume_at is None:
+            s.resume_at = workflow.now() + duration  # kept across continue-as-new
+        deadline = s.resume_at
+        while not s.stopped():
+            await self._send_partial_notices()
+            if s.stopped() or workflow.now() >= deadline:
+                break
+            await self._rest("waiting", deadline)
+        s.resume_at = None
+
+    # --- signals, the update, the query ---------------------------------------------------
+
+    def _receive(self, name: str, payload: Any) -> None:
+        """Apply a signal from the table. One that does not fit is refused and recorded:
+        `status` shows it, and the log says so; it never fails the workflow task."""
+        if self.problem is not None:
+            return
+        signal, now, was_paid = SIGNALS[name], workflow.now(), self.state.paid
+        try:
+            if payload is None and not signal.payload_optional:
+                raise Refused("a payload is required")
+            decoded = signal.payload.model_validate({} if payload is None else payload)
+            getattr(self.state, f"on_{name}")(decoded, now)
+        except (ValidationError, Refused) as exc:
+            error = problems_of(exc) if isinstance(exc, ValidationError) else str(exc)
+            self.state.refuse(name, now, error)
+            workflow.logger.warning("signal refused", extra={**self._log_fields(),
+                                                             "signal": name})
+            self._changed(f"{name} refused")
+            return
+        if self.state.pin is not None:
+            if self.state.reselect:
+                self._choose_segment()  # a hardship or new account data: segments again
+            if self.state.paid and not was_paid:
+                self._publish()  # the moment the balance is cleared, operators see it
+        self._changed(name)
+
+    def _accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:
+        assert request is not None and self.state.plan_offer is not None  # validated
+        offer = self.state.plan_offer
+        option = offer.option(request.installments)
+        assert option is not None
+        accepted = AcceptedPlan(installments=option.installments, amount=option.amount,
+                                last_amount=option.last_amount, first_due=offer.first_due,
+                                accepted_at=workflow.now())
+        self.state.accepted_plan = accepted
+        self._changed("accept_plan")
+        return accepted
+
+    def _check_plan(self, request: AcceptPlan | None) -> None:
+        if self.problem is not None:
+            raise ApplicationError("this journey did not start: its input was invalid")
+        s = self.state
+        if request is None:
+            raise ApplicationError("accept_plan needs a payload: {\"installments\": N}")
+        if s.stopped():
+            raise ApplicationError(f"this journey has ended ({s.ending()})")
+        offer = s.plan_offer
+        if offer is not None and offer.expires_at is not None \
+                and workflow.now() > offer.expires_at:
+            raise ApplicationError(f"the plan offer expired on "
+                                   f"{local(offer.expires_at, self.zone):%Y-%m-%d %H:%M}")
+        if offer is not None and offer.balance is not None and offer.balance != s.balance:
+            raise ApplicationError(f"the balance changed since the offer ({offer.balance} then, "
+                                   f"{s.balance} now); that offer no longer stands")
+        reason = plan_rejection(request.installments, offer.offered if offer else None,
+                                offer.balance or s.balance if offer else s.balance,
+                                offer.min_installment if offer else s.balance)
+        if reason is not None:
+            raise ApplicationError(reason)
+
+    def _status(self) -> JourneyStatus:
+        if self.problem is not None:
+            raise ApplicationError(self.problem)
+        return operator_view.status(self.state, self._mode, self._next_action_at,
+                                    self.request.journey)
