@@ -71,12 +71,13 @@ class DeliveryActivities:
             beat.cancel()
 
     async def _send(self, request: SendMessage, attempt: int) -> SendOutcome:
+        again = attempt > 1 or request.attempted_before
         if request.reminder:
             balance = await self.billing.balance(PaymentCheck(
                 account_id=request.account_id, known_balance=request.balance,
                 opening_balance=request.opening_balance or request.balance))
             if balance <= 0:  # paid: never remind someone who paid
-                return SendOutcome(status="paid", balance=balance)
+                return SendOutcome(status="paid", balance=balance, maybe_delivered=again)
         try:
             item = await asyncio.to_thread(self._render, request)
         except TemplateProblem as problem:
@@ -87,7 +88,6 @@ class DeliveryActivities:
             receipt = await provider.deliver(item)
         except PermanentFailure as failure:
             return SendOutcome(status="rejected", detail=failure.reason)
-        again = attempt > 1 or request.attempted_before
         return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
 
     def _render(self, request: SendMessage) -> Outgoing:

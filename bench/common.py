@@ -153,7 +153,7 @@ async def gather_limited(calls: Sequence[Callable[[], Awaitable[Any]]],
 
 
 def new_queue(name: str) -> str:
-    return f"{name}-{uuid.uuid4()}"
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass

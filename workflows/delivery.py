@@ -36,6 +36,7 @@ SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coeffici
                          non_retryable_error_types=["WindowClosed", "Undeliverable"])
 SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried after this
 GIVE_UP_AFTER = timedelta(days=3)  # a message failing this long is skipped, with the reason
+CALLED_OFF = "called_off"  # a stop during a delivery: it may have reached the customer
 
 Sent = Literal["sent", "stopped", "skipped"]
 
@@ -135,7 +136,9 @@ class JourneyDelivery(JourneyCore):
 
     def _not_delivered(self, step_id: str, channel: str, error: ActivityError) -> Sent | None:
         cause = error.cause
-        if isinstance(cause, CancelledError):
+        if isinstance(cause, CancelledError):  # a stop called it off, perhaps mid-delivery
+            self._skip(step_id, channel, CALLED_OFF, "stopped while sending: an attempt may "
+                                                     "have reached the customer")
             return "stopped"
         if isinstance(cause, ApplicationError) and cause.type == "Undeliverable":
             self._skip(step_id, channel, "undeliverable", cause.message)
@@ -148,6 +151,10 @@ class JourneyDelivery(JourneyCore):
                    outcome: SendOutcome) -> Sent:
         s = self.state
         if outcome.status == "paid":  # billing says the balance is cleared: not sent
+            if outcome.maybe_delivered:
+                self._skip(step_id, channel, CALLED_OFF, "billing said paid on a retry: an "
+                                                         "earlier attempt may have reached the "
+                                                         "customer")
             s.settle(outcome.balance if outcome.balance is not None else Decimal(0))
             self._publish()
             return "stopped"

@@ -48,7 +48,8 @@ def _signal_handler(name: str) -> Callable[..., None]:
     return workflow.signal(name=name)(handle)
 
 
-@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=DATA_ERRORS)
+# Not sandboxed: see workflows/sandbox.py for why, and what checks determinism instead.
+@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=DATA_ERRORS, sandboxed=False)
 @handles_signals
 class DelinquencyJourney(JourneySteps):
     @workflow.init

@@ -70,6 +70,9 @@ class SendOutcome(Compact, Kept):
     possible_duplicate: bool = Field(
         False, description="retried on a provider without idempotency: may have gone twice")
     balance: Money | None = Field(None, description="billing's balance, when it said paid")
+    maybe_delivered: bool = Field(
+        False, description="billing said paid on a retry: an earlier attempt may have "
+                           "reached the customer before the payment")
 
 
 class HandoffRequest(Compact, Kept):

@@ -12,7 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -80,11 +81,17 @@ def as_zone(zone: Zone | str) -> Zone:
 
 
 def rules_for(name: str, start: datetime, horizon: timedelta = HORIZON) -> ZoneRules:
-    """Read the zone's offsets from the tz database, from a day before `start` to
+    """Read the zone's offsets from the tz database, from the day before `start` to at least
     `horizon` after it. Not for workflow code: the tz database can change under it."""
+    return _rules(name, start.astimezone(UTC).date(), horizon)
+
+
+@lru_cache(maxsize=1024)
+def _rules(name: str, day: date, horizon: timedelta) -> ZoneRules:
+    """Once per zone and day: journeys starting the same day share their rules."""
     zone = ZoneInfo(name)
-    begin = start.astimezone(UTC).replace(microsecond=0) - timedelta(days=1)
-    end = begin + horizon + timedelta(days=1)
+    begin = datetime.combine(day, time(0), tzinfo=UTC) - timedelta(days=1)
+    end = begin + horizon + timedelta(days=2)
 
     def offset(at: datetime) -> int:
         value = at.astimezone(zone).utcoffset()

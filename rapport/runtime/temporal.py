@@ -43,11 +43,16 @@ class CompactJson(PydanticJSONPlainPayloadConverter):
         return super().to_payload(value)
 
 
+_SHARED = [c if not isinstance(c, JSONPlainPayloadConverter) else CompactJson()
+           for c in DefaultPayloadConverter.default_encoding_payload_converters]
+
+
 class _Payloads(CompositePayloadConverter):
+    """The SDK makes one of these per workflow activation: they share one set of
+    converters, so pydantic's schema for a type is built once per process, not per task."""
+
     def __init__(self) -> None:
-        converters = [c if not isinstance(c, JSONPlainPayloadConverter) else CompactJson()
-                      for c in DefaultPayloadConverter.default_encoding_payload_converters]
-        super().__init__(*converters)
+        super().__init__(*_SHARED)
 
 
 _CONVERTER = DataConverter(payload_converter_class=_Payloads)

@@ -70,6 +70,8 @@ async def test_a_cease_while_billing_answers_stops_the_reminder(env: WorkflowEnv
             status = await handle.query(DelinquencyJourney.status)
     assert result.outcome == "ceased"
     assert provider.messages == [] and status.messages == []
+    # the operator is told the reminder was called off mid-delivery (it may have gone)
+    assert [(s.step, s.reason) for s in status.skipped] == [("nudge", "called_off")]
 
 
 async def test_billing_down_until_after_closing_means_no_night_text(env: WorkflowEnvironment,
@@ -99,6 +101,7 @@ async def test_a_payment_calls_off_a_text_being_retried(env: WorkflowEnvironment
     assert [s for s, _, _ in sent(timeline)] == ["on_paid"]
     assert provider.messages == []  # no reminder delivered after the payment
     assert timeline["outcome"] == "paid"
+    assert ("nudge", "called_off") in [(s["step"], s["reason"]) for s in timeline["skipped"]]
 
 
 async def test_paid_while_disputed_ends_the_journey(env: WorkflowEnvironment,
