@@ -126,19 +126,22 @@ class JourneyDelivery(JourneyCore):
             heartbeat_timeout=SEND_HEARTBEAT, retry_policy=SEND_RETRY,
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
         await workflow.wait_condition(lambda: handle.done() or stop())
-        if not handle.done():
+        called_off = not handle.done()
+        if called_off:
             handle.cancel()  # a stop: the send in flight, and its retries, are called off
         try:
             outcome = await handle
         except ActivityError as error:
+            if called_off:  # cancelled, or timed out on a dead worker while being cancelled
+                self._skip(step_id, channel, CALLED_OFF, "stopped while sending: an attempt "
+                                                         "may have reached the customer")
+                return "stopped"
             return self._not_delivered(step_id, channel, error)
         return self._delivered(step_id, channel, template, key, outcome)
 
     def _not_delivered(self, step_id: str, channel: str, error: ActivityError) -> Sent | None:
         cause = error.cause
-        if isinstance(cause, CancelledError):  # a stop called it off, perhaps mid-delivery
-            self._skip(step_id, channel, CALLED_OFF, "stopped while sending: an attempt may "
-                                                     "have reached the customer")
+        if isinstance(cause, CancelledError):
             return "stopped"
         if isinstance(cause, ApplicationError) and cause.type == "Undeliverable":
             self._skip(step_id, channel, "undeliverable", cause.message)
