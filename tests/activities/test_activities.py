@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.definitions import DefinitionActivities
 from activities.delivery import DeliveryActivities
+from rapport.billing.sources import LocalLedger
 from rapport.catalog import registry
 from rapport.catalog.archive import MemoryArchive
 from rapport.catalog.library import Library
@@ -62,6 +65,26 @@ async def test_a_template_that_fails_on_real_data_is_rejected_not_retried(tmp_pa
         send_request(source="{{ account.attributes.plan_name }} {{ opt_out }}"))
     assert result.status == "rejected"
     assert "template_error" in result.detail and "plan_name" in result.detail
+
+
+async def test_paid_on_a_retry_is_not_sent_and_says_an_attempt_may_have_gone(
+        tmp_path: Path) -> None:
+    """The balance is cleared by the time the send is retried (a worker died mid-delivery):
+    nothing is sent, and the journey is told an earlier attempt may have reached the
+    customer. A first attempt that finds the balance paid says no such thing."""
+    outbox = tmp_path / "outbox.jsonl"
+    ledger = LocalLedger(tmp_path / "ledger.jsonl")
+    ledger.record("T-1", Decimal("300.00"), "P-1")
+    delivery = DeliveryActivities(Router({"*": Outbox(outbox)}),
+                                  LinkSigner("https://pay.example.com", "k"), ledger)
+    first, retry = ActivityEnvironment(), ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=2)
+    request = send_request().model_copy(update={"account_id": "T-1"})
+    on_first = await first.run(delivery.send_message, request)
+    on_retry = await retry.run(delivery.send_message, request)
+    assert (on_first.status, on_first.maybe_delivered) == ("paid", False)
+    assert (on_retry.status, on_retry.maybe_delivered) == ("paid", True)
+    assert read_outbox(outbox) == []
 
 
 def definitions(*paths: Path) -> DefinitionActivities:
