@@ -37,7 +37,7 @@ class DefinitionActivities:
                 from None
         await asyncio.to_thread(self.archive.save, journey)  # any worker can find it by hash
         registry.remember(journey)
-        now = activity.info().current_attempt_scheduled_time
+        now = request.at or activity.info().current_attempt_scheduled_time
         zone = await asyncio.to_thread(rules_for, request.account.customer.timezone, now)
         return Prepared(pin=journey.pin, zone=zone)
 

@@ -61,7 +61,8 @@ class JourneySteps(JourneyDelivery):
         """Pin the journey and read the customer's zone (one local activity, recorded)."""
         s = self.state
         prepared = await workflow.execute_local_activity(
-            "prepare_journey", PrepareJourney(journey=self.request.journey, account=s.account),
+            "prepare_journey", PrepareJourney(journey=self.request.journey, account=s.account,
+                                               at=workflow.now()),
             result_type=Prepared, start_to_close_timeout=LOCAL_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=5))
         s.pin, s.zone = prepared.pin, prepared.zone

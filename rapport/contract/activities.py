@@ -25,6 +25,8 @@ class PrepareJourney(Compact, Kept):
 
     journey: str | None
     account: Account
+    at: datetime | None = Field(None, description="the journey's time: its zone rules start "
+                                                  "here (a simulation runs in the future)")
 
 
 class Prepared(Compact, Kept):

@@ -5,6 +5,8 @@ change with `workflow.patched(...)` rather than re-recording. Version 2 historie
 replay on today's workflow, with the pinned definitions they name by hash (the
 archive, as a worker reads it from the store); version 1's replay on the frozen
 version-1 workflow (`workflows/legacy`), which the workers of that version run.
+`v2/zone-from-wall-clock/` holds version 2 as recorded before `prepare_journey` read
+the zone rules at the journey's time (a second local activity in simulations).
 """
 
 from __future__ import annotations
@@ -25,18 +27,17 @@ from workflows.sandbox import workflow_runner
 
 FOLDER = Path(__file__).parent / "histories"
 V1 = sorted((FOLDER / "v1").rglob("*.json"))
-V2 = sorted(p for p in (FOLDER / "v2").glob("*.json") if p.name != "journeys.json")
+V2 = sorted(p for p in (FOLDER / "v2").rglob("*.json") if p.name != "journeys.json")
 
 
 @pytest.fixture
 def archive() -> Iterator[None]:
     registry.forget()
-    registry.install(load_archive(FOLDER / "v2" / "journeys.json").load)
     yield
     registry.install(None)
 
 
-@pytest.mark.parametrize("folder", ["v2", "v1/current", "v1/before-operator-view",
+@pytest.mark.parametrize("folder", ["v2", "v2/zone-from-wall-clock", "v1/current", "v1/before-operator-view",
                                     "v1/publish-every-step"])
 def test_every_shipped_journey_has_a_recorded_history(folder: str) -> None:
     names = {p.stem.split("_plan")[0].split("_handoff")[0]
@@ -44,8 +45,10 @@ def test_every_shipped_journey_has_a_recorded_history(folder: str) -> None:
     assert {"pre_due", "early_stage", "hardship"} <= names
 
 
-@pytest.mark.parametrize("path", V2, ids=[p.stem for p in V2])
+@pytest.mark.parametrize("path", V2, ids=[str(p.relative_to(FOLDER / "v2").with_suffix(""))
+                                          for p in V2])
 async def test_version_2_history_replays(path: Path, archive: None) -> None:
+    registry.install(load_archive(path.parent / "journeys.json").load)  # what it pinned
     await replay(DelinquencyJourney, path)
 
 

@@ -1,0 +1,64 @@
+"""What a journey writes to Temporal's history, which Temporal stores and bills: the
+definition and templates are never in it, a send carries only the account fields its
+template reads, one activity per message, one local activity at the start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
+
+from rapport.simulation.runner import simulate_on
+from rapport.simulation.scenario import load_scenario
+from tests.journey_files import write_journey
+from tests.scenarios import account
+
+E = EventType
+JOURNEY = """\
+id: lean
+version: 1
+name: Three texts a day apart
+steps:
+  - {id: first, send: {channel: sms, template: note}}
+  - {id: rest1, wait: 1d}
+  - {id: second, send: {channel: sms, template: note}}
+  - {id: rest2, wait: 1d}
+  - {id: third, send: {channel: sms, template: note}}
+"""
+TEMPLATE = "Kindly settle, {{ customer.first_name }}: {{ balance }} {{ opt_out }}"
+
+
+async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_need(
+        env: WorkflowEnvironment, tmp_path: Path) -> None:
+    journey = write_journey(tmp_path, JOURNEY, {"note.sms.j2": TEMPLATE})
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump({
+        "journey": journey.name, "start": "2028-03-01T10:00", "days": 4,
+        "account": account(customer__last_name="Quill"), "events": []}))
+    run = await simulate_on(env, load_scenario(scenario))
+    events = run.history.events
+    assert [m.step for m in run.status.messages] == ["first", "second", "third"]
+
+    scheduled = [e.activity_task_scheduled_event_attributes for e in events
+                 if e.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    assert [a.activity_type.name for a in scheduled] == ["send_message"] * 3  # check folded in
+    markers = [e for e in events if e.event_type == E.EVENT_TYPE_MARKER_RECORDED]
+    assert len(markers) == 1  # prepare_journey: the pin and the zone rules, once
+
+    whole = run.history.to_json()
+    assert "Kindly settle" not in whole and "Three texts a day apart" not in whole
+    for attributes in scheduled:
+        request = json.loads(attributes.input.payloads[0].data)
+        assert request["journey"]["id"] == "lean" and len(request["journey"]["hash"]) == 20
+        assert request["fields"]["customer"] == {"first_name": "Robin", "locale": "en-US"}
+        for unread in ("Quill", "robin@example.com", "tenure_months", "consent"):
+            assert unread not in json.dumps(request)
+
+    upserts = [e for e in events
+               if e.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
+    assert len(upserts) <= 3  # one per day-long rest (the step changed) and one at the end
+    assert len(events) / 3 <= 14  # Temporal's own events per message, plus the rests
+
