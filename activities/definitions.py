@@ -8,6 +8,7 @@ results (a pin, a zone's offsets) are recorded there.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -29,17 +30,18 @@ class DefinitionActivities:
 
     @activity.defn(name="prepare_journey")
     async def prepare_journey(self, request: PrepareJourney) -> Prepared:
-        try:
-            journey = await asyncio.to_thread(self.library.choose, request.journey,
-                                              request.account)
+        at = request.at or activity.info().current_attempt_scheduled_time
+        try:  # one trip to a thread: choosing, archiving and the tz database may touch disk
+            return await asyncio.to_thread(self._prepare, request, at)
         except JourneyNotFound as exc:
             raise ApplicationError(str(exc), type="JourneyNotFound", non_retryable=True) \
                 from None
-        await asyncio.to_thread(self.archive.save, journey)  # any worker can find it by hash
+
+    def _prepare(self, request: PrepareJourney, at: datetime) -> Prepared:
+        journey = self.library.choose(request.journey, request.account)
+        self.archive.save(journey)  # any worker can find it by hash
         registry.remember(journey)
-        now = request.at or activity.info().current_attempt_scheduled_time
-        zone = await asyncio.to_thread(rules_for, request.account.customer.timezone, now)
-        return Prepared(pin=journey.pin, zone=zone)
+        return Prepared(pin=journey.pin, zone=rules_for(request.account.customer.timezone, at))
 
     @activity.defn(name="zone_rules")
     async def zone_rules(self, request: ZoneRequest) -> ZoneRules:

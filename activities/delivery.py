@@ -94,8 +94,8 @@ class DeliveryActivities:
         journey = registry.pinned(request.journey.hash)
         scheduled = activity.info().scheduled_time  # the same on every retry of this message
         links = self.signer.links(request.account_id, scheduled + LINK_LIFETIME)
-        context = message_context(AccountView.model_validate(request.fields), request.balance,
-                                  request.channel, links, request.plan)
+        account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
+        context = message_context(account, request.balance, request.channel, links, request.plan)
         rendered = journey.templates.render(request.template, request.channel, context)
         if request.channel in OPT_OUT_REQUIRED and \
                 CHANNELS[request.channel].opt_out_text(links) not in rendered.body:
@@ -127,7 +127,8 @@ class DeliveryActivities:
 
 async def _heartbeat() -> None:
     """Tell Temporal this attempt is alive (a dead worker's attempt is retried within the
-    heartbeat timeout), and hear of a cancellation."""
+    heartbeat timeout), and hear of a cancellation. Not at once: most sends finish
+    within the first interval and need no heartbeat (each is a call to the server)."""
     while True:
-        activity.heartbeat()
         await asyncio.sleep(HEARTBEAT_EVERY)
+        activity.heartbeat()

@@ -30,10 +30,11 @@ from workflows.core import JourneyCore
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-# Deliveries retry until the contact window closes (schedule-to-close), then defer.
+# Deliveries retry until the contact window closes (schedule-to-close), then defer. What
+# must not be retried the activity raises as non-retryable itself (not named here: each
+# send would carry the names in history).
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=10),
-                         non_retryable_error_types=["WindowClosed", "Undeliverable"])
+                         maximum_interval=timedelta(minutes=10))
 SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried after this
 GIVE_UP_AFTER = timedelta(days=3)  # a message failing this long is skipped, with the reason
 CALLED_OFF = "called_off"  # a stop during a delivery: it may have reached the customer

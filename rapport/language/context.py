@@ -46,9 +46,10 @@ class OfferedPlan(Protocol):
     def first_due(self) -> date: ...
 
 
-# What every message needs of the account besides what its template reads.
+# What every message needs of the account besides what its template reads (the account's
+# id travels beside the fields, in the send itself).
 ESSENTIAL_FIELDS: frozenset[FieldPath] = frozenset({
-    ("account_id",), ("currency",), ("minimum_due",), ("customer", "locale")})
+    ("currency",), ("minimum_due",), ("customer", "locale")})
 
 
 class _View(BaseModel):
