@@ -1,5 +1,6 @@
 """`send_message` delivers one message: it asks billing for the balance, renders the
-template and hands the message to the provider settings choose. `create_handoff`
+template, asks the store's consent record whether the customer still wants it, and hands
+the message to the provider settings choose. `create_handoff`
 asks a person to reach out. Secrets (the link key, provider credentials) stay here,
 out of workflow history.
 
@@ -25,26 +26,29 @@ from rapport.billing.sources import BalanceSource, BillingUnavailable, Signalled
 from rapport.catalog import registry
 from rapport.channels import CHANNELS
 from rapport.compliance.rules import OPT_OUT_REQUIRED
+from rapport.consent.book import ConsentBook, Refusal
 from rapport.contract.activities import HandoffRequest, PaymentCheck, SendMessage, SendOutcome
 from rapport.language.context import AccountView, message_context
 from rapport.language.templates import TemplateProblem
 from rapport.providers.base import Outgoing, PermanentFailure, Router, TransientFailure
 from rapport.security.links import LINK_LIFETIME, LinkSigner
+from rapport.store.database import StoreUnavailable
 
 WINDOW_CLOSED = "WindowClosed"
 UNDELIVERABLE = "Undeliverable"
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
-TRANSIENT = (TransientFailure, BillingUnavailable, httpx.TransportError, OSError,
+TRANSIENT = (TransientFailure, BillingUnavailable, StoreUnavailable, httpx.TransportError, OSError,
              TimeoutError, ConnectionError)
 log = logging.getLogger("rapport.delivery")
 
 
 class DeliveryActivities:
     def __init__(self, providers: Router, signer: LinkSigner,
-                 billing: BalanceSource | None = None) -> None:
+                 billing: BalanceSource | None = None, consent: ConsentBook | None = None) -> None:
         self.providers = providers
         self.signer = signer
         self.billing = billing or SignalledBalance()
+        self.consent = consent
 
     @activity.defn(name="send_message")
     async def send_message(self, request: SendMessage) -> SendOutcome:
@@ -82,6 +86,9 @@ class DeliveryActivities:
             item = await asyncio.to_thread(self._render, request)
         except TemplateProblem as problem:
             return SendOutcome(status="rejected", detail=f"template_error: {problem}")
+        refusal = await self._refusal(request)
+        if refusal is not None:  # the customer said no, in this journey or any other
+            return SendOutcome(status="suppressed", detail=refusal.detail())
         provider = self.providers.for_channel(request.channel)
         await asyncio.sleep(0)  # the last moment a cancellation stops the message
         try:
@@ -89,6 +96,15 @@ class DeliveryActivities:
         except PermanentFailure as failure:
             return SendOutcome(status="rejected", detail=failure.reason)
         return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
+
+    async def _refusal(self, request: SendMessage) -> Refusal | None:
+        """The store's consent record, read right before the provider: the last line of
+        defence, also against a journey that decided before a STOP arrived. A store that
+        cannot answer raises StoreUnavailable: retried, never sent unchecked."""
+        if self.consent is None:
+            return None
+        return await asyncio.to_thread(self.consent.refusal, request.account_id,
+                                       request.channel, request.to or None)
 
     def _render(self, request: SendMessage) -> Outgoing:
         journey = registry.pinned(request.journey.hash)

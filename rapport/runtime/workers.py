@@ -22,6 +22,7 @@ from rapport.billing.sources import BalanceSource, HttpBilling, LocalLedger
 from rapport.catalog import registry
 from rapport.catalog.archive import Archive, MemoryArchive, StoreArchive
 from rapport.catalog.library import Chooser, Library
+from rapport.consent.book import ConsentBook
 from rapport.providers.base import Provider, Router
 from rapport.providers.outbox import Outbox
 from rapport.providers.smtp import SmtpEmail
@@ -45,11 +46,12 @@ class EngineParts:
     balance_source: BalanceSource | None = None
     library: Chooser | None = None  # benchmarks hand over their own journey
     archive: Archive = field(default_factory=MemoryArchive)
+    consent: ConsentBook | None = None  # the store's record, checked before every send
 
 
 def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
     """The providers and billing source that settings choose (outbox and ledger by default),
-    and the store's archive of pinned journeys."""
+    and the store's archive of pinned journeys and consent book."""
     outbox = Outbox(settings.outbox_path)
     recipients = recipient_index(settings)
     providers = {channel: provider(settings, settings.adapter_for(channel), outbox, recipients)
@@ -63,7 +65,7 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
     store = store or open_store(settings)
     return EngineParts(journeys=[settings.journeys_dir], channels=providers,
                        signer=settings.signer(), balance_source=billing,
-                       archive=StoreArchive(store))
+                       archive=StoreArchive(store), consent=ConsentBook(store))
 
 
 def open_store(settings: Settings) -> Store:
@@ -103,7 +105,8 @@ def provider(settings: Settings, name: str, outbox: Outbox,
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
     registry.install(parts.archive.load)  # a definition pinned elsewhere, found by hash
     definitions = DefinitionActivities(parts.library or Library(parts.journeys), parts.archive)
-    delivery = DeliveryActivities(Router(parts.channels), parts.signer, parts.balance_source)
+    delivery = DeliveryActivities(Router(parts.channels), parts.signer, parts.balance_source,
+                                  parts.consent)
     return [definitions.prepare_journey, definitions.zone_rules, delivery.send_message,
             delivery.create_handoff]
 
