@@ -23,11 +23,12 @@ from datetime import timedelta
 from aiohttp import web
 from temporalio.client import Client
 
+from rapport.consent.book import ConsentBook
 from rapport.runtime import logs
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
 from rapport.runtime.settings import Settings, load_settings
 from rapport.runtime.temporal import connect, ensure_registered
-from rapport.runtime.workers import build_worker, parts_from_settings, recipient_index
+from rapport.runtime.workers import build_worker, open_store, parts_from_settings, recipient_index
 from rapport.web.inbound import InboundSms, serve
 
 log = logging.getLogger("rapport.worker")
@@ -52,14 +53,15 @@ async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None
 
 async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, demo: bool,
                       ui: str | None) -> None:
+    store = open_store(settings)
     worker = build_worker(
-        client, settings.task_queue, parts_from_settings(settings),
+        client, settings.task_queue, parts_from_settings(settings, store),
         max_cached_workflows=settings.worker_max_cached_workflows,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
-    inbound = await start_inbound(client, settings)
+    inbound = await start_inbound(client, settings, ConsentBook(store))
     async with worker:
         log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
         if ui:
@@ -74,13 +76,15 @@ async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, d
         await inbound.cleanup()
 
 
-async def start_inbound(client: Client, settings: Settings) -> web.AppRunner | None:
+async def start_inbound(client: Client, settings: Settings,
+                        consent: ConsentBook) -> web.AppRunner | None:
     """The endpoint for SMS replies and delivery callbacks, when RAPPORT_INBOUND_PORT is set."""
     if settings.inbound_port is None or settings.twilio_auth_token is None:
         return None
     public = settings.inbound_public_url or f"http://{settings.inbound_host}:{settings.inbound_port}"
     app = InboundSms(client, recipient_index(settings),
-                     settings.twilio_auth_token.get_secret_value(), public).app()
+                     settings.twilio_auth_token.get_secret_value(), public, consent,
+                     settings.sms_help_contact).app()
     log.info("inbound SMS endpoint on %s:%s", settings.inbound_host, settings.inbound_port)
     return await serve(app, settings.inbound_host, settings.inbound_port)
 

@@ -82,6 +82,9 @@ class Settings(_Routes):  # type: ignore[misc]
 
     log_format: Literal["plain", "json"] = "plain"
 
+    # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
+    sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
+
     # worker tuning; the defaults suit a 2-core machine
     worker_max_cached_workflows: int = 1000
     worker_max_concurrent_activities: int = 50

@@ -1,12 +1,16 @@
 """Our small HTTP endpoint for the SMS provider: inbound replies and delivery callbacks.
 
-- `POST /sms/inbound` (a Twilio-style inbound message webhook): a reply of STOP,
-  UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL, OPTOUT or REVOKE becomes an `opt_out`
-  signal for SMS on every account that number belongs to; any other reply is
-  `engagement {kind: replied}`.
+- `POST /sms/inbound` (a Twilio-style inbound message webhook): an opt-out keyword
+  (`rapport.compliance.keywords`: STOP, STOP ALL, OPT OUT, ... however typed) is
+  committed to the store's consent record for that number first, then signalled as
+  `opt_out` for SMS to every account the number belongs to; the answer is 2xx only
+  after the commit, 503 when the store cannot take it (the provider retries). START
+  or UNSTOP records an opt-in; HELP is answered with the creditor's contact line; any
+  other reply is `engagement {kind: replied}`. A provider's retry (the same
+  MessageSid) is recorded once.
 - `POST /sms/status?account=ID` (a delivery callback): `read` becomes
   `engagement {kind: opened}`; error 21610 (the number unsubscribed at the
-  carrier) becomes an SMS opt-out.
+  carrier) becomes an SMS opt-out, recorded the same way.
 
 Requests must carry a valid `X-Twilio-Signature` (HMAC-SHA1 with the auth
 token over the public URL and the sorted form fields); others get 403.
@@ -14,17 +18,22 @@ token over the public URL and the sorted form fields); others get 403.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from rapport.compliance.keywords import is_opt_out
+from rapport.compliance.keywords import keyword
+from rapport.consent.addresses import BadAddress
+from rapport.consent.book import Action, ConsentBook
 from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, OptOut
 from rapport.providers.twilio import UNSUBSCRIBED, signature_matches
+from rapport.store.database import StoreUnavailable
 from rapport.store.recipients import RecipientIndex
 
 log = logging.getLogger(__name__)
@@ -32,9 +41,11 @@ log = logging.getLogger(__name__)
 
 class InboundSms:
     def __init__(self, client: Client, recipients: RecipientIndex, auth_token: str,
-                 public_url: str) -> None:
+                 public_url: str, consent: ConsentBook | None = None,
+                 help_contact: str = "") -> None:
         self.client, self.recipients = client, recipients
         self.auth_token, self.public_url = auth_token, public_url.rstrip("/")
+        self.consent, self.help_contact = consent, help_contact
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -49,21 +60,45 @@ class InboundSms:
     async def inbound(self, request: web.Request) -> web.Response:
         form = await self._verified_form(request)
         sender, words = form.get("From", ""), form.get("Body", "")
+        said = keyword(words)
+        if said in ("opt_out", "opt_in"):
+            await self._commit(said, sender, "sms_keyword", form.get("MessageSid"))
         accounts = self.recipients.accounts(sender)
-        if is_opt_out(words):
+        if said == "opt_out":
             await self._signal(accounts, "opt_out", OptOut(channel="sms"))
-        else:
+        elif said == "help":
+            return _twiml(f"{self.help_contact} Reply STOP to stop texts.".strip())
+        elif said is None:
             await self._signal(accounts, "engagement", Engagement(kind="replied"))
-        return web.Response(text="<Response/>", content_type="text/xml")
+        return _twiml()
 
     async def status(self, request: web.Request) -> web.Response:
         form = await self._verified_form(request)
         accounts = [request.query["account"]] if "account" in request.query else []
         if form.get("ErrorCode") == UNSUBSCRIBED:
+            sid = form.get("MessageSid")
+            await self._commit("opt_out", form.get("To", ""), "carrier",
+                               f"{sid}/{UNSUBSCRIBED}" if sid else None)
             await self._signal(accounts, "opt_out", OptOut(channel="sms"))
         elif form.get("MessageStatus") == "read":
             await self._signal(accounts, "engagement", Engagement(kind="opened"))
         return web.Response(text="")
+
+    async def _commit(self, action: Action, sender: str, source: str,
+                      reference: str | None) -> None:
+        """Into the store before anything else: a 503 when it cannot be kept, so the
+        provider sends it again; never a 2xx for a "no" that was not kept."""
+        if self.consent is None:
+            return
+        try:
+            await asyncio.to_thread(self.consent.record, action, "sms", source, address=sender,
+                                    reference=reference or None)
+        except BadAddress:
+            log.warning("sms %s from an unreadable number: not recorded", action)
+        except StoreUnavailable as exc:
+            log.error("sms %s not recorded, answering 503: %s", action, exc)
+            raise web.HTTPServiceUnavailable(text="not recorded; try again",
+                                             headers={"Retry-After": "30"}) from None
 
     async def _verified_form(self, request: web.Request) -> dict[str, str]:
         form = {key: str(value) for key, value in (await request.post()).items()}
@@ -80,6 +115,11 @@ class InboundSms:
                 await handle.signal(name, payload)
             except RPCError as exc:  # the journey has ended: nothing to stop
                 log.info("signal %s to %s not delivered: %s", name, account_id, exc)
+
+
+def _twiml(message: str | None = None) -> web.Response:
+    body = f"<Message>{escape(message)}</Message>" if message else ""
+    return web.Response(text=f"<Response>{body}</Response>", content_type="text/xml")
 
 
 async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
