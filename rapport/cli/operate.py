@@ -11,6 +11,7 @@ import click
 from rapport.cli.app import exit_now, fail, load_account, main, operate
 from rapport.cli.app import reporting_problems as checked
 from rapport.cli.parsing import parse_amount, parse_fields, parse_installments, parse_update
+from rapport.cli.records import record_signal
 from rapport.contract.names import ACCEPT_PLAN_UPDATE
 from rapport.language.yaml_source import load_yaml
 
@@ -151,6 +152,7 @@ def send_signal(account_id: str, event: str, fields: tuple[str, ...]) -> None:
         installments = parse_installments(values) if event == ACCEPT_PLAN_UPDATE else 0
     except ValueError as problem:
         fail([str(problem)])
+    record_signal(account_id, event, values)  # an opt-out or cease outlives this journey
 
     async def action(journeys: Journeys) -> str:
         if event == ACCEPT_PLAN_UPDATE:

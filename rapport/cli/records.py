@@ -1,0 +1,125 @@
+"""Commands on the store: `journey db upgrade`, and `journey consent` to read a
+customer's consent record or correct it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from rapport.channels import NAMES
+from rapport.cli.app import fail, main
+from rapport.consent.addresses import BadAddress, normalised
+from rapport.consent.book import ALL, Action, ConsentBook
+from rapport.runtime.settings import load_settings
+from rapport.store.consent import ConsentEntry
+from rapport.store.database import Store, StoreUnavailable
+
+ACTIONS = ("opt_out", "opt_in", "cease")
+
+
+def open_book() -> ConsentBook:
+    store = Store(load_settings().store_url())
+    try:
+        store.ready()
+    except StoreUnavailable as exc:
+        fail([f"the store: {exc}"])
+    return ConsentBook(store)
+
+
+@main.group()
+def db() -> None:
+    """The store (RAPPORT_DATABASE_URL; a SQLite file under data/ by default)."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply the store's migrations not applied yet."""
+    store = Store(load_settings().store_url())
+    click.echo(f"store at revision {store.upgrade()}")
+
+
+def record_signal(account_id: str, event: str, values: dict[str, Any]) -> None:
+    """`journey signal ... opt_out|cease_communication` is kept in the store first, so it
+    holds for the account's later journeys too."""
+    if event == "cease_communication":
+        _record(open_book(), account_id, "cease", ALL, [])
+    elif event == "opt_out" and isinstance(values.get("channel"), str):
+        _record(open_book(), account_id, "opt_out", values["channel"], [])
+
+
+@main.command()
+@click.argument("account_id")
+@click.option("--address", "addresses", multiple=True,
+              help="A phone number or email address of the account (repeatable): its own "
+                   "entries (an SMS STOP, an email one-click) are shown and counted too.")
+@click.option("--record", "action", type=click.Choice(ACTIONS), default=None,
+              help="Add an entry (source: operator), e.g. to correct a record.")
+@click.option("--channel", default=None, help="The entry's channel (default: all).")
+@click.option("--json", "as_json", is_flag=True)
+def consent(account_id: str, addresses: tuple[str, ...], action: str | None,
+            channel: str | None, as_json: bool) -> None:
+    """A customer's consent record: what each channel may carry, and every entry with its
+    source and time."""
+    kept = _addresses(addresses)
+    book = open_book()
+    if action is not None:
+        _record(book, account_id, action, channel or ALL, kept)
+    try:
+        entries = book.entries(account_id, tuple(kept))
+        standing = {name: _standing(book, account_id, name, kept) for name in NAMES}
+    except StoreUnavailable as exc:
+        fail([str(exc)])
+    if as_json:
+        click.echo(json.dumps({"account_id": account_id, "addresses": kept,
+                               "channels": standing,
+                               "entries": [_entry(e) for e in entries]}, indent=2))
+        return
+    click.echo(f"consent of {account_id}" + (f" ({', '.join(kept)})" if kept else ""))
+    for name, said in standing.items():
+        click.echo(f"  {name:<7} {said}")
+    click.echo("entries:" if entries else "entries: none")
+    for e in entries:
+        click.echo(f"  {e.at.isoformat()}  {e.action:<8} {e.channel:<6} "
+                   f"{e.address or e.account_id}  {e.source}  {e.reference or ''}".rstrip())
+
+
+def _addresses(given: tuple[str, ...]) -> list[str]:
+    kept = []
+    for address in given:
+        value = normalised(address)
+        if value is None:
+            fail([f"--address {address!r}: neither a phone number in international form "
+                  "nor an email address"])
+        kept.append(value)
+    return kept
+
+
+def _record(book: ConsentBook, account_id: str, action: str, channel: str,
+            addresses: list[str]) -> None:
+    if channel != ALL and channel not in NAMES:
+        fail([f"--channel {channel!r}: one of {', '.join(NAMES)} or all"])
+    chosen: Action = action  # type: ignore[assignment]
+    try:
+        book.record(chosen, channel, "operator", account_id=account_id)
+        for address in addresses:
+            book.record(chosen, channel, "operator", address=address)
+    except (StoreUnavailable, BadAddress) as exc:
+        fail([str(exc)])
+
+
+def _standing(book: ConsentBook, account_id: str, channel: str, addresses: list[str]) -> str:
+    """`allowed`, or why not, for the channel: each address of its kind is asked."""
+    fitting: list[str | None] = [a for a in addresses if ("@" in a) == (channel == "email")]
+    for address in fitting or [None]:
+        refusal = book.refusal(account_id, channel, address)
+        if refusal is not None:
+            return refusal.detail()
+    return "allowed"
+
+
+def _entry(e: ConsentEntry) -> dict[str, Any]:
+    return {"at": e.at.isoformat(), "action": e.action, "channel": e.channel,
+            "account_id": e.account_id, "address": e.address, "source": e.source,
+            "reference": e.reference}
