@@ -257,6 +257,11 @@ def _render_check(
     if channel in OPT_OUT_REQUIRED and _OPT_OUT_MARK not in rendered.body:
         yield TemplateFinding(where, TemplateProblem(
             file, 1, "every email and SMS must render {{ opt_out }} so the customer can opt out"))
+    elif channel in OPT_OUT_REQUIRED and not bundle.opt_out_in_every_branch(file):
+        yield TemplateFinding(where, TemplateProblem(
+            file, _opt_out_line(bundle.sources[file]),
+            "{{ opt_out }} is inside an {% if %} or a loop: some customers would get no way "
+            "to opt out; put it outside, on a line of its own"))
 
 
 @dataclass(frozen=True)
@@ -280,3 +285,10 @@ class SamplePlan:
 
 def _sample_plan(offer: PlanOffer) -> SamplePlan:
     return SamplePlan([SampleOption(n) for n in sorted(set(offer.installments))])
+
+
+def _opt_out_line(source: str) -> int:
+    for number, line in enumerate(source.splitlines(), start=1):
+        if "opt_out" in line:
+            return number
+    return 1

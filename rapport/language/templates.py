@@ -126,6 +126,26 @@ class TemplateBundle:
             if node.name in unknown and node.ctx == "load"
         )
 
+    def opt_out_in_every_branch(self, file: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether `file` outputs `{{ opt_out }}` whatever the data: at its top level (or
+        in a template it includes at its top level), not inside an `{% if %}`, a loop or a
+        macro, where some branch could leave it out."""
+        source = self.sources.get(file)
+        if source is None or file in seen:
+            return False
+        try:
+            ast = self._env.parse(source, name=file, filename=file)
+        except _SyntaxError:
+            return False
+        for node in ast.body:
+            if isinstance(node, nodes.Output) and any(
+                    name.name == "opt_out" for name in node.find_all(nodes.Name)):
+                return True
+            if isinstance(node, nodes.Include) and isinstance(node.template, nodes.Const) \
+                    and self.opt_out_in_every_branch(str(node.template.value), seen | {file}):
+                return True
+        return False
+
     def account_fields(self, file: str) -> frozenset[FieldPath] | None:
         """The account fields `file` (and what it includes) reads, as paths such as
         ('customer', 'first_name'); None when it reads the account as a whole or by a

@@ -139,6 +139,27 @@ def test_opt_out_inside_a_false_branch_does_not_count(tmp_path: Path) -> None:
     assert "opt_out" in problem.message
 
 
+def test_opt_out_inside_a_branch_the_sample_takes_is_still_refused(tmp_path: Path) -> None:
+    """The sample account has a first name, so the branch renders the opt-out; a customer
+    without one would get none. Checked on the template's structure, not one sample."""
+    source = ("Pay {{ balance }}\n"
+              "{% if customer.first_name %}Thanks, {{ customer.first_name }}. {{ opt_out }}"
+              "{% else %}Thanks.{% endif %}\n")
+    problem = only_problem(write_journey(tmp_path, templates={"nudge.sms.j2": source}))
+    assert problem.file.endswith("nudge.sms.j2") and problem.line == 2
+    assert "inside an {% if %} or a loop" in problem.message
+
+
+@pytest.mark.parametrize("source", [
+    "{% if customer.first_name %}Hi {{ customer.first_name }}{% endif %}\nPay {{ balance }}\n"
+    "{{ opt_out }}",
+    "Pay {{ balance }} {% include 'footer.sms.j2' %}",
+])
+def test_opt_out_outside_every_branch_passes(tmp_path: Path, source: str) -> None:
+    templates: dict[str, str | None] = {"nudge.sms.j2": source, "footer.sms.j2": "{{ opt_out }}"}
+    assert problems_of(write_journey(tmp_path, templates=templates)) == []
+
+
 def test_email_must_start_with_subject(tmp_path: Path) -> None:
     source = "Hello {{ customer.first_name }}\n\n{{ opt_out }}\n"
     problem = only_problem(write_journey(tmp_path, templates={"reminder.email.j2": source}))
