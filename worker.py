@@ -28,7 +28,9 @@ from rapport.runtime import logs
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
 from rapport.runtime.settings import Settings, load_settings
 from rapport.runtime.temporal import connect, ensure_registered
-from rapport.runtime.workers import build_worker, open_store, parts_from_settings, recipient_index
+from rapport.runtime.workers import build_worker, open_store, parts_from_settings
+from rapport.store.database import Store
+from rapport.store.recipients import RecipientIndex
 from rapport.web.inbound import InboundSms, serve
 
 log = logging.getLogger("rapport.worker")
@@ -61,7 +63,7 @@ async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, d
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
-    inbound = await start_inbound(client, settings, ConsentBook(store))
+    inbound = await start_inbound(client, settings, store)
     async with worker:
         log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
         if ui:
@@ -77,13 +79,13 @@ async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, d
 
 
 async def start_inbound(client: Client, settings: Settings,
-                        consent: ConsentBook) -> web.AppRunner | None:
+                        store: Store) -> web.AppRunner | None:
     """The endpoint for SMS replies and delivery callbacks, when RAPPORT_INBOUND_PORT is set."""
     if settings.inbound_port is None or settings.twilio_auth_token is None:
         return None
     public = settings.inbound_public_url or f"http://{settings.inbound_host}:{settings.inbound_port}"
-    app = InboundSms(client, recipient_index(settings),
-                     settings.twilio_auth_token.get_secret_value(), public, consent,
+    app = InboundSms(client, RecipientIndex(store),
+                     settings.twilio_auth_token.get_secret_value(), public, ConsentBook(store),
                      settings.sms_help_contact).app()
     log.info("inbound SMS endpoint on %s:%s", settings.inbound_host, settings.inbound_port)
     return await serve(app, settings.inbound_host, settings.inbound_port)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +21,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from rapport.runtime.servers import free_port
 from rapport.security.signatures import BadSignature, verify
+from rapport.store.database import Store
+from rapport.store.recipients import RecipientIndex
 
 
 @asynccontextmanager
@@ -188,3 +191,10 @@ class WebhookReceiver:
         self.accepted[key] = payload
         await self.hold.maybe_hold()
         return web.Response(status=202, text="accepted")
+
+
+def recipients_at(folder: Path) -> RecipientIndex:
+    """The SMS recipient index in a migrated SQLite store under `folder`."""
+    store = Store(f"sqlite:///{folder / 'rapport.db'}")
+    store.upgrade()
+    return RecipientIndex(store)

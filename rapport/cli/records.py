@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from rapport.channels import NAMES
+from rapport.channels.addresses import BadAddress, normalised
 from rapport.cli.app import fail, main
-from rapport.consent.addresses import BadAddress, normalised
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.runtime.settings import load_settings
 from rapport.store.consent import ConsentEntry

@@ -11,7 +11,7 @@ from typing import Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from rapport.consent.addresses import BadAddress, normalised
+from rapport.channels.addresses import BadAddress, normalised
 from rapport.store.consent import ConsentEntry, add_entry, entries_for
 from rapport.store.database import Store, StoreUnavailable
 

@@ -52,8 +52,9 @@ class EngineParts:
 def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
     """The providers and billing source that settings choose (outbox and ledger by default),
     and the store's archive of pinned journeys and consent book."""
+    store = store or open_store(settings)
     outbox = Outbox(settings.outbox_path)
-    recipients = recipient_index(settings)
+    recipients = RecipientIndex(store)
     providers = {channel: provider(settings, settings.adapter_for(channel), outbox, recipients)
                  for channel in ROUTED}
     billing: BalanceSource
@@ -62,7 +63,6 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
                               settings.billing_timeout)
     else:
         billing = LocalLedger(settings.ledger_path)
-    store = store or open_store(settings)
     return EngineParts(journeys=[settings.journeys_dir], channels=providers,
                        signer=settings.signer(), balance_source=billing,
                        archive=StoreArchive(store), consent=ConsentBook(store))
@@ -73,11 +73,6 @@ def open_store(settings: Settings) -> Store:
     store = Store(settings.store_url())
     store.ready()
     return store
-
-
-def recipient_index(settings: Settings) -> RecipientIndex:
-    return RecipientIndex(settings.data_dir / "sms_recipients.jsonl",
-                          settings.link_secret.get_secret_value())
 
 
 def provider(settings: Settings, name: str, outbox: Outbox,

@@ -5,5 +5,6 @@ install) or PostgreSQL (`RAPPORT_DATABASE_URL`). One small module per table grou
 - `schema`: the shared metadata and column types.
 - `journeys`: journey versions pinned by content hash.
 - `jsonl`: an append-only JSON-lines file (the local outbox and payments ledger).
-- `recipients`: which accounts a phone number belongs to, as keyed hashes.
+- `recipients`: which accounts a phone number belongs to (for inbound SMS replies).
+- `consent`: consent entries, only ever added (`rapport.consent` reads them).
 """

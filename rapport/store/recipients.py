@@ -1,29 +1,60 @@
-"""Which accounts a phone number belongs to, stored as keyed hashes, not numbers, so an
-inbound SMS reply can be traced back to its accounts."""
+"""Which accounts a phone number belongs to, so an inbound SMS reply (which names only
+the number) reaches their journeys. Kept in the store: every worker and the web app see
+the same index, and it does not depend on any secret that may be rotated."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from pathlib import Path
+from datetime import UTC, datetime
 
-from rapport.store.jsonl import JsonLines
+from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy.exc import IntegrityError
+
+from rapport.channels.addresses import BadAddress, phone
+from rapport.store.database import Store
+from rapport.store.schema import Moment, metadata
+
+sms_recipients = Table(
+    "sms_recipients", metadata,
+    Column("address", String(16), nullable=False),  # E.164
+    Column("account_id", String(128), nullable=False),
+    Column("first_at", Moment, nullable=False),
+    PrimaryKeyConstraint("address", "account_id"),
+)
 
 
 class RecipientIndex:
-    def __init__(self, path: Path, secret: str) -> None:
-        self.secret = secret
-        self.file = JsonLines(path, key=lambda e: f"{e.get('phone')}/{e.get('account')}")
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._known: set[tuple[str, str]] = set()  # written by this process already
 
-    def digest(self, phone: str) -> str:
-        return hmac.new(self.secret.encode(), phone.encode(), hashlib.sha256).hexdigest()
+    def remember(self, number: str, account_id: str) -> None:
+        try:
+            address = phone(number)
+        except BadAddress:
+            return  # the provider refused it too; nothing can come back from it
+        if (address, account_id) in self._known:
+            return
+        with self.store.begin() as connection:
+            known = connection.execute(select(sms_recipients.c.address).where(
+                sms_recipients.c.address == address,
+                sms_recipients.c.account_id == account_id)).first()
+            if known is None:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(sms_recipients.insert().values(
+                            address=address, account_id=account_id,
+                            first_at=datetime.now(UTC)))
+                except IntegrityError:
+                    pass  # another worker wrote it first
+        self._known.add((address, account_id))
 
-    def remember(self, phone: str, account_id: str) -> None:
-        self.file.append({"phone": self.digest(phone), "account": account_id})
-
-    def accounts(self, phone: str) -> list[str]:
-        digest, found = self.digest(phone), []
-        for entry in self.file.read():
-            if entry.get("phone") == digest and entry.get("account") not in found:
-                found.append(entry["account"])
-        return found
+    def accounts(self, number: str) -> list[str]:
+        try:
+            address = phone(number)
+        except BadAddress:
+            return []
+        with self.store.begin() as connection:
+            rows = connection.execute(select(sms_recipients.c.account_id).where(
+                sms_recipients.c.address == address).order_by(sms_recipients.c.first_at,
+                                                              sms_recipients.c.account_id))
+            return [row.account_id for row in rows]

@@ -1,5 +1,5 @@
 """Every table group, imported once so the metadata (and Alembic) knows them all."""
 
-from rapport.store import consent, journeys
+from rapport.store import consent, journeys, recipients
 
-__all__ = ["consent", "journeys"]
+__all__ = ["consent", "journeys", "recipients"]

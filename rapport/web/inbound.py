@@ -27,8 +27,8 @@ from aiohttp import web
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from rapport.channels.addresses import BadAddress
 from rapport.compliance.keywords import keyword
-from rapport.consent.addresses import BadAddress
 from rapport.consent.book import Action, ConsentBook
 from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, OptOut

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rapport.consent.addresses import BadAddress
+from rapport.channels.addresses import BadAddress
 from rapport.consent.book import ConsentBook
 from rapport.store.database import Store, StoreUnavailable
 

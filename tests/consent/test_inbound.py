@@ -13,10 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 from rapport.consent.book import ConsentBook
 from rapport.providers.twilio import twilio_signature
 from rapport.store.database import Store
-from rapport.store.recipients import RecipientIndex
 from rapport.web.inbound import InboundSms
 from tests.consent.test_sends import run_journey
-from tests.fakes import serving
+from tests.fakes import recipients_at, serving
 
 TOKEN = "twilio-token"
 
@@ -24,7 +23,7 @@ TOKEN = "twilio-token"
 @asynccontextmanager
 async def inbound_for(env: WorkflowEnvironment, tmp_path: Path,
                       store: Store) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    recipients = RecipientIndex(tmp_path / "recipients.jsonl", "k")
+    recipients = recipients_at(tmp_path)
     recipients.remember("+12125550100", "C-1")  # texted before: no journey runs now
     app = InboundSms(env.client, recipients, TOKEN, "http://placeholder", ConsentBook(store),
                      "Acme Lending: 0800 123 456.")

@@ -19,12 +19,12 @@ from rapport.providers.twilio import TwilioSms
 from rapport.providers.webhook import SignedWebhook
 from rapport.security.links import LinkSigner
 from rapport.security.signatures import signed_headers
-from rapport.store.recipients import RecipientIndex
 from tests.fakes import (
     FakeBilling,
     FakeSmsProvider,
     Mailbox,
     WebhookReceiver,
+    recipients_at,
     serving,
     smtp_server,
 )
@@ -50,7 +50,7 @@ steps:
 
 def sms_channel(provider: FakeSmsProvider, base: str, tmp_path: Path) -> TwilioSms:
     return TwilioSms(base, provider.sid, provider.token, "+15550000000",
-                     RecipientIndex(tmp_path / "recipients.jsonl", "k"))
+                     recipients_at(tmp_path))
 
 
 def request(channel: str = "email",

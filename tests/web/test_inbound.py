@@ -15,9 +15,8 @@ from rapport.providers.outbox import Capture
 from rapport.providers.twilio import TwilioSms, twilio_signature
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
-from rapport.store.recipients import RecipientIndex
 from rapport.web.inbound import InboundSms
-from tests.fakes import FakeSmsProvider, serving
+from tests.fakes import FakeSmsProvider, recipients_at, serving
 from tests.journey_files import write_journey
 from tests.scenarios import account
 from workflows.journey import DelinquencyJourney
@@ -44,7 +43,7 @@ async def test_stop_reply_opts_the_account_out_of_sms(env: WorkflowEnvironment,
                                                       tmp_path: Path) -> None:
     write_journey(tmp_path, TEXTS)
     provider = FakeSmsProvider()
-    recipients = RecipientIndex(tmp_path / "recipients.jsonl", "k")
+    recipients = recipients_at(tmp_path)
     queue = f"inbound-{uuid.uuid4()}"
     async with serving(provider.app()) as sms_base:
         sms = TwilioSms(sms_base, provider.sid, provider.token, "+15550000000", recipients)
@@ -71,13 +70,3 @@ async def test_stop_reply_opts_the_account_out_of_sms(env: WorkflowEnvironment,
     assert [(s.step, s.reason) for s in status.skipped] == [("second", "opted_out")]
     assert status.suppressed_channels == ["sms"]
     assert len(provider.messages) == 1
-
-
-def test_recipient_index_keeps_no_phone_numbers(tmp_path: Path) -> None:
-    index = RecipientIndex(tmp_path / "r.jsonl", "k")
-    index.remember("+12125550100", "A-1")
-    index.remember("+12125550100", "A-2")
-    index.remember("+12125550100", "A-1")
-    assert index.accounts("+12125550100") == ["A-1", "A-2"]
-    assert index.accounts("+19999999999") == []
-    assert "2125550100" not in (tmp_path / "r.jsonl").read_text()

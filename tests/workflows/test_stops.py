@@ -21,8 +21,7 @@ from rapport.providers.outbox import Capture
 from rapport.providers.twilio import TwilioSms
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
-from rapport.store.recipients import RecipientIndex
-from tests.fakes import FakeBilling, FakeSmsProvider, Hold, serving
+from tests.fakes import FakeBilling, FakeSmsProvider, Hold, recipients_at, serving
 from tests.journey_files import write_journey
 from tests.scenarios import account, sent, simulate_journey
 from workflows.journey import DelinquencyJourney
@@ -43,7 +42,7 @@ steps:
 
 def sms(provider: FakeSmsProvider, base: str, tmp_path: Path, timeout: float = 10.0) -> TwilioSms:
     return TwilioSms(base, provider.sid, provider.token, "+15550000000",
-                     RecipientIndex(tmp_path / "recipients.jsonl", "k"), timeout=timeout)
+                     recipients_at(tmp_path), timeout=timeout)
 
 
 async def test_a_cease_while_billing_answers_stops_the_reminder(env: WorkflowEnvironment,
