@@ -16,17 +16,22 @@ from temporalio.exceptions import ApplicationError
 from rapport.catalog import registry
 from rapport.catalog.archive import Archive
 from rapport.catalog.library import Chooser, JourneyNotFound
+from rapport.catalog.pinned import PinnedJourney
 from rapport.contract.activities import Prepared, PrepareJourney, ZoneRequest
+from rapport.policy.caps import Delivery, horizon
 from rapport.policy.zone import ZoneRules, rules_for
+from rapport.store.deliveries import DeliveryLog
 
 
 class DefinitionActivities:
     """Journeys come from a `Library` (the journeys folder, validated once per content):
     an edited file applies to journeys started after the edit; running ones keep theirs."""
 
-    def __init__(self, library: Chooser, archive: Archive) -> None:
+    def __init__(self, library: Chooser, archive: Archive,
+                 deliveries: DeliveryLog | None = None) -> None:
         self.library = library
         self.archive = archive
+        self.deliveries = deliveries
 
     @activity.defn(name="prepare_journey")
     async def prepare_journey(self, request: PrepareJourney) -> Prepared:
@@ -41,7 +46,18 @@ class DefinitionActivities:
         journey = self.library.choose(request.journey, request.account)
         self.archive.save(journey)  # any worker can find it by hash
         registry.remember(journey)
-        return Prepared(pin=journey.pin, zone=rules_for(request.account.customer.timezone, at))
+        return Prepared(pin=journey.pin, zone=rules_for(request.account.customer.timezone, at),
+                        recent=self._recent(request.account.account_id, journey, at))
+
+    def _recent(self, account_id: str, journey: PinnedJourney, at: datetime) -> list[Delivery]:
+        """What earlier journeys of the account delivered within reach of this one's caps:
+        read once here, recorded with the result, so replay sees the same counts."""
+        if self.deliveries is None:
+            return []
+        policy = journey.definition.policy
+        since = at - horizon(policy.caps, policy.min_gap)
+        return [Delivery(at=d.at, channel=d.channel)
+                for d in self.deliveries.since(account_id, since)]
 
     @activity.defn(name="zone_rules")
     async def zone_rules(self, request: ZoneRequest) -> ZoneRules:

@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -33,6 +34,7 @@ from rapport.language.templates import TemplateProblem
 from rapport.providers.base import Outgoing, PermanentFailure, Router, TransientFailure
 from rapport.security.links import LINK_LIFETIME, LinkSigner
 from rapport.store.database import StoreUnavailable
+from rapport.store.deliveries import DeliveryLog
 
 WINDOW_CLOSED = "WindowClosed"
 UNDELIVERABLE = "Undeliverable"
@@ -44,11 +46,13 @@ log = logging.getLogger("rapport.delivery")
 
 class DeliveryActivities:
     def __init__(self, providers: Router, signer: LinkSigner,
-                 billing: BalanceSource | None = None, consent: ConsentBook | None = None) -> None:
+                 billing: BalanceSource | None = None, consent: ConsentBook | None = None,
+                 deliveries: DeliveryLog | None = None) -> None:
         self.providers = providers
         self.signer = signer
         self.billing = billing or SignalledBalance()
         self.consent = consent
+        self.deliveries = deliveries
 
     @activity.defn(name="send_message")
     async def send_message(self, request: SendMessage) -> SendOutcome:
@@ -95,6 +99,7 @@ class DeliveryActivities:
             receipt = await provider.deliver(item)
         except PermanentFailure as failure:
             return SendOutcome(status="rejected", detail=failure.reason)
+        await self._log_delivery(request)
         return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
 
     async def _refusal(self, request: SendMessage) -> Refusal | None:
@@ -105,6 +110,20 @@ class DeliveryActivities:
             return None
         return await asyncio.to_thread(self.consent.refusal, request.account_id,
                                        request.channel, request.to or None)
+
+    async def _log_delivery(self, request: SendMessage) -> None:
+        """For the caps of the account's later journeys. The message has gone: a store that
+        fails now is logged, not retried (a retry could send it again)."""
+        if self.deliveries is None:
+            return
+        at = activity.info().current_attempt_scheduled_time
+        try:
+            await asyncio.to_thread(self.deliveries.record, request.key, request.account_id,
+                                    request.channel, at)
+        except SQLAlchemyError as exc:
+            log.warning("delivery not logged for later caps: %s",
+                        type(exc).__name__, extra={"account_id": request.account_id,
+                                                   "key": request.key})
 
     def _render(self, request: SendMessage) -> Outgoing:
         journey = registry.pinned(request.journey.hash)

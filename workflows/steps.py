@@ -66,6 +66,7 @@ class JourneySteps(JourneyDelivery):
             result_type=Prepared, start_to_close_timeout=LOCAL_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=5))
         s.pin, s.zone = prepared.pin, prepared.zone
+        s.ledger = [*prepared.recent, *s.ledger]  # caps count earlier journeys' messages
         self._choose_segment()  # reads the pinned definition (a miss retries the task)
         workflow.logger.info("journey started", extra={**self._log_fields(),
                                                        "segment": s.segment})

@@ -16,6 +16,7 @@ from pydantic import Field
 from rapport.contract.records import Compact, JourneyPin, Kept, PlanOffered
 from rapport.language.account import Account
 from rapport.language.types import Channel, Money
+from rapport.policy.caps import Delivery
 from rapport.policy.zone import ZoneRules
 
 
@@ -32,6 +33,9 @@ class PrepareJourney(Compact, Kept):
 class Prepared(Compact, Kept):
     pin: JourneyPin
     zone: ZoneRules
+    recent: list[Delivery] = Field(
+        default_factory=list, description="what the account's earlier journeys delivered "
+                                          "within the caps' reach: the caps count it too")
 
 
 class ZoneRequest(Compact, Kept):

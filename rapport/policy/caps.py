@@ -66,11 +66,15 @@ def cap_blocks(at: datetime, channel: str, caps: Sequence[Cap], ledger: Sequence
     return any(earliest_under_cap(at, cap, ledger) > at for cap in caps_for(channel, caps))
 
 
+def horizon(caps: Sequence[Cap], min_gap: timedelta) -> timedelta:
+    """How far back a delivery can still matter to a cap or the gap."""
+    return max([c.per for c in caps] + [VOICE_CAP.per, min_gap])
+
+
 def prune(ledger: Sequence[Delivery], now: datetime, caps: Sequence[Cap],
           min_gap: timedelta) -> list[Delivery]:
     """The deliveries that can still matter to a cap or the gap (kept across continue-as-new)."""
-    horizon = max([c.per for c in caps] + [VOICE_CAP.per, min_gap])
-    kept = [d for d in ledger if d.at > now - horizon]
+    kept = [d for d in ledger if d.at > now - horizon(caps, min_gap)]
     if not kept and ledger:
         kept = [max(ledger, key=lambda d: d.at)]
     return kept

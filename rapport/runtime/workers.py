@@ -31,6 +31,7 @@ from rapport.providers.webhook import SignedWebhook
 from rapport.runtime.settings import ROUTED, Settings
 from rapport.security.links import LinkSigner
 from rapport.store.database import Store
+from rapport.store.deliveries import DeliveryLog
 from rapport.store.recipients import RecipientIndex
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
@@ -47,6 +48,7 @@ class EngineParts:
     library: Chooser | None = None  # benchmarks hand over their own journey
     archive: Archive = field(default_factory=MemoryArchive)
     consent: ConsentBook | None = None  # the store's record, checked before every send
+    deliveries: DeliveryLog | None = None  # what the account's journeys sent, for caps
 
 
 def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
@@ -65,7 +67,8 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
         billing = LocalLedger(settings.ledger_path)
     return EngineParts(journeys=[settings.journeys_dir], channels=providers,
                        signer=settings.signer(), balance_source=billing,
-                       archive=StoreArchive(store), consent=ConsentBook(store))
+                       archive=StoreArchive(store), consent=ConsentBook(store),
+                       deliveries=DeliveryLog(store))
 
 
 def open_store(settings: Settings) -> Store:
@@ -99,9 +102,10 @@ def provider(settings: Settings, name: str, outbox: Outbox,
 
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
     registry.install(parts.archive.load)  # a definition pinned elsewhere, found by hash
-    definitions = DefinitionActivities(parts.library or Library(parts.journeys), parts.archive)
+    definitions = DefinitionActivities(parts.library or Library(parts.journeys), parts.archive,
+                                       parts.deliveries)
     delivery = DeliveryActivities(Router(parts.channels), parts.signer, parts.balance_source,
-                                  parts.consent)
+                                  parts.consent, parts.deliveries)
     return [definitions.prepare_journey, definitions.zone_rules, delivery.send_message,
             delivery.create_handoff]
 

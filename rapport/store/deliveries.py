@@ -1,0 +1,54 @@
+"""Every message delivered, by account: a journey's caps count what the account's earlier
+journeys sent too (a new journey does not reset the count). Written by the send activity
+after the provider accepted a message; read once when a journey starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Column, String, Table, select
+from sqlalchemy.exc import IntegrityError
+
+from rapport.store.database import Store
+from rapport.store.schema import Moment, metadata
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("key", String(255), primary_key=True),  # the message's idempotency key
+    Column("account_id", String(128), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("at", Moment, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    at: datetime
+    channel: str
+
+
+class DeliveryLog:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, key: str, account_id: str, channel: str, at: datetime) -> None:
+        """Once per key: a retried delivery of the same message is not counted twice."""
+        with self.store.begin() as connection:
+            if connection.execute(select(deliveries.c.key).where(
+                    deliveries.c.key == key)).first() is not None:
+                return
+            try:
+                with connection.begin_nested():
+                    connection.execute(deliveries.insert().values(
+                        key=key, account_id=account_id, channel=channel, at=at))
+            except IntegrityError:
+                pass  # another worker recorded it first
+
+    def since(self, account_id: str, since: datetime) -> list[Delivered]:
+        with self.store.begin() as connection:
+            rows = connection.execute(
+                select(deliveries.c.at, deliveries.c.channel)
+                .where(deliveries.c.account_id == account_id, deliveries.c.at > since)
+                .order_by(deliveries.c.at))
+            return [Delivered(at=row.at, channel=row.channel) for row in rows]
