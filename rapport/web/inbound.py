@@ -37,6 +37,7 @@ from rapport.store.database import StoreUnavailable
 from rapport.store.recipients import RecipientIndex
 
 log = logging.getLogger(__name__)
+SIGNAL_WITHIN = 3.0  # seconds per journey; SMS providers time a webhook out at about 15
 
 
 class InboundSms:
@@ -109,12 +110,16 @@ class InboundSms:
         return form
 
     async def _signal(self, accounts: list[str], name: str, payload: Any) -> None:
+        """Tell running journeys at once. Best effort: what was committed first (an
+        opt-out) stops their next send anyway, so a journey that has ended, or Temporal
+        being down, does not keep the provider waiting past its timeout."""
         for account_id in accounts:
             handle = self.client.get_workflow_handle(workflow_id(account_id))
             try:
-                await handle.signal(name, payload)
-            except RPCError as exc:  # the journey has ended: nothing to stop
-                log.info("signal %s to %s not delivered: %s", name, account_id, exc)
+                await asyncio.wait_for(handle.signal(name, payload), SIGNAL_WITHIN)
+            except (RPCError, TimeoutError) as exc:
+                log.info("signal %s to %s not delivered: %s", name, account_id,
+                         type(exc).__name__)
 
 
 def _twiml(message: str | None = None) -> web.Response:
