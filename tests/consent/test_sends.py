@@ -5,6 +5,8 @@ records why. On the time-skipping server with a real store."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
@@ -13,6 +15,7 @@ from rapport.cli.demo import midday_zone
 from rapport.consent.book import ConsentBook
 from rapport.contract.journey import JourneyStatus
 from rapport.contract.names import workflow_id
+from rapport.contract.payloads import PaymentReceived
 from rapport.language.account import Account
 from rapport.providers.outbox import Capture
 from rapport.runtime.workers import EngineParts, build_worker
@@ -79,3 +82,27 @@ async def test_start_after_stop_lets_the_text_go_again(
     book.record("opt_in", "sms", "sms_keyword", address="+1 212 555 0100")
     _, outbox = await run_journey(env, tmp_path, sqlite_store)
     assert [item.channel for item in outbox.items.values()] == ["sms", "email"]
+
+
+async def test_stop_then_payment_then_a_new_journey_is_still_suppressed(
+        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    """Paying ends a journey, not an opt-out: the next missed payment's journey sends no
+    text either."""
+    write_journey(tmp_path, JOURNEY)
+    outbox, queue = Capture(), f"consent-{uuid.uuid4()}"
+    parts = EngineParts(journeys=[tmp_path], channels={"*": outbox},
+                        signer=LinkSigner("https://pay.example.com", "k"),
+                        consent=ConsentBook(sqlite_store))
+    customer = Account.model_validate(account(account_id="C-2", customer__timezone=midday_zone()))
+    async with build_worker(env.client, queue, parts):
+        paying = await env.client.start_workflow(
+            DelinquencyJourney.run, JourneyInput(account=customer, journey="asks"),
+            id=workflow_id("C-2"), task_queue=queue)
+        await env.sleep(timedelta(hours=2))  # the text has gone; the journey rests
+        ConsentBook(sqlite_store).record("opt_out", "sms", "sms_keyword", address="+12125550100")
+        await paying.signal("payment_received", PaymentReceived(amount=Decimal("300.00"),
+                                                                payment_id="P-1"))
+        assert (await paying.result()).outcome == "paid"
+    status, _ = await run_journey(env, tmp_path, sqlite_store, account_id="C-2")
+    assert [(s.step, s.reason) for s in status.skipped] == [("text", "opted_out")]
+    assert [item.channel for item in outbox.items.values()] == ["sms"]  # the first journey's
