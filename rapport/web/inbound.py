@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from rapport.channels.addresses import BadAddress
 from rapport.compliance.keywords import keyword
@@ -38,6 +38,7 @@ from rapport.store.recipients import RecipientIndex
 
 log = logging.getLogger(__name__)
 SIGNAL_WITHIN = 3.0  # seconds per journey; SMS providers time a webhook out at about 15
+RETRY_AFTER = (5.0, 30.0, 120.0)  # seconds: a signal Temporal did not take, again
 
 
 class InboundSms:
@@ -47,6 +48,8 @@ class InboundSms:
         self.client, self.recipients = client, recipients
         self.auth_token, self.public_url = auth_token, public_url.rstrip("/")
         self.consent, self.help_contact = consent, help_contact
+        self.retry_after = RETRY_AFTER
+        self._retrying: set[asyncio.Task[None]] = set()
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -110,16 +113,36 @@ class InboundSms:
         return form
 
     async def _signal(self, accounts: list[str], name: str, payload: Any) -> None:
-        """Tell running journeys at once. Best effort: what was committed first (an
-        opt-out) stops their next send anyway, so a journey that has ended, or Temporal
-        being down, does not keep the provider waiting past its timeout."""
+        """Tell running journeys at once. What was committed first (an opt-out) stops
+        their next send anyway; a signal Temporal did not take is tried again in the
+        background, so the provider is never kept waiting past its timeout."""
         for account_id in accounts:
-            handle = self.client.get_workflow_handle(workflow_id(account_id))
-            try:
-                await asyncio.wait_for(handle.signal(name, payload), SIGNAL_WITHIN)
-            except (RPCError, TimeoutError) as exc:
-                log.info("signal %s to %s not delivered: %s", name, account_id,
-                         type(exc).__name__)
+            if not await self._try_signal(account_id, name, payload):
+                retry = asyncio.create_task(self._retry_signal(account_id, name, payload))
+                self._retrying.add(retry)
+                retry.add_done_callback(self._retrying.discard)
+
+    async def _try_signal(self, account_id: str, name: str, payload: Any) -> bool:
+        """True once delivered, or when no journey of the account is running."""
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            await asyncio.wait_for(handle.signal(name, payload), SIGNAL_WITHIN)
+            return True
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return True  # no journey running: the next one reads the store
+            log.info("signal %s to %s not delivered: %s", name, account_id, exc.status.name)
+        except TimeoutError:
+            log.info("signal %s to %s not delivered: timed out", name, account_id)
+        return False
+
+    async def _retry_signal(self, account_id: str, name: str, payload: Any) -> None:
+        for delay in self.retry_after:
+            await asyncio.sleep(delay)
+            if await self._try_signal(account_id, name, payload):
+                return
+        log.warning("signal %s to %s given up; the journey's next send reads the store",
+                    name, account_id)
 
 
 def _twiml(message: str | None = None) -> web.Response:

@@ -162,10 +162,13 @@ async def test_a_stop_while_temporal_is_down_holds_for_this_journey_and_the_next
             DelinquencyJourney.run, "delinquency-S-1")
         await asyncio.wait_for(handle.result(), 240)
         first: JourneyStatus = await journeys.status("S-1")
+        told = [e for e in (await handle.fetch_history()).events
+                if e.workflow_execution_signaled_event_attributes.signal_name == "opt_out"]
         again = (await journeys.start(customer(1))).handle  # next month's journey
         await asyncio.wait_for(again.result(), 240)
         second: JourneyStatus = await journeys.status("S-1")
     assert answered_in < 10  # the provider is answered, not kept waiting on Temporal
+    assert told  # the opt-out signal, tried again once Temporal was back
     assert r.texts_to(1) == 1 and r.texts_to(1, "First") == 1
     assert [(s.step, s.reason) for s in first.skipped] == [("second", "opted_out")]
     assert [(s.step, s.reason) for s in second.skipped][:1] == [("first", "opted_out")]
