@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import timedelta
@@ -29,8 +30,10 @@ from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
 from rapport.runtime.settings import Settings, load_settings
 from rapport.runtime.temporal import connect, ensure_registered
 from rapport.runtime.workers import build_worker, open_store, parts_from_settings
+from rapport.security.codec import new_key_line
 from rapport.store.database import Store
 from rapport.store.recipients import RecipientIndex
+from rapport.web.app import serve_web
 from rapport.web.inbound import InboundSms, serve
 
 log = logging.getLogger("rapport.worker")
@@ -41,16 +44,39 @@ async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if dev:
+        ensure_dev_key(settings)
+    if settings.key_ring() is None:
+        log.warning("RAPPORT_ENCRYPTION_KEYS is not set: customer data goes to Temporal in "
+                    "plain text (journey keys new makes a key)")
     server = await start_dev_server(settings) if dev else None
+    web = await serve_web(settings) if dev else None
     try:
         client = server.client if server else await connect(settings)
         problems = await ensure_registered(client, settings.temporal_namespace)
         if problems:
             sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))
+        if web is not None:
+            log.info("web app: %s", web.address)
         await serve_until(stop, client, settings, demo, ui_address(settings) if dev else None)
     finally:
+        if web is not None:
+            await web.stop()
         if server is not None:
             await server.shutdown()
+
+
+def ensure_dev_key(settings: Settings) -> None:
+    """`make run` encrypts as production does: a development key, made once, kept under
+    data/ for the owner only (the CLI in this checkout finds it there too)."""
+    if settings.encryption_keys is not None or settings.dev_key_file.exists():
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(settings.dev_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(new_key_line("dev") + "\n")
+    log.info("encryption: a development key was made at %s (keep it: it reads this "
+             "server's histories)", settings.dev_key_file)
 
 
 async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, demo: bool,

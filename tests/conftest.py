@@ -7,6 +7,8 @@ file."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from rapport.runtime.servers import start_local, start_time_skipping
 from rapport.store.database import Store
 from tests.postgres import Postgres
+
+# Tests never read or write the checkout's data/ (a developer's `make run` key, store and
+# outbox live there); RAPPORT_ENCRYPTION_KEYS set by hand in a shell does not leak in.
+os.environ["RAPPORT_DATA_DIR"] = tempfile.mkdtemp(prefix="rapport-tests-")
+os.environ.pop("RAPPORT_ENCRYPTION_KEYS", None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,11 +4,12 @@
 - `design`: for journey designers: validate, schema, preview, simulate, outbox.
 - `operate`: for billing systems and operators: start, status, list, pay, signal.
 - `records`: the store: `db upgrade`, and `consent` to read or correct a customer's record.
+- `web`: `journey web` (the web app) and `journey keys new`.
 - `parsing`: reading amounts and `key=value` fields as people type them.
 - `demo`: the demo journeys `make run` starts.
 """
 
-from rapport.cli import design, operate, records  # noqa: F401  (each registers its commands)
+from rapport.cli import design, operate, records, web  # noqa: F401  (each registers its commands)
 from rapport.cli.app import main
 
 __all__ = ["main"]

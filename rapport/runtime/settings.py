@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rapport.channels import NAMES
 from rapport.contract.names import TASK_QUEUE
 from rapport.providers import outbox, smtp, twilio, webhook
+from rapport.security.codec import KeyProblem, KeyRing
 from rapport.security.links import LinkSigner
 
 DEV_LINK_SECRET = "dev-only-link-secret"
@@ -82,6 +83,11 @@ class Settings(_Routes):  # type: ignore[misc]
 
     log_format: Literal["plain", "json"] = "plain"
 
+    # payloads encrypted in Temporal's history: `id:base64key,...`, the first encrypts
+    encryption_keys: SecretStr | None = None
+    codec_token: SecretStr | None = None  # required by /codec/* when set
+    portal_url: str = "http://localhost:8000"  # the web app's public base URL
+
     # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
     sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
 
@@ -122,9 +128,27 @@ class Settings(_Routes):  # type: ignore[misc]
         value = getattr(self, name)
         return value.get_secret_value() if isinstance(value, SecretStr) else value
 
+    @property
+    def dev_key_file(self) -> Path:
+        """Where `make run` keeps the development encryption key (mode 0600)."""
+        return self.data_dir / "dev-encryption.keys"
+
+    def key_ring(self) -> KeyRing | None:
+        """RAPPORT_ENCRYPTION_KEYS, else the development key file when there is one, else
+        None (payloads are written in plain text)."""
+        if self.encryption_keys is not None:
+            return KeyRing.parse(self.encryption_keys.get_secret_value())
+        if self.dev_key_file.exists():
+            return KeyRing.parse(self.dev_key_file.read_text())
+        return None
+
     def problems(self) -> list[str]:
         """What the chosen providers need and do not have, one line each."""
         found = []
+        try:
+            self.key_ring()
+        except KeyProblem as problem:
+            found.append(str(problem))
         for channel in ROUTED:
             adapter = self.adapter_for(channel)
             if channel not in _serves(adapter):

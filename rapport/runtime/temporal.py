@@ -3,6 +3,8 @@ converter it uses, a quiet core runtime, and the search attributes it registers.
 
 from __future__ import annotations
 
+import dataclasses
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,6 +20,7 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
 )
@@ -26,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from rapport.contract import search_attributes
 from rapport.runtime.settings import Settings, load_settings
+from rapport.security.codec import EncryptionCodec, KeyRing
 
 _QUIET: Runtime | None = None
 
@@ -58,9 +62,25 @@ class _Payloads(CompositePayloadConverter):
 _CONVERTER = DataConverter(payload_converter_class=_Payloads)
 
 
-def data_converter() -> DataConverter:
+def data_converter(settings: Settings | None = None) -> DataConverter:
     """How payloads are written to Temporal: every client and worker the project makes
-    uses this one."""
+    uses this factory. With encryption keys (`Settings.key_ring`), payloads are encrypted
+    (`rapport.security.codec`); `settings` defaults to the environment's."""
+    ring = (settings or load_settings()).key_ring()
+    return _CONVERTER if ring is None else _encrypting(ring)
+
+
+@lru_cache(maxsize=8)
+def _encrypting(ring: KeyRing) -> DataConverter:
+    """Payloads encrypted, and failures' messages and stack traces moved into an encrypted
+    payload too (a provider's error can quote an address)."""
+    return dataclasses.replace(
+        _CONVERTER, payload_codec=EncryptionCodec(ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+
+
+def plain_data_converter() -> DataConverter:
+    """Without encryption whatever the settings: for histories recorded in plain text."""
     return _CONVERTER
 
 
@@ -83,7 +103,8 @@ async def connect(settings: Settings | None = None) -> Client:
                         client_private_key=settings.temporal_tls_key.read_bytes())
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=data_converter(), tls=tls, api_key=api_key)
+                                data_converter=data_converter(settings), tls=tls,
+                                api_key=api_key)
 
 
 _INDEXED = {

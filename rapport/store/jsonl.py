@@ -3,13 +3,15 @@
 Appends take an exclusive `flock`, so several threads and processes can share one
 file. With a `key`, an append whose key is already in the file is refused: that is
 how the outbox delivers a message once per idempotency key. A line cut short by a
-crash is skipped when read.
+crash is skipped when read. The file is its owner's only (0600): it holds customer
+data (the outbox holds messages).
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +31,9 @@ class JsonLines:
     def append(self, entry: Entry) -> bool:
         """Write `entry`; False (and nothing written) when its key is already there."""
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a+", encoding="utf-8") as handle:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(descriptor, "a+", encoding="utf-8") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 if self.key is not None:
                     self._catch_up(handle)

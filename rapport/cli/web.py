@@ -1,0 +1,50 @@
+"""`journey web` serves the web app; `journey keys new` makes an encryption key."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import click
+
+from rapport.cli.app import fail, main
+from rapport.runtime.settings import load_settings
+from rapport.security.codec import KeyProblem, new_key_line
+
+
+@main.command()
+@click.option("--host", default=None, help="Default 127.0.0.1.")
+@click.option("--port", type=int, default=None,
+              help="Default: the port of RAPPORT_PORTAL_URL (8000).")
+def web(host: str | None, port: int | None) -> None:
+    """Serve the web app (the codec endpoints the Temporal UI uses; the portal to come)."""
+    from rapport.web.app import serve_web
+
+    settings = load_settings()
+    try:
+        ring = settings.key_ring()
+    except KeyProblem as problem:
+        fail([str(problem)])
+    if ring is None:
+        click.echo("warning: no encryption keys (RAPPORT_ENCRYPTION_KEYS): the codec "
+                   "endpoints answer 404", err=True)
+
+    async def run() -> None:
+        server = await serve_web(settings, host, port)
+        click.echo(f"web app on {server.address}")
+        await server.task
+
+    asyncio.run(run())
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys for customer data in Temporal's history."""
+
+
+@keys.command()
+@click.option("--id", "key_id", default=None, help="The key's id (default: a random one).")
+def new(key_id: str | None) -> None:
+    """Print a fresh key line. Put it first in RAPPORT_ENCRYPTION_KEYS to encrypt with it;
+    keep the old keys after it until their histories are gone."""
+    click.echo(new_key_line(key_id or f"k{secrets.token_hex(3)}"))

@@ -1,0 +1,90 @@
+"""The codec endpoints: Temporal's remote codec protocol, so the web UI (started with
+`--ui-codec-endpoint {RAPPORT_PORTAL_URL}/codec`) shows decrypted payloads to operators.
+
+`POST /codec/decode` and `POST /codec/encode` take and return `{"payloads": [...]}` (each
+payload as protobuf JSON: base64 metadata values and data). With RAPPORT_CODEC_TOKEN set
+a request must carry `Authorization: Bearer <token>` (the UI forwards an operator's
+credentials when told to); without it only requests from this machine are served.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from temporalio.api.common.v1 import Payloads
+
+from rapport.security.codec import EncryptionCodec, PayloadUnreadable
+
+log = logging.getLogger(__name__)
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class CodecEndpoints:
+    def __init__(self, codec: EncryptionCodec | None, token: str | None,
+                 allowed_origins: list[str]) -> None:
+        self.codec, self.token, self.origins = codec, token, allowed_origins
+
+    def routes(self) -> list[Route]:
+        return [Route("/codec/encode", self.encode, methods=["POST", "OPTIONS"]),
+                Route("/codec/decode", self.decode, methods=["POST", "OPTIONS"])]
+
+    async def encode(self, request: Request) -> Response:
+        return await self._handle(request, "encode")
+
+    async def decode(self, request: Request) -> Response:
+        return await self._handle(request, "decode")
+
+    async def _handle(self, request: Request, direction: str) -> Response:
+        cors = self._cors(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=cors)
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return _problem(refusal[0], refusal[1], cors)
+        if self.codec is None:
+            return _problem(404, "encryption is off: RAPPORT_ENCRYPTION_KEYS is not set", cors)
+        try:
+            payloads = ParseDict(json.loads(await request.body()), Payloads()).payloads
+        except (ValueError, ParseError) as exc:
+            return _problem(400, f"the body is not {{\"payloads\": [...]}}: {exc}", cors)
+        try:
+            done = await (self.codec.encode(payloads) if direction == "encode"
+                          else self.codec.decode(payloads))
+        except PayloadUnreadable as exc:
+            return _problem(422, str(exc), cors)
+        log.info("codec %s", direction, extra={"payloads": len(done)})
+        return JSONResponse(MessageToDict(Payloads(payloads=done)), headers=cors)
+
+    def _refusal(self, request: Request) -> tuple[int, str] | None:
+        if self.token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                return 401, "a bearer token is required"
+            return None
+        client = request.client.host if request.client else ""
+        if client not in LOOPBACK:
+            return 403, "set RAPPORT_CODEC_TOKEN to serve the codec beyond this machine"
+        return None
+
+    def _cors(self, request: Request) -> dict[str, str]:
+        origin = request.headers.get("origin")
+        if origin is None or origin not in self.origins:
+            return {}
+        return {"Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Credentials": "true",
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": "Content-Type, X-Namespace, Authorization",
+                "Vary": "Origin"}
+
+
+def _problem(status: int, detail: str, headers: dict[str, str]) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    return JSONResponse({"type": "about:blank", "status": status, "detail": detail},
+                        status_code=status, headers=headers,
+                        media_type="application/problem+json")
