@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from rapport.catalog import registry
+from rapport.runtime.settings import Settings
 from rapport.runtime.temporal import data_converter
 from tests.workflows.histories.record import load_archive
 from workflows.journey import DelinquencyJourney
@@ -28,6 +30,8 @@ from workflows.sandbox import workflow_runner
 FOLDER = Path(__file__).parent / "histories"
 V1 = sorted((FOLDER / "v1").rglob("*.json"))
 V2 = sorted(p for p in (FOLDER / "v2").rglob("*.json") if p.name != "journeys.json")
+ENCRYPTED = sorted(p for p in (FOLDER / "v2-encrypted").glob("*.json")
+                   if p.name != "journeys.json")
 
 
 @pytest.fixture
@@ -37,7 +41,7 @@ def archive() -> Iterator[None]:
     registry.install(None)
 
 
-@pytest.mark.parametrize("folder", ["v2", "v2/zone-from-wall-clock", "v1/current", "v1/before-operator-view",
+@pytest.mark.parametrize("folder", ["v2", "v2/zone-from-wall-clock", "v2-encrypted", "v1/current", "v1/before-operator-view",
                                     "v1/publish-every-step"])
 def test_every_shipped_journey_has_a_recorded_history(folder: str) -> None:
     names = {p.stem.split("_plan")[0].split("_handoff")[0]
@@ -52,14 +56,23 @@ async def test_version_2_history_replays(path: Path, archive: None) -> None:
     await replay(DelinquencyJourney, path)
 
 
+@pytest.mark.parametrize("path", ENCRYPTED, ids=[p.stem for p in ENCRYPTED])
+async def test_encrypted_history_replays_with_its_key(path: Path, archive: None) -> None:
+    """Recorded with RAPPORT_ENCRYPTION_KEYS set to the test key beside them (a key for
+    this test only): the codec sits under the replay as under a worker."""
+    registry.install(load_archive(path.parent / "journeys.json").load)
+    keys = (path.parent / "KEYS").read_text().strip()
+    await replay(DelinquencyJourney, path, data_converter(Settings(encryption_keys=keys)))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("path", V1, ids=[str(p.relative_to(FOLDER / "v1").with_suffix(""))
                                           for p in V1])
 async def test_version_1_history_replays_on_version_1(path: Path) -> None:
     await replay(DelinquencyJourneyV1, path)
 
 
-async def replay(workflow: type, path: Path) -> None:
+async def replay(workflow: type, path: Path, converter: DataConverter | None = None) -> None:
     replayer = Replayer(workflows=[workflow], workflow_runner=workflow_runner(),
-                        data_converter=data_converter())
+                        data_converter=converter or data_converter())
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     await replayer.replay_workflow(history)

@@ -65,4 +65,7 @@ async def record(folder: Path = CURRENT) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    import sys
+
+    # `... record v2-encrypted` with RAPPORT_ENCRYPTION_KEYS set to v2-encrypted/KEYS
+    asyncio.run(record(HERE / sys.argv[1]) if len(sys.argv) > 1 else record())
