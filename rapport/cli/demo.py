@@ -59,6 +59,15 @@ async def _exists(client: Client, account_id: str) -> bool:
     return True
 
 
+def encryption_line(settings: Settings) -> str:
+    if settings.encryption_keys is not None:
+        return "  customer data:     encrypted in Temporal (RAPPORT_ENCRYPTION_KEYS)"
+    if settings.dev_key_file.exists():
+        return (f"  customer data:     encrypted in Temporal with the development key "
+                f"{settings.dev_key_file}; the UI decrypts through {settings.portal_url}/codec")
+    return "  customer data:     NOT encrypted in Temporal (set RAPPORT_ENCRYPTION_KEYS)"
+
+
 def guide(settings: Settings, ui: str | None, started: list[str], kept: list[str]) -> str:
     example = (started or kept or ["A-1001"])[0]
     lines = [
@@ -68,6 +77,8 @@ def guide(settings: Settings, ui: str | None, started: list[str], kept: list[str
         f"  demo journeys:     started {', '.join(started) or 'none'}"
         + (f"; already there: {', '.join(kept)}" if kept else ""),
         f"  messages appear in {settings.outbox_path} (see them with: .venv/bin/journey outbox)",
+        f"  web app:           {settings.portal_url}",
+        encryption_line(settings),
         "",
         "In another terminal:",
         "  .venv/bin/journey list                          every journey, with step and balance",

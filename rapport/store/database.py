@@ -7,6 +7,7 @@ and the CLI can share one file.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +68,7 @@ class Store:
         """Apply every migration not applied yet; return the revision now current."""
         from alembic import command
 
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # not a line per plugin
         command.upgrade(self._alembic_config(), "head")
         return self.revision() or "none"
 
