@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.throughput 100 500
 	$(BIN)/python -m bench.scale 2000
+	$(BIN)/python -m bench.codec 300
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

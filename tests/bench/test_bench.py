@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import replay, results, scale, simulate, throughput
+from bench import codec, replay, results, scale, simulate, throughput
 
 REQUIRED = {"throughput_ratio", "replay_ratio", "events_per_message", "simulate_120d_seconds",
-            "idle_worker_rss_mb", "payment_to_end_p99_ms"}
+            "idle_worker_rss_mb", "payment_to_end_p99_ms", "codec_cpu_ratio"}
 
 
 def test_every_benchmark_writes_its_figures(tmp_path: Path,
@@ -24,6 +24,7 @@ def test_every_benchmark_writes_its_figures(tmp_path: Path,
     replay.main()
     asyncio.run(throughput.main([5]))
     asyncio.run(scale.main(20))
+    codec.main(5)
     figures = json.loads(target.read_text())
     assert set(figures) >= REQUIRED
     assert all(figures[key] > 0 for key in REQUIRED)
