@@ -154,6 +154,23 @@ def render_within(work: Callable[[], T], seconds: float = RENDER_SECONDS) -> T:
     return outcome["value"]  # type: ignore[no-any-return]
 
 
+def static_chain(node: nodes.Node, inner: set[int]) -> tuple[nodes.Name | None, list[str]]:
+    """The name an attribute chain starts from and the attributes read from it (`account.
+    history.tenure_months` → account, [history, tenure_months]); each node walked is
+    added to `inner`. A computed key keeps only what is read above it."""
+    chain: list[str] = []
+    while isinstance(node, nodes.Getattr | nodes.Getitem):
+        inner.add(id(node))
+        if isinstance(node, nodes.Getattr):
+            chain.insert(0, node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            chain.insert(0, node.arg.value)
+        else:
+            chain = []  # a computed key below this point: keep what is above it
+        node = node.node
+    return (node if isinstance(node, nodes.Name) else None), chain
+
+
 def attribute_paths(ast: nodes.Node) -> list[list[str]]:
     """Outermost attribute chains such as ['account', 'history', 'tenure_months']."""
     paths: list[list[str]] = []
@@ -161,17 +178,7 @@ def attribute_paths(ast: nodes.Node) -> list[list[str]]:
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         if id(node) in inner:
             continue
-        chain: list[str] = []
-        current: nodes.Node = node
-        while isinstance(current, nodes.Getattr | nodes.Getitem):
-            inner.add(id(current))
-            if isinstance(current, nodes.Getattr):
-                chain.insert(0, current.attr)
-            elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, str):
-                chain.insert(0, current.arg.value)
-            else:
-                chain = []  # a computed index: nothing to check statically
-            current = current.node
-        if chain and isinstance(current, nodes.Name):
-            paths.append([current.name, *chain])
+        root, chain = static_chain(node, inner)
+        if chain and root is not None:
+            paths.append([root.name, *chain])
     return paths

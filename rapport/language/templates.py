@@ -23,7 +23,7 @@ from jinja2 import (
 )
 from jinja2 import TemplateSyntaxError as _SyntaxError
 
-from rapport.language.sandbox import BoundedSandbox, RenderTimeout, render_within
+from rapport.language.sandbox import BoundedSandbox, RenderTimeout, render_within, static_chain
 from rapport.language.types import Channel
 
 SUFFIX = ".j2"
@@ -190,7 +190,7 @@ def _account_fields(ast: nodes.Template) -> set[FieldPath] | None:
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         if id(node) in inner:
             continue  # part of a longer chain, already read
-        root, chain = _static_chain(node, inner)
+        root, chain = static_chain(node, inner)
         if root is None or root.name not in _ROOTS:
             continue
         rooted.add(id(root))
@@ -202,20 +202,6 @@ def _account_fields(ast: nodes.Template) -> set[FieldPath] | None:
         if name.name in _ROOTS and name.ctx == "load" and id(name) not in rooted:
             return None  # the whole account (or customer), or a computed key
     return found
-
-
-def _static_chain(node: nodes.Node, inner: set[int]) -> tuple[nodes.Name | None, list[str]]:
-    chain: list[str] = []
-    while isinstance(node, nodes.Getattr | nodes.Getitem):
-        inner.add(id(node))
-        if isinstance(node, nodes.Getattr):
-            chain.insert(0, node.attr)
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            chain.insert(0, node.arg.value)
-        else:
-            chain = []  # a computed key below this point: keep what is above it
-        node = node.node
-    return (node, chain) if isinstance(node, nodes.Name) else (None, chain)
 
 
 def _field_path(path: FieldPath) -> FieldPath:
