@@ -5,6 +5,7 @@ rotate without losing running journeys."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
@@ -172,3 +173,34 @@ async def test_rotation_keeps_running_journeys_and_a_missing_key_is_a_clear_erro
     with pytest.raises(PayloadUnreadable, match="key 'a', which this process does not hold"):
         await with_b.data_converter.decode(under_a)  # A removed: unreadable, and it says why
 
+
+
+async def test_a_worker_without_the_key_fails_that_journeys_task_and_carries_on(
+        env: WorkflowEnvironment, tmp_path: Path) -> None:
+    """Key A removed too early: the journey written under it waits (its workflow task
+    fails and Temporal retries it) and says why; the worker and other journeys go on."""
+    write_journey(tmp_path, ONE_TEXT)
+    queue = f"nokey-{uuid.uuid4()}"
+    with_a, with_b = client_with(env, KEY_A), client_with(env, KEY_B)
+    who = customer()
+    stuck = await with_a.start_workflow(
+        DelinquencyJourney.run, JourneyInput(account=who, journey="private"),
+        id=workflow_id("T-1"), task_queue=queue)
+    async with build_worker(with_b, queue, parts(tmp_path)):
+        fine = await with_b.start_workflow(
+            DelinquencyJourney.run, JourneyInput(account=who.model_copy(
+                update={"account_id": "T-2"}), journey="private"),
+            id=workflow_id("T-2"), task_queue=queue)
+        assert (await fine.result()).messages_sent == 1
+        failed = []
+        for _ in range(50):
+            events = (await env.client.get_workflow_handle(stuck.id).fetch_history()).events
+            failed = [e for e in events if e.HasField("workflow_task_failed_event_attributes")]
+            if failed:
+                break
+            await asyncio.sleep(0.1)
+    assert failed and (await with_a.get_workflow_handle(stuck.id).describe()).status == \
+        WorkflowExecutionStatus.RUNNING
+    [message] = await with_b.data_converter.decode(  # the failure is written under B
+        [failed[0].workflow_task_failed_event_attributes.failure.encoded_attributes])
+    assert "key 'a', which this process does not hold" in message["message"]
