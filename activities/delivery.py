@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,9 +35,11 @@ from rapport.providers.base import Outgoing, PermanentFailure, Router, Transient
 from rapport.security.links import LINK_LIFETIME, LinkSigner
 from rapport.store.database import StoreUnavailable
 from rapport.store.deliveries import DeliveryLog
+from rapport.store.links import Link, LinkBook
 
 WINDOW_CLOSED = "WindowClosed"
 UNDELIVERABLE = "Undeliverable"
+UNSUBSCRIBE_LIFETIME = timedelta(days=400)  # mail clients offer it long after
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
 TRANSIENT = (TransientFailure, BillingUnavailable, StoreUnavailable, httpx.TransportError, OSError,
              TimeoutError, ConnectionError)
@@ -47,12 +49,14 @@ log = logging.getLogger("rapport.delivery")
 class DeliveryActivities:
     def __init__(self, providers: Router, signer: LinkSigner,
                  billing: BalanceSource | None = None, consent: ConsentBook | None = None,
-                 deliveries: DeliveryLog | None = None) -> None:
+                 deliveries: DeliveryLog | None = None, links: LinkBook | None = None,
+                 portal_url: str = "") -> None:
         self.providers = providers
         self.signer = signer
         self.billing = billing or SignalledBalance()
         self.consent = consent
         self.deliveries = deliveries
+        self.links, self.portal_url = links, portal_url.rstrip("/")
 
     @activity.defn(name="send_message")
     async def send_message(self, request: SendMessage) -> SendOutcome:
@@ -140,7 +144,20 @@ class DeliveryActivities:
                         account_id=request.account_id, to=request.to,
                         at=activity.info().current_attempt_scheduled_time.isoformat(),
                         subject=rendered.subject, body=rendered.body, step=request.step,
-                        template=request.template)
+                        template=request.template, unsubscribe_url=self._unsubscribe(request))
+
+    def _unsubscribe(self, request: SendMessage) -> str | None:
+        """An email's one-click unsubscribe link, kept in the store (by hash) so the web
+        app can honour it for as long as a mail client may offer it."""
+        if request.channel != "email" or self.links is None or not self.portal_url:
+            return None
+        token = self.signer.token("unsubscribe", request.key)
+        now = datetime.now(UTC)
+        self.links.keep(token, Link(account_id=request.account_id,
+                                    journey_id=request.journey.id, purpose="unsubscribe",
+                                    channel="email", address=request.to,
+                                    expires_at=now + UNSUBSCRIBE_LIFETIME), now)
+        return f"{self.portal_url}/u/{token}"
 
     @activity.defn(name="create_handoff")
     async def create_handoff(self, request: HandoffRequest) -> SendOutcome:

@@ -41,6 +41,7 @@ class Outgoing:
     body: str
     step: str
     template: str
+    unsubscribe_url: str | None = None  # email: List-Unsubscribe, one click (RFC 8058)
 
 
 class Provider(Protocol):

@@ -49,6 +49,9 @@ def build_email(item: Outgoing, sender: str) -> EmailMessage:
     message["Message-ID"] = message_id(item.key)
     message["Date"] = formatdate(localtime=False)
     message["X-Rapport-Key"] = item.key
+    if item.unsubscribe_url:  # RFC 8058: the mail client's "unsubscribe" is one POST
+        message["List-Unsubscribe"] = f"<{item.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(item.body)
     message.add_alternative(to_html(item.body), subtype="html")
     return message

@@ -32,6 +32,7 @@ from rapport.runtime.settings import ROUTED, Settings
 from rapport.security.links import LinkSigner
 from rapport.store.database import Store
 from rapport.store.deliveries import DeliveryLog
+from rapport.store.links import LinkBook
 from rapport.store.recipients import RecipientIndex
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
@@ -49,6 +50,8 @@ class EngineParts:
     archive: Archive = field(default_factory=MemoryArchive)
     consent: ConsentBook | None = None  # the store's record, checked before every send
     deliveries: DeliveryLog | None = None  # what the account's journeys sent, for caps
+    links: LinkBook | None = None  # one-click unsubscribe links in emails
+    portal_url: str = ""
 
 
 def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
@@ -68,7 +71,8 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
     return EngineParts(journeys=[settings.journeys_dir], channels=providers,
                        signer=settings.signer(), balance_source=billing,
                        archive=StoreArchive(store), consent=ConsentBook(store),
-                       deliveries=DeliveryLog(store))
+                       deliveries=DeliveryLog(store), links=LinkBook(store),
+                       portal_url=settings.portal_url)
 
 
 def open_store(settings: Settings) -> Store:
@@ -105,7 +109,8 @@ def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
     definitions = DefinitionActivities(parts.library or Library(parts.journeys), parts.archive,
                                        parts.deliveries)
     delivery = DeliveryActivities(Router(parts.channels), parts.signer, parts.balance_source,
-                                  parts.consent, parts.deliveries)
+                                  parts.consent, parts.deliveries, parts.links,
+                                  parts.portal_url)
     return [definitions.prepare_journey, definitions.zone_rules, delivery.send_message,
             delivery.create_handoff]
 

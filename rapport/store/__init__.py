@@ -7,5 +7,6 @@ install) or PostgreSQL (`RAPPORT_DATABASE_URL`). One small module per table grou
 - `jsonl`: an append-only JSON-lines file (the local outbox and payments ledger).
 - `recipients`: which accounts a phone number belongs to (for inbound SMS replies).
 - `deliveries`: every message delivered, by account (caps count across journeys).
+- `links`: tokens (hashed) a message carries to the web app, e.g. one-click unsubscribe.
 - `consent`: consent entries, only ever added (`rapport.consent` reads them).
 """

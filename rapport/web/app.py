@@ -1,6 +1,6 @@
 """The one web app (`journey web`; `make run` starts it beside the worker): today the
-codec endpoints the Temporal UI uses to show decrypted payloads, and a health check.
-The portal and the intake API join it here."""
+codec endpoints the Temporal UI uses to show decrypted payloads, the emails' one-click
+unsubscribe, and a health check. The portal and the intake API join it here."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from rapport.consent.book import ConsentBook
 from rapport.runtime.settings import Settings
 from rapport.security.codec import EncryptionCodec
+from rapport.store.database import Store
+from rapport.store.links import LinkBook
 from rapport.web.codec import CodecEndpoints
+from rapport.web.unsubscribe import Unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,11 @@ def create_app(settings: Settings) -> Starlette:
     codec = CodecEndpoints(EncryptionCodec(ring) if ring else None,
                            settings.codec_token.get_secret_value() if settings.codec_token
                            else None, ui_origins(settings))
-    return Starlette(routes=[Route("/health", health), *codec.routes()])
+    store = Store(settings.store_url())
+    store.ready()
+    unsubscribe = Unsubscribe(LinkBook(store), ConsentBook(store))
+    return Starlette(routes=[Route("/health", health), *codec.routes(),
+                             *unsubscribe.routes()])
 
 
 def ui_origins(settings: Settings) -> list[str]:
