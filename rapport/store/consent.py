@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, Connection, Integer, String, Table, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from rapport.store.schema import Moment, metadata
+from rapport.store.schema import Moment, insert_once, metadata
 
 consent_entries = Table(
     "consent_entries", metadata,
@@ -38,17 +37,14 @@ class ConsentEntry:
 
 def add_entry(connection: Connection, entry: ConsentEntry) -> bool:
     """Append an entry; False when its reference is already there (a provider's retry)."""
-    try:
-        with connection.begin_nested():
-            connection.execute(consent_entries.insert().values(
-                account_id=entry.account_id, address=entry.address, channel=entry.channel,
-                action=entry.action, source=entry.source, at=entry.at,
-                reference=entry.reference))
-    except IntegrityError:
-        if entry.reference is None:
-            raise
-        return False
-    return True
+    values = {"account_id": entry.account_id, "address": entry.address,
+              "channel": entry.channel, "action": entry.action, "source": entry.source,
+              "at": entry.at, "reference": entry.reference}
+    if entry.reference is None:
+        connection.execute(consent_entries.insert().values(**values))
+        return True
+    return insert_once(connection, consent_entries, values,
+                       consent_entries.c.reference == entry.reference)
 
 
 def entries_for(connection: Connection, account_id: str | None,

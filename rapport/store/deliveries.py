@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, String, Table, select
-from sqlalchemy.exc import IntegrityError
 
 from rapport.store.database import Store
-from rapport.store.schema import Moment, metadata
+from rapport.store.schema import Moment, insert_once, metadata
 
 deliveries = Table(
     "deliveries", metadata,
@@ -35,15 +34,9 @@ class DeliveryLog:
     def record(self, key: str, account_id: str, channel: str, at: datetime) -> None:
         """Once per key: a retried delivery of the same message is not counted twice."""
         with self.store.begin() as connection:
-            if connection.execute(select(deliveries.c.key).where(
-                    deliveries.c.key == key)).first() is not None:
-                return
-            try:
-                with connection.begin_nested():
-                    connection.execute(deliveries.insert().values(
-                        key=key, account_id=account_id, channel=channel, at=at))
-            except IntegrityError:
-                pass  # another worker recorded it first
+            insert_once(connection, deliveries, {"key": key, "account_id": account_id,
+                                                 "channel": channel, "at": at},
+                        deliveries.c.key == key)
 
     def since(self, account_id: str, since: datetime) -> list[Delivered]:
         with self.store.begin() as connection:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Connection, Integer, String, Table, Text, select
-from sqlalchemy.exc import IntegrityError
 
-from rapport.store.schema import Moment, metadata
+from rapport.store.schema import Moment, insert_once, metadata
 
 journey_versions = Table(
     "journey_versions", metadata,
@@ -40,19 +39,11 @@ class StoredVersion:
 
 def save_version(connection: Connection, stored: StoredVersion) -> None:
     """Keep a version; saving one that is already there changes nothing."""
-    exists = connection.execute(select(journey_versions.c.hash).where(
-        journey_versions.c.hash == stored.hash)).first()
-    if exists:
-        return
-    try:
-        with connection.begin_nested():
-            connection.execute(journey_versions.insert().values(
-                hash=stored.hash, journey_id=stored.journey_id, version=stored.version,
-                source=stored.source, definition=stored.definition,
-                templates=json.dumps(stored.templates, sort_keys=True),
-                pinned_at=datetime.now(UTC)))
-    except IntegrityError:
-        pass  # another worker saved it first: the same content
+    insert_once(connection, journey_versions, {
+        "hash": stored.hash, "journey_id": stored.journey_id, "version": stored.version,
+        "source": stored.source, "definition": stored.definition,
+        "templates": json.dumps(stored.templates, sort_keys=True),
+        "pinned_at": datetime.now(UTC)}, journey_versions.c.hash == stored.hash)
 
 
 def load_version(connection: Connection, content_hash: str) -> StoredVersion | None:

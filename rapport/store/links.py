@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, String, Table, select, update
-from sqlalchemy.exc import IntegrityError
 
 from rapport.store.database import Store
-from rapport.store.schema import Moment, metadata
+from rapport.store.schema import Moment, insert_once, metadata
 
 links = Table(
     "links", metadata,
@@ -51,18 +50,11 @@ class LinkBook:
         """Keep a link; keeping the same token again (a retried send) changes nothing."""
         digest = token_hash(token)
         with self.store.begin() as connection:
-            if connection.execute(select(links.c.token_hash).where(
-                    links.c.token_hash == digest)).first() is not None:
-                return
-            try:
-                with connection.begin_nested():
-                    connection.execute(links.insert().values(
-                        token_hash=digest, account_id=link.account_id,
-                        journey_id=link.journey_id, purpose=link.purpose,
-                        channel=link.channel, address=link.address, created_at=now,
-                        expires_at=link.expires_at))
-            except IntegrityError:
-                pass  # another worker kept it first
+            insert_once(connection, links, {
+                "token_hash": digest, "account_id": link.account_id,
+                "journey_id": link.journey_id, "purpose": link.purpose,
+                "channel": link.channel, "address": link.address, "created_at": now,
+                "expires_at": link.expires_at}, links.c.token_hash == digest)
 
     def find(self, token: str, purpose: str, now: datetime) -> Link | None:
         """The live link behind a token: None when unknown, expired, revoked or for

@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
-from sqlalchemy.exc import IntegrityError
 
 from rapport.channels.addresses import BadAddress, phone
 from rapport.store.database import Store
-from rapport.store.schema import Moment, metadata
+from rapport.store.schema import Moment, insert_once, metadata
 
 sms_recipients = Table(
     "sms_recipients", metadata,
@@ -35,17 +34,11 @@ class RecipientIndex:
         if (address, account_id) in self._known:
             return
         with self.store.begin() as connection:
-            known = connection.execute(select(sms_recipients.c.address).where(
-                sms_recipients.c.address == address,
-                sms_recipients.c.account_id == account_id)).first()
-            if known is None:
-                try:
-                    with connection.begin_nested():
-                        connection.execute(sms_recipients.insert().values(
-                            address=address, account_id=account_id,
-                            first_at=datetime.now(UTC)))
-                except IntegrityError:
-                    pass  # another worker wrote it first
+            insert_once(connection, sms_recipients,
+                        {"address": address, "account_id": account_id,
+                         "first_at": datetime.now(UTC)},
+                        sms_recipients.c.address == address,
+                        sms_recipients.c.account_id == account_id)
         self._known.add((address, account_id))
 
     def accounts(self, number: str) -> list[str]:

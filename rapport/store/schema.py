@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import Connection, DateTime, MetaData, Table, TypeDecorator, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -32,3 +35,17 @@ class Moment(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert_once(connection: Connection, table: Table, values: dict[str, Any],
+                *same: ColumnElement[bool]) -> bool:
+    """Insert a row unless one matching `same` (its unique key) is there; False when it
+    was. Safe against another worker inserting the same row at the same moment."""
+    if connection.execute(select(table).where(*same).limit(1)).first() is not None:
+        return False
+    try:
+        with connection.begin_nested():
+            connection.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False  # another worker inserted it first
+    return True
