@@ -90,13 +90,13 @@ class DeliveryActivities:
                 opening_balance=request.opening_balance or request.balance))
             if balance <= 0:  # paid: never remind someone who paid
                 return SendOutcome(status="paid", balance=balance, maybe_delivered=again)
-        try:
-            item = await asyncio.to_thread(self._render, request)
-        except TemplateProblem as problem:
-            return SendOutcome(status="rejected", detail=f"template_error: {problem}")
         refusal = await self._refusal(request)
         if refusal is not None:  # the customer said no, in this journey or any other
             return SendOutcome(status="suppressed", detail=refusal.detail())
+        try:  # rendering keeps the email's unsubscribe link: only for a message that goes
+            item = await asyncio.to_thread(self._render, request)
+        except TemplateProblem as problem:
+            return SendOutcome(status="rejected", detail=f"template_error: {problem}")
         provider = self.providers.for_channel(request.channel)
         await asyncio.sleep(0)  # the last moment a cancellation stops the message
         try:
@@ -107,9 +107,10 @@ class DeliveryActivities:
         return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
 
     async def _refusal(self, request: SendMessage) -> Refusal | None:
-        """The store's consent record, read right before the provider: the last line of
-        defence, also against a journey that decided before a STOP arrived. A store that
-        cannot answer raises StoreUnavailable: retried, never sent unchecked."""
+        """The store's consent record, read right before rendering and the provider (a few
+        milliseconds): the last line of defence, also against a journey that decided
+        before a STOP arrived. A store that cannot answer raises StoreUnavailable:
+        retried, never sent unchecked."""
         if self.consent is None:
             return None
         return await asyncio.to_thread(self.consent.refusal, request.account_id,

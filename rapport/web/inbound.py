@@ -43,8 +43,7 @@ RETRY_AFTER = (5.0, 30.0, 120.0)  # seconds: a signal Temporal did not take, aga
 
 class InboundSms:
     def __init__(self, client: Client, recipients: RecipientIndex, auth_token: str,
-                 public_url: str, consent: ConsentBook | None = None,
-                 help_contact: str = "") -> None:
+                 public_url: str, consent: ConsentBook, help_contact: str = "") -> None:
         self.client, self.recipients = client, recipients
         self.auth_token, self.public_url = auth_token, public_url.rstrip("/")
         self.consent, self.help_contact = consent, help_contact
@@ -92,8 +91,6 @@ class InboundSms:
                       reference: str | None) -> None:
         """Into the store before anything else: a 503 when it cannot be kept, so the
         provider sends it again; never a 2xx for a "no" that was not kept."""
-        if self.consent is None:
-            return
         try:
             await asyncio.to_thread(self.consent.record, action, "sms", source, address=sender,
                                     reference=reference or None)

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from rapport.consent.book import ConsentBook
 from rapport.contract.names import workflow_id
 from rapport.language.account import Account
 from rapport.providers.outbox import Capture
@@ -49,7 +50,8 @@ async def test_stop_reply_opts_the_account_out_of_sms(env: WorkflowEnvironment,
         sms = TwilioSms(sms_base, provider.sid, provider.token, "+15550000000", recipients)
         parts = EngineParts(journeys=[tmp_path], channels={"*": Capture(), "sms": sms},
                             signer=LinkSigner("https://pay.example.com", "k"))
-        inbound = InboundSms(env.client, recipients, provider.token, "http://placeholder")
+        inbound = InboundSms(env.client, recipients, provider.token, "http://placeholder",
+                             ConsentBook(recipients.store))
         async with build_worker(env.client, queue, parts), serving(inbound.app()) as base, \
                 httpx.AsyncClient() as http:
             inbound.public_url = base
