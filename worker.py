@@ -21,20 +21,15 @@ import signal
 import sys
 from datetime import timedelta
 
-from aiohttp import web
 from temporalio.client import Client
 
-from rapport.consent.book import ConsentBook
 from rapport.runtime import logs
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
 from rapport.runtime.settings import Settings, load_settings
 from rapport.runtime.temporal import connect, ensure_registered
 from rapport.runtime.workers import build_worker, open_store, parts_from_settings
 from rapport.security.codec import new_key_line
-from rapport.store.database import Store
-from rapport.store.recipients import RecipientIndex
 from rapport.web.app import serve_web
-from rapport.web.inbound import InboundSms, serve
 
 log = logging.getLogger("rapport.worker")
 
@@ -50,9 +45,10 @@ async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None
         log.warning("RAPPORT_ENCRYPTION_KEYS is not set: customer data goes to Temporal in "
                     "plain text (journey keys new makes a key)")
     server = await start_dev_server(settings) if dev else None
-    web = await serve_web(settings) if dev else None
+    web = None
     try:
         client = server.client if server else await connect(settings)
+        web = await serve_web(settings, client=client) if dev else None
         problems = await ensure_registered(client, settings.temporal_namespace)
         if problems:
             sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))
@@ -89,7 +85,6 @@ async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, d
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
-    inbound = await start_inbound(client, settings, store)
     async with worker:
         log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
         if ui:
@@ -100,21 +95,6 @@ async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, d
             print(await start_demo(client, settings, ui), flush=True)
         await stop.wait()
         log.info("shutting down: in-flight activities finish or are retried")
-    if inbound is not None:
-        await inbound.cleanup()
-
-
-async def start_inbound(client: Client, settings: Settings,
-                        store: Store) -> web.AppRunner | None:
-    """The endpoint for SMS replies and delivery callbacks, when RAPPORT_INBOUND_PORT is set."""
-    if settings.inbound_port is None or settings.twilio_auth_token is None:
-        return None
-    public = settings.inbound_public_url or f"http://{settings.inbound_host}:{settings.inbound_port}"
-    app = InboundSms(client, RecipientIndex(store),
-                     settings.twilio_auth_token.get_secret_value(), public, ConsentBook(store),
-                     settings.sms_help_contact).app()
-    log.info("inbound SMS endpoint on %s:%s", settings.inbound_host, settings.inbound_port)
-    return await serve(app, settings.inbound_host, settings.inbound_port)
 
 
 def main() -> None:

@@ -32,14 +32,22 @@ from rapport.contract.activities import HandoffRequest, PaymentCheck, SendMessag
 from rapport.language.context import AccountView, message_context
 from rapport.language.templates import TemplateProblem
 from rapport.providers.base import Outgoing, PermanentFailure, Router, TransientFailure
-from rapport.security.links import LINK_LIFETIME, LinkSigner
+from rapport.security.links import (
+    LINK_LIFETIME,
+    RESPOND,
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_LIFETIME,
+    LinkSigner,
+    identity_check,
+    portal_links,
+)
 from rapport.store.database import StoreUnavailable
 from rapport.store.deliveries import DeliveryLog
 from rapport.store.links import Link, LinkBook
 
 WINDOW_CLOSED = "WindowClosed"
 UNDELIVERABLE = "Undeliverable"
-UNSUBSCRIBE_LIFETIME = timedelta(days=400)  # mail clients offer it long after
+DEFAULT_PORTAL = "http://localhost:8000"
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
 TRANSIENT = (TransientFailure, BillingUnavailable, StoreUnavailable, httpx.TransportError, OSError,
              TimeoutError, ConnectionError)
@@ -50,7 +58,7 @@ class DeliveryActivities:
     def __init__(self, providers: Router, signer: LinkSigner,
                  billing: BalanceSource | None = None, consent: ConsentBook | None = None,
                  deliveries: DeliveryLog | None = None, links: LinkBook | None = None,
-                 portal_url: str = "") -> None:
+                 portal_url: str = DEFAULT_PORTAL) -> None:
         self.providers = providers
         self.signer = signer
         self.billing = billing or SignalledBalance()
@@ -132,8 +140,7 @@ class DeliveryActivities:
 
     def _render(self, request: SendMessage) -> Outgoing:
         journey = registry.pinned(request.journey.hash)
-        scheduled = activity.info().scheduled_time  # the same on every retry of this message
-        links = self.signer.links(request.account_id, scheduled + LINK_LIFETIME)
+        links = self._links(request)
         account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
         context = message_context(account, request.balance, request.channel, links, request.plan)
         rendered = journey.templates.render(request.template, request.channel, context)
@@ -147,15 +154,31 @@ class DeliveryActivities:
                         subject=rendered.subject, body=rendered.body, step=request.step,
                         template=request.template, unsubscribe_url=self._unsubscribe(request))
 
+    def _links(self, request: SendMessage) -> dict[str, str]:
+        """The message's one portal link (its token kept in the store by hash, with the
+        identity check's answer hashed too), as the template's `links`."""
+        token = self.signer.token(RESPOND, request.key)
+        if self.links is not None:
+            now = datetime.now(UTC)
+            check = identity_check(request.channel, request.to)
+            locale = request.fields.get("customer", {}).get("locale")
+            self.links.keep(token, Link(
+                account_id=request.account_id, journey_id=request.journey.id,
+                purpose=RESPOND, channel=request.channel, address=request.to,
+                expires_at=now + LINK_LIFETIME, check_kind=check[0] if check else None,
+                check_hash=self.signer.check_hash(*check) if check else None,
+                locale=locale if isinstance(locale, str) else None), now)
+        return portal_links(self.portal_url, token, request.channel)
+
     def _unsubscribe(self, request: SendMessage) -> str | None:
         """An email's one-click unsubscribe link, kept in the store (by hash) so the web
         app can honour it for as long as a mail client may offer it."""
         if request.channel != "email" or self.links is None or not self.portal_url:
             return None
-        token = self.signer.token("unsubscribe", request.key)
+        token = self.signer.token(UNSUBSCRIBE, request.key)
         now = datetime.now(UTC)
         self.links.keep(token, Link(account_id=request.account_id,
-                                    journey_id=request.journey.id, purpose="unsubscribe",
+                                    journey_id=request.journey.id, purpose=UNSUBSCRIBE,
                                     channel="email", address=request.to,
                                     expires_at=now + UNSUBSCRIBE_LIFETIME), now)
         return f"{self.portal_url}/u/{token}"

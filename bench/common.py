@@ -79,7 +79,7 @@ def pinned(definition: JourneyDefinition) -> PinnedJourney:
 
 def bench_parts(definition: JourneyDefinition) -> EngineParts:
     return EngineParts(journeys=[], channels={"*": Capture()},
-                       signer=LinkSigner("https://pay.example.com", "bench"),
+                       signer=LinkSigner("bench"),
                        library=OneJourney(pinned(definition)))
 
 

@@ -36,7 +36,8 @@ def handles_signals(cls: type[W]) -> type[W]:
     """One handler per row of the signal table, named as the signal, each applying the
     signal's effect (`JourneyState.on_<name>`): a new signal needs no handler here."""
     for name in SIGNALS:
-        setattr(cls, name, _signal_handler(name))
+        if name not in vars(cls):  # a signal that does more than change state has its own
+            setattr(cls, name, _signal_handler(name))
     return cls
 
 
@@ -59,6 +60,12 @@ class DelinquencyJourney(JourneySteps):
     @workflow.run
     async def run(self, request: Any) -> JourneyResult:
         return await self._journey()
+
+    @workflow.signal(name="callback_requested")
+    async def callback_requested(self, payload: Any = None) -> None:
+        """Pause outreach (the state's effect) and ask a person to call."""
+        self._receive("callback_requested", payload)
+        await self._callback_handoffs()
 
     @workflow.update(name=ACCEPT_PLAN_UPDATE)
     def accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:

@@ -33,6 +33,10 @@ def status(state: JourneyState, mode: Mode, next_action_at: datetime,
         steps_run=sum(s.occurrences.values()), possible_duplicates=s.possible_duplicates,
         errors=s.errors, payments=s.payments, duplicate_payments=s.duplicate_payments,
         refused=s.refused, account_fingerprint=fingerprint(s.account),
+        minimum_due=s.account.minimum_due, locale=s.account.customer.locale,
+        timezone=s.account.customer.timezone,
+        plan_offer=s.plan_offer, accepted_plan=s.accepted_plan, disputed=s.disputed,
+        callback_at=s.callback_at,
     )
 
 

@@ -11,7 +11,7 @@ version does not break a journey carried across a deploy.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
@@ -20,6 +20,7 @@ from pydantic import Field
 from rapport.contract.journey import JourneyStart
 from rapport.contract.payloads import (
     AccountUpdated,
+    CallbackRequest,
     Engagement,
     Note,
     OptOut,
@@ -71,6 +72,8 @@ class JourneyState(Kept):
     suppressed: list[Channel] = Field(default_factory=list)
     ceased: bool = False
     paused: bool = False
+    callback_at: datetime | None = None
+    callbacks_due: int = 0
     disputed: bool = False
     engaged: bool = False
     paid: bool = False
@@ -211,6 +214,12 @@ class JourneyState(Kept):
 
     def on_engagement(self, event: Engagement, now: datetime) -> None:
         self.engaged = True
+
+    def on_callback_requested(self, request: CallbackRequest, now: datetime) -> None:
+        if request.at < now - timedelta(minutes=5):
+            raise Refused(f"the call was asked for {request.at.isoformat()}, in the past")
+        self.paused, self.callback_at = True, request.at
+        self.callbacks_due += 1
 
     def on_pause(self, note: Note, now: datetime) -> None:
         self.paused = True

@@ -179,6 +179,26 @@ class JourneySteps(JourneyDelivery):
         s.handoffs = recent([*s.handoffs, HandoffRecord(step=step.id, queue=step.handoff.queue,
                                                         at=workflow.now())])
 
+    async def _callback_handoffs(self) -> None:
+        """The calls customers asked for that no person has been asked to make yet."""
+        s = self.state
+        while s.callbacks_due > 0 and s.pin is not None and s.callback_at is not None:
+            s.callbacks_due -= 1
+            summary = (f"The customer asked for a call at {s.callback_at.isoformat()} "
+                       f"(journey {s.pin.id}, balance {s.balance} {s.account.currency}); "
+                       "outreach is paused until you send resume.")
+            await workflow.execute_activity(
+                "create_handoff",
+                HandoffRequest(key=self._key(f"callback-{s.callback_at:%Y%m%dT%H%M}", "handoff"),
+                               queue="callback", account_id=s.account.account_id,
+                               journey_id=s.pin.id, segment=s.segment, summary=summary,
+                               at=workflow.now()),
+                result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY)
+            s.handoffs = recent([*s.handoffs, HandoffRecord(step="callback", queue="callback",
+                                                            at=workflow.now())])
+            self._changed("callback handoff")
+
     async def _wait(self, duration: timedelta) -> None:
         """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.
         A partial payment's thank-you goes out during the wait, not after it."""

@@ -19,7 +19,7 @@ from rapport.language.models import JourneyDefinition, OfferPlanStep, PlanOffer,
 from rapport.language.selection import JourneyFacts, choose_segment, expression_context
 from rapport.language.templates import TemplateProblem
 from rapport.runtime.settings import load_settings
-from rapport.security.links import LINK_LIFETIME
+from rapport.security.links import portal_links
 
 
 @main.command()
@@ -62,7 +62,7 @@ def render_preview(journey: LoadedJourney, account: Account, step_id: str | None
     context = expression_context(account, account.balance, "default", JourneyFacts())
     segment, _ = choose_segment(definition, context)
     now = datetime.now(UTC)
-    links = load_settings().signer().links(account.account_id, now + LINK_LIFETIME)
+    settings = load_settings()
     blocks = [f"journey {definition.id} v{definition.version}, account {account.account_id}, "
               f"segment {segment}"]
     if step_id is not None and step_id not in definition.step_index():
@@ -75,6 +75,8 @@ def render_preview(journey: LoadedJourney, account: Account, step_id: str | None
         if isinstance(message, PlanOffer):
             plan = PlanOffered.of(account.balance, message, (now + message.respond_within).date())
         template = message.template_for(segment)
+        links = portal_links(settings.portal_url, settings.signer().token("respond", label),
+                             message.channel)
         ctx = message_context(account, account.balance, message.channel, links, plan)
         rendered = journey.templates.render(template, message.channel, ctx)
         lines = [f"--- {label}: {message.channel}, template {template}"]

@@ -15,6 +15,7 @@ from rapport.contract.records import (
     Kept,
     Payload,
     PaymentRecord,
+    PlanOffered,
     RefusedEvent,
     SentMessage,
     SkippedStep,
@@ -76,3 +77,13 @@ class JourneyStatus(Kept):
         default_factory=list, description="events the journey could not take, and why")
     account_fingerprint: str = ""
     journey_hash: str = ""
+    # what the customer's portal shows and allows (no PII)
+    minimum_due: Money | None = None
+    locale: str = ""
+    timezone: str = ""
+    plan_offer: PlanOffered | None = Field(
+        None, description="the plan offer standing now, with each option's amounts")
+    accepted_plan: AcceptedPlan | None = None
+    disputed: bool = False
+    callback_at: datetime | None = Field(
+        None, description="when the customer asked to be called (outreach paused)")

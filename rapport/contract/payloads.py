@@ -69,6 +69,14 @@ class Note(Payload):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
+class CallbackRequest(Payload):
+    """The customer asks to be called (the portal offers times inside the contact
+    window): outreach pauses and a person is asked to call."""
+
+    at: AwareDatetime = Field(description="when the customer would like the call")
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
 class AcceptPlan(Payload):
     installments: Annotated[int, Field(ge=1, le=120)]
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapport.contract.payloads import AccountUpdated, Engagement, Note, OptOut, PaymentReceived
+from rapport.contract.payloads import (
+    AccountUpdated,
+    CallbackRequest,
+    Engagement,
+    Note,
+    OptOut,
+    PaymentReceived,
+)
 from rapport.contract.records import Payload
 
 
@@ -39,6 +46,9 @@ SIGNALS: dict[str, Signal] = {
         Note, "sets account.history.hardship; segments are chosen again", "note", True),
     "dispute": Signal(Note, "holds every message until dispute_resolved", "note", True),
     "dispute_resolved": Signal(Note, "ends the hold of a dispute", "note", True),
+    "callback_requested": Signal(
+        CallbackRequest, "pauses outreach and asks a person (handoff queue `callback`) to "
+        "call at the time asked; `resume` ends the pause", "callback_requested"),
     "pause": Signal(Note, "an operator's hold on every message", "note", True),
     "resume": Signal(Note, "ends an operator's hold", "note", True),
 }

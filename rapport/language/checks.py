@@ -254,6 +254,12 @@ def _render_check(
     except TemplateProblem as problem:
         yield TemplateFinding(where, problem)
         return
+    links_used = sum(rendered.body.count(url) for url in _SAMPLE_LINKS.values())
+    if channel == "sms" and links_used > 1:
+        yield TemplateFinding(where, TemplateProblem(
+            file, _line_of(bundle.sources[file], "links."),
+            f"a text carries one link ({links_used} here): every link lands on the same "
+            "page of options, so use one of links.* once"))
     if channel in OPT_OUT_REQUIRED and _OPT_OUT_MARK not in rendered.body:
         yield TemplateFinding(where, TemplateProblem(
             file, 1, "every email and SMS must render {{ opt_out }} so the customer can opt out"))
@@ -288,7 +294,11 @@ def _sample_plan(offer: PlanOffer) -> SamplePlan:
 
 
 def _opt_out_line(source: str) -> int:
+    return _line_of(source, "opt_out")
+
+
+def _line_of(source: str, text: str) -> int:
     for number, line in enumerate(source.splitlines(), start=1):
-        if "opt_out" in line:
+        if text in line:
             return number
     return 1

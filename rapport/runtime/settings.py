@@ -56,7 +56,6 @@ class Settings(_Routes):  # type: ignore[misc]
     database_url: str | None = None  # default: a SQLite file in the data folder
     outbox_path: Path = Path("data/outbox.jsonl")
     ledger_path: Path = Path("data/ledger.jsonl")
-    link_base_url: str = "https://pay.example.com/r"
     link_secret: SecretStr = SecretStr(DEV_LINK_SECRET)
 
     smtp_host: str | None = None
@@ -89,6 +88,11 @@ class Settings(_Routes):  # type: ignore[misc]
     portal_url: str = "http://localhost:8000"  # the web app's public base URL
 
     # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
+    creditor_name: str = "Rapport Demo Energy"  # shown on the portal before any check
+    payment_provider: Literal["dev", "stripe"] = "dev"
+    payment_api_url: str | None = None  # default: Stripe's, or the dev stand-in's
+    payment_api_key: SecretStr = SecretStr("sk_dev")
+    payment_webhook_secret: SecretStr = SecretStr("whsec_dev_only_not_secret")
     sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
 
     # worker tuning; the defaults suit a 2-core machine
@@ -110,15 +114,20 @@ class Settings(_Routes):  # type: ignore[misc]
                                             "RAPPORT_TEMPORAL_TLS_KEY"))
     dev_ui_port: int = 8233
 
-    inbound_host: str = "127.0.0.1"
-    inbound_port: int | None = None
-    inbound_public_url: str | None = None  # what Twilio calls; signatures are over it
+    inbound_public_url: str | None = None  # what Twilio calls (default: the portal URL)
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'rapport.db'}"
 
+    def payment_api(self) -> str:
+        if self.payment_api_url:
+            return self.payment_api_url
+        if self.payment_provider == "stripe":
+            return "https://api.stripe.com"
+        return f"{self.portal_url.rstrip('/')}/dev-provider"
+
     def signer(self) -> LinkSigner:
-        return LinkSigner(self.link_base_url, self.link_secret.get_secret_value())
+        return LinkSigner(self.link_secret.get_secret_value())
 
     def adapter_for(self, channel: str) -> Adapter:
         adapter: Adapter = getattr(self, f"channel_{channel}")

@@ -51,7 +51,7 @@ class EngineParts:
     consent: ConsentBook | None = None  # the store's record, checked before every send
     deliveries: DeliveryLog | None = None  # what the account's journeys sent, for caps
     links: LinkBook | None = None  # one-click unsubscribe links in emails
-    portal_url: str = ""
+    portal_url: str = "http://localhost:8000"  # RAPPORT_PORTAL_URL
 
 
 def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
@@ -92,8 +92,7 @@ def provider(settings: Settings, name: str, outbox: Outbox,
                          s.smtp_username, s.secret("smtp_password"), s.smtp_timeout)
     if name == "twilio":
         assert s.twilio_account_sid and s.twilio_auth_token and s.twilio_from
-        callback = (f"{s.inbound_public_url.rstrip('/')}/sms/status"
-                    if s.inbound_public_url else None)
+        callback = f"{(s.inbound_public_url or s.portal_url).rstrip('/')}/sms/status"
         return TwilioSms(s.twilio_base_url, s.twilio_account_sid,
                          s.twilio_auth_token.get_secret_value(), s.twilio_from, recipients,
                          callback, s.twilio_timeout)

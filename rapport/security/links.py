@@ -1,8 +1,10 @@
-"""Personal self-service links, signed so that nobody can forge or alter one.
+"""The links a message carries: one opaque token per message, in the store by hash.
 
-A link is `{base}/{action}?account=...&expires=...&sig=...` where `sig` is
-HMAC-SHA256 over account, action and expiry with the link secret. The
-verifier rejects a link whose signature does not match or that has expired.
+`{RAPPORT_PORTAL_URL}/r/{token}` lands on the portal's page of every option the journey
+allows; an email's named links (`links.plan`, ...) open that page's section directly,
+while every link in a text is the one short landing link. The token is 96 bits (16
+characters) derived from the message's idempotency key with the link secret: the same on
+every retry of the message, unguessable without the secret, no account id in the URL.
 """
 
 from __future__ import annotations
@@ -10,62 +12,67 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlencode, urlsplit
+from datetime import timedelta
 
 from rapport.language.context import LINK_NAMES
 
-ACTIONS = LINK_NAMES
-LINK_LIFETIME = timedelta(days=30)
+LINK_LIFETIME = timedelta(days=30)  # a portal link (purpose `respond`)
+UNSUBSCRIBE_LIFETIME = timedelta(days=400)  # mail clients offer one-click long after
+RESPOND, UNSUBSCRIBE = "respond", "unsubscribe"
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,24}$")
 
-
-class InvalidLink(ValueError):
-    pass
+# Where each of an email's named links lands in the portal (a text's all land on /r/{token})
+SECTIONS = {"pay_now": "pay", "partial_payment": "pay-part",
+            "update_payment_method": "update-details", "plan": "plan", "contact_us": "talk",
+            "opt_out": "opt-out"}
+assert set(SECTIONS) == set(LINK_NAMES)
 
 
 @dataclass(frozen=True)
 class LinkSigner:
-    base_url: str
     secret: str
 
-    def sign(self, account_id: str, action: str, expires: datetime) -> str:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown link action {action!r}")
-        stamp = int(expires.timestamp())
-        query = urlencode({"account": account_id, "expires": stamp,
-                           "sig": self._signature(account_id, action, stamp)})
-        return f"{self.base_url.rstrip('/')}/{action}?{query}"
-
     def token(self, purpose: str, message_key: str) -> str:
-        """An opaque token for one message's link: 96 bits, 16 characters, the same on
-        every retry of the message (it is derived from its idempotency key with the link
-        secret), unguessable without the secret."""
+        """An opaque token for one message's link: 96 bits, 16 characters."""
         mac = hmac.new(self.secret.encode(), f"{purpose}:{message_key}".encode(),
                        hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:12]).decode()
 
-    def links(self, account_id: str, expires: datetime) -> dict[str, str]:
-        return {action: self.sign(account_id, action, expires) for action in ACTIONS}
+    def check_hash(self, kind: str, answer: str) -> str:
+        """What the store keeps of the identity check's answer: keyed, so a copy of the
+        store cannot try the 10,000 possible last four digits offline."""
+        return hmac.new(self.secret.encode(), f"check:{kind}:{answer}".encode(),
+                        hashlib.sha256).hexdigest()
 
-    def verify(self, url: str, now: datetime | None = None) -> tuple[str, str]:
-        """Return (account_id, action) of a genuine, unexpired link; raise InvalidLink."""
-        parts = urlsplit(url)
-        action = parts.path.rstrip("/").rsplit("/", 1)[-1]
-        query = parse_qs(parts.query)
-        try:
-            account_id = query["account"][0]
-            stamp = int(query["expires"][0])
-            signature = query["sig"][0]
-        except (KeyError, ValueError, IndexError):
-            raise InvalidLink("link is incomplete") from None
-        expected = self._signature(account_id, action, stamp)
-        if not hmac.compare_digest(signature, expected):
-            raise InvalidLink("link signature does not match")
-        if (now or datetime.now(UTC)).timestamp() > stamp:
-            raise InvalidLink("link has expired")
-        return account_id, action
+    def mac(self, *parts: str) -> str:
+        """A short keyed digest of `parts` (sessions and form tokens of the portal)."""
+        return hmac.new(self.secret.encode(), "\n".join(parts).encode(),
+                        hashlib.sha256).hexdigest()[:32]
 
-    def _signature(self, account_id: str, action: str, stamp: int) -> str:
-        message = f"{account_id}\n{action}\n{stamp}".encode()
-        return hmac.new(self.secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+def portal_links(base_url: str, token: str, channel: str) -> dict[str, str]:
+    """The template's `links` for one message."""
+    landing = f"{base_url.rstrip('/')}/r/{token}"
+    if channel != "email":
+        return dict.fromkeys(LINK_NAMES, landing)
+    return {name: f"{landing}/{SECTIONS[name]}" for name in LINK_NAMES}
+
+
+def identity_check(channel: str, address: str | None) -> tuple[str, str] | None:
+    """(kind, expected answer) of the light check before the portal shows more than the
+    creditor and the amount: the last four digits of the number a text went to, or the
+    email address an email went to."""
+    if not address:
+        return None
+    if channel == "email":
+        return "email", normalise_answer("email", address)
+    digits = re.sub(r"\D", "", address)
+    return ("phone_last4", digits[-4:]) if len(digits) >= 4 else None
+
+
+def normalise_answer(kind: str, answer: str) -> str:
+    if kind == "email":
+        return answer.strip().casefold()
+    return re.sub(r"\D", "", answer)[-4:]

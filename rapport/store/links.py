@@ -1,7 +1,9 @@
-"""Links a message carries to the web app, by token: `{RAPPORT_PORTAL_URL}/u/{token}` (the
-email one-click unsubscribe, RFC 8058) today; the portal's `/r/{token}` to come. Only a
-hash of each token is kept: the store alone cannot make a working link. A link has an
-account, a journey, a purpose, an expiry, and can be revoked."""
+"""Links a message carries to the web app, by token: the portal's `{RAPPORT_PORTAL_URL}/r/
+{token}` (one per message, purpose `respond`) and the email one-click unsubscribe `/u/
+{token}` (purpose `unsubscribe`, RFC 8058). Only a hash of each token is kept: the store
+alone cannot make a working link. A link has an account, a journey, a purpose, an expiry,
+can be revoked, and (for the portal) keeps what the light identity check compares with,
+itself hashed with the link secret, and how many checks failed."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, String, Table, select, update
+from sqlalchemy import Column, Integer, String, Table, select, update
 
 from rapport.store.database import Store
 from rapport.store.schema import Moment, insert_once, metadata
@@ -19,12 +21,17 @@ links = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("account_id", String(128), nullable=False, index=True),
     Column("journey_id", String(64), nullable=False),
-    Column("purpose", String(16), nullable=False),  # unsubscribe; later: respond
+    Column("purpose", String(16), nullable=False),  # respond | unsubscribe
     Column("channel", String(16), nullable=False),
     Column("address", String(320), nullable=True),
     Column("created_at", Moment, nullable=False),
     Column("expires_at", Moment, nullable=False),
     Column("revoked_at", Moment, nullable=True),
+    Column("check_kind", String(16), nullable=True),  # phone_last4 | email
+    Column("check_hash", String(64), nullable=True),
+    Column("locale", String(16), nullable=True),
+    Column("failed_checks", Integer, nullable=False, server_default="0"),
+    Column("opened_at", Moment, nullable=True),
 )
 
 
@@ -36,6 +43,11 @@ class Link:
     channel: str
     address: str | None
     expires_at: datetime
+    check_kind: str | None = None
+    check_hash: str | None = None
+    locale: str | None = None
+    failed_checks: int = 0
+    opened: bool = False
 
 
 def token_hash(token: str) -> str:
@@ -54,7 +66,9 @@ class LinkBook:
                 "token_hash": digest, "account_id": link.account_id,
                 "journey_id": link.journey_id, "purpose": link.purpose,
                 "channel": link.channel, "address": link.address, "created_at": now,
-                "expires_at": link.expires_at}, links.c.token_hash == digest)
+                "expires_at": link.expires_at, "check_kind": link.check_kind,
+                "check_hash": link.check_hash, "locale": link.locale},
+                links.c.token_hash == digest)
 
     def find(self, token: str, purpose: str, now: datetime) -> Link | None:
         """The live link behind a token: None when unknown, expired, revoked or for
@@ -66,7 +80,28 @@ class LinkBook:
                 or row.expires_at <= now:
             return None
         return Link(account_id=row.account_id, journey_id=row.journey_id, purpose=row.purpose,
-                    channel=row.channel, address=row.address, expires_at=row.expires_at)
+                    channel=row.channel, address=row.address, expires_at=row.expires_at,
+                    check_kind=row.check_kind, check_hash=row.check_hash, locale=row.locale,
+                    failed_checks=row.failed_checks, opened=row.opened_at is not None)
+
+    def first_opening(self, token: str, now: datetime) -> bool:
+        """Mark the link opened; True only the first time (one engagement per message,
+        however many times or in however many processes it is opened)."""
+        with self.store.begin() as connection:
+            result = connection.execute(update(links).where(
+                links.c.token_hash == token_hash(token), links.c.opened_at.is_(None))
+                .values(opened_at=now))
+            return bool(result.rowcount)
+
+    def failed_check(self, token: str) -> int:
+        """Count one failed identity check; the count after it."""
+        digest = token_hash(token)
+        with self.store.begin() as connection:
+            connection.execute(update(links).where(links.c.token_hash == digest)
+                               .values(failed_checks=links.c.failed_checks + 1))
+            count = connection.execute(select(links.c.failed_checks).where(
+                links.c.token_hash == digest)).scalar_one_or_none()
+        return int(count or 0)
 
     def revoke(self, account_id: str, now: datetime) -> int:
         with self.store.begin() as connection:

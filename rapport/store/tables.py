@@ -1,5 +1,5 @@
 """Every table group, imported once so the metadata (and Alembic) knows them all."""
 
-from rapport.store import consent, deliveries, journeys, links, recipients
+from rapport.store import consent, deliveries, journeys, links, payments, recipients
 
-__all__ = ["consent", "deliveries", "journeys", "links", "recipients"]
+__all__ = ["consent", "deliveries", "journeys", "links", "payments", "recipients"]

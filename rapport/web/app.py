@@ -1,6 +1,9 @@
-"""The one web app (`journey web`; `make run` starts it beside the worker): today the
-codec endpoints the Temporal UI uses to show decrypted payloads, the emails' one-click
-unsubscribe, and a health check. The portal and the intake API join it here."""
+"""The one web app (`journey web`; `make run` starts it beside the worker): the portal
+(`/r/{token}`), the payment provider's webhook (and the dev stand-in provider), the
+emails' one-click unsubscribe, the inbound SMS webhooks, the codec endpoints the Temporal
+UI uses to show decrypted payloads, and a health check. One process type: run as many
+as needed behind any load balancer (state lives in the store and in Temporal; rate
+limits and the dev provider's sessions are per process)."""
 
 from __future__ import annotations
 
@@ -16,28 +19,59 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from temporalio.client import Client
 
 from rapport.consent.book import ConsentBook
+from rapport.payments.checkout import Checkout
 from rapport.runtime.settings import Settings
 from rapport.security.codec import EncryptionCodec
 from rapport.store.database import Store
 from rapport.store.links import LinkBook
+from rapport.store.payments import PaymentEvents
+from rapport.store.recipients import RecipientIndex
 from rapport.web.codec import CodecEndpoints
+from rapport.web.inbound import InboundSms
+from rapport.web.journeys import JourneyLink
+from rapport.web.pages import Portal, origin
+from rapport.web.payments import DevProvider, PaymentWebhook
 from rapport.web.unsubscribe import Unsubscribe
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, client: Client | None = None) -> Starlette:
+    """The app; `client` is the worker's own when it serves the app in-process, else one
+    is connected on first use."""
     ring = settings.key_ring()
     codec = CodecEndpoints(EncryptionCodec(ring) if ring else None,
                            settings.codec_token.get_secret_value() if settings.codec_token
                            else None, ui_origins(settings))
     store = Store(settings.store_url())
     store.ready()
-    unsubscribe = Unsubscribe(LinkBook(store), ConsentBook(store))
-    return Starlette(routes=[Route("/health", health), *codec.routes(),
-                             *unsubscribe.routes()])
+    links, consent = LinkBook(store), ConsentBook(store)
+    journeys = JourneyLink(settings, client)
+    checkout = Checkout(settings.payment_api(), settings.payment_api_key.get_secret_value())
+    portal = Portal(links, consent, journeys, checkout, settings.signer(),
+                    settings.creditor_name, settings.portal_url,
+                    origin(settings.payment_api()) if settings.payment_provider != "dev" else "")
+    webhook = PaymentWebhook(settings.payment_webhook_secret.get_secret_value(),
+                             PaymentEvents(store), journeys)
+    routes = [Route("/health", health), *codec.routes(), *Unsubscribe(links, consent).routes(),
+              *portal.routes(), *webhook.routes(), *inbound_routes(settings, store, journeys)]
+    if settings.payment_provider == "dev":
+        routes += DevProvider(settings.portal_url, settings.payment_api_key.get_secret_value(),
+                              settings.payment_webhook_secret.get_secret_value()).routes()
+    return Starlette(routes=routes)
+
+
+def inbound_routes(settings: Settings, store: Store, journeys: JourneyLink) -> list[Route]:
+    """The SMS provider's webhooks, when its auth token is set (they are signed with it)."""
+    if settings.twilio_auth_token is None:
+        return []
+    public = settings.inbound_public_url or settings.portal_url
+    return InboundSms(journeys, RecipientIndex(store),
+                      settings.twilio_auth_token.get_secret_value(), public,
+                      ConsentBook(store), settings.sms_help_contact).routes()
 
 
 def ui_origins(settings: Settings) -> list[str]:
@@ -77,11 +111,11 @@ class WebServer:
 
 
 async def serve_web(settings: Settings, host: str | None = None,
-                    port: int | None = None) -> WebServer:
+                    port: int | None = None, client: Client | None = None) -> WebServer:
     """Start serving in this event loop, beside whatever else runs in it (the worker)."""
     default_host, default_port = bind_address(settings)
     host, port = host or default_host, port or default_port
-    server = _Server(uvicorn.Config(create_app(settings), host=host, port=port,
+    server = _Server(uvicorn.Config(create_app(settings, client), host=host, port=port,
                                            log_level="warning", access_log=False))
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started and not task.done():

@@ -1,4 +1,4 @@
-"""Our small HTTP endpoint for the SMS provider: inbound replies and delivery callbacks.
+"""The SMS provider's webhooks, in the one web app: inbound replies and delivery callbacks.
 
 - `POST /sms/inbound` (a Twilio-style inbound message webhook): an opt-out keyword
   (`rapport.compliance.keywords`: STOP, STOP ALL, OPT OUT, ... however typed) is
@@ -23,8 +23,10 @@ import logging
 from typing import Any
 from xml.sax.saxutils import escape
 
-from aiohttp import web
-from temporalio.client import Client
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from temporalio.service import RPCError, RPCStatusCode
 
 from rapport.channels.addresses import BadAddress
@@ -35,6 +37,7 @@ from rapport.contract.payloads import Engagement, OptOut
 from rapport.providers.twilio import UNSUBSCRIBED, signature_matches
 from rapport.store.database import StoreUnavailable
 from rapport.store.recipients import RecipientIndex
+from rapport.web.journeys import JourneyLink, Unavailable
 
 log = logging.getLogger(__name__)
 SIGNAL_WITHIN = 3.0  # seconds per journey; SMS providers time a webhook out at about 15
@@ -42,30 +45,31 @@ RETRY_AFTER = (5.0, 30.0, 120.0)  # seconds: a signal Temporal did not take, aga
 
 
 class InboundSms:
-    def __init__(self, client: Client, recipients: RecipientIndex, auth_token: str,
+    def __init__(self, journeys: JourneyLink, recipients: RecipientIndex, auth_token: str,
                  public_url: str, consent: ConsentBook, help_contact: str = "") -> None:
-        self.client, self.recipients = client, recipients
+        self.journeys, self.recipients = journeys, recipients
         self.auth_token, self.public_url = auth_token, public_url.rstrip("/")
         self.consent, self.help_contact = consent, help_contact
         self.retry_after = RETRY_AFTER
         self._retrying: set[asyncio.Task[None]] = set()
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.add_routes([web.post("/sms/inbound", self.inbound),
-                        web.post("/sms/status", self.status),
-                        web.get("/health", self.health)])
-        return app
+    def app(self) -> Starlette:
+        """These routes alone (the web app mounts them beside the rest)."""
+        return Starlette(routes=self.routes())
 
-    async def health(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok")
+    def routes(self) -> list[Route]:
+        return [Route("/sms/inbound", self.inbound, methods=["POST"]),
+                Route("/sms/status", self.status, methods=["POST"])]
 
-    async def inbound(self, request: web.Request) -> web.Response:
+    async def inbound(self, request: Request) -> Response:
         form = await self._verified_form(request)
+        if form is None:
+            return PlainTextResponse("bad signature", status_code=403)
         sender, words = form.get("From", ""), form.get("Body", "")
         said = keyword(words)
-        if said in ("opt_out", "opt_in"):
-            await self._commit(said, sender, "sms_keyword", form.get("MessageSid"))
+        if said in ("opt_out", "opt_in") and \
+                not await self._commit(said, sender, "sms_keyword", form.get("MessageSid")):
+            return _not_recorded()
         accounts = self.recipients.accounts(sender)
         if said == "opt_out":
             await self._signal(accounts, "opt_out", OptOut(channel="sms"))
@@ -75,22 +79,26 @@ class InboundSms:
             await self._signal(accounts, "engagement", Engagement(kind="replied"))
         return _twiml()
 
-    async def status(self, request: web.Request) -> web.Response:
+    async def status(self, request: Request) -> Response:
         form = await self._verified_form(request)
-        accounts = [request.query["account"]] if "account" in request.query else []
+        if form is None:
+            return PlainTextResponse("bad signature", status_code=403)
+        accounts = [request.query_params["account"]] if "account" in request.query_params \
+            else []
         if form.get("ErrorCode") == UNSUBSCRIBED:
             sid = form.get("MessageSid")
-            await self._commit("opt_out", form.get("To", ""), "carrier",
-                               f"{sid}/{UNSUBSCRIBED}" if sid else None)
+            if not await self._commit("opt_out", form.get("To", ""), "carrier",
+                                      f"{sid}/{UNSUBSCRIBED}" if sid else None):
+                return _not_recorded()
             await self._signal(accounts, "opt_out", OptOut(channel="sms"))
         elif form.get("MessageStatus") == "read":
             await self._signal(accounts, "engagement", Engagement(kind="opened"))
-        return web.Response(text="")
+        return PlainTextResponse("")
 
     async def _commit(self, action: Action, sender: str, source: str,
-                      reference: str | None) -> None:
-        """Into the store before anything else: a 503 when it cannot be kept, so the
-        provider sends it again; never a 2xx for a "no" that was not kept."""
+                      reference: str | None) -> bool:
+        """Into the store before anything else; False when it cannot be kept (answered
+        503, so the provider sends it again): never a 2xx for a "no" that was not kept."""
         try:
             await asyncio.to_thread(self.consent.record, action, "sms", source, address=sender,
                                     reference=reference or None)
@@ -98,16 +106,15 @@ class InboundSms:
             log.warning("sms %s from an unreadable number: not recorded", action)
         except StoreUnavailable as exc:
             log.error("sms %s not recorded, answering 503: %s", action, exc)
-            raise web.HTTPServiceUnavailable(text="not recorded; try again",
-                                             headers={"Retry-After": "30"}) from None
+            return False
+        return True
 
-    async def _verified_form(self, request: web.Request) -> dict[str, str]:
-        form = {key: str(value) for key, value in (await request.post()).items()}
-        url = self.public_url + request.path_qs
+    async def _verified_form(self, request: Request) -> dict[str, str] | None:
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        query = f"?{request.url.query}" if request.url.query else ""
+        url = self.public_url + request.url.path + query
         given = request.headers.get("X-Twilio-Signature", "")
-        if not signature_matches(self.auth_token, url, form, given):
-            raise web.HTTPForbidden(text="bad signature")
-        return form
+        return form if signature_matches(self.auth_token, url, form, given) else None
 
     async def _signal(self, accounts: list[str], name: str, payload: Any) -> None:
         """Tell running journeys at once. What was committed first (an opt-out) stops
@@ -121,10 +128,13 @@ class InboundSms:
 
     async def _try_signal(self, account_id: str, name: str, payload: Any) -> bool:
         """True once delivered, or when no journey of the account is running."""
-        handle = self.client.get_workflow_handle(workflow_id(account_id))
         try:
+            client = await self.journeys.client()
+            handle = client.get_workflow_handle(workflow_id(account_id))
             await asyncio.wait_for(handle.signal(name, payload), SIGNAL_WITHIN)
             return True
+        except Unavailable:
+            log.info("signal %s to %s not delivered: Temporal unreachable", name, account_id)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return True  # no journey running: the next one reads the store
@@ -142,13 +152,11 @@ class InboundSms:
                     name, account_id)
 
 
-def _twiml(message: str | None = None) -> web.Response:
+def _twiml(message: str | None = None) -> Response:
     body = f"<Message>{escape(message)}</Message>" if message else ""
-    return web.Response(text=f"<Response>{body}</Response>", content_type="text/xml")
+    return Response(f"<Response>{body}</Response>", media_type="text/xml")
 
 
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
+def _not_recorded() -> Response:
+    return PlainTextResponse("not recorded; try again", status_code=503,
+                             headers={"Retry-After": "30"})

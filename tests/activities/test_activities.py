@@ -41,25 +41,25 @@ def send_request(key: str = "k-1", template: str = "nudge",
 async def test_outbox_delivers_once_per_key(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox.jsonl"
     delivery = DeliveryActivities(Router({"*": Outbox(outbox)}),
-                                  LinkSigner("https://pay.example.com", "k"))
+                                  LinkSigner("k"))
     env = ActivityEnvironment()
     first = await env.run(delivery.send_message, send_request())
     again = await env.run(delivery.send_message, send_request())
     # a new worker process reads the file and still knows the key
     fresh = DeliveryActivities(Router({"*": Outbox(outbox)}),
-                               LinkSigner("https://pay.example.com", "k"))
+                               LinkSigner("k"))
     third = await env.run(fresh.send_message, send_request())
     assert (first.status, again.status, third.status) == ("delivered", "duplicate", "duplicate")
     entries = read_outbox(outbox)
     assert len(entries) == 1
-    assert entries[0]["body"].startswith("Still $120.50. https://pay.example.com/pay_now?")
+    assert entries[0]["body"].startswith("Still $120.50. http://localhost:8000/r/")
     assert entries[0]["to"] == "+12125550100"
     assert json.loads(outbox.read_text().splitlines()[0])["key"] == "k-1"
 
 
 async def test_a_template_that_fails_on_real_data_is_rejected_not_retried(tmp_path: Path) -> None:
     delivery = DeliveryActivities(Router({"*": Outbox(tmp_path / "o.jsonl")}),
-                                  LinkSigner("https://pay.example.com", "k"))
+                                  LinkSigner("k"))
     result = await ActivityEnvironment().run(
         delivery.send_message,
         send_request(source="{{ account.attributes.plan_name }} {{ opt_out }}"))
@@ -76,7 +76,7 @@ async def test_paid_on_a_retry_is_not_sent_and_says_an_attempt_may_have_gone(
     ledger = LocalLedger(tmp_path / "ledger.jsonl")
     ledger.record("T-1", Decimal("300.00"), "P-1")
     delivery = DeliveryActivities(Router({"*": Outbox(outbox)}),
-                                  LinkSigner("https://pay.example.com", "k"), ledger)
+                                  LinkSigner("k"), ledger)
     first, retry = ActivityEnvironment(), ActivityEnvironment()
     retry.info = dataclasses.replace(retry.info, attempt=2)
     request = send_request().model_copy(update={"account_id": "T-1"})

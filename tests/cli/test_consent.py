@@ -22,7 +22,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_db_upgrade_brings_the_store_to_the_current_revision(cli: CliRunner) -> None:
     result = cli.invoke(main, ["db", "upgrade"])
-    assert result.exit_code == 0 and result.output == "store at revision 0005\n"
+    assert result.exit_code == 0 and result.output == "store at revision 0006\n"
 
 
 def test_an_operator_reads_and_corrects_a_consent_record(cli: CliRunner) -> None:

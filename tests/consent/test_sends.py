@@ -42,7 +42,7 @@ async def run_journey(env: WorkflowEnvironment, folder: Path, store: Store,
     write_journey(folder, JOURNEY)
     outbox, queue = Capture(), f"consent-{uuid.uuid4()}"
     parts = EngineParts(journeys=[folder], channels={"*": outbox},
-                        signer=LinkSigner("https://pay.example.com", "k"),
+                        signer=LinkSigner("k"),
                         consent=ConsentBook(store))
     async with build_worker(env.client, queue, parts):
         customer = Account.model_validate(account(account_id=account_id,
@@ -91,7 +91,7 @@ async def test_stop_then_payment_then_a_new_journey_is_still_suppressed(
     write_journey(tmp_path, JOURNEY)
     outbox, queue = Capture(), f"consent-{uuid.uuid4()}"
     parts = EngineParts(journeys=[tmp_path], channels={"*": outbox},
-                        signer=LinkSigner("https://pay.example.com", "k"),
+                        signer=LinkSigner("k"),
                         consent=ConsentBook(sqlite_store))
     customer = Account.model_validate(account(account_id="C-2", customer__timezone=midday_zone()))
     async with build_worker(env.client, queue, parts):

@@ -42,7 +42,7 @@ async def test_a_journeys_search_attributes_hold_none_of_the_customers_details(
     queue = f"sa-{uuid.uuid4()}"
     customer = Account.model_validate(account(account_id="P-1"))
     parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()},
-                        signer=LinkSigner("https://pay.example.com", "k"))
+                        signer=LinkSigner("k"))
     async with build_worker(env.client, queue, parts):
         handle = await env.client.start_workflow(
             DelinquencyJourney.run, JourneyInput(account=customer, journey="one"),

@@ -28,7 +28,8 @@ from rapport.runtime.settings import Settings
 from rapport.store.database import Store
 from rapport.store.recipients import RecipientIndex
 from rapport.web.inbound import InboundSms
-from tests.fakes import FakeSmsProvider, serving
+from rapport.web.journeys import JourneyLink
+from tests.fakes import FakeSmsProvider, serving, serving_asgi
 from tests.journey_files import write_journey
 from tests.reliability.test_reliability import kill_at_random, results_in_turn
 from tests.scenarios import account
@@ -92,9 +93,9 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     server = await start_dev_server(settings)
     async with AsyncExitStack() as stack:
         sms_base = await stack.enter_async_context(serving(sms.app()))
-        inbound = InboundSms(server.client, RecipientIndex(store), sms.token, "http://later",
+        inbound = InboundSms(JourneyLink(settings, server.client), RecipientIndex(store), sms.token, "http://later",
                              ConsentBook(store))
-        inbound_base = await stack.enter_async_context(serving(inbound.app()))
+        inbound_base = await stack.enter_async_context(serving_asgi(inbound.app()))
         inbound.public_url = inbound_base
         workers = Workers(worker_env(settings, **twilio_env(sms_base, sms.sid, sms.token)),
                           tmp_path / "worker.log")

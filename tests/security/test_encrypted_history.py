@@ -78,7 +78,7 @@ def customer() -> Account:
 
 def parts(folder: Path) -> EngineParts:
     return EngineParts(journeys=[folder], channels={"*": Capture()},
-                       signer=LinkSigner("https://pay.example.com", "k"))
+                       signer=LinkSigner("k"))
 
 
 async def test_the_raw_history_holds_no_personal_data_and_operators_with_the_key_read_it(

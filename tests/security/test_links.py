@@ -1,24 +1,30 @@
-"""Personal links: genuine ones verify, forged, altered or expired ones do not."""
+"""Portal links: one opaque token per message, the same on every retry, short enough for
+a text, and the identity check's answer is never kept in the clear."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
-
-from rapport.security.links import InvalidLink, LinkSigner
+from rapport.security.links import LinkSigner, identity_check, normalise_answer, portal_links
 
 
-def test_links_verify_and_reject_tampering() -> None:
-    signer = LinkSigner("https://pay.example.com/r", "s3cret")
-    now = datetime(2028, 3, 1, tzinfo=UTC)
-    url = signer.sign("A-1", "pay_now", now + timedelta(days=30))
-    assert signer.verify(url, now) == ("A-1", "pay_now")
-    with pytest.raises(InvalidLink, match="signature"):
-        signer.verify(url.replace("A-1", "A-2"), now)
-    with pytest.raises(InvalidLink, match="signature"):
-        signer.verify(url.replace("pay_now", "plan"), now)
-    with pytest.raises(InvalidLink, match="signature"):
-        LinkSigner("https://pay.example.com/r", "other").verify(url, now)
-    with pytest.raises(InvalidLink, match="expired"):
-        signer.verify(url, now + timedelta(days=31))
+def test_a_message_gets_one_short_opaque_token() -> None:
+    signer = LinkSigner("s3cret")
+    token = signer.token("respond", "A-1/early/v1/reminder/1")
+    assert token == signer.token("respond", "A-1/early/v1/reminder/1")  # a retry
+    assert token != signer.token("respond", "A-1/early/v1/reminder/2")
+    assert token != LinkSigner("other").token("respond", "A-1/early/v1/reminder/1")
+    assert len(token) == 16 and "A-1" not in token
+    sms = portal_links("https://pay.example.com", token, "sms")
+    assert set(sms.values()) == {f"https://pay.example.com/r/{token}"}
+    assert len(sms["pay_now"]) <= 60
+    email = portal_links("https://pay.example.com", token, "email")
+    assert email["plan"] == f"https://pay.example.com/r/{token}/plan"
+    assert email["opt_out"].endswith("/opt-out")
+
+
+def test_the_identity_check_is_the_last_four_digits_or_the_email() -> None:
+    assert identity_check("sms", "+15551234567") == ("phone_last4", "4567")
+    assert identity_check("email", " Riley@Example.com") == ("email", "riley@example.com")
+    assert identity_check("sms", None) is None
+    assert normalise_answer("phone_last4", " 45-67 ") == "4567"
+    signer = LinkSigner("s3cret")
+    assert "4567" not in signer.check_hash("phone_last4", "4567")

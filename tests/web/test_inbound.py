@@ -14,10 +14,12 @@ from rapport.contract.names import workflow_id
 from rapport.language.account import Account
 from rapport.providers.outbox import Capture
 from rapport.providers.twilio import TwilioSms, twilio_signature
+from rapport.runtime.settings import Settings
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
 from rapport.web.inbound import InboundSms
-from tests.fakes import FakeSmsProvider, recipients_at, serving
+from rapport.web.journeys import JourneyLink
+from tests.fakes import FakeSmsProvider, recipients_at, serving, serving_asgi
 from tests.journey_files import write_journey
 from tests.scenarios import account
 from workflows.journey import DelinquencyJourney
@@ -49,10 +51,10 @@ async def test_stop_reply_opts_the_account_out_of_sms(env: WorkflowEnvironment,
     async with serving(provider.app()) as sms_base:
         sms = TwilioSms(sms_base, provider.sid, provider.token, "+15550000000", recipients)
         parts = EngineParts(journeys=[tmp_path], channels={"*": Capture(), "sms": sms},
-                            signer=LinkSigner("https://pay.example.com", "k"))
-        inbound = InboundSms(env.client, recipients, provider.token, "http://placeholder",
+                            signer=LinkSigner("k"))
+        inbound = InboundSms(JourneyLink(Settings(), env.client), recipients, provider.token, "http://placeholder",
                              ConsentBook(recipients.store))
-        async with build_worker(env.client, queue, parts), serving(inbound.app()) as base, \
+        async with build_worker(env.client, queue, parts), serving_asgi(inbound.app()) as base, \
                 httpx.AsyncClient() as http:
             inbound.public_url = base
             handle = await env.client.start_workflow(

@@ -22,7 +22,7 @@ from rapport.web.app import serve_web
 from tests.fakes import Mailbox, smtp_server
 from tests.sends import send_message
 
-SIGNER = LinkSigner("https://pay.example.com", "k")
+SIGNER = LinkSigner("k")
 EMAIL = {"reminder.email.j2": "Subject: Your balance\n\n{{ balance }} is due.\n{{ opt_out }}\n"}
 
 

@@ -41,7 +41,7 @@ async def queue(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[str]:
     write_journey(tmp_path, ONE_TEXT)
     name = f"bad-{uuid.uuid4()}"
     parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()},
-                        signer=LinkSigner("https://pay.example.com", "k"))
+                        signer=LinkSigner("k"))
     async with build_worker(env.client, name, parts):
         yield name
 

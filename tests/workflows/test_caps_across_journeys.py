@@ -52,7 +52,7 @@ async def test_the_next_journey_counts_what_the_last_one_sent(
     write_journey(tmp_path, ONE_TEXT_A_WEEK)
     outbox = Capture()
     parts = EngineParts(journeys=[tmp_path], channels={"*": outbox},
-                        signer=LinkSigner("https://pay.example.com", "k"),
+                        signer=LinkSigner("k"),
                         deliveries=DeliveryLog(sqlite_store))
     first = await journey(env, parts)
     second = await journey(env, parts)  # the same day: the week's one text has gone

@@ -57,7 +57,7 @@ async def engine(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Engi
     write_journey(tmp_path, TWO_STEPS)
     running = Engine(env, tmp_path)
     parts = EngineParts(journeys=[tmp_path], channels={"*": running.capture},
-                        signer=LinkSigner("https://pay.example.com", "test"))
+                        signer=LinkSigner("test"))
     async with build_worker(env.client, running.task_queue, parts):
         yield running
 
@@ -143,7 +143,7 @@ async def test_continue_as_new_keeps_caps(env: WorkflowEnvironment, tmp_path: Pa
     write_journey(tmp_path, LOOPING)
     engine = Engine(env, tmp_path)
     parts = EngineParts(journeys=[tmp_path], channels={"*": engine.capture},
-                        signer=LinkSigner("https://pay.example.com", "test"))
+                        signer=LinkSigner("test"))
     async with build_worker(env.client, engine.task_queue, parts):
         handle = await engine.start("C-1", history_limit=100)
         result = await handle.result()

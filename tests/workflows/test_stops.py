@@ -55,7 +55,7 @@ async def test_a_cease_while_billing_answers_stops_the_reminder(env: WorkflowEnv
     async with serving(billing.app()) as bill, serving(provider.app()) as base:
         parts = EngineParts(journeys=[tmp_path], channels={"*": Capture(),
                                                           "sms": sms(provider, base, tmp_path)},
-                            signer=LinkSigner("https://pay.example.com", "k"),
+                            signer=LinkSigner("k"),
                             balance_source=HttpBilling(bill, timeout=30))
         async with build_worker(env.client, queue, parts):
             customer = Account.model_validate(account(customer__timezone=midday_zone()))
@@ -144,7 +144,7 @@ async def test_the_truth_at_once_when_a_payment_clears_the_balance(
     write_journey(tmp_path, TEXT_THEN_WAIT.replace("wait: 2d", "wait: 1h"))
     queue = f"truth-{uuid.uuid4()}"
     parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()},
-                        signer=LinkSigner("https://pay.example.com", "k"))
+                        signer=LinkSigner("k"))
     start = datetime.fromisoformat("2028-03-01T20:30:00-05:00")
     async with build_worker(env.client, queue, parts):
         await env.sleep(start - await env.get_current_time())

@@ -1,0 +1,75 @@
+"""The web app's view of running journeys: the status query, signals and the plan update,
+through the client, connected on first use (the web app starts without Temporal and
+says so on a page, not with a traceback)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from temporalio.client import Client
+
+from rapport.client.journeys import JourneyError, Journeys
+from rapport.contract.journey import JourneyStatus
+from rapport.contract.records import AcceptedPlan
+from rapport.runtime.settings import Settings
+from rapport.runtime.temporal import connect
+
+log = logging.getLogger(__name__)
+WITHIN = 5.0  # seconds a page waits for Temporal
+
+
+class Unavailable(Exception):
+    """Temporal (or the journey's worker) did not answer in time."""
+
+
+class JourneyLink:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self.settings, self._client = settings, client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(connect(self.settings), WITHIN)
+                except Exception as exc:  # noqa: BLE001 - any failure to connect is the same here
+                    raise Unavailable(type(exc).__name__) from None
+        return self._client
+
+    async def journeys(self) -> Journeys:
+        return Journeys(await self.client(), self.settings)
+
+    async def status(self, account_id: str) -> JourneyStatus | None:
+        """The journey's status; None when the account has no journey (or it is gone)."""
+        journeys = await self.journeys()
+        try:
+            return await asyncio.wait_for(journeys.status(account_id), WITHIN)
+        except JourneyError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - timeouts, RPC errors: try again later
+            log.warning("status not read: %s", type(exc).__name__,
+                        extra={"account_id": account_id})
+            raise Unavailable(type(exc).__name__) from None
+
+    async def signal(self, account_id: str, name: str, fields: dict[str, Any]) -> None:
+        """Raises JourneyError when the journey has ended or refuses, Unavailable when
+        Temporal does not answer."""
+        journeys = await self.journeys()
+        try:
+            await asyncio.wait_for(journeys.signal(account_id, name, fields), WITHIN)
+        except JourneyError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise Unavailable(type(exc).__name__) from None
+
+    async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
+        journeys = await self.journeys()
+        try:
+            return await asyncio.wait_for(journeys.accept_plan(account_id, installments),
+                                          WITHIN * 2)
+        except JourneyError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise Unavailable(type(exc).__name__) from None

@@ -1,0 +1,393 @@
+"""The portal: where a message's link `/r/{token}` lands, with every option the journey
+allows now. Plain HTML forms (no JavaScript), mobile first, English or Spanish.
+
+A page shows only the creditor's name and the amount due until the customer passes a
+light check (the last four digits of the number we texted, or the email address we
+wrote to; five tries per link); then a session cookie, scoped to that link, lasts 30
+minutes. Every form carries a CSRF token bound to the link and the session; every
+action is one log line (account id and action, never personal data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.numbers import get_currency_precision
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from rapport.client.journeys import JourneyError
+from rapport.consent.book import ALL, Action, ConsentBook
+from rapport.contract.journey import JourneyStatus
+from rapport.language.types import MAX_PLACES
+from rapport.payments.checkout import Checkout, CheckoutUnavailable
+from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
+from rapport.store.database import StoreUnavailable
+from rapport.store.links import Link, LinkBook, token_hash
+from rapport.web.guard import MAX_CHECKS, RateLimit, Sessions, headers
+from rapport.web.i18n import Speech
+from rapport.web.journeys import JourneyLink, Unavailable
+
+log = logging.getLogger("rapport.portal")
+HERE = Path(__file__).parent
+SECTIONS = ("pay", "pay-part", "update-details", "plan", "talk", "hardship", "dispute",
+            "opt-out", "thanks")
+CALL_TIMES = ((10, 0), (12, 30), (16, 0))  # local times offered for a call, inside any window
+MAX_INTEGER_DIGITS = 12
+
+
+class Visit:
+    """One request on one live link."""
+
+    def __init__(self, request: Request, token: str, link: Link, speech: Speech,
+                 signed_in: bool, cookie: str | None) -> None:
+        self.request, self.token, self.link, self.speech = request, token, link, speech
+        self.signed_in, self.cookie = signed_in, cookie
+        self.digest = token_hash(token)
+        self.status: JourneyStatus | None = None
+
+    @property
+    def base(self) -> str:
+        return f"/r/{self.token}"
+
+
+class Portal:
+    def __init__(self, links: LinkBook, consent: ConsentBook, journeys: JourneyLink,
+                 checkout: Checkout, signer: LinkSigner, creditor: str, portal_url: str,
+                 provider_origin: str = "") -> None:
+        self.links, self.consent, self.journeys = links, consent, journeys
+        self.checkout, self.sessions = checkout, Sessions(signer)
+        self.creditor, self.portal_url = creditor, portal_url.rstrip("/")
+        self.headers = headers(provider_origin)
+        self.per_token, self.per_address = RateLimit(60), RateLimit(120)
+        self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
+                                     autoescape=select_autoescape(default=True),
+                                     extensions=["jinja2.ext.i18n"])
+        self.templates.newstyle_gettext = True  # type: ignore[attr-defined]
+        self._background: set[asyncio.Task[None]] = set()
+
+    def routes(self) -> list[Route | Mount]:
+        return [Route("/r/{token}", self.show, methods=["GET"]),
+                Route("/r/{token}/check", self.check, methods=["POST"]),
+                Route("/r/{token}/{section}", self.show, methods=["GET"]),
+                Route("/r/{token}/{section}", self.act, methods=["POST"]),
+                Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
+
+    # --- reading a link ------------------------------------------------------------------
+
+    async def _visit(self, request: Request) -> Visit | Response:
+        token = request.path_params["token"]
+        address = request.client.host if request.client else "-"
+        if not self.per_address.allow(address) or not self.per_token.allow(token[:24]):
+            log.info("portal rate limited")
+            return self._page(request, "message.html", Speech.of(None, None), 429,
+                              kind="slow_down")
+        chosen = request.query_params.get("lang") or request.cookies.get("rapport_lang")
+        link = None
+        if TOKEN.match(token):
+            try:
+                link = await asyncio.to_thread(self.links.find, token, RESPOND,
+                                               datetime.now(UTC))
+            except StoreUnavailable:
+                return self._page(request, "message.html", Speech.of(None, chosen), 503,
+                                  kind="unavailable")
+        if link is None:
+            return self._page(request, "message.html", Speech.of(None, chosen), 404,
+                              kind="not_found")
+        cookie = request.cookies.get(_cookie_name(token))
+        signed_in = link.check_kind is None or \
+            self.sessions.valid(token_hash(token), cookie, time.time())
+        visit = Visit(request, token, link, Speech.of(link.locale, chosen), signed_in,
+                      cookie if signed_in else None)
+        if not link.opened:
+            self._in_background(self._opened(token, link))
+        try:
+            visit.status = await self.journeys.status(link.account_id)
+        except Unavailable:
+            return self._render(visit, "message.html", 503, kind="unavailable")
+        return visit
+
+    async def _opened(self, token: str, link: Link) -> None:
+        """A link opened is an engagement, once per message."""
+        try:
+            if await asyncio.to_thread(self.links.first_opening, token, datetime.now(UTC)):
+                log.info("portal link opened", extra={"account_id": link.account_id})
+                await self.journeys.signal(link.account_id, "engagement", {"kind": "clicked"})
+        except (JourneyError, Unavailable, StoreUnavailable) as exc:
+            log.info("engagement not recorded: %s", type(exc).__name__,
+                     extra={"account_id": link.account_id})
+
+    def _in_background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- pages -----------------------------------------------------------------------------
+
+    async def show(self, request: Request) -> Response:
+        visit = await self._visit(request)
+        if isinstance(visit, Response):
+            return visit
+        section = request.path_params.get("section", "")
+        if section and section not in SECTIONS:
+            return self._render(visit, "message.html", 404, kind="not_found")
+        if not visit.signed_in:
+            return self._render(visit, "check.html", next=section)
+        return self._section(visit, section)
+
+    def _section(self, visit: Visit, section: str, status_code: int = 200,
+                 **extra: Any) -> Response:
+        status = visit.status
+        if status is None or status.outcome is not None or status.state == "finished":
+            if section == "thanks" or (status is not None and status.outcome == "paid"):
+                return self._render(visit, "done.html", status_code, kind="paid")
+            return self._render(visit, "done.html", status_code,
+                                kind=status.outcome if status else "ended")
+        if section == "thanks":
+            return self._render(visit, "done.html", kind="paying")
+        if section == "plan" and status.plan_offer is None:
+            section = ""
+        template = {"": "options.html", "pay": "options.html", "pay-part": "pay_part.html",
+                    "update-details": "update.html", "plan": "plan.html", "talk": "talk.html",
+                    "hardship": "hardship.html", "dispute": "dispute.html",
+                    "opt-out": "opt_out.html"}[section]
+        return self._render(visit, template, status_code, **extra)
+
+    def _render(self, visit: Visit, template: str, status_code: int = 200,
+                **extra: Any) -> Response:
+        status = visit.status
+        context: dict[str, Any] = {
+            "base": visit.base, "signed_in": visit.signed_in, "status": status,
+            "check_kind": visit.link.check_kind, "channel": visit.link.channel,
+            "csrf": self.sessions.csrf(visit.digest, visit.cookie),
+            "minimum_part": _minimum_part(status) if status else None,
+            "call_times": self._call_times(status, visit.speech) if status else [],
+            "checks_left": MAX_CHECKS - visit.link.failed_checks,
+        }
+        response = self._page(visit.request, template, visit.speech, status_code,
+                              **context, **extra)
+        if "lang" in visit.request.query_params and visit.speech.language == \
+                visit.request.query_params["lang"]:
+            response.set_cookie("rapport_lang", visit.speech.language, max_age=86400 * 365,
+                                httponly=True, samesite="lax", secure=_secure(visit.request))
+        return response
+
+    def _page(self, request: Request, template: str, speech: Speech, status_code: int = 200,
+              **context: Any) -> HTMLResponse:
+        body = self.templates.get_template(template).render(
+            creditor=self.creditor, path=request.url.path, **speech.context(), **context)
+        return HTMLResponse(body, status_code=status_code, headers=self.headers)
+
+    def _call_times(self, status: JourneyStatus, speech: Speech) -> list[tuple[str, str]]:
+        """(value, label) of the times a person can call: the next three days, three times
+        a day in the customer's zone, at least two hours ahead."""
+        zone = ZoneInfo(status.timezone or "UTC")
+        now = datetime.now(zone)
+        times = []
+        for days in range(0, 4):
+            day = (now + timedelta(days=days)).date()
+            for hour, minute in CALL_TIMES:
+                at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+                if at >= now + timedelta(hours=2):
+                    times.append((at.astimezone(UTC).isoformat(), speech.moment(at, zone)))
+        return times[:6]
+
+    # --- the identity check ------------------------------------------------------------
+
+    async def check(self, request: Request) -> Response:
+        visit = await self._visit(request)
+        if isinstance(visit, Response):
+            return visit
+        form = await request.form()
+        if not self._csrf_ok(visit, form.get("csrf")):
+            return self._render(visit, "message.html", 403, kind="expired_form")
+        following = str(form.get("next", ""))
+        following = following if following in SECTIONS else ""
+        link = visit.link
+        if link.check_kind is None or visit.signed_in:
+            return _see_other(f"{visit.base}/{following}".rstrip("/"))
+        if link.failed_checks >= MAX_CHECKS:
+            log.info("portal check locked", extra={"account_id": link.account_id})
+            return self._render(visit, "message.html", 403, kind="locked")
+        answer = normalise_answer(link.check_kind, str(form.get("answer", "")))
+        expected = link.check_hash or ""
+        if not answer or not hmac.compare_digest(
+                self.sessions.signer.check_hash(link.check_kind, answer), expected):
+            failed = await asyncio.to_thread(self.links.failed_check, visit.token)
+            log.info("portal check failed", extra={"account_id": link.account_id})
+            if failed >= MAX_CHECKS:
+                return self._render(visit, "message.html", 403, kind="locked")
+            visit.link = replace(link, failed_checks=failed)
+            return self._render(visit, "check.html", 422, next=following, wrong=True)
+        log.info("portal check passed", extra={"account_id": link.account_id})
+        response = _see_other(f"{visit.base}/{following}".rstrip("/"))
+        response.set_cookie(_cookie_name(visit.token),
+                            self.sessions.cookie(visit.digest, time.time()),
+                            max_age=1800, path=visit.base, httponly=True, samesite="lax",
+                            secure=_secure(request))
+        return response
+
+    def _csrf_ok(self, visit: Visit, given: Any) -> bool:
+        return isinstance(given, str) and hmac.compare_digest(
+            given, self.sessions.csrf(visit.digest, visit.cookie))
+
+    # --- actions -----------------------------------------------------------------------
+
+    async def act(self, request: Request) -> Response:
+        visit = await self._visit(request)
+        if isinstance(visit, Response):
+            return visit
+        section = request.path_params["section"]
+        if section not in SECTIONS or section == "thanks":
+            return self._render(visit, "message.html", 404, kind="not_found")
+        if not visit.signed_in:
+            return self._render(visit, "check.html", next=section)
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        if not self._csrf_ok(visit, form.get("csrf")):
+            return self._render(visit, "message.html", 403, kind="expired_form")
+        status = visit.status
+        if status is None or status.outcome is not None or status.state == "finished":
+            return self._section(visit, section)
+        account = visit.link.account_id
+        log.info("portal %s", section, extra={"account_id": account, "action": section})
+        try:
+            if section in ("pay", "pay-part"):
+                return await self._pay(visit, status, section, form)
+            if section == "update-details":
+                session = await self.checkout.session(
+                    "setup", account, self._url(visit, "thanks"), self._url(visit, ""),
+                    status.currency, locale=visit.speech.language)
+                return _see_other(session.url)
+            if section == "plan":
+                return await self._plan(visit, form)
+            if section == "talk":
+                return await self._talk(visit, status, form)
+            if section in ("hardship", "dispute"):
+                signal = "hardship_reported" if section == "hardship" else "dispute"
+                await self.journeys.signal(account, signal, {"reason": "said on the portal"})
+                return self._render(visit, "done.html", kind=section)
+            return await self._opt_out(visit, form)
+        except CheckoutUnavailable as exc:
+            log.warning("checkout not created: %s", exc, extra={"account_id": account})
+            return self._render(visit, "message.html", 503, kind="unavailable")
+        except (Unavailable, StoreUnavailable):
+            return self._render(visit, "message.html", 503, kind="unavailable")
+        except JourneyError:
+            return self._render(visit, "done.html", kind="ended")
+
+    def _url(self, visit: Visit, section: str) -> str:
+        return f"{self.portal_url}{visit.base}/{section}".rstrip("/")
+
+    async def _pay(self, visit: Visit, status: JourneyStatus, section: str,
+                   form: dict[str, str]) -> Response:
+        if form.get("amount", "full") == "full" and section == "pay":
+            amount = status.balance
+        else:
+            problem, amount = _part_amount(form.get("amount", ""), status)
+            if problem is not None:
+                return self._section(visit, "pay-part", 422, error=problem,
+                                     entered=form.get("amount", ""))
+        session = await self.checkout.session(
+            "payment", visit.link.account_id, self._url(visit, "thanks"), self._url(visit, ""),
+            status.currency, amount, locale=visit.speech.language)
+        return _see_other(session.url)
+
+    async def _plan(self, visit: Visit, form: dict[str, str]) -> Response:
+        try:
+            installments = int(form.get("installments", ""))
+        except ValueError:
+            return self._section(visit, "plan", 422, error="choose")
+        try:
+            plan = await self.journeys.accept_plan(visit.link.account_id, installments)
+        except JourneyError as refused:
+            return self._section(visit, "plan", 409, refused=str(refused))
+        return self._render(visit, "done.html", kind="plan", plan=plan)
+
+    async def _talk(self, visit: Visit, status: JourneyStatus,
+                    form: dict[str, str]) -> Response:
+        offered = dict(self._call_times(status, visit.speech))
+        chosen = form.get("at", "")
+        if chosen not in offered:
+            return self._section(visit, "talk", 422, error="choose")
+        await self.journeys.signal(visit.link.account_id, "callback_requested",
+                                   {"at": chosen, "reason": "asked on the portal"})
+        return self._render(visit, "done.html", kind="talk", when=offered[chosen])
+
+    async def _opt_out(self, visit: Visit, form: dict[str, str]) -> Response:
+        link, channel = visit.link, form.get("channel", "")
+        if channel not in ("sms", "email", "all"):
+            return self._section(visit, "opt-out", 422, error="choose")
+        address = link.address if channel == link.channel else None
+        action: Action = "cease" if channel == "all" else "opt_out"
+        await asyncio.to_thread(self.consent.record, action, ALL if channel == "all" else channel,
+                                "portal", account_id=link.account_id, address=address)
+        try:
+            if channel == "all":
+                await self.journeys.signal(link.account_id, "cease_communication",
+                                           {"reason": "asked on the portal"})
+            else:
+                await self.journeys.signal(link.account_id, "opt_out", {"channel": channel})
+        except (JourneyError, Unavailable):
+            pass  # committed: the journey's next send reads the store
+        return self._render(visit, "done.html", kind=f"opt_out_{channel}")
+
+
+def _cookie_name(token: str) -> str:
+    return f"rp_{token_hash(token)[:12]}"
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url or "/", status_code=303)
+
+
+def _minimum_part(status: JourneyStatus) -> Decimal:
+    """The least a part payment may be: the journey's minimum due when it is below the
+    balance, else one minor unit of the currency."""
+    unit = Decimal(1).scaleb(-get_currency_precision(status.currency or "USD"))
+    if status.minimum_due and unit <= status.minimum_due < status.balance:
+        return status.minimum_due
+    return unit
+
+
+def _part_amount(text: str, status: JourneyStatus) -> tuple[str | None, Decimal]:
+    """(problem, amount): the contract's rules for an amount, then the journey's bounds."""
+    cleaned = text.strip().replace(",", ".") if text.count(",") == 1 and "." not in text \
+        else text.strip().replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return "not_a_number", Decimal(0)
+    if not amount.is_finite() or amount <= 0:
+        return "not_a_number", Decimal(0)
+    exponent = amount.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if places > min(get_currency_precision(status.currency or "USD"), MAX_PLACES) or \
+            amount.adjusted() >= MAX_INTEGER_DIGITS:
+        return "too_precise", amount
+    if amount < _minimum_part(status):
+        return "too_small", amount
+    if amount > status.balance:
+        return "too_large", amount
+    return None, amount
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
