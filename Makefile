@@ -21,6 +21,10 @@ lint: install
 	$(BIN)/lint-imports
 
 test: lint
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  printf '\n%s\n%s\n%s\n\n' '!!!!!!!!!! NO BROWSER: the portal browser tests will be SKIPPED !!!!!!!!!!' \
+	  'Install Debian chromium (sudo apt-get install -y chromium); .ci/run does, and fails without it.' \
+	  '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
 	$(BIN)/pytest -q
 
 # The embedded Temporal server with its web UI, the worker and demo journeys.

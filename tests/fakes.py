@@ -15,7 +15,6 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -24,6 +23,7 @@ from rapport.runtime.servers import free_port
 from rapport.security.signatures import BadSignature, verify
 from rapport.store.database import Store
 from rapport.store.recipients import RecipientIndex
+from rapport.web.app import serve_asgi
 
 
 @asynccontextmanager
@@ -42,18 +42,11 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
 @asynccontextmanager
 async def serving_asgi(app: Any) -> AsyncIterator[str]:
     """Run an ASGI app (ours) under uvicorn on a free loopback port; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
+    web = await serve_asgi(app, "127.0.0.1", free_port())
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield web.address
     finally:
-        server.should_exit = True
-        await task
+        await web.stop()
 
 
 # --- SMTP --------------------------------------------------------------------------------

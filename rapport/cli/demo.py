@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +15,12 @@ from rapport.contract.names import workflow_id
 from rapport.language.account import Account
 from rapport.language.loader import validate_model
 from rapport.language.yaml_source import load_yaml
+from rapport.providers.outbox import read_outbox
 from rapport.runtime.settings import Settings
 
 ACCOUNTS = Path("examples/accounts")
+DEMO_ACCOUNT = "DEMO-NOW"
+PORTAL_LINK = re.compile(r"https?://\S+/r/[A-Za-z0-9_-]{16}")
 
 
 def midday_zone(now: datetime | None = None) -> str:
@@ -32,7 +37,7 @@ def demo_accounts() -> list[Account]:
                                for path in sorted(ACCOUNTS.glob("*.yaml"))]
     # the pre-due journey contacts every day of the week
     now = validate_model(Account, load_yaml(ACCOUNTS / "due_soon.yaml")).model_copy(deep=True)
-    now.account_id = "DEMO-NOW"
+    now.account_id = DEMO_ACCOUNT
     now.customer.first_name = "Noor"
     now.customer.email = "noor@example.com"
     now.customer.timezone = midday_zone()
@@ -48,7 +53,22 @@ async def start_demo(client: Client, settings: Settings, ui: str | None) -> str:
             continue
         await journeys.start(account)
         started.append(account.account_id)
-    return guide(settings, ui, started, kept)
+    return guide(settings, ui, started, kept, await demo_link(settings))
+
+
+async def demo_link(settings: Settings, within: float = 20.0) -> str | None:
+    """The portal link in the demo customer's latest message, once the worker sent it,
+    with what the page asks for before it shows more."""
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        for entry in reversed(read_outbox(settings.outbox_path)):
+            found = PORTAL_LINK.search(str(entry.get("body", "")))
+            if entry.get("account_id") == DEMO_ACCOUNT and found:
+                answer = (str(entry.get("to", "")) if entry.get("channel") == "email"
+                          else re.sub(r"\D", "", str(entry.get("to", "")))[-4:])
+                return f"{found.group(0)}  (it asks for: {answer})"
+        await asyncio.sleep(0.5)
+    return None
 
 
 async def _exists(client: Client, account_id: str) -> bool:
@@ -68,7 +88,8 @@ def encryption_line(settings: Settings) -> str:
     return "  customer data:     NOT encrypted in Temporal (set RAPPORT_ENCRYPTION_KEYS)"
 
 
-def guide(settings: Settings, ui: str | None, started: list[str], kept: list[str]) -> str:
+def guide(settings: Settings, ui: str | None, started: list[str], kept: list[str],
+          link: str | None = None) -> str:
     example = (started or kept or ["A-1001"])[0]
     lines = [
         "",
@@ -78,6 +99,9 @@ def guide(settings: Settings, ui: str | None, started: list[str], kept: list[str
         + (f"; already there: {', '.join(kept)}" if kept else ""),
         f"  messages appear in {settings.outbox_path} (see them with: .venv/bin/journey outbox)",
         f"  web app:           {settings.portal_url}",
+        f"  a customer's link: {link or '(not sent yet: see the outbox)'}",
+        f"    open it, pay with the dev provider's Pay button, and watch {DEMO_ACCOUNT} end "
+        "paid in the UI",
         encryption_line(settings),
         "",
         "In another terminal:",

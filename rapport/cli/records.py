@@ -1,9 +1,10 @@
-"""Commands on the store: `journey db upgrade`, and `journey consent` to read a
-customer's consent record or correct it."""
+"""Commands on the store: `journey db upgrade`, `journey consent` to read a customer's
+consent record or correct it, and `journey links revoke` to kill an account's links."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -15,6 +16,7 @@ from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.runtime.settings import load_settings
 from rapport.store.consent import ConsentEntry
 from rapport.store.database import Store, StoreUnavailable
+from rapport.store.links import LinkBook
 
 ACTIONS = ("opt_out", "opt_in", "cease")
 
@@ -123,3 +125,18 @@ def _entry(e: ConsentEntry) -> dict[str, Any]:
     return {"at": e.at.isoformat(), "action": e.action, "channel": e.channel,
             "account_id": e.account_id, "address": e.address, "source": e.source,
             "reference": e.reference}
+
+
+@main.group()
+def links() -> None:
+    """The links messages carry to the portal and the one-click unsubscribe."""
+
+
+@links.command()
+@click.argument("account_id")
+def revoke(account_id: str) -> None:
+    """Revoke every live link of an account: each then answers 404, like a forged one.
+    Messages sent later carry new links."""
+    book = open_book()
+    count = LinkBook(book.store).revoke(account_id, datetime.now(UTC))
+    click.echo(f"revoked {count} link{'s' if count != 1 else ''} of account {account_id}")

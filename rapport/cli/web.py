@@ -17,7 +17,8 @@ from rapport.security.codec import KeyProblem, new_key_line
 @click.option("--port", type=int, default=None,
               help="Default: the port of RAPPORT_PORTAL_URL (8000).")
 def web(host: str | None, port: int | None) -> None:
-    """Serve the web app (the codec endpoints the Temporal UI uses; the portal to come)."""
+    """Serve the one web app: the portal (/r/{token}), the payment provider's webhook (and
+    the dev stand-in provider), the SMS webhooks, one-click unsubscribe, the codec."""
     from rapport.web.app import serve_web
 
     settings = load_settings()
@@ -31,7 +32,8 @@ def web(host: str | None, port: int | None) -> None:
 
     async def run() -> None:
         server = await serve_web(settings, host, port)
-        click.echo(f"web app on {server.address}")
+        click.echo(f"web app on {server.address} (portal links: {settings.portal_url}/r/...; "
+                   f"payments: {settings.payment_provider})")
         await server.task
 
     asyncio.run(run())

@@ -104,8 +104,9 @@ class LinkBook:
         return int(count or 0)
 
     def revoke(self, account_id: str, now: datetime) -> int:
+        """Revoke the account's live links; how many."""
         with self.store.begin() as connection:
             result = connection.execute(update(links).where(
-                links.c.account_id == account_id, links.c.revoked_at.is_(None))
-                .values(revoked_at=now))
+                links.c.account_id == account_id, links.c.revoked_at.is_(None),
+                links.c.expires_at > now).values(revoked_at=now))
             return int(result.rowcount)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -53,7 +54,8 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
     checkout = Checkout(settings.payment_api(), settings.payment_api_key.get_secret_value())
     portal = Portal(links, consent, journeys, checkout, settings.signer(),
                     settings.creditor_name, settings.portal_url,
-                    origin(settings.payment_api()) if settings.payment_provider != "dev" else "")
+                    origin(settings.payment_api()) if settings.payment_provider != "dev" else "",
+                    (settings.portal_requests_per_token, settings.portal_requests_per_address))
     webhook = PaymentWebhook(settings.payment_webhook_secret.get_secret_value(),
                              PaymentEvents(store), journeys)
     routes = [Route("/health", health), *codec.routes(), *Unsubscribe(links, consent).routes(),
@@ -91,7 +93,7 @@ def bind_address(settings: Settings) -> tuple[str, int]:
     return "127.0.0.1", url.port or (443 if url.scheme == "https" else 80)
 
 
-class _Server(uvicorn.Server):
+class EmbeddedServer(uvicorn.Server):
     """Leaves signals to the process that runs it (the worker stops gracefully on them)."""
 
     @contextlib.contextmanager
@@ -114,12 +116,17 @@ async def serve_web(settings: Settings, host: str | None = None,
                     port: int | None = None, client: Client | None = None) -> WebServer:
     """Start serving in this event loop, beside whatever else runs in it (the worker)."""
     default_host, default_port = bind_address(settings)
-    host, port = host or default_host, port or default_port
-    server = _Server(uvicorn.Config(create_app(settings, client), host=host, port=port,
-                                           log_level="warning", access_log=False))
+    return await serve_asgi(create_app(settings, client), host or default_host,
+                            port or default_port)
+
+
+async def serve_asgi(app: Any, host: str, port: int) -> WebServer:
+    """Serve any ASGI app under uvicorn in this event loop (benchmarks use it too)."""
+    server = EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           access_log=False))
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started and not task.done():
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
     if task.done():
         task.result()
         raise OSError(f"the web app could not listen on {host}:{port}")

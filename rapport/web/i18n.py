@@ -34,7 +34,7 @@ def _catalog(language: str) -> dict[str, str]:
         if isinstance(message.id, tuple):  # singular and plural (two forms, as in English)
             messages.update(zip(message.id, message.string, strict=False))
         else:
-            messages[message.id] = message.string
+            messages[str(message.id)] = str(message.string)
     return messages
 
 
@@ -82,8 +82,9 @@ class Speech:
     def moment(self, value: datetime, zone: Any) -> str:
         """A weekday, a date and a time as people of this locale write them."""
         local = value.astimezone(zone)
-        day = format_skeleton("MMMMEEEEd", local, locale=self.locale)
-        return f"{day}, {format_time(local, format='short', locale=self.locale)}"
+        weekday = format_date(local, "EEEE", locale=self.locale)
+        day = format_skeleton("MMMMd", local, locale=self.locale)
+        return f"{weekday}, {day}, {format_time(local, format='short', locale=self.locale)}"
 
     def context(self) -> dict[str, Any]:
         return {"gettext": self.gettext, "ngettext": self.ngettext, "_": self.gettext,

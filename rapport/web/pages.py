@@ -45,6 +45,9 @@ log = logging.getLogger("rapport.portal")
 HERE = Path(__file__).parent
 SECTIONS = ("pay", "pay-part", "update-details", "plan", "talk", "hardship", "dispute",
             "opt-out", "thanks")
+# Stopping messages asks for no check: it must be as easy as the message says (Regulation
+# F), and it shows nothing of the account.
+OPEN_SECTIONS = ("opt-out",)
 CALL_TIMES = ((10, 0), (12, 30), (16, 0))  # local times offered for a call, inside any window
 MAX_INTEGER_DIGITS = 12
 
@@ -67,12 +70,12 @@ class Visit:
 class Portal:
     def __init__(self, links: LinkBook, consent: ConsentBook, journeys: JourneyLink,
                  checkout: Checkout, signer: LinkSigner, creditor: str, portal_url: str,
-                 provider_origin: str = "") -> None:
+                 provider_origin: str = "", limits: tuple[int, int] = (60, 300)) -> None:
         self.links, self.consent, self.journeys = links, consent, journeys
         self.checkout, self.sessions = checkout, Sessions(signer)
         self.creditor, self.portal_url = creditor, portal_url.rstrip("/")
         self.headers = headers(provider_origin)
-        self.per_token, self.per_address = RateLimit(60), RateLimit(120)
+        self.per_token, self.per_address = RateLimit(limits[0]), RateLimit(limits[1])
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(default=True),
                                      extensions=["jinja2.ext.i18n"])
@@ -144,7 +147,7 @@ class Portal:
         section = request.path_params.get("section", "")
         if section and section not in SECTIONS:
             return self._render(visit, "message.html", 404, kind="not_found")
-        if not visit.signed_in:
+        if not visit.signed_in and section not in OPEN_SECTIONS:
             return self._render(visit, "check.html", next=section)
         return self._section(visit, section)
 
@@ -187,8 +190,9 @@ class Portal:
 
     def _page(self, request: Request, template: str, speech: Speech, status_code: int = 200,
               **context: Any) -> HTMLResponse:
+        path = "" if status_code == 404 else request.url.path.removesuffix("/check")
         body = self.templates.get_template(template).render(
-            creditor=self.creditor, path=request.url.path, **speech.context(), **context)
+            creditor=self.creditor, path=path, **speech.context(), **context)
         return HTMLResponse(body, status_code=status_code, headers=self.headers)
 
     def _call_times(self, status: JourneyStatus, speech: Speech) -> list[tuple[str, str]]:
@@ -253,7 +257,7 @@ class Portal:
         section = request.path_params["section"]
         if section not in SECTIONS or section == "thanks":
             return self._render(visit, "message.html", 404, kind="not_found")
-        if not visit.signed_in:
+        if not visit.signed_in and section not in OPEN_SECTIONS:
             return self._render(visit, "check.html", next=section)
         form = {key: str(value) for key, value in (await request.form()).items()}
         if not self._csrf_ok(visit, form.get("csrf")):

@@ -142,7 +142,7 @@ class DevProvider:
                 f"{session.currency.upper()}" if session.amount else "new payment details")
         return _dev_page(200, "Dev payment provider", (
             f"<p>No real money moves here. You are paying <strong>{escape(what)}</strong>.</p>"
-            f'<form method="post"><button type="submit">'
+            f'<form method="post"><button type="submit" class="primary">'
             f'{"Pay" if session.mode == "payment" else "Save details"}</button></form>'
             f'<p><a href="{escape(session.cancel_url)}">Cancel</a></p>'))
 

@@ -12,10 +12,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from rapport.consent.book import ConsentBook
 from rapport.providers.twilio import twilio_signature
+from rapport.runtime.settings import Settings
 from rapport.store.database import Store
 from rapport.web.inbound import InboundSms
+from rapport.web.journeys import JourneyLink
 from tests.consent.test_sends import run_journey
-from tests.fakes import recipients_at, serving
+from tests.fakes import recipients_at, serving_asgi
 
 TOKEN = "twilio-token"
 
@@ -25,9 +27,9 @@ async def inbound_for(env: WorkflowEnvironment, tmp_path: Path,
                       store: Store) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     recipients = recipients_at(tmp_path)
     recipients.remember("+12125550100", "C-1")  # texted before: no journey runs now
-    app = InboundSms(env.client, recipients, TOKEN, "http://placeholder", ConsentBook(store),
+    app = InboundSms(JourneyLink(Settings(), env.client), recipients, TOKEN, "http://placeholder", ConsentBook(store),
                      "Acme Lending: 0800 123 456.")
-    async with serving(app.app()) as base, httpx.AsyncClient() as http:
+    async with serving_asgi(app.app()) as base, httpx.AsyncClient() as http:
         app.public_url = base
         yield http, f"{base}/sms/inbound"
 

@@ -43,7 +43,7 @@ steps:
   - id: reminder
     send: {channel: sms, template: nudge}
 """
-TEMPLATES = {"offer.sms.j2": "Hi {{ customer.first_name }}, {{ balance }} is due. Pay, pay "
+TEMPLATES: dict[str, str | None] = {"offer.sms.j2": "Hi {{ customer.first_name }}, {{ balance }} is due. Pay, pay "
                              "part or spread it: {{ links.pay_now }} {{ opt_out }}\n"}
 LINK = re.compile(r"https?://\S+/r/[A-Za-z0-9_-]{16}")
 T = TypeVar("T")

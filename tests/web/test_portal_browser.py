@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from babel.numbers import format_currency
 from axe_playwright_python.async_playwright import Axe
+from babel.numbers import format_currency
 from playwright.async_api import Browser, Page, expect
 
 from rapport.contract.names import workflow_id
