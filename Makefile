@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python -m bench.throughput 100 500
 	$(BIN)/python -m bench.scale 2000
 	$(BIN)/python -m bench.codec 300
+	$(BIN)/python -m bench.portal 1000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

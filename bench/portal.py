@@ -36,6 +36,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from temporalio.client import Client
 
+from bench.results import record
 from rapport.cli.demo import midday_zone
 from rapport.client import Journeys
 from rapport.consent.book import ConsentBook
@@ -129,7 +130,7 @@ async def measure(database: str, url: str, folder: Path, requests: int) -> dict[
             for name, app in apps.items():
                 web = await serve_asgi(app, "127.0.0.1", free_port())
                 try:
-                    await load(web.address, tokens, 50)  # warm up
+                    await load(web.address, tokens, min(50, requests))  # warm up
                     rate, latencies = await load(web.address, tokens, requests)
                 finally:
                     await web.stop()
@@ -179,7 +180,17 @@ async def main(requests: int = 1000) -> list[dict[str, object]]:
             stop()
     for result in results:
         report(result)
+    record({f"portal_{r['database']}": {k: v for k, v in r.items() if k != "database"}
+            for r in results})
+    record({f"portal_{r['database']}_landing_ratio": round(
+        _rps(r, "portal_landing") / _rps(r, "bare_row_and_query"), 2) for r in results})
     return results
+
+
+def _rps(result: dict[str, object], name: str) -> float:
+    figures = result[name]
+    assert isinstance(figures, dict)
+    return float(figures["rps"])
 
 
 def report(result: dict[str, object]) -> None:

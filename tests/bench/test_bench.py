@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import codec, replay, results, scale, simulate, throughput
+from bench import codec, portal, replay, results, scale, simulate, throughput
 
 REQUIRED = {"throughput_ratio", "replay_ratio", "events_per_message", "simulate_120d_seconds",
-            "idle_worker_rss_mb", "payment_to_end_p99_ms", "codec_cpu_ratio"}
+            "idle_worker_rss_mb", "payment_to_end_p99_ms", "codec_cpu_ratio",
+            "portal_sqlite_landing_ratio", "portal_postgresql_landing_ratio"}
 
 
 def test_every_benchmark_writes_its_figures(tmp_path: Path,
@@ -25,6 +26,7 @@ def test_every_benchmark_writes_its_figures(tmp_path: Path,
     asyncio.run(throughput.main([5]))
     asyncio.run(scale.main(20))
     codec.main(5)
+    asyncio.run(portal.main(40))
     figures = json.loads(target.read_text())
     assert set(figures) >= REQUIRED
     assert all(figures[key] > 0 for key in REQUIRED)
