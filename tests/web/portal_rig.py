@@ -85,6 +85,15 @@ class Rig:
     async def status(self, account_id: str) -> JourneyStatus:
         return await self.journeys.status(account_id)
 
+    async def status_when(self, account_id: str,
+                          holds: Callable[[JourneyStatus], object]) -> JourneyStatus:
+        """The journey's status once `holds` is true of it."""
+        async def probe() -> JourneyStatus | None:
+            status = await self.status(account_id)
+            return status if holds(status) else None
+
+        return await self.eventually(probe)
+
     async def eventually(self, probe: Callable[[], Awaitable[T | None]],
                          within: float = 15.0) -> T:
         """What `probe` returns once it returns something (polled every 0.1 s)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -67,7 +66,7 @@ async def test_a_customer_pays_part_then_the_rest_and_the_journey_ends_paid(
     await shot(phone, "4-provider")
     await phone.get_by_role("button", name="Pay").click()
     await expect(phone.get_by_role("heading", name="Thank you!")).to_be_visible()
-    status = await rig.eventually(lambda: _paid_at_least(rig, account_id, 1))
+    status = await rig.status_when(account_id, lambda s: s.payments)
     assert status.balance == Decimal("280.00")
     assert status.payments[0].payment_id.startswith("pi_dev_")
     assert status.payments[0].amount == Decimal("20.00")
@@ -81,10 +80,6 @@ async def test_a_customer_pays_part_then_the_rest_and_the_journey_ends_paid(
     await phone.goto(link)  # the link after paying: nothing to pay
     await expect(phone.get_by_text("nothing more to pay")).to_be_visible()
 
-
-async def _paid_at_least(rig: Rig, account_id: str, count: int) -> Any:
-    status = await rig.status(account_id)
-    return status if len(status.payments) >= count else None
 
 
 async def test_a_customer_picks_a_plan_and_the_journey_shows_it(rig: Rig, phone: Page) -> None:
@@ -117,17 +112,13 @@ async def test_a_customer_asks_for_a_call_and_outreach_pauses(rig: Rig, phone: P
     await shot(phone, "7-talk")
     await phone.get_by_role("button", name="Ask for a call").click()
     await expect(phone.get_by_role("heading", name="We will call you")).to_be_visible()
-    status = await rig.eventually(lambda: _with_callback(rig, account_id))
+    status = await rig.status_when(account_id, lambda s: s.handoffs)
     assert status.callback_at is not None
     assert [h.queue for h in status.handoffs] == ["callback"]
     calls = [i for i in rig.texts.items.values() if i.kind == "handoff"
              and i.account_id == account_id]
     assert len(calls) == 1 and "asked for a call" in calls[0].body
 
-
-async def _with_callback(rig: Rig, account_id: str) -> Any:
-    status = await rig.status(account_id)
-    return status if status.handoffs else None
 
 
 async def test_a_customer_stops_texts_and_a_later_journey_sends_none(
@@ -139,25 +130,17 @@ async def test_a_customer_stops_texts_and_a_later_journey_sends_none(
     await phone.get_by_label("Text messages").check()
     await phone.get_by_role("button", name="Stop these messages").click()
     await expect(phone.get_by_role("heading", name="Done: no more texts")).to_be_visible()
-    status = await rig.eventually(lambda: _suppressed(rig, account_id))
+    status = await rig.status_when(account_id, lambda s: s.suppressed_channels)
     assert status.suppressed_channels == ["sms"]
     await rig.client.get_workflow_handle(workflow_id(account_id)).terminate("test: next one")
     texts_before = len(rig.texts.items)
     await rig.journeys.start(rig.account(account_id), "portal")  # a later journey
-    later = await rig.eventually(lambda: _skipped(rig, account_id))
+    later = await rig.status_when(account_id, lambda s: s.skipped)
     assert later.skipped[0].reason == "opted_out" and later.messages == []
     assert len(rig.texts.items) == texts_before
     assert rig.consent.refusal(account_id, "sms", None) is not None
 
 
-async def _suppressed(rig: Rig, account_id: str) -> Any:
-    status = await rig.status(account_id)
-    return status if status.suppressed_channels else None
-
-
-async def _skipped(rig: Rig, account_id: str) -> Any:
-    status = await rig.status(account_id)
-    return status if status.skipped else None
 
 
 async def test_spanish_from_the_account_and_english_on_request(rig: Rig, phone: Page) -> None:

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -127,13 +126,9 @@ async def test_hardship_and_dispute_reach_the_journey(rig: Rig, http: httpx.Asyn
     hardship = await http.post(f"{link}/hardship", data={"csrf": token})
     dispute = await http.post(f"{link}/dispute", data={"csrf": token})
     assert "Thank you for telling us" in hardship.text and "We will look into it" in dispute.text
-    status = await rig.eventually(lambda: _disputed(rig, account_id))
+    status = await rig.status_when(account_id, lambda s: s.disputed)
     assert status.disputed
 
-
-async def _disputed(rig: Rig, account_id: str) -> Any:
-    status = await rig.status(account_id)
-    return status if status.disputed else None
 
 
 async def test_a_part_payment_out_of_bounds_is_refused_on_the_form(
@@ -182,14 +177,10 @@ async def test_the_webhook_checks_signature_and_time_and_takes_an_event_once(
     assert forged.json()["field"] == "Stripe-Signature" and "5-minute" in stale.json()["detail"]
     assert taken.status_code == 200 and again.json()["duplicate"] is True
     assert other_event.status_code == 200 and other_type.json()["ignored"] == "charge.refunded"
-    status = await rig.eventually(lambda: _duplicate(rig, account_id))
+    status = await rig.status_when(account_id, lambda s: s.duplicate_payments)
     assert [(p.payment_id, p.amount) for p in status.payments] == [("pi_1", Decimal("25.00"))]
     assert status.balance == Decimal("275.00") and status.duplicate_payments == ["pi_1"]
 
-
-async def _duplicate(rig: Rig, account_id: str) -> Any:
-    status = await rig.status(account_id)
-    return status if status.duplicate_payments else None
 
 
 async def test_a_link_opened_is_one_engagement_and_too_many_requests_slow_down(
