@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from temporalio.client import Client
 
+from rapport.catalog.archive import StoreArchive
 from rapport.consent.book import ConsentBook
 from rapport.payments.checkout import Checkout
 from rapport.runtime.settings import Settings
@@ -55,7 +56,8 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
     portal = Portal(links, consent, journeys, checkout, settings.signer(),
                     settings.creditor_name, settings.portal_url,
                     origin(settings.payment_api()) if settings.payment_provider != "dev" else "",
-                    (settings.portal_requests_per_token, settings.portal_requests_per_address))
+                    (settings.portal_requests_per_token, settings.portal_requests_per_address),
+                    StoreArchive(store))
     webhook = PaymentWebhook(settings.payment_webhook_secret.get_secret_value(),
                              PaymentEvents(store), journeys)
     routes = [Route("/health", health), *codec.routes(), *Unsubscribe(links, consent).routes(),

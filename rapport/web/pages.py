@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,18 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from rapport.catalog.archive import StoreArchive
 from rapport.client.journeys import JourneyError
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.contract.journey import JourneyStatus
-from rapport.language.types import MAX_PLACES
+from rapport.language.models import Policy
+from rapport.language.types import MAX_PLACES, WEEKDAYS
 from rapport.payments.checkout import Checkout, CheckoutUnavailable
 from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
 from rapport.store.database import StoreUnavailable
@@ -48,7 +52,8 @@ SECTIONS = ("pay", "pay-part", "update-details", "plan", "talk", "hardship", "di
 # Stopping messages asks for no check: it must be as easy as the message says (Regulation
 # F), and it shows nothing of the account.
 OPEN_SECTIONS = ("opt-out",)
-CALL_TIMES = ((10, 0), (12, 30), (16, 0))  # local times offered for a call, inside any window
+CALL_TIMES = (clock(10, 0), clock(12, 30), clock(16, 0), clock(18, 30))  # offered, if in window
+CALL_LENGTH = timedelta(minutes=30)
 MAX_INTEGER_DIGITS = 12
 
 
@@ -61,6 +66,7 @@ class Visit:
         self.signed_in, self.cookie = signed_in, cookie
         self.digest = token_hash(token)
         self.status: JourneyStatus | None = None
+        self.policy = Policy()
 
     @property
     def base(self) -> str:
@@ -70,8 +76,10 @@ class Visit:
 class Portal:
     def __init__(self, links: LinkBook, consent: ConsentBook, journeys: JourneyLink,
                  checkout: Checkout, signer: LinkSigner, creditor: str, portal_url: str,
-                 provider_origin: str = "", limits: tuple[int, int] = (60, 300)) -> None:
+                 provider_origin: str = "", limits: tuple[int, int] = (60, 300),
+                 archive: StoreArchive | None = None) -> None:
         self.links, self.consent, self.journeys = links, consent, journeys
+        self.archive, self._policies = archive, dict[str, Policy]()
         self.checkout, self.sessions = checkout, Sessions(signer)
         self.creditor, self.portal_url = creditor, portal_url.rstrip("/")
         self.headers = headers(provider_origin)
@@ -121,7 +129,24 @@ class Portal:
             visit.status = await self.journeys.status(link.account_id)
         except Unavailable:
             return self._render(visit, "message.html", 503, kind="unavailable")
+        if visit.status is not None:
+            visit.policy = await self._policy(visit.status.journey_hash)
         return visit
+
+    async def _policy(self, content_hash: str) -> Policy:
+        """The journey's contact policy (for the times a person may call), from the store's
+        pinned definitions; the law's window when it cannot be read."""
+        if content_hash not in self._policies:
+            journey = None
+            if self.archive is not None and content_hash:
+                try:
+                    journey = await asyncio.to_thread(self.archive.load, content_hash)
+                except (StoreUnavailable, SQLAlchemyError):
+                    journey = None
+            if journey is None:
+                return Policy()
+            self._policies[content_hash] = journey.definition.policy
+        return self._policies[content_hash]
 
     async def _opened(self, token: str, link: Link) -> None:
         """A link opened is an engagement, once per message."""
@@ -177,7 +202,7 @@ class Portal:
             "check_kind": visit.link.check_kind, "channel": visit.link.channel,
             "csrf": self.sessions.csrf(visit.digest, visit.cookie),
             "minimum_part": _minimum_part(status) if status else None,
-            "call_times": self._call_times(status, visit.speech) if status else [],
+            "call_times": call_times(status, visit.policy, visit.speech) if status else [],
             "checks_left": MAX_CHECKS - visit.link.failed_checks,
         }
         response = self._page(visit.request, template, visit.speech, status_code,
@@ -194,20 +219,6 @@ class Portal:
         body = self.templates.get_template(template).render(
             creditor=self.creditor, path=path, **speech.context(), **context)
         return HTMLResponse(body, status_code=status_code, headers=self.headers)
-
-    def _call_times(self, status: JourneyStatus, speech: Speech) -> list[tuple[str, str]]:
-        """(value, label) of the times a person can call: the next three days, three times
-        a day in the customer's zone, at least two hours ahead."""
-        zone = ZoneInfo(status.timezone or "UTC")
-        now = datetime.now(zone)
-        times = []
-        for days in range(0, 4):
-            day = (now + timedelta(days=days)).date()
-            for hour, minute in CALL_TIMES:
-                at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-                if at >= now + timedelta(hours=2):
-                    times.append((at.astimezone(UTC).isoformat(), speech.moment(at, zone)))
-        return times[:6]
 
     # --- the identity check ------------------------------------------------------------
 
@@ -322,7 +333,7 @@ class Portal:
 
     async def _talk(self, visit: Visit, status: JourneyStatus,
                     form: dict[str, str]) -> Response:
-        offered = dict(self._call_times(status, visit.speech))
+        offered = dict(call_times(status, visit.policy, visit.speech))
         chosen = form.get("at", "")
         if chosen not in offered:
             return self._section(visit, "talk", 422, error="choose")
@@ -347,6 +358,27 @@ class Portal:
         except (JourneyError, Unavailable):
             pass  # committed: the journey's next send reads the store
         return self._render(visit, "done.html", kind=f"opt_out_{channel}")
+
+
+def call_times(status: JourneyStatus, policy: Policy, speech: Speech,
+               now: datetime | None = None) -> list[tuple[str, str]]:
+    """(value, label) of up to six times a person can call: in the journey's contact
+    window and days, in the customer's zone, at least two hours ahead."""
+    zone = ZoneInfo(status.timezone or "UTC")
+    now = (now or datetime.now(UTC)).astimezone(zone)
+    window = policy.contact_window
+    times = []
+    for days in range(0, 8):
+        day = (now + timedelta(days=days)).date()
+        if WEEKDAYS[day.weekday()] not in policy.days:
+            continue
+        for at in CALL_TIMES:
+            moment = datetime.combine(day, at, tzinfo=zone)
+            ends = (datetime.combine(day, at) + CALL_LENGTH).time()
+            if window.start <= at and ends <= window.end and \
+                    moment >= now + timedelta(hours=2):
+                times.append((moment.astimezone(UTC).isoformat(), speech.moment(moment, zone)))
+    return times[:6]
 
 
 def _cookie_name(token: str) -> str:

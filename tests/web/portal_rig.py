@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client
 
+from rapport.catalog.archive import StoreArchive
 from rapport.cli.demo import midday_zone
 from rapport.client import Journeys
 from rapport.consent.book import ConsentBook
@@ -123,7 +124,7 @@ async def portal_rig(folder: Path) -> AsyncIterator[Rig]:
     server = await start_local(converter=data_converter(settings))
     parts = EngineParts(journeys=[folder], channels={"*": texts}, signer=settings.signer(),
                         consent=ConsentBook(store), links=LinkBook(store),
-                        portal_url=settings.portal_url)
+                        portal_url=settings.portal_url, archive=StoreArchive(store))
     try:
         async with build_worker(server.client, settings.task_queue, parts):
             web = await serve_web(settings, port=port, client=server.client)
