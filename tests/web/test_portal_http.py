@@ -143,6 +143,16 @@ async def test_a_part_payment_out_of_bounds_is_refused_on_the_form(
         assert 'aria-invalid="true"' in answer.text
 
 
+async def test_a_call_time_that_was_not_offered_is_refused(
+        rig: Rig, http: httpx.AsyncClient) -> None:
+    account_id, link = await rig.customer()
+    token = await signed_in(http, link)
+    at_night = "2030-01-01T03:00:00+00:00"
+    answer = await http.post(f"{link}/talk", data={"csrf": token, "at": at_night})
+    assert answer.status_code == 422 and "Please choose one of the times" in answer.text
+    assert (await rig.status(account_id)).callback_at is None
+
+
 def event(account_id: str, event_id: str, intent: str, cents: int) -> bytes:
     return json.dumps({
         "id": event_id, "type": "checkout.session.completed",
