@@ -24,7 +24,11 @@ class StoreUnavailable(Exception):
     """The database cannot be reached or answered with an error; try again later."""
 
 
-def engine_for(url: str) -> Engine:
+def engine_for(url: str, migrating: bool = False) -> Engine:
+    """An engine for `url`. `migrating` (SQLite): every transaction is a real one, begun
+    with BEGIN IMMEDIATE, so a migration is all or nothing even when its process is
+    killed halfway (pysqlite otherwise commits each CREATE TABLE at once) and two
+    processes starting together migrate one after the other."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -36,7 +40,18 @@ def engine_for(url: str) -> Engine:
         folder.chmod(0o700)  # customer data: the owner only
     engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
     event.listen(engine, "connect", _sqlite_pragmas)
+    if migrating:
+        event.listen(engine, "connect", _no_implicit_transactions)
+        event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def _no_implicit_transactions(connection: Any, _record: Any) -> None:
+    connection.isolation_level = None  # we say BEGIN ourselves
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -69,7 +84,12 @@ class Store:
         from alembic import command
 
         logging.getLogger("alembic").setLevel(logging.WARNING)  # not a line per plugin
-        command.upgrade(self._alembic_config(), "head")
+        engine = engine_for(self.url, migrating=True) if self.is_sqlite else self.engine
+        try:
+            command.upgrade(self._alembic_config(engine), "head")
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
         return self.revision() or "none"
 
     def revision(self) -> str | None:
@@ -99,10 +119,10 @@ class Store:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def _alembic_config(self) -> Any:
+    def _alembic_config(self, engine: Engine | None = None) -> Any:
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["engine"] = self.engine
+        config.attributes["engine"] = engine or self.engine
         return config
