@@ -167,17 +167,7 @@ class JourneySteps(JourneyDelivery):
         summary = (f"Journey {self.definition.id} v{self.definition.version}, segment "
                    f"{s.segment}, balance {s.balance} {s.account.currency}, "
                    f"{s.messages_sent} messages sent, engaged: {s.engaged}.")
-        assert s.pin is not None
-        await workflow.execute_activity(
-            "create_handoff",
-            HandoffRequest(key=self._key(step.id, "handoff"), queue=step.handoff.queue,
-                           account_id=s.account.account_id, journey_id=s.pin.id,
-                           segment=s.segment, summary=summary, at=workflow.now()),
-            result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY,
-        )
-        s.handoffs = recent([*s.handoffs, HandoffRecord(step=step.id, queue=step.handoff.queue,
-                                                        at=workflow.now())])
+        await self._ask_a_person(step.id, step.handoff.queue, step.id, summary)
 
     async def _callback_handoffs(self) -> None:
         """The calls customers asked for that no person has been asked to make yet."""
@@ -187,17 +177,25 @@ class JourneySteps(JourneyDelivery):
             summary = (f"The customer asked for a call at {s.callback_at.isoformat()} "
                        f"(journey {s.pin.id}, balance {s.balance} {s.account.currency}); "
                        "outreach is paused until you send resume.")
-            await workflow.execute_activity(
-                "create_handoff",
-                HandoffRequest(key=self._key(f"callback-{s.callback_at:%Y%m%dT%H%M}", "handoff"),
-                               queue="callback", account_id=s.account.account_id,
-                               journey_id=s.pin.id, segment=s.segment, summary=summary,
-                               at=workflow.now()),
-                result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY)
-            s.handoffs = recent([*s.handoffs, HandoffRecord(step="callback", queue="callback",
-                                                            at=workflow.now())])
+            await self._ask_a_person("callback", "callback",
+                                     f"callback-{s.callback_at:%Y%m%dT%H%M}", summary)
             self._changed("callback handoff")
+
+    async def _ask_a_person(self, step_id: str, queue: str, key_name: str,
+                            summary: str) -> None:
+        """A handoff: a task for a person on `queue` (the `create_handoff` activity)."""
+        s = self.state
+        assert s.pin is not None
+        await workflow.execute_activity(
+            "create_handoff",
+            HandoffRequest(key=self._key(key_name, "handoff"), queue=queue,
+                           account_id=s.account.account_id, journey_id=s.pin.id,
+                           segment=s.segment, summary=summary, at=workflow.now()),
+            result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY,
+        )
+        s.handoffs = recent([*s.handoffs, HandoffRecord(step=step_id, queue=queue,
+                                                        at=workflow.now())])
 
     async def _wait(self, duration: timedelta) -> None:
         """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.

@@ -10,9 +10,10 @@ import click
 
 from rapport.cli.app import exit_now, fail, load_account, main, operate
 from rapport.cli.app import reporting_problems as checked
-from rapport.cli.parsing import parse_amount, parse_fields, parse_installments, parse_update
+from rapport.cli.parsing import parse_fields, parse_installments, parse_update
 from rapport.cli.records import record_signal
 from rapport.contract.names import ACCEPT_PLAN_UPDATE
+from rapport.language.types import parse_amount
 from rapport.language.yaml_source import load_yaml
 
 if TYPE_CHECKING:

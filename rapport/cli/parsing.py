@@ -1,28 +1,12 @@
-"""Reading what people type: payment amounts and `key=value` fields."""
+"""Reading what people type: `key=value` fields and installments (amounts:
+`rapport.language.types.parse_amount`)."""
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rapport.language.types import MAX_INTEGER_DIGITS, MAX_PLACES, places
-
 MONEY_FIELDS = ("balance", "minimum_due")
-
-
-def parse_amount(text: str) -> Decimal:
-    """A payment amount as a billing clerk types it; ValueError says what is wrong."""
-    try:
-        value = Decimal(text) if len(text) <= 40 else Decimal("NaN")
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0:
-        raise ValueError(f"{text!r} is not an amount: give a positive decimal such as 45.00")
-    if value >= Decimal(10) ** MAX_INTEGER_DIGITS or places(value) > MAX_PLACES:
-        raise ValueError(f"{text!r} is not an amount: at most {MAX_INTEGER_DIGITS} digits "
-                         f"before the point and {MAX_PLACES} after it")
-    return value
 
 
 def parse_update(fields: tuple[str, ...]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -97,6 +97,31 @@ def places(amount: Decimal) -> int:
     exponent = amount.as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
+
+
+class BadAmount(ValueError):
+    """`parse_amount`'s refusal; `kind` is `not_a_number` or `out_of_bounds`."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def parse_amount(text: str) -> Decimal:
+    """A payment amount as someone types it (a billing clerk at the CLI, a customer on the
+    portal): positive, at most 12 digits before the point and 4 after; BadAmount says
+    what is wrong. Each currency's own minor units are checked where it is known."""
+    try:
+        value = Decimal(text) if len(text) <= 40 else Decimal("NaN")
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        raise BadAmount(f"{text!r} is not an amount: give a positive decimal such as 45.00",
+                        "not_a_number")
+    if value >= Decimal(10) ** MAX_INTEGER_DIGITS or places(value) > MAX_PLACES:
+        raise BadAmount(f"{text!r} is not an amount: at most {MAX_INTEGER_DIGITS} digits "
+                        f"before the point and {MAX_PLACES} after it", "out_of_bounds")
+    return value
 
 
 Money = Annotated[

@@ -14,10 +14,15 @@ from typing import Any
 from rapport.payments.checkout import from_minor_units
 
 TOLERANCE = 300  # seconds
+SIGNATURE = "Stripe-Signature"
 
 
 class BadEvent(ValueError):
-    """Not a genuine, readable event: answered 400, nothing changes."""
+    """Not a genuine, readable event: answered 400 naming `field`, nothing changes."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def signature_header(body: bytes, secret: str, timestamp: int) -> str:
@@ -34,18 +39,18 @@ def verified(body: bytes, header: str, secret: str, now: float) -> dict[str, Any
     try:
         timestamp = int(parts["t"][0])
     except (KeyError, ValueError):
-        raise BadEvent("Stripe-Signature has no timestamp") from None
+        raise BadEvent("Stripe-Signature has no timestamp", SIGNATURE) from None
     expected = signature_header(body, secret, timestamp).rsplit("v1=", 1)[1]
     if not any(hmac.compare_digest(expected, given) for given in parts.get("v1", [])):
-        raise BadEvent("signature does not match")
+        raise BadEvent("signature does not match", SIGNATURE)
     if abs(now - timestamp) > TOLERANCE:
-        raise BadEvent("timestamp outside the 5-minute tolerance")
+        raise BadEvent("timestamp outside the 5-minute tolerance", SIGNATURE)
     try:
         event = json.loads(body)
     except ValueError:
-        raise BadEvent("body is not JSON") from None
+        raise BadEvent("body is not JSON", "body") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-        raise BadEvent("event has no id")
+        raise BadEvent("event has no id", "id")
     return event
 
 
@@ -67,14 +72,15 @@ def completed_checkout(event: dict[str, Any]) -> Completed | None:
     session = (event.get("data") or {}).get("object") or {}
     account_id = session.get("client_reference_id")
     if not isinstance(account_id, str) or not account_id:
-        raise BadEvent("data.object.client_reference_id: the account id is missing")
+        raise BadEvent("the account id is missing", "data.object.client_reference_id")
     if session.get("mode") == "setup":
         return Completed(event["id"], account_id)
     currency, total, intent = session.get("currency"), session.get("amount_total"), \
         session.get("payment_intent")
     if not isinstance(currency, str) or not isinstance(total, int) or total <= 0:
-        raise BadEvent("data.object: amount_total (minor units) and currency are required")
+        raise BadEvent("amount_total (minor units) and currency are required",
+                       "data.object.amount_total")
     if not isinstance(intent, str) or not intent:
-        raise BadEvent("data.object.payment_intent is missing")
+        raise BadEvent("the payment id is missing", "data.object.payment_intent")
     return Completed(event["id"], account_id, intent,
                      from_minor_units(total, currency.upper()), currency.upper())

@@ -66,10 +66,9 @@ def identity_check(channel: str, address: str | None) -> tuple[str, str] | None:
     email address an email went to."""
     if not address:
         return None
-    if channel == "email":
-        return "email", normalise_answer("email", address)
-    digits = re.sub(r"\D", "", address)
-    return ("phone_last4", digits[-4:]) if len(digits) >= 4 else None
+    kind = "email" if channel == "email" else "phone_last4"
+    answer = normalise_answer(kind, address)
+    return (kind, answer) if kind == "email" or len(answer) == 4 else None
 
 
 def normalise_answer(kind: str, answer: str) -> str:

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
 from rapport.security.codec import EncryptionCodec, PayloadUnreadable
+from rapport.web.problems import problem
 
 log = logging.getLogger(__name__)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -46,18 +47,19 @@ class CodecEndpoints:
             return Response(status_code=204, headers=cors)
         refusal = self._refusal(request)
         if refusal is not None:
-            return _problem(refusal[0], refusal[1], cors)
+            return problem(refusal[0], refusal[1], headers=cors)
         if self.codec is None:
-            return _problem(404, "encryption is off: RAPPORT_ENCRYPTION_KEYS is not set", cors)
+            return problem(404, "encryption is off: RAPPORT_ENCRYPTION_KEYS is not set",
+                           headers=cors)
         try:
             payloads = ParseDict(json.loads(await request.body()), Payloads()).payloads
         except (ValueError, ParseError) as exc:
-            return _problem(400, f"the body is not {{\"payloads\": [...]}}: {exc}", cors)
+            return problem(400, f"the body is not {{\"payloads\": [...]}}: {exc}", headers=cors)
         try:
             done = await (self.codec.encode(payloads) if direction == "encode"
                           else self.codec.decode(payloads))
         except PayloadUnreadable as exc:
-            return _problem(422, str(exc), cors)
+            return problem(422, str(exc), headers=cors)
         log.info("codec %s", direction, extra={"payloads": len(done)})
         return JSONResponse(MessageToDict(Payloads(payloads=done)), headers=cors)
 
@@ -82,9 +84,3 @@ class CodecEndpoints:
                 "Access-Control-Allow-Headers": "Content-Type, X-Namespace, Authorization",
                 "Vary": "Origin"}
 
-
-def _problem(status: int, detail: str, headers: dict[str, str]) -> JSONResponse:
-    """An RFC 9457 problem document."""
-    return JSONResponse({"type": "about:blank", "status": status, "detail": detail},
-                        status_code=status, headers=headers,
-                        media_type="application/problem+json")

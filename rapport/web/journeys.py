@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from temporalio.client import Client
 
@@ -18,6 +19,7 @@ from rapport.runtime.temporal import connect
 
 log = logging.getLogger(__name__)
 WITHIN = 5.0  # seconds a page waits for Temporal
+T = TypeVar("T")
 
 
 class Unavailable(Exception):
@@ -45,31 +47,28 @@ class JourneyLink:
         """The journey's status; None when the account has no journey (or it is gone)."""
         journeys = await self.journeys()
         try:
-            return await asyncio.wait_for(journeys.status(account_id), WITHIN)
+            return await _answered(journeys.status(account_id), WITHIN)
         except JourneyError:
             return None
-        except Exception as exc:  # noqa: BLE001 - timeouts, RPC errors: try again later
-            log.warning("status not read: %s", type(exc).__name__,
-                        extra={"account_id": account_id})
-            raise Unavailable(type(exc).__name__) from None
 
     async def signal(self, account_id: str, name: str, fields: dict[str, Any]) -> None:
         """Raises JourneyError when the journey has ended or refuses, Unavailable when
         Temporal does not answer."""
         journeys = await self.journeys()
-        try:
-            await asyncio.wait_for(journeys.signal(account_id, name, fields), WITHIN)
-        except JourneyError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise Unavailable(type(exc).__name__) from None
+        await _answered(journeys.signal(account_id, name, fields), WITHIN)
 
     async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
         journeys = await self.journeys()
-        try:
-            return await asyncio.wait_for(journeys.accept_plan(account_id, installments),
-                                          WITHIN * 2)
-        except JourneyError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise Unavailable(type(exc).__name__) from None
+        return await _answered(journeys.accept_plan(account_id, installments), WITHIN * 2)
+
+
+async def _answered(call: Awaitable[T], within: float) -> T:
+    """The journey's answer within `within` seconds. Its refusal (JourneyError) passes
+    through; anything else (a timeout, an RPC error) is Unavailable: try again later."""
+    try:
+        return await asyncio.wait_for(call, within)
+    except JourneyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every other failure is the same to a page
+        log.warning("Temporal did not answer: %s", type(exc).__name__)
+        raise Unavailable(type(exc).__name__) from None

@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +36,7 @@ from rapport.client.journeys import JourneyError
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.contract.journey import JourneyStatus
 from rapport.language.models import Policy
-from rapport.language.types import MAX_PLACES, WEEKDAYS
+from rapport.language.types import WEEKDAYS, BadAmount, parse_amount, places
 from rapport.payments.checkout import Checkout, CheckoutUnavailable
 from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
 from rapport.store.database import StoreUnavailable
@@ -54,7 +54,6 @@ SECTIONS = ("pay", "pay-part", "update-details", "plan", "talk", "hardship", "di
 OPEN_SECTIONS = ("opt-out",)
 CALL_TIMES = (clock(10, 0), clock(12, 30), clock(16, 0), clock(18, 30))  # offered, if in window
 CALL_LENGTH = timedelta(minutes=30)
-MAX_INTEGER_DIGITS = 12
 
 
 class Visit:
@@ -179,7 +178,7 @@ class Portal:
     def _section(self, visit: Visit, section: str, status_code: int = 200,
                  **extra: Any) -> Response:
         status = visit.status
-        if status is None or status.outcome is not None or status.state == "finished":
+        if status is None or _ended(status):
             if section == "thanks" or (status is not None and status.outcome == "paid"):
                 return self._render(visit, "done.html", status_code, kind="paid")
             return self._render(visit, "done.html", status_code,
@@ -274,7 +273,7 @@ class Portal:
         if not self._csrf_ok(visit, form.get("csrf")):
             return self._render(visit, "message.html", 403, kind="expired_form")
         status = visit.status
-        if status is None or status.outcome is not None or status.state == "finished":
+        if status is None or _ended(status):
             return self._section(visit, section)
         account = visit.link.account_id
         log.info("portal %s", section, extra={"account_id": account, "action": section})
@@ -381,6 +380,11 @@ def call_times(status: JourneyStatus, policy: Policy, speech: Speech,
     return times[:6]
 
 
+def _ended(status: JourneyStatus) -> bool:
+    """Nothing more to choose: paid, a plan accepted, ceased or finished."""
+    return status.outcome is not None or status.state == "finished"
+
+
 def _cookie_name(token: str) -> str:
     return f"rp_{token_hash(token)[:12]}"
 
@@ -403,19 +407,16 @@ def _minimum_part(status: JourneyStatus) -> Decimal:
 
 
 def _part_amount(text: str, status: JourneyStatus) -> tuple[str | None, Decimal]:
-    """(problem, amount): the contract's rules for an amount, then the journey's bounds."""
-    cleaned = text.strip().replace(",", ".") if text.count(",") == 1 and "." not in text \
-        else text.strip().replace(",", "")
+    """(problem, amount): the contract's rules for an amount (`parse_amount`, then the
+    currency's minor units), then the journey's bounds."""
+    typed = text.strip()
+    typed = typed.replace(",", ".") if typed.count(",") == 1 and "." not in typed \
+        else typed.replace(",", "")  # 20,50 as many write it; 1,000.50
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return "not_a_number", Decimal(0)
-    if not amount.is_finite() or amount <= 0:
-        return "not_a_number", Decimal(0)
-    exponent = amount.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    if places > min(get_currency_precision(status.currency or "USD"), MAX_PLACES) or \
-            amount.adjusted() >= MAX_INTEGER_DIGITS:
+        amount = parse_amount(typed)
+    except BadAmount as bad:
+        return ("not_a_number" if bad.kind == "not_a_number" else "too_precise"), Decimal(0)
+    if places(amount) > get_currency_precision(status.currency or "USD"):
         return "too_precise", amount
     if amount < _minimum_part(status):
         return "too_small", amount

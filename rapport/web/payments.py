@@ -34,15 +34,9 @@ from rapport.store.database import StoreUnavailable
 from rapport.store.payments import PaymentEvents
 from rapport.web.guard import headers
 from rapport.web.journeys import JourneyLink, Unavailable
+from rapport.web.problems import problem
 
 log = logging.getLogger("rapport.payments")
-
-
-def problem(status: int, title: str, detail: str, field: str | None = None) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if field:
-        body["field"] = field
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 class PaymentWebhook:
@@ -60,15 +54,14 @@ class PaymentWebhook:
             done = completed_checkout(event)
         except BadEvent as exc:
             log.warning("payment webhook refused: %s", exc)
-            return problem(400, "Bad payment event", str(exc), "Stripe-Signature"
-                           if "signature" in str(exc) or "timestamp" in str(exc) else "body")
+            return problem(400, str(exc), exc.field)
         if done is None:
             return JSONResponse({"received": True, "ignored": event.get("type")})
         try:
             first = await asyncio.to_thread(self.events.first_time, done.event_id,
                                             done.account_id, datetime.now(UTC))
         except StoreUnavailable:
-            return problem(503, "Try again", "the event could not be recorded")
+            return problem(503, "the event could not be recorded; send it again")
         if not first:
             log.info("payment event repeated", extra={"account_id": done.account_id})
             return JSONResponse({"received": True, "duplicate": True})
@@ -84,7 +77,7 @@ class PaymentWebhook:
                      extra={"account_id": done.account_id})
         except Unavailable:
             await asyncio.to_thread(self.events.forget, done.event_id)
-            return problem(503, "Try again", "the journey could not be told yet")
+            return problem(503, "the journey could not be told yet; send it again")
         log.info("payment event taken", extra={"account_id": done.account_id,
                                                "payment": done.payment_id or "setup"})
         return JSONResponse({"received": True})
@@ -119,13 +112,13 @@ class DevProvider:
     async def create(self, request: Request) -> Response:
         expected = "Basic " + base64.b64encode(f"{self.api_key}:".encode()).decode()
         if not secrets.compare_digest(request.headers.get("Authorization", ""), expected):
-            return problem(401, "Unauthorized", "the API key is wrong")
+            return problem(401, "the API key is wrong", "Authorization")
         form = {k: str(v) for k, v in (await request.form()).items()}
         mode = form.get("mode", "")
         amount = form.get("line_items[0][price_data][unit_amount]")
         if mode not in ("payment", "setup") or (mode == "payment" and
                                                 not (amount or "").isdigit()):
-            return problem(400, "Bad session", "mode and line_items are required", "mode")
+            return problem(400, "mode and line_items are required", "mode")
         session = _Session(f"cs_dev_{secrets.token_urlsafe(12)}", mode,
                            form.get("client_reference_id", ""), form.get("currency", "usd"),
                            int(amount) if amount else None, form.get("success_url", ""),

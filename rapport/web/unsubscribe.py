@@ -23,12 +23,11 @@ from starlette.routing import Route
 from rapport.consent.book import ConsentBook
 from rapport.store.database import StoreUnavailable
 from rapport.store.links import LinkBook
+from rapport.web.guard import headers
 
 log = logging.getLogger(__name__)
 PURPOSE = "unsubscribe"
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                      "form-action 'self'"}
+HEADERS = headers()  # the portal's: no-store, no scripts, no framing, no referrer
 
 
 class Unsubscribe:
@@ -69,12 +68,11 @@ def _masked(address: str | None) -> str:
 def _page(status: int, title: str, text: str, form: str | None = None) -> HTMLResponse:
     button = (f'<form method="post" action="{escape(form)}">'
               '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-              '<button type="submit">Stop emails</button></form>') if form else ""
+              '<button type="submit" class="primary">Stop emails</button></form>') if form else ""
     body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)}</title><style>body{{font:1.1rem/1.5 system-ui,sans-serif;'
-            f'max-width:32rem;margin:2rem auto;padding:0 1rem}}button{{font:inherit;'
-            f'padding:.75rem 1.5rem}}</style></head><body><h1>{escape(title)}</h1>'
-            f'<p>{text}</p>{button}</body></html>')
+            f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/portal.css">'
+            f'</head><body><main><h1>{escape(title)}</h1><p>{text}</p>{button}</main>'
+            f'</body></html>')
     return HTMLResponse(body, status_code=status, headers=HEADERS)
 

@@ -22,12 +22,13 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.cli import main
-from rapport.cli.parsing import parse_amount, parse_fields, parse_installments
+from rapport.cli.parsing import parse_fields, parse_installments
 from rapport.contract.names import workflow_id
 from rapport.contract.signals import SIGNALS as SIGNAL_TABLE
 from rapport.language.account import Account
 from rapport.language.loader import load_journey, validate_model
 from rapport.language.problems import DefinitionError
+from rapport.language.types import parse_amount
 from rapport.language.yaml_source import parse_yaml
 from rapport.providers.outbox import Capture
 from rapport.runtime.workers import EngineParts, build_worker
