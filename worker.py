@@ -42,8 +42,10 @@ async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None
     if dev:
         ensure_dev_key(settings)
     if settings.key_ring() is None:
-        log.warning("RAPPORT_ENCRYPTION_KEYS is not set: customer data goes to Temporal in "
-                    "plain text (journey keys new makes a key)")
+        log.warning(
+            "RAPPORT_ENCRYPTION_KEYS is not set: customer data goes to Temporal in "
+            "plain text (journey keys new makes a key)"
+        )
     server = await start_dev_server(settings) if dev else None
     web = None
     try:
@@ -71,15 +73,20 @@ def ensure_dev_key(settings: Settings) -> None:
     descriptor = os.open(settings.dev_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as out:
         out.write(new_key_line("dev") + "\n")
-    log.info("encryption: a development key was made at %s (keep it: it reads this "
-             "server's histories)", settings.dev_key_file)
+    log.info(
+        "encryption: a development key was made at %s (keep it: it reads this server's histories)",
+        settings.dev_key_file,
+    )
 
 
-async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, demo: bool,
-                      ui: str | None) -> None:
+async def serve_until(
+    stop: asyncio.Event, client: Client, settings: Settings, demo: bool, ui: str | None
+) -> None:
     store = open_store(settings)
     worker = build_worker(
-        client, settings.task_queue, parts_from_settings(settings, store),
+        client,
+        settings.task_queue,
+        parts_from_settings(settings, store),
         max_cached_workflows=settings.worker_max_cached_workflows,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
@@ -99,12 +106,20 @@ async def serve_until(stop: asyncio.Event, client: Client, settings: Settings, d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the Rapport worker.")
-    parser.add_argument("--dev", action="store_true",
-                        help="start the embedded Temporal dev server and web UI first")
-    parser.add_argument("--demo", action="store_true",
-                        help="start demo journeys for the accounts in examples/accounts")
-    parser.add_argument("--log-format", choices=["plain", "json"], default=None,
-                        help="plain lines for people (default) or JSON lines for machines")
+    parser.add_argument(
+        "--dev", action="store_true", help="start the embedded Temporal dev server and web UI first"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start demo journeys for the accounts in examples/accounts",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["plain", "json"],
+        default=None,
+        help="plain lines for people (default) or JSON lines for machines",
+    )
     args = parser.parse_args()
     settings = load_settings()
     logs.configure(args.log_format or settings.log_format)

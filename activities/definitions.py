@@ -27,8 +27,9 @@ class DefinitionActivities:
     """Journeys come from a `Library` (the journeys folder, validated once per content):
     an edited file applies to journeys started after the edit; running ones keep theirs."""
 
-    def __init__(self, library: Chooser, archive: Archive,
-                 deliveries: DeliveryLog | None = None) -> None:
+    def __init__(
+        self, library: Chooser, archive: Archive, deliveries: DeliveryLog | None = None
+    ) -> None:
         self.library = library
         self.archive = archive
         self.deliveries = deliveries
@@ -39,15 +40,17 @@ class DefinitionActivities:
         try:  # one trip to a thread: choosing, archiving and the tz database may touch disk
             return await asyncio.to_thread(self._prepare, request, at)
         except JourneyNotFound as exc:
-            raise ApplicationError(str(exc), type="JourneyNotFound", non_retryable=True) \
-                from None
+            raise ApplicationError(str(exc), type="JourneyNotFound", non_retryable=True) from None
 
     def _prepare(self, request: PrepareJourney, at: datetime) -> Prepared:
         journey = self.library.choose(request.journey, request.account)
         self.archive.save(journey)  # any worker can find it by hash
         registry.remember(journey)
-        return Prepared(pin=journey.pin, zone=rules_for(request.account.customer.timezone, at),
-                        recent=self._recent(request.account.account_id, journey, at))
+        return Prepared(
+            pin=journey.pin,
+            zone=rules_for(request.account.customer.timezone, at),
+            recent=self._recent(request.account.account_id, journey, at),
+        )
 
     def _recent(self, account_id: str, journey: PinnedJourney, at: datetime) -> list[Delivery]:
         """What earlier journeys of the account delivered within reach of this one's caps:
@@ -56,8 +59,9 @@ class DefinitionActivities:
             return []
         policy = journey.definition.policy
         since = at - horizon(policy.caps, policy.min_gap)
-        return [Delivery(at=d.at, channel=d.channel)
-                for d in self.deliveries.since(account_id, since)]
+        return [
+            Delivery(at=d.at, channel=d.channel) for d in self.deliveries.since(account_id, since)
+        ]
 
     @activity.defn(name="zone_rules")
     async def zone_rules(self, request: ZoneRequest) -> ZoneRules:

@@ -49,16 +49,29 @@ WINDOW_CLOSED = "WindowClosed"
 UNDELIVERABLE = "Undeliverable"
 DEFAULT_PORTAL = "http://localhost:8000"
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
-TRANSIENT = (TransientFailure, BillingUnavailable, StoreUnavailable, httpx.TransportError, OSError,
-             TimeoutError, ConnectionError)
+TRANSIENT = (
+    TransientFailure,
+    BillingUnavailable,
+    StoreUnavailable,
+    httpx.TransportError,
+    OSError,
+    TimeoutError,
+    ConnectionError,
+)
 log = logging.getLogger("rapport.delivery")
 
 
 class DeliveryActivities:
-    def __init__(self, providers: Router, signer: LinkSigner,
-                 billing: BalanceSource | None = None, consent: ConsentBook | None = None,
-                 deliveries: DeliveryLog | None = None, links: LinkBook | None = None,
-                 portal_url: str = DEFAULT_PORTAL) -> None:
+    def __init__(
+        self,
+        providers: Router,
+        signer: LinkSigner,
+        billing: BalanceSource | None = None,
+        consent: ConsentBook | None = None,
+        deliveries: DeliveryLog | None = None,
+        links: LinkBook | None = None,
+        portal_url: str = DEFAULT_PORTAL,
+    ) -> None:
         self.providers = providers
         self.signer = signer
         self.billing = billing or SignalledBalance()
@@ -70,32 +83,43 @@ class DeliveryActivities:
     async def send_message(self, request: SendMessage) -> SendOutcome:
         info = activity.info()
         if info.current_attempt_scheduled_time > request.deliver_by:
-            raise ApplicationError("the contact window closed before this attempt",
-                                   type=WINDOW_CLOSED, non_retryable=True)
+            raise ApplicationError(
+                "the contact window closed before this attempt",
+                type=WINDOW_CLOSED,
+                non_retryable=True,
+            )
         beat = asyncio.create_task(_heartbeat())  # alive, and told of a cancellation
         try:
             return await self._send(request, info.attempt)
         except TRANSIENT as failure:
             delay = getattr(failure, "retry_after", None)
-            raise ApplicationError(f"{type(failure).__name__}: {failure}", type="Transient",
-                                   next_retry_delay=timedelta(seconds=delay) if delay else None) \
-                from None
+            raise ApplicationError(
+                f"{type(failure).__name__}: {failure}",
+                type="Transient",
+                next_retry_delay=timedelta(seconds=delay) if delay else None,
+            ) from None
         except (ApplicationError, asyncio.CancelledError):
             raise
         except Exception as exc:  # unexpected, and the same next time: skip, do not retry
-            log.exception("send failed", extra={"account_id": request.account_id,
-                                                "key": request.key})
-            raise ApplicationError(f"{type(exc).__name__}: {exc}", type=UNDELIVERABLE,
-                                   non_retryable=True) from None
+            log.exception(
+                "send failed", extra={"account_id": request.account_id, "key": request.key}
+            )
+            raise ApplicationError(
+                f"{type(exc).__name__}: {exc}", type=UNDELIVERABLE, non_retryable=True
+            ) from None
         finally:
             beat.cancel()
 
     async def _send(self, request: SendMessage, attempt: int) -> SendOutcome:
         again = attempt > 1 or request.attempted_before
         if request.reminder:
-            balance = await self.billing.balance(PaymentCheck(
-                account_id=request.account_id, known_balance=request.balance,
-                opening_balance=request.opening_balance or request.balance))
+            balance = await self.billing.balance(
+                PaymentCheck(
+                    account_id=request.account_id,
+                    known_balance=request.balance,
+                    opening_balance=request.opening_balance or request.balance,
+                )
+            )
             if balance <= 0:  # paid: never remind someone who paid
                 return SendOutcome(status="paid", balance=balance, maybe_delivered=again)
         refusal = await self._refusal(request)
@@ -121,8 +145,9 @@ class DeliveryActivities:
         retried, never sent unchecked."""
         if self.consent is None:
             return None
-        return await asyncio.to_thread(self.consent.refusal, request.account_id,
-                                       request.channel, request.to or None)
+        return await asyncio.to_thread(
+            self.consent.refusal, request.account_id, request.channel, request.to or None
+        )
 
     async def _log_delivery(self, request: SendMessage) -> None:
         """For the caps of the account's later journeys. The message has gone: a store that
@@ -131,12 +156,15 @@ class DeliveryActivities:
             return
         at = activity.info().current_attempt_scheduled_time
         try:
-            await asyncio.to_thread(self.deliveries.record, request.key, request.account_id,
-                                    request.channel, at)
+            await asyncio.to_thread(
+                self.deliveries.record, request.key, request.account_id, request.channel, at
+            )
         except SQLAlchemyError as exc:
-            log.warning("delivery not logged for later caps: %s",
-                        type(exc).__name__, extra={"account_id": request.account_id,
-                                                   "key": request.key})
+            log.warning(
+                "delivery not logged for later caps: %s",
+                type(exc).__name__,
+                extra={"account_id": request.account_id, "key": request.key},
+            )
 
     def _render(self, request: SendMessage) -> Outgoing:
         journey = registry.pinned(request.journey.hash)
@@ -144,15 +172,26 @@ class DeliveryActivities:
         account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
         context = message_context(account, request.balance, request.channel, links, request.plan)
         rendered = journey.templates.render(request.template, request.channel, context)
-        if request.channel in OPT_OUT_REQUIRED and \
-                CHANNELS[request.channel].opt_out_text(links) not in rendered.body:
-            raise TemplateProblem(request.template, 1, "the message does not say how to opt "
-                                                       "out; it is not sent")
-        return Outgoing(key=request.key, kind="message", channel=request.channel,
-                        account_id=request.account_id, to=request.to,
-                        at=activity.info().current_attempt_scheduled_time.isoformat(),
-                        subject=rendered.subject, body=rendered.body, step=request.step,
-                        template=request.template, unsubscribe_url=self._unsubscribe(request))
+        if (
+            request.channel in OPT_OUT_REQUIRED
+            and CHANNELS[request.channel].opt_out_text(links) not in rendered.body
+        ):
+            raise TemplateProblem(
+                request.template, 1, "the message does not say how to opt out; it is not sent"
+            )
+        return Outgoing(
+            key=request.key,
+            kind="message",
+            channel=request.channel,
+            account_id=request.account_id,
+            to=request.to,
+            at=activity.info().current_attempt_scheduled_time.isoformat(),
+            subject=rendered.subject,
+            body=rendered.body,
+            step=request.step,
+            template=request.template,
+            unsubscribe_url=self._unsubscribe(request),
+        )
 
     def _links(self, request: SendMessage) -> dict[str, str]:
         """The message's one portal link (its token kept in the store by hash, with the
@@ -162,12 +201,21 @@ class DeliveryActivities:
             now = datetime.now(UTC)
             check = identity_check(request.channel, request.to)
             locale = request.fields.get("customer", {}).get("locale")
-            self.links.keep(token, Link(
-                account_id=request.account_id, journey_id=request.journey.id,
-                purpose=RESPOND, channel=request.channel, address=request.to,
-                expires_at=now + LINK_LIFETIME, check_kind=check[0] if check else None,
-                check_hash=self.signer.check_hash(*check) if check else None,
-                locale=locale if isinstance(locale, str) else None), now)
+            self.links.keep(
+                token,
+                Link(
+                    account_id=request.account_id,
+                    journey_id=request.journey.id,
+                    purpose=RESPOND,
+                    channel=request.channel,
+                    address=request.to,
+                    expires_at=now + LINK_LIFETIME,
+                    check_kind=check[0] if check else None,
+                    check_hash=self.signer.check_hash(*check) if check else None,
+                    locale=locale if isinstance(locale, str) else None,
+                ),
+                now,
+            )
         return portal_links(self.portal_url, token, request.channel)
 
     def _unsubscribe(self, request: SendMessage) -> str | None:
@@ -177,18 +225,34 @@ class DeliveryActivities:
             return None
         token = self.signer.token(UNSUBSCRIBE, request.key)
         now = datetime.now(UTC)
-        self.links.keep(token, Link(account_id=request.account_id,
-                                    journey_id=request.journey.id, purpose=UNSUBSCRIBE,
-                                    channel="email", address=request.to,
-                                    expires_at=now + UNSUBSCRIBE_LIFETIME), now)
+        self.links.keep(
+            token,
+            Link(
+                account_id=request.account_id,
+                journey_id=request.journey.id,
+                purpose=UNSUBSCRIBE,
+                channel="email",
+                address=request.to,
+                expires_at=now + UNSUBSCRIBE_LIFETIME,
+            ),
+            now,
+        )
         return f"{self.portal_url}/u/{token}"
 
     @activity.defn(name="create_handoff")
     async def create_handoff(self, request: HandoffRequest) -> SendOutcome:
-        item = Outgoing(key=request.key, kind="handoff", channel="handoff",
-                        account_id=request.account_id, to=request.queue,
-                        at=request.at.isoformat(), subject=f"Reach out to {request.account_id}",
-                        body=request.summary, step=request.queue, template="")
+        item = Outgoing(
+            key=request.key,
+            kind="handoff",
+            channel="handoff",
+            account_id=request.account_id,
+            to=request.queue,
+            at=request.at.isoformat(),
+            subject=f"Reach out to {request.account_id}",
+            body=request.summary,
+            step=request.queue,
+            template="",
+        )
         beat = asyncio.create_task(_heartbeat())
         try:
             receipt = await self.providers.for_channel("handoff").deliver(item)

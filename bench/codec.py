@@ -41,8 +41,9 @@ async def rates(n: int) -> tuple[float, float]:
     plain, encrypted = [], []
     async with dev_server() as server:
         for _ in range(ROUNDS):
-            plain.append((await throughput.rapport(
-                using(server.client, plain_data_converter()), n))[0])
+            plain.append(
+                (await throughput.rapport(using(server.client, plain_data_converter()), n))[0]
+            )
             encrypted.append((await throughput.rapport(using(server.client, ENCRYPTING), n))[0])
     return max(plain), max(encrypted)
 
@@ -64,11 +65,16 @@ async def histories() -> tuple[WorkflowHistory, WorkflowHistory]:
 
 def replay_costs(plain: WorkflowHistory, encrypted: WorkflowHistory) -> tuple[float, float]:
     def replayer(converter: DataConverter) -> Replayer:
-        return Replayer(workflows=[DelinquencyJourney], workflow_runner=workflow_runner(),
-                        data_converter=converter)
+        return Replayer(
+            workflows=[DelinquencyJourney],
+            workflow_runner=workflow_runner(),
+            data_converter=converter,
+        )
 
-    return (replay_cpu_ms(replayer(plain_data_converter()), plain),
-            replay_cpu_ms(replayer(ENCRYPTING), encrypted))
+    return (
+        replay_cpu_ms(replayer(plain_data_converter()), plain),
+        replay_cpu_ms(replayer(ENCRYPTING), encrypted),
+    )
 
 
 def main(n: int = 300) -> None:
@@ -76,13 +82,21 @@ def main(n: int = 300) -> None:
     plain_cpu, encrypted_cpu = replay_costs(*asyncio.run(histories()))
     print(f"the payload codec (AES-256-GCM), {n} journeys on the dev server and replays:")
     print(f"  {'':<28}{'plain':>10}{'encrypted':>11}{'ratio':>8}")
-    print(f"  {'journeys a second':<28}{plain_rate:>10.1f}{encrypted_rate:>11.1f}"
-          f"{encrypted_rate / plain_rate:>8.2f}")
-    print(f"  {'worker CPU per step, ms':<28}{plain_cpu:>10.2f}{encrypted_cpu:>11.2f}"
-          f"{encrypted_cpu / plain_cpu:>8.2f}")
-    record({"codec_throughput_ratio": round(encrypted_rate / plain_rate, 2),
+    print(
+        f"  {'journeys a second':<28}{plain_rate:>10.1f}{encrypted_rate:>11.1f}"
+        f"{encrypted_rate / plain_rate:>8.2f}"
+    )
+    print(
+        f"  {'worker CPU per step, ms':<28}{plain_cpu:>10.2f}{encrypted_cpu:>11.2f}"
+        f"{encrypted_cpu / plain_cpu:>8.2f}"
+    )
+    record(
+        {
+            "codec_throughput_ratio": round(encrypted_rate / plain_rate, 2),
             "codec_cpu_ratio": round(encrypted_cpu / plain_cpu, 2),
-            "codec_cpu_ms_per_step": round(encrypted_cpu, 2)})
+            "codec_cpu_ms_per_step": round(encrypted_cpu, 2),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -41,16 +41,23 @@ E = EventType
 # an update, a search-attribute upsert, a marker (local activities, patches), a
 # continue-as-new.
 ACTION_EVENTS = {
-    E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, E.EVENT_TYPE_ACTIVITY_TASK_STARTED,
-    E.EVENT_TYPE_TIMER_STARTED, E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+    E.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+    E.EVENT_TYPE_TIMER_STARTED,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
     E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-    E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, E.EVENT_TYPE_MARKER_RECORDED,
+    E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+    E.EVENT_TYPE_MARKER_RECORDED,
     E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
 }
 
 
-def bench_definition(sends: int = 3, waits: int = 2, wait: timedelta = timedelta(seconds=1),
-                     first_wait: timedelta | None = None) -> JourneyDefinition:
+def bench_definition(
+    sends: int = 3,
+    waits: int = 2,
+    wait: timedelta = timedelta(seconds=1),
+    first_wait: timedelta | None = None,
+) -> JourneyDefinition:
     steps: list[dict[str, Any]] = []
     if first_wait is not None:
         steps.append({"id": "hold", "wait": first_wait})
@@ -60,7 +67,8 @@ def bench_definition(sends: int = 3, waits: int = 2, wait: timedelta = timedelta
         if i < waits:
             steps.append({"id": f"wait{i}", "wait": wait})
     return JourneyDefinition.model_validate(
-        {"id": "bench", "version": 1, "name": "Benchmark", "steps": steps})
+        {"id": "bench", "version": 1, "name": "Benchmark", "steps": steps}
+    )
 
 
 @dataclass(frozen=True)
@@ -78,27 +86,38 @@ def pinned(definition: JourneyDefinition) -> PinnedJourney:
 
 
 def bench_parts(definition: JourneyDefinition) -> EngineParts:
-    return EngineParts(journeys=[], channels={"*": Capture()},
-                       signer=LinkSigner("bench"),
-                       library=OneJourney(pinned(definition)))
+    return EngineParts(
+        journeys=[],
+        channels={"*": Capture()},
+        signer=LinkSigner("bench"),
+        library=OneJourney(pinned(definition)),
+    )
 
 
 def account(account_id: str) -> Account:
-    return Account(account_id=account_id, balance=Decimal("120.00"), currency="USD",
-                   days_past_due=5, consent={"sms": True},
-                   customer=Customer(first_name="Bea", phone="+15555550100",
-                                     timezone=midday_zone()))
+    return Account(
+        account_id=account_id,
+        balance=Decimal("120.00"),
+        currency="USD",
+        days_past_due=5,
+        consent={"sms": True},
+        customer=Customer(first_name="Bea", phone="+15555550100", timezone=midday_zone()),
+    )
 
 
-async def start_journey(client: Client, queue: str, account_id: str,
-                        journey: str = "bench") -> WorkflowHandle[Any, Any]:
+async def start_journey(
+    client: Client, queue: str, account_id: str, journey: str = "bench"
+) -> WorkflowHandle[Any, Any]:
     """As a billing system starts one (the Python client's way: search attributes set
     by the start itself)."""
     who = account(account_id)
     return await client.start_workflow(
-        DelinquencyJourney.run, JourneyInput(account=who, journey=journey),
-        id=workflow_id(account_id), task_queue=queue,
-        search_attributes=starting_attributes(who, journey))
+        DelinquencyJourney.run,
+        JourneyInput(account=who, journey=journey),
+        id=workflow_id(account_id),
+        task_queue=queue,
+        search_attributes=starting_attributes(who, journey),
+    )
 
 
 @dataclass(frozen=True)
@@ -120,13 +139,18 @@ class HistoryCost:
 def cost_of(history: WorkflowHistory, message_activity: str) -> HistoryCost:
     from temporalio.api.history.v1 import History
 
-    messages = sum(1 for e in history.events
-                   if e.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-                   and e.activity_task_scheduled_event_attributes.activity_type.name
-                   == message_activity)
-    return HistoryCost(events=len(history.events),
-                       actions=sum(1 for e in history.events if e.event_type in ACTION_EVENTS),
-                       bytes=History(events=history.events).ByteSize(), messages=messages)
+    messages = sum(
+        1
+        for e in history.events
+        if e.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == message_activity
+    )
+    return HistoryCost(
+        events=len(history.events),
+        actions=sum(1 for e in history.events if e.event_type in ACTION_EVENTS),
+        bytes=History(events=history.events).ByteSize(),
+        messages=messages,
+    )
 
 
 @asynccontextmanager
@@ -141,8 +165,9 @@ async def dev_server(persistent: bool = False) -> AsyncIterator[WorkflowEnvironm
             await server.shutdown()
 
 
-async def gather_limited(calls: Sequence[Callable[[], Awaitable[Any]]],
-                         limit: int = 100) -> list[Any]:
+async def gather_limited(
+    calls: Sequence[Callable[[], Awaitable[Any]]], limit: int = 100
+) -> list[Any]:
     semaphore = asyncio.Semaphore(limit)
 
     async def one(call: Callable[[], Awaitable[Any]]) -> Any:

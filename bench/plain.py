@@ -43,26 +43,30 @@ class PlainJourney:
         for index in range(max(shape.sends, shape.waits)):
             if index < shape.sends:
                 done += await workflow.execute_activity(
-                    plain_send, index, start_to_close_timeout=timedelta(seconds=30))
+                    plain_send, index, start_to_close_timeout=timedelta(seconds=30)
+                )
             if index < shape.waits:
                 await workflow.sleep(timedelta(seconds=shape.wait_seconds))
         return done
 
 
 def plain_worker(client: Client, task_queue: str, **options: object) -> Worker:
-    return Worker(client, task_queue=task_queue, workflows=[PlainJourney],
-                  activities=[plain_send], workflow_runner=workflow_runner(),
-                  **options)  # type: ignore[arg-type]
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[PlainJourney],
+        activities=[plain_send],
+        workflow_runner=workflow_runner(),
+        **options,
+    )  # type: ignore[arg-type]
 
 
 async def main() -> None:
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"],
-                                  data_converter=data_converter())
+    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"], data_converter=data_converter())
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     cached = int(os.environ.get("RAPPORT_WORKER_MAX_CACHED_WORKFLOWS", "10000"))
-    async with plain_worker(client, os.environ["JOURNEY_TASK_QUEUE"],
-                            max_cached_workflows=cached):
+    async with plain_worker(client, os.environ["JOURNEY_TASK_QUEUE"], max_cached_workflows=cached):
         await stop.wait()
 
 

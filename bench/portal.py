@@ -70,8 +70,7 @@ def bare_app(store: Store, client: Client | None) -> Starlette:
 
         def read() -> object:
             with store.begin() as connection:
-                return connection.execute(select(links).where(
-                    links.c.token_hash == digest)).first()
+                return connection.execute(select(links).where(links.c.token_hash == digest)).first()
 
         row = await asyncio.to_thread(read)
         if row is None:
@@ -111,22 +110,33 @@ def p99(values: list[float]) -> float:
 async def measure(database: str, url: str, folder: Path, requests: int) -> dict[str, object]:
     (folder / "templates").mkdir(parents=True, exist_ok=True)
     (folder / "bench.yaml").write_text(JOURNEY)
-    settings = Settings(data_dir=folder, database_url=url, journeys_dir=folder,
-                        task_queue=f"bench-portal-{uuid.uuid4()}",
-                        portal_url=f"http://127.0.0.1:{free_port()}",
-                        portal_requests_per_token=10**9, portal_requests_per_address=10**9)
+    settings = Settings(
+        data_dir=folder,
+        database_url=url,
+        journeys_dir=folder,
+        task_queue=f"bench-portal-{uuid.uuid4()}",
+        portal_url=f"http://127.0.0.1:{free_port()}",
+        portal_requests_per_token=10**9,
+        portal_requests_per_address=10**9,
+    )
     store = Store(url)
     store.upgrade()
     server = await start_local()
     try:
-        parts = EngineParts(journeys=[folder], channels={"*": Capture()},
-                            signer=settings.signer(), consent=ConsentBook(store))
+        parts = EngineParts(
+            journeys=[folder],
+            channels={"*": Capture()},
+            signer=settings.signer(),
+            consent=ConsentBook(store),
+        )
         async with build_worker(server.client, settings.task_queue, parts):
             tokens = await _accounts(server.client, settings, store)
             results: dict[str, object] = {"database": database}
-            apps = {"bare_row": bare_app(store, None),
-                    "bare_row_and_query": bare_app(store, server.client),
-                    "portal_landing": create_app(settings, server.client)}
+            apps = {
+                "bare_row": bare_app(store, None),
+                "bare_row_and_query": bare_app(store, server.client),
+                "portal_landing": create_app(settings, server.client),
+            }
             for name, app in apps.items():
                 web = await serve_asgi(app, "127.0.0.1", free_port())
                 try:
@@ -134,8 +144,11 @@ async def measure(database: str, url: str, folder: Path, requests: int) -> dict[
                     rate, latencies = await load(web.address, tokens, requests)
                 finally:
                     await web.stop()
-                results[name] = {"rps": round(rate, 1), "p50_ms": round(
-                    statistics.median(latencies), 1), "p99_ms": round(p99(latencies), 1)}
+                results[name] = {
+                    "rps": round(rate, 1),
+                    "p50_ms": round(statistics.median(latencies), 1),
+                    "p99_ms": round(p99(latencies), 1),
+                }
             return results
     finally:
         await server.shutdown()
@@ -146,15 +159,33 @@ async def _accounts(client: Client, settings: Settings, store: Store) -> list[st
     book, tokens, now = LinkBook(store), [], datetime.now(UTC)
     journeys = Journeys(client, settings)
     for n in range(ACCOUNTS):
-        account = Account.model_validate({
-            "account_id": f"B-{n}", "balance": "120.50", "currency": "USD",
-            "days_past_due": 5, "customer": {"first_name": "Sam", "timezone": midday_zone(),
-                                             "phone": "+12125550100"}})
+        account = Account.model_validate(
+            {
+                "account_id": f"B-{n}",
+                "balance": "120.50",
+                "currency": "USD",
+                "days_past_due": 5,
+                "customer": {
+                    "first_name": "Sam",
+                    "timezone": midday_zone(),
+                    "phone": "+12125550100",
+                },
+            }
+        )
         await journeys.start(account, "bench-portal")
         token = f"benchtoken{n:06d}"
-        book.keep(token, Link(account_id=account.account_id, journey_id="bench-portal",
-                              purpose="respond", channel="sms", address=None,
-                              expires_at=now + timedelta(days=1)), now)
+        book.keep(
+            token,
+            Link(
+                account_id=account.account_id,
+                journey_id="bench-portal",
+                purpose="respond",
+                channel="sms",
+                address=None,
+                expires_at=now + timedelta(days=1),
+            ),
+            now,
+        )
         tokens.append(token)
     return tokens
 
@@ -171,8 +202,11 @@ def postgres_url(folder: Path) -> tuple[str, Callable[[], None]]:
 async def main(requests: int = 1000) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="bench-portal-") as scratch:
         folder = Path(scratch)
-        results = [await measure("sqlite", f"sqlite:///{folder / 'rapport.db'}",
-                                 folder / "sqlite", requests)]
+        results = [
+            await measure(
+                "sqlite", f"sqlite:///{folder / 'rapport.db'}", folder / "sqlite", requests
+            )
+        ]
         url, stop = postgres_url(folder)
         try:
             results.append(await measure("postgresql", url, folder / "pg-run", requests))
@@ -180,10 +214,20 @@ async def main(requests: int = 1000) -> list[dict[str, object]]:
             stop()
     for result in results:
         report(result)
-    record({f"portal_{r['database']}": {k: v for k, v in r.items() if k != "database"}
-            for r in results})
-    record({f"portal_{r['database']}_landing_ratio": round(
-        _rps(r, "portal_landing") / _rps(r, "bare_row_and_query"), 2) for r in results})
+    record(
+        {
+            f"portal_{r['database']}": {k: v for k, v in r.items() if k != "database"}
+            for r in results
+        }
+    )
+    record(
+        {
+            f"portal_{r['database']}_landing_ratio": round(
+                _rps(r, "portal_landing") / _rps(r, "bare_row_and_query"), 2
+            )
+            for r in results
+        }
+    )
     return results
 
 
@@ -194,16 +238,22 @@ def _rps(result: dict[str, object], name: str) -> float:
 
 
 def report(result: dict[str, object]) -> None:
-    floor, plain, ours = (result[k] for k in ("bare_row", "bare_row_and_query",
-                                              "portal_landing"))
+    floor, plain, ours = (result[k] for k in ("bare_row", "bare_row_and_query", "portal_landing"))
     assert isinstance(floor, dict) and isinstance(plain, dict) and isinstance(ours, dict)
     print(f"\n{result['database']}: requests/s, p50, p99 ({IN_FLIGHT} in flight)")
-    for name, figures in (("bare route, one row", floor), ("bare route, row + query", plain),
-                          ("portal landing page", ours)):
-        print(f"  {name:26} {figures['rps']:8.1f}/s  {figures['p50_ms']:6.1f} ms "
-              f"{figures['p99_ms']:7.1f} ms")
-    print(f"  landing / (row + query): {ours['rps'] / plain['rps']:.2f} of its rate; "
-          f"landing / one row: {ours['rps'] / floor['rps']:.2f}")
+    for name, figures in (
+        ("bare route, one row", floor),
+        ("bare route, row + query", plain),
+        ("portal landing page", ours),
+    ):
+        print(
+            f"  {name:26} {figures['rps']:8.1f}/s  {figures['p50_ms']:6.1f} ms "
+            f"{figures['p99_ms']:7.1f} ms"
+        )
+    print(
+        f"  landing / (row + query): {ours['rps'] / plain['rps']:.2f} of its rate; "
+        f"landing / one row: {ours['rps'] / floor['rps']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -38,12 +38,14 @@ ROUNDS = 40
 
 
 def steps(history: WorkflowHistory) -> int:
-    return sum(1 for e in history.events
-               if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    return sum(
+        1 for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    )
 
 
 def replay_cpu_ms(replayer: Replayer, history: WorkflowHistory) -> float:
     """CPU milliseconds per step, over ROUNDS replays."""
+
     async def rounds() -> None:
         for _ in range(ROUNDS):
             await replayer.replay_workflow(history)
@@ -63,8 +65,9 @@ async def recorded() -> tuple[WorkflowHistory, WorkflowHistory]:
             ours = await start_journey(env.client, queue, "R-1")
             await ours.result()
         async with plain_worker(env.client, queue + "-plain"):
-            theirs = await env.client.start_workflow(PlainJourney.run, PlainShape(),
-                                                     id=queue, task_queue=queue + "-plain")
+            theirs = await env.client.start_workflow(
+                PlainJourney.run, PlainShape(), id=queue, task_queue=queue + "-plain"
+            )
             await theirs.result()
         return await ours.fetch_history(), await theirs.fetch_history()
 
@@ -72,13 +75,24 @@ async def recorded() -> tuple[WorkflowHistory, WorkflowHistory]:
 def main() -> None:
     ours, theirs = asyncio.run(recorded())
     converter = data_converter()
-    cpu = replay_cpu_ms(Replayer(workflows=[DelinquencyJourney],
-                                 workflow_runner=workflow_runner(),
-                                 data_converter=converter), ours)
-    base = replay_cpu_ms(Replayer(workflows=[PlainJourney], workflow_runner=workflow_runner(),
-                                  data_converter=converter), theirs)
-    print(f"replaying the benchmark journey ({steps(ours)} steps) and the plain workflow of "
-          f"its shape ({steps(theirs)} steps), {ROUNDS} times each, after a warm-up:")
+    cpu = replay_cpu_ms(
+        Replayer(
+            workflows=[DelinquencyJourney],
+            workflow_runner=workflow_runner(),
+            data_converter=converter,
+        ),
+        ours,
+    )
+    base = replay_cpu_ms(
+        Replayer(
+            workflows=[PlainJourney], workflow_runner=workflow_runner(), data_converter=converter
+        ),
+        theirs,
+    )
+    print(
+        f"replaying the benchmark journey ({steps(ours)} steps) and the plain workflow of "
+        f"its shape ({steps(theirs)} steps), {ROUNDS} times each, after a warm-up:"
+    )
     print(f"  CPU per step: Rapport {cpu:.2f} ms, plain {base:.2f} ms, ratio {cpu / base:.2f}")
     registry.install(load_archive(SHIPPED / "journeys.json").load)
     print("history cost of the shipped journeys (recorded example scenarios):")
@@ -87,13 +101,20 @@ def main() -> None:
     for path in sorted(p for p in SHIPPED.glob("*.json") if p.name != "journeys.json"):
         cost = cost_of(WorkflowHistory.from_json(path.stem, path.read_text()), "send_message")
         totals = [totals[0] + cost.events, totals[1] + cost.actions, totals[2] + cost.messages]
-        print(f"  {path.stem:<22}{cost.events:>7}{cost.actions:>9}{cost.messages:>6}"
-              f"{cost.events_per_message:>8.1f}{cost.actions_per_message:>9.1f}")
+        print(
+            f"  {path.stem:<22}{cost.events:>7}{cost.actions:>9}{cost.messages:>6}"
+            f"{cost.events_per_message:>8.1f}{cost.actions_per_message:>9.1f}"
+        )
     print("  (a waiting journey adds no events: each wait is one timer, however long)")
-    record({"replay_ms_per_step": round(cpu, 2), "replay_plain_ms_per_step": round(base, 2),
+    record(
+        {
+            "replay_ms_per_step": round(cpu, 2),
+            "replay_plain_ms_per_step": round(base, 2),
             "replay_ratio": round(cpu / base, 2),
             "shipped_events_per_message": round(totals[0] / totals[2], 1),
-            "shipped_actions_per_message": round(totals[1] / totals[2], 1)})
+            "shipped_actions_per_message": round(totals[1] / totals[2], 1),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -49,26 +49,44 @@ steps:
 
 def memory_mb(pid: int) -> tuple[float, float]:
     """(resident, peak resident) of a process, in MB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
-                  .splitlines() if ":" in line)
+    fields = dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
 def worker_process(address: str, queue: str, folder: Path, plain: bool) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TEMPORAL_ADDRESS": address, "JOURNEY_TASK_QUEUE": queue,
-           "RAPPORT_JOURNEYS_DIR": str(folder / "journeys"), "RAPPORT_DATA_DIR": str(folder),
-           "RAPPORT_OUTBOX_PATH": str(folder / "outbox.jsonl"),
-           "RAPPORT_LEDGER_PATH": str(folder / "ledger.jsonl"),
-           "RAPPORT_WORKER_MAX_CACHED_WORKFLOWS": str(Settings().worker_max_cached_workflows)}
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "JOURNEY_TASK_QUEUE": queue,
+        "RAPPORT_JOURNEYS_DIR": str(folder / "journeys"),
+        "RAPPORT_DATA_DIR": str(folder),
+        "RAPPORT_OUTBOX_PATH": str(folder / "outbox.jsonl"),
+        "RAPPORT_LEDGER_PATH": str(folder / "ledger.jsonl"),
+        "RAPPORT_WORKER_MAX_CACHED_WORKFLOWS": str(Settings().worker_max_cached_workflows),
+    }
     command = ["-m", "bench.plain"] if plain else [str(ROOT / "worker.py")]
-    return subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def backlog(client: Client, queue: str) -> int:
-    described = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-        namespace=client.namespace, task_queue=TaskQueue(name=queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, report_stats=True))
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            report_stats=True,
+        )
+    )
     return int(described.stats.approximate_backlog_count)
 
 
@@ -91,8 +109,10 @@ async def _history_length(handle: WorkflowHandle) -> int:  # type: ignore[type-a
     return int((await handle.describe()).raw_description.workflow_execution_info.history_length)
 
 
-async def steady_payments(handles: list[WorkflowHandle],  # type: ignore[type-arg]
-                          pay: Callable[[WorkflowHandle, int], object]) -> list[float]:  # type: ignore[type-arg]
+async def steady_payments(
+    handles: list[WorkflowHandle],  # type: ignore[type-arg]
+    pay: Callable[[WorkflowHandle, int], object],
+) -> list[float]:  # type: ignore[type-arg]
     """Pay a sample of the journeys, one every 1/RATE s; each latency is from the signal to
     the journey's end."""
     sample = random.Random(7).sample(handles, min(PAYMENTS, len(handles)))
@@ -111,15 +131,18 @@ async def rapport(client: Client, address: str, n: int, folder: Path) -> dict[st
     queue = new_queue("scale")
     worker = worker_process(address, queue, folder, plain=False)
     try:
-        handles = await gather_limited([partial(start_journey, client, queue, f"S{i}")
-                                        for i in range(n)])
+        handles = await gather_limited(
+            [partial(start_journey, client, queue, f"S{i}") for i in range(n)]
+        )
         seconds = await all_waiting(client, queue, handles)
         await asyncio.sleep(5)
         rss, peak = memory_mb(worker.pid)
 
         async def pay(handle: WorkflowHandle, index: int) -> None:  # type: ignore[type-arg]
-            await handle.signal("payment_received", PaymentReceived(
-                amount=Decimal("120.00"), payment_id=f"bench-{index}"))
+            await handle.signal(
+                "payment_received",
+                PaymentReceived(amount=Decimal("120.00"), payment_id=f"bench-{index}"),
+            )
 
         latencies = await steady_payments(handles, pay)
     finally:
@@ -133,9 +156,18 @@ async def plain(client: Client, address: str, n: int, folder: Path) -> dict[str,
     worker = worker_process(address, queue, folder, plain=True)
     shape = PlainShape(sends=1, waits=0, first_wait_seconds=MONTH)
     try:
-        handles = await gather_limited([partial(
-            client.start_workflow, PlainJourney.run, shape, id=f"{queue}-{i}",
-            task_queue=queue) for i in range(n)])
+        handles = await gather_limited(
+            [
+                partial(
+                    client.start_workflow,
+                    PlainJourney.run,
+                    shape,
+                    id=f"{queue}-{i}",
+                    task_queue=queue,
+                )
+                for i in range(n)
+            ]
+        )
         await all_waiting(client, queue, handles)
         await asyncio.sleep(5)
         rss, peak = memory_mb(worker.pid)
@@ -146,8 +178,10 @@ async def plain(client: Client, address: str, n: int, folder: Path) -> dict[str,
 
 
 def _percentiles(latencies: list[float]) -> dict[str, float]:
-    return {"p50": statistics.median(latencies),
-            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+    return {
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
 
 
 async def main(n: int) -> None:
@@ -156,7 +190,8 @@ async def main(n: int) -> None:
         (folder / "journeys" / "templates").mkdir(parents=True)
         (folder / "journeys" / "bench.yaml").write_text(WAITING)
         (folder / "journeys" / "templates" / "note.sms.j2").write_text(
-            "{{ balance }} due. {{ opt_out }}")
+            "{{ balance }} due. {{ opt_out }}"
+        )
         async with dev_server() as server:
             address = server.client.service_client.config.target_host
             base = await plain(server.client, address, n, folder)
@@ -166,16 +201,22 @@ async def main(n: int) -> None:
     print(f"  {'':<34}{'Rapport':>10}{'plain':>10}{'ratio':>8}")
     for label, key in (("worker resident memory, MB", "rss"), ("worker peak memory, MB", "peak")):
         print(f"  {label:<34}{ours[key]:>10.0f}{base[key]:>10.0f}{ours[key] / base[key]:>8.2f}")
-    print(f"  per waiting journey: {(ours['rss'] - base['rss']) * 1024 / n:.1f} KB more than "
-          "plain")
-    print(f"  payment to journey end, {min(PAYMENTS, n)} payments at {RATE:.0f}/s: "
-          f"p50 {ours['p50']:.0f} ms, p99 {ours['p99']:.0f} ms")
+    print(f"  per waiting journey: {(ours['rss'] - base['rss']) * 1024 / n:.1f} KB more than plain")
+    print(
+        f"  payment to journey end, {min(PAYMENTS, n)} payments at {RATE:.0f}/s: "
+        f"p50 {ours['p50']:.0f} ms, p99 {ours['p99']:.0f} ms"
+    )
     print(f"  all waiting {ours['waiting_after_s']:.0f} s after the last start")
-    record({"scale_journeys": n, "idle_worker_rss_mb": round(ours["rss"], 1),
+    record(
+        {
+            "scale_journeys": n,
+            "idle_worker_rss_mb": round(ours["rss"], 1),
             "idle_worker_peak_mb": round(ours["peak"], 1),
             "idle_plain_worker_rss_mb": round(base["rss"], 1),
             "payment_to_end_p50_ms": round(ours["p50"], 1),
-            "payment_to_end_p99_ms": round(ours["p99"], 1)})
+            "payment_to_end_p99_ms": round(ours["p99"], 1),
+        }
+    )
 
 
 if __name__ == "__main__":

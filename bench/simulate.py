@@ -36,10 +36,16 @@ async def plain_run(shape: PlainShape) -> tuple[float, int]:
     env = await start_time_skipping()
     async with env:
         queue = f"plain-{uuid.uuid4()}"
-        async with Worker(env.client, task_queue=queue, workflows=[PlainJourney],
-                          activities=[plain_send], workflow_runner=workflow_runner()):
-            handle = await env.client.start_workflow(PlainJourney.run, shape, id=queue,
-                                                     task_queue=queue)
+        async with Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[PlainJourney],
+            activities=[plain_send],
+            workflow_runner=workflow_runner(),
+        ):
+            handle = await env.client.start_workflow(
+                PlainJourney.run, shape, id=queue, task_queue=queue
+            )
             await handle.result()
             history = await handle.fetch_history()
     return time.perf_counter() - started, len(history.events)
@@ -53,8 +59,9 @@ async def rapport_run(scenario: LoadedScenario) -> tuple[float, object]:
 
 async def main() -> None:
     base = load_scenario(SCENARIO)
-    scenario = LoadedScenario(base.path, base.journey, base.account, base.start_local, 120,
-                              base.events)
+    scenario = LoadedScenario(
+        base.path, base.journey, base.account, base.start_local, 120, base.events
+    )
     rapport_times, plain_times = [], []
     run = None
     for _ in range(ROUNDS):
@@ -62,9 +69,11 @@ async def main() -> None:
         rapport_times.append(seconds)
     assert run is not None
     events = run.history.events  # type: ignore[attr-defined]
-    shape = PlainShape(sends=count(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-                       waits=count(events, EventType.EVENT_TYPE_TIMER_STARTED),
-                       wait_seconds=86400.0)
+    shape = PlainShape(
+        sends=count(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+        waits=count(events, EventType.EVENT_TYPE_TIMER_STARTED),
+        wait_seconds=86400.0,
+    )
     plain_events = 0
     for _ in range(ROUNDS):
         seconds, plain_events = await plain_run(shape)
@@ -80,15 +89,23 @@ async def main() -> None:
         "history_events_per_message": round(len(events) / max(messages, 1), 1),
         "history_events_plain": plain_events,
     }
-    print(f"120-day simulation of {SCENARIO.name} ({steps} steps, {messages} messages, "
-          f"{shape.sends} activities, {shape.waits} timers), best of {ROUNDS}:")
+    print(
+        f"120-day simulation of {SCENARIO.name} ({steps} steps, {messages} messages, "
+        f"{shape.sends} activities, {shape.waits} timers), best of {ROUNDS}:"
+    )
     print(f"  {'':<28}{'Rapport':>10}{'plain':>10}{'ratio':>8}")
-    print(f"  {'wall time, server start incl.':<28}{rapport_s:>9.2f}s{plain_s:>9.2f}s"
-          f"{rapport_s / plain_s:>8.2f}")
-    print(f"  {'history events':<28}{len(events):>10}{plain_events:>10}"
-          f"{len(events) / plain_events:>8.2f}")
-    print(f"  history events per step: {figures['history_events_per_step']}, "
-          f"per message: {figures['history_events_per_message']}")
+    print(
+        f"  {'wall time, server start incl.':<28}{rapport_s:>9.2f}s{plain_s:>9.2f}s"
+        f"{rapport_s / plain_s:>8.2f}"
+    )
+    print(
+        f"  {'history events':<28}{len(events):>10}{plain_events:>10}"
+        f"{len(events) / plain_events:>8.2f}"
+    )
+    print(
+        f"  history events per step: {figures['history_events_per_step']}, "
+        f"per message: {figures['history_events_per_message']}"
+    )
     record(figures)
 
 

@@ -28,8 +28,9 @@ os.environ.pop("RAPPORT_ENCRYPTION_KEYS", None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--workflow-environment", default="time-skipping",
-                     help="time-skipping (default) or local")
+    parser.addoption(
+        "--workflow-environment", default="time-skipping", help="time-skipping (default) or local"
+    )
 
 
 @pytest_asyncio.fixture

@@ -51,6 +51,7 @@ async def serving_asgi(app: Any) -> AsyncIterator[str]:
 
 # --- SMTP --------------------------------------------------------------------------------
 
+
 @dataclass
 class Mailbox:
     """Accepts mail like a real mailbox: one copy per Message-ID."""
@@ -62,8 +63,9 @@ class Mailbox:
     def unique(self) -> dict[str, Message]:
         return {m["Message-ID"]: m for m in self.received}
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -86,6 +88,7 @@ async def smtp_server(mailbox: Mailbox) -> AsyncIterator[int]:
 
 
 # --- SMS provider ------------------------------------------------------------------------
+
 
 class Hold:
     """Makes a server accept the next request and then never answer it, as when a
@@ -132,18 +135,23 @@ class FakeSmsProvider:
             return web.json_response({"sid": f"SM{len(self.messages)}"}, status=201)
         if self.failures:
             status, headers = self.failures.pop(0)
-            return web.json_response({"code": 20500, "message": "busy"}, status=status,
-                                     headers=headers)
+            return web.json_response(
+                {"code": 20500, "message": "busy"}, status=status, headers=headers
+            )
         if form["To"] in self.bad_numbers:
             return web.json_response(
-                {"code": 21211, "message": f"The 'To' number {form['To']} is not a valid phone "
-                                           "number."}, status=400)
+                {
+                    "code": 21211,
+                    "message": f"The 'To' number {form['To']} is not a valid phone number.",
+                },
+                status=400,
+            )
         self.messages.append(form)
-        return web.json_response({"sid": f"SM{len(self.messages)}", "status": "queued"},
-                                 status=201)
+        return web.json_response({"sid": f"SM{len(self.messages)}", "status": "queued"}, status=201)
 
 
 # --- billing -----------------------------------------------------------------------------
+
 
 @dataclass
 class FakeBilling:
@@ -166,11 +174,13 @@ class FakeBilling:
         account_id = request.match_info["account_id"]
         if account_id not in self.balances:
             return web.json_response({"error": "unknown account"}, status=404)
-        return web.json_response({"account_id": account_id,
-                                  "balance": str(self.balances[account_id])})
+        return web.json_response(
+            {"account_id": account_id, "balance": str(self.balances[account_id])}
+        )
 
 
 # --- webhook receiver --------------------------------------------------------------------
+
 
 @dataclass
 class WebhookReceiver:

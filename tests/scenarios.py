@@ -1,7 +1,7 @@
 """Run a journey against one customer on the time-skipping server, in a few lines.
 
-    timeline = await simulate_journey(env, tmp_path, JOURNEY, start="2028-03-01T06:10",
-                                      events=[{"at": "+1d", "type": "cease_communication"}])
+timeline = await simulate_journey(env, tmp_path, JOURNEY, start="2028-03-01T06:10",
+                                  events=[{"at": "+1d", "type": "cease_communication"}])
 """
 
 from __future__ import annotations
@@ -24,8 +24,13 @@ from tests.journey_files import write_journey
 
 ACCOUNT: dict[str, Any] = {
     "account_id": "T-1",
-    "customer": {"first_name": "Robin", "email": "robin@example.com", "phone": "+12125550100",
-                 "timezone": "America/New_York", "locale": "en-US"},
+    "customer": {
+        "first_name": "Robin",
+        "email": "robin@example.com",
+        "phone": "+12125550100",
+        "timezone": "America/New_York",
+        "locale": "en-US",
+    },
     "balance": "300.00",
     "currency": "USD",
     "days_past_due": 5,
@@ -60,8 +65,13 @@ async def simulate_journey(
     billing: BalanceSource | None = None,
 ) -> dict[str, Any]:
     journey = write_journey(folder, definition, templates)
-    scenario = {"journey": journey.name, "start": start, "days": days,
-                "account": customer or account(), "events": events or []}
+    scenario = {
+        "journey": journey.name,
+        "start": start,
+        "days": days,
+        "account": customer or account(),
+        "events": events or [],
+    }
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario))
     run = await simulate_on(env, load_scenario(path), channels, billing)

@@ -18,9 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def settings_for(tmp_path: Path) -> Settings:
     """A dev server on free ports with its database and ledger under `tmp_path`."""
     return Settings(
-        temporal_address=f"127.0.0.1:{free_port()}", dev_ui_port=free_port(),
-        task_queue=f"ops-{uuid.uuid4()}", journeys_dir=tmp_path / "journeys",
-        data_dir=tmp_path / "data", outbox_path=tmp_path / "data" / "outbox.jsonl",
+        temporal_address=f"127.0.0.1:{free_port()}",
+        dev_ui_port=free_port(),
+        task_queue=f"ops-{uuid.uuid4()}",
+        journeys_dir=tmp_path / "journeys",
+        data_dir=tmp_path / "data",
+        outbox_path=tmp_path / "data" / "outbox.jsonl",
         ledger_path=tmp_path / "data" / "ledger.jsonl",
         worker_graceful_shutdown_seconds=5,
     )
@@ -51,8 +54,13 @@ class Workers:
 
     def start(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
-            worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT,
-                                      env=self.env, stdout=out, stderr=out)
+            worker = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
+            )
         self.started.append(worker)
         return worker
 
@@ -72,13 +80,21 @@ def webhook_env(base: str, secret: str, *channels: str) -> dict[str, str]:
 
 def twilio_env(base: str, sid: str, token: str) -> dict[str, str]:
     """Route SMS to a Twilio-style provider at `base`."""
-    return {"RAPPORT_CHANNEL_SMS": "twilio", "RAPPORT_TWILIO_BASE_URL": base,
-            "RAPPORT_TWILIO_ACCOUNT_SID": sid, "RAPPORT_TWILIO_AUTH_TOKEN": token,
-            "RAPPORT_TWILIO_FROM": "+15550000000"}
+    return {
+        "RAPPORT_CHANNEL_SMS": "twilio",
+        "RAPPORT_TWILIO_BASE_URL": base,
+        "RAPPORT_TWILIO_ACCOUNT_SID": sid,
+        "RAPPORT_TWILIO_AUTH_TOKEN": token,
+        "RAPPORT_TWILIO_FROM": "+15550000000",
+    }
 
 
 def smtp_env(port: int) -> dict[str, str]:
     """Route email to a plain SMTP server on loopback."""
-    return {"RAPPORT_CHANNEL_EMAIL": "smtp", "RAPPORT_SMTP_HOST": "127.0.0.1",
-            "RAPPORT_SMTP_PORT": str(port), "RAPPORT_SMTP_STARTTLS": "false",
-            "RAPPORT_SMTP_FROM": "accounts@example.com"}
+    return {
+        "RAPPORT_CHANNEL_EMAIL": "smtp",
+        "RAPPORT_SMTP_HOST": "127.0.0.1",
+        "RAPPORT_SMTP_PORT": str(port),
+        "RAPPORT_SMTP_STARTTLS": "false",
+        "RAPPORT_SMTP_FROM": "accounts@example.com",
+    }

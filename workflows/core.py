@@ -37,8 +37,9 @@ class ContinueAsNew(Exception):
 
 def problems_of(error: ValidationError) -> str:
     """Where and what, never the value itself (it may be a name or an address)."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
-                     for e in error.errors()[:5])[:1000]
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in error.errors()[:5]
+    )[:1000]
 
 
 class JourneyCore:
@@ -53,24 +54,30 @@ class JourneyCore:
         self._pinned: PinnedJourney | None = None
         info = workflow.info()
         self._published: dict[str, object] = {
-            pair.key.name: pair.value for pair in info.typed_search_attributes}
+            pair.key.name: pair.value for pair in info.typed_search_attributes
+        }
         continued = info.continued_run_id is not None
         try:  # a continued run's input was checked when its journey started
-            self.request = trusted(JourneyInput, raw) if continued \
-                else JourneyInput.model_validate(raw)
+            self.request = (
+                trusted(JourneyInput, raw) if continued else JourneyInput.model_validate(raw)
+            )
         except ValidationError as exc:
             self.problem = f"the journey's input is invalid: {problems_of(exc)}"
             return
         if self.request.carried is not None and not continued:
-            self.problem = ("`carried` is set only by the engine when a journey continues as "
-                            "new; leave it out of a start")
+            self.problem = (
+                "`carried` is set only by the engine when a journey continues as "
+                "new; leave it out of a start"
+            )
             return
         if self.request.carried is not None:
             self.state = trusted(JourneyState, self.request.carried)
         else:
-            self.state = JourneyState(account=self.request.account,
-                                      balance=self.request.account.balance,
-                                      started_at=workflow.now())
+            self.state = JourneyState(
+                account=self.request.account,
+                balance=self.request.account.balance,
+                started_at=workflow.now(),
+            )
 
     def _refuse_bad_input(self) -> None:
         if self.problem is not None:
@@ -99,13 +106,19 @@ class JourneyCore:
         """The customer's zone rules, read by a local activity and so recorded in history:
         a tzdata update on a worker cannot flip a decision on replay."""
         s, now = self.state, workflow.now()
-        if s.zone is not None and s.zone.name == s.account.customer.timezone \
-                and s.zone.covers(now, ZONE_MARGIN):
+        if (
+            s.zone is not None
+            and s.zone.name == s.account.customer.timezone
+            and s.zone.covers(now, ZONE_MARGIN)
+        ):
             return
         s.zone = await workflow.execute_local_activity(
-            "zone_rules", ZoneRequest(timezone=s.account.customer.timezone, at=now),
-            result_type=ZoneRules, start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=5))
+            "zone_rules",
+            ZoneRequest(timezone=s.account.customer.timezone, at=now),
+            result_type=ZoneRules,
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5),
+        )
 
     # --- resting ---------------------------------------------------------------------------
 
@@ -124,14 +137,17 @@ class JourneyCore:
             self._publish()
         seen = self._changes
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._changes != seen,
-                                          timeout=None if until is None else until - now)
+            await workflow.wait_condition(
+                lambda: self._changes != seen, timeout=None if until is None else until - now
+            )
         self._mode = "running"
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or \
-            info.get_current_history_length() >= self.request.history_limit
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.request.history_limit
+        )
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -147,15 +163,20 @@ class JourneyCore:
             return is_true(expression, self._context())
         except ExpressionError as exc:
             self.state.errors = [*self.state.errors, f"{where}: {exc}"][-50:]
-            workflow.logger.warning("expression failed", extra={**self._log_fields(),
-                                                                "where": where})
+            workflow.logger.warning(
+                "expression failed", extra={**self._log_fields(), "where": where}
+            )
             return False
 
     def _context(self) -> dict[str, object]:
         s = self.state
         facts = JourneyFacts(
-            messages_sent=s.messages_sent, days_elapsed=(workflow.now() - s.started_at).days,
-            engaged=s.engaged, last_channel=s.sent[-1].channel if s.sent else None, step=s.step)
+            messages_sent=s.messages_sent,
+            days_elapsed=(workflow.now() - s.started_at).days,
+            engaged=s.engaged,
+            last_channel=s.sent[-1].channel if s.sent else None,
+            step=s.step,
+        )
         return expression_context(s.account, s.balance, s.segment, facts)
 
     def _choose_segment(self) -> None:
@@ -167,10 +188,17 @@ class JourneyCore:
     # --- records ---------------------------------------------------------------------------
 
     def _skip(self, step_id: str, channel: str | None, reason: str, detail: str = "") -> None:
-        self.state.skipped = recent([*self.state.skipped, SkippedStep(
-            step=step_id, channel=channel, at=workflow.now(), reason=reason, detail=detail)])
-        workflow.logger.info("skipped", extra={**self._log_fields(), "channel": channel,
-                                               "reason": reason})
+        self.state.skipped = recent(
+            [
+                *self.state.skipped,
+                SkippedStep(
+                    step=step_id, channel=channel, at=workflow.now(), reason=reason, detail=detail
+                ),
+            ]
+        )
+        workflow.logger.info(
+            "skipped", extra={**self._log_fields(), "channel": channel, "reason": reason}
+        )
 
     def _key(self, name: str, channel: str) -> str:
         """Idempotency key of a delivery, from business identity: the account, the journey
@@ -178,15 +206,20 @@ class JourneyCore:
         s, pin = self.state, self.state.pin
         assert pin is not None
         started = s.started_at.strftime("%Y%m%dT%H%M%S.%fZ")
-        return f"{workflow_id(s.account.account_id)}/{pin.id}/v{pin.version}/{started}/" \
-               f"{name}/{s.entered.get(name, s.occurrences.get(name, 1))}/{channel}"
+        return (
+            f"{workflow_id(s.account.account_id)}/{pin.id}/v{pin.version}/{started}/"
+            f"{name}/{s.entered.get(name, s.occurrences.get(name, 1))}/{channel}"
+        )
 
     def _log_fields(self) -> dict[str, object]:
         s = getattr(self, "state", None)
         if s is None:
             return {}
-        return {"account_id": s.account.account_id, "journey": s.pin.id if s.pin else None,
-                "step": s.step}
+        return {
+            "account_id": s.account.account_id,
+            "journey": s.pin.id if s.pin else None,
+            "step": s.step,
+        }
 
     # --- what operators see ----------------------------------------------------------------
 
@@ -194,11 +227,17 @@ class JourneyCore:
         """Search attributes (only those that changed) and the current details."""
         now = workflow.now()
         values = operator_view.search_attributes(self.state, self._mode, now)
-        changed = [key.value_set(value) for key, value in values.items()
-                   if self._published.get(key.name) != value]
+        changed = [
+            key.value_set(value)
+            for key, value in values.items()
+            if self._published.get(key.name) != value
+        ]
         if changed:
             workflow.upsert_search_attributes(changed)
             self._published.update({key.name: value for key, value in values.items()})
         if self.state.pin is not None and self.state.zone is not None:
-            workflow.set_current_details(operator_view.details(
-                self.state, self.definition, self.zone, self._mode, self._next_action_at, now))
+            workflow.set_current_details(
+                operator_view.details(
+                    self.state, self.definition, self.zone, self._mode, self._next_action_at, now
+                )
+            )

@@ -33,8 +33,11 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 # Deliveries retry until the contact window closes (schedule-to-close), then defer. What
 # must not be retried the activity raises as non-retryable itself (not named here: each
 # send would carry the names in history).
-SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=10))
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
 SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried after this
 GIVE_UP_AFTER = timedelta(days=3)  # a message failing this long is skipped, with the reason
 CALLED_OFF = "called_off"  # a stop during a delivery: it may have reached the customer
@@ -43,8 +46,9 @@ Sent = Literal["sent", "stopped", "skipped"]
 
 
 class JourneyDelivery(JourneyCore):
-    async def _deliver(self, step_id: str, message: Message, plan: PlanOffered | None = None,
-                       notice: bool = False) -> Sent:
+    async def _deliver(
+        self, step_id: str, message: Message, plan: PlanOffered | None = None, notice: bool = False
+    ) -> Sent:
         """Send on the message's channel, else on its fallback, under the whole policy."""
         result: Sent = "skipped"
         for channel in message.channels():
@@ -57,8 +61,9 @@ class JourneyDelivery(JourneyCore):
                 return result
         return result
 
-    async def _send_on(self, channel: str, step_id: str, message: Message,
-                       plan: PlanOffered | None, notice: bool) -> Sent:
+    async def _send_on(
+        self, channel: str, step_id: str, message: Message, plan: PlanOffered | None, notice: bool
+    ) -> Sent:
         """Decide, and decide again after every wait, until the message goes or cannot."""
         s = self.state
         # Nothing but the thank-you may follow a payment; nothing at all follows a cease.
@@ -82,30 +87,50 @@ class JourneyDelivery(JourneyCore):
             if policy.on_cap == "skip" and cap_blocks(now, channel, policy.caps, s.ledger):
                 self._skip(step_id, channel, "cap")
                 return "skipped"
-            at = earliest_send(now, channel, policy, self.zone, s.ledger,
-                               spread_for(s.account.account_id))
+            at = earliest_send(
+                now, channel, policy, self.zone, s.ledger, spread_for(s.account.account_id)
+            )
             deliver_by = closing(now, self.zone, policy.contact_window.end)
             if at == now and deliver_by - now < MIN_SEND_TIME:  # too late to finish today
-                at = earliest_send(deliver_by, channel, policy, self.zone, s.ledger,
-                                   spread_for(s.account.account_id))
+                at = earliest_send(
+                    deliver_by,
+                    channel,
+                    policy,
+                    self.zone,
+                    s.ledger,
+                    spread_for(s.account.account_id),
+                )
             if at > now:
                 await self._rest("deferred", at)
                 continue
             if s.failing_since is not None and now - s.failing_since > GIVE_UP_AFTER:
                 s.failing_since = None
-                self._skip(step_id, channel, "undeliverable",
-                           f"failing since {GIVE_UP_AFTER.days} days; giving up")
+                self._skip(
+                    step_id,
+                    channel,
+                    "undeliverable",
+                    f"failing since {GIVE_UP_AFTER.days} days; giving up",
+                )
                 return "skipped"
-            result = await self._attempt(channel, step_id, message, plan, now, deliver_by, stop,
-                                         reminder=not notice)
+            result = await self._attempt(
+                channel, step_id, message, plan, now, deliver_by, stop, reminder=not notice
+            )
             if result is not None:
                 s.failing_since = None
                 return result
             s.failing_since = s.failing_since or now  # not delivered today: next opening
 
-    async def _attempt(self, channel: str, step_id: str, message: Message,
-                       plan: PlanOffered | None, now: datetime, deliver_by: datetime,
-                       stop: Callable[[], bool], reminder: bool) -> Sent | None:
+    async def _attempt(
+        self,
+        channel: str,
+        step_id: str,
+        message: Message,
+        plan: PlanOffered | None,
+        now: datetime,
+        deliver_by: datetime,
+        stop: Callable[[], bool],
+        reminder: bool,
+    ) -> Sent | None:
         """One delivery activity, cancelled if the journey stops while it runs.
         None: not delivered before the window closed (or a transient failure): retry later."""
         s = self.state
@@ -113,19 +138,33 @@ class JourneyDelivery(JourneyCore):
         template = message.template_for(s.segment)
         key = self._key(step_id, channel)
         request = SendMessage(
-            key=key, journey=s.pin, step=step_id, channel=channel, template=template,
-            account_id=s.account.account_id, to=s.account.address_for(channel) or "",
-            fields=self._fields(template_file(template, channel)), balance=s.balance,
+            key=key,
+            journey=s.pin,
+            step=step_id,
+            channel=channel,
+            template=template,
+            account_id=s.account.account_id,
+            to=s.account.address_for(channel) or "",
+            fields=self._fields(template_file(template, channel)),
+            balance=s.balance,
             opening_balance=s.account.balance if s.account.balance != s.balance else None,
-            plan=plan, deliver_by=deliver_by, attempted_before=key in s.attempted,
-            reminder=reminder)
+            plan=plan,
+            deliver_by=deliver_by,
+            attempted_before=key in s.attempted,
+            reminder=reminder,
+        )
         s.attempted = [*s.attempted, key][-20:] if key not in s.attempted else s.attempted
         self._mode = "running"
         handle = workflow.start_activity(
-            "send_message", request, result_type=SendOutcome,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, schedule_to_close_timeout=deliver_by - now,
-            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=SEND_RETRY,
-            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+            "send_message",
+            request,
+            result_type=SendOutcome,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=deliver_by - now,
+            heartbeat_timeout=SEND_HEARTBEAT,
+            retry_policy=SEND_RETRY,
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
         await workflow.wait_condition(lambda: handle.done() or stop())
         called_off = not handle.done()
         if called_off:
@@ -134,8 +173,12 @@ class JourneyDelivery(JourneyCore):
             outcome = await handle
         except ActivityError as error:
             if called_off:  # cancelled, or timed out on a dead worker while being cancelled
-                self._skip(step_id, channel, CALLED_OFF, "stopped while sending: an attempt "
-                                                         "may have reached the customer")
+                self._skip(
+                    step_id,
+                    channel,
+                    CALLED_OFF,
+                    "stopped while sending: an attempt may have reached the customer",
+                )
                 return "stopped"
             return self._not_delivered(step_id, channel, error)
         return self._delivered(step_id, channel, template, key, outcome)
@@ -147,18 +190,26 @@ class JourneyDelivery(JourneyCore):
         if isinstance(cause, ApplicationError) and cause.type == "Undeliverable":
             self._skip(step_id, channel, "undeliverable", cause.message)
             return "skipped"
-        workflow.logger.warning("not delivered before the window closed; deferring",
-                                extra={**self._log_fields(), "channel": channel})
+        workflow.logger.warning(
+            "not delivered before the window closed; deferring",
+            extra={**self._log_fields(), "channel": channel},
+        )
         return None
 
-    def _delivered(self, step_id: str, channel: str, template: str, key: str,
-                   outcome: SendOutcome) -> Sent:
+    def _delivered(
+        self, step_id: str, channel: str, template: str, key: str, outcome: SendOutcome
+    ) -> Sent:
         s = self.state
         if outcome.status == "paid":  # billing says the balance is cleared: not sent
             if outcome.maybe_delivered:
-                self._skip(step_id, channel, CALLED_OFF, "billing said paid on a retry: an "
-                                                         "earlier attempt may have reached the "
-                                                         "customer")
+                self._skip(
+                    step_id,
+                    channel,
+                    CALLED_OFF,
+                    "billing said paid on a retry: an "
+                    "earlier attempt may have reached the "
+                    "customer",
+                )
             s.settle(outcome.balance if outcome.balance is not None else Decimal(0))
             self._publish()
             return "stopped"
@@ -167,18 +218,22 @@ class JourneyDelivery(JourneyCore):
                 s.ceased = True
             elif channel not in s.suppressed:
                 s.suppressed.append(channel)
-            self._skip(step_id, channel, "opted_out" if not s.ceased else "ceased",
-                       outcome.detail)
+            self._skip(step_id, channel, "opted_out" if not s.ceased else "ceased", outcome.detail)
             return "skipped"
         if outcome.status == "rejected":
             self._skip(step_id, channel, "rejected", outcome.detail)
             return "skipped"
         if outcome.possible_duplicate:
             s.possible_duplicates += 1
-        s.record_sent(SentMessage(step=step_id, channel=channel, template=template,
-                                  at=workflow.now(), key=key))
-        workflow.logger.info("sent", extra={**self._log_fields(), "channel": channel,
-                                            "template": template, "key": key})
+        s.record_sent(
+            SentMessage(
+                step=step_id, channel=channel, template=template, at=workflow.now(), key=key
+            )
+        )
+        workflow.logger.info(
+            "sent",
+            extra={**self._log_fields(), "channel": channel, "template": template, "key": key},
+        )
         return "sent"
 
     def _fields(self, file: str) -> dict[str, Any]:

@@ -26,8 +26,13 @@ from workflows.steps import JourneySteps
 
 # Bad data that got past every check fails its journey, visibly, instead of a workflow
 # task retried forever; anything else (a bug) fails the task, so a fix can heal it.
-DATA_ERRORS: list[type[BaseException]] = [ValidationError, ArithmeticError, InvalidOperation,
-                                          ZoneInfoNotFoundError, OverflowError]
+DATA_ERRORS: list[type[BaseException]] = [
+    ValidationError,
+    ArithmeticError,
+    InvalidOperation,
+    ZoneInfoNotFoundError,
+    OverflowError,
+]
 
 W = TypeVar("W")
 

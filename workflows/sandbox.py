@@ -21,8 +21,18 @@ from __future__ import annotations
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-PASSTHROUGH = ("rapport", "jinja2", "markupsafe", "yaml", "babel", "pydantic", "pydantic_core",
-               "annotated_types", "zoneinfo", "tzdata")
+PASSTHROUGH = (
+    "rapport",
+    "jinja2",
+    "markupsafe",
+    "yaml",
+    "babel",
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "zoneinfo",
+    "tzdata",
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

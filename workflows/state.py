@@ -107,8 +107,9 @@ class JourneyState(Kept):
 
     def stopped(self) -> bool:
         """Nothing more to do but finish: paid, ceased, a plan accepted or an end reached."""
-        return self.paid or self.ceased or self.accepted_plan is not None \
-            or self.outcome is not None
+        return (
+            self.paid or self.ceased or self.accepted_plan is not None or self.outcome is not None
+        )
 
     def held(self) -> bool:
         return self.paused or self.disputed
@@ -144,11 +145,16 @@ class JourneyState(Kept):
 
     def pruned(self) -> JourneyState:
         """What the next run needs: recent records (counts stay whole)."""
-        return self.model_copy(update={
-            "skipped": recent(self.skipped), "handoffs": recent(self.handoffs),
-            "errors": self.errors[-RECENT:], "payments": recent(self.payments),
-            "payment_ids": self.payment_ids[-PAYMENT_IDS_KEPT:],
-            "duplicate_payments": self.duplicate_payments[-RECENT:]})
+        return self.model_copy(
+            update={
+                "skipped": recent(self.skipped),
+                "handoffs": recent(self.handoffs),
+                "errors": self.errors[-RECENT:],
+                "payments": recent(self.payments),
+                "payment_ids": self.payment_ids[-PAYMENT_IDS_KEPT:],
+                "duplicate_payments": self.duplicate_payments[-RECENT:],
+            }
+        )
 
     def settle(self, balance: Decimal) -> None:
         self.balance = balance
@@ -159,8 +165,9 @@ class JourneyState(Kept):
     def _check_amount(self, amount: Decimal) -> None:
         allowed = get_currency_precision(self.account.currency)
         if places(amount) > allowed:
-            raise Refused(f"{amount} has more decimal places than {self.account.currency} "
-                          f"allows ({allowed})")
+            raise Refused(
+                f"{amount} has more decimal places than {self.account.currency} allows ({allowed})"
+            )
 
     # --- what each signal does ----------------------------------------------------------
 
@@ -169,14 +176,24 @@ class JourneyState(Kept):
             self.duplicate_payments = [*self.duplicate_payments, payment.payment_id][-RECENT:]
             return
         if payment.currency is not None and payment.currency != self.account.currency:
-            raise Refused(f"payment {payment.payment_id} is in {payment.currency}; the account "
-                          f"is in {self.account.currency}")
+            raise Refused(
+                f"payment {payment.payment_id} is in {payment.currency}; the account "
+                f"is in {self.account.currency}"
+            )
         self._check_amount(payment.amount)
         self.payment_ids = [*self.payment_ids, payment.payment_id][-PAYMENT_IDS_KEPT:]
         balance = self.balance if self.paid else self.balance - payment.amount
-        self.payments = recent([*self.payments, PaymentRecord(
-            payment_id=payment.payment_id, amount=payment.amount, at=now,
-            balance_after=balance)])
+        self.payments = recent(
+            [
+                *self.payments,
+                PaymentRecord(
+                    payment_id=payment.payment_id,
+                    amount=payment.amount,
+                    at=now,
+                    balance_after=balance,
+                ),
+            ]
+        )
         if self.paid:
             return
         self.settle(balance)
@@ -233,4 +250,5 @@ class JourneyInput(JourneyStart):
     carries when a journey continues as new (refused from anyone else)."""
 
     carried: dict[str, object] | None = Field(
-        None, description="set by the engine when a journey continues as new; leave it out")
+        None, description="set by the engine when a journey continues as new; leave it out"
+    )

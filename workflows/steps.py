@@ -54,22 +54,27 @@ class JourneySteps(JourneyDelivery):
         except ContinueAsNew:
             await self._continue_as_new()
         s = self.state
-        return JourneyResult(outcome=s.outcome or "exhausted", messages_sent=s.messages_sent,
-                             paid=s.paid, plan=s.accepted_plan)
+        return JourneyResult(
+            outcome=s.outcome or "exhausted",
+            messages_sent=s.messages_sent,
+            paid=s.paid,
+            plan=s.accepted_plan,
+        )
 
     async def _prepare(self) -> None:
         """Pin the journey and read the customer's zone (one local activity, recorded)."""
         s = self.state
         prepared = await workflow.execute_local_activity(
-            "prepare_journey", PrepareJourney(journey=self.request.journey, account=s.account,
-                                               at=workflow.now()),
-            result_type=Prepared, start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=5))
+            "prepare_journey",
+            PrepareJourney(journey=self.request.journey, account=s.account, at=workflow.now()),
+            result_type=Prepared,
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5),
+        )
         s.pin, s.zone = prepared.pin, prepared.zone
         s.ledger = [*prepared.recent, *s.ledger]  # caps count earlier journeys' messages
         self._choose_segment()  # reads the pinned definition (a miss retries the task)
-        workflow.logger.info("journey started", extra={**self._log_fields(),
-                                                       "segment": s.segment})
+        workflow.logger.info("journey started", extra={**self._log_fields(), "segment": s.segment})
 
     async def _walk(self) -> None:
         s, steps = self.state, self.definition.steps
@@ -128,8 +133,7 @@ class JourneySteps(JourneyDelivery):
                 await self._thank_for_payment()
         self._mode = "finished"
         self._publish()
-        workflow.logger.info("journey ended", extra={**self._log_fields(),
-                                                     "outcome": s.outcome})
+        workflow.logger.info("journey ended", extra={**self._log_fields(), "outcome": s.outcome})
 
     # --- the steps ---------------------------------------------------------------------------
 
@@ -154,8 +158,12 @@ class JourneySteps(JourneyDelivery):
             first_due = local(now + offer.respond_within, self.zone).date()
             plan = PlanOffered.of(s.balance, offer, first_due, now + offer.respond_within)
             if plan is None:
-                self._skip(step.id, offer.channel, "condition_false",
-                           f"no plan has installments of at least {offer.min_installment}")
+                self._skip(
+                    step.id,
+                    offer.channel,
+                    "condition_false",
+                    f"no plan has installments of at least {offer.min_installment}",
+                )
                 return
             if await self._deliver(step.id, offer, plan) != "sent":
                 return
@@ -164,9 +172,11 @@ class JourneySteps(JourneyDelivery):
 
     async def _handoff(self, step: HandoffStep) -> None:
         s = self.state
-        summary = (f"Journey {self.definition.id} v{self.definition.version}, segment "
-                   f"{s.segment}, balance {s.balance} {s.account.currency}, "
-                   f"{s.messages_sent} messages sent, engaged: {s.engaged}.")
+        summary = (
+            f"Journey {self.definition.id} v{self.definition.version}, segment "
+            f"{s.segment}, balance {s.balance} {s.account.currency}, "
+            f"{s.messages_sent} messages sent, engaged: {s.engaged}."
+        )
         await self._ask_a_person(step.id, step.handoff.queue, step.id, summary)
 
     async def _callback_handoffs(self) -> None:
@@ -174,28 +184,39 @@ class JourneySteps(JourneyDelivery):
         s = self.state
         while s.callbacks_due > 0 and s.pin is not None and s.callback_at is not None:
             s.callbacks_due -= 1
-            summary = (f"The customer asked for a call at {s.callback_at.isoformat()} "
-                       f"(journey {s.pin.id}, balance {s.balance} {s.account.currency}); "
-                       "outreach is paused until you send resume.")
-            await self._ask_a_person("callback", "callback",
-                                     f"callback-{s.callback_at:%Y%m%dT%H%M}", summary)
+            summary = (
+                f"The customer asked for a call at {s.callback_at.isoformat()} "
+                f"(journey {s.pin.id}, balance {s.balance} {s.account.currency}); "
+                "outreach is paused until you send resume."
+            )
+            await self._ask_a_person(
+                "callback", "callback", f"callback-{s.callback_at:%Y%m%dT%H%M}", summary
+            )
             self._changed("callback handoff")
 
-    async def _ask_a_person(self, step_id: str, queue: str, key_name: str,
-                            summary: str) -> None:
+    async def _ask_a_person(self, step_id: str, queue: str, key_name: str, summary: str) -> None:
         """A handoff: a task for a person on `queue` (the `create_handoff` activity)."""
         s = self.state
         assert s.pin is not None
         await workflow.execute_activity(
             "create_handoff",
-            HandoffRequest(key=self._key(key_name, "handoff"), queue=queue,
-                           account_id=s.account.account_id, journey_id=s.pin.id,
-                           segment=s.segment, summary=summary, at=workflow.now()),
-            result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY,
+            HandoffRequest(
+                key=self._key(key_name, "handoff"),
+                queue=queue,
+                account_id=s.account.account_id,
+                journey_id=s.pin.id,
+                segment=s.segment,
+                summary=summary,
+                at=workflow.now(),
+            ),
+            result_type=SendOutcome,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT,
+            retry_policy=RETRY,
         )
-        s.handoffs = recent([*s.handoffs, HandoffRecord(step=step_id, queue=queue,
-                                                        at=workflow.now())])
+        s.handoffs = recent(
+            [*s.handoffs, HandoffRecord(step=step_id, queue=queue, at=workflow.now())]
+        )
 
     async def _wait(self, duration: timedelta) -> None:
         """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.
@@ -227,8 +248,7 @@ class JourneySteps(JourneyDelivery):
         except (ValidationError, Refused) as exc:
             error = problems_of(exc) if isinstance(exc, ValidationError) else str(exc)
             self.state.refuse(name, now, error)
-            workflow.logger.warning("signal refused", extra={**self._log_fields(),
-                                                             "signal": name})
+            workflow.logger.warning("signal refused", extra={**self._log_fields(), "signal": name})
             self._changed(f"{name} refused")
             return
         if self.state.pin is not None:
@@ -243,9 +263,13 @@ class JourneySteps(JourneyDelivery):
         offer = self.state.plan_offer
         option = offer.option(request.installments)
         assert option is not None
-        accepted = AcceptedPlan(installments=option.installments, amount=option.amount,
-                                last_amount=option.last_amount, first_due=offer.first_due,
-                                accepted_at=workflow.now())
+        accepted = AcceptedPlan(
+            installments=option.installments,
+            amount=option.amount,
+            last_amount=option.last_amount,
+            first_due=offer.first_due,
+            accepted_at=workflow.now(),
+        )
         self.state.accepted_plan = accepted
         self._changed("accept_plan")
         return accepted
@@ -255,25 +279,31 @@ class JourneySteps(JourneyDelivery):
             raise ApplicationError("this journey did not start: its input was invalid")
         s = self.state
         if request is None:
-            raise ApplicationError("accept_plan needs a payload: {\"installments\": N}")
+            raise ApplicationError('accept_plan needs a payload: {"installments": N}')
         if s.stopped():
             raise ApplicationError(f"this journey has ended ({s.ending()})")
         offer = s.plan_offer
-        if offer is not None and offer.expires_at is not None \
-                and workflow.now() > offer.expires_at:
-            raise ApplicationError(f"the plan offer expired on "
-                                   f"{local(offer.expires_at, self.zone):%Y-%m-%d %H:%M}")
+        if offer is not None and offer.expires_at is not None and workflow.now() > offer.expires_at:
+            raise ApplicationError(
+                f"the plan offer expired on {local(offer.expires_at, self.zone):%Y-%m-%d %H:%M}"
+            )
         if offer is not None and offer.balance is not None and offer.balance != s.balance:
-            raise ApplicationError(f"the balance changed since the offer ({offer.balance} then, "
-                                   f"{s.balance} now); that offer no longer stands")
-        reason = plan_rejection(request.installments, offer.offered if offer else None,
-                                offer.balance or s.balance if offer else s.balance,
-                                offer.min_installment if offer else s.balance)
+            raise ApplicationError(
+                f"the balance changed since the offer ({offer.balance} then, "
+                f"{s.balance} now); that offer no longer stands"
+            )
+        reason = plan_rejection(
+            request.installments,
+            offer.offered if offer else None,
+            offer.balance or s.balance if offer else s.balance,
+            offer.min_installment if offer else s.balance,
+        )
         if reason is not None:
             raise ApplicationError(reason)
 
     def _status(self) -> JourneyStatus:
         if self.problem is not None:
             raise ApplicationError(self.problem)
-        return operator_view.status(self.state, self._mode, self._next_action_at,
-                                    self.request.journey)
+        return operator_view.status(
+            self.state, self._mode, self._next_action_at, self.request.journey
+        )

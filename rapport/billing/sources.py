@@ -43,8 +43,14 @@ class LocalLedger:
 
     def record(self, account_id: str, amount: Decimal, payment_id: str) -> bool:
         """Append a payment; a payment id already there is not counted twice."""
-        return self.file.append({"account_id": account_id, "amount": str(amount),
-                                 "payment_id": payment_id, "at": datetime.now(UTC).isoformat()})
+        return self.file.append(
+            {
+                "account_id": account_id,
+                "amount": str(amount),
+                "payment_id": payment_id,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
 
     def paid(self, account_id: str) -> Decimal:
         total = Decimal("0")
@@ -84,5 +90,4 @@ class HttpBilling:
                 raise ValueError("balance must be a decimal string, not a float")
             return Decimal(str(value))
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            raise BillingUnavailable(f"billing answered without a usable balance: {exc}") \
-                from None
+            raise BillingUnavailable(f"billing answered without a usable balance: {exc}") from None

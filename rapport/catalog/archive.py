@@ -38,10 +38,17 @@ class StoreArchive:
         if journey.pin.hash in self._saved:
             return
         with self.store.begin() as connection:
-            save_version(connection, StoredVersion(
-                hash=journey.pin.hash, journey_id=journey.pin.id, version=journey.pin.version,
-                source=journey.source, definition=journey.definition.model_dump_json(),
-                templates=dict(journey.templates.sources)))
+            save_version(
+                connection,
+                StoredVersion(
+                    hash=journey.pin.hash,
+                    journey_id=journey.pin.id,
+                    version=journey.pin.version,
+                    source=journey.source,
+                    definition=journey.definition.model_dump_json(),
+                    templates=dict(journey.templates.sources),
+                ),
+            )
         self._saved.add(journey.pin.hash)
 
     def load(self, content_hash: str) -> PinnedJourney | None:

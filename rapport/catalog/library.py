@@ -62,13 +62,17 @@ class Library:
         by_id = {j.definition.id: j for j in scan.journeys}
         if journey_id is not None:
             if journey_id not in by_id:
-                raise JourneyNotFound(f"no journey has id {journey_id!r}; journeys: "
-                                      f"{', '.join(sorted(by_id)) or 'none'}{note}")
+                raise JourneyNotFound(
+                    f"no journey has id {journey_id!r}; journeys: "
+                    f"{', '.join(sorted(by_id)) or 'none'}{note}"
+                )
             return by_id[journey_id]
         chosen = choose_journey([j.definition for j in scan.journeys], account)
         if chosen is None:
-            raise JourneyNotFound(f"no journey's entry rule matches account "
-                                  f"{account.account_id}; name a journey when starting it{note}")
+            raise JourneyNotFound(
+                f"no journey's entry rule matches account "
+                f"{account.account_id}; name a journey when starting it{note}"
+            )
         return by_id[chosen.id]
 
     def _load(self, path: Path) -> PinnedJourney | list[Problem]:

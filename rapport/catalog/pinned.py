@@ -16,8 +16,10 @@ HASH_LENGTH = 20  # hex characters: 80 bits, far beyond any count of journey ver
 
 def content_hash(definition: JourneyDefinition, templates: TemplateBundle) -> str:
     """The same definition and templates give the same hash, whatever the YAML's layout."""
-    content = {"definition": definition.model_dump(mode="json"),
-               "templates": dict(sorted(templates.sources.items()))}
+    content = {
+        "definition": definition.model_dump(mode="json"),
+        "templates": dict(sorted(templates.sources.items())),
+    }
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:HASH_LENGTH]
 
@@ -31,10 +33,12 @@ class PinnedJourney:
     fields: dict[str, frozenset[FieldPath] | None] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, definition: JourneyDefinition, templates: TemplateBundle,
-           source: str) -> PinnedJourney:
-        pin = JourneyPin(id=definition.id, version=definition.version,
-                         hash=content_hash(definition, templates))
+    def of(
+        cls, definition: JourneyDefinition, templates: TemplateBundle, source: str
+    ) -> PinnedJourney:
+        pin = JourneyPin(
+            id=definition.id, version=definition.version, hash=content_hash(definition, templates)
+        )
         fields = {file: templates.account_fields(file) for file in templates.sources}
         return cls(pin, definition, templates, source, fields)
 

@@ -20,8 +20,9 @@ def phone(number: str) -> str:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if not _E164.fullmatch(compact):
-        raise BadAddress(f"{number!r} is not a phone number in international form "
-                         "(+ and 8-15 digits)")
+        raise BadAddress(
+            f"{number!r} is not a phone number in international form (+ and 8-15 digits)"
+        )
     return compact
 
 
@@ -29,8 +30,12 @@ def email(address: str) -> str:
     """Trimmed and lower-cased: providers treat the local part case-insensitively in
     practice, and an opt-out must not miss `Robin@Example.com`."""
     value = address.strip().lower()
-    if value.count("@") != 1 or value.startswith("@") or value.endswith("@") or \
-            any(c.isspace() for c in value):
+    if (
+        value.count("@") != 1
+        or value.startswith("@")
+        or value.endswith("@")
+        or any(c.isspace() for c in value)
+    ):
         raise BadAddress(f"{address!r} is not an email address")
     return value
 

@@ -4,6 +4,8 @@ unsubscribe, list headers added by the provider)."""
 from rapport.channels.base import ChannelSpec
 
 EMAIL = ChannelSpec(
-    name="email", address=("customer", "email"),
+    name="email",
+    address=("customer", "email"),
     opt_out="To stop emails about this account, visit {opt_out}",
-    description="email, delivered by SMTP (provider smtp) or a webhook")
+    description="email, delivered by SMTP (provider smtp) or a webhook",
+)

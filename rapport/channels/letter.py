@@ -3,6 +3,8 @@
 from rapport.channels.base import ChannelSpec
 
 LETTER = ChannelSpec(
-    name="letter", address=("attributes", "postal_address"),
+    name="letter",
+    address=("attributes", "postal_address"),
     opt_out="To stop letters, tell us at {contact_us}",
-    description="letters, printed by a letter house that receives a webhook")
+    description="letters, printed by a letter house that receives a webhook",
+)

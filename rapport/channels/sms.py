@@ -3,6 +3,8 @@
 from rapport.channels.base import ChannelSpec
 
 SMS = ChannelSpec(
-    name="sms", address=("customer", "phone"),
+    name="sms",
+    address=("customer", "phone"),
     opt_out="Reply STOP to opt out of texts.",
-    description="text messages, delivered by a Twilio-style API (provider twilio) or a webhook")
+    description="text messages, delivered by a Twilio-style API (provider twilio) or a webhook",
+)

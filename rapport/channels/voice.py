@@ -3,6 +3,8 @@
 from rapport.channels.base import ChannelSpec
 
 VOICE = ChannelSpec(
-    name="voice", address=("customer", "phone"),
+    name="voice",
+    address=("customer", "phone"),
     opt_out="To stop these calls, say 'stop calling' or press 9.",
-    description="calls, placed by a dialer that receives a webhook")
+    description="calls, placed by a dialer that receives a webhook",
+)

@@ -3,6 +3,8 @@
 from rapport.channels.base import ChannelSpec
 
 WEBHOOK = ChannelSpec(
-    name="webhook", address=("account_id",),
+    name="webhook",
+    address=("account_id",),
     opt_out="To stop these messages, visit {opt_out}",
-    description="a signed JSON POST to a system of the creditor's")
+    description="a signed JSON POST to a system of the creditor's",
+)

@@ -79,7 +79,12 @@ def operate(action: Callable[[Journeys], Awaitable[str]]) -> NoReturn:
     except JourneyError as exc:
         exit_now(1, [str(exc)])
     except RuntimeError as exc:  # the SDK's connection failure
-        exit_now(1, [f"cannot reach Temporal at {settings.temporal_address}: {exc}. "
-                     "Is the server running (make run, or python worker.py --dev)?"])
+        exit_now(
+            1,
+            [
+                f"cannot reach Temporal at {settings.temporal_address}: {exc}. "
+                "Is the server running (make run, or python worker.py --dev)?"
+            ],
+        )
     click.echo(output)
     exit_now(0)

@@ -33,8 +33,9 @@ def midday_zone(now: datetime | None = None) -> str:
 def demo_accounts() -> list[Account]:
     """The example accounts, plus one whose clock says midday, so that a message goes out
     within seconds whatever the time (the examples' customers may be asleep)."""
-    accounts: list[Account] = [validate_model(Account, load_yaml(path))
-                               for path in sorted(ACCOUNTS.glob("*.yaml"))]
+    accounts: list[Account] = [
+        validate_model(Account, load_yaml(path)) for path in sorted(ACCOUNTS.glob("*.yaml"))
+    ]
     # the pre-due journey contacts every day of the week
     now = validate_model(Account, load_yaml(ACCOUNTS / "due_soon.yaml")).model_copy(deep=True)
     now.account_id = DEMO_ACCOUNT
@@ -64,8 +65,11 @@ async def demo_link(settings: Settings, within: float = 20.0) -> str | None:
         for entry in reversed(read_outbox(settings.outbox_path)):
             found = PORTAL_LINK.search(str(entry.get("body", "")))
             if entry.get("account_id") == DEMO_ACCOUNT and found:
-                answer = (str(entry.get("to", "")) if entry.get("channel") == "email"
-                          else re.sub(r"\D", "", str(entry.get("to", "")))[-4:])
+                answer = (
+                    str(entry.get("to", ""))
+                    if entry.get("channel") == "email"
+                    else re.sub(r"\D", "", str(entry.get("to", "")))[-4:]
+                )
                 return f"{found.group(0)}  (it asks for: {answer})"
         await asyncio.sleep(0.5)
     return None
@@ -83,13 +87,16 @@ def encryption_line(settings: Settings) -> str:
     if settings.encryption_keys is not None:
         return "  customer data:     encrypted in Temporal (RAPPORT_ENCRYPTION_KEYS)"
     if settings.dev_key_file.exists():
-        return (f"  customer data:     encrypted in Temporal with the development key "
-                f"{settings.dev_key_file}; the UI decrypts through {settings.portal_url}/codec")
+        return (
+            f"  customer data:     encrypted in Temporal with the development key "
+            f"{settings.dev_key_file}; the UI decrypts through {settings.portal_url}/codec"
+        )
     return "  customer data:     NOT encrypted in Temporal (set RAPPORT_ENCRYPTION_KEYS)"
 
 
-def guide(settings: Settings, ui: str | None, started: list[str], kept: list[str],
-          link: str | None = None) -> str:
+def guide(
+    settings: Settings, ui: str | None, started: list[str], kept: list[str], link: str | None = None
+) -> str:
     example = (started or kept or ["A-1001"])[0]
     lines = [
         "",

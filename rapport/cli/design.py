@@ -63,8 +63,10 @@ def render_preview(journey: LoadedJourney, account: Account, step_id: str | None
     segment, _ = choose_segment(definition, context)
     now = datetime.now(UTC)
     settings = load_settings()
-    blocks = [f"journey {definition.id} v{definition.version}, account {account.account_id}, "
-              f"segment {segment}"]
+    blocks = [
+        f"journey {definition.id} v{definition.version}, account {account.account_id}, "
+        f"segment {segment}"
+    ]
     if step_id is not None and step_id not in definition.step_index():
         raise KeyError(f"{journey.path}: no step has id {step_id!r}")
     for path, message in definition.messages():
@@ -75,8 +77,9 @@ def render_preview(journey: LoadedJourney, account: Account, step_id: str | None
         if isinstance(message, PlanOffer):
             plan = PlanOffered.of(account.balance, message, (now + message.respond_within).date())
         template = message.template_for(segment)
-        links = portal_links(settings.portal_url, settings.signer().token("respond", label),
-                             message.channel)
+        links = portal_links(
+            settings.portal_url, settings.signer().token("respond", label), message.channel
+        )
         ctx = message_context(account, account.balance, message.channel, links, plan)
         rendered = journey.templates.render(template, message.channel, ctx)
         lines = [f"--- {label}: {message.channel}, template {template}"]
@@ -131,7 +134,9 @@ def outbox(account_id: str | None, full: bool) -> None:
         click.echo(f"{path}: no messages yet")
     for entry in entries:
         first = entry["subject"] or entry["body"].split("\n")[0]
-        click.echo(f"{entry['at']}  {entry['account_id']:<10} {entry['channel']:<8} "
-                   f"{entry['to']:<24} {first}")
+        click.echo(
+            f"{entry['at']}  {entry['account_id']:<10} {entry['channel']:<8} "
+            f"{entry['to']:<24} {first}"
+        )
         if full:
             click.echo(entry["body"] + "\n")

@@ -33,9 +33,11 @@ def start(account_file: Path, journey_id: str | None) -> None:
         handle = started.handle
         line = f"journey {handle.id} running (run {handle.result_run_id})"
         if started.differs:
-            line += (f"\nnote: this journey was already running with other data for "
-                     f"{account.account_id}; it keeps its own. Send the change with: journey "
-                     f"update {account.account_id} key=value ... (or --file FILE)")
+            line += (
+                f"\nnote: this journey was already running with other data for "
+                f"{account.account_id}; it keeps its own. Send the change with: journey "
+                f"update {account.account_id} key=value ... (or --file FILE)"
+            )
         elif started.already_running:
             line += " (already running, same data)"
         return line
@@ -63,8 +65,14 @@ def status(account_id: str, as_json: bool) -> None:
 @click.option("--outcome", default=None, help="paid, plan_accepted, ceased, ... or running")
 @click.option("--balance-over", type=str, default=None, help="e.g. 500")
 @click.option("--running", is_flag=True, help="Only journeys still running.")
-def list_journeys(journey_id: str | None, step: str | None, segment: str | None,
-                  outcome: str | None, balance_over: str | None, running: bool) -> None:
+def list_journeys(
+    journey_id: str | None,
+    step: str | None,
+    segment: str | None,
+    outcome: str | None,
+    balance_over: str | None,
+    running: bool,
+) -> None:
     """Journeys, filtered by journey, step, segment, outcome or balance."""
     from rapport.client import list_query
 
@@ -82,25 +90,36 @@ def list_journeys(journey_id: str | None, step: str | None, segment: str | None,
     operate(action)
 
 
-LIST_HEADER = {"AccountId": "account", "JourneyId": "journey", "JourneyStep": "step",
-               "Segment": "segment", "BalanceDue": "balance", "Outcome": "outcome",
-               "status": "status"}
+LIST_HEADER = {
+    "AccountId": "account",
+    "JourneyId": "journey",
+    "JourneyStep": "step",
+    "Segment": "segment",
+    "BalanceDue": "balance",
+    "Outcome": "outcome",
+    "status": "status",
+}
 
 
 def _row(row: dict[str, Any]) -> str:
     cell = {k: "-" if row.get(k) in (None, "") else str(row[k]) for k in LIST_HEADER}
     if isinstance(row.get("BalanceDue"), float):
         cell["BalanceDue"] = f"{row['BalanceDue']:.2f}"
-    return (f"{cell['AccountId']:<12} {cell['JourneyId']:<14} {cell['JourneyStep']:<14} "
-            f"{cell['Segment']:<18} {cell['BalanceDue']:>10} {cell['Outcome']:<14} "
-            f"{cell['status']}")
+    return (
+        f"{cell['AccountId']:<12} {cell['JourneyId']:<14} {cell['JourneyStep']:<14} "
+        f"{cell['Segment']:<18} {cell['BalanceDue']:>10} {cell['Outcome']:<14} "
+        f"{cell['status']}"
+    )
 
 
 @main.command()
 @click.argument("account_id")
 @click.argument("amount")
-@click.option("--payment-id", default=None,
-              help="The payment's id at billing (a repeat changes nothing); default: a new one.")
+@click.option(
+    "--payment-id",
+    default=None,
+    help="The payment's id at billing (a repeat changes nothing); default: a new one.",
+)
 def pay(account_id: str, amount: str, payment_id: str | None) -> None:
     """Report a payment of AMOUNT (a decimal such as 45.00) on ACCOUNT_ID."""
     try:
@@ -118,8 +137,13 @@ def pay(account_id: str, amount: str, payment_id: str | None) -> None:
 @main.command()
 @click.argument("account_id")
 @click.argument("fields", nargs=-1)
-@click.option("--file", "file", type=click.Path(path_type=Path), default=None,
-              help="A YAML or JSON file with the changed fields.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A YAML or JSON file with the changed fields.",
+)
 def update(account_id: str, fields: tuple[str, ...], file: Path | None) -> None:
     """Tell a running journey what changed: key=value (balance=120.00,
     customer.email=dana@example.com, consent.sms=false, days_past_due=40) or --file."""
@@ -174,13 +198,21 @@ def describe_status(found: JourneyStatus) -> str:
         f"messages sent {len(found.messages)}, skipped {len(found.skipped)}, "
         f"suppressed {', '.join(found.suppressed_channels) or 'none'}",
     ]
-    lines += [f"  sent    {m.at:%Y-%m-%d %H:%M} UTC  {m.channel:<6} {m.step} ({m.template})"
-              for m in found.messages]
-    lines += [f"  skipped {s.at:%Y-%m-%d %H:%M} UTC  {s.channel or '-':<6} {s.step}: {s.reason}"
-              for s in found.skipped]
-    lines += [f"  paid    {p.at:%Y-%m-%d %H:%M} UTC  {p.amount} ({p.payment_id}), balance "
-              f"{p.balance_after}" for p in found.payments]
-    lines += [f"  duplicate payment {payment_id}: ignored" for payment_id in
-              found.duplicate_payments]
+    lines += [
+        f"  sent    {m.at:%Y-%m-%d %H:%M} UTC  {m.channel:<6} {m.step} ({m.template})"
+        for m in found.messages
+    ]
+    lines += [
+        f"  skipped {s.at:%Y-%m-%d %H:%M} UTC  {s.channel or '-':<6} {s.step}: {s.reason}"
+        for s in found.skipped
+    ]
+    lines += [
+        f"  paid    {p.at:%Y-%m-%d %H:%M} UTC  {p.amount} ({p.payment_id}), balance "
+        f"{p.balance_after}"
+        for p in found.payments
+    ]
+    lines += [
+        f"  duplicate payment {payment_id}: ignored" for payment_id in found.duplicate_payments
+    ]
     lines += [f"  refused {r.at:%Y-%m-%d %H:%M} UTC  {r.event}: {r.error}" for r in found.refused]
     return "\n".join(lines)

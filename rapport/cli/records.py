@@ -53,15 +53,29 @@ def record_signal(account_id: str, event: str, values: dict[str, Any]) -> None:
 
 @main.command()
 @click.argument("account_id")
-@click.option("--address", "addresses", multiple=True,
-              help="A phone number or email address of the account (repeatable): its own "
-                   "entries (an SMS STOP, an email one-click) are shown and counted too.")
-@click.option("--record", "action", type=click.Choice(ACTIONS), default=None,
-              help="Add an entry (source: operator), e.g. to correct a record.")
+@click.option(
+    "--address",
+    "addresses",
+    multiple=True,
+    help="A phone number or email address of the account (repeatable): its own "
+    "entries (an SMS STOP, an email one-click) are shown and counted too.",
+)
+@click.option(
+    "--record",
+    "action",
+    type=click.Choice(ACTIONS),
+    default=None,
+    help="Add an entry (source: operator), e.g. to correct a record.",
+)
 @click.option("--channel", default=None, help="The entry's channel (default: all).")
 @click.option("--json", "as_json", is_flag=True)
-def consent(account_id: str, addresses: tuple[str, ...], action: str | None,
-            channel: str | None, as_json: bool) -> None:
+def consent(
+    account_id: str,
+    addresses: tuple[str, ...],
+    action: str | None,
+    channel: str | None,
+    as_json: bool,
+) -> None:
     """A customer's consent record: what each channel may carry, and every entry with its
     source and time."""
     kept = _addresses(addresses)
@@ -74,17 +88,27 @@ def consent(account_id: str, addresses: tuple[str, ...], action: str | None,
     except StoreUnavailable as exc:
         fail([str(exc)])
     if as_json:
-        click.echo(json.dumps({"account_id": account_id, "addresses": kept,
-                               "channels": standing,
-                               "entries": [_entry(e) for e in entries]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "account_id": account_id,
+                    "addresses": kept,
+                    "channels": standing,
+                    "entries": [_entry(e) for e in entries],
+                },
+                indent=2,
+            )
+        )
         return
     click.echo(f"consent of {account_id}" + (f" ({', '.join(kept)})" if kept else ""))
     for name, said in standing.items():
         click.echo(f"  {name:<7} {said}")
     click.echo("entries:" if entries else "entries: none")
     for e in entries:
-        click.echo(f"  {e.at.isoformat()}  {e.action:<8} {e.channel:<6} "
-                   f"{e.address or e.account_id}  {e.source}  {e.reference or ''}".rstrip())
+        click.echo(
+            f"  {e.at.isoformat()}  {e.action:<8} {e.channel:<6} "
+            f"{e.address or e.account_id}  {e.source}  {e.reference or ''}".rstrip()
+        )
 
 
 def _addresses(given: tuple[str, ...]) -> list[str]:
@@ -92,14 +116,19 @@ def _addresses(given: tuple[str, ...]) -> list[str]:
     for address in given:
         value = normalised(address)
         if value is None:
-            fail([f"--address {address!r}: neither a phone number in international form "
-                  "nor an email address"])
+            fail(
+                [
+                    f"--address {address!r}: neither a phone number in international form "
+                    "nor an email address"
+                ]
+            )
         kept.append(value)
     return kept
 
 
-def _record(book: ConsentBook, account_id: str, action: str, channel: str,
-            addresses: list[str]) -> None:
+def _record(
+    book: ConsentBook, account_id: str, action: str, channel: str, addresses: list[str]
+) -> None:
     if channel != ALL and channel not in NAMES:
         fail([f"--channel {channel!r}: one of {', '.join(NAMES)} or all"])
     chosen: Action = action  # type: ignore[assignment]
@@ -122,9 +151,15 @@ def _standing(book: ConsentBook, account_id: str, channel: str, addresses: list[
 
 
 def _entry(e: ConsentEntry) -> dict[str, Any]:
-    return {"at": e.at.isoformat(), "action": e.action, "channel": e.channel,
-            "account_id": e.account_id, "address": e.address, "source": e.source,
-            "reference": e.reference}
+    return {
+        "at": e.at.isoformat(),
+        "action": e.action,
+        "channel": e.channel,
+        "account_id": e.account_id,
+        "address": e.address,
+        "source": e.source,
+        "reference": e.reference,
+    }
 
 
 @main.group()

@@ -14,8 +14,9 @@ from rapport.security.codec import KeyProblem, new_key_line
 
 @main.command()
 @click.option("--host", default=None, help="Default 127.0.0.1.")
-@click.option("--port", type=int, default=None,
-              help="Default: the port of RAPPORT_PORTAL_URL (8000).")
+@click.option(
+    "--port", type=int, default=None, help="Default: the port of RAPPORT_PORTAL_URL (8000)."
+)
 def web(host: str | None, port: int | None) -> None:
     """Serve the one web app: the portal (/r/{token}), the payment provider's webhook (and
     the dev stand-in provider), the SMS webhooks, one-click unsubscribe, the codec."""
@@ -27,13 +28,17 @@ def web(host: str | None, port: int | None) -> None:
     except KeyProblem as problem:
         fail([str(problem)])
     if ring is None:
-        click.echo("warning: no encryption keys (RAPPORT_ENCRYPTION_KEYS): the codec "
-                   "endpoints answer 404", err=True)
+        click.echo(
+            "warning: no encryption keys (RAPPORT_ENCRYPTION_KEYS): the codec endpoints answer 404",
+            err=True,
+        )
 
     async def run() -> None:
         server = await serve_web(settings, host, port)
-        click.echo(f"web app on {server.address} (portal links: {settings.portal_url}/r/...; "
-                   f"payments: {settings.payment_provider})")
+        click.echo(
+            f"web app on {server.address} (portal links: {settings.portal_url}/r/...; "
+            f"payments: {settings.payment_provider})"
+        )
         await server.task
 
     asyncio.run(run())

@@ -53,11 +53,14 @@ class Journeys:
         whether it holds other data (send `account_updated` to change it). An account that
         comes back after its journey closed starts a new one."""
         handle = await self.client.start_workflow(
-            WORKFLOW_TYPE, JourneyStart(account=account, journey=journey),
-            id=workflow_id(account.account_id), task_queue=self.settings.task_queue,
+            WORKFLOW_TYPE,
+            JourneyStart(account=account, journey=journey),
+            id=workflow_id(account.account_id),
+            task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            static_summary=summary(account, journey), result_type=JourneyResult,
+            static_summary=summary(account, journey),
+            result_type=JourneyResult,
             search_attributes=starting_attributes(account, journey),
             memo={"currency": account.currency},
         )
@@ -65,8 +68,11 @@ class Journeys:
         if response is None or getattr(response, "started", True):
             return Started(handle=handle, already_running=False, differs=False)
         running = await self.status(account.account_id)
-        return Started(handle=handle, already_running=True,
-                       differs=running.account_fingerprint != fingerprint(account))
+        return Started(
+            handle=handle,
+            already_running=True,
+            differs=running.account_fingerprint != fingerprint(account),
+        )
 
     async def list(self, query: str, limit: int = 200) -> list[dict[str, Any]]:
         """Journeys matching a visibility query, with their search attributes."""
@@ -79,8 +85,9 @@ class Journeys:
             rows.append(row)
         return rows
 
-    async def pay(self, account_id: str, amount: Decimal,
-                  payment_id: str | None = None) -> PaymentReceived:
+    async def pay(
+        self, account_id: str, amount: Decimal, payment_id: str | None = None
+    ) -> PaymentReceived:
         """Report a payment: the local ledger (when no billing URL is set) and the journey.
         The amount is checked against the account's currency first; without a payment id
         one is made up (a repeated id changes nothing)."""
@@ -88,16 +95,21 @@ class Journeys:
         currency = str(await description.memo_value("currency", default="")) or None
         precision = get_currency_precision(currency) if currency else MAX_PLACES
         if places(amount) > precision:
-            raise JourneyError(f"{amount} has more decimal places than {currency} allows "
-                               f"({precision})")
+            raise JourneyError(
+                f"{amount} has more decimal places than {currency} allows ({precision})"
+            )
         try:
-            payment = PaymentReceived(amount=amount, currency=currency,
-                                      payment_id=payment_id or f"manual-{uuid.uuid4().hex}")
+            payment = PaymentReceived(
+                amount=amount,
+                currency=currency,
+                payment_id=payment_id or f"manual-{uuid.uuid4().hex}",
+            )
         except ValidationError as exc:
             raise JourneyError(f"payment_received: {_problems(exc)}") from None
         if not self.settings.billing_url:
-            LocalLedger(self.settings.ledger_path).record(account_id, payment.amount,
-                                                          payment.payment_id)
+            LocalLedger(self.settings.ledger_path).record(
+                account_id, payment.amount, payment.payment_id
+            )
         await handle.signal("payment_received", payment)
         return payment
 
@@ -122,13 +134,12 @@ class Journeys:
         handle = await self._running(account_id)
         try:
             result: AcceptedPlan = await handle.execute_update(
-                ACCEPT_PLAN_UPDATE, AcceptPlan(installments=installments),
-                result_type=AcceptedPlan)
+                ACCEPT_PLAN_UPDATE, AcceptPlan(installments=installments), result_type=AcceptedPlan
+            )
             return result
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
-            raise JourneyError(str(cause.message if hasattr(cause, "message") else cause)) \
-                from None
+            raise JourneyError(str(cause.message if hasattr(cause, "message") else cause)) from None
 
     async def status(self, account_id: str) -> JourneyStatus:
         handle = self.client.get_workflow_handle(workflow_id(account_id))
@@ -141,8 +152,9 @@ class Journeys:
     async def _running(self, account_id: str) -> WorkflowHandle[Any, Any]:
         return (await self._running_with(account_id))[0]
 
-    async def _running_with(self, account_id: str) -> tuple[WorkflowHandle[Any, Any],
-                                                            WorkflowExecutionDescription]:
+    async def _running_with(
+        self, account_id: str
+    ) -> tuple[WorkflowHandle[Any, Any], WorkflowExecutionDescription]:
         """The running journey, and its description (no worker needed to answer)."""
         handle = self.client.get_workflow_handle(workflow_id(account_id))
         try:
@@ -165,31 +177,46 @@ class Started:
 
 def starting_attributes(account: Account, journey: str | None) -> TypedSearchAttributes:
     """Search attributes set by the start itself (no history event to write them)."""
-    return TypedSearchAttributes([
-        SearchAttributePair(sa.ACCOUNT_ID, account.account_id),
-        SearchAttributePair(sa.BALANCE_DUE, float(account.balance)),
-        SearchAttributePair(sa.DAYS_PAST_DUE, account.days_past_due),
-        SearchAttributePair(sa.OUTCOME, "running")])
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.ACCOUNT_ID, account.account_id),
+            SearchAttributePair(sa.BALANCE_DUE, float(account.balance)),
+            SearchAttributePair(sa.DAYS_PAST_DUE, account.days_past_due),
+            SearchAttributePair(sa.OUTCOME, "running"),
+        ]
+    )
 
 
 def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}"
-                     for e in exc.errors())
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def summary(account: Account, journey: str | None) -> str:
     """The one line an operator sees at the top of the journey's page in the UI."""
-    return (f"{journey or 'journey chosen by entry rules'} for account {account.account_id}: "
-            f"{account.balance} {account.currency}, {account.days_past_due} days past due")
+    return (
+        f"{journey or 'journey chosen by entry rules'} for account {account.account_id}: "
+        f"{account.balance} {account.currency}, {account.days_past_due} days past due"
+    )
 
 
-def list_query(journey: str | None = None, step: str | None = None,
-               segment: str | None = None, outcome: str | None = None,
-               balance_over: Decimal | None = None, running: bool = False) -> str:
+def list_query(
+    journey: str | None = None,
+    step: str | None = None,
+    segment: str | None = None,
+    outcome: str | None = None,
+    balance_over: Decimal | None = None,
+    running: bool = False,
+) -> str:
     """A visibility query over our search attributes."""
     clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
-    for name, value in (("JourneyId", journey), ("JourneyStep", step), ("Segment", segment),
-                        ("Outcome", outcome)):
+    for name, value in (
+        ("JourneyId", journey),
+        ("JourneyStep", step),
+        ("Segment", segment),
+        ("Outcome", outcome),
+    ):
         if value is not None:
             clauses.append(f"{name} = '{_quoted(value)}'")
     if balance_over is not None:

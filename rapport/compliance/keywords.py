@@ -15,8 +15,20 @@ from typing import Literal
 
 Keyword = Literal["opt_out", "opt_in", "help"]
 
-OPT_OUT_WORDS = frozenset({"stop", "stop all", "stopall", "unsubscribe", "cancel", "end",
-                           "quit", "revoke", "opt out", "optout"})
+OPT_OUT_WORDS = frozenset(
+    {
+        "stop",
+        "stop all",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "revoke",
+        "opt out",
+        "optout",
+    }
+)
 OPT_IN_WORDS = frozenset({"start", "unstop"})
 HELP_WORDS = frozenset({"help"})
 _PUNCTUATION = re.compile(r"[^\w\s]+")

@@ -34,9 +34,17 @@ class ConsentBook:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def record(self, action: Action, channel: str, source: str, *,
-               account_id: str | None = None, address: str | None = None,
-               reference: str | None = None, at: datetime | None = None) -> bool:
+    def record(
+        self,
+        action: Action,
+        channel: str,
+        source: str,
+        *,
+        account_id: str | None = None,
+        address: str | None = None,
+        reference: str | None = None,
+        at: datetime | None = None,
+    ) -> bool:
         """Commit one entry; False when `reference` was recorded before (a retry).
         Raises StoreUnavailable when it cannot commit: the caller must not say it did."""
         if account_id is None and address is None:
@@ -44,9 +52,15 @@ class ConsentBook:
         kept = normalised(address) if address else None
         if address and kept is None:
             raise BadAddress(f"{address!r} is neither a phone number nor an email address")
-        entry = ConsentEntry(account_id=account_id, address=kept, channel=channel,
-                             action=action, source=source, at=at or datetime.now(UTC),
-                             reference=reference)
+        entry = ConsentEntry(
+            account_id=account_id,
+            address=kept,
+            channel=channel,
+            action=action,
+            source=source,
+            at=at or datetime.now(UTC),
+            reference=reference,
+        )
         try:
             with self.store.begin() as connection:
                 return add_entry(connection, entry)
@@ -68,8 +82,9 @@ class ConsentBook:
                 found = Refusal("ceased" if entry.action == "cease" else "opted_out", entry)
         return found
 
-    def entries(self, account_id: str | None,
-                addresses: tuple[str, ...] = ()) -> list[ConsentEntry]:
+    def entries(
+        self, account_id: str | None, addresses: tuple[str, ...] = ()
+    ) -> list[ConsentEntry]:
         try:
             with self.store.begin() as connection:
                 return entries_for(connection, account_id, addresses)

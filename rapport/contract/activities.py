@@ -26,16 +26,21 @@ class PrepareJourney(Compact, Kept):
 
     journey: str | None
     account: Account
-    at: datetime | None = Field(None, description="the journey's time: its zone rules start "
-                                                  "here (a simulation runs in the future)")
+    at: datetime | None = Field(
+        None,
+        description="the journey's time: its zone rules start "
+        "here (a simulation runs in the future)",
+    )
 
 
 class Prepared(Compact, Kept):
     pin: JourneyPin
     zone: ZoneRules
     recent: list[Delivery] = Field(
-        default_factory=list, description="what the account's earlier journeys delivered "
-                                          "within the caps' reach: the caps count it too")
+        default_factory=list,
+        description="what the account's earlier journeys delivered "
+        "within the caps' reach: the caps count it too",
+    )
 
 
 class ZoneRequest(Compact, Kept):
@@ -60,25 +65,32 @@ class SendMessage(Compact, Kept):
     fields: dict[str, Any] = Field(description="the account fields the template reads")
     balance: Money
     opening_balance: Money | None = Field(
-        None, description="the balance the journey started with, when it is not `balance`")
+        None, description="the balance the journey started with, when it is not `balance`"
+    )
     plan: PlanOffered | None = None
     deliver_by: datetime = Field(description="no attempt starts after this (window close)")
     attempted_before: bool = Field(
-        False, description="an earlier delivery with this key may have reached the provider")
+        False, description="an earlier delivery with this key may have reached the provider"
+    )
     reminder: bool = Field(
-        True, description="a reminder is not sent once billing says the balance is paid; "
-                          "the thank-you is")
+        True,
+        description="a reminder is not sent once billing says the balance is paid; "
+        "the thank-you is",
+    )
 
 
 class SendOutcome(Compact, Kept):
     status: Literal["delivered", "duplicate", "rejected", "paid", "suppressed"]
     detail: str = ""
     possible_duplicate: bool = Field(
-        False, description="retried on a provider without idempotency: may have gone twice")
+        False, description="retried on a provider without idempotency: may have gone twice"
+    )
     balance: Money | None = Field(None, description="billing's balance, when it said paid")
     maybe_delivered: bool = Field(
-        False, description="billing said paid on a retry: an earlier attempt may have "
-                           "reached the customer before the payment")
+        False,
+        description="billing said paid on a retry: an earlier attempt may have "
+        "reached the customer before the payment",
+    )
 
 
 class HandoffRequest(Compact, Kept):

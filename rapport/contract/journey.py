@@ -30,12 +30,15 @@ class JourneyStart(Compact, Payload):
     """What a billing system sends to start a journey."""
 
     account: Account
-    journey: str | None = Field(None, max_length=64,
-                                description="journey id; default: the entry rules decide")
+    journey: str | None = Field(
+        None, max_length=64, description="journey id; default: the entry rules decide"
+    )
     history_limit: int = Field(
-        DEFAULT_HISTORY_LIMIT, ge=100, le=50_000,
-        description="continue as new after this many history events (or when Temporal "
-                    "suggests it)")
+        DEFAULT_HISTORY_LIMIT,
+        ge=100,
+        le=50_000,
+        description="continue as new after this many history events (or when Temporal suggests it)",
+    )
 
 
 def fingerprint(account: Account) -> str:
@@ -72,9 +75,11 @@ class JourneyStatus(Kept):
     errors: list[str] = Field(default_factory=list)
     payments: list[PaymentRecord] = Field(default_factory=list)
     duplicate_payments: list[str] = Field(
-        default_factory=list, description="payment ids received more than once (ignored)")
+        default_factory=list, description="payment ids received more than once (ignored)"
+    )
     refused: list[RefusedEvent] = Field(
-        default_factory=list, description="events the journey could not take, and why")
+        default_factory=list, description="events the journey could not take, and why"
+    )
     account_fingerprint: str = ""
     journey_hash: str = ""
     # what the customer's portal shows and allows (no PII)
@@ -82,8 +87,10 @@ class JourneyStatus(Kept):
     locale: str = ""
     timezone: str = ""
     plan_offer: PlanOffered | None = Field(
-        None, description="the plan offer standing now, with each option's amounts")
+        None, description="the plan offer standing now, with each option's amounts"
+    )
     accepted_plan: AcceptedPlan | None = None
     disputed: bool = False
     callback_at: datetime | None = Field(
-        None, description="when the customer asked to be called (outreach paused)")
+        None, description="when the customer asked to be called (outreach paused)"
+    )

@@ -40,8 +40,9 @@ def _not_negative(amount: Decimal) -> Decimal:
     return amount
 
 
-PaymentId = Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                             pattern=r"^[\x21-\x7e]+$")]
+PaymentId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -49,10 +50,12 @@ class PaymentReceived(Payload):
     amount: Annotated[Money, AfterValidator(_positive)]
     payment_id: PaymentId = Field(
         description="the payment's id at the billing system or provider (1-128 printable "
-                    "characters); a repeated id for the account changes nothing")
+        "characters); a repeated id for the account changes nothing"
+    )
     paid_at: AwareDatetime | None = None
     currency: Currency | None = Field(
-        None, description="when given, must be the account's currency")
+        None, description="when given, must be the account's currency"
+    )
 
 
 class OptOut(Payload):

@@ -141,15 +141,21 @@ class PlanOffered(Kept):
     expires_at: datetime | None = None
 
     @classmethod
-    def of(cls, balance: Decimal, offer: PlanOffer, first_due: date,
-           expires_at: datetime | None = None) -> PlanOffered | None:
+    def of(
+        cls, balance: Decimal, offer: PlanOffer, first_due: date, expires_at: datetime | None = None
+    ) -> PlanOffered | None:
         """The options `offer` allows on `balance`; None when no option qualifies."""
         options = plan_options(balance, offer.installments, offer.min_installment)
         if not options:
             return None
-        return cls(options=options, offered=[o.installments for o in options],
-                   min_installment=offer.min_installment, first_due=first_due,
-                   balance=balance, expires_at=expires_at)
+        return cls(
+            options=options,
+            offered=[o.installments for o in options],
+            min_installment=offer.min_installment,
+            first_due=first_due,
+            balance=balance,
+            expires_at=expires_at,
+        )
 
     def option(self, installments: int) -> PlanOption | None:
         return next((o for o in self.options if o.installments == installments), None)
@@ -160,4 +166,3 @@ RECENT = 50  # how many of each record a journey keeps and carries (counts are k
 
 def recent(items: list[M], limit: int = RECENT) -> list[M]:
     return items[-limit:]
-

@@ -32,8 +32,10 @@ def _signal_schemas() -> dict[str, tuple[type[BaseModel], str]]:
     for schema, names in users.items():
         signal = SIGNALS[names[0]]
         what = f"signal {names[0]}" if len(names) == 1 else f"signals {', '.join(names)}"
-        found[schema] = (signal.payload, what + (" (payload optional)"
-                                                 if signal.payload_optional else ""))
+        found[schema] = (
+            signal.payload,
+            what + (" (payload optional)" if signal.payload_optional else ""),
+        )
     return found
 
 
@@ -54,8 +56,12 @@ def schema(name: str) -> dict[str, Any]:
     model, description = SCHEMAS[name]
     mode = "serialization" if name in _SERIALIZED else "validation"
     generated = model.model_json_schema(mode=mode)  # type: ignore[arg-type]
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"{name}.schema.json", "description": description, **generated}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{name}.schema.json",
+        "description": description,
+        **generated,
+    }
 
 
 def rendered(name: str) -> str:

@@ -20,6 +20,12 @@ BALANCE_DUE = SearchAttributeKey.for_float("BalanceDue")
 OUTCOME = SearchAttributeKey.for_keyword("Outcome")
 
 ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
-    ACCOUNT_ID, JOURNEY_ID, JOURNEY_VERSION, JOURNEY_STEP, SEGMENT, DAYS_PAST_DUE, BALANCE_DUE,
+    ACCOUNT_ID,
+    JOURNEY_ID,
+    JOURNEY_VERSION,
+    JOURNEY_STEP,
+    SEGMENT,
+    DAYS_PAST_DUE,
+    BALANCE_DUE,
     OUTCOME,
 )

@@ -32,23 +32,32 @@ class Signal:
 
 SIGNALS: dict[str, Signal] = {
     "payment_received": Signal(
-        PaymentReceived, "lowers the balance; zero or less ends the journey paid",
-        "payment_received"),
+        PaymentReceived,
+        "lowers the balance; zero or less ends the journey paid",
+        "payment_received",
+    ),
     "account_updated": Signal(
-        AccountUpdated, "the billing system's change to the account; segments and variants "
+        AccountUpdated,
+        "the billing system's change to the account; segments and variants "
         "are chosen again at the next step; a balance of zero ends the journey paid",
-        "account_updated"),
+        "account_updated",
+    ),
     "opt_out": Signal(OptOut, "that channel is never used again for this account", "opt_out"),
     "engagement": Signal(Engagement, "sets journey.engaged", "engagement"),
     "cease_communication": Signal(
-        Note, "no message at all from then on; the journey ends ceased", "note", True),
+        Note, "no message at all from then on; the journey ends ceased", "note", True
+    ),
     "hardship_reported": Signal(
-        Note, "sets account.history.hardship; segments are chosen again", "note", True),
+        Note, "sets account.history.hardship; segments are chosen again", "note", True
+    ),
     "dispute": Signal(Note, "holds every message until dispute_resolved", "note", True),
     "dispute_resolved": Signal(Note, "ends the hold of a dispute", "note", True),
     "callback_requested": Signal(
-        CallbackRequest, "pauses outreach and asks a person (handoff queue `callback`) to "
-        "call at the time asked; `resume` ends the pause", "callback_requested"),
+        CallbackRequest,
+        "pauses outreach and asks a person (handoff queue `callback`) to "
+        "call at the time asked; `resume` ends the pause",
+        "callback_requested",
+    ),
     "pause": Signal(Note, "an operator's hold on every message", "note", True),
     "resume": Signal(Note, "ends an operator's hold", "note", True),
 }

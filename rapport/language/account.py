@@ -86,8 +86,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Name = Annotated[str, StringConstraints(max_length=100),
-                 AfterValidator(unless_trusted(_plain_text))]
+Name = Annotated[
+    str, StringConstraints(max_length=100), AfterValidator(unless_trusted(_plain_text))
+]
 
 
 FirstName = Annotated[Name, StringConstraints(min_length=1)]
@@ -124,7 +125,8 @@ class Account(_Strict):
     history: History = History()
     consent: dict[Channel, bool] = Field(default_factory=dict)
     attributes: Annotated[dict[str, Any], AfterValidator(unless_trusted(_small_json))] = Field(
-        default_factory=dict)
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _in_minor_units(self, info: ValidationInfo) -> Account:
@@ -135,8 +137,10 @@ class Account(_Strict):
         for name in ("balance", "minimum_due"):
             amount = getattr(self, name)
             if amount is not None and places(amount) > allowed:
-                raise ValueError(f"{name} {amount} has more decimal places than {self.currency} "
-                                 f"allows ({allowed})")
+                raise ValueError(
+                    f"{name} {amount} has more decimal places than {self.currency} "
+                    f"allows ({allowed})"
+                )
         return self
 
     def address_for(self, channel: Channel) -> str | None:

@@ -70,8 +70,10 @@ def _gotos(definition: JourneyDefinition) -> Iterator[Finding]:
         if isinstance(step, BranchStep):
             for j, rule in enumerate(step.branch):
                 if rule.goto not in ids:
-                    yield ("steps", i, "branch", j, "goto"), \
-                        f"no step has id {rule.goto!r}; steps: {', '.join(ids)}"
+                    yield (
+                        ("steps", i, "branch", j, "goto"),
+                        f"no step has id {rule.goto!r}; steps: {', '.join(ids)}",
+                    )
 
 
 def successors(definition: JourneyDefinition, index: int) -> list[int]:
@@ -105,8 +107,10 @@ def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
             if loop is not None and frozenset(loop) not in reported:
                 reported.add(frozenset(loop))
                 names = " -> ".join(definition.steps[k].id for k in loop + [target])
-                yield ("steps", i, "branch", j, "goto"), \
-                    f"loop {names} has no wait step: add a wait so customers are not flooded"
+                yield (
+                    ("steps", i, "branch", j, "goto"),
+                    f"loop {names} has no wait step: add a wait so customers are not flooded",
+                )
 
 
 def _path_without_wait(
@@ -135,8 +139,10 @@ def _variants(definition: JourneyDefinition) -> Iterator[Finding]:
     for path, message in definition.messages():
         for segment in message.variants:
             if segment not in known:
-                yield path + ("variants", segment), \
-                    f"no segment has id {segment!r}; segments: {', '.join(sorted(known))}"
+                yield (
+                    path + ("variants", segment),
+                    f"no segment has id {segment!r}; segments: {', '.join(sorted(known))}",
+                )
         if message.fallback == message.channel:
             yield path + ("fallback",), "the fallback must be another channel"
 
@@ -179,8 +185,9 @@ def expression_fields(definition: JourneyDefinition) -> Iterator[tuple[Path, str
 
 
 def _expressions(definition: JourneyDefinition) -> Iterator[Finding]:
-    context = expression_context(sample_account(), sample_account().balance, "default",
-                                 JourneyFacts())
+    context = expression_context(
+        sample_account(), sample_account().balance, "default", JourneyFacts()
+    )
     for path, source in expression_fields(definition):
         try:
             compiled = compile_expression(source)
@@ -216,7 +223,8 @@ def check_templates(
                 file = template_file(name, channel)
                 if not bundle.has(name, channel):
                     yield TemplateFinding(
-                        where, f"template {file} does not exist (needed for {field} {channel})")
+                        where, f"template {file} does not exist (needed for {field} {channel})"
+                    )
                     continue
                 yield from _render_check(where, bundle, name, channel, file, plan)
 
@@ -226,7 +234,11 @@ def _template_names(message: Message) -> list[tuple[str, str]]:
 
 
 def _render_check(
-    where: Path, bundle: TemplateBundle, name: str, channel: str, file: str,
+    where: Path,
+    bundle: TemplateBundle,
+    name: str,
+    channel: str,
+    file: str,
     plan: SamplePlan | None,
 ) -> Iterator[TemplateFinding]:
     account = sample_account()
@@ -236,8 +248,12 @@ def _render_check(
         context["opt_out"] = _OPT_OUT_MARK
     source = bundle.sources[file]
     if channel == "email" and not source.lstrip("\n").startswith("Subject:"):
-        yield TemplateFinding(where, TemplateProblem(
-            file, 1, "an email template starts with 'Subject: ...' then a blank line"))
+        yield TemplateFinding(
+            where,
+            TemplateProblem(
+                file, 1, "an email template starts with 'Subject: ...' then a blank line"
+            ),
+        )
         return
     try:
         unknown = bundle.unknown_names(file)
@@ -245,8 +261,12 @@ def _render_check(
         yield TemplateFinding(where, problem)
         return
     for unknown_name, line in unknown:
-        yield TemplateFinding(where, TemplateProblem(
-            file, line, f"unknown name {unknown_name!r}; templates may use {', '.join(NAMES)}"))
+        yield TemplateFinding(
+            where,
+            TemplateProblem(
+                file, line, f"unknown name {unknown_name!r}; templates may use {', '.join(NAMES)}"
+            ),
+        )
     if unknown:
         return
     try:
@@ -256,18 +276,32 @@ def _render_check(
         return
     links_used = sum(rendered.body.count(url) for url in _SAMPLE_LINKS.values())
     if channel == "sms" and links_used > 1:
-        yield TemplateFinding(where, TemplateProblem(
-            file, _line_of(bundle.sources[file], "links."),
-            f"a text carries one link ({links_used} here): every link lands on the same "
-            "page of options, so use one of links.* once"))
+        yield TemplateFinding(
+            where,
+            TemplateProblem(
+                file,
+                _line_of(bundle.sources[file], "links."),
+                f"a text carries one link ({links_used} here): every link lands on the same "
+                "page of options, so use one of links.* once",
+            ),
+        )
     if channel in OPT_OUT_REQUIRED and _OPT_OUT_MARK not in rendered.body:
-        yield TemplateFinding(where, TemplateProblem(
-            file, 1, "every email and SMS must render {{ opt_out }} so the customer can opt out"))
+        yield TemplateFinding(
+            where,
+            TemplateProblem(
+                file, 1, "every email and SMS must render {{ opt_out }} so the customer can opt out"
+            ),
+        )
     elif channel in OPT_OUT_REQUIRED and not bundle.opt_out_in_every_branch(file):
-        yield TemplateFinding(where, TemplateProblem(
-            file, _opt_out_line(bundle.sources[file]),
-            "{{ opt_out }} is inside an {% if %} or a loop: some customers would get no way "
-            "to opt out; put it outside, on a line of its own"))
+        yield TemplateFinding(
+            where,
+            TemplateProblem(
+                file,
+                _opt_out_line(bundle.sources[file]),
+                "{{ opt_out }} is inside an {% if %} or a loop: some customers would get no way "
+                "to opt out; put it outside, on a line of its own",
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,14 @@ from rapport.language.templates import FieldPath
 
 # The customer's self-service links; `opt_out` is not a template name of its own: the
 # channel's opt-out line (`{{ opt_out }}`) carries it.
-LINK_NAMES = ("pay_now", "partial_payment", "update_payment_method", "plan", "contact_us",
-              "opt_out")
+LINK_NAMES = (
+    "pay_now",
+    "partial_payment",
+    "update_payment_method",
+    "plan",
+    "contact_us",
+    "opt_out",
+)
 
 
 class InstallmentOption(Protocol):
@@ -48,8 +54,9 @@ class OfferedPlan(Protocol):
 
 # What every message needs of the account besides what its template reads (the account's
 # id travels beside the fields, in the send itself).
-ESSENTIAL_FIELDS: frozenset[FieldPath] = frozenset({
-    ("currency",), ("minimum_due",), ("customer", "locale")})
+ESSENTIAL_FIELDS: frozenset[FieldPath] = frozenset(
+    {("currency",), ("minimum_due",), ("customer", "locale")}
+)
 
 
 class _View(BaseModel):
@@ -89,7 +96,8 @@ class AccountView(_View):
 
     def template_view(self) -> dict[str, Any]:
         return self.model_dump(mode="python", exclude_unset=True) | {
-            "customer": self.customer.model_dump(mode="python", exclude_unset=True)}
+            "customer": self.customer.model_dump(mode="python", exclude_unset=True)
+        }
 
 
 def message_context(
@@ -101,8 +109,11 @@ def message_context(
 ) -> dict[str, Any]:
     locale, currency = account.customer.locale, account.currency
     minimum = min(account.minimum_due or balance, balance)
-    account_view = account.model_dump(mode="python") if isinstance(account, Account) \
+    account_view = (
+        account.model_dump(mode="python")
+        if isinstance(account, Account)
         else account.template_view()
+    )
     account_view["balance"] = balance
     context: dict[str, Any] = {
         "account": account_view,

@@ -8,8 +8,12 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
-          "m": timedelta(minutes=1)}
+_UNITS = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+}
 _PART = re.compile(r"(\d+)([wdhm])")
 PATTERN = r"^(0|(\d+w)?(\d+d)?(\d+h)?(\d+m)?)$"
 LONGEST = timedelta(days=366)  # a journey waits at most a year at a time

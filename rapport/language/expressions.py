@@ -92,7 +92,10 @@ def _path_problem(path: list[str]) -> str | None:
         if part in ("attributes", "consent"):
             return None  # free-form mappings
         annotation = fields[part].annotation
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) \
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
             else None
+        )
         walked.append(part)
     return None

@@ -91,9 +91,14 @@ def load_all(paths: list[FsPath]) -> tuple[list[LoadedJourney], list[Problem]]:
     for journey in journeys:
         other = by_id.setdefault(journey.definition.id, journey)
         if other is not journey:
-            problems.append(Problem(str(journey.path), 1, "id",
-                                    f"journey id {journey.definition.id!r} is also used by "
-                                    f"{other.path}"))
+            problems.append(
+                Problem(
+                    str(journey.path),
+                    1,
+                    "id",
+                    f"journey id {journey.definition.id!r} is also used by {other.path}",
+                )
+            )
     return journeys, problems
 
 
@@ -140,7 +145,9 @@ def _at(document: SourceDocument, path: Path, message: str) -> Problem:
 
 
 def _template_problem(
-    document: SourceDocument, definition_path: FsPath, path: Path,
+    document: SourceDocument,
+    definition_path: FsPath,
+    path: Path,
     problem: TemplateProblem | str,
 ) -> Problem:
     if isinstance(problem, str):

@@ -38,8 +38,9 @@ def sample_account() -> Account:
         minimum_due=Decimal("45.00"),
         due_date=date(2028, 2, 20),
         days_past_due=9,
-        history=History(tenure_months=24, missed_payments_12m=1,
-                        payment_method_updated_days_ago=30),
+        history=History(
+            tenure_months=24, missed_payments_12m=1, payment_method_updated_days_ago=30
+        ),
         consent=dict.fromkeys(NAMES, True),
     )
     return account

@@ -40,8 +40,12 @@ def _size(value: Any) -> int:
 def _check_power(left: Any, right: Any) -> None:
     if isinstance(right, int | float) and abs(right) > 64:
         raise SecurityError("a power may not exceed 64")
-    if isinstance(left, int) and isinstance(right, int) and right > 0 \
-            and left.bit_length() * right > MAX_INTEGER_BITS:
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and right > 0
+        and left.bit_length() * right > MAX_INTEGER_BITS
+    ):
         raise SecurityError("that power is too large")
 
 
@@ -49,8 +53,11 @@ def _check_product(left: Any, right: Any) -> None:
     for value, times in ((left, right), (right, left)):
         if isinstance(times, int) and _size(value) * max(times, 0) > MAX_SIZE:
             raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
-    if isinstance(left, int) and isinstance(right, int) \
-            and left.bit_length() + right.bit_length() > MAX_INTEGER_BITS:
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and left.bit_length() + right.bit_length() > MAX_INTEGER_BITS
+    ):
         raise SecurityError("that number is too large")
 
 
@@ -60,15 +67,19 @@ def _check_sum(left: Any, right: Any) -> None:
 
 
 _CHECKS: dict[str, Callable[[Any, Any], None]] = {
-    "**": _check_power, "*": _check_product, "+": _check_sum, "~": _check_sum,
+    "**": _check_power,
+    "*": _check_product,
+    "+": _check_sum,
+    "~": _check_sum,
     "%": lambda left, right: _check_width(left),
 }
 
 
 def _check_width(value: Any) -> None:
     """`'%999999999s' % x` pads to a width: keep widths small."""
-    if isinstance(value, str) and any(len(part) > 4 for part in
-                                      "".join(c if c.isdigit() else " " for c in value).split()):
+    if isinstance(value, str) and any(
+        len(part) > 4 for part in "".join(c if c.isdigit() else " " for c in value).split()
+    ):
         raise SecurityError("format widths are limited to 4 digits")
 
 
@@ -83,8 +94,9 @@ def _width_capped(name: str, position: int) -> Callable[..., Any]:
     original = filters.FILTERS[name]
 
     def capped(*args: Any, **kwargs: Any) -> Any:
-        widths = [a for a in args[position:] if isinstance(a, int)] + \
-            [v for v in kwargs.values() if isinstance(v, int)]
+        widths = [a for a in args[position:] if isinstance(a, int)] + [
+            v for v in kwargs.values() if isinstance(v, int)
+        ]
         if any(abs(w) > MAX_RANGE for w in widths):
             raise SecurityError(f"{name} is limited to a width of {MAX_RANGE}")
         return original(*args, **kwargs)
@@ -99,8 +111,7 @@ class BoundedSandbox(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(undefined=StrictUndefined, **options)
         self.globals["range"] = _range
-        for name, position in (("center", 1), ("indent", 1), ("wordwrap", 2),
-                               ("truncate", 2)):
+        for name, position in (("center", 1), ("indent", 1), ("wordwrap", 2), ("truncate", 2)):
             self.filters[name] = _width_capped(name, position)
         self.filters["format"] = _bounded_format
 
@@ -118,7 +129,10 @@ def _bounded_format(value: Any, *args: Any, **kwargs: Any) -> str:
 
 
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "**": operator.pow, "*": operator.mul, "+": operator.add, "%": operator.mod,
+    "**": operator.pow,
+    "*": operator.mul,
+    "+": operator.add,
+    "%": operator.mod,
     "~": lambda left, right: f"{left}{right}",
 }
 
@@ -142,8 +156,9 @@ def render_within(work: Callable[[], T], seconds: float = RENDER_SECONDS) -> T:
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident or 0),
-                                                   ctypes.py_object(RenderTimeout))
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident or 0), ctypes.py_object(RenderTimeout)
+        )
         thread.join(1.0)
         raise RenderTimeout(f"rendering took longer than {seconds:g} s")
     if "error" in outcome:

@@ -90,8 +90,11 @@ class TemplateBundle:
                 continue
             wanted[name] = self.sources[name]
             try:
-                queue.extend(n for n in meta.find_referenced_templates(self._env.parse(
-                    self.sources[name])) if n)
+                queue.extend(
+                    n
+                    for n in meta.find_referenced_templates(self._env.parse(self.sources[name]))
+                    if n
+                )
             except _SyntaxError:
                 continue
         return TemplateBundle(wanted)
@@ -102,15 +105,17 @@ class TemplateBundle:
             source = self.sources.get(name)
             return None if source is None else (source, name, lambda: True)
 
-        return BoundedSandbox(loader=FunctionLoader(load), autoescape=False,
-                              keep_trailing_newline=False)
+        return BoundedSandbox(
+            loader=FunctionLoader(load), autoescape=False, keep_trailing_newline=False
+        )
 
     def compile(self, file: str) -> Template:
         try:
             return self._env.get_template(file)  # Jinja caches it in the environment
         except _SyntaxError as exc:
-            raise TemplateProblem(exc.name or file, exc.lineno, exc.message or "syntax error") \
-                from None
+            raise TemplateProblem(
+                exc.name or file, exc.lineno, exc.message or "syntax error"
+            ) from None
         except TemplateNotFound as exc:
             raise TemplateProblem(file, 1, f"template {exc.name} does not exist") from None
 
@@ -122,7 +127,8 @@ class TemplateBundle:
             raise TemplateProblem(file, exc.lineno, exc.message or "syntax error") from None
         unknown = meta.find_undeclared_variables(ast) - set(NAMES)
         return sorted(
-            (node.name, node.lineno) for node in ast.find_all(nodes.Name)
+            (node.name, node.lineno)
+            for node in ast.find_all(nodes.Name)
             if node.name in unknown and node.ctx == "load"
         )
 
@@ -139,10 +145,14 @@ class TemplateBundle:
             return False
         for node in ast.body:
             if isinstance(node, nodes.Output) and any(
-                    name.name == "opt_out" for name in node.find_all(nodes.Name)):
+                name.name == "opt_out" for name in node.find_all(nodes.Name)
+            ):
                 return True
-            if isinstance(node, nodes.Include) and isinstance(node.template, nodes.Const) \
-                    and self.opt_out_in_every_branch(str(node.template.value), seen | {file}):
+            if (
+                isinstance(node, nodes.Include)
+                and isinstance(node.template, nodes.Const)
+                and self.opt_out_in_every_branch(str(node.template.value), seen | {file})
+            ):
                 return True
         return False
 
@@ -172,8 +182,9 @@ class TemplateBundle:
         except TemplateError as exc:
             raise TemplateProblem(*_template_position(exc, file), _describe(exc)) from None
         except Exception as exc:  # a designer's template is data: never a traceback
-            raise TemplateProblem(*_template_position(exc, file), f"{type(exc).__name__}: {exc}") \
-                from None
+            raise TemplateProblem(
+                *_template_position(exc, file), f"{type(exc).__name__}: {exc}"
+            ) from None
         return split_message(text, channel, file)
 
 

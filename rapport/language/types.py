@@ -54,10 +54,16 @@ def _cap_channel(value: str) -> str:
 
 
 # A channel name from the registry in `rapport.channels`: a new channel needs no change here.
-Channel = Annotated[str, AfterValidator(unless_trusted(_known_channel)),
-                    WithJsonSchema({"type": "string", "enum": list(NAMES)})]
-CapChannel = Annotated[str, AfterValidator(unless_trusted(_cap_channel)),
-                       WithJsonSchema({"type": "string", "enum": ["all", *NAMES]})]
+Channel = Annotated[
+    str,
+    AfterValidator(unless_trusted(_known_channel)),
+    WithJsonSchema({"type": "string", "enum": list(NAMES)}),
+]
+CapChannel = Annotated[
+    str,
+    AfterValidator(unless_trusted(_cap_channel)),
+    WithJsonSchema({"type": "string", "enum": ["all", *NAMES]}),
+]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -74,9 +80,9 @@ def _no_float(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError(f'write money as a decimal string such as "{value:.2f}", never a float')
     if isinstance(value, bool):
-        raise ValueError("money must be a decimal string such as \"25.00\"")
+        raise ValueError('money must be a decimal string such as "25.00"')
     if isinstance(value, str) and len(value) > 40:
-        raise ValueError("money must be a decimal string such as \"25.00\"")
+        raise ValueError('money must be a decimal string such as "25.00"')
     return value
 
 
@@ -116,11 +122,15 @@ def parse_amount(text: str) -> Decimal:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite() or value <= 0:
-        raise BadAmount(f"{text!r} is not an amount: give a positive decimal such as 45.00",
-                        "not_a_number")
+        raise BadAmount(
+            f"{text!r} is not an amount: give a positive decimal such as 45.00", "not_a_number"
+        )
     if value >= Decimal(10) ** MAX_INTEGER_DIGITS or places(value) > MAX_PLACES:
-        raise BadAmount(f"{text!r} is not an amount: at most {MAX_INTEGER_DIGITS} digits "
-                        f"before the point and {MAX_PLACES} after it", "out_of_bounds")
+        raise BadAmount(
+            f"{text!r} is not an amount: at most {MAX_INTEGER_DIGITS} digits "
+            f"before the point and {MAX_PLACES} after it",
+            "out_of_bounds",
+        )
     return value
 
 
@@ -129,11 +139,16 @@ Money = Annotated[
     BeforeValidator(unless_trusted(_no_float)),
     AfterValidator(unless_trusted(_bounded)),
     PlainSerializer(lambda d: str(d), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,12}(\.\d{1,4})?$",
-                    "description": "a decimal amount as a string (at most 12 digits before the "
-                                   "point and the currency's minor units after it), never a "
-                                   "float",
-                    "examples": ["182.40"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?\d{1,12}(\.\d{1,4})?$",
+            "description": "a decimal amount as a string (at most 12 digits before the "
+            "point and the currency's minor units after it), never a "
+            "float",
+            "examples": ["182.40"],
+        }
+    ),
 ]
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -145,7 +160,7 @@ def _clock(value: Any) -> Any:
     if isinstance(value, str) and _CLOCK.match(value):
         hours, minutes = value.split(":")
         return time(int(hours), int(minutes))
-    raise ValueError(f"{value!r} is not a clock time: write HH:MM, e.g. \"08:00\"")
+    raise ValueError(f'{value!r} is not a clock time: write HH:MM, e.g. "08:00"')
 
 
 ClockTime = Annotated[

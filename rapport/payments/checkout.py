@@ -36,25 +36,43 @@ class Checkout:
     api_key: str
     timeout: float = 10.0
 
-    async def session(self, mode: Literal["payment", "setup"], account_id: str,
-                      success_url: str, cancel_url: str, currency: str,
-                      amount: Decimal | None = None, locale: str = "auto") -> Session:
+    async def session(
+        self,
+        mode: Literal["payment", "setup"],
+        account_id: str,
+        success_url: str,
+        cancel_url: str,
+        currency: str,
+        amount: Decimal | None = None,
+        locale: str = "auto",
+    ) -> Session:
         """A hosted page for paying `amount` (mode payment) or for new payment details
         (mode setup); `client_reference_id` is the account, as the webhook reads it."""
         form: dict[str, str] = {
-            "mode": mode, "client_reference_id": account_id, "success_url": success_url,
-            "cancel_url": cancel_url, "locale": locale, "currency": currency.lower()}
+            "mode": mode,
+            "client_reference_id": account_id,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "locale": locale,
+            "currency": currency.lower(),
+        }
         if mode == "payment":
             assert amount is not None
-            form.update({
-                "line_items[0][quantity]": "1",
-                "line_items[0][price_data][currency]": currency.lower(),
-                "line_items[0][price_data][unit_amount]": str(minor_units(amount, currency)),
-                "line_items[0][price_data][product_data][name]": "Account balance"})
+            form.update(
+                {
+                    "line_items[0][quantity]": "1",
+                    "line_items[0][price_data][currency]": currency.lower(),
+                    "line_items[0][price_data][unit_amount]": str(minor_units(amount, currency)),
+                    "line_items[0][price_data][product_data][name]": "Account balance",
+                }
+            )
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as http:
-                answer = await http.post(f"{self.api_url.rstrip('/')}/v1/checkout/sessions",
-                                         data=form, auth=httpx.BasicAuth(self.api_key, ""))
+                answer = await http.post(
+                    f"{self.api_url.rstrip('/')}/v1/checkout/sessions",
+                    data=form,
+                    auth=httpx.BasicAuth(self.api_key, ""),
+                )
         except httpx.HTTPError as exc:
             raise CheckoutUnavailable(type(exc).__name__) from None
         if answer.status_code != 200:

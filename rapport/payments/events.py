@@ -75,12 +75,17 @@ def completed_checkout(event: dict[str, Any]) -> Completed | None:
         raise BadEvent("the account id is missing", "data.object.client_reference_id")
     if session.get("mode") == "setup":
         return Completed(event["id"], account_id)
-    currency, total, intent = session.get("currency"), session.get("amount_total"), \
-        session.get("payment_intent")
+    currency, total, intent = (
+        session.get("currency"),
+        session.get("amount_total"),
+        session.get("payment_intent"),
+    )
     if not isinstance(currency, str) or not isinstance(total, int) or total <= 0:
-        raise BadEvent("amount_total (minor units) and currency are required",
-                       "data.object.amount_total")
+        raise BadEvent(
+            "amount_total (minor units) and currency are required", "data.object.amount_total"
+        )
     if not isinstance(intent, str) or not intent:
         raise BadEvent("the payment id is missing", "data.object.payment_intent")
-    return Completed(event["id"], account_id, intent,
-                     from_minor_units(total, currency.upper()), currency.upper())
+    return Completed(
+        event["id"], account_id, intent, from_minor_units(total, currency.upper()), currency.upper()
+    )

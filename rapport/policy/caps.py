@@ -37,8 +37,9 @@ def caps_for(channel: str, caps: Sequence[Cap]) -> list[Cap]:
 
 def earliest_under_cap(at: datetime, cap: Cap, ledger: Sequence[Delivery]) -> datetime:
     """The earliest instant >= at when one more message keeps `cap`."""
-    recent = sorted(d.at for d in ledger
-                    if cap.channel in ("all", d.channel) and d.at > at - cap.per)
+    recent = sorted(
+        d.at for d in ledger if cap.channel in ("all", d.channel) and d.at > at - cap.per
+    )
     excess = len(recent) - cap.max + 1
     if excess <= 0:
         return at
@@ -52,7 +53,10 @@ def earliest_after_gap(at: datetime, min_gap: timedelta, ledger: Sequence[Delive
 
 
 def earliest_under_caps(
-    at: datetime, channel: str, caps: Sequence[Cap], min_gap: timedelta,
+    at: datetime,
+    channel: str,
+    caps: Sequence[Cap],
+    min_gap: timedelta,
     ledger: Sequence[Delivery],
 ) -> datetime:
     """The earliest instant >= at that every cap and the gap allow."""
@@ -71,8 +75,9 @@ def horizon(caps: Sequence[Cap], min_gap: timedelta) -> timedelta:
     return max([c.per for c in caps] + [VOICE_CAP.per, min_gap])
 
 
-def prune(ledger: Sequence[Delivery], now: datetime, caps: Sequence[Cap],
-          min_gap: timedelta) -> list[Delivery]:
+def prune(
+    ledger: Sequence[Delivery], now: datetime, caps: Sequence[Cap], min_gap: timedelta
+) -> list[Delivery]:
     """The deliveries that can still matter to a cap or the gap (kept across continue-as-new)."""
     kept = [d for d in ledger if d.at > now - horizon(caps, min_gap)]
     if not kept and ledger:

@@ -49,6 +49,8 @@ def plan_rejection(
         return f"{requested} installments were not offered; offered: {choices}"
     option = plan_option(balance, requested)
     if option.amount < minimum or option.last_amount < minimum:
-        return (f"{requested} installments of {option.amount} would be below the minimum "
-                f"installment of {minimum}")
+        return (
+            f"{requested} installments of {option.amount} would be below the minimum "
+            f"installment of {minimum}"
+        )
     return None

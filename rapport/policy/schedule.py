@@ -24,7 +24,11 @@ def spread_for(key: str, within: timedelta = SPREAD) -> timedelta:
 
 
 def earliest_send(
-    at: datetime, channel: str, policy: Policy, zone: Zone | str, ledger: Sequence[Delivery],
+    at: datetime,
+    channel: str,
+    policy: Policy,
+    zone: Zone | str,
+    ledger: Sequence[Delivery],
     spread: timedelta = timedelta(),
 ) -> datetime:
     """The earliest instant >= at when a message on `channel` satisfies the whole policy.

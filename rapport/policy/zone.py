@@ -68,8 +68,11 @@ class ZoneRules(BaseModel):
         offset from before the change (zoneinfo's `fold=0`)."""
         naive = wall.replace(tzinfo=UTC)
         seconds = {o for _, o in self.offsets}
-        valid = [naive - timedelta(seconds=o) for o in seconds
-                 if self.utcoffset(naive - timedelta(seconds=o)) == timedelta(seconds=o)]
+        valid = [
+            naive - timedelta(seconds=o)
+            for o in seconds
+            if self.utcoffset(naive - timedelta(seconds=o)) == timedelta(seconds=o)
+        ]
         if valid:
             return min(valid)
         earliest = naive - timedelta(seconds=max(seconds))
@@ -108,8 +111,9 @@ def _rules(name: str, day: date, horizon: timedelta) -> ZoneRules:
     return ZoneRules(name=name, valid_from=begin, valid_until=end, offsets=offsets)
 
 
-def _change_between(low: datetime, high: datetime,
-                    offset: Callable[[datetime], int]) -> tuple[datetime, int]:
+def _change_between(
+    low: datetime, high: datetime, offset: Callable[[datetime], int]
+) -> tuple[datetime, int]:
     """The instant (to the second) the offset changes between `low` and `high`."""
     before = offset(low)
     while high - low > timedelta(seconds=1):

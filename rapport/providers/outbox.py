@@ -44,5 +44,6 @@ class Outbox:
 def read_outbox(path: Path) -> list[dict[str, str]]:
     return JsonLines(path).read()
 
+
 NEEDS: tuple[str, ...] = ()
 SERVES = None  # any channel

@@ -60,9 +60,16 @@ def build_email(item: Outgoing, sender: str) -> EmailMessage:
 class SmtpEmail:
     idempotent = True  # by Message-ID, where the receiving system honours it
 
-    def __init__(self, host: str, port: int, sender: str, starttls: bool = True,
-                 username: str | None = None, password: str | None = None,
-                 timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        starttls: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 20.0,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.starttls, self.username, self.password = starttls, username, password
         self.timeout = timeout

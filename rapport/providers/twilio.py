@@ -31,14 +31,19 @@ SERVES = ("sms",)
 UNSUBSCRIBED = "21610"  # the error code of a number that unsubscribed at the carrier
 
 
-
-
 class TwilioSms:
     idempotent = False
 
-    def __init__(self, base_url: str, account_sid: str, auth_token: str, sender: str,
-                 recipients: RecipientIndex, status_callback: str | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        recipients: RecipientIndex,
+        status_callback: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = (account_sid, auth_token)
         self.sender, self.recipients = sender, recipients

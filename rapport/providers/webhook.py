@@ -27,7 +27,8 @@ class SignedWebhook:
         body = json.dumps(asdict(item), ensure_ascii=False).encode()
         try:
             response = await self.client.post(
-                self.url, content=body, headers=signed_headers(self.secret, item.key, body))
+                self.url, content=body, headers=signed_headers(self.secret, item.key, body)
+            )
         except httpx.HTTPError as exc:
             raise TransientFailure(f"webhook: {type(exc).__name__}: {exc}") from None
         if response.status_code == 409:

@@ -13,17 +13,37 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 LogFormat = Literal["plain", "json"]
-FIELDS = ("account_id", "journey", "step", "segment", "channel", "reason", "template", "key",
-          "occurrence", "outcome", "signal", "where", "workflow_id", "run_id", "activity")
+FIELDS = (
+    "account_id",
+    "journey",
+    "step",
+    "segment",
+    "channel",
+    "reason",
+    "template",
+    "key",
+    "occurrence",
+    "outcome",
+    "signal",
+    "where",
+    "workflow_id",
+    "run_id",
+    "activity",
+)
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
-    found = {name: getattr(record, name) for name in FIELDS
-             if getattr(record, name, None) not in (None, "")}
+    found = {
+        name: getattr(record, name)
+        for name in FIELDS
+        if getattr(record, name, None) not in (None, "")
+    }
     workflow = getattr(record, "temporal_workflow", None) or {}
     activity = getattr(record, "temporal_activity", None) or {}
-    for source, names in ((workflow, ("workflow_id", "run_id")),
-                          (activity, ("workflow_id", "activity_type"))):
+    for source, names in (
+        (workflow, ("workflow_id", "run_id")),
+        (activity, ("workflow_id", "activity_type")),
+    ):
         for name in names:
             if source.get(name):
                 found.setdefault("activity" if name == "activity_type" else name, source[name])
@@ -33,8 +53,10 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = " ".join(f"{k}={v}" for k, v in fields_of(record).items())
-        line = f"{self.formatTime(record)} {record.levelname} {record.name}: " \
-               f"{record.getMessage()}" + (f" {extra}" if extra else "")
+        line = (
+            f"{self.formatTime(record)} {record.levelname} {record.name}: "
+            f"{record.getMessage()}" + (f" {extra}" if extra else "")
+        )
         if record.exc_info:
             line += f" error={record.exc_info[0].__name__ if record.exc_info[0] else '?'}"
         return line
@@ -42,9 +64,13 @@ class PlainFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-                "level": record.levelname.lower(), "logger": record.name,
-                "event": record.getMessage(), **fields_of(record)}
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+            **fields_of(record),
+        }
         if record.exc_info and record.exc_info[0]:
             line["error"] = record.exc_info[0].__name__
         return json.dumps(line, default=str)

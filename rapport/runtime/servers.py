@@ -53,20 +53,32 @@ async def start_time_skipping(converter: DataConverter | None = None) -> Workflo
     return env
 
 
-async def start_local(port: int | None = None, database: Path | None = None,
-                      ui_port: int | None = None, namespace: str = "default",
-                      host: str = "127.0.0.1", converter: DataConverter | None = None,
-                      ui_codec_endpoint: str | None = None) -> WorkflowEnvironment:
+async def start_local(
+    port: int | None = None,
+    database: Path | None = None,
+    ui_port: int | None = None,
+    namespace: str = "default",
+    host: str = "127.0.0.1",
+    converter: DataConverter | None = None,
+    ui_codec_endpoint: str | None = None,
+) -> WorkflowEnvironment:
     """The dev server with our search attributes: in memory, or on a database file
     (so journeys survive a restart), with its web UI when `ui_port` is given (showing
     decrypted payloads through `ui_codec_endpoint`)."""
     extra = ["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint else []
     return await WorkflowEnvironment.start_local(
-        namespace=namespace, ip=host, port=port or free_port(), ui=ui_port is not None,
-        ui_port=ui_port, dev_server_existing_path=binary("temporal"),
+        namespace=namespace,
+        ip=host,
+        port=port or free_port(),
+        ui=ui_port is not None,
+        ui_port=ui_port,
+        dev_server_existing_path=binary("temporal"),
         dev_server_database_filename=str(database) if database else None,
-        search_attributes=search_attributes.ALL, data_converter=converter or data_converter(),
-        runtime=quiet_runtime(), dev_server_log_level="error", dev_server_extra_args=extra,
+        search_attributes=search_attributes.ALL,
+        data_converter=converter or data_converter(),
+        runtime=quiet_runtime(),
+        dev_server_log_level="error",
+        dev_server_extra_args=extra,
     )
 
 
@@ -77,12 +89,21 @@ async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
     host, port = host or "127.0.0.1", int(port_text)
     for taken in (port, settings.dev_ui_port):
         if not _port_free(host, taken):
-            raise PortInUse(f"port {taken} on {host} is in use: is another Temporal server "
-                            "running? Stop it, or set TEMPORAL_ADDRESS / RAPPORT_DEV_UI_PORT")
+            raise PortInUse(
+                f"port {taken} on {host} is in use: is another Temporal server "
+                "running? Stop it, or set TEMPORAL_ADDRESS / RAPPORT_DEV_UI_PORT"
+            )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     codec = f"{settings.portal_url.rstrip('/')}/codec" if settings.key_ring() else None
-    return await start_local(port, settings.data_dir / "temporal.db", settings.dev_ui_port,
-                             settings.temporal_namespace, host, data_converter(settings), codec)
+    return await start_local(
+        port,
+        settings.data_dir / "temporal.db",
+        settings.dev_ui_port,
+        settings.temporal_namespace,
+        host,
+        data_converter(settings),
+        codec,
+    )
 
 
 def ui_address(settings: Settings) -> str:

@@ -24,8 +24,7 @@ from rapport.security.links import LinkSigner
 DEV_LINK_SECRET = "dev-only-link-secret"
 Adapter = Literal["outbox", "smtp", "twilio", "webhook"]
 ROUTED = (*NAMES, "handoff")
-PROVIDERS: dict[str, Any] = {"outbox": outbox, "smtp": smtp, "twilio": twilio,
-                             "webhook": webhook}
+PROVIDERS: dict[str, Any] = {"outbox": outbox, "smtp": smtp, "twilio": twilio, "webhook": webhook}
 
 
 def _serves(provider: str) -> tuple[str, ...]:
@@ -36,8 +35,10 @@ def _serves(provider: str) -> tuple[str, ...]:
 _CONFIG = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
 # one `channel_<name>` field per routed channel: a new channel needs no change here
 _Routes: Any = create_model(  # type: ignore[call-overload]
-    "ChannelRoutes", __base__=BaseSettings,
-    **{f"channel_{name}": (Adapter, "outbox") for name in ROUTED})
+    "ChannelRoutes",
+    __base__=BaseSettings,
+    **{f"channel_{name}": (Adapter, "outbox") for name in ROUTED},
+)
 
 
 class Settings(_Routes):  # type: ignore[misc]
@@ -45,12 +46,14 @@ class Settings(_Routes):  # type: ignore[misc]
 
     temporal_address: str = Field(
         "localhost:7233",
-        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "RAPPORT_TEMPORAL_ADDRESS"))
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "RAPPORT_TEMPORAL_ADDRESS"),
+    )
     temporal_namespace: str = Field(
-        "default",
-        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "RAPPORT_TEMPORAL_NAMESPACE"))
+        "default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "RAPPORT_TEMPORAL_NAMESPACE")
+    )
     task_queue: str = Field(
-        TASK_QUEUE, validation_alias=AliasChoices("JOURNEY_TASK_QUEUE", "RAPPORT_TASK_QUEUE"))
+        TASK_QUEUE, validation_alias=AliasChoices("JOURNEY_TASK_QUEUE", "RAPPORT_TASK_QUEUE")
+    )
     journeys_dir: Path = Path("journeys")
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: a SQLite file in the data folder
@@ -105,15 +108,19 @@ class Settings(_Routes):  # type: ignore[misc]
 
     # Temporal Cloud or another hosted cluster
     temporal_tls: bool = Field(
-        False, validation_alias=AliasChoices("TEMPORAL_TLS", "RAPPORT_TEMPORAL_TLS"))
+        False, validation_alias=AliasChoices("TEMPORAL_TLS", "RAPPORT_TEMPORAL_TLS")
+    )
     temporal_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("TEMPORAL_API_KEY", "RAPPORT_TEMPORAL_API_KEY"))
+        None, validation_alias=AliasChoices("TEMPORAL_API_KEY", "RAPPORT_TEMPORAL_API_KEY")
+    )
     temporal_tls_cert: Path | None = Field(
-        None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_CERT_PATH",
-                                            "RAPPORT_TEMPORAL_TLS_CERT"))
+        None,
+        validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_CERT_PATH", "RAPPORT_TEMPORAL_TLS_CERT"),
+    )
     temporal_tls_key: Path | None = Field(
-        None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_KEY_PATH",
-                                            "RAPPORT_TEMPORAL_TLS_KEY"))
+        None,
+        validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_KEY_PATH", "RAPPORT_TEMPORAL_TLS_KEY"),
+    )
     dev_ui_port: int = 8233
 
     inbound_public_url: str | None = None  # what Twilio calls (default: the portal URL)
@@ -164,17 +171,25 @@ class Settings(_Routes):  # type: ignore[misc]
             adapter = self.adapter_for(channel)
             if channel not in _serves(adapter):
                 able = [name for name in PROVIDERS if channel in _serves(name)]
-                found.append(f"RAPPORT_CHANNEL_{channel.upper()}={adapter}: {adapter} cannot "
-                             f"deliver {channel}; use one of {', '.join(able)}")
+                found.append(
+                    f"RAPPORT_CHANNEL_{channel.upper()}={adapter}: {adapter} cannot "
+                    f"deliver {channel}; use one of {', '.join(able)}"
+                )
                 continue
-            missing = [f"RAPPORT_{name.upper()}" for name in PROVIDERS[adapter].NEEDS
-                       if getattr(self, name) in (None, "")]
+            missing = [
+                f"RAPPORT_{name.upper()}"
+                for name in PROVIDERS[adapter].NEEDS
+                if getattr(self, name) in (None, "")
+            ]
             if missing:
-                found.append(f"RAPPORT_CHANNEL_{channel.upper()}={adapter} needs "
-                             + ", ".join(missing))
+                found.append(
+                    f"RAPPORT_CHANNEL_{channel.upper()}={adapter} needs " + ", ".join(missing)
+                )
         if self.link_secret.get_secret_value() == DEV_LINK_SECRET and self.uses_real_channels():
-            found.append("RAPPORT_LINK_SECRET is the development secret; set your own before "
-                         "sending real messages")
+            found.append(
+                "RAPPORT_LINK_SECRET is the development secret; set your own before "
+                "sending real messages"
+            )
         return sorted(set(found))
 
     def uses_real_channels(self) -> bool:

@@ -42,13 +42,17 @@ class CompactJson(PydanticJSONPlainPayloadConverter):
 
     def to_payload(self, value: Any) -> Payload | None:
         if isinstance(value, BaseModel) and getattr(value, "compact", False):
-            return Payload(metadata={"encoding": self.encoding.encode()},
-                           data=value.model_dump_json(exclude_defaults=True).encode())
+            return Payload(
+                metadata={"encoding": self.encoding.encode()},
+                data=value.model_dump_json(exclude_defaults=True).encode(),
+            )
         return super().to_payload(value)
 
 
-_SHARED = [c if not isinstance(c, JSONPlainPayloadConverter) else CompactJson()
-           for c in DefaultPayloadConverter.default_encoding_payload_converters]
+_SHARED = [
+    c if not isinstance(c, JSONPlainPayloadConverter) else CompactJson()
+    for c in DefaultPayloadConverter.default_encoding_payload_converters
+]
 
 
 class _Payloads(CompositePayloadConverter):
@@ -75,8 +79,10 @@ def _encrypting(ring: KeyRing) -> DataConverter:
     """Payloads encrypted, and failures' messages and stack traces moved into an encrypted
     payload too (a provider's error can quote an address)."""
     return dataclasses.replace(
-        _CONVERTER, payload_codec=EncryptionCodec(ring),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+        _CONVERTER,
+        payload_codec=EncryptionCodec(ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def plain_data_converter() -> DataConverter:
@@ -99,12 +105,18 @@ async def connect(settings: Settings | None = None) -> Client:
     settings = settings or load_settings()
     tls: TLSConfig | bool = settings.temporal_tls or settings.temporal_api_key is not None
     if settings.temporal_tls_cert and settings.temporal_tls_key:
-        tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
-                        client_private_key=settings.temporal_tls_key.read_bytes())
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=data_converter(settings), tls=tls,
-                                api_key=api_key)
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        tls=tls,
+        api_key=api_key,
+    )
 
 
 _INDEXED = {
@@ -128,7 +140,8 @@ async def ensure_registered(client: Client, namespace: str) -> list[str]:
     to run) when this client may not register them itself, as on a hosted cluster."""
     try:
         existing = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace))
+            ListSearchAttributesRequest(namespace=namespace)
+        )
         known = set(existing.custom_attributes) | set(existing.system_attributes)
     except RPCError:
         known = set()  # the time-skipping test server cannot list, but can add
@@ -139,14 +152,19 @@ async def ensure_registered(client: Client, namespace: str) -> list[str]:
     reason = ""
     for key in missing:
         try:
-            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-                namespace=namespace, search_attributes={key.name: _INDEXED[cli_type(key)]}))
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=namespace, search_attributes={key.name: _INDEXED[cli_type(key)]}
+                )
+            )
         except RPCError as exc:
             if exc.status == RPCStatusCode.ALREADY_EXISTS or "already exists" in exc.message:
                 continue
             refused.append(key)
             reason = exc.message
     if refused:
-        return [f"search attributes missing and not registrable here ({reason}); run:\n  "
-                + create_command(namespace, refused)]
+        return [
+            f"search attributes missing and not registrable here ({reason}); run:\n  "
+            + create_command(namespace, refused)
+        ]
     return []

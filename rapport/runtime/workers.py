@@ -60,19 +60,28 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
     store = store or open_store(settings)
     outbox = Outbox(settings.outbox_path)
     recipients = RecipientIndex(store)
-    providers = {channel: provider(settings, settings.adapter_for(channel), outbox, recipients)
-                 for channel in ROUTED}
+    providers = {
+        channel: provider(settings, settings.adapter_for(channel), outbox, recipients)
+        for channel in ROUTED
+    }
     billing: BalanceSource
     if settings.billing_url:
-        billing = HttpBilling(settings.billing_url, settings.secret("billing_token"),
-                              settings.billing_timeout)
+        billing = HttpBilling(
+            settings.billing_url, settings.secret("billing_token"), settings.billing_timeout
+        )
     else:
         billing = LocalLedger(settings.ledger_path)
-    return EngineParts(journeys=[settings.journeys_dir], channels=providers,
-                       signer=settings.signer(), balance_source=billing,
-                       archive=StoreArchive(store), consent=ConsentBook(store),
-                       deliveries=DeliveryLog(store), links=LinkBook(store),
-                       portal_url=settings.portal_url)
+    return EngineParts(
+        journeys=[settings.journeys_dir],
+        channels=providers,
+        signer=settings.signer(),
+        balance_source=billing,
+        archive=StoreArchive(store),
+        consent=ConsentBook(store),
+        deliveries=DeliveryLog(store),
+        links=LinkBook(store),
+        portal_url=settings.portal_url,
+    )
 
 
 def open_store(settings: Settings) -> Store:
@@ -82,36 +91,58 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def provider(settings: Settings, name: str, outbox: Outbox,
-             recipients: RecipientIndex) -> Provider:
+def provider(settings: Settings, name: str, outbox: Outbox, recipients: RecipientIndex) -> Provider:
     """One provider; `Settings.problems()` has already checked that it is configured."""
     s = settings
     if name == "smtp":
         assert s.smtp_host and s.smtp_from
-        return SmtpEmail(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_starttls,
-                         s.smtp_username, s.secret("smtp_password"), s.smtp_timeout)
+        return SmtpEmail(
+            s.smtp_host,
+            s.smtp_port,
+            s.smtp_from,
+            s.smtp_starttls,
+            s.smtp_username,
+            s.secret("smtp_password"),
+            s.smtp_timeout,
+        )
     if name == "twilio":
         assert s.twilio_account_sid and s.twilio_auth_token and s.twilio_from
         callback = f"{(s.inbound_public_url or s.portal_url).rstrip('/')}/sms/status"
-        return TwilioSms(s.twilio_base_url, s.twilio_account_sid,
-                         s.twilio_auth_token.get_secret_value(), s.twilio_from, recipients,
-                         callback, s.twilio_timeout)
+        return TwilioSms(
+            s.twilio_base_url,
+            s.twilio_account_sid,
+            s.twilio_auth_token.get_secret_value(),
+            s.twilio_from,
+            recipients,
+            callback,
+            s.twilio_timeout,
+        )
     if name == "webhook":
         assert s.webhook_url and s.webhook_secret
-        return SignedWebhook(s.webhook_url, s.webhook_secret.get_secret_value(),
-                             s.webhook_timeout)
+        return SignedWebhook(s.webhook_url, s.webhook_secret.get_secret_value(), s.webhook_timeout)
     return outbox
 
 
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
     registry.install(parts.archive.load)  # a definition pinned elsewhere, found by hash
-    definitions = DefinitionActivities(parts.library or Library(parts.journeys), parts.archive,
-                                       parts.deliveries)
-    delivery = DeliveryActivities(Router(parts.channels), parts.signer, parts.balance_source,
-                                  parts.consent, parts.deliveries, parts.links,
-                                  parts.portal_url)
-    return [definitions.prepare_journey, definitions.zone_rules, delivery.send_message,
-            delivery.create_handoff]
+    definitions = DefinitionActivities(
+        parts.library or Library(parts.journeys), parts.archive, parts.deliveries
+    )
+    delivery = DeliveryActivities(
+        Router(parts.channels),
+        parts.signer,
+        parts.balance_source,
+        parts.consent,
+        parts.deliveries,
+        parts.links,
+        parts.portal_url,
+    )
+    return [
+        definitions.prepare_journey,
+        definitions.zone_rules,
+        delivery.send_message,
+        delivery.create_handoff,
+    ]
 
 
 def one_line_logs() -> None:

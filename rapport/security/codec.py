@@ -61,11 +61,14 @@ class KeyRing:
             try:
                 key = base64.b64decode(encoded.strip(), validate=True)
             except binascii.Error:
-                raise KeyProblem(f"RAPPORT_ENCRYPTION_KEYS key {key_id.strip()!r}: not base64") \
-                    from None
+                raise KeyProblem(
+                    f"RAPPORT_ENCRYPTION_KEYS key {key_id.strip()!r}: not base64"
+                ) from None
             if len(key) != KEY_BYTES:
-                raise KeyProblem(f"RAPPORT_ENCRYPTION_KEYS key {key_id.strip()!r}: "
-                                 f"{len(key)} bytes, AES-256 needs {KEY_BYTES}")
+                raise KeyProblem(
+                    f"RAPPORT_ENCRYPTION_KEYS key {key_id.strip()!r}: "
+                    f"{len(key)} bytes, AES-256 needs {KEY_BYTES}"
+                )
             if any(existing == key_id.strip() for existing, _ in keys):
                 raise KeyProblem(f"RAPPORT_ENCRYPTION_KEYS key {key_id.strip()!r} appears twice")
             keys.append((key_id.strip(), key))
@@ -123,14 +126,17 @@ class EncryptionCodec(PayloadCodec):
             raise PayloadUnreadable(
                 f"a payload is encrypted with key {key_id!r}, which this process does not "
                 f"hold (it has {', '.join(self.ring.ids)}): add that key to "
-                "RAPPORT_ENCRYPTION_KEYS")
+                "RAPPORT_ENCRYPTION_KEYS"
+            )
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
             plain = cipher.decrypt(nonce, sealed, key_id.encode())
         except InvalidTag:
-            raise PayloadUnreadable(f"a payload under key {key_id!r} fails its integrity "
-                                    "check: it was altered, or the key is not the one "
-                                    "that wrote it") from None
+            raise PayloadUnreadable(
+                f"a payload under key {key_id!r} fails its integrity "
+                "check: it was altered, or the key is not the one "
+                "that wrote it"
+            ) from None
         if payload.metadata.get(COMPRESSION) == b"zlib":
             plain = zlib.decompress(plain)
         return Payload.FromString(plain)

@@ -24,9 +24,14 @@ RESPOND, UNSUBSCRIBE = "respond", "unsubscribe"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,24}$")
 
 # Where each of an email's named links lands in the portal (a text's all land on /r/{token})
-SECTIONS = {"pay_now": "pay", "partial_payment": "pay-part",
-            "update_payment_method": "update-details", "plan": "plan", "contact_us": "talk",
-            "opt_out": "opt-out"}
+SECTIONS = {
+    "pay_now": "pay",
+    "partial_payment": "pay-part",
+    "update_payment_method": "update-details",
+    "plan": "plan",
+    "contact_us": "talk",
+    "opt_out": "opt-out",
+}
 assert set(SECTIONS) == set(LINK_NAMES)
 
 
@@ -36,20 +41,23 @@ class LinkSigner:
 
     def token(self, purpose: str, message_key: str) -> str:
         """An opaque token for one message's link: 96 bits, 16 characters."""
-        mac = hmac.new(self.secret.encode(), f"{purpose}:{message_key}".encode(),
-                       hashlib.sha256).digest()
+        mac = hmac.new(
+            self.secret.encode(), f"{purpose}:{message_key}".encode(), hashlib.sha256
+        ).digest()
         return base64.urlsafe_b64encode(mac[:12]).decode()
 
     def check_hash(self, kind: str, answer: str) -> str:
         """What the store keeps of the identity check's answer: keyed, so a copy of the
         store cannot try the 10,000 possible last four digits offline."""
-        return hmac.new(self.secret.encode(), f"check:{kind}:{answer}".encode(),
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            self.secret.encode(), f"check:{kind}:{answer}".encode(), hashlib.sha256
+        ).hexdigest()
 
     def mac(self, *parts: str) -> str:
         """A short keyed digest of `parts` (sessions and form tokens of the portal)."""
-        return hmac.new(self.secret.encode(), "\n".join(parts).encode(),
-                        hashlib.sha256).hexdigest()[:32]
+        return hmac.new(
+            self.secret.encode(), "\n".join(parts).encode(), hashlib.sha256
+        ).hexdigest()[:32]
 
 
 def portal_links(base_url: str, token: str, channel: str) -> dict[str, str]:

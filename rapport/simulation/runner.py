@@ -64,9 +64,12 @@ async def simulate_on(
     """Run `scenario` on `env`. Messages are captured in memory unless `channels`
     routes some of them elsewhere (tests use real servers on loopback)."""
     capture = Capture()
-    parts = EngineParts(journeys=[scenario.journey.path],
-                        channels={"*": capture, **(channels or {})},
-                        signer=load_settings().signer(), balance_source=balance_source)
+    parts = EngineParts(
+        journeys=[scenario.journey.path],
+        channels={"*": capture, **(channels or {})},
+        signer=load_settings().signer(),
+        balance_source=balance_source,
+    )
     task_queue = f"simulation-{uuid.uuid4()}"
     async with build_worker(env.client, task_queue, parts):
         start = await _start_time(env, scenario)
@@ -74,7 +77,8 @@ async def simulate_on(
         handle = await env.client.start_workflow(
             DelinquencyJourney.run,
             JourneyInput(account=scenario.account, journey=scenario.journey.definition.id),
-            id=workflow_id(scenario.account.account_id), task_queue=task_queue,
+            id=workflow_id(scenario.account.account_id),
+            task_queue=task_queue,
         )
         events = []
         for timed in scenario.timed_events(start):
@@ -91,9 +95,15 @@ async def simulate_on(
                 raise ScenarioError(f"the journey failed: {_root_message(exc)}") from None
         status = await handle.query(DelinquencyJourney.status)
         history = await handle.fetch_history()
-    return SimulationRun(scenario, start, status,
-                         description.status == WorkflowExecutionStatus.COMPLETED, capture,
-                         events, history)
+    return SimulationRun(
+        scenario,
+        start,
+        status,
+        description.status == WorkflowExecutionStatus.COMPLETED,
+        capture,
+        events,
+        history,
+    )
 
 
 async def _start_time(env: WorkflowEnvironment, scenario: LoadedScenario) -> datetime:
@@ -104,7 +114,8 @@ async def _start_time(env: WorkflowEnvironment, scenario: LoadedScenario) -> dat
     if start < now - timedelta(minutes=1):
         raise ScenarioError(
             f"{scenario.path}: start {scenario.start_local.isoformat()} is in the past; the "
-            "simulator can only move forward in time: use a later start or leave it out")
+            "simulator can only move forward in time: use a later start or leave it out"
+        )
     return start
 
 
@@ -117,13 +128,16 @@ async def _skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
 async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[str, Any]:
     """Deliver one scenario event as the billing system or customer would; record the verdict."""
     event = timed.event
-    record: dict[str, Any] = {"at": timed.at, "type": event.type,
-                              **event.model_dump(mode="json", exclude={"at", "type"},
-                                                 exclude_defaults=True)}
+    record: dict[str, Any] = {
+        "at": timed.at,
+        "type": event.type,
+        **event.model_dump(mode="json", exclude={"at", "type"}, exclude_defaults=True),
+    }
     try:
         if event.type == ACCEPT_PLAN_UPDATE:
-            await handle.execute_update(DelinquencyJourney.accept_plan,
-                                        AcceptPlan(installments=event.installments))
+            await handle.execute_update(
+                DelinquencyJourney.accept_plan, AcceptPlan(installments=event.installments)
+            )
         else:
             await handle.signal(event.type, _signal_payload(event))
     except WorkflowUpdateFailedError as exc:
@@ -146,5 +160,3 @@ def _root_message(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     return str(exc)
-
-

@@ -31,8 +31,10 @@ def _moment(value: str) -> str:
         try:
             datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{text!r} is neither an offset such as +3d2h nor a local time "
-                             "such as 2028-03-05T10:00") from None
+            raise ValueError(
+                f"{text!r} is neither an offset such as +3d2h nor a local time "
+                "such as 2028-03-05T10:00"
+            ) from None
     return text
 
 
@@ -59,8 +61,10 @@ def _event(name: str, payload: type[BaseModel]) -> Any:
 # One event kind per signal in the table, and the accept_plan update.
 EVENTS: dict[str, Any] = {name: _event(name, signal.payload) for name, signal in SIGNALS.items()}
 EVENTS[ACCEPT_PLAN_UPDATE] = _event(ACCEPT_PLAN_UPDATE, AcceptPlan)
-Event: Any = Annotated[Union[tuple(EVENTS.values())],  # noqa: UP007
-                       Field(discriminator="type")]
+Event: Any = Annotated[
+    Union[tuple(EVENTS.values())],  # noqa: UP007
+    Field(discriminator="type"),
+]
 
 
 class Scenario(BaseModel):
@@ -139,8 +143,9 @@ def _journey_path(scenario_path: Path, journey: str) -> Path:
     candidate = scenario_path.parent / journey
     if candidate.suffix in (".yaml", ".yml") or candidate.exists():
         if not candidate.exists():
-            raise DefinitionError([Problem(str(scenario_path), 1, "journey",
-                                           f"no such file: {candidate}")])
+            raise DefinitionError(
+                [Problem(str(scenario_path), 1, "journey", f"no such file: {candidate}")]
+            )
         return candidate
     folders = [scenario_path.parent, load_settings().journeys_dir]
     for definition in find_definitions([f for f in folders if f.is_dir()]):
@@ -150,5 +155,6 @@ def _journey_path(scenario_path: Path, journey: str) -> Path:
             continue
         if isinstance(document.data, dict) and document.data.get("id") == journey:
             return definition
-    raise DefinitionError([Problem(str(scenario_path), 1, "journey",
-                                   f"no journey file or id {journey!r} found")])
+    raise DefinitionError(
+        [Problem(str(scenario_path), 1, "journey", f"no journey file or id {journey!r} found")]
+    )

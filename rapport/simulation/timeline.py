@@ -23,11 +23,17 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
     messages = []
     for sent in run.status.messages:
         item = run.capture.items.get(sent.key)
-        messages.append({
-            "step": sent.step, "channel": sent.channel, "template": sent.template,
-            "at": at(sent.at), "day": day(sent.at),
-            "subject": item.subject if item else None, "body": item.body if item else None,
-        })
+        messages.append(
+            {
+                "step": sent.step,
+                "channel": sent.channel,
+                "template": sent.template,
+                "at": at(sent.at),
+                "day": day(sent.at),
+                "subject": item.subject if item else None,
+                "body": item.body if item else None,
+            }
+        )
     return {
         "journey": {"id": definition.id, "version": definition.version},
         "account_id": run.scenario.account.account_id,
@@ -35,17 +41,28 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
         "start": at(run.start),
         "outcome": run.status.outcome if run.finished else "running",
         "messages": messages,
-        "skipped": [{"step": s.step, "channel": s.channel, "at": at(s.at), "day": day(s.at),
-                     "reason": s.reason, **({"detail": s.detail} if s.detail else {})}
-                    for s in run.status.skipped],
+        "skipped": [
+            {
+                "step": s.step,
+                "channel": s.channel,
+                "at": at(s.at),
+                "day": day(s.at),
+                "reason": s.reason,
+                **({"detail": s.detail} if s.detail else {}),
+            }
+            for s in run.status.skipped
+        ],
         "events": [{**e, "at": at(e["at"]), "day": day(e["at"])} for e in run.events],
-        "handoffs": [{"step": h.step, "queue": h.queue, "at": at(h.at), "day": day(h.at)}
-                     for h in run.status.handoffs],
+        "handoffs": [
+            {"step": h.step, "queue": h.queue, "at": at(h.at), "day": day(h.at)}
+            for h in run.status.handoffs
+        ],
         "balance": str(run.status.balance),
         "errors": run.status.errors,
         "possible_duplicates": run.status.possible_duplicates,
-        "refused": [{"event": r.event, "at": at(r.at), "error": r.error}
-                    for r in run.status.refused],
+        "refused": [
+            {"event": r.event, "at": at(r.at), "error": r.error} for r in run.status.refused
+        ],
         "history_events": len(run.history.events),
     }
 
@@ -57,16 +74,26 @@ def table(data: dict[str, Any]) -> str:
         first = m["subject"] or (m["body"] or "").split("\n")[0]
         rows.append((m["at"], m["day"], m["channel"], m["template"], first, "2-sent"))
     for s in data["skipped"]:
-        rows.append((s["at"], s["day"], s["channel"] or "-", s["step"],
-                     f"skipped: {s['reason']} {s.get('detail', '')}".strip(), "1-skip"))
+        rows.append(
+            (
+                s["at"],
+                s["day"],
+                s["channel"] or "-",
+                s["step"],
+                f"skipped: {s['reason']} {s.get('detail', '')}".strip(),
+                "1-skip",
+            )
+        )
     for e in data["events"]:
-        fields = ", ".join(f"{k}={v}" for k, v in e.items()
-                           if k not in ("at", "day", "type", "accepted", "error"))
+        fields = ", ".join(
+            f"{k}={v}" for k, v in e.items() if k not in ("at", "day", "type", "accepted", "error")
+        )
         verdict = "" if e["accepted"] else f"  REJECTED: {e.get('error', '')}"
         rows.append((e["at"], e["day"], "event", e["type"], fields + verdict, "0-event"))
     for h in data["handoffs"]:
-        rows.append((h["at"], h["day"], "handoff", h["step"], f"task on queue {h['queue']}",
-                     "2-handoff"))
+        rows.append(
+            (h["at"], h["day"], "handoff", h["step"], f"task on queue {h['queue']}", "2-handoff")
+        )
     rows.sort(key=lambda r: (r[0], r[5]))  # an event comes before what it caused
     journey = data["journey"]
     lines = [
@@ -78,8 +105,10 @@ def table(data: dict[str, Any]) -> str:
     for moment, day, channel, template, first, _ in rows:
         stamp = datetime.fromisoformat(moment).strftime("%a %Y-%m-%d %H:%M")
         lines.append(f"{day:>4}  {stamp:<22} {channel:<8} {template:<20} {_clip(first)}")
-    lines += ["", f"outcome: {data['outcome']}, {len(data['messages'])} messages, "
-              f"balance {data['balance']}"]
+    lines += [
+        "",
+        f"outcome: {data['outcome']}, {len(data['messages'])} messages, balance {data['balance']}",
+    ]
     return "\n".join(lines)
 
 

@@ -12,7 +12,8 @@ from sqlalchemy import Column, Connection, Integer, String, Table, or_, select
 from rapport.store.schema import Moment, insert_once, metadata
 
 consent_entries = Table(
-    "consent_entries", metadata,
+    "consent_entries",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("account_id", String(128), nullable=True, index=True),
     Column("address", String(320), nullable=True, index=True),
@@ -37,18 +38,26 @@ class ConsentEntry:
 
 def add_entry(connection: Connection, entry: ConsentEntry) -> bool:
     """Append an entry; False when its reference is already there (a provider's retry)."""
-    values = {"account_id": entry.account_id, "address": entry.address,
-              "channel": entry.channel, "action": entry.action, "source": entry.source,
-              "at": entry.at, "reference": entry.reference}
+    values = {
+        "account_id": entry.account_id,
+        "address": entry.address,
+        "channel": entry.channel,
+        "action": entry.action,
+        "source": entry.source,
+        "at": entry.at,
+        "reference": entry.reference,
+    }
     if entry.reference is None:
         connection.execute(consent_entries.insert().values(**values))
         return True
-    return insert_once(connection, consent_entries, values,
-                       consent_entries.c.reference == entry.reference)
+    return insert_once(
+        connection, consent_entries, values, consent_entries.c.reference == entry.reference
+    )
 
 
-def entries_for(connection: Connection, account_id: str | None,
-                addresses: tuple[str, ...] = ()) -> list[ConsentEntry]:
+def entries_for(
+    connection: Connection, account_id: str | None, addresses: tuple[str, ...] = ()
+) -> list[ConsentEntry]:
     """Every entry for the account or any of the addresses, oldest first."""
     conditions = []
     if account_id is not None:
@@ -57,8 +66,20 @@ def entries_for(connection: Connection, account_id: str | None,
         conditions.append(consent_entries.c.address.in_(addresses))
     if not conditions:
         return []
-    rows = connection.execute(select(consent_entries).where(or_(*conditions))
-                              .order_by(consent_entries.c.at, consent_entries.c.id))
-    return [ConsentEntry(account_id=r.account_id, address=r.address, channel=r.channel,
-                         action=r.action, source=r.source, at=r.at, reference=r.reference)
-            for r in rows]
+    rows = connection.execute(
+        select(consent_entries)
+        .where(or_(*conditions))
+        .order_by(consent_entries.c.at, consent_entries.c.id)
+    )
+    return [
+        ConsentEntry(
+            account_id=r.account_id,
+            address=r.address,
+            channel=r.channel,
+            action=r.action,
+            source=r.source,
+            at=r.at,
+            reference=r.reference,
+        )
+        for r in rows
+    ]

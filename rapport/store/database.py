@@ -113,8 +113,10 @@ class Store:
             return
         current, head = self.revision(), self.head()
         if current != head:
-            raise StoreUnavailable(f"the database is at revision {current or 'none'}, the code "
-                                   f"needs {head}: run `journey db upgrade`")
+            raise StoreUnavailable(
+                f"the database is at revision {current or 'none'}, the code "
+                f"needs {head}: run `journey db upgrade`"
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()

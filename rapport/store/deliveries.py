@@ -13,7 +13,8 @@ from rapport.store.database import Store
 from rapport.store.schema import Moment, insert_once, metadata
 
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("key", String(255), primary_key=True),  # the message's idempotency key
     Column("account_id", String(128), nullable=False, index=True),
     Column("channel", String(16), nullable=False),
@@ -34,14 +35,18 @@ class DeliveryLog:
     def record(self, key: str, account_id: str, channel: str, at: datetime) -> None:
         """Once per key: a retried delivery of the same message is not counted twice."""
         with self.store.begin() as connection:
-            insert_once(connection, deliveries, {"key": key, "account_id": account_id,
-                                                 "channel": channel, "at": at},
-                        deliveries.c.key == key)
+            insert_once(
+                connection,
+                deliveries,
+                {"key": key, "account_id": account_id, "channel": channel, "at": at},
+                deliveries.c.key == key,
+            )
 
     def since(self, account_id: str, since: datetime) -> list[Delivered]:
         with self.store.begin() as connection:
             rows = connection.execute(
                 select(deliveries.c.at, deliveries.c.channel)
                 .where(deliveries.c.account_id == account_id, deliveries.c.at > since)
-                .order_by(deliveries.c.at))
+                .order_by(deliveries.c.at)
+            )
             return [Delivered(at=row.at, channel=row.channel) for row in rows]

@@ -16,7 +16,8 @@ from sqlalchemy import Column, Connection, Integer, String, Table, Text, select
 from rapport.store.schema import Moment, insert_once, metadata
 
 journey_versions = Table(
-    "journey_versions", metadata,
+    "journey_versions",
+    metadata,
     Column("hash", String(64), primary_key=True),
     Column("journey_id", String(64), nullable=False, index=True),
     Column("version", Integer, nullable=False),
@@ -39,18 +40,33 @@ class StoredVersion:
 
 def save_version(connection: Connection, stored: StoredVersion) -> None:
     """Keep a version; saving one that is already there changes nothing."""
-    insert_once(connection, journey_versions, {
-        "hash": stored.hash, "journey_id": stored.journey_id, "version": stored.version,
-        "source": stored.source, "definition": stored.definition,
-        "templates": json.dumps(stored.templates, sort_keys=True),
-        "pinned_at": datetime.now(UTC)}, journey_versions.c.hash == stored.hash)
+    insert_once(
+        connection,
+        journey_versions,
+        {
+            "hash": stored.hash,
+            "journey_id": stored.journey_id,
+            "version": stored.version,
+            "source": stored.source,
+            "definition": stored.definition,
+            "templates": json.dumps(stored.templates, sort_keys=True),
+            "pinned_at": datetime.now(UTC),
+        },
+        journey_versions.c.hash == stored.hash,
+    )
 
 
 def load_version(connection: Connection, content_hash: str) -> StoredVersion | None:
-    row = connection.execute(select(journey_versions).where(
-        journey_versions.c.hash == content_hash)).first()
+    row = connection.execute(
+        select(journey_versions).where(journey_versions.c.hash == content_hash)
+    ).first()
     if row is None:
         return None
-    return StoredVersion(hash=row.hash, journey_id=row.journey_id, version=row.version,
-                         source=row.source, definition=row.definition,
-                         templates=json.loads(row.templates))
+    return StoredVersion(
+        hash=row.hash,
+        journey_id=row.journey_id,
+        version=row.version,
+        source=row.source,
+        definition=row.definition,
+        templates=json.loads(row.templates),
+    )

@@ -17,7 +17,8 @@ from rapport.store.database import Store
 from rapport.store.schema import Moment, insert_once, metadata
 
 links = Table(
-    "links", metadata,
+    "links",
+    metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("account_id", String(128), nullable=False, index=True),
     Column("journey_id", String(64), nullable=False),
@@ -62,51 +63,88 @@ class LinkBook:
         """Keep a link; keeping the same token again (a retried send) changes nothing."""
         digest = token_hash(token)
         with self.store.begin() as connection:
-            insert_once(connection, links, {
-                "token_hash": digest, "account_id": link.account_id,
-                "journey_id": link.journey_id, "purpose": link.purpose,
-                "channel": link.channel, "address": link.address, "created_at": now,
-                "expires_at": link.expires_at, "check_kind": link.check_kind,
-                "check_hash": link.check_hash, "locale": link.locale},
-                links.c.token_hash == digest)
+            insert_once(
+                connection,
+                links,
+                {
+                    "token_hash": digest,
+                    "account_id": link.account_id,
+                    "journey_id": link.journey_id,
+                    "purpose": link.purpose,
+                    "channel": link.channel,
+                    "address": link.address,
+                    "created_at": now,
+                    "expires_at": link.expires_at,
+                    "check_kind": link.check_kind,
+                    "check_hash": link.check_hash,
+                    "locale": link.locale,
+                },
+                links.c.token_hash == digest,
+            )
 
     def find(self, token: str, purpose: str, now: datetime) -> Link | None:
         """The live link behind a token: None when unknown, expired, revoked or for
         another purpose (the caller answers all of those the same way)."""
         with self.store.begin() as connection:
-            row = connection.execute(select(links).where(
-                links.c.token_hash == token_hash(token))).first()
-        if row is None or row.purpose != purpose or row.revoked_at is not None \
-                or row.expires_at <= now:
+            row = connection.execute(
+                select(links).where(links.c.token_hash == token_hash(token))
+            ).first()
+        if (
+            row is None
+            or row.purpose != purpose
+            or row.revoked_at is not None
+            or row.expires_at <= now
+        ):
             return None
-        return Link(account_id=row.account_id, journey_id=row.journey_id, purpose=row.purpose,
-                    channel=row.channel, address=row.address, expires_at=row.expires_at,
-                    check_kind=row.check_kind, check_hash=row.check_hash, locale=row.locale,
-                    failed_checks=row.failed_checks, opened=row.opened_at is not None)
+        return Link(
+            account_id=row.account_id,
+            journey_id=row.journey_id,
+            purpose=row.purpose,
+            channel=row.channel,
+            address=row.address,
+            expires_at=row.expires_at,
+            check_kind=row.check_kind,
+            check_hash=row.check_hash,
+            locale=row.locale,
+            failed_checks=row.failed_checks,
+            opened=row.opened_at is not None,
+        )
 
     def first_opening(self, token: str, now: datetime) -> bool:
         """Mark the link opened; True only the first time (one engagement per message,
         however many times or in however many processes it is opened)."""
         with self.store.begin() as connection:
-            result = connection.execute(update(links).where(
-                links.c.token_hash == token_hash(token), links.c.opened_at.is_(None))
-                .values(opened_at=now))
+            result = connection.execute(
+                update(links)
+                .where(links.c.token_hash == token_hash(token), links.c.opened_at.is_(None))
+                .values(opened_at=now)
+            )
             return bool(result.rowcount)
 
     def failed_check(self, token: str) -> int:
         """Count one failed identity check; the count after it."""
         digest = token_hash(token)
         with self.store.begin() as connection:
-            connection.execute(update(links).where(links.c.token_hash == digest)
-                               .values(failed_checks=links.c.failed_checks + 1))
-            count = connection.execute(select(links.c.failed_checks).where(
-                links.c.token_hash == digest)).scalar_one_or_none()
+            connection.execute(
+                update(links)
+                .where(links.c.token_hash == digest)
+                .values(failed_checks=links.c.failed_checks + 1)
+            )
+            count = connection.execute(
+                select(links.c.failed_checks).where(links.c.token_hash == digest)
+            ).scalar_one_or_none()
         return int(count or 0)
 
     def revoke(self, account_id: str, now: datetime) -> int:
         """Revoke the account's live links; how many."""
         with self.store.begin() as connection:
-            result = connection.execute(update(links).where(
-                links.c.account_id == account_id, links.c.revoked_at.is_(None),
-                links.c.expires_at > now).values(revoked_at=now))
+            result = connection.execute(
+                update(links)
+                .where(
+                    links.c.account_id == account_id,
+                    links.c.revoked_at.is_(None),
+                    links.c.expires_at > now,
+                )
+                .values(revoked_at=now)
+            )
             return int(result.rowcount)

@@ -11,7 +11,8 @@ from rapport.store.database import Store
 from rapport.store.schema import Moment, insert_once, metadata
 
 payment_events = Table(
-    "payment_events", metadata,
+    "payment_events",
+    metadata,
     Column("event_id", String(255), primary_key=True),
     Column("account_id", String(128), nullable=False),
     Column("received_at", Moment, nullable=False),
@@ -25,13 +26,15 @@ class PaymentEvents:
     def first_time(self, event_id: str, account_id: str, now: datetime) -> bool:
         """Record the event; False when it was recorded before."""
         with self.store.begin() as connection:
-            return insert_once(connection, payment_events, {
-                "event_id": event_id, "account_id": account_id, "received_at": now},
-                payment_events.c.event_id == event_id)
+            return insert_once(
+                connection,
+                payment_events,
+                {"event_id": event_id, "account_id": account_id, "received_at": now},
+                payment_events.c.event_id == event_id,
+            )
 
     def forget(self, event_id: str) -> None:
         """Undo `first_time` for an event whose effect could not be delivered, so the
         provider's retry is taken."""
         with self.store.begin() as connection:
-            connection.execute(payment_events.delete().where(
-                payment_events.c.event_id == event_id))
+            connection.execute(payment_events.delete().where(payment_events.c.event_id == event_id))

@@ -13,7 +13,8 @@ from rapport.store.database import Store
 from rapport.store.schema import Moment, insert_once, metadata
 
 sms_recipients = Table(
-    "sms_recipients", metadata,
+    "sms_recipients",
+    metadata,
     Column("address", String(16), nullable=False),  # E.164
     Column("account_id", String(128), nullable=False),
     Column("first_at", Moment, nullable=False),
@@ -34,11 +35,13 @@ class RecipientIndex:
         if (address, account_id) in self._known:
             return
         with self.store.begin() as connection:
-            insert_once(connection, sms_recipients,
-                        {"address": address, "account_id": account_id,
-                         "first_at": datetime.now(UTC)},
-                        sms_recipients.c.address == address,
-                        sms_recipients.c.account_id == account_id)
+            insert_once(
+                connection,
+                sms_recipients,
+                {"address": address, "account_id": account_id, "first_at": datetime.now(UTC)},
+                sms_recipients.c.address == address,
+                sms_recipients.c.account_id == account_id,
+            )
         self._known.add((address, account_id))
 
     def accounts(self, number: str) -> list[str]:
@@ -47,7 +50,9 @@ class RecipientIndex:
         except BadAddress:
             return []
         with self.store.begin() as connection:
-            rows = connection.execute(select(sms_recipients.c.account_id).where(
-                sms_recipients.c.address == address).order_by(sms_recipients.c.first_at,
-                                                              sms_recipients.c.account_id))
+            rows = connection.execute(
+                select(sms_recipients.c.account_id)
+                .where(sms_recipients.c.address == address)
+                .order_by(sms_recipients.c.first_at, sms_recipients.c.account_id)
+            )
             return [row.account_id for row in rows]

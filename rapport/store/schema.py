@@ -9,13 +9,15 @@ from sqlalchemy import Connection, DateTime, MetaData, Table, TypeDecorator, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
 class Moment(TypeDecorator[datetime]):
@@ -37,8 +39,9 @@ class Moment(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def insert_once(connection: Connection, table: Table, values: dict[str, Any],
-                *same: ColumnElement[bool]) -> bool:
+def insert_once(
+    connection: Connection, table: Table, values: dict[str, Any], *same: ColumnElement[bool]
+) -> bool:
     """Insert a row unless one matching `same` (its unique key) is there; False when it
     was. Safe against another worker inserting the same row at the same moment."""
     if connection.execute(select(table).where(*same).limit(1)).first() is not None:

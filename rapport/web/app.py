@@ -45,26 +45,45 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
     """The app; `client` is the worker's own when it serves the app in-process, else one
     is connected on first use."""
     ring = settings.key_ring()
-    codec = CodecEndpoints(EncryptionCodec(ring) if ring else None,
-                           settings.codec_token.get_secret_value() if settings.codec_token
-                           else None, ui_origins(settings))
+    codec = CodecEndpoints(
+        EncryptionCodec(ring) if ring else None,
+        settings.codec_token.get_secret_value() if settings.codec_token else None,
+        ui_origins(settings),
+    )
     store = Store(settings.store_url())
     store.ready()
     links, consent = LinkBook(store), ConsentBook(store)
     journeys = JourneyLink(settings, client)
     checkout = Checkout(settings.payment_api(), settings.payment_api_key.get_secret_value())
-    portal = Portal(links, consent, journeys, checkout, settings.signer(),
-                    settings.creditor_name, settings.portal_url,
-                    origin(settings.payment_api()) if settings.payment_provider != "dev" else "",
-                    (settings.portal_requests_per_token, settings.portal_requests_per_address),
-                    StoreArchive(store))
-    webhook = PaymentWebhook(settings.payment_webhook_secret.get_secret_value(),
-                             PaymentEvents(store), journeys)
-    routes = [Route("/health", health), *codec.routes(), *Unsubscribe(links, consent).routes(),
-              *portal.routes(), *webhook.routes(), *inbound_routes(settings, store, journeys)]
+    portal = Portal(
+        links,
+        consent,
+        journeys,
+        checkout,
+        settings.signer(),
+        settings.creditor_name,
+        settings.portal_url,
+        origin(settings.payment_api()) if settings.payment_provider != "dev" else "",
+        (settings.portal_requests_per_token, settings.portal_requests_per_address),
+        StoreArchive(store),
+    )
+    webhook = PaymentWebhook(
+        settings.payment_webhook_secret.get_secret_value(), PaymentEvents(store), journeys
+    )
+    routes = [
+        Route("/health", health),
+        *codec.routes(),
+        *Unsubscribe(links, consent).routes(),
+        *portal.routes(),
+        *webhook.routes(),
+        *inbound_routes(settings, store, journeys),
+    ]
     if settings.payment_provider == "dev":
-        routes += DevProvider(settings.portal_url, settings.payment_api_key.get_secret_value(),
-                              settings.payment_webhook_secret.get_secret_value()).routes()
+        routes += DevProvider(
+            settings.portal_url,
+            settings.payment_api_key.get_secret_value(),
+            settings.payment_webhook_secret.get_secret_value(),
+        ).routes()
     return Starlette(routes=routes)
 
 
@@ -73,9 +92,14 @@ def inbound_routes(settings: Settings, store: Store, journeys: JourneyLink) -> l
     if settings.twilio_auth_token is None:
         return []
     public = settings.inbound_public_url or settings.portal_url
-    return InboundSms(journeys, RecipientIndex(store),
-                      settings.twilio_auth_token.get_secret_value(), public,
-                      ConsentBook(store), settings.sms_help_contact).routes()
+    return InboundSms(
+        journeys,
+        RecipientIndex(store),
+        settings.twilio_auth_token.get_secret_value(),
+        public,
+        ConsentBook(store),
+        settings.sms_help_contact,
+    ).routes()
 
 
 def ui_origins(settings: Settings) -> list[str]:
@@ -114,18 +138,24 @@ class WebServer:
         await self.task
 
 
-async def serve_web(settings: Settings, host: str | None = None,
-                    port: int | None = None, client: Client | None = None) -> WebServer:
+async def serve_web(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    client: Client | None = None,
+) -> WebServer:
     """Start serving in this event loop, beside whatever else runs in it (the worker)."""
     default_host, default_port = bind_address(settings)
-    return await serve_asgi(create_app(settings, client), host or default_host,
-                            port or default_port)
+    return await serve_asgi(
+        create_app(settings, client), host or default_host, port or default_port
+    )
 
 
 async def serve_asgi(app: Any, host: str, port: int) -> WebServer:
     """Serve any ASGI app under uvicorn in this event loop (benchmarks use it too)."""
-    server = EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           access_log=False))
+    server = EmbeddedServer(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    )
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)

@@ -27,13 +27,16 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class CodecEndpoints:
-    def __init__(self, codec: EncryptionCodec | None, token: str | None,
-                 allowed_origins: list[str]) -> None:
+    def __init__(
+        self, codec: EncryptionCodec | None, token: str | None, allowed_origins: list[str]
+    ) -> None:
         self.codec, self.token, self.origins = codec, token, allowed_origins
 
     def routes(self) -> list[Route]:
-        return [Route("/codec/encode", self.encode, methods=["POST", "OPTIONS"]),
-                Route("/codec/decode", self.decode, methods=["POST", "OPTIONS"])]
+        return [
+            Route("/codec/encode", self.encode, methods=["POST", "OPTIONS"]),
+            Route("/codec/decode", self.decode, methods=["POST", "OPTIONS"]),
+        ]
 
     async def encode(self, request: Request) -> Response:
         return await self._handle(request, "encode")
@@ -49,15 +52,19 @@ class CodecEndpoints:
         if refusal is not None:
             return problem(refusal[0], refusal[1], headers=cors)
         if self.codec is None:
-            return problem(404, "encryption is off: RAPPORT_ENCRYPTION_KEYS is not set",
-                           headers=cors)
+            return problem(
+                404, "encryption is off: RAPPORT_ENCRYPTION_KEYS is not set", headers=cors
+            )
         try:
             payloads = ParseDict(json.loads(await request.body()), Payloads()).payloads
         except (ValueError, ParseError) as exc:
-            return problem(400, f"the body is not {{\"payloads\": [...]}}: {exc}", headers=cors)
+            return problem(400, f'the body is not {{"payloads": [...]}}: {exc}', headers=cors)
         try:
-            done = await (self.codec.encode(payloads) if direction == "encode"
-                          else self.codec.decode(payloads))
+            done = await (
+                self.codec.encode(payloads)
+                if direction == "encode"
+                else self.codec.decode(payloads)
+            )
         except PayloadUnreadable as exc:
             return problem(422, str(exc), headers=cors)
         log.info("codec %s", direction, extra={"payloads": len(done)})
@@ -78,9 +85,10 @@ class CodecEndpoints:
         origin = request.headers.get("origin")
         if origin is None or origin not in self.origins:
             return {}
-        return {"Access-Control-Allow-Origin": origin,
-                "Access-Control-Allow-Credentials": "true",
-                "Access-Control-Allow-Methods": "POST, OPTIONS",
-                "Access-Control-Allow-Headers": "Content-Type, X-Namespace, Authorization",
-                "Vary": "Origin"}
-
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, X-Namespace, Authorization",
+            "Vary": "Origin",
+        }

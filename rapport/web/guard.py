@@ -19,11 +19,15 @@ def headers(form_targets: str = "") -> dict[str, str]:
     (the URL holds the token)."""
     targets = f"'self' {form_targets}".strip()
     return {
-        "Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",
+        "Pragma": "no-cache",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-            f"frame-ancestors 'none'; form-action {targets}"),
+            f"frame-ancestors 'none'; form-action {targets}"
+        ),
     }
 
 
@@ -62,8 +66,11 @@ class Sessions:
         if not cookie or "." not in cookie:
             return False
         expires, _, mac = cookie.partition(".")
-        return expires.isdigit() and int(expires) > now and \
-            mac == self.signer.mac("session", digest, expires)
+        return (
+            expires.isdigit()
+            and int(expires) > now
+            and mac == self.signer.mac("session", digest, expires)
+        )
 
     def csrf(self, digest: str, cookie: str | None) -> str:
         return self.signer.mac("csrf", digest, cookie or "before-check")

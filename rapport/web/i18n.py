@@ -87,6 +87,12 @@ class Speech:
         return f"{weekday}, {day}, {format_time(local, format='short', locale=self.locale)}"
 
     def context(self) -> dict[str, Any]:
-        return {"gettext": self.gettext, "ngettext": self.ngettext, "_": self.gettext,
-                "money": self.money, "day": self.day, "lang": self.language,
-                "languages": LANGUAGES}
+        return {
+            "gettext": self.gettext,
+            "ngettext": self.ngettext,
+            "_": self.gettext,
+            "money": self.money,
+            "day": self.day,
+            "lang": self.language,
+            "languages": LANGUAGES,
+        }

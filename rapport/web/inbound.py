@@ -45,8 +45,15 @@ RETRY_AFTER = (5.0, 30.0, 120.0)  # seconds: a signal Temporal did not take, aga
 
 
 class InboundSms:
-    def __init__(self, journeys: JourneyLink, recipients: RecipientIndex, auth_token: str,
-                 public_url: str, consent: ConsentBook, help_contact: str = "") -> None:
+    def __init__(
+        self,
+        journeys: JourneyLink,
+        recipients: RecipientIndex,
+        auth_token: str,
+        public_url: str,
+        consent: ConsentBook,
+        help_contact: str = "",
+    ) -> None:
         self.journeys, self.recipients = journeys, recipients
         self.auth_token, self.public_url = auth_token, public_url.rstrip("/")
         self.consent, self.help_contact = consent, help_contact
@@ -58,8 +65,10 @@ class InboundSms:
         return Starlette(routes=self.routes())
 
     def routes(self) -> list[Route]:
-        return [Route("/sms/inbound", self.inbound, methods=["POST"]),
-                Route("/sms/status", self.status, methods=["POST"])]
+        return [
+            Route("/sms/inbound", self.inbound, methods=["POST"]),
+            Route("/sms/status", self.status, methods=["POST"]),
+        ]
 
     async def inbound(self, request: Request) -> Response:
         form = await self._verified_form(request)
@@ -67,8 +76,9 @@ class InboundSms:
             return PlainTextResponse("bad signature", status_code=403)
         sender, words = form.get("From", ""), form.get("Body", "")
         said = keyword(words)
-        if said in ("opt_out", "opt_in") and \
-                not await self._commit(said, sender, "sms_keyword", form.get("MessageSid")):
+        if said in ("opt_out", "opt_in") and not await self._commit(
+            said, sender, "sms_keyword", form.get("MessageSid")
+        ):
             return _not_recorded()
         accounts = self.recipients.accounts(sender)
         if said == "opt_out":
@@ -83,25 +93,32 @@ class InboundSms:
         form = await self._verified_form(request)
         if form is None:
             return PlainTextResponse("bad signature", status_code=403)
-        accounts = [request.query_params["account"]] if "account" in request.query_params \
-            else []
+        accounts = [request.query_params["account"]] if "account" in request.query_params else []
         if form.get("ErrorCode") == UNSUBSCRIBED:
             sid = form.get("MessageSid")
-            if not await self._commit("opt_out", form.get("To", ""), "carrier",
-                                      f"{sid}/{UNSUBSCRIBED}" if sid else None):
+            if not await self._commit(
+                "opt_out", form.get("To", ""), "carrier", f"{sid}/{UNSUBSCRIBED}" if sid else None
+            ):
                 return _not_recorded()
             await self._signal(accounts, "opt_out", OptOut(channel="sms"))
         elif form.get("MessageStatus") == "read":
             await self._signal(accounts, "engagement", Engagement(kind="opened"))
         return PlainTextResponse("")
 
-    async def _commit(self, action: Action, sender: str, source: str,
-                      reference: str | None) -> bool:
+    async def _commit(
+        self, action: Action, sender: str, source: str, reference: str | None
+    ) -> bool:
         """Into the store before anything else; False when it cannot be kept (answered
         503, so the provider sends it again): never a 2xx for a "no" that was not kept."""
         try:
-            await asyncio.to_thread(self.consent.record, action, "sms", source, address=sender,
-                                    reference=reference or None)
+            await asyncio.to_thread(
+                self.consent.record,
+                action,
+                "sms",
+                source,
+                address=sender,
+                reference=reference or None,
+            )
         except BadAddress:
             log.warning("sms %s from an unreadable number: not recorded", action)
         except StoreUnavailable as exc:
@@ -148,8 +165,9 @@ class InboundSms:
             await asyncio.sleep(delay)
             if await self._try_signal(account_id, name, payload):
                 return
-        log.warning("signal %s to %s given up; the journey's next send reads the store",
-                    name, account_id)
+        log.warning(
+            "signal %s to %s given up; the journey's next send reads the store", name, account_id
+        )
 
 
 def _twiml(message: str | None = None) -> Response:
@@ -158,5 +176,6 @@ def _twiml(message: str | None = None) -> Response:
 
 
 def _not_recorded() -> Response:
-    return PlainTextResponse("not recorded; try again", status_code=503,
-                             headers={"Retry-After": "30"})
+    return PlainTextResponse(
+        "not recorded; try again", status_code=503, headers={"Retry-After": "30"}
+    )

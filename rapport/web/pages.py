@@ -47,8 +47,17 @@ from rapport.web.journeys import JourneyLink, Unavailable
 
 log = logging.getLogger("rapport.portal")
 HERE = Path(__file__).parent
-SECTIONS = ("pay", "pay-part", "update-details", "plan", "talk", "hardship", "dispute",
-            "opt-out", "thanks")
+SECTIONS = (
+    "pay",
+    "pay-part",
+    "update-details",
+    "plan",
+    "talk",
+    "hardship",
+    "dispute",
+    "opt-out",
+    "thanks",
+)
 # Stopping messages asks for no check: it must be as easy as the message says (Regulation
 # F), and it shows nothing of the account.
 OPEN_SECTIONS = ("opt-out",)
@@ -59,8 +68,15 @@ CALL_LENGTH = timedelta(minutes=30)
 class Visit:
     """One request on one live link."""
 
-    def __init__(self, request: Request, token: str, link: Link, speech: Speech,
-                 signed_in: bool, cookie: str | None) -> None:
+    def __init__(
+        self,
+        request: Request,
+        token: str,
+        link: Link,
+        speech: Speech,
+        signed_in: bool,
+        cookie: str | None,
+    ) -> None:
         self.request, self.token, self.link, self.speech = request, token, link, speech
         self.signed_in, self.cookie = signed_in, cookie
         self.digest = token_hash(token)
@@ -73,28 +89,41 @@ class Visit:
 
 
 class Portal:
-    def __init__(self, links: LinkBook, consent: ConsentBook, journeys: JourneyLink,
-                 checkout: Checkout, signer: LinkSigner, creditor: str, portal_url: str,
-                 provider_origin: str = "", limits: tuple[int, int] = (60, 300),
-                 archive: StoreArchive | None = None) -> None:
+    def __init__(
+        self,
+        links: LinkBook,
+        consent: ConsentBook,
+        journeys: JourneyLink,
+        checkout: Checkout,
+        signer: LinkSigner,
+        creditor: str,
+        portal_url: str,
+        provider_origin: str = "",
+        limits: tuple[int, int] = (60, 300),
+        archive: StoreArchive | None = None,
+    ) -> None:
         self.links, self.consent, self.journeys = links, consent, journeys
         self.archive, self._policies = archive, dict[str, Policy]()
         self.checkout, self.sessions = checkout, Sessions(signer)
         self.creditor, self.portal_url = creditor, portal_url.rstrip("/")
         self.headers = headers(provider_origin)
         self.per_token, self.per_address = RateLimit(limits[0]), RateLimit(limits[1])
-        self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
-                                     autoescape=select_autoescape(default=True),
-                                     extensions=["jinja2.ext.i18n"])
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True),
+            extensions=["jinja2.ext.i18n"],
+        )
         self.templates.newstyle_gettext = True  # type: ignore[attr-defined]
         self._background: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[Route | Mount]:
-        return [Route("/r/{token}", self.show, methods=["GET"]),
-                Route("/r/{token}/check", self.check, methods=["POST"]),
-                Route("/r/{token}/{section}", self.show, methods=["GET"]),
-                Route("/r/{token}/{section}", self.act, methods=["POST"]),
-                Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
+        return [
+            Route("/r/{token}", self.show, methods=["GET"]),
+            Route("/r/{token}/check", self.check, methods=["POST"]),
+            Route("/r/{token}/{section}", self.show, methods=["GET"]),
+            Route("/r/{token}/{section}", self.act, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
 
     # --- reading a link ------------------------------------------------------------------
 
@@ -103,25 +132,32 @@ class Portal:
         address = request.client.host if request.client else "-"
         if not self.per_address.allow(address) or not self.per_token.allow(token[:24]):
             log.info("portal rate limited")
-            return self._page(request, "message.html", Speech.of(None, None), 429,
-                              kind="slow_down")
+            return self._page(request, "message.html", Speech.of(None, None), 429, kind="slow_down")
         chosen = request.query_params.get("lang") or request.cookies.get("rapport_lang")
         link = None
         if TOKEN.match(token):
             try:
-                link = await asyncio.to_thread(self.links.find, token, RESPOND,
-                                               datetime.now(UTC))
+                link = await asyncio.to_thread(self.links.find, token, RESPOND, datetime.now(UTC))
             except StoreUnavailable:
-                return self._page(request, "message.html", Speech.of(None, chosen), 503,
-                                  kind="unavailable")
+                return self._page(
+                    request, "message.html", Speech.of(None, chosen), 503, kind="unavailable"
+                )
         if link is None:
-            return self._page(request, "message.html", Speech.of(None, chosen), 404,
-                              kind="not_found")
+            return self._page(
+                request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
+            )
         cookie = request.cookies.get(_cookie_name(token))
-        signed_in = link.check_kind is None or \
-            self.sessions.valid(token_hash(token), cookie, time.time())
-        visit = Visit(request, token, link, Speech.of(link.locale, chosen), signed_in,
-                      cookie if signed_in else None)
+        signed_in = link.check_kind is None or self.sessions.valid(
+            token_hash(token), cookie, time.time()
+        )
+        visit = Visit(
+            request,
+            token,
+            link,
+            Speech.of(link.locale, chosen),
+            signed_in,
+            cookie if signed_in else None,
+        )
         if not link.opened:
             self._in_background(self._opened(token, link))
         try:
@@ -154,8 +190,11 @@ class Portal:
                 log.info("portal link opened", extra={"account_id": link.account_id})
                 await self.journeys.signal(link.account_id, "engagement", {"kind": "clicked"})
         except (JourneyError, Unavailable, StoreUnavailable) as exc:
-            log.info("engagement not recorded: %s", type(exc).__name__,
-                     extra={"account_id": link.account_id})
+            log.info(
+                "engagement not recorded: %s",
+                type(exc).__name__,
+                extra={"account_id": link.account_id},
+            )
 
     def _in_background(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -175,48 +214,77 @@ class Portal:
             return self._render(visit, "check.html", next=section)
         return self._section(visit, section)
 
-    def _section(self, visit: Visit, section: str, status_code: int = 200,
-                 **extra: Any) -> Response:
+    def _section(
+        self, visit: Visit, section: str, status_code: int = 200, **extra: Any
+    ) -> Response:
         status = visit.status
         if status is None or _ended(status):
             if section == "thanks" or (status is not None and status.outcome == "paid"):
                 return self._render(visit, "done.html", status_code, kind="paid")
-            return self._render(visit, "done.html", status_code,
-                                kind=status.outcome if status else "ended")
+            return self._render(
+                visit, "done.html", status_code, kind=status.outcome if status else "ended"
+            )
         if section == "thanks":
             return self._render(visit, "done.html", kind="paying")
         if section == "plan" and status.plan_offer is None:
             section = ""
-        template = {"": "options.html", "pay": "options.html", "pay-part": "pay_part.html",
-                    "update-details": "update.html", "plan": "plan.html", "talk": "talk.html",
-                    "hardship": "hardship.html", "dispute": "dispute.html",
-                    "opt-out": "opt_out.html"}[section]
+        template = {
+            "": "options.html",
+            "pay": "options.html",
+            "pay-part": "pay_part.html",
+            "update-details": "update.html",
+            "plan": "plan.html",
+            "talk": "talk.html",
+            "hardship": "hardship.html",
+            "dispute": "dispute.html",
+            "opt-out": "opt_out.html",
+        }[section]
         return self._render(visit, template, status_code, **extra)
 
-    def _render(self, visit: Visit, template: str, status_code: int = 200,
-                **extra: Any) -> Response:
+    def _render(
+        self, visit: Visit, template: str, status_code: int = 200, **extra: Any
+    ) -> Response:
         status = visit.status
         context: dict[str, Any] = {
-            "base": visit.base, "signed_in": visit.signed_in, "status": status,
-            "check_kind": visit.link.check_kind, "channel": visit.link.channel,
+            "base": visit.base,
+            "signed_in": visit.signed_in,
+            "status": status,
+            "check_kind": visit.link.check_kind,
+            "channel": visit.link.channel,
             "csrf": self.sessions.csrf(visit.digest, visit.cookie),
             "minimum_part": _minimum_part(status) if status else None,
             "call_times": call_times(status, visit.policy, visit.speech) if status else [],
             "checks_left": MAX_CHECKS - visit.link.failed_checks,
         }
-        response = self._page(visit.request, template, visit.speech, status_code,
-                              **context, **extra)
-        if "lang" in visit.request.query_params and visit.speech.language == \
-                visit.request.query_params["lang"]:
-            response.set_cookie("rapport_lang", visit.speech.language, max_age=86400 * 365,
-                                httponly=True, samesite="lax", secure=_secure(visit.request))
+        response = self._page(
+            visit.request, template, visit.speech, status_code, **context, **extra
+        )
+        if (
+            "lang" in visit.request.query_params
+            and visit.speech.language == visit.request.query_params["lang"]
+        ):
+            response.set_cookie(
+                "rapport_lang",
+                visit.speech.language,
+                max_age=86400 * 365,
+                httponly=True,
+                samesite="lax",
+                secure=_secure(visit.request),
+            )
         return response
 
-    def _page(self, request: Request, template: str, speech: Speech, status_code: int = 200,
-              **context: Any) -> HTMLResponse:
+    def _page(
+        self,
+        request: Request,
+        template: str,
+        speech: Speech,
+        status_code: int = 200,
+        **context: Any,
+    ) -> HTMLResponse:
         path = "" if status_code == 404 else request.url.path.removesuffix("/check")
         body = self.templates.get_template(template).render(
-            creditor=self.creditor, path=path, **speech.context(), **context)
+            creditor=self.creditor, path=path, **speech.context(), **context
+        )
         return HTMLResponse(body, status_code=status_code, headers=self.headers)
 
     # --- the identity check ------------------------------------------------------------
@@ -239,7 +307,8 @@ class Portal:
         answer = normalise_answer(link.check_kind, str(form.get("answer", "")))
         expected = link.check_hash or ""
         if not answer or not hmac.compare_digest(
-                self.sessions.signer.check_hash(link.check_kind, answer), expected):
+            self.sessions.signer.check_hash(link.check_kind, answer), expected
+        ):
             failed = await asyncio.to_thread(self.links.failed_check, visit.token)
             log.info("portal check failed", extra={"account_id": link.account_id})
             if failed >= MAX_CHECKS:
@@ -248,15 +317,21 @@ class Portal:
             return self._render(visit, "check.html", 422, next=following, wrong=True)
         log.info("portal check passed", extra={"account_id": link.account_id})
         response = _see_other(f"{visit.base}/{following}".rstrip("/"))
-        response.set_cookie(_cookie_name(visit.token),
-                            self.sessions.cookie(visit.digest, time.time()),
-                            max_age=1800, path=visit.base, httponly=True, samesite="lax",
-                            secure=_secure(request))
+        response.set_cookie(
+            _cookie_name(visit.token),
+            self.sessions.cookie(visit.digest, time.time()),
+            max_age=1800,
+            path=visit.base,
+            httponly=True,
+            samesite="lax",
+            secure=_secure(request),
+        )
         return response
 
     def _csrf_ok(self, visit: Visit, given: Any) -> bool:
         return isinstance(given, str) and hmac.compare_digest(
-            given, self.sessions.csrf(visit.digest, visit.cookie))
+            given, self.sessions.csrf(visit.digest, visit.cookie)
+        )
 
     # --- actions -----------------------------------------------------------------------
 
@@ -282,8 +357,13 @@ class Portal:
                 return await self._pay(visit, status, section, form)
             if section == "update-details":
                 session = await self.checkout.session(
-                    "setup", account, self._url(visit, "thanks"), self._url(visit, ""),
-                    status.currency, locale=visit.speech.language)
+                    "setup",
+                    account,
+                    self._url(visit, "thanks"),
+                    self._url(visit, ""),
+                    status.currency,
+                    locale=visit.speech.language,
+                )
                 return _see_other(session.url)
             if section == "plan":
                 return await self._plan(visit, form)
@@ -305,18 +385,26 @@ class Portal:
     def _url(self, visit: Visit, section: str) -> str:
         return f"{self.portal_url}{visit.base}/{section}".rstrip("/")
 
-    async def _pay(self, visit: Visit, status: JourneyStatus, section: str,
-                   form: dict[str, str]) -> Response:
+    async def _pay(
+        self, visit: Visit, status: JourneyStatus, section: str, form: dict[str, str]
+    ) -> Response:
         if form.get("amount", "full") == "full" and section == "pay":
             amount = status.balance
         else:
             problem, amount = _part_amount(form.get("amount", ""), status)
             if problem is not None:
-                return self._section(visit, "pay-part", 422, error=problem,
-                                     entered=form.get("amount", ""))
+                return self._section(
+                    visit, "pay-part", 422, error=problem, entered=form.get("amount", "")
+                )
         session = await self.checkout.session(
-            "payment", visit.link.account_id, self._url(visit, "thanks"), self._url(visit, ""),
-            status.currency, amount, locale=visit.speech.language)
+            "payment",
+            visit.link.account_id,
+            self._url(visit, "thanks"),
+            self._url(visit, ""),
+            status.currency,
+            amount,
+            locale=visit.speech.language,
+        )
         return _see_other(session.url)
 
     async def _plan(self, visit: Visit, form: dict[str, str]) -> Response:
@@ -330,14 +418,16 @@ class Portal:
             return self._section(visit, "plan", 409, refused=str(refused))
         return self._render(visit, "done.html", kind="plan", plan=plan)
 
-    async def _talk(self, visit: Visit, status: JourneyStatus,
-                    form: dict[str, str]) -> Response:
+    async def _talk(self, visit: Visit, status: JourneyStatus, form: dict[str, str]) -> Response:
         offered = dict(call_times(status, visit.policy, visit.speech))
         chosen = form.get("at", "")
         if chosen not in offered:
             return self._section(visit, "talk", 422, error="choose")
-        await self.journeys.signal(visit.link.account_id, "callback_requested",
-                                   {"at": chosen, "reason": "asked on the portal"})
+        await self.journeys.signal(
+            visit.link.account_id,
+            "callback_requested",
+            {"at": chosen, "reason": "asked on the portal"},
+        )
         return self._render(visit, "done.html", kind="talk", when=offered[chosen])
 
     async def _opt_out(self, visit: Visit, form: dict[str, str]) -> Response:
@@ -346,12 +436,19 @@ class Portal:
             return self._section(visit, "opt-out", 422, error="choose")
         address = link.address if channel == link.channel else None
         action: Action = "cease" if channel == "all" else "opt_out"
-        await asyncio.to_thread(self.consent.record, action, ALL if channel == "all" else channel,
-                                "portal", account_id=link.account_id, address=address)
+        await asyncio.to_thread(
+            self.consent.record,
+            action,
+            ALL if channel == "all" else channel,
+            "portal",
+            account_id=link.account_id,
+            address=address,
+        )
         try:
             if channel == "all":
-                await self.journeys.signal(link.account_id, "cease_communication",
-                                           {"reason": "asked on the portal"})
+                await self.journeys.signal(
+                    link.account_id, "cease_communication", {"reason": "asked on the portal"}
+                )
             else:
                 await self.journeys.signal(link.account_id, "opt_out", {"channel": channel})
         except (JourneyError, Unavailable):
@@ -359,8 +456,9 @@ class Portal:
         return self._render(visit, "done.html", kind=f"opt_out_{channel}")
 
 
-def call_times(status: JourneyStatus, policy: Policy, speech: Speech,
-               now: datetime | None = None) -> list[tuple[str, str]]:
+def call_times(
+    status: JourneyStatus, policy: Policy, speech: Speech, now: datetime | None = None
+) -> list[tuple[str, str]]:
     """(value, label) of up to six times a person can call: in the journey's contact
     window and days, in the customer's zone, at least two hours ahead."""
     zone = ZoneInfo(status.timezone or "UTC")
@@ -374,8 +472,7 @@ def call_times(status: JourneyStatus, policy: Policy, speech: Speech,
         for at in CALL_TIMES:
             moment = datetime.combine(day, at, tzinfo=zone)
             ends = (datetime.combine(day, at) + CALL_LENGTH).time()
-            if window.start <= at and ends <= window.end and \
-                    moment >= now + timedelta(hours=2):
+            if window.start <= at and ends <= window.end and moment >= now + timedelta(hours=2):
                 times.append((moment.astimezone(UTC).isoformat(), speech.moment(moment, zone)))
     return times[:6]
 
@@ -410,8 +507,11 @@ def _part_amount(text: str, status: JourneyStatus) -> tuple[str | None, Decimal]
     """(problem, amount): the contract's rules for an amount (`parse_amount`, then the
     currency's minor units), then the journey's bounds."""
     typed = text.strip()
-    typed = typed.replace(",", ".") if typed.count(",") == 1 and "." not in typed \
-        else typed.replace(",", "")  # 20,50 as many write it; 1,000.50
+    typed = (
+        typed.replace(",", ".")
+        if typed.count(",") == 1 and "." not in typed
+        else typed.replace(",", "")
+    )  # 20,50 as many write it; 1,000.50
     try:
         amount = parse_amount(typed)
     except BadAmount as bad:

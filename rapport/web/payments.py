@@ -49,8 +49,9 @@ class PaymentWebhook:
     async def receive(self, request: Request) -> Response:
         body = await request.body()
         try:
-            event = verified(body, request.headers.get("Stripe-Signature", ""), self.secret,
-                             time.time())
+            event = verified(
+                body, request.headers.get("Stripe-Signature", ""), self.secret, time.time()
+            )
             done = completed_checkout(event)
         except BadEvent as exc:
             log.warning("payment webhook refused: %s", exc)
@@ -58,8 +59,9 @@ class PaymentWebhook:
         if done is None:
             return JSONResponse({"received": True, "ignored": event.get("type")})
         try:
-            first = await asyncio.to_thread(self.events.first_time, done.event_id,
-                                            done.account_id, datetime.now(UTC))
+            first = await asyncio.to_thread(
+                self.events.first_time, done.event_id, done.account_id, datetime.now(UTC)
+            )
         except StoreUnavailable:
             return problem(503, "the event could not be recorded; send it again")
         if not first:
@@ -69,17 +71,28 @@ class PaymentWebhook:
             if done.payment_id is None:
                 await self.journeys.signal(done.account_id, "engagement", {"kind": "clicked"})
             else:
-                await self.journeys.signal(done.account_id, "payment_received", {
-                    "amount": str(done.amount), "payment_id": done.payment_id,
-                    "currency": done.currency})
+                await self.journeys.signal(
+                    done.account_id,
+                    "payment_received",
+                    {
+                        "amount": str(done.amount),
+                        "payment_id": done.payment_id,
+                        "currency": done.currency,
+                    },
+                )
         except JourneyError as exc:  # no journey running, or it refused: nothing to retry
-            log.info("payment event not for a running journey: %s", exc,
-                     extra={"account_id": done.account_id})
+            log.info(
+                "payment event not for a running journey: %s",
+                exc,
+                extra={"account_id": done.account_id},
+            )
         except Unavailable:
             await asyncio.to_thread(self.events.forget, done.event_id)
             return problem(503, "the journey could not be told yet; send it again")
-        log.info("payment event taken", extra={"account_id": done.account_id,
-                                               "payment": done.payment_id or "setup"})
+        log.info(
+            "payment event taken",
+            extra={"account_id": done.account_id, "payment": done.payment_id or "setup"},
+        )
         return JSONResponse({"received": True})
 
 
@@ -105,9 +118,11 @@ class DevProvider:
         self.sessions: dict[str, _Session] = {}
 
     def routes(self) -> list[Route]:
-        return [Route("/dev-provider/v1/checkout/sessions", self.create, methods=["POST"]),
-                Route("/dev-provider/pay/{session}", self.page, methods=["GET"]),
-                Route("/dev-provider/pay/{session}", self.pay, methods=["POST"])]
+        return [
+            Route("/dev-provider/v1/checkout/sessions", self.create, methods=["POST"]),
+            Route("/dev-provider/pay/{session}", self.page, methods=["GET"]),
+            Route("/dev-provider/pay/{session}", self.pay, methods=["POST"]),
+        ]
 
     async def create(self, request: Request) -> Response:
         expected = "Basic " + base64.b64encode(f"{self.api_key}:".encode()).decode()
@@ -116,46 +131,78 @@ class DevProvider:
         form = {k: str(v) for k, v in (await request.form()).items()}
         mode = form.get("mode", "")
         amount = form.get("line_items[0][price_data][unit_amount]")
-        if mode not in ("payment", "setup") or (mode == "payment" and
-                                                not (amount or "").isdigit()):
+        if mode not in ("payment", "setup") or (mode == "payment" and not (amount or "").isdigit()):
             return problem(400, "mode and line_items are required", "mode")
-        session = _Session(f"cs_dev_{secrets.token_urlsafe(12)}", mode,
-                           form.get("client_reference_id", ""), form.get("currency", "usd"),
-                           int(amount) if amount else None, form.get("success_url", ""),
-                           form.get("cancel_url", ""))
+        session = _Session(
+            f"cs_dev_{secrets.token_urlsafe(12)}",
+            mode,
+            form.get("client_reference_id", ""),
+            form.get("currency", "usd"),
+            int(amount) if amount else None,
+            form.get("success_url", ""),
+            form.get("cancel_url", ""),
+        )
         self.sessions[session.id] = session
-        return JSONResponse({"id": session.id, "object": "checkout.session",
-                             "url": f"{self.base}/pay/{session.id}"})
+        return JSONResponse(
+            {"id": session.id, "object": "checkout.session", "url": f"{self.base}/pay/{session.id}"}
+        )
 
     async def page(self, request: Request) -> Response:
         session = self.sessions.get(request.path_params["session"])
         if session is None:
             return _dev_page(404, "Unknown session", "")
-        what = (f"{from_minor_units(session.amount, session.currency.upper())} "
-                f"{session.currency.upper()}" if session.amount else "new payment details")
-        return _dev_page(200, "Dev payment provider", (
-            f"<p>No real money moves here. You are paying <strong>{escape(what)}</strong>.</p>"
-            f'<form method="post"><button type="submit" class="primary">'
-            f'{"Pay" if session.mode == "payment" else "Save details"}</button></form>'
-            f'<p><a href="{escape(session.cancel_url)}">Cancel</a></p>'))
+        what = (
+            f"{from_minor_units(session.amount, session.currency.upper())} "
+            f"{session.currency.upper()}"
+            if session.amount
+            else "new payment details"
+        )
+        return _dev_page(
+            200,
+            "Dev payment provider",
+            (
+                f"<p>No real money moves here. You are paying <strong>{escape(what)}</strong>.</p>"
+                f'<form method="post"><button type="submit" class="primary">'
+                f"{'Pay' if session.mode == 'payment' else 'Save details'}</button></form>"
+                f'<p><a href="{escape(session.cancel_url)}">Cancel</a></p>'
+            ),
+        )
 
     async def pay(self, request: Request) -> Response:
         session = self.sessions.pop(request.path_params["session"], None)
         if session is None:
             return _dev_page(404, "Unknown session", "")
-        event = json.dumps({
-            "id": f"evt_dev_{secrets.token_urlsafe(12)}", "object": "event",
-            "type": "checkout.session.completed", "created": int(time.time()),
-            "data": {"object": {
-                "id": session.id, "object": "checkout.session", "mode": session.mode,
-                "client_reference_id": session.account_id, "currency": session.currency,
-                "amount_total": session.amount, "payment_status": "paid",
-                "payment_intent": f"pi_dev_{secrets.token_urlsafe(12)}"
-                if session.mode == "payment" else None}}}).encode()
+        event = json.dumps(
+            {
+                "id": f"evt_dev_{secrets.token_urlsafe(12)}",
+                "object": "event",
+                "type": "checkout.session.completed",
+                "created": int(time.time()),
+                "data": {
+                    "object": {
+                        "id": session.id,
+                        "object": "checkout.session",
+                        "mode": session.mode,
+                        "client_reference_id": session.account_id,
+                        "currency": session.currency,
+                        "amount_total": session.amount,
+                        "payment_status": "paid",
+                        "payment_intent": f"pi_dev_{secrets.token_urlsafe(12)}"
+                        if session.mode == "payment"
+                        else None,
+                    }
+                },
+            }
+        ).encode()
         async with httpx.AsyncClient(timeout=15) as http:
-            answer = await http.post(self.webhook, content=event, headers={
-                "Content-Type": "application/json",
-                "Stripe-Signature": signature_header(event, self.secret, int(time.time()))})
+            answer = await http.post(
+                self.webhook,
+                content=event,
+                headers={
+                    "Content-Type": "application/json",
+                    "Stripe-Signature": signature_header(event, self.secret, int(time.time())),
+                },
+            )
         if answer.status_code >= 300:
             self.sessions[session.id] = session
             return _dev_page(502, "The webhook failed", f"<p>{answer.status_code}</p>")
@@ -163,8 +210,10 @@ class DevProvider:
 
 
 def _dev_page(status: int, title: str, body: str) -> HTMLResponse:
-    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/portal.css">'
-            f'</head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>')
+    page = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/portal.css">'
+        f"</head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
+    )
     return HTMLResponse(page, status_code=status, headers=headers())

@@ -8,11 +8,17 @@ from http import HTTPStatus
 from starlette.responses import JSONResponse
 
 
-def problem(status: int, detail: str, field: str | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, object] = {"type": "about:blank", "title": HTTPStatus(status).phrase,
-                               "status": status, "detail": detail}
+def problem(
+    status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
     if field:
         body["field"] = field
-    return JSONResponse(body, status_code=status, headers=headers,
-                        media_type="application/problem+json")
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )

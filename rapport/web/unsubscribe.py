@@ -39,23 +39,42 @@ class Unsubscribe:
 
     async def handle(self, request: Request) -> HTMLResponse:
         token = request.path_params["token"]
-        link = None if len(token) > 24 else await asyncio.to_thread(
-            self.links.find, token, PURPOSE, datetime.now(UTC))
+        link = (
+            None
+            if len(token) > 24
+            else await asyncio.to_thread(self.links.find, token, PURPOSE, datetime.now(UTC))
+        )
         if link is None:
-            return _page(404, "This link does not work", "It may have expired. You can "
-                         "still reply to any of our emails to stop them.")
+            return _page(
+                404,
+                "This link does not work",
+                "It may have expired. You can still reply to any of our emails to stop them.",
+            )
         if request.method == "GET":
-            return _page(200, "Stop emails?", f"We will stop emailing "
-                         f"{escape(_masked(link.address))} about this account.",
-                         form=str(request.url.path))
+            return _page(
+                200,
+                "Stop emails?",
+                f"We will stop emailing {escape(_masked(link.address))} about this account.",
+                form=str(request.url.path),
+            )
         try:
-            await asyncio.to_thread(self.consent.record, "opt_out", "email", "email_one_click",
-                                    account_id=link.account_id, address=link.address)
+            await asyncio.to_thread(
+                self.consent.record,
+                "opt_out",
+                "email",
+                "email_one_click",
+                account_id=link.account_id,
+                address=link.address,
+            )
         except StoreUnavailable:
             return _page(503, "Please try again", "We could not save your choice just now.")
         log.info("email opt-out by one click", extra={"account_id": link.account_id})
-        return _page(200, "Done: no more emails", "You will not get emails from us about "
-                     "this account. Texts and letters follow your choices for those.")
+        return _page(
+            200,
+            "Done: no more emails",
+            "You will not get emails from us about "
+            "this account. Texts and letters follow your choices for those.",
+        )
 
 
 def _masked(address: str | None) -> str:
@@ -66,13 +85,20 @@ def _masked(address: str | None) -> str:
 
 
 def _page(status: int, title: str, text: str, form: str | None = None) -> HTMLResponse:
-    button = (f'<form method="post" action="{escape(form)}">'
-              '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-              '<button type="submit" class="primary">Stop emails</button></form>') if form else ""
-    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/portal.css">'
-            f'</head><body><main><h1>{escape(title)}</h1><p>{text}</p>{button}</main>'
-            f'</body></html>')
+    button = (
+        (
+            f'<form method="post" action="{escape(form)}">'
+            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            '<button type="submit" class="primary">Stop emails</button></form>'
+        )
+        if form
+        else ""
+    )
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/portal.css">'
+        f"</head><body><main><h1>{escape(title)}</h1><p>{text}</p>{button}</main>"
+        f"</body></html>"
+    )
     return HTMLResponse(body, status_code=status, headers=HEADERS)
-

@@ -32,22 +32,21 @@ def customer(**changes: object) -> Account:
     return Account.model_validate(account(**changes))
 
 
-def send_request(key: str = "k-1", template: str = "nudge",
-                 source: str | None = None) -> SendMessage:
+def send_request(
+    key: str = "k-1", template: str = "nudge", source: str | None = None
+) -> SendMessage:
     body = source or "Still {{ balance }}. {{ links.pay_now }} {{ opt_out }}"
     return send_message({f"{template}.sms.j2": body}, channel="sms", template=template, key=key)
 
 
 async def test_outbox_delivers_once_per_key(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox.jsonl"
-    delivery = DeliveryActivities(Router({"*": Outbox(outbox)}),
-                                  LinkSigner("k"))
+    delivery = DeliveryActivities(Router({"*": Outbox(outbox)}), LinkSigner("k"))
     env = ActivityEnvironment()
     first = await env.run(delivery.send_message, send_request())
     again = await env.run(delivery.send_message, send_request())
     # a new worker process reads the file and still knows the key
-    fresh = DeliveryActivities(Router({"*": Outbox(outbox)}),
-                               LinkSigner("k"))
+    fresh = DeliveryActivities(Router({"*": Outbox(outbox)}), LinkSigner("k"))
     third = await env.run(fresh.send_message, send_request())
     assert (first.status, again.status, third.status) == ("delivered", "duplicate", "duplicate")
     entries = read_outbox(outbox)
@@ -58,25 +57,25 @@ async def test_outbox_delivers_once_per_key(tmp_path: Path) -> None:
 
 
 async def test_a_template_that_fails_on_real_data_is_rejected_not_retried(tmp_path: Path) -> None:
-    delivery = DeliveryActivities(Router({"*": Outbox(tmp_path / "o.jsonl")}),
-                                  LinkSigner("k"))
+    delivery = DeliveryActivities(Router({"*": Outbox(tmp_path / "o.jsonl")}), LinkSigner("k"))
     result = await ActivityEnvironment().run(
         delivery.send_message,
-        send_request(source="{{ account.attributes.plan_name }} {{ opt_out }}"))
+        send_request(source="{{ account.attributes.plan_name }} {{ opt_out }}"),
+    )
     assert result.status == "rejected"
     assert "template_error" in result.detail and "plan_name" in result.detail
 
 
 async def test_paid_on_a_retry_is_not_sent_and_says_an_attempt_may_have_gone(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """The balance is cleared by the time the send is retried (a worker died mid-delivery):
     nothing is sent, and the journey is told an earlier attempt may have reached the
     customer. A first attempt that finds the balance paid says no such thing."""
     outbox = tmp_path / "outbox.jsonl"
     ledger = LocalLedger(tmp_path / "ledger.jsonl")
     ledger.record("T-1", Decimal("300.00"), "P-1")
-    delivery = DeliveryActivities(Router({"*": Outbox(outbox)}),
-                                  LinkSigner("k"), ledger)
+    delivery = DeliveryActivities(Router({"*": Outbox(outbox)}), LinkSigner("k"), ledger)
     first, retry = ActivityEnvironment(), ActivityEnvironment()
     retry.info = dataclasses.replace(retry.info, attempt=2)
     request = send_request().model_copy(update={"account_id": "T-1"})
@@ -94,10 +93,15 @@ def definitions(*paths: Path) -> DefinitionActivities:
 async def test_prepare_journey_by_entry_rule_and_by_id() -> None:
     loader = definitions(ROOT / "journeys")
     env = ActivityEnvironment()
-    picks = [await env.run(loader.prepare_journey, PrepareJourney(journey=name, account=who))
-             for name, who in ((None, customer()), (None, customer(days_past_due=0)),
-                               (None, customer(history={"hardship": True})),
-                               ("hardship", customer()))]
+    picks = [
+        await env.run(loader.prepare_journey, PrepareJourney(journey=name, account=who))
+        for name, who in (
+            (None, customer()),
+            (None, customer(days_past_due=0)),
+            (None, customer(history={"hardship": True})),
+            ("hardship", customer()),
+        )
+    ]
     assert [p.pin.id for p in picks] == ["early-stage", "pre-due", "hardship", "hardship"]
     early = registry.pinned(picks[0].pin.hash)  # pinned, and found by its hash
     assert "reminder_loyal.email.j2" in early.templates.sources
@@ -112,12 +116,14 @@ async def test_a_broken_file_fails_only_its_own_journeys(tmp_path: Path) -> None
     write_journey(tmp_path, BASE.replace("id: test-journey", "id: healthy"), name="ok.yaml")
     loader = definitions(tmp_path)
     env = ActivityEnvironment()
-    healthy = await env.run(loader.prepare_journey,
-                            PrepareJourney(journey="healthy", account=customer()))
+    healthy = await env.run(
+        loader.prepare_journey, PrepareJourney(journey="healthy", account=customer())
+    )
     assert healthy.pin.id == "healthy"
     with pytest.raises(ApplicationError) as raised:
-        await env.run(loader.prepare_journey,
-                      PrepareJourney(journey="test-journey", account=customer()))
+        await env.run(
+            loader.prepare_journey, PrepareJourney(journey="test-journey", account=customer())
+        )
     assert raised.value.non_retryable
     assert "no journey has id 'test-journey'" in str(raised.value)
     assert "journey.yaml:10: steps[1].wait" in str(raised.value)

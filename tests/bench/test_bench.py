@@ -12,13 +12,22 @@ import pytest
 
 from bench import codec, portal, replay, results, scale, simulate, throughput
 
-REQUIRED = {"throughput_ratio", "replay_ratio", "events_per_message", "simulate_120d_seconds",
-            "idle_worker_rss_mb", "payment_to_end_p99_ms", "codec_cpu_ratio",
-            "portal_sqlite_landing_ratio", "portal_postgresql_landing_ratio"}
+REQUIRED = {
+    "throughput_ratio",
+    "replay_ratio",
+    "events_per_message",
+    "simulate_120d_seconds",
+    "idle_worker_rss_mb",
+    "payment_to_end_p99_ms",
+    "codec_cpu_ratio",
+    "portal_sqlite_landing_ratio",
+    "portal_postgresql_landing_ratio",
+}
 
 
-def test_every_benchmark_writes_its_figures(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_benchmark_writes_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "results.json"
     monkeypatch.setattr(results, "RESULTS", target)
     asyncio.run(simulate.main())

@@ -27,18 +27,44 @@ def test_db_upgrade_brings_the_store_to_the_current_revision(cli: CliRunner) -> 
 
 def test_an_operator_reads_and_corrects_a_consent_record(cli: CliRunner) -> None:
     cli.invoke(main, ["db", "upgrade"])
-    stop = cli.invoke(main, ["consent", "A-1", "--address", "+1 212-555-0100",
-                             "--record", "opt_out", "--channel", "sms"])
+    stop = cli.invoke(
+        main,
+        [
+            "consent",
+            "A-1",
+            "--address",
+            "+1 212-555-0100",
+            "--record",
+            "opt_out",
+            "--channel",
+            "sms",
+        ],
+    )
     assert stop.exit_code == 0, stop.output
     assert "  sms     opted_out: operator at " in stop.output
     assert "  email   allowed" in stop.output
-    fixed = cli.invoke(main, ["consent", "A-1", "--address", "+12125550100",
-                              "--record", "opt_in", "--channel", "sms", "--json"])
+    fixed = cli.invoke(
+        main,
+        [
+            "consent",
+            "A-1",
+            "--address",
+            "+12125550100",
+            "--record",
+            "opt_in",
+            "--channel",
+            "sms",
+            "--json",
+        ],
+    )
     record = json.loads(fixed.output)
     assert record["channels"]["sms"] == "allowed"
     assert [(e["action"], e["address"] or e["account_id"]) for e in record["entries"]] == [
-        ("opt_out", "A-1"), ("opt_out", "+12125550100"),
-        ("opt_in", "A-1"), ("opt_in", "+12125550100")]
+        ("opt_out", "A-1"),
+        ("opt_out", "+12125550100"),
+        ("opt_in", "A-1"),
+        ("opt_in", "+12125550100"),
+    ]
 
 
 def test_bad_input_is_one_clear_line(cli: CliRunner) -> None:
@@ -50,16 +76,26 @@ def test_bad_input_is_one_clear_line(cli: CliRunner) -> None:
 
 
 def test_a_cease_signalled_by_an_operator_is_kept_even_when_temporal_is_down(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """`journey signal ... cease_communication` writes the store first: the cease holds for
     the account's later journeys, whatever happens to the signal."""
-    env = {**os.environ, "RAPPORT_DATABASE_URL": f"sqlite:///{tmp_path / 'rapport.db'}",
-           "TEMPORAL_ADDRESS": "127.0.0.1:9"}  # nothing listens there
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": f"sqlite:///{tmp_path / 'rapport.db'}",
+        "TEMPORAL_ADDRESS": "127.0.0.1:9",
+    }  # nothing listens there
     journey = [sys.executable, "-m", "rapport.cli"]
     subprocess.run([*journey, "db", "upgrade"], env=env, check=True, capture_output=True)
-    signal = subprocess.run([*journey, "signal", "A-1", "cease_communication"], env=env,
-                            capture_output=True, text=True, timeout=60)
-    record = subprocess.run([*journey, "consent", "A-1", "--json"], env=env,
-                            capture_output=True, text=True, check=True)
+    signal = subprocess.run(
+        [*journey, "signal", "A-1", "cease_communication"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    record = subprocess.run(
+        [*journey, "consent", "A-1", "--json"], env=env, capture_output=True, text=True, check=True
+    )
     assert signal.returncode == 1 and "cannot reach Temporal" in signal.stderr
     assert json.loads(record.stdout)["channels"]["sms"].startswith("ceased: operator at ")

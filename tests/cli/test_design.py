@@ -48,8 +48,12 @@ def test_validate_missing_path(tmp_path: Path) -> None:
 def test_validate_is_a_command_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe not text")
-    proc = subprocess.run([sys.executable, "-m", "rapport.cli", "validate", str(bad)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
     assert f"{bad}:1: (file): cannot read file" in proc.stdout
@@ -69,11 +73,18 @@ def test_schema_accepts_every_shipped_journey_and_rejects_a_typo() -> None:
 
 def test_preview_shows_loyal_and_struggling_customers_different_messages() -> None:
     journey = str(ROOT / "journeys" / "early_stage.yaml")
-    code, loyal = run("preview", journey, "--account", str(ACCOUNTS / "loyal_first_miss.yaml"),
-                      "--step", "reminder")
+    code, loyal = run(
+        "preview",
+        journey,
+        "--account",
+        str(ACCOUNTS / "loyal_first_miss.yaml"),
+        "--step",
+        "reminder",
+    )
     assert code == 0, loyal
-    code, behind = run("preview", journey, "--account", str(ACCOUNTS / "already_behind.yaml"),
-                       "--step", "reminder")
+    code, behind = run(
+        "preview", journey, "--account", str(ACCOUNTS / "already_behind.yaml"), "--step", "reminder"
+    )
     assert code == 0, behind
     assert "segment loyal_first_miss" in loyal and "template reminder_loyal" in loyal
     assert "Thank you for 62 months with us" in loyal
@@ -82,8 +93,12 @@ def test_preview_shows_loyal_and_struggling_customers_different_messages() -> No
 
 
 def test_preview_all_steps_and_plan_options() -> None:
-    code, out = run("preview", str(ROOT / "journeys" / "early_stage.yaml"), "--account",
-                    str(ACCOUNTS / "card_declined.yaml"))
+    code, out = run(
+        "preview",
+        str(ROOT / "journeys" / "early_stage.yaml"),
+        "--account",
+        str(ACCOUNTS / "card_declined.yaml"),
+    )
     assert code == 0, out
     assert "--- plan: email, template plan_offer" in out
     assert "3 payments of 411,50\xa0€" in out
@@ -92,16 +107,23 @@ def test_preview_all_steps_and_plan_options() -> None:
 
 def test_preview_rejects_a_bad_account_with_file_and_line(tmp_path: Path) -> None:
     account = tmp_path / "acct.yaml"
-    account.write_text((ACCOUNTS / "due_soon.yaml").read_text().replace("currency: USD",
-                                                                        "currency: DOLLARS"))
+    account.write_text(
+        (ACCOUNTS / "due_soon.yaml").read_text().replace("currency: USD", "currency: DOLLARS")
+    )
     code, out = run("preview", str(ROOT / "journeys" / "pre_due.yaml"), "--account", str(account))
     assert code == 1
     assert f"{account}:10: currency: 'DOLLARS' is not an ISO 4217 currency code" in out
 
 
 def test_preview_unknown_step() -> None:
-    code, out = run("preview", str(ROOT / "journeys" / "pre_due.yaml"), "--account",
-                    str(ACCOUNTS / "due_soon.yaml"), "--step", "nope")
+    code, out = run(
+        "preview",
+        str(ROOT / "journeys" / "pre_due.yaml"),
+        "--account",
+        str(ACCOUNTS / "due_soon.yaml"),
+        "--step",
+        "nope",
+    )
     assert code == 1 and "no step has id 'nope'" in out
 
 
@@ -110,7 +132,7 @@ def test_templates_and_expressions_that_would_hang_are_refused_quickly(tmp_path:
 
     slow: dict[str, str | None] = {
         "nudge.sms.j2": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
-                        "{% endfor %}{{ opt_out }}",
+        "{% endfor %}{{ opt_out }}",
         "reminder.sms.j2": "{{ 'a' * 10**8 }} {{ opt_out }}",
         "reminder.email.j2": "Subject: x\n\n{{ 7 ** (7 ** 9) }} {{ opt_out }}",
     }
@@ -135,7 +157,18 @@ def test_a_wait_of_a_lifetime_is_refused(tmp_path: Path) -> None:
 def test_update_fields_read_as_people_type_them() -> None:
     from rapport.cli.parsing import parse_update
 
-    assert parse_update(("balance=120.50", "customer.email=d@example.com", "consent.sms=false",
-                         "days_past_due=40", "attributes.plan=gold")) == {
-        "balance": "120.50", "customer": {"email": "d@example.com"},
-        "consent": {"sms": False}, "days_past_due": 40, "attributes": {"plan": "gold"}}
+    assert parse_update(
+        (
+            "balance=120.50",
+            "customer.email=d@example.com",
+            "consent.sms=false",
+            "days_past_due=40",
+            "attributes.plan=gold",
+        )
+    ) == {
+        "balance": "120.50",
+        "customer": {"email": "d@example.com"},
+        "consent": {"sms": False},
+        "days_past_due": 40,
+        "attributes": {"plan": "gold"},
+    }

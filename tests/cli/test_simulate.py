@@ -17,8 +17,13 @@ SCENARIOS = sorted((ROOT / "examples" / "scenarios").glob("*.yaml"))
 
 
 def simulate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rapport.cli", "simulate", *args],
-                          capture_output=True, text=True, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "simulate", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 def test_json_timeline_follows_the_contract() -> None:
@@ -27,17 +32,31 @@ def test_json_timeline_follows_the_contract() -> None:
     data = json.loads(proc.stdout)
     assert data["journey"] == {"id": "early-stage", "version": 1}
     assert (data["account_id"], data["segment"], data["outcome"]) == (
-        "A-1001", "loyal_first_miss", "paid")
+        "A-1001",
+        "loyal_first_miss",
+        "paid",
+    )
     assert data["start"] == "2028-03-01T07:30:00-08:00"
     first = data["messages"][0]
     assert {k: first[k] for k in ("step", "channel", "template", "at", "day")} == {
-        "step": "reminder", "channel": "email", "template": "reminder_loyal",
-        "at": opening("2028-03-01T08:00:00-08:00", "A-1001"), "day": 0}
+        "step": "reminder",
+        "channel": "email",
+        "template": "reminder_loyal",
+        "at": opening("2028-03-01T08:00:00-08:00", "A-1001"),
+        "day": 0,
+    }
     assert first["subject"].startswith("We missed your payment, Dana")
     assert "Thank you for 62 months" in first["body"]
-    assert data["events"] == [{"at": "2028-03-03T10:30:00-08:00", "day": 2,
-                               "type": "payment_received", "amount": "182.40",
-                               "payment_id": "scenario-payment-1", "accepted": True}]
+    assert data["events"] == [
+        {
+            "at": "2028-03-03T10:30:00-08:00",
+            "day": 2,
+            "type": "payment_received",
+            "amount": "182.40",
+            "payment_id": "scenario-payment-1",
+            "accepted": True,
+        }
+    ]
     assert [m["template"] for m in data["messages"]] == ["reminder_loyal", "thank_you"]
 
 
@@ -57,7 +76,8 @@ def test_invalid_scenario_exits_1_with_file_line_field(tmp_path: Path) -> None:
         "account_file: nowhere.yaml\n"
         "events:\n"
         "  - {at: tomorrow, type: payment_received, amount: '5.00'}\n"
-        "  - {at: +1d, type: opt_out}\n")
+        "  - {at: +1d, type: opt_out}\n"
+    )
     proc = simulate(str(scenario))
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -74,8 +94,9 @@ def test_invalid_definition_exits_1_with_the_validators_messages(tmp_path: Path)
 
     write_journey(tmp_path, BASE.replace("wait: 2d", "wait: 2 days"))
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("journey: journey.yaml\naccount_file: "
-                        f"{ROOT / 'examples/accounts/due_soon.yaml'}\n")
+    scenario.write_text(
+        f"journey: journey.yaml\naccount_file: {ROOT / 'examples/accounts/due_soon.yaml'}\n"
+    )
     proc = simulate(str(scenario))
     assert proc.returncode == 1
     assert f"{tmp_path / 'journey.yaml'}:10: steps[1].wait:" in proc.stderr
@@ -83,8 +104,10 @@ def test_invalid_definition_exits_1_with_the_validators_messages(tmp_path: Path)
 
 def test_start_in_the_past_is_explained(tmp_path: Path) -> None:
     scenario = tmp_path / "past.yaml"
-    scenario.write_text(f"journey: {ROOT / 'journeys/pre_due.yaml'}\nstart: '2020-01-01T09:00'\n"
-                        f"account_file: {ROOT / 'examples/accounts/due_soon.yaml'}\n")
+    scenario.write_text(
+        f"journey: {ROOT / 'journeys/pre_due.yaml'}\nstart: '2020-01-01T09:00'\n"
+        f"account_file: {ROOT / 'examples/accounts/due_soon.yaml'}\n"
+    )
     proc = simulate(str(scenario))
     assert proc.returncode == 1
     assert "is in the past" in proc.stderr

@@ -6,10 +6,32 @@ import pytest
 
 from rapport.compliance.keywords import keyword
 
-OPT_OUTS = ["STOP", "stop", "Stop.", "STOP!", " stop ", '"Stop"', "STOP ALL", "stop all",
-            "StopAll", "STOPALL", "ＳＴＯＰ", "Ｓｔｏｐ．", "UNSUBSCRIBE", "Unsubscribe.",
-            "cancel", "END", "Quit", "revoke", "opt out", "Opt-Out", "OPT_OUT", "optout",
-            "OptOut!", "stop\n"]
+OPT_OUTS = [
+    "STOP",
+    "stop",
+    "Stop.",
+    "STOP!",
+    " stop ",
+    '"Stop"',
+    "STOP ALL",
+    "stop all",
+    "StopAll",
+    "STOPALL",
+    "ＳＴＯＰ",
+    "Ｓｔｏｐ．",
+    "UNSUBSCRIBE",
+    "Unsubscribe.",
+    "cancel",
+    "END",
+    "Quit",
+    "revoke",
+    "opt out",
+    "Opt-Out",
+    "OPT_OUT",
+    "optout",
+    "OptOut!",
+    "stop\n",
+]
 
 
 @pytest.mark.parametrize("reply", OPT_OUTS)
@@ -27,7 +49,16 @@ def test_help_is_answered(reply: str) -> None:
     assert keyword(reply) == "help"
 
 
-@pytest.mark.parametrize("reply", ["please don't stop calling", "stopped", "I will pay at the end",
-                                   "stop by tomorrow", "", "thanks"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "please don't stop calling",
+        "stopped",
+        "I will pay at the end",
+        "stop by tomorrow",
+        "",
+        "thanks",
+    ],
+)
 def test_a_sentence_is_not_a_keyword(reply: str) -> None:
     assert keyword(reply) is None

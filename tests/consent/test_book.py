@@ -58,10 +58,12 @@ def test_an_email_address_is_one_address_however_it_is_typed(store: Store) -> No
 
 def test_a_provider_retry_is_recorded_once(store: Store) -> None:
     book = ConsentBook(store)
-    assert book.record("opt_out", "sms", "sms_keyword", address="+12125550100",
-                       reference="SM1", at=T0)
-    assert not book.record("opt_out", "sms", "sms_keyword", address="+12125550100",
-                           reference="SM1", at=later(1))
+    assert book.record(
+        "opt_out", "sms", "sms_keyword", address="+12125550100", reference="SM1", at=T0
+    )
+    assert not book.record(
+        "opt_out", "sms", "sms_keyword", address="+12125550100", reference="SM1", at=later(1)
+    )
     assert len(book.entries(None, ("+12125550100",))) == 1
 
 

@@ -23,26 +23,36 @@ TOKEN = "twilio-token"
 
 
 @asynccontextmanager
-async def inbound_for(env: WorkflowEnvironment, tmp_path: Path,
-                      store: Store) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+async def inbound_for(
+    env: WorkflowEnvironment, tmp_path: Path, store: Store
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     recipients = recipients_at(tmp_path)
     recipients.remember("+12125550100", "C-1")  # texted before: no journey runs now
-    app = InboundSms(JourneyLink(Settings(), env.client), recipients, TOKEN, "http://placeholder", ConsentBook(store),
-                     "Acme Lending: 0800 123 456.")
+    app = InboundSms(
+        JourneyLink(Settings(), env.client),
+        recipients,
+        TOKEN,
+        "http://placeholder",
+        ConsentBook(store),
+        "Acme Lending: 0800 123 456.",
+    )
     async with serving_asgi(app.app()) as base, httpx.AsyncClient() as http:
         app.public_url = base
         yield http, f"{base}/sms/inbound"
 
 
-async def reply(http: httpx.AsyncClient, url: str, body: str, sid: str,
-                sender: str = "+12125550100") -> httpx.Response:
+async def reply(
+    http: httpx.AsyncClient, url: str, body: str, sid: str, sender: str = "+12125550100"
+) -> httpx.Response:
     form = {"From": sender, "Body": body, "MessageSid": sid}
-    return await http.post(url, data=form,
-                           headers={"X-Twilio-Signature": twilio_signature(TOKEN, url, form)})
+    return await http.post(
+        url, data=form, headers={"X-Twilio-Signature": twilio_signature(TOKEN, url, form)}
+    )
 
 
 async def test_a_stop_no_journey_heard_still_holds_for_the_next_journey(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     async with inbound_for(env, tmp_path, sqlite_store) as (http, url):
         answer = await reply(http, url, "Stop.", "SM-1")
     assert answer.status_code == 200
@@ -52,7 +62,8 @@ async def test_a_stop_no_journey_heard_still_holds_for_the_next_journey(
 
 
 async def test_a_provider_retry_is_one_entry_and_start_opts_back_in(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     async with inbound_for(env, tmp_path, sqlite_store) as (http, url):
         first = await reply(http, url, "STOP ALL", "SM-1")
         again = await reply(http, url, "STOP ALL", "SM-1")
@@ -60,23 +71,29 @@ async def test_a_provider_retry_is_one_entry_and_start_opts_back_in(
     assert (first.status_code, again.status_code, back.status_code) == (200, 200, 200)
     entries = ConsentBook(sqlite_store).entries(None, ("+12125550100",))
     assert [(e.action, e.source, e.reference) for e in entries] == [
-        ("opt_out", "sms_keyword", "SM-1"), ("opt_in", "sms_keyword", "SM-2")]
+        ("opt_out", "sms_keyword", "SM-1"),
+        ("opt_in", "sms_keyword", "SM-2"),
+    ]
     _, outbox = await run_journey(env, tmp_path / "journeys", sqlite_store)
     assert [item.channel for item in outbox.items.values()] == ["sms", "email"]
 
 
 async def test_help_is_answered_with_the_creditors_contact_line(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     async with inbound_for(env, tmp_path, sqlite_store) as (http, url):
         answer = await reply(http, url, "HELP", "SM-3")
     assert answer.status_code == 200
-    assert answer.text == ("<Response><Message>Acme Lending: 0800 123 456. Reply STOP to stop "
-                           "texts.</Message></Response>")
+    assert answer.text == (
+        "<Response><Message>Acme Lending: 0800 123 456. Reply STOP to stop "
+        "texts.</Message></Response>"
+    )
     assert ConsentBook(sqlite_store).entries(None, ("+12125550100",)) == []
 
 
 async def test_a_store_that_cannot_commit_answers_503_and_loses_nothing(
-        env: WorkflowEnvironment, tmp_path: Path) -> None:
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     broken = Store(f"sqlite:///{tmp_path / 'not-yet-migrated.db'}")
     async with inbound_for(env, tmp_path, broken) as (http, url):
         refused = await reply(http, url, "STOP", "SM-4")

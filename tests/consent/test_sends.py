@@ -37,26 +37,35 @@ steps:
 """
 
 
-async def run_journey(env: WorkflowEnvironment, folder: Path, store: Store,
-                      account_id: str = "C-1") -> tuple[JourneyStatus, Capture]:
+async def run_journey(
+    env: WorkflowEnvironment, folder: Path, store: Store, account_id: str = "C-1"
+) -> tuple[JourneyStatus, Capture]:
     write_journey(folder, JOURNEY)
     outbox, queue = Capture(), f"consent-{uuid.uuid4()}"
-    parts = EngineParts(journeys=[folder], channels={"*": outbox},
-                        signer=LinkSigner("k"),
-                        consent=ConsentBook(store))
+    parts = EngineParts(
+        journeys=[folder],
+        channels={"*": outbox},
+        signer=LinkSigner("k"),
+        consent=ConsentBook(store),
+    )
     async with build_worker(env.client, queue, parts):
-        customer = Account.model_validate(account(account_id=account_id,
-                                                  customer__timezone=midday_zone()))
+        customer = Account.model_validate(
+            account(account_id=account_id, customer__timezone=midday_zone())
+        )
         handle = await env.client.start_workflow(
-            DelinquencyJourney.run, JourneyInput(account=customer, journey="asks"),
-            id=workflow_id(account_id), task_queue=queue)
+            DelinquencyJourney.run,
+            JourneyInput(account=customer, journey="asks"),
+            id=workflow_id(account_id),
+            task_queue=queue,
+        )
         await handle.result()
         status = await handle.query(DelinquencyJourney.status)
     return status, outbox
 
 
 async def test_a_stop_kept_in_the_store_holds_for_a_new_journey(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     """The customer texted STOP during last month's journey: this month's sends no text,
     and the email still goes."""
     ConsentBook(sqlite_store).record("opt_out", "sms", "sms_keyword", address="+12125550100")
@@ -68,7 +77,8 @@ async def test_a_stop_kept_in_the_store_holds_for_a_new_journey(
 
 
 async def test_a_cease_kept_in_the_store_ends_the_journey_at_its_first_send(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     ConsentBook(sqlite_store).record("cease", "all", "operator", account_id="C-1")
     status, outbox = await run_journey(env, tmp_path, sqlite_store)
     assert outbox.items == {}
@@ -76,7 +86,8 @@ async def test_a_cease_kept_in_the_store_ends_the_journey_at_its_first_send(
 
 
 async def test_start_after_stop_lets_the_text_go_again(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     book = ConsentBook(sqlite_store)
     book.record("opt_out", "sms", "sms_keyword", address="+12125550100")
     book.record("opt_in", "sms", "sms_keyword", address="+1 212 555 0100")
@@ -85,23 +96,31 @@ async def test_start_after_stop_lets_the_text_go_again(
 
 
 async def test_stop_then_payment_then_a_new_journey_is_still_suppressed(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     """Paying ends a journey, not an opt-out: the next missed payment's journey sends no
     text either."""
     write_journey(tmp_path, JOURNEY)
     outbox, queue = Capture(), f"consent-{uuid.uuid4()}"
-    parts = EngineParts(journeys=[tmp_path], channels={"*": outbox},
-                        signer=LinkSigner("k"),
-                        consent=ConsentBook(sqlite_store))
+    parts = EngineParts(
+        journeys=[tmp_path],
+        channels={"*": outbox},
+        signer=LinkSigner("k"),
+        consent=ConsentBook(sqlite_store),
+    )
     customer = Account.model_validate(account(account_id="C-2", customer__timezone=midday_zone()))
     async with build_worker(env.client, queue, parts):
         paying = await env.client.start_workflow(
-            DelinquencyJourney.run, JourneyInput(account=customer, journey="asks"),
-            id=workflow_id("C-2"), task_queue=queue)
+            DelinquencyJourney.run,
+            JourneyInput(account=customer, journey="asks"),
+            id=workflow_id("C-2"),
+            task_queue=queue,
+        )
         await env.sleep(timedelta(hours=2))  # the text has gone; the journey rests
         ConsentBook(sqlite_store).record("opt_out", "sms", "sms_keyword", address="+12125550100")
-        await paying.signal("payment_received", PaymentReceived(amount=Decimal("300.00"),
-                                                                payment_id="P-1"))
+        await paying.signal(
+            "payment_received", PaymentReceived(amount=Decimal("300.00"), payment_id="P-1")
+        )
         assert (await paying.result()).outcome == "paid"
     status, _ = await run_journey(env, tmp_path, sqlite_store, account_id="C-2")
     assert [(s.step, s.reason) for s in status.skipped] == [("text", "opted_out")]

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_schema_file_is_current(name: str) -> None:
     path = FOLDER / f"{name}.schema.json"
     assert path.exists() and path.read_text() == rendered(name), (
-        f"{path} is stale: run .venv/bin/python -m rapport.contract.schemas")
+        f"{path} is stale: run .venv/bin/python -m rapport.contract.schemas"
+    )
 
 
 def test_an_example_start_and_payloads_validate() -> None:
@@ -29,13 +30,17 @@ def test_an_example_start_and_payloads_validate() -> None:
     account["due_date"] = str(account["due_date"])
     jsonschema.validate({"account": account, "journey": "early-stage"}, load("journey-input"))
     jsonschema.validate({"amount": "50.00", "payment_id": "P-1"}, load("payment_received"))
-    for refused in ({"amount": "50.00"}, {"amount": 50.0, "payment_id": "P-1"},
-                    {"amount": "1e309", "payment_id": "P-1"},
-                    {"amount": "1234567890123.00", "payment_id": "P-1"}):
+    for refused in (
+        {"amount": "50.00"},
+        {"amount": 50.0, "payment_id": "P-1"},
+        {"amount": "1e309", "payment_id": "P-1"},
+        {"amount": "1234567890123.00", "payment_id": "P-1"},
+    ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(refused, load("payment_received"))
-    jsonschema.validate({"balance": "120.00", "customer": {"email": "d@example.com"}},
-                        load("account_updated"))
+    jsonschema.validate(
+        {"balance": "120.00", "customer": {"email": "d@example.com"}}, load("account_updated")
+    )
     jsonschema.validate({"installments": 3}, load("accept_plan"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"channel": "fax"}, load("opt_out"))

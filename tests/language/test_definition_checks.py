@@ -58,7 +58,9 @@ def test_duplicate_step_ids(tmp_path: Path) -> None:
 
 
 def test_goto_must_exist(tmp_path: Path) -> None:
-    text = BASE + "  - id: route\n    branch:\n      - {when: \"segment == 'loyal'\", goto: nowhere}\n"
+    text = (
+        BASE + "  - id: route\n    branch:\n      - {when: \"segment == 'loyal'\", goto: nowhere}\n"
+    )
     problem = only_problem(write_journey(tmp_path, text))
     assert (problem.line, problem.field) == (15, "steps[3].branch[0].goto")
     assert "no step has id 'nowhere'" in problem.message
@@ -72,7 +74,10 @@ def test_loop_without_wait_is_rejected(tmp_path: Path) -> None:
 
 
 def test_loop_with_a_wait_is_fine(tmp_path: Path) -> None:
-    text = BASE + "  - id: again\n    branch:\n      - {when: 'journey.messages_sent < 5', goto: pause}\n"
+    text = (
+        BASE
+        + "  - id: again\n    branch:\n      - {when: 'journey.messages_sent < 5', goto: pause}\n"
+    )
     assert problems_of(write_journey(tmp_path, text)) == []
 
 
@@ -93,7 +98,9 @@ def test_missing_template_for_variant(tmp_path: Path) -> None:
     problems = problems_of(write_journey(tmp_path, text))
     assert {(p.line, p.field) for p in problems} == {(8, "steps[0].send.variants.loyal")}
     assert {p.message.split(" (")[0] for p in problems} == {
-        "template warm.email.j2 does not exist", "template warm.sms.j2 does not exist"}
+        "template warm.email.j2 does not exist",
+        "template warm.sms.j2 does not exist",
+    }
 
 
 def test_variant_for_unknown_segment(tmp_path: Path) -> None:
@@ -127,7 +134,9 @@ def test_template_names_are_checked_in_a_sandbox(tmp_path: Path, line: str, expe
 
 @pytest.mark.parametrize("file", ["reminder.email.j2", "nudge.sms.j2"])
 def test_email_and_sms_must_render_opt_out(tmp_path: Path, file: str) -> None:
-    source = "Subject: Hi\n\nPay {{ balance }}\n" if file.endswith("email.j2") else "Pay {{ balance }}"
+    source = (
+        "Subject: Hi\n\nPay {{ balance }}\n" if file.endswith("email.j2") else "Pay {{ balance }}"
+    )
     problem = only_problem(write_journey(tmp_path, templates={file: source}))
     assert problem.file.endswith(file)
     assert "opt_out" in problem.message
@@ -142,19 +151,24 @@ def test_opt_out_inside_a_false_branch_does_not_count(tmp_path: Path) -> None:
 def test_opt_out_inside_a_branch_the_sample_takes_is_still_refused(tmp_path: Path) -> None:
     """The sample account has a first name, so the branch renders the opt-out; a customer
     without one would get none. Checked on the template's structure, not one sample."""
-    source = ("Pay {{ balance }}\n"
-              "{% if customer.first_name %}Thanks, {{ customer.first_name }}. {{ opt_out }}"
-              "{% else %}Thanks.{% endif %}\n")
+    source = (
+        "Pay {{ balance }}\n"
+        "{% if customer.first_name %}Thanks, {{ customer.first_name }}. {{ opt_out }}"
+        "{% else %}Thanks.{% endif %}\n"
+    )
     problem = only_problem(write_journey(tmp_path, templates={"nudge.sms.j2": source}))
     assert problem.file.endswith("nudge.sms.j2") and problem.line == 2
     assert "inside an {% if %} or a loop" in problem.message
 
 
-@pytest.mark.parametrize("source", [
-    "{% if customer.first_name %}Hi {{ customer.first_name }}{% endif %}\nPay {{ balance }}\n"
-    "{{ opt_out }}",
-    "Pay {{ balance }} {% include 'footer.sms.j2' %}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if customer.first_name %}Hi {{ customer.first_name }}{% endif %}\nPay {{ balance }}\n"
+        "{{ opt_out }}",
+        "Pay {{ balance }} {% include 'footer.sms.j2' %}",
+    ],
+)
 def test_opt_out_outside_every_branch_passes(tmp_path: Path, source: str) -> None:
     templates: dict[str, str | None] = {"nudge.sms.j2": source, "footer.sms.j2": "{{ opt_out }}"}
     assert problems_of(write_journey(tmp_path, templates=templates)) == []
@@ -183,13 +197,17 @@ def test_contact_window_within_8_to_21(tmp_path: Path, window: str, field: str) 
 
 
 def test_caps_must_be_positive(tmp_path: Path) -> None:
-    text = BASE.replace("segments:", "policy:\n  caps:\n    - {channel: all, max: 0, per: 7d}\nsegments:")
+    text = BASE.replace(
+        "segments:", "policy:\n  caps:\n    - {channel: all, max: 0, per: 7d}\nsegments:"
+    )
     problem = only_problem(write_journey(tmp_path, text))
     assert (problem.line, problem.field) == (6, "policy.caps[0].max")
 
 
 def test_cap_period_must_be_positive(tmp_path: Path) -> None:
-    text = BASE.replace("segments:", "policy:\n  caps:\n    - {channel: sms, max: 2, per: 0}\nsegments:")
+    text = BASE.replace(
+        "segments:", "policy:\n  caps:\n    - {channel: sms, max: 2, per: 0}\nsegments:"
+    )
     problem = only_problem(write_journey(tmp_path, text))
     assert (problem.line, problem.field) == (6, "policy.caps[0].per")
 
@@ -225,7 +243,9 @@ def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
 
 
 def test_duplicate_yaml_key(tmp_path: Path) -> None:
-    problem = only_problem(write_journey(tmp_path, BASE.replace("version: 1", "version: 1\nversion: 2")))
+    problem = only_problem(
+        write_journey(tmp_path, BASE.replace("version: 1", "version: 1\nversion: 2"))
+    )
     assert (problem.line, problem.field, problem.message) == (3, "version", "duplicate key")
 
 

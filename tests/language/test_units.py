@@ -21,8 +21,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "accounts"
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90m", timedelta(minutes=90)), ("36h", timedelta(hours=36)),
-     ("1d12h", timedelta(days=1, hours=12)), ("2w", timedelta(weeks=2)), ("0", timedelta())],
+    [
+        ("90m", timedelta(minutes=90)),
+        ("36h", timedelta(hours=36)),
+        ("1d12h", timedelta(days=1, hours=12)),
+        ("2w", timedelta(weeks=2)),
+        ("0", timedelta()),
+    ],
 )
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
@@ -37,8 +42,11 @@ def test_bad_durations(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("currency", "locale", "expected"),
-    [("USD", "en-US", "$1,234.50"), ("EUR", "fr-FR", "1\u202f234,50\xa0€"),
-     ("GBP", "en-GB", "£1,234.50")],
+    [
+        ("USD", "en-US", "$1,234.50"),
+        ("EUR", "fr-FR", "1\u202f234,50\xa0€"),
+        ("GBP", "en-GB", "£1,234.50"),
+    ],
 )
 def test_money_is_formatted_for_the_customer(currency: str, locale: str, expected: str) -> None:
     assert format_money(Decimal("1234.5"), currency, locale) == expected
@@ -60,8 +68,13 @@ def test_all_example_accounts_are_valid() -> None:
 
 def test_float_balance_is_rejected_with_advice() -> None:
     doc = parse_yaml("x", "a.json")
-    doc.data = {"account_id": "A-1", "customer": {"first_name": "A", "timezone": "UTC"},
-                "balance": 10.5, "currency": "USD", "days_past_due": 1}
+    doc.data = {
+        "account_id": "A-1",
+        "customer": {"first_name": "A", "timezone": "UTC"},
+        "balance": 10.5,
+        "currency": "USD",
+        "days_past_due": 1,
+    }
     with pytest.raises(DefinitionError) as raised:
         validate_model(Account, doc)
     assert "never a float" in str(raised.value)
@@ -69,14 +82,22 @@ def test_float_balance_is_rejected_with_advice() -> None:
 
 @pytest.mark.parametrize(
     ("snippet", "field"),
-    [("currency: XXY", "currency"), ("customer: {first_name: A, timezone: Mars/Base}",
-                                     "customer.timezone"),
-     ("account_id: 'a b'", "account_id"), ("balance: '-3'", "balance"),
-     ("colour: red", "colour")],
+    [
+        ("currency: XXY", "currency"),
+        ("customer: {first_name: A, timezone: Mars/Base}", "customer.timezone"),
+        ("account_id: 'a b'", "account_id"),
+        ("balance: '-3'", "balance"),
+        ("colour: red", "colour"),
+    ],
 )
 def test_account_errors_name_the_field(snippet: str, field: str) -> None:
-    base = {"account_id": "A-1", "customer": "{first_name: A, timezone: UTC}",
-            "balance": "'10.00'", "currency": "USD", "days_past_due": "1"}
+    base = {
+        "account_id": "A-1",
+        "customer": "{first_name: A, timezone: UTC}",
+        "balance": "'10.00'",
+        "currency": "USD",
+        "days_past_due": "1",
+    }
     key = snippet.split(":")[0]
     base[key] = snippet.split(":", 1)[1].strip()
     text = "\n".join(f"{k}: {v}" for k, v in base.items())
@@ -88,14 +109,19 @@ def test_account_errors_name_the_field(snippet: str, field: str) -> None:
 def test_plan_options_in_cents_with_remainder_in_last() -> None:
     options = plan_options(Decimal("100.00"), [3, 6, 2], Decimal("20.00"))
     assert [(o.installments, o.amount, o.last_amount) for o in options] == [
-        (2, Decimal("50.00"), Decimal("50.00")), (3, Decimal("33.33"), Decimal("33.34"))]
+        (2, Decimal("50.00"), Decimal("50.00")),
+        (3, Decimal("33.33"), Decimal("33.34")),
+    ]
     assert all(o.total == Decimal("100.00") for o in options)
 
 
 def test_plan_rejections_explain_themselves() -> None:
     assert "no payment plan has been offered" in str(
-        plan_rejection(3, None, Decimal("100"), Decimal("0")))
-    assert "not offered; offered: 2, 3" in str(plan_rejection(6, [2, 3], Decimal("100"), Decimal("0")))
+        plan_rejection(3, None, Decimal("100"), Decimal("0"))
+    )
+    assert "not offered; offered: 2, 3" in str(
+        plan_rejection(6, [2, 3], Decimal("100"), Decimal("0"))
+    )
     assert "below the minimum" in str(plan_rejection(3, [3], Decimal("30"), Decimal("20")))
     assert plan_rejection(3, [3], Decimal("90"), Decimal("20")) is None
 

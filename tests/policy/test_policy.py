@@ -40,8 +40,9 @@ def test_dst_spring_forward_keeps_local_eight_oclock() -> None:
 
 
 def test_tokyo_has_no_dst_and_a_big_offset() -> None:
-    opens = next_opening(datetime(2028, 3, 12, 13, 0, tzinfo=UTC), TOKYO, time(8), time(21),
-                         EVERY_DAY)
+    opens = next_opening(
+        datetime(2028, 3, 12, 13, 0, tzinfo=UTC), TOKYO, time(8), time(21), EVERY_DAY
+    )
     assert local(opens, TOKYO).isoformat() == "2028-03-13T08:00:00+09:00"
 
 
@@ -68,8 +69,9 @@ def test_rolling_cap_waits_for_the_oldest_to_age_out() -> None:
 def test_all_cap_counts_every_channel() -> None:
     cap = Cap(channel="all", max=2, per=timedelta(days=1))
     ledger = _ledger(0) + _ledger(1, channel="email")
-    assert earliest_under_cap(datetime(2028, 3, 1, 2, tzinfo=UTC), cap, ledger) == \
-        datetime(2028, 3, 2, 0, tzinfo=UTC)
+    assert earliest_under_cap(datetime(2028, 3, 1, 2, tzinfo=UTC), cap, ledger) == datetime(
+        2028, 3, 2, 0, tzinfo=UTC
+    )
 
 
 def test_voice_is_capped_at_seven_in_seven_days_whatever_the_definition() -> None:
@@ -80,16 +82,19 @@ def test_voice_is_capped_at_seven_in_seven_days_whatever_the_definition() -> Non
 
 
 def test_send_respects_gap_caps_and_window_together() -> None:
-    policy = Policy(contact_window=ContactWindow(start=time(8), end=time(21)),
-                    caps=[Cap(channel="all", max=1, per=timedelta(days=1))],
-                    min_gap=timedelta(hours=20))
+    policy = Policy(
+        contact_window=ContactWindow(start=time(8), end=time(21)),
+        caps=[Cap(channel="all", max=1, per=timedelta(days=1))],
+        min_gap=timedelta(hours=20),
+    )
     sent = wall("2028-03-01T20:30", NY)
     ledger = [Delivery(at=sent, channel="email")]
     when = earliest_send(sent + timedelta(minutes=1), "email", policy, NY, ledger)
     # the cap frees at 20:30 the next day, inside the window
     assert local(when, NY).isoformat() == "2028-03-02T20:30:00-05:00"
-    tighter = policy.model_copy(update={"contact_window": ContactWindow(start=time(8),
-                                                                        end=time(20))})
+    tighter = policy.model_copy(
+        update={"contact_window": ContactWindow(start=time(8), end=time(20))}
+    )
     when = earliest_send(sent + timedelta(minutes=1), "email", tighter, NY, ledger)
     assert local(when, NY).isoformat() == "2028-03-03T08:00:00-05:00"
 

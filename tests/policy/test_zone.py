@@ -15,18 +15,26 @@ from rapport.policy.window import next_opening
 from rapport.policy.zone import LiveZone, rules_for
 
 START = datetime(2028, 1, 1, tzinfo=UTC)
-ZONES = ["America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Lord_Howe",
-         "Pacific/Chatham", "Asia/Kathmandu", "America/Santiago", "UTC"]
+ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Asia/Tokyo",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Asia/Kathmandu",
+    "America/Santiago",
+    "UTC",
+]
 RULES = {name: rules_for(name, START) for name in ZONES}
-instants = st.datetimes(min_value=datetime(2028, 1, 1), max_value=datetime(2028, 12, 31),
-                        timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2028, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+)
 walls = st.datetimes(min_value=datetime(2028, 1, 1), max_value=datetime(2028, 12, 31))
 
 
 @settings(max_examples=300, deadline=None)
 @given(name=st.sampled_from(ZONES), at=instants, wall=walls)
-def test_recorded_rules_answer_as_the_tz_database(name: str, at: datetime,
-                                                  wall: datetime) -> None:
+def test_recorded_rules_answer_as_the_tz_database(name: str, at: datetime, wall: datetime) -> None:
     live, rules = LiveZone(name), RULES[name]
     assert rules.utcoffset(at) == live.utcoffset(at)
     assert rules.to_utc(wall) == live.to_utc(wall)
@@ -57,11 +65,14 @@ def test_deferred_sends_spread_over_the_first_minutes_stably() -> None:
     policy = Policy(contact_window=ContactWindow(start=time(8), end=time(21)))
     night = datetime(2028, 3, 1, 7, 0, tzinfo=UTC)  # 02:00 in New York
     opens = datetime(2028, 3, 1, 13, 0, tzinfo=UTC)
-    wakes = {earliest_send(night, "sms", policy, "America/New_York", [],
-                           spread_for(f"A-{i}")) for i in range(200)}
+    wakes = {
+        earliest_send(night, "sms", policy, "America/New_York", [], spread_for(f"A-{i}"))
+        for i in range(200)
+    }
     assert all(opens <= w < opens + SPREAD for w in wakes)
     assert len(wakes) > 100  # not all in one second
     assert spread_for("A-1") == spread_for("A-1")
     inside = datetime(2028, 3, 1, 15, 0, tzinfo=UTC)
-    assert earliest_send(inside, "sms", policy, "America/New_York", [],
-                         spread_for("A-1")) == inside  # nothing moves a send that may go
+    assert (
+        earliest_send(inside, "sms", policy, "America/New_York", [], spread_for("A-1")) == inside
+    )  # nothing moves a send that may go

@@ -41,18 +41,30 @@ from workflows.state import JourneyInput
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = yaml.safe_load((ROOT / "journeys" / "early_stage.yaml").read_text())
-SCENARIO = yaml.safe_load((ROOT / "examples/scenarios/card_declined_partial_then_plan.yaml")
-                          .read_text())
-FAST = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+SCENARIO = yaml.safe_load(
+    (ROOT / "examples/scenarios/card_declined_partial_then_plan.yaml").read_text()
+)
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=True), st.text(max_size=30),
-                    st.sampled_from(["2d", "0", "-1d", "08:00", "{{", "__class__", "email"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-    max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
+    st.sampled_from(["2d", "0", "-1d", "08:00", "{{", "__class__", "email"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -135,8 +147,15 @@ def test_mutated_accounts(data: Any) -> None:
 
 
 @FAST
-@given(data=mutated({**SCENARIO, "journey": str(ROOT / "journeys/early_stage.yaml"),
-                     "account_file": str(ROOT / "examples/accounts/card_declined.yaml")}))
+@given(
+    data=mutated(
+        {
+            **SCENARIO,
+            "journey": str(ROOT / "journeys/early_stage.yaml"),
+            "account_file": str(ROOT / "examples/accounts/card_declined.yaml"),
+        }
+    )
+)
 def test_mutated_scenarios(tmp_path_factory: pytest.TempPathFactory, data: Any) -> None:
     path = tmp_path_factory.mktemp("scenario") / "scenario.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
@@ -145,13 +164,15 @@ def test_mutated_scenarios(tmp_path_factory: pytest.TempPathFactory, data: Any) 
 
 @FAST
 @given(data=mutated(ACCOUNT))
-def test_preview_with_mutated_account_files(tmp_path_factory: pytest.TempPathFactory,
-                                            data: Any) -> None:
+def test_preview_with_mutated_account_files(
+    tmp_path_factory: pytest.TempPathFactory, data: Any
+) -> None:
     """`journey preview` shows messages or exits 1 naming the file: never a traceback."""
     path = tmp_path_factory.mktemp("preview") / "account.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    result = CliRunner().invoke(main, ["preview", str(ROOT / "journeys/early_stage.yaml"),
-                                       "--account", str(path)])
+    result = CliRunner().invoke(
+        main, ["preview", str(ROOT / "journeys/early_stage.yaml"), "--account", str(path)]
+    )
     assert result.exit_code in (0, 1), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     if result.exit_code == 1:
@@ -193,41 +214,66 @@ steps:
 
 
 async def test_random_signal_and_update_payloads_never_fail_a_workflow_task(
-        env: WorkflowEnvironment, tmp_path: Path) -> None:
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     write_journey(tmp_path, JOURNEY)
     queue = f"fuzz-{uuid.uuid4()}"
-    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()},
-                        signer=LinkSigner("k"))
+    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
     chance = random.Random(20281)  # fixed: the same 60 payloads every run
-    odd: list[Any] = [None, True, -1, 0, 1e308, "abc", "-5.00", "0", "1e9", "", [], {}, {"x": 1},
-           "sms", "fax", "opened", "12.345", "\u0000", "9" * 40]
+    odd: list[Any] = [
+        None,
+        True,
+        -1,
+        0,
+        1e308,
+        "abc",
+        "-5.00",
+        "0",
+        "1e9",
+        "",
+        [],
+        {},
+        {"x": 1},
+        "sms",
+        "fax",
+        "opened",
+        "12.345",
+        "\u0000",
+        "9" * 40,
+    ]
     examples = []
     for _ in range(60):
         name = chance.choice([n for n in SIGNALS if n != "cease_communication"])
         key = chance.choice(["amount", "channel", "kind", "reason", "paid_at", "extra"])
-        examples.append((name, chance.choice([chance.choice(odd),
-                                              {key: chance.choice(odd)}])))
+        examples.append((name, chance.choice([chance.choice(odd), {key: chance.choice(odd)}])))
     examples += [(name, None) for name in SIGNALS if name != "cease_communication"]
     async with build_worker(env.client, queue, parts):
         handle = await env.client.start_workflow(
             DelinquencyJourney.run,
             JourneyInput(account=Account.model_validate(account()), journey="fuzzed"),
-            id=workflow_id("T-1"), task_queue=queue)
+            id=workflow_id("T-1"),
+            task_queue=queue,
+        )
         await env.sleep(timedelta(hours=25))  # both messages are out; the plan is offered
         for name, payload in examples:
             await handle.signal(name, json.loads(json.dumps(payload, default=str)))
         # A failed workflow task would stall what follows: bound each wait so it fails.
         for installments in (-1, 0, 4, 10**9, None):
             with pytest.raises(WorkflowUpdateFailedError):
-                await asyncio.wait_for(handle.execute_update(
-                    "accept_plan", None if installments is None
-                    else {"installments": installments}), 30)
+                await asyncio.wait_for(
+                    handle.execute_update(
+                        "accept_plan",
+                        None if installments is None else {"installments": installments},
+                    ),
+                    30,
+                )
         status = await asyncio.wait_for(handle.query(DelinquencyJourney.status), 30)
         assert status.outcome in (None, "paid")
         await handle.signal("cease_communication", {})
         await asyncio.wait_for(handle.result(), 30)
         history = await handle.fetch_history()
-    failed = [e for e in history.events
-              if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+    failed = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]
     assert failed == []
     assert TEMPLATES  # the templates the fuzzed journey uses exist

@@ -46,8 +46,10 @@ steps:
   - {id: pause, wait: 1m}
   - {id: second, send: {channel: sms, template: second}}
 """
-TEXTS: dict[str, str | None] = {"first.sms.j2": "First: {{ balance }} due. {{ opt_out }}",
-                                "second.sms.j2": "Second: {{ balance }} due. {{ opt_out }}"}
+TEXTS: dict[str, str | None] = {
+    "first.sms.j2": "First: {{ balance }} due. {{ opt_out }}",
+    "second.sms.j2": "Second: {{ balance }} due. {{ opt_out }}",
+}
 
 
 def phone(index: int) -> str:
@@ -55,9 +57,14 @@ def phone(index: int) -> str:
 
 
 def customer(index: int) -> Account:
-    return Account.model_validate(account(
-        account_id=f"S-{index}", consent={"sms": True}, customer__phone=phone(index),
-        customer__timezone=midday_zone()))
+    return Account.model_validate(
+        account(
+            account_id=f"S-{index}",
+            consent={"sms": True},
+            customer__phone=phone(index),
+            customer__timezone=midday_zone(),
+        )
+    )
 
 
 @dataclass
@@ -71,14 +78,14 @@ class Rig:
     inbound_url: str
 
     def texts_to(self, index: int, prefix: str = "") -> int:
-        return sum(1 for m in self.sms.messages
-                   if m["To"] == phone(index) and m["Body"].startswith(prefix))
+        return sum(
+            1 for m in self.sms.messages if m["To"] == phone(index) and m["Body"].startswith(prefix)
+        )
 
     async def stop(self, http: httpx.AsyncClient, index: int) -> None:
         """Reply STOP as a provider would deliver it: again until answered 2xx."""
         form = {"From": phone(index), "Body": "Stop", "MessageSid": f"SM-stop-{index}"}
-        headers = {"X-Twilio-Signature": twilio_signature(self.sms.token, self.inbound_url,
-                                                          form)}
+        headers = {"X-Twilio-Signature": twilio_signature(self.sms.token, self.inbound_url, form)}
         while (await http.post(self.inbound_url, data=form, headers=headers)).status_code != 200:
             await asyncio.sleep(0.5)
 
@@ -93,15 +100,21 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     server = await start_dev_server(settings)
     async with AsyncExitStack() as stack:
         sms_base = await stack.enter_async_context(serving(sms.app()))
-        inbound = InboundSms(JourneyLink(settings, server.client), RecipientIndex(store), sms.token, "http://later",
-                             ConsentBook(store))
+        inbound = InboundSms(
+            JourneyLink(settings, server.client),
+            RecipientIndex(store),
+            sms.token,
+            "http://later",
+            ConsentBook(store),
+        )
         inbound_base = await stack.enter_async_context(serving_asgi(inbound.app()))
         inbound.public_url = inbound_base
-        workers = Workers(worker_env(settings, **twilio_env(sms_base, sms.sid, sms.token)),
-                          tmp_path / "worker.log")
+        workers = Workers(
+            worker_env(settings, **twilio_env(sms_base, sms.sid, sms.token)),
+            tmp_path / "worker.log",
+        )
         stack.callback(workers.stop_all)
-        rigged = Rig(server, settings, store, sms, workers, inbound,
-                     f"{inbound_base}/sms/inbound")
+        rigged = Rig(server, settings, store, sms, workers, inbound, f"{inbound_base}/sms/inbound")
         try:
             yield rigged
         finally:
@@ -146,7 +159,8 @@ async def test_no_text_after_a_committed_stop_while_workers_die(tmp_path: Path) 
 
 @pytest.mark.timeout(600)
 async def test_a_stop_while_temporal_is_down_holds_for_this_journey_and_the_next(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with rig(tmp_path) as r, httpx.AsyncClient(timeout=30) as http:
         r.workers.start()
         journeys = Journeys(r.server.client, r.settings)
@@ -159,12 +173,14 @@ async def test_a_stop_while_temporal_is_down_holds_for_this_journey_and_the_next
         answered_in = time.monotonic() - started
         r.server = await start_dev_server(r.settings)
         journeys = Journeys(r.server.client, r.settings)
-        handle = r.server.client.get_workflow_handle_for(
-            DelinquencyJourney.run, "delinquency-S-1")
+        handle = r.server.client.get_workflow_handle_for(DelinquencyJourney.run, "delinquency-S-1")
         await asyncio.wait_for(handle.result(), 240)
         first: JourneyStatus = await journeys.status("S-1")
-        told = [e for e in (await handle.fetch_history()).events
-                if e.workflow_execution_signaled_event_attributes.signal_name == "opt_out"]
+        told = [
+            e
+            for e in (await handle.fetch_history()).events
+            if e.workflow_execution_signaled_event_attributes.signal_name == "opt_out"
+        ]
         again = (await journeys.start(customer(1))).handle  # next month's journey
         await asyncio.wait_for(again.result(), 240)
         second: JourneyStatus = await journeys.status("S-1")

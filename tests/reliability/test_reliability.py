@@ -71,16 +71,18 @@ class Providers:
 
 
 @asynccontextmanager
-async def providers_for(settings: Settings, log: Path) -> AsyncIterator[tuple[Providers,
-                                                                            Workers]]:
+async def providers_for(settings: Settings, log: Path) -> AsyncIterator[tuple[Providers, Workers]]:
     providers = Providers()
     async with AsyncExitStack() as stack:
         smtp_port = await stack.enter_async_context(smtp_server(providers.mailbox))
         hook_base = await stack.enter_async_context(serving(providers.hooks.app()))
         sms_base = await stack.enter_async_context(serving(providers.sms.app()))
-        env = worker_env(settings, **smtp_env(smtp_port),
-                         **webhook_env(hook_base, "faults", "push"),
-                         **twilio_env(sms_base, providers.sms.sid, providers.sms.token))
+        env = worker_env(
+            settings,
+            **smtp_env(smtp_port),
+            **webhook_env(hook_base, "faults", "push"),
+            **twilio_env(sms_base, providers.sms.sid, providers.sms.token),
+        )
         workers = Workers(env, log)
         try:
             yield providers, workers
@@ -89,14 +91,20 @@ async def providers_for(settings: Settings, log: Path) -> AsyncIterator[tuple[Pr
 
 
 def customer(index: int) -> Account:
-    return Account.model_validate(account(
-        account_id=f"F-{index}", consent={"push": True, "sms": True, "email": True},
-        customer__timezone=midday_zone(), customer__phone=f"+1212555{index:04d}",
-        customer__email=f"f{index}@example.com"))
+    return Account.model_validate(
+        account(
+            account_id=f"F-{index}",
+            consent={"push": True, "sms": True, "email": True},
+            customer__timezone=midday_zone(),
+            customer__phone=f"+1212555{index:04d}",
+            customer__email=f"f{index}@example.com",
+        )
+    )
 
 
-async def results_in_turn(handles: list[WorkflowHandle[DelinquencyJourney, JourneyResult]]
-                          ) -> list[JourneyResult]:
+async def results_in_turn(
+    handles: list[WorkflowHandle[DelinquencyJourney, JourneyResult]],
+) -> list[JourneyResult]:
     async def all_results() -> list[JourneyResult]:
         return [await handle.result() for handle in handles]
 
@@ -112,11 +120,15 @@ def called_off(status: JourneyStatus, step: str) -> bool:
     return any(s.step == step and s.reason == "called_off" for s in status.skipped)
 
 
-def assert_each_step_delivered_once(providers: Providers, results: list[JourneyResult],
-                                    states: list[JourneyStatus], paid: set[int]) -> None:
+def assert_each_step_delivered_once(
+    providers: Providers, results: list[JourneyResult], states: list[JourneyStatus], paid: set[int]
+) -> None:
     for i, (result, status) in enumerate(zip(results, states, strict=True)):
-        expected = ("paid", ["push", "text", "on_paid"]) if i in paid \
+        expected = (
+            ("paid", ["push", "text", "on_paid"])
+            if i in paid
             else ("exhausted", ["push", "text", "mail"])
+        )
         if i in paid and called_off(status, "text"):  # the payment came mid-delivery
             expected = ("paid", ["push", "on_paid"])
         assert (result.outcome, [m.step for m in status.messages]) == expected, f"F-{i}"
@@ -135,8 +147,10 @@ def assert_each_step_delivered_once(providers: Providers, results: list[JourneyR
 
 
 def report(name: str, providers: Providers, **figures: object) -> None:
-    wire = (f"over the wire: {len(providers.hooks.received)} pushes, "
-            f"{len(providers.mailbox.received)} emails, {len(providers.sms.messages)} texts")
+    wire = (
+        f"over the wire: {len(providers.hooks.received)} pushes, "
+        f"{len(providers.mailbox.received)} emails, {len(providers.sms.messages)} texts"
+    )
     print(f"\n{name}: {figures} {wire}")
 
 
@@ -184,8 +198,13 @@ async def test_random_sigkills_repeat_nothing_and_lose_nothing(tmp_path: Path) -
             states = await statuses(journeys, count)
     finally:
         await server.shutdown()
-    report("crash", providers, seed=seed, kills=kills,
-           reported_duplicates=sum(s.possible_duplicates for s in states))
+    report(
+        "crash",
+        providers,
+        seed=seed,
+        kills=kills,
+        reported_duplicates=sum(s.possible_duplicates for s in states),
+    )
     assert kills >= 5
     assert_each_step_delivered_once(providers, results, states, paid)
 
@@ -208,13 +227,15 @@ async def test_the_server_restarts_mid_run_and_every_journey_carries_on(tmp_path
             await asyncio.sleep(2)
             server = await start_dev_server(settings)  # same port, same database file
             journeys = Journeys(server.client, settings)
-            handles = [server.client.get_workflow_handle_for(DelinquencyJourney.run,
-                                                             f"delinquency-F-{i}")
-                       for i in range(count)]
+            handles = [
+                server.client.get_workflow_handle_for(DelinquencyJourney.run, f"delinquency-F-{i}")
+                for i in range(count)
+            ]
             results = await results_in_turn(handles)
             states = await statuses(journeys, count)
     finally:
         await server.shutdown()
-    report("server restart", providers,
-           reported_duplicates=sum(s.possible_duplicates for s in states))
+    report(
+        "server restart", providers, reported_duplicates=sum(s.possible_duplicates for s in states)
+    )
     assert_each_step_delivered_once(providers, results, states, paid=set())

@@ -43,8 +43,9 @@ class Lines(logging.Handler):
         self.lines.append(self.format(record))
 
 
-async def test_log_lines_say_what_happened_and_never_to_whom(env: WorkflowEnvironment,
-                                                              tmp_path: Path) -> None:
+async def test_log_lines_say_what_happened_and_never_to_whom(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     as_json, plain = Lines(JsonFormatter()), Lines(PlainFormatter())
     root = logging.getLogger()
     level = root.level
@@ -60,8 +61,7 @@ async def test_log_lines_say_what_happened_and_never_to_whom(env: WorkflowEnviro
     events = [json.loads(line) for line in as_json.lines]  # every line is one JSON object
     assert all("\n" not in line for line in as_json.lines + plain.lines)
     journey = [e for e in events if e.get("journey") == "logged"]
-    assert {"journey started", "sent", "skipped", "journey ended"} <= {e["event"] for e in
-                                                                        journey}
+    assert {"journey started", "sent", "skipped", "journey ended"} <= {e["event"] for e in journey}
     assert all(e["account_id"] == "T-1" and "workflow_id" in e for e in journey)
     for line in as_json.lines + plain.lines:
         assert not any(private in line for private in PRIVATE), line

@@ -59,8 +59,9 @@ async def running(settings: Settings) -> AsyncIterator[tuple[WorkflowEnvironment
 
 
 def customer(account_id: str, **changes: object) -> Account:
-    return Account.model_validate(account(account_id=account_id,
-                                          customer__timezone=midday_zone(), **changes))
+    return Account.model_validate(
+        account(account_id=account_id, customer__timezone=midday_zone(), **changes)
+    )
 
 
 async def eventually(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
@@ -140,7 +141,9 @@ async def test_signals_and_the_update_through_the_client(settings: Settings) -> 
         assert (plan.installments, plan.amount) == (2, Decimal("150.00"))  # as offered
         result = await second.result()
         assert (result.outcome, result.plan.installments if result.plan else None) == (
-            "plan_accepted", 2)
+            "plan_accepted",
+            2,
+        )
         await journeys.signal("S-1", "cease_communication", {})
         assert (await handle.result()).outcome == "ceased"
         with pytest.raises(JourneyError, match="no journey for account NOPE"):
@@ -150,13 +153,17 @@ async def test_signals_and_the_update_through_the_client(settings: Settings) -> 
 async def test_operators_find_journeys_by_search_attributes(settings: Settings) -> None:
     async with running(settings) as (server, journeys):
         await journeys.start(customer("L-1"))
-        await journeys.start(customer("L-2", balance="900.00",
-                                      history={"hardship": True}))
+        await journeys.start(customer("L-2", balance="900.00", history={"hardship": True}))
 
         def journey_list(*filters: str) -> str:
             env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address}
-            return subprocess.run([sys.executable, "-m", "rapport.cli", "list", *filters],
-                                  env=env, capture_output=True, text=True, check=True).stdout
+            return subprocess.run(
+                [sys.executable, "-m", "rapport.cli", "list", *filters],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
 
         async def listed() -> None:
             out = journey_list("--step", "plan", "--balance-over", "500")
@@ -196,8 +203,10 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
     server = await start_dev_server(settings)
     try:
         async with serving(receiver.app()) as base:
-            workers = Workers(worker_env(settings, **webhook_env(base, "hook", "email")),
-                              settings.data_dir / "worker.log")
+            workers = Workers(
+                worker_env(settings, **webhook_env(base, "hook", "email")),
+                settings.data_dir / "worker.log",
+            )
             worker = workers.start()
             journeys = Journeys(server.client, settings)
             handle = (await journeys.start(customer("T-9"))).handle
@@ -207,8 +216,9 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
             receiver.hold.released.set()  # the provider answers; the worker finishes
             code = await asyncio.to_thread(worker.wait, 30)
             assert code == 0, workers.log.read_text()
-            async with build_worker(server.client, settings.task_queue,
-                                    parts_from_settings(settings)):
+            async with build_worker(
+                server.client, settings.task_queue, parts_from_settings(settings)
+            ):
                 await journeys.signal("T-9", "cease_communication", {})
                 await handle.result()
                 status = await journeys.status("T-9")
@@ -220,11 +230,19 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
 
 async def test_pay_with_an_id_twice_and_update_from_the_command_line(settings: Settings) -> None:
     def journey(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address,
-               "JOURNEY_TASK_QUEUE": settings.task_queue,
-               "RAPPORT_LEDGER_PATH": str(settings.ledger_path)}
-        return subprocess.run([sys.executable, "-m", "rapport.cli", *args], env=env,
-                              capture_output=True, text=True, check=False)
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": settings.temporal_address,
+            "JOURNEY_TASK_QUEUE": settings.task_queue,
+            "RAPPORT_LEDGER_PATH": str(settings.ledger_path),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "rapport.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     async with running(settings) as (_, journeys):
         handle = (await journeys.start(customer("C-1"))).handle
@@ -246,7 +264,8 @@ async def test_pay_with_an_id_twice_and_update_from_the_command_line(settings: S
         assert "duplicate payment B-1: ignored" in shown.stdout
         bad = await asyncio.to_thread(journey, "update", "C-1", "customer.timezone=Mars/Olympus")
         assert bad.returncode == 1 and "Mars/Olympus" in bad.stderr
-        done = await asyncio.to_thread(journey, "update", "C-1", "balance=0.00",
-                                       "consent.sms=false")
+        done = await asyncio.to_thread(
+            journey, "update", "C-1", "balance=0.00", "consent.sms=false"
+        )
         assert done.returncode == 0, done.stderr
         assert (await handle.result()).outcome == "paid"

@@ -29,8 +29,13 @@ def test_defaults_are_the_local_outbox_and_need_nothing(monkeypatch: pytest.Monk
 
 
 def test_missing_provider_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = settings(monkeypatch, RAPPORT_CHANNEL_SMS="twilio", RAPPORT_CHANNEL_EMAIL="smtp",
-                      RAPPORT_SMTP_HOST="mail.example.com", RAPPORT_LINK_SECRET="s")
+    chosen = settings(
+        monkeypatch,
+        RAPPORT_CHANNEL_SMS="twilio",
+        RAPPORT_CHANNEL_EMAIL="smtp",
+        RAPPORT_SMTP_HOST="mail.example.com",
+        RAPPORT_LINK_SECRET="s",
+    )
     assert chosen.problems() == [
         "RAPPORT_CHANNEL_EMAIL=smtp needs RAPPORT_SMTP_FROM",
         "RAPPORT_CHANNEL_SMS=twilio needs RAPPORT_TWILIO_ACCOUNT_SID, "
@@ -39,21 +44,35 @@ def test_missing_provider_settings_are_named(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_an_adapter_that_cannot_serve_a_channel(monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = settings(monkeypatch, RAPPORT_CHANNEL_VOICE="smtp", RAPPORT_SMTP_HOST="h",
-                      RAPPORT_SMTP_FROM="f", RAPPORT_LINK_SECRET="s")
+    chosen = settings(
+        monkeypatch,
+        RAPPORT_CHANNEL_VOICE="smtp",
+        RAPPORT_SMTP_HOST="h",
+        RAPPORT_SMTP_FROM="f",
+        RAPPORT_LINK_SECRET="s",
+    )
     assert chosen.problems() == [
-        "RAPPORT_CHANNEL_VOICE=smtp: smtp cannot deliver voice; use one of outbox, webhook"]
+        "RAPPORT_CHANNEL_VOICE=smtp: smtp cannot deliver voice; use one of outbox, webhook"
+    ]
 
 
 def test_real_channels_need_a_real_link_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = settings(monkeypatch, RAPPORT_CHANNEL_PUSH="webhook",
-                      RAPPORT_WEBHOOK_URL="https://hooks.example.com", RAPPORT_WEBHOOK_SECRET="w")
+    chosen = settings(
+        monkeypatch,
+        RAPPORT_CHANNEL_PUSH="webhook",
+        RAPPORT_WEBHOOK_URL="https://hooks.example.com",
+        RAPPORT_WEBHOOK_SECRET="w",
+    )
     assert any("RAPPORT_LINK_SECRET" in p for p in chosen.problems())
 
 
 def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = settings(monkeypatch, RAPPORT_TWILIO_AUTH_TOKEN="tok-123",
-                      RAPPORT_WEBHOOK_SECRET="hook-456", RAPPORT_LINK_SECRET="link-789")
+    chosen = settings(
+        monkeypatch,
+        RAPPORT_TWILIO_AUTH_TOKEN="tok-123",
+        RAPPORT_WEBHOOK_SECRET="hook-456",
+        RAPPORT_LINK_SECRET="link-789",
+    )
     shown = repr(chosen) + str(chosen.model_dump())
     assert not any(secret in shown for secret in ("tok-123", "hook-456", "link-789"))
 
@@ -61,8 +80,15 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_worker_refuses_to_start_with_a_clear_message() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env["RAPPORT_CHANNEL_SMS"] = "twilio"
-    proc = subprocess.run([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "cannot start the worker" in proc.stderr
     assert "RAPPORT_CHANNEL_SMS=twilio needs RAPPORT_TWILIO_ACCOUNT_SID" in proc.stderr

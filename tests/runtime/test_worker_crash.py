@@ -48,10 +48,12 @@ async def kill_during(hold: Hold, worker: subprocess.Popen[bytes]) -> None:
     hold.released.set()
 
 
-
-
-async def crash_twice(handle: WorkflowHandle[Any, Any], receiver: WebhookReceiver,
-                      provider: FakeSmsProvider, workers: Workers) -> tuple[Any, Any, str]:
+async def crash_twice(
+    handle: WorkflowHandle[Any, Any],
+    receiver: WebhookReceiver,
+    provider: FakeSmsProvider,
+    workers: Workers,
+) -> tuple[Any, Any, str]:
     await kill_during(receiver.hold, workers.start())
     # the dead worker stops heartbeating: Temporal retries on the new one (this waits the
     # heartbeat timeout in real time: the test server does not skip time while an activity
@@ -67,27 +69,35 @@ async def crash_twice(handle: WorkflowHandle[Any, Any], receiver: WebhookReceive
 
 
 async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    write_journey(tmp_path / "journeys", PUSH_THEN_SMS,
-                  {"nudge.push.j2": "{{ balance }} is due"})
+    write_journey(tmp_path / "journeys", PUSH_THEN_SMS, {"nudge.push.j2": "{{ balance }} is due"})
     receiver = WebhookReceiver(secret="hook-secret", hold=Hold(1))
     provider = FakeSmsProvider(hold=Hold(1))
     queue = f"crash-{uuid.uuid4()}"
     log = tmp_path / "worker.log"
     async with serving(receiver.app()) as hook_base, serving(provider.app()) as sms_base:
-        settings = settings_for(tmp_path).model_copy(update={
-            "temporal_address": env.client.service_client.config.target_host,
-            "task_queue": queue})
-        workers = Workers(worker_env(
-            settings, RAPPORT_LINK_SECRET="crash-test-secret",
-            RAPPORT_WORKER_MAX_CACHED_WORKFLOWS="0",  # no sticky queue on a dead worker
-            **webhook_env(hook_base, "hook-secret", "push"),
-            **twilio_env(sms_base, provider.sid, provider.token)), log)
-        customer = account(consent={"push": True, "sms": True},
-                           customer__timezone=midday_zone())
+        settings = settings_for(tmp_path).model_copy(
+            update={
+                "temporal_address": env.client.service_client.config.target_host,
+                "task_queue": queue,
+            }
+        )
+        workers = Workers(
+            worker_env(
+                settings,
+                RAPPORT_LINK_SECRET="crash-test-secret",
+                RAPPORT_WORKER_MAX_CACHED_WORKFLOWS="0",  # no sticky queue on a dead worker
+                **webhook_env(hook_base, "hook-secret", "push"),
+                **twilio_env(sms_base, provider.sid, provider.token),
+            ),
+            log,
+        )
+        customer = account(consent={"push": True, "sms": True}, customer__timezone=midday_zone())
         handle = await env.client.start_workflow(
             DelinquencyJourney.run,
             JourneyInput(account=Account.model_validate(customer), journey="crash"),
-            id=workflow_id("T-1"), task_queue=queue)
+            id=workflow_id("T-1"),
+            task_queue=queue,
+        )
         try:
             result, status, history = await crash_twice(handle, receiver, provider, workers)
         finally:

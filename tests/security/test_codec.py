@@ -39,8 +39,11 @@ async def test_rotation_old_payloads_read_under_the_new_ring() -> None:
     [new] = await rotated.encode([payload('"new"')])
     assert new.metadata["encryption-key-id"] == b"b"
     assert await rotated.decode([old, new]) == [payload('"old"'), payload('"new"')]
-    with pytest.raises(PayloadUnreadable, match="key 'a', which this process does not hold "
-                                                r"\(it has b\)"):
+    with pytest.raises(
+        PayloadUnreadable,
+        match="key 'a', which this process does not hold "
+        r"\(it has b\)",
+    ):
         await EncryptionCodec(KeyRing.parse(B)).decode([old])
 
 
@@ -53,13 +56,16 @@ async def test_a_tampered_payload_is_refused_and_plain_payloads_pass() -> None:
     assert await codec.decode([payload('"written before"')]) == [payload('"written before"')]
 
 
-@pytest.mark.parametrize(("line", "problem"), [
-    ("", "holds no key"),
-    ("nokey", "entry 1: expected id:base64key"),
-    ("a:not-base64!", "key 'a': not base64"),
-    (f"a:{base64.b64encode(b'short').decode()}", "5 bytes, AES-256 needs 32"),
-    (f"{A},{A}", "key 'a' appears twice"),
-])
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("", "holds no key"),
+        ("nokey", "entry 1: expected id:base64key"),
+        ("a:not-base64!", "key 'a': not base64"),
+        (f"a:{base64.b64encode(b'short').decode()}", "5 bytes, AES-256 needs 32"),
+        (f"{A},{A}", "key 'a' appears twice"),
+    ],
+)
 def test_a_bad_key_line_says_what_is_wrong_without_the_key(line: str, problem: str) -> None:
     with pytest.raises(KeyProblem, match=problem) as caught:
         KeyRing.parse(line)

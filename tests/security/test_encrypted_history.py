@@ -48,7 +48,8 @@ steps:
   - {id: second, send: {channel: sms, template: nudge}}
 """
 ONE_TEXT = TEXT_REST_TEXT.replace("  - {id: rest, wait: 1d}\n", "").replace(
-    "  - {id: second, send: {channel: sms, template: nudge}}\n", "")
+    "  - {id: second, send: {channel: sms, template: nudge}}\n", ""
+)
 PERSONAL = ("Robin", "robin@example.com", "2125550100")
 
 
@@ -77,15 +78,16 @@ def customer() -> Account:
 
 
 def parts(folder: Path) -> EngineParts:
-    return EngineParts(journeys=[folder], channels={"*": Capture()},
-                       signer=LinkSigner("k"))
+    return EngineParts(journeys=[folder], channels={"*": Capture()}, signer=LinkSigner("k"))
 
 
 async def test_the_raw_history_holds_no_personal_data_and_operators_with_the_key_read_it(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     write_journey(tmp_path, ONE_TEXT)
-    settings = keyed(KEY_A, task_queue=f"enc-{uuid.uuid4()}", portal_url=f"http://127.0.0.1:"
-                     f"{free_port()}")
+    settings = keyed(
+        KEY_A, task_queue=f"enc-{uuid.uuid4()}", portal_url=f"http://127.0.0.1:{free_port()}"
+    )
     server = await start_local(converter=data_converter(settings))
     try:
         async with build_worker(server.client, settings.task_queue, parts(tmp_path)):
@@ -94,18 +96,38 @@ async def test_the_raw_history_holds_no_personal_data_and_operators_with_the_key
             status = await journeys.status("T-1")  # decrypted for whoever holds the key
         address = server.client.service_client.config.target_host
         raw = subprocess.run(
-            [binary("temporal"), "workflow", "show", "--address", address,
-             "-w", workflow_id("T-1"), "-o", "json"],
-            capture_output=True, text=True, check=True).stdout
+            [
+                binary("temporal"),
+                "workflow",
+                "show",
+                "--address",
+                address,
+                "-w",
+                workflow_id("T-1"),
+                "-o",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         web = await serve_web(settings)
         try:
             async with httpx.AsyncClient() as http:
                 started = json.loads(raw)["events"][0]
                 payloads = started["workflowExecutionStartedEventAttributes"]["input"]
-                decoded = (await http.post(f"{web.address}/codec/decode", json=payloads,
-                                           headers={"X-Namespace": "default"})).json()
-                forbidden = await http.post(f"{web.address}/codec/decode", json=payloads,
-                                            headers={"Origin": "http://evil.example"})
+                decoded = (
+                    await http.post(
+                        f"{web.address}/codec/decode",
+                        json=payloads,
+                        headers={"X-Namespace": "default"},
+                    )
+                ).json()
+                forbidden = await http.post(
+                    f"{web.address}/codec/decode",
+                    json=payloads,
+                    headers={"Origin": "http://evil.example"},
+                )
         finally:
             await web.stop()
     finally:
@@ -125,46 +147,63 @@ async def test_the_codec_wants_its_token_when_one_is_set(tmp_path: Path) -> None
     try:
         async with httpx.AsyncClient() as http:
             url = f"{web.address}/codec/encode"
-            body = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="},
-                                  "data": base64.b64encode(b'"x"').decode()}]}
+            body = {
+                "payloads": [
+                    {
+                        "metadata": {"encoding": "anNvbi9wbGFpbg=="},
+                        "data": base64.b64encode(b'"x"').decode(),
+                    }
+                ]
+            }
             without = await http.post(url, json=body)
             wrong = await http.post(url, json=body, headers={"Authorization": "Bearer no"})
             right = await http.post(url, json=body, headers={"Authorization": "Bearer s3cret"})
-            garbage = await http.post(url, content=b"{", headers={"Authorization":
-                                                                  "Bearer s3cret"})
+            garbage = await http.post(url, content=b"{", headers={"Authorization": "Bearer s3cret"})
     finally:
         await web.stop()
     assert (without.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
     assert garbage.status_code == 400 and "payloads" in garbage.json()["detail"]
-    assert right.json()["payloads"][0]["metadata"]["encryption-key-id"] == \
-        base64.b64encode(b"a").decode()
+    assert (
+        right.json()["payloads"][0]["metadata"]["encryption-key-id"]
+        == base64.b64encode(b"a").decode()
+    )
 
 
 def client_with(env: WorkflowEnvironment, keys: str) -> Client:
     converter: DataConverter = data_converter(keyed(keys))
-    return Client(env.client.service_client, namespace=env.client.namespace,
-                  data_converter=converter)
+    return Client(
+        env.client.service_client, namespace=env.client.namespace, data_converter=converter
+    )
 
 
 async def test_rotation_keeps_running_journeys_and_a_missing_key_is_a_clear_error(
-        env: WorkflowEnvironment, tmp_path: Path) -> None:
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     write_journey(tmp_path, ONE_TEXT)
     queue = f"rotate-{uuid.uuid4()}"
     with_a, with_b_a, with_b = (client_with(env, k) for k in (KEY_A, f"{KEY_B},{KEY_A}", KEY_B))
     who = customer()
     old = await with_a.start_workflow(  # started while key A encrypts; no worker yet
-        DelinquencyJourney.run, JourneyInput(account=who, journey="private"),
-        id=workflow_id("T-1"), task_queue=queue)
+        DelinquencyJourney.run,
+        JourneyInput(account=who, journey="private"),
+        id=workflow_id("T-1"),
+        task_queue=queue,
+    )
     async with build_worker(with_b_a, queue, parts(tmp_path)):  # B added in front of A
         finished = await with_b_a.get_workflow_handle(old.id, result_type=JourneyResult).result()
         new = await with_b_a.start_workflow(
-            DelinquencyJourney.run, JourneyInput(account=who.model_copy(
-                update={"account_id": "T-2"}), journey="private"),
-            id=workflow_id("T-2"), task_queue=queue)
+            DelinquencyJourney.run,
+            JourneyInput(account=who.model_copy(update={"account_id": "T-2"}), journey="private"),
+            id=workflow_id("T-2"),
+            task_queue=queue,
+        )
         await new.result()
     events = (await env.client.get_workflow_handle(new.id).fetch_history()).events
-    written_by = {p.metadata["encryption-key-id"] for e in events
-                  for p in e.activity_task_scheduled_event_attributes.input.payloads}
+    written_by = {
+        p.metadata["encryption-key-id"]
+        for e in events
+        for p in e.activity_task_scheduled_event_attributes.input.payloads
+    }
     assert finished.messages_sent == 1
     assert written_by == {b"b"}
     started = (await env.client.get_workflow_handle(old.id).fetch_history()).events[0]
@@ -174,9 +213,9 @@ async def test_rotation_keeps_running_journeys_and_a_missing_key_is_a_clear_erro
         await with_b.data_converter.decode(under_a)  # A removed: unreadable, and it says why
 
 
-
 async def test_a_worker_without_the_key_fails_that_journeys_task_and_carries_on(
-        env: WorkflowEnvironment, tmp_path: Path) -> None:
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     """Key A removed too early: the journey written under it waits (its workflow task
     fails and Temporal retries it) and says why; the worker and other journeys go on."""
     write_journey(tmp_path, ONE_TEXT)
@@ -184,13 +223,18 @@ async def test_a_worker_without_the_key_fails_that_journeys_task_and_carries_on(
     with_a, with_b = client_with(env, KEY_A), client_with(env, KEY_B)
     who = customer()
     stuck = await with_a.start_workflow(
-        DelinquencyJourney.run, JourneyInput(account=who, journey="private"),
-        id=workflow_id("T-1"), task_queue=queue)
+        DelinquencyJourney.run,
+        JourneyInput(account=who, journey="private"),
+        id=workflow_id("T-1"),
+        task_queue=queue,
+    )
     async with build_worker(with_b, queue, parts(tmp_path)):
         fine = await with_b.start_workflow(
-            DelinquencyJourney.run, JourneyInput(account=who.model_copy(
-                update={"account_id": "T-2"}), journey="private"),
-            id=workflow_id("T-2"), task_queue=queue)
+            DelinquencyJourney.run,
+            JourneyInput(account=who.model_copy(update={"account_id": "T-2"}), journey="private"),
+            id=workflow_id("T-2"),
+            task_queue=queue,
+        )
         assert (await fine.result()).messages_sent == 1
         failed = []
         for _ in range(50):
@@ -199,8 +243,12 @@ async def test_a_worker_without_the_key_fails_that_journeys_task_and_carries_on(
             if failed:
                 break
             await asyncio.sleep(0.1)
-    assert failed and (await with_a.get_workflow_handle(stuck.id).describe()).status == \
-        WorkflowExecutionStatus.RUNNING
+    assert (
+        failed
+        and (await with_a.get_workflow_handle(stuck.id).describe()).status
+        == WorkflowExecutionStatus.RUNNING
+    )
     [message] = await with_b.data_converter.decode(  # the failure is written under B
-        [failed[0].workflow_task_failed_event_attributes.failure.encoded_attributes])
+        [failed[0].workflow_task_failed_event_attributes.failure.encoded_attributes]
+    )
     assert "key 'a', which this process does not hold" in message["message"]

@@ -17,8 +17,14 @@ def test_migrations_reach_the_head(store: Store) -> None:
 
 
 def test_a_version_is_kept_once_and_read_back(store: Store) -> None:
-    version = StoredVersion("abc", "early-stage", 3, "journeys/early_stage.yaml",
-                            '{"id": "early-stage"}', {"reminder.sms.j2": "Hi {{ opt_out }}"})
+    version = StoredVersion(
+        "abc",
+        "early-stage",
+        3,
+        "journeys/early_stage.yaml",
+        '{"id": "early-stage"}',
+        {"reminder.sms.j2": "Hi {{ opt_out }}"},
+    )
     with store.begin() as connection:
         save_version(connection, version)
         save_version(connection, version)
@@ -30,7 +36,8 @@ def test_a_version_is_kept_once_and_read_back(store: Store) -> None:
 
 
 def test_a_shared_database_behind_the_code_is_refused_with_the_command(
-        postgres: object, tmp_path: object) -> None:
+    postgres: object, tmp_path: object
+) -> None:
     url = postgres.new_database("behind")  # type: ignore[attr-defined]
     with pytest.raises(StoreUnavailable, match="journey db upgrade"):
         Store(url).ready()

@@ -19,8 +19,11 @@ def test_migrations_match_the_tables_the_code_declares(store: Store) -> None:
     assert tables.__all__  # every table group is imported into the metadata
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
-    assert [d for d in differences if not (isinstance(d, tuple) and d[0] == "remove_table"
-                                           and d[1].name == "alembic_version")] == []
+    assert [
+        d
+        for d in differences
+        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+    ] == []
 
 
 def test_a_migration_cut_short_leaves_nothing_behind_and_runs_again(tmp_path: Path) -> None:

@@ -15,10 +15,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-PHONE: Any = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1,
-         "is_mobile": True, "has_touch": True,
-         "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
-                       "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"}
+PHONE: Any = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 1,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36",
+}
 SHOTS = Path(os.environ.get("RAPPORT_SCREENSHOTS") or tempfile.mkdtemp(prefix="portal-shots-"))
 
 
@@ -34,8 +38,10 @@ def chromium_path() -> str | None:
 async def browser() -> AsyncIterator[object]:
     path = chromium_path()
     if path is None:
-        message = ("NO BROWSER: the portal's browser tests did not run. Install Debian's "
-                   "chromium (apt-get install -y chromium).")
+        message = (
+            "NO BROWSER: the portal's browser tests did not run. Install Debian's "
+            "chromium (apt-get install -y chromium)."
+        )
         if os.environ.get("RAPPORT_REQUIRE_BROWSER"):
             pytest.fail(message)
         print(f"\n{'!' * 80}\n{message}\n{'!' * 80}")
@@ -44,7 +50,8 @@ async def browser() -> AsyncIterator[object]:
 
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=path, headless=True, args=["--no-sandbox"])
+            executable_path=path, headless=True, args=["--no-sandbox"]
+        )
         try:
             yield launched
         finally:

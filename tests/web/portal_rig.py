@@ -44,8 +44,10 @@ steps:
   - id: reminder
     send: {channel: sms, template: nudge}
 """
-TEMPLATES: dict[str, str | None] = {"offer.sms.j2": "Hi {{ customer.first_name }}, {{ balance }} is due. Pay, pay "
-                             "part or spread it: {{ links.pay_now }} {{ opt_out }}\n"}
+TEMPLATES: dict[str, str | None] = {
+    "offer.sms.j2": "Hi {{ customer.first_name }}, {{ balance }} is due. Pay, pay "
+    "part or spread it: {{ links.pay_now }} {{ opt_out }}\n"
+}
 LINK = re.compile(r"https?://\S+/r/[A-Za-z0-9_-]{16}")
 T = TypeVar("T")
 
@@ -76,27 +78,40 @@ class Rig:
     def account(self, account_id: str, **changes: Any) -> Account:
         """The same customer every time for one account id."""
         number = f"+1212{234 + hash(account_id) % 600}0100"
-        return Account.model_validate(account(account_id=account_id, customer__phone=number,
-                                              customer__timezone=midday_zone(), **changes))
+        return Account.model_validate(
+            account(
+                account_id=account_id,
+                customer__phone=number,
+                customer__timezone=midday_zone(),
+                **changes,
+            )
+        )
 
     async def _first_text(self, account_id: str) -> str | None:
-        return next((item.body for item in self.texts.items.values()
-                     if item.account_id == account_id and item.channel == "sms"), None)
+        return next(
+            (
+                item.body
+                for item in self.texts.items.values()
+                if item.account_id == account_id and item.channel == "sms"
+            ),
+            None,
+        )
 
     async def status(self, account_id: str) -> JourneyStatus:
         return await self.journeys.status(account_id)
 
-    async def status_when(self, account_id: str,
-                          holds: Callable[[JourneyStatus], object]) -> JourneyStatus:
+    async def status_when(
+        self, account_id: str, holds: Callable[[JourneyStatus], object]
+    ) -> JourneyStatus:
         """The journey's status once `holds` is true of it."""
+
         async def probe() -> JourneyStatus | None:
             status = await self.status(account_id)
             return status if holds(status) else None
 
         return await self.eventually(probe)
 
-    async def eventually(self, probe: Callable[[], Awaitable[T | None]],
-                         within: float = 15.0) -> T:
+    async def eventually(self, probe: Callable[[], Awaitable[T | None]], within: float = 15.0) -> T:
         """What `probe` returns once it returns something (polled every 0.1 s)."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
@@ -116,15 +131,25 @@ class Rig:
 async def portal_rig(folder: Path) -> AsyncIterator[Rig]:
     write_journey(folder, JOURNEY, TEMPLATES)
     port = free_port()
-    settings = Settings(data_dir=folder, task_queue=f"portal-{uuid.uuid4()}",
-                        portal_url=f"http://127.0.0.1:{port}", journeys_dir=folder)
+    settings = Settings(
+        data_dir=folder,
+        task_queue=f"portal-{uuid.uuid4()}",
+        portal_url=f"http://127.0.0.1:{port}",
+        journeys_dir=folder,
+    )
     store = Store(settings.store_url())
     store.upgrade()
     texts = Capture()
     server = await start_local(converter=data_converter(settings))
-    parts = EngineParts(journeys=[folder], channels={"*": texts}, signer=settings.signer(),
-                        consent=ConsentBook(store), links=LinkBook(store),
-                        portal_url=settings.portal_url, archive=StoreArchive(store))
+    parts = EngineParts(
+        journeys=[folder],
+        channels={"*": texts},
+        signer=settings.signer(),
+        consent=ConsentBook(store),
+        links=LinkBook(store),
+        portal_url=settings.portal_url,
+        archive=StoreArchive(store),
+    )
     try:
         async with build_worker(server.client, settings.task_queue, parts):
             web = await serve_web(settings, port=port, client=server.client)

@@ -13,26 +13,48 @@ from rapport.web.pages import call_times
 
 
 def status(timezone: str) -> JourneyStatus:
-    return JourneyStatus(journey_id="j", journey_version=1, account_id="A-1",
-                         segment="default", step="s", state="waiting", next_action_at=None,
-                         balance=Decimal("10"), messages=[], skipped=[], handoffs=[],
-                         suppressed_channels=[], outcome=None, timezone=timezone)
+    return JourneyStatus(
+        journey_id="j",
+        journey_version=1,
+        account_id="A-1",
+        segment="default",
+        step="s",
+        state="waiting",
+        next_action_at=None,
+        balance=Decimal("10"),
+        messages=[],
+        skipped=[],
+        handoffs=[],
+        suppressed_channels=[],
+        outcome=None,
+        timezone=timezone,
+    )
 
 
 def test_times_fall_in_the_journeys_window_and_days_in_the_customers_zone() -> None:
-    policy = Policy(contact_window=ContactWindow(start=time(9), end=time(17)),
-                    days=["mon", "tue", "wed", "thu", "fri"])
+    policy = Policy(
+        contact_window=ContactWindow(start=time(9), end=time(17)),
+        days=["mon", "tue", "wed", "thu", "fri"],
+    )
     friday_11am_new_york = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
-    times = call_times(status("America/New_York"), policy, Speech.of("en-US", None),
-                       friday_11am_new_york)
+    times = call_times(
+        status("America/New_York"), policy, Speech.of("en-US", None), friday_11am_new_york
+    )
     labels = [label for _, label in times]
-    assert labels[:3] == ["Friday, December 4, 4:00\u202fPM", "Monday, December 7, 10:00\u202fAM",
-                          "Monday, December 7, 12:30\u202fPM"]
+    assert labels[:3] == [
+        "Friday, December 4, 4:00\u202fPM",
+        "Monday, December 7, 10:00\u202fAM",
+        "Monday, December 7, 12:30\u202fPM",
+    ]
     assert not [label for label in labels if "6:30" in label or "Saturday" in label]
     assert times[0][0] == "2026-12-04T21:00:00+00:00" and len(times) == 6
 
 
 def test_without_the_journeys_policy_the_laws_window_holds() -> None:
-    times = call_times(status("Europe/Madrid"), Policy(), Speech.of("es-ES", None),
-                       datetime(2026, 12, 4, 19, 0, tzinfo=UTC))  # 20:00 in Madrid
+    times = call_times(
+        status("Europe/Madrid"),
+        Policy(),
+        Speech.of("es-ES", None),
+        datetime(2026, 12, 4, 19, 0, tzinfo=UTC),
+    )  # 20:00 in Madrid
     assert times[0][1] == "sábado, 5 de diciembre, 10:00"

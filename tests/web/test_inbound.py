@@ -36,37 +36,57 @@ steps:
 """
 
 
-async def post_signed(client: httpx.AsyncClient, url: str, token: str,
-                      form: dict[str, str]) -> httpx.Response:
-    return await client.post(url, data=form,
-                             headers={"X-Twilio-Signature": twilio_signature(token, url, form)})
+async def post_signed(
+    client: httpx.AsyncClient, url: str, token: str, form: dict[str, str]
+) -> httpx.Response:
+    return await client.post(
+        url, data=form, headers={"X-Twilio-Signature": twilio_signature(token, url, form)}
+    )
 
 
-async def test_stop_reply_opts_the_account_out_of_sms(env: WorkflowEnvironment,
-                                                      tmp_path: Path) -> None:
+async def test_stop_reply_opts_the_account_out_of_sms(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     write_journey(tmp_path, TEXTS)
     provider = FakeSmsProvider()
     recipients = recipients_at(tmp_path)
     queue = f"inbound-{uuid.uuid4()}"
     async with serving(provider.app()) as sms_base:
         sms = TwilioSms(sms_base, provider.sid, provider.token, "+15550000000", recipients)
-        parts = EngineParts(journeys=[tmp_path], channels={"*": Capture(), "sms": sms},
-                            signer=LinkSigner("k"))
-        inbound = InboundSms(JourneyLink(Settings(), env.client), recipients, provider.token, "http://placeholder",
-                             ConsentBook(recipients.store))
-        async with build_worker(env.client, queue, parts), serving_asgi(inbound.app()) as base, \
-                httpx.AsyncClient() as http:
+        parts = EngineParts(
+            journeys=[tmp_path], channels={"*": Capture(), "sms": sms}, signer=LinkSigner("k")
+        )
+        inbound = InboundSms(
+            JourneyLink(Settings(), env.client),
+            recipients,
+            provider.token,
+            "http://placeholder",
+            ConsentBook(recipients.store),
+        )
+        async with (
+            build_worker(env.client, queue, parts),
+            serving_asgi(inbound.app()) as base,
+            httpx.AsyncClient() as http,
+        ):
             inbound.public_url = base
             handle = await env.client.start_workflow(
                 DelinquencyJourney.run,
                 JourneyInput(account=Account.model_validate(account()), journey="texts"),
-                id=workflow_id("T-1"), task_queue=queue)
+                id=workflow_id("T-1"),
+                task_queue=queue,
+            )
             await env.sleep(timedelta(hours=25))  # the first text has gone by now
-            forged = await http.post(f"{base}/sms/inbound",
-                                     data={"From": "+12125550100", "Body": "STOP"},
-                                     headers={"X-Twilio-Signature": "forged"})
-            reply = await post_signed(http, f"{base}/sms/inbound", provider.token,
-                                      {"From": "+12125550100", "Body": " stop "})
+            forged = await http.post(
+                f"{base}/sms/inbound",
+                data={"From": "+12125550100", "Body": "STOP"},
+                headers={"X-Twilio-Signature": "forged"},
+            )
+            reply = await post_signed(
+                http,
+                f"{base}/sms/inbound",
+                provider.token,
+                {"From": "+12125550100", "Body": " stop "},
+            )
             await handle.result()
             status = await handle.query(DelinquencyJourney.status)
     assert forged.status_code == 403 and reply.status_code == 200

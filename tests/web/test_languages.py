@@ -17,8 +17,10 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 def template_messages() -> list[str]:
     found: list[str] = []
     for _, _, message, _, _ in extract_from_dir(
-            "rapport/web/templates", method_map=[("**.html", "jinja2")],
-            options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
+        "rapport/web/templates",
+        method_map=[("**.html", "jinja2")],
+        options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
+    ):
         found.extend(message if isinstance(message, tuple) else [message])
     return found
 
@@ -29,8 +31,9 @@ def test_every_sentence_has_a_spanish_translation_with_the_same_placeholders() -
     missing = [m for m in messages if m not in CATALOGS["es"]]
     assert missing == []
     for message in messages:
-        assert set(PLACEHOLDER.findall(message)) == \
-            set(PLACEHOLDER.findall(CATALOGS["es"][message])), message
+        assert set(PLACEHOLDER.findall(message)) == set(
+            PLACEHOLDER.findall(CATALOGS["es"][message])
+        ), message
 
 
 def test_the_language_comes_from_the_locale_unless_the_customer_chose() -> None:

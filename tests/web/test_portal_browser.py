@@ -44,7 +44,8 @@ async def open_link(page: Page, link: str, answer: str = LAST_FOUR) -> None:
 
 
 async def test_a_customer_pays_part_then_the_rest_and_the_journey_ends_paid(
-        rig: Rig, phone: Page) -> None:
+    rig: Rig, phone: Page
+) -> None:
     account_id, link = await rig.customer()
     assert len(link) <= 60  # the whole link in the text
     await phone.goto(link)
@@ -81,7 +82,6 @@ async def test_a_customer_pays_part_then_the_rest_and_the_journey_ends_paid(
     await expect(phone.get_by_text("nothing more to pay")).to_be_visible()
 
 
-
 async def test_a_customer_picks_a_plan_and_the_journey_shows_it(rig: Rig, phone: Page) -> None:
     account_id, link = await rig.customer()
     await open_link(phone, link)
@@ -115,14 +115,13 @@ async def test_a_customer_asks_for_a_call_and_outreach_pauses(rig: Rig, phone: P
     status = await rig.status_when(account_id, lambda s: s.handoffs)
     assert status.callback_at is not None
     assert [h.queue for h in status.handoffs] == ["callback"]
-    calls = [i for i in rig.texts.items.values() if i.kind == "handoff"
-             and i.account_id == account_id]
+    calls = [
+        i for i in rig.texts.items.values() if i.kind == "handoff" and i.account_id == account_id
+    ]
     assert len(calls) == 1 and "asked for a call" in calls[0].body
 
 
-
-async def test_a_customer_stops_texts_and_a_later_journey_sends_none(
-        rig: Rig, phone: Page) -> None:
+async def test_a_customer_stops_texts_and_a_later_journey_sends_none(rig: Rig, phone: Page) -> None:
     account_id, link = await rig.customer()
     await open_link(phone, link)
     await phone.get_by_role("link", name="Stop messages").click()
@@ -141,15 +140,14 @@ async def test_a_customer_stops_texts_and_a_later_journey_sends_none(
     assert rig.consent.refusal(account_id, "sms", None) is not None
 
 
-
-
 async def test_spanish_from_the_account_and_english_on_request(rig: Rig, phone: Page) -> None:
     _, link = await rig.customer(customer__locale="es-MX")
     await phone.goto(link)
     await expect(phone.locator("html")).to_have_attribute("lang", "es")
     await expect(phone.get_by_text("Importe pendiente")).to_be_visible()
     await phone.get_by_label("Los últimos 4 dígitos del teléfono al que le escribimos").fill(
-        LAST_FOUR)
+        LAST_FOUR
+    )
     await phone.get_by_role("button", name="Continuar").click()
     amount = format_currency(Decimal("300"), "USD", locale="es_MX")  # Babel's, for Mexico
     await expect(phone.get_by_role("button", name=f"Pagar {amount} ahora")).to_be_visible()
@@ -165,8 +163,16 @@ async def test_no_serious_accessibility_finding(rig: Rig, phone: Page) -> None:
     await phone.goto(link)
     found["check"] = await _serious(axe, phone)
     await open_link(phone, link)
-    for section in ("", "/pay-part", "/plan", "/talk", "/hardship", "/dispute", "/opt-out",
-                    "/update-details"):
+    for section in (
+        "",
+        "/pay-part",
+        "/plan",
+        "/talk",
+        "/hardship",
+        "/dispute",
+        "/opt-out",
+        "/update-details",
+    ):
         await phone.goto(link + section)
         found[section or "options"] = await _serious(axe, phone)
     await phone.goto(link + "/pay-part")
@@ -178,5 +184,8 @@ async def test_no_serious_accessibility_finding(rig: Rig, phone: Page) -> None:
 
 async def _serious(axe: Axe, page: Page) -> list[str]:
     results = await axe.run(page)
-    return [v["id"] for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
+    return [
+        v["id"]
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]

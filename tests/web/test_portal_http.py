@@ -54,19 +54,31 @@ async def signed_in(http: httpx.AsyncClient, link: str) -> str:
 
 
 async def test_forged_expired_and_revoked_links_get_the_same_404(
-        rig: Rig, http: httpx.AsyncClient, tmp_path: Path) -> None:
+    rig: Rig, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
     account_id, link = await rig.customer()
     expired = "E" * 16
-    LinkBook(rig.store).keep(expired, Link(
-        account_id=account_id, journey_id="portal", purpose="respond", channel="sms",
-        address=None, expires_at=datetime.now(UTC) - timedelta(minutes=1)),
-        datetime.now(UTC) - timedelta(days=31))
+    LinkBook(rig.store).keep(
+        expired,
+        Link(
+            account_id=account_id,
+            journey_id="portal",
+            purpose="respond",
+            channel="sms",
+            address=None,
+            expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        ),
+        datetime.now(UTC) - timedelta(days=31),
+    )
     forged = await http.get(f"{rig.web}/r/AAAAAAAAAAAAAAAA")
     too_long = await http.get(f"{rig.web}/r/{'A' * 200}")
     old = await http.get(f"{rig.web}/r/{expired}")
     live = await http.get(link)
-    revoked_by = CliRunner().invoke(main, ["links", "revoke", account_id],
-                                    env={"RAPPORT_DATABASE_URL": rig.settings.store_url()})
+    revoked_by = CliRunner().invoke(
+        main,
+        ["links", "revoke", account_id],
+        env={"RAPPORT_DATABASE_URL": rig.settings.store_url()},
+    )
     revoked = await http.get(link)
     assert live.status_code == 200 and revoked_by.exit_code == 0, revoked_by.output
     assert "revoked 1 link of account" in revoked_by.output  # the expired one was not live
@@ -77,7 +89,8 @@ async def test_forged_expired_and_revoked_links_get_the_same_404(
 
 
 async def test_the_page_before_the_check_shows_only_the_creditor_and_the_amount(
-        rig: Rig, http: httpx.AsyncClient) -> None:
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
     _, link = await rig.customer()
     page = await http.get(f"{link}/plan")
     assert page.status_code == 200 and "$300.00" in page.text
@@ -98,11 +111,13 @@ async def test_stopping_emails_asks_for_no_check(rig: Rig, http: httpx.AsyncClie
 
 
 async def test_five_wrong_answers_lock_the_link_even_for_the_right_one(
-        rig: Rig, http: httpx.AsyncClient) -> None:
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
     _, link = await rig.customer()
     token = csrf(await http.get(link))
-    answers = [await http.post(f"{link}/check", data={"csrf": token, "answer": "9999"})
-               for _ in range(5)]
+    answers = [
+        await http.post(f"{link}/check", data={"csrf": token, "answer": "9999"}) for _ in range(5)
+    ]
     right = await http.post(f"{link}/check", data={"csrf": token, "answer": "0100"})
     assert [a.status_code for a in answers] == [422, 422, 422, 422, 403]
     assert "4 more times" in answers[0].text
@@ -111,7 +126,8 @@ async def test_five_wrong_answers_lock_the_link_even_for_the_right_one(
 
 
 async def test_a_form_without_its_csrf_token_changes_nothing(
-        rig: Rig, http: httpx.AsyncClient) -> None:
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
     account_id, link = await rig.customer()
     await signed_in(http, link)
     forged = await http.post(f"{link}/dispute", data={})
@@ -130,21 +146,27 @@ async def test_hardship_and_dispute_reach_the_journey(rig: Rig, http: httpx.Asyn
     assert status.disputed
 
 
-
 async def test_a_part_payment_out_of_bounds_is_refused_on_the_form(
-        rig: Rig, http: httpx.AsyncClient) -> None:
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
     _, link = await rig.customer()
     token = await signed_in(http, link)
-    for amount, says in (("300.01", "more than you owe"), ("abc", "Please enter an amount"),
-                         ("1e3", "more than you owe"), ("0.001", "too many decimal places"),
-                         ("-5", "Please enter an amount"), ("NaN", "Please enter an amount")):
+    for amount, says in (
+        ("300.01", "more than you owe"),
+        ("abc", "Please enter an amount"),
+        ("1e3", "more than you owe"),
+        ("0.001", "too many decimal places"),
+        ("-5", "Please enter an amount"),
+        ("NaN", "Please enter an amount"),
+    ):
         answer = await http.post(f"{link}/pay-part", data={"csrf": token, "amount": amount})
         assert answer.status_code == 422 and says in answer.text, amount
         assert 'aria-invalid="true"' in answer.text
 
 
 async def test_a_call_time_that_was_not_offered_is_refused(
-        rig: Rig, http: httpx.AsyncClient) -> None:
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
     account_id, link = await rig.customer()
     token = await signed_in(http, link)
     at_night = "2030-01-01T03:00:00+00:00"
@@ -154,34 +176,58 @@ async def test_a_call_time_that_was_not_offered_is_refused(
 
 
 def event(account_id: str, event_id: str, intent: str, cents: int) -> bytes:
-    return json.dumps({
-        "id": event_id, "type": "checkout.session.completed",
-        "data": {"object": {"id": "cs_1", "mode": "payment", "client_reference_id": account_id,
-                            "amount_total": cents, "currency": "usd",
-                            "payment_intent": intent}}}).encode()
+    return json.dumps(
+        {
+            "id": event_id,
+            "type": "checkout.session.completed",
+            "data": {
+                "object": {
+                    "id": "cs_1",
+                    "mode": "payment",
+                    "client_reference_id": account_id,
+                    "amount_total": cents,
+                    "currency": "usd",
+                    "payment_intent": intent,
+                }
+            },
+        }
+    ).encode()
 
 
-async def post_event(http: httpx.AsyncClient, rig: Rig, body: bytes,
-                     signature: str | None = None) -> httpx.Response:
-    return await http.post(f"{rig.web}/webhooks/payments", content=body, headers={
-        "Stripe-Signature": signature or signature_header(body, SECRET, int(time.time())),
-        "Content-Type": "application/json"})
+async def post_event(
+    http: httpx.AsyncClient, rig: Rig, body: bytes, signature: str | None = None
+) -> httpx.Response:
+    return await http.post(
+        f"{rig.web}/webhooks/payments",
+        content=body,
+        headers={
+            "Stripe-Signature": signature or signature_header(body, SECRET, int(time.time())),
+            "Content-Type": "application/json",
+        },
+    )
 
 
 async def test_the_webhook_checks_signature_and_time_and_takes_an_event_once(
-        rig: Rig, http: httpx.AsyncClient) -> None:
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
     account_id, _ = await rig.customer()
     body = event(account_id, "evt_1", "pi_1", 2500)
     forged = await post_event(http, rig, body, signature_header(body, "wrong", int(time.time())))
-    stale = await post_event(http, rig, body, signature_header(body, SECRET,
-                                                               int(time.time()) - 301))
-    altered = await post_event(http, rig, body.replace(b"2500", b"250000"),
-                               signature_header(body, SECRET, int(time.time())))
+    stale = await post_event(
+        http, rig, body, signature_header(body, SECRET, int(time.time()) - 301)
+    )
+    altered = await post_event(
+        http,
+        rig,
+        body.replace(b"2500", b"250000"),
+        signature_header(body, SECRET, int(time.time())),
+    )
     taken = await post_event(http, rig, body)
     again = await post_event(http, rig, body)
     other_event = await post_event(http, rig, event(account_id, "evt_2", "pi_1", 2500))
-    other_type = await post_event(http, rig, json.dumps({"id": "evt_3", "type":
-                                                         "charge.refunded"}).encode())
+    other_type = await post_event(
+        http, rig, json.dumps({"id": "evt_3", "type": "charge.refunded"}).encode()
+    )
     assert [r.status_code for r in (forged, stale, altered)] == [400, 400, 400]
     assert forged.headers["content-type"] == "application/problem+json"
     assert forged.json()["field"] == "Stripe-Signature" and "5-minute" in stale.json()["detail"]
@@ -192,9 +238,9 @@ async def test_the_webhook_checks_signature_and_time_and_takes_an_event_once(
     assert status.balance == Decimal("275.00") and status.duplicate_payments == ["pi_1"]
 
 
-
 async def test_a_link_opened_is_one_engagement_and_too_many_requests_slow_down(
-        rig: Rig, http: httpx.AsyncClient) -> None:
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
     account_id, link = await rig.customer()
     answers = [(await http.get(link)).status_code for _ in range(61)]
     assert answers[:60] == [200] * 60 and answers[60] == 429
@@ -204,5 +250,8 @@ async def test_a_link_opened_is_one_engagement_and_too_many_requests_slow_down(
 
 async def _engagements(rig: Rig, account_id: str) -> int:
     history = await rig.client.get_workflow_handle(workflow_id(account_id)).fetch_history()
-    return sum(1 for e in history.events
-               if e.workflow_execution_signaled_event_attributes.signal_name == "engagement")
+    return sum(
+        1
+        for e in history.events
+        if e.workflow_execution_signaled_event_attributes.signal_name == "engagement"
+    )

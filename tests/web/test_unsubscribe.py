@@ -26,8 +26,7 @@ SIGNER = LinkSigner("k")
 EMAIL = {"reminder.email.j2": "Subject: Your balance\n\n{{ balance }} is due.\n{{ opt_out }}\n"}
 
 
-async def test_an_email_unsubscribes_in_one_click_and_stays_unsubscribed(
-        tmp_path: Path) -> None:
+async def test_an_email_unsubscribes_in_one_click_and_stays_unsubscribed(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, portal_url=f"http://127.0.0.1:{free_port()}")
     store = Store(settings.store_url())
     store.upgrade()
@@ -37,21 +36,30 @@ async def test_an_email_unsubscribes_in_one_click_and_stays_unsubscribed(
     try:
         async with smtp_server(mailbox) as port, httpx.AsyncClient() as http:
             delivery = DeliveryActivities(
-                Router({"email": SmtpEmail("127.0.0.1", port, "a@example.com",
-                                           starttls=False)}),
-                SIGNER, consent=book, links=LinkBook(store), portal_url=settings.portal_url)
+                Router({"email": SmtpEmail("127.0.0.1", port, "a@example.com", starttls=False)}),
+                SIGNER,
+                consent=book,
+                links=LinkBook(store),
+                portal_url=settings.portal_url,
+            )
             sent = await ActivityEnvironment().run(
-                delivery.send_message, send_message(EMAIL, channel="email", template="reminder"))
+                delivery.send_message, send_message(EMAIL, channel="email", template="reminder")
+            )
             [mail] = mailbox.received
             url = mail["List-Unsubscribe"].strip("<>")
             page = await http.get(url)
-            clicked = await http.post(url, content="List-Unsubscribe=One-Click", headers={
-                "Content-Type": "application/x-www-form-urlencoded"})
+            clicked = await http.post(
+                url,
+                content="List-Unsubscribe=One-Click",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
             later = await ActivityEnvironment().run(
-                delivery.send_message, send_message(EMAIL, channel="email", template="reminder",
-                                                    key="next-month"))
-            forged = await http.post(f"{settings.portal_url}/u/AAAAAAAAAAAAAAAA",
-                                     content="List-Unsubscribe=One-Click")
+                delivery.send_message,
+                send_message(EMAIL, channel="email", template="reminder", key="next-month"),
+            )
+            forged = await http.post(
+                f"{settings.portal_url}/u/AAAAAAAAAAAAAAAA", content="List-Unsubscribe=One-Click"
+            )
             LinkBook(store).revoke("T-1", datetime.now(UTC))
             revoked = await http.get(url)
     finally:
@@ -63,8 +71,10 @@ async def test_an_email_unsubscribes_in_one_click_and_stays_unsubscribed(
     assert "<script" not in page.text and '<form method="post"' in page.text
     assert page.headers["Cache-Control"] == "no-store"
     assert clicked.status_code == 200 and "no more emails" in clicked.text
-    assert (later.status, later.detail.split(" at ")[0]) == ("suppressed",
-                                                             "opted_out: email_one_click")
+    assert (later.status, later.detail.split(" at ")[0]) == (
+        "suppressed",
+        "opted_out: email_one_click",
+    )
     assert len(mailbox.received) == 1
     assert forged.status_code == 404 and revoked.status_code == 404
     assert "T-1" not in forged.text + revoked.text

@@ -38,22 +38,30 @@ steps:
 async def journey(env: WorkflowEnvironment, parts: EngineParts) -> JourneyStatus:
     queue = f"caps-{uuid.uuid4()}"
     async with build_worker(env.client, queue, parts):
-        customer = Account.model_validate(account(account_id="K-1",
-                                                  customer__timezone=midday_zone()))
+        customer = Account.model_validate(
+            account(account_id="K-1", customer__timezone=midday_zone())
+        )
         handle = await env.client.start_workflow(
-            DelinquencyJourney.run, JourneyInput(account=customer, journey="capped"),
-            id=workflow_id("K-1"), task_queue=queue)
+            DelinquencyJourney.run,
+            JourneyInput(account=customer, journey="capped"),
+            id=workflow_id("K-1"),
+            task_queue=queue,
+        )
         await handle.result()
         return await handle.query(DelinquencyJourney.status)
 
 
 async def test_the_next_journey_counts_what_the_last_one_sent(
-        env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store) -> None:
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
     write_journey(tmp_path, ONE_TEXT_A_WEEK)
     outbox = Capture()
-    parts = EngineParts(journeys=[tmp_path], channels={"*": outbox},
-                        signer=LinkSigner("k"),
-                        deliveries=DeliveryLog(sqlite_store))
+    parts = EngineParts(
+        journeys=[tmp_path],
+        channels={"*": outbox},
+        signer=LinkSigner("k"),
+        deliveries=DeliveryLog(sqlite_store),
+    )
     first = await journey(env, parts)
     second = await journey(env, parts)  # the same day: the week's one text has gone
     await env.sleep(timedelta(days=8))

@@ -73,8 +73,11 @@ def evolved(path: Path) -> str:
 
 
 async def replay(text: str, name: str) -> None:
-    replayer = Replayer(workflows=[DelinquencyJourney], workflow_runner=workflow_runner(),
-                        data_converter=data_converter())
+    replayer = Replayer(
+        workflows=[DelinquencyJourney],
+        workflow_runner=workflow_runner(),
+        data_converter=data_converter(),
+    )
     await replayer.replay_workflow(WorkflowHistory.from_json(name, text))
 
 
@@ -85,7 +88,8 @@ async def test_a_history_replays_after_its_models_change(path: Path) -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_a_tz_database_update_cannot_flip_a_decision(
-        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The worker's tz database now says every zone is 5 hours off: the journeys decided
     with the rules recorded when they started, so their histories replay unchanged."""
 
@@ -104,8 +108,11 @@ async def test_a_tz_database_update_cannot_flip_a_decision(
 
 
 def test_carried_state_from_an_older_or_newer_version_is_read() -> None:
-    kept = JourneyState(account=ACCOUNT, balance="300.00",  # type: ignore[arg-type]
-                        started_at=datetime(2028, 3, 1, tzinfo=UTC)).model_dump(mode="json")
+    kept = JourneyState(
+        account=ACCOUNT,
+        balance="300.00",  # type: ignore[arg-type]
+        started_at=datetime(2028, 3, 1, tzinfo=UTC),
+    ).model_dump(mode="json")
     kept["field_of_a_later_version"] = 1
     kept.pop("engaged")  # dropped by a later version: its default is taken
     kept["account"]["customer"]["nickname"] = "Robin"  # a field the account no longer has

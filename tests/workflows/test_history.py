@@ -32,18 +32,30 @@ TEMPLATE = "Kindly settle, {{ customer.first_name }}: {{ balance }} {{ opt_out }
 
 
 async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_need(
-        env: WorkflowEnvironment, tmp_path: Path) -> None:
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     journey = write_journey(tmp_path, JOURNEY, {"note.sms.j2": TEMPLATE})
     scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(yaml.safe_dump({
-        "journey": journey.name, "start": "2028-03-01T10:00", "days": 4,
-        "account": account(customer__last_name="Quill"), "events": []}))
+    scenario.write_text(
+        yaml.safe_dump(
+            {
+                "journey": journey.name,
+                "start": "2028-03-01T10:00",
+                "days": 4,
+                "account": account(customer__last_name="Quill"),
+                "events": [],
+            }
+        )
+    )
     run = await simulate_on(env, load_scenario(scenario))
     events = run.history.events
     assert [m.step for m in run.status.messages] == ["first", "second", "third"]
 
-    scheduled = [e.activity_task_scheduled_event_attributes for e in events
-                 if e.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    scheduled = [
+        e.activity_task_scheduled_event_attributes
+        for e in events
+        if e.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
     assert [a.activity_type.name for a in scheduled] == ["send_message"] * 3  # check folded in
     markers = [e for e in events if e.event_type == E.EVENT_TYPE_MARKER_RECORDED]
     assert len(markers) == 1  # prepare_journey: the pin and the zone rules, once
@@ -57,8 +69,6 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
         for unread in ("Quill", "robin@example.com", "tenure_months", "consent"):
             assert unread not in json.dumps(request)
 
-    upserts = [e for e in events
-               if e.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
+    upserts = [e for e in events if e.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
     assert len(upserts) <= 3  # one per day-long rest (the step changed) and one at the end
     assert len(events) / 3 <= 14  # Temporal's own events per message, plus the rests
-

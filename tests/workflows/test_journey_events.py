@@ -50,35 +50,50 @@ async def run(env: WorkflowEnvironment, tmp_path: Path, **kwargs: object) -> dic
 async def test_whole_journey_without_events(env: WorkflowEnvironment, tmp_path: Path) -> None:
     timeline = await run(env, tmp_path)
     assert [(s, c) for s, c, _ in sent(timeline)] == [
-        ("reminder", "email"), ("nudge", "sms"), ("plan", "email"), ("last", "sms")]
+        ("reminder", "email"),
+        ("nudge", "sms"),
+        ("plan", "email"),
+        ("last", "sms"),
+    ]
     assert timeline["outcome"] == "exhausted"
     plan_body = timeline["messages"][2]["body"]
     assert "2 x $150.00" in plan_body and "6 x $50.00" in plan_body
 
 
-async def test_payment_in_full_mid_wait_ends_with_thanks_only(env: WorkflowEnvironment,
-                                                              tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+1d2h", "type": "payment_received", "amount": "300.00"}])
-    assert sent(timeline) == [("reminder", "email", "2028-03-01T09:00:00-05:00"),
-                              ("on_paid", "email", "2028-03-02T11:00:00-05:00")]
+async def test_payment_in_full_mid_wait_ends_with_thanks_only(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    timeline = await run(
+        env, tmp_path, events=[{"at": "+1d2h", "type": "payment_received", "amount": "300.00"}]
+    )
+    assert sent(timeline) == [
+        ("reminder", "email", "2028-03-01T09:00:00-05:00"),
+        ("on_paid", "email", "2028-03-02T11:00:00-05:00"),
+    ]
     assert timeline["outcome"] == "paid"
 
 
-async def test_payment_during_a_deferral_cancels_the_send(env: WorkflowEnvironment,
-                                                          tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, start="2028-03-01T06:10", events=[
-        {"at": "+20m", "type": "payment_received", "amount": "300.00"}])
+async def test_payment_during_a_deferral_cancels_the_send(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    timeline = await run(
+        env,
+        tmp_path,
+        start="2028-03-01T06:10",
+        events=[{"at": "+20m", "type": "payment_received", "amount": "300.00"}],
+    )
     # the 06:10 reminder waited for 08:00; the payment at 06:30 cancelled it, and the
     # thank-you itself waits for the window
     assert sent(timeline) == [("on_paid", "email", opening("2028-03-01T08:00:00-05:00"))]
     assert timeline["outcome"] == "paid"
 
 
-async def test_partial_payment_thanks_and_lowers_later_balances(env: WorkflowEnvironment,
-                                                               tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+1d", "type": "payment_received", "amount": "120.50"}])
+async def test_partial_payment_thanks_and_lowers_later_balances(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    timeline = await run(
+        env, tmp_path, events=[{"at": "+1d", "type": "payment_received", "amount": "120.50"}]
+    )
     steps = [s for s, _, _ in sent(timeline)]
     assert steps[:3] == ["reminder", "on_partial_payment", "nudge"]
     assert "$179.50 left" in timeline["messages"][1]["body"]
@@ -87,25 +102,35 @@ async def test_partial_payment_thanks_and_lowers_later_balances(env: WorkflowEnv
 
 
 async def test_opt_out_of_sms_falls_back_or_skips(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+1d", "type": "opt_out", "channel": "sms"}])
+    timeline = await run(env, tmp_path, events=[{"at": "+1d", "type": "opt_out", "channel": "sms"}])
     assert [(s, c) for s, c, _ in sent(timeline)] == [
-        ("reminder", "email"), ("nudge", "email"), ("plan", "email")]
+        ("reminder", "email"),
+        ("nudge", "email"),
+        ("plan", "email"),
+    ]
     assert [(s["step"], s["channel"], s["reason"]) for s in timeline["skipped"]] == [
-        ("nudge", "sms", "opted_out"), ("last", "sms", "opted_out")]
+        ("nudge", "sms", "opted_out"),
+        ("last", "sms", "opted_out"),
+    ]
 
 
 async def test_cease_stops_everything(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+1d", "type": "cease_communication"},
-        {"at": "+2d", "type": "payment_received", "amount": "300.00"}])
+    timeline = await run(
+        env,
+        tmp_path,
+        events=[
+            {"at": "+1d", "type": "cease_communication"},
+            {"at": "+2d", "type": "payment_received", "amount": "300.00"},
+        ],
+    )
     assert [s for s, _, _ in sent(timeline)] == ["reminder"]
     assert timeline["outcome"] == "ceased"
     assert timeline["events"][1]["accepted"] is False  # the journey had already ended
 
 
-async def test_no_consent_falls_back_to_the_other_channel(env: WorkflowEnvironment,
-                                                          tmp_path: Path) -> None:
+async def test_no_consent_falls_back_to_the_other_channel(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     customer = account(consent={"sms": True})
     timeline = await run(env, tmp_path, customer=customer, days=3)
     assert sent(timeline)[0][:2] == ("reminder", "sms")
@@ -119,14 +144,18 @@ async def test_no_address_is_a_skip_reason(env: WorkflowEnvironment, tmp_path: P
     timeline = await run(env, tmp_path, customer=customer, days=3)
     assert sent(timeline) == []
     assert [(s["channel"], s["reason"]) for s in timeline["skipped"]] == [
-        ("email", "no_consent"), ("sms", "no_address")]
+        ("email", "no_consent"),
+        ("sms", "no_address"),
+    ]
 
 
-async def test_segment_variant_and_hardship_resegments(env: WorkflowEnvironment,
-                                                       tmp_path: Path) -> None:
+async def test_segment_variant_and_hardship_resegments(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     customer = account(history={"tenure_months": 40, "missed_payments_12m": 0})
-    timeline = await run(env, tmp_path, customer=customer, events=[
-        {"at": "+8d", "type": "hardship_reported"}])
+    timeline = await run(
+        env, tmp_path, customer=customer, events=[{"at": "+8d", "type": "hardship_reported"}]
+    )
     templates = [m["template"] for m in timeline["messages"]]
     assert templates[0] == "nudge_loyal"
     assert templates[-1] == "soft"
@@ -134,20 +163,27 @@ async def test_segment_variant_and_hardship_resegments(env: WorkflowEnvironment,
 
 
 async def test_plan_accepted_ends_the_journey(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+6d", "type": "accept_plan", "installments": 3}])
+    timeline = await run(
+        env, tmp_path, events=[{"at": "+6d", "type": "accept_plan", "installments": 3}]
+    )
     assert timeline["outcome"] == "plan_accepted"
     assert timeline["events"][0]["accepted"] is True
     assert [s for s, _, _ in sent(timeline)] == ["reminder", "nudge", "plan"]
 
 
-async def test_plan_rejections_explain_and_change_nothing(env: WorkflowEnvironment,
-                                                           tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+1d", "type": "accept_plan", "installments": 3},
-        {"at": "+5d2h", "type": "accept_plan", "installments": 4},
-        {"at": "+5d3h", "type": "payment_received", "amount": "200.00"},
-        {"at": "+5d4h", "type": "accept_plan", "installments": 3}])
+async def test_plan_rejections_explain_and_change_nothing(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    timeline = await run(
+        env,
+        tmp_path,
+        events=[
+            {"at": "+1d", "type": "accept_plan", "installments": 3},
+            {"at": "+5d2h", "type": "accept_plan", "installments": 4},
+            {"at": "+5d3h", "type": "payment_received", "amount": "200.00"},
+            {"at": "+5d4h", "type": "accept_plan", "installments": 3},
+        ],
+    )
     errors = [e.get("error", "") for e in timeline["events"]]
     assert "no payment plan has been offered" in errors[0]
     assert "4 installments were not offered; offered: 2, 3, 6" in errors[1]
@@ -157,32 +193,45 @@ async def test_plan_rejections_explain_and_change_nothing(env: WorkflowEnvironme
     assert timeline["outcome"] == "exhausted"
 
 
-async def test_dispute_holds_messages_until_resolved(env: WorkflowEnvironment,
-                                                     tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+1d", "type": "dispute"},
-        {"at": "+10d", "type": "dispute_resolved"}])
+async def test_dispute_holds_messages_until_resolved(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    timeline = await run(
+        env,
+        tmp_path,
+        events=[{"at": "+1d", "type": "dispute"}, {"at": "+10d", "type": "dispute_resolved"}],
+    )
     assert sent(timeline)[1] == ("nudge", "sms", "2028-03-11T09:00:00-05:00")
 
 
 async def test_pause_and_resume(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    timeline = await run(env, tmp_path, events=[
-        {"at": "+2d", "type": "pause"}, {"at": "+4d", "type": "resume"}])
+    timeline = await run(
+        env, tmp_path, events=[{"at": "+2d", "type": "pause"}, {"at": "+4d", "type": "resume"}]
+    )
     assert sent(timeline)[1] == ("nudge", "sms", "2028-03-05T09:00:00-05:00")
 
 
 async def test_engagement_sets_journey_engaged(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    journey = JOURNEY.replace("template: nudge, fallback: email}",
-                              "template: nudge, fallback: email, when: 'not journey.engaged'}")
-    timeline = await simulate_journey(env, tmp_path, journey, templates=TEMPLATES, events=[
-        {"at": "+1d", "type": "engagement", "kind": "clicked"}])
+    journey = JOURNEY.replace(
+        "template: nudge, fallback: email}",
+        "template: nudge, fallback: email, when: 'not journey.engaged'}",
+    )
+    timeline = await simulate_journey(
+        env,
+        tmp_path,
+        journey,
+        templates=TEMPLATES,
+        events=[{"at": "+1d", "type": "engagement", "kind": "clicked"}],
+    )
     assert [(s["step"], s["reason"]) for s in timeline["skipped"]] == [("nudge", "condition_false")]
 
 
-async def test_runtime_expression_error_is_false_not_fatal(env: WorkflowEnvironment,
-                                                           tmp_path: Path) -> None:
-    journey = JOURNEY.replace('"account.history.tenure_months >= 24"',
-                              '"account.attributes.score > 3"')
+async def test_runtime_expression_error_is_false_not_fatal(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    journey = JOURNEY.replace(
+        '"account.history.tenure_months >= 24"', '"account.attributes.score > 3"'
+    )
     timeline = await simulate_journey(env, tmp_path, journey, templates=TEMPLATES, days=3)
     assert timeline["segment"] == "default"
     assert sent(timeline)[0][0] == "reminder"

@@ -34,17 +34,32 @@ async def test_new_york_across_spring_forward(env: WorkflowEnvironment, tmp_path
     # change (US clocks spring forward on 2028-03-12)
     journey = DAILY.replace("wait: 1d", "wait: 20h")
     timeline = await simulate_journey(env, tmp_path, journey, start="2028-03-10T07:00", days=6)
-    assert [at for _, _, at in sent(timeline)] == [opening(at) for at in (
-        "2028-03-10T08:00:00-05:00", "2028-03-11T08:00:00-05:00",
-        "2028-03-12T08:00:00-04:00", "2028-03-13T08:00:00-04:00", "2028-03-14T08:00:00-04:00")]
+    assert [at for _, _, at in sent(timeline)] == [
+        opening(at)
+        for at in (
+            "2028-03-10T08:00:00-05:00",
+            "2028-03-11T08:00:00-05:00",
+            "2028-03-12T08:00:00-04:00",
+            "2028-03-13T08:00:00-04:00",
+            "2028-03-14T08:00:00-04:00",
+        )
+    ]
 
 
 async def test_tokyo_is_contacted_in_tokyo_hours(env: WorkflowEnvironment, tmp_path: Path) -> None:
     customer = account(customer__timezone="Asia/Tokyo")
-    timeline = await simulate_journey(env, tmp_path, DAILY.replace("wait: 1d", "wait: 20h"),
-                                      customer=customer, start="2028-03-11T22:00", days=3)
+    timeline = await simulate_journey(
+        env,
+        tmp_path,
+        DAILY.replace("wait: 1d", "wait: 20h"),
+        customer=customer,
+        start="2028-03-11T22:00",
+        days=3,
+    )
     assert [at for _, _, at in sent(timeline)][:2] == [
-        opening("2028-03-12T08:00:00+09:00"), opening("2028-03-13T08:00:00+09:00")]
+        opening("2028-03-12T08:00:00+09:00"),
+        opening("2028-03-13T08:00:00+09:00"),
+    ]
 
 
 BURST = """\
@@ -66,9 +81,11 @@ steps:
 async def test_cap_defers_until_the_window_rolls(env: WorkflowEnvironment, tmp_path: Path) -> None:
     timeline = await simulate_journey(env, tmp_path, BURST.replace("ON_CAP", "defer"), days=20)
     assert sent(timeline) == [
-        ("one", "sms", "2028-03-01T09:00:00-05:00"), ("two", "sms", "2028-03-01T09:00:00-05:00"),
+        ("one", "sms", "2028-03-01T09:00:00-05:00"),
+        ("two", "sms", "2028-03-01T09:00:00-05:00"),
         ("three", "sms", "2028-03-08T09:00:00-05:00"),
-        ("four", "email", "2028-03-08T09:00:00-05:00")]
+        ("four", "email", "2028-03-08T09:00:00-05:00"),
+    ]
     assert timeline["outcome"] == "exhausted"
 
 
@@ -76,7 +93,9 @@ async def test_cap_skip_records_the_reason(env: WorkflowEnvironment, tmp_path: P
     timeline = await simulate_journey(env, tmp_path, BURST.replace("ON_CAP", "skip"), days=2)
     assert [m[0] for m in sent(timeline)] == ["one", "two"]
     assert [(s["step"], s["reason"]) for s in timeline["skipped"]] == [
-        ("three", "cap"), ("four", "cap")]
+        ("three", "cap"),
+        ("four", "cap"),
+    ]
 
 
 async def test_min_gap_spaces_messages(env: WorkflowEnvironment, tmp_path: Path) -> None:
@@ -86,8 +105,7 @@ async def test_min_gap_spaces_messages(env: WorkflowEnvironment, tmp_path: Path)
     # account's spread); each later one 20 h after the last, again at the opening
     times = [at for _, _, at in sent(timeline)]
     assert times[:2] == ["2028-03-01T09:00:00-05:00", opening("2028-03-02T08:00:00-05:00")]
-    assert times[2:] == [opening("2028-03-03T08:00:00-05:00"),
-                         opening("2028-03-04T08:00:00-05:00")]
+    assert times[2:] == [opening("2028-03-03T08:00:00-05:00"), opening("2028-03-04T08:00:00-05:00")]
 
 
 CALLS = """\
@@ -103,8 +121,9 @@ steps:
 """
 
 
-async def test_voice_never_more_than_seven_in_seven_days(env: WorkflowEnvironment,
-                                                         tmp_path: Path) -> None:
+async def test_voice_never_more_than_seven_in_seven_days(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     timeline = await simulate_journey(env, tmp_path, CALLS, days=10)
     times = [datetime.fromisoformat(at) for _, _, at in sent(timeline)]
     assert len(times) == 12
@@ -119,4 +138,9 @@ async def test_contact_days_are_honoured(env: WorkflowEnvironment, tmp_path: Pat
     weekdays = {datetime.fromisoformat(at).strftime("%a") for _, _, at in sent(timeline)}
     assert weekdays <= {"Mon", "Tue", "Wed", "Thu", "Fri"}
     assert [at[:10] for _, _, at in sent(timeline)] == [
-        "2028-03-03", "2028-03-06", "2028-03-07", "2028-03-08", "2028-03-09"]
+        "2028-03-03",
+        "2028-03-06",
+        "2028-03-07",
+        "2028-03-08",
+        "2028-03-09",
+    ]

@@ -42,11 +42,12 @@ class Engine:
         self.task_queue = f"test-{uuid.uuid4()}"
 
     async def start(self, account_id: str, **fields: object) -> WorkflowHandle:
-        request = JourneyInput(account=Account.model_validate(account(account_id=account_id)),
-                               **fields)  # type: ignore[arg-type]
+        request = JourneyInput(
+            account=Account.model_validate(account(account_id=account_id)), **fields
+        )  # type: ignore[arg-type]
         return await self.env.client.start_workflow(
-            DelinquencyJourney.run, request, id=workflow_id(account_id),
-            task_queue=self.task_queue)
+            DelinquencyJourney.run, request, id=workflow_id(account_id), task_queue=self.task_queue
+        )
 
     def bodies(self, account_id: str) -> list[str]:
         return [i.body for i in self.capture.items.values() if i.account_id == account_id]
@@ -56,18 +57,23 @@ class Engine:
 async def engine(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Engine]:
     write_journey(tmp_path, TWO_STEPS)
     running = Engine(env, tmp_path)
-    parts = EngineParts(journeys=[tmp_path], channels={"*": running.capture},
-                        signer=LinkSigner("test"))
+    parts = EngineParts(
+        journeys=[tmp_path], channels={"*": running.capture}, signer=LinkSigner("test")
+    )
     async with build_worker(env.client, running.task_queue, parts):
         yield running
 
 
-async def test_running_journey_keeps_its_definition(engine: Engine, env: WorkflowEnvironment,
-                                                    tmp_path: Path) -> None:
+async def test_running_journey_keeps_its_definition(
+    engine: Engine, env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     old = await engine.start("OLD-1")
     await env.sleep(timedelta(hours=1))
-    write_journey(tmp_path, TWO_STEPS.replace("version: 1", "version: 2"),
-                  {"nudge.sms.j2": "Changed wording {{ balance }}. {{ opt_out }}"})
+    write_journey(
+        tmp_path,
+        TWO_STEPS.replace("version: 1", "version: 2"),
+        {"nudge.sms.j2": "Changed wording {{ balance }}. {{ opt_out }}"},
+    )
     new = await engine.start("NEW-1")
     await old.result()
     await new.result()
@@ -85,8 +91,9 @@ async def test_status_query_while_waiting(engine: Engine, env: WorkflowEnvironme
     assert [m.step for m in status.messages] == ["first"]
     assert status.next_action_at is not None
     assert status.next_action_at - status.messages[0].at >= timedelta(days=5)
-    await handle.signal("payment_received",
-                        PaymentReceived(amount=status.balance, payment_id="P-1"))
+    await handle.signal(
+        "payment_received", PaymentReceived(amount=status.balance, payment_id="P-1")
+    )
     result = await handle.result()
     assert (result.outcome, result.paid, result.messages_sent) == ("paid", True, 1)
 
@@ -97,11 +104,11 @@ async def test_idempotency_keys_name_the_business_identity(engine: Engine) -> No
     keys = sorted(engine.capture.items)
     assert [re.sub(r"/\d{8}T[\d.]+Z/", "/START/", k) for k in keys] == [
         "delinquency-K-1/pinned/v1/START/first/1/email",
-        "delinquency-K-1/pinned/v1/START/second/1/sms"]
+        "delinquency-K-1/pinned/v1/START/second/1/sms",
+    ]
 
 
-async def test_the_next_journey_of_an_account_is_not_taken_for_a_duplicate(
-        engine: Engine) -> None:
+async def test_the_next_journey_of_an_account_is_not_taken_for_a_duplicate(engine: Engine) -> None:
     """The account falls behind again after its first journey closed: the second journey's
     reminders are new messages, not repeats the channel drops."""
     first = await engine.start("N-1")
@@ -142,8 +149,9 @@ steps:
 async def test_continue_as_new_keeps_caps(env: WorkflowEnvironment, tmp_path: Path) -> None:
     write_journey(tmp_path, LOOPING)
     engine = Engine(env, tmp_path)
-    parts = EngineParts(journeys=[tmp_path], channels={"*": engine.capture},
-                        signer=LinkSigner("test"))
+    parts = EngineParts(
+        journeys=[tmp_path], channels={"*": engine.capture}, signer=LinkSigner("test")
+    )
     async with build_worker(env.client, engine.task_queue, parts):
         handle = await engine.start("C-1", history_limit=100)
         result = await handle.result()

@@ -30,8 +30,7 @@ from workflows.sandbox import workflow_runner
 FOLDER = Path(__file__).parent / "histories"
 V1 = sorted((FOLDER / "v1").rglob("*.json"))
 V2 = sorted(p for p in (FOLDER / "v2").rglob("*.json") if p.name != "journeys.json")
-ENCRYPTED = sorted(p for p in (FOLDER / "v2-encrypted").glob("*.json")
-                   if p.name != "journeys.json")
+ENCRYPTED = sorted(p for p in (FOLDER / "v2-encrypted").glob("*.json") if p.name != "journeys.json")
 
 
 @pytest.fixture
@@ -41,16 +40,27 @@ def archive() -> Iterator[None]:
     registry.install(None)
 
 
-@pytest.mark.parametrize("folder", ["v2", "v2/zone-from-wall-clock", "v2-encrypted", "v1/current", "v1/before-operator-view",
-                                    "v1/publish-every-step"])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "v2",
+        "v2/zone-from-wall-clock",
+        "v2-encrypted",
+        "v1/current",
+        "v1/before-operator-view",
+        "v1/publish-every-step",
+    ],
+)
 def test_every_shipped_journey_has_a_recorded_history(folder: str) -> None:
-    names = {p.stem.split("_plan")[0].split("_handoff")[0]
-             for p in (FOLDER / folder).glob("*.json")}
+    names = {
+        p.stem.split("_plan")[0].split("_handoff")[0] for p in (FOLDER / folder).glob("*.json")
+    }
     assert {"pre_due", "early_stage", "hardship"} <= names
 
 
-@pytest.mark.parametrize("path", V2, ids=[str(p.relative_to(FOLDER / "v2").with_suffix(""))
-                                          for p in V2])
+@pytest.mark.parametrize(
+    "path", V2, ids=[str(p.relative_to(FOLDER / "v2").with_suffix("")) for p in V2]
+)
 async def test_version_2_history_replays(path: Path, archive: None) -> None:
     registry.install(load_archive(path.parent / "journeys.json").load)  # what it pinned
     await replay(DelinquencyJourney, path)
@@ -65,14 +75,18 @@ async def test_encrypted_history_replays_with_its_key(path: Path, archive: None)
     await replay(DelinquencyJourney, path, data_converter(Settings(encryption_keys=keys)))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("path", V1, ids=[str(p.relative_to(FOLDER / "v1").with_suffix(""))
-                                          for p in V1])
+@pytest.mark.parametrize(
+    "path", V1, ids=[str(p.relative_to(FOLDER / "v1").with_suffix("")) for p in V1]
+)
 async def test_version_1_history_replays_on_version_1(path: Path) -> None:
     await replay(DelinquencyJourneyV1, path)
 
 
 async def replay(workflow: type, path: Path, converter: DataConverter | None = None) -> None:
-    replayer = Replayer(workflows=[workflow], workflow_runner=workflow_runner(),
-                        data_converter=converter or data_converter())
+    replayer = Replayer(
+        workflows=[workflow],
+        workflow_runner=workflow_runner(),
+        data_converter=converter or data_converter(),
+    )
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     await replayer.replay_workflow(history)

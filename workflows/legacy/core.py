@@ -28,7 +28,8 @@ class JourneyCore:
     def __init__(self, request: JourneyInput) -> None:
         self.request = request
         self.state = request.continued or JourneyState(
-            account=request.account, balance=request.account.balance,
+            account=request.account,
+            balance=request.account.balance,
             started_at=workflow.now(),
         )
         self._changes = 0  # bumped by every signal and update: waits wake on it
@@ -52,8 +53,9 @@ class JourneyCore:
 
     def _changed(self, event: str, **fields: object) -> None:
         self._changes += 1
-        workflow.logger.info(f"{event} {fields or ''}".strip(),
-                             extra={**self._log_fields(), **fields})
+        workflow.logger.info(
+            f"{event} {fields or ''}".strip(), extra={**self._log_fields(), **fields}
+        )
 
     async def _until_change(self, timeout: timedelta) -> None:
         """Sleep until `timeout` passes or any signal or update arrives."""
@@ -69,15 +71,18 @@ class JourneyCore:
             return is_true(expression, self._context())
         except ExpressionError as exc:
             self.state.errors.append(f"{where}: {exc}")
-            workflow.logger.warning("expression failed", extra={"where": where,
-                                                                "error": str(exc)})
+            workflow.logger.warning("expression failed", extra={"where": where, "error": str(exc)})
             return False
 
     def _context(self) -> dict[str, object]:
         s = self.state
         facts = JourneyFacts(
-            messages_sent=len(s.sent), days_elapsed=(workflow.now() - s.started_at).days,
-            engaged=s.engaged, last_channel=s.sent[-1].channel if s.sent else None, step=s.step)
+            messages_sent=len(s.sent),
+            days_elapsed=(workflow.now() - s.started_at).days,
+            engaged=s.engaged,
+            last_channel=s.sent[-1].channel if s.sent else None,
+            step=s.step,
+        )
         return expression_context(s.account, s.balance, s.segment, facts)
 
     def _choose_segment(self) -> None:
@@ -88,16 +93,23 @@ class JourneyCore:
     # --- records -----------------------------------------------------------------------
 
     def _skip(self, step_id: str, channel: str | None, reason: str, detail: str = "") -> None:
-        self.state.skipped.append(SkippedStep(step=step_id, channel=channel, at=workflow.now(),
-                                              reason=reason, detail=detail))
-        workflow.logger.info(f"skipped {step_id} on {channel}: {reason}",
-                             extra={**self._log_fields(), "channel": channel, "reason": reason})
+        self.state.skipped.append(
+            SkippedStep(
+                step=step_id, channel=channel, at=workflow.now(), reason=reason, detail=detail
+            )
+        )
+        workflow.logger.info(
+            f"skipped {step_id} on {channel}: {reason}",
+            extra={**self._log_fields(), "channel": channel, "reason": reason},
+        )
 
     def _key(self, name: str, occurrence: int, channel: str) -> str:
         """Idempotency key from business identity: account, journey version, step, occurrence."""
         d = self.definition
-        return f"{workflow_id(self.state.account.account_id)}/{d.id}/v{d.version}/{name}/" \
-               f"{occurrence}/{channel}"
+        return (
+            f"{workflow_id(self.state.account.account_id)}/{d.id}/v{d.version}/{name}/"
+            f"{occurrence}/{channel}"
+        )
 
     def _templates_for(self, file: str) -> TemplateBundle:
         """The template and what it includes: computed once per template and run."""
@@ -109,8 +121,12 @@ class JourneyCore:
 
     def _log_fields(self) -> dict[str, object]:
         s = self.state
-        return {"account_id": s.account.account_id, "journey": self.definition.id
-                if s.snapshot else None, "step": s.step, "segment": s.segment}
+        return {
+            "account_id": s.account.account_id,
+            "journey": self.definition.id if s.snapshot else None,
+            "step": s.step,
+            "segment": s.segment,
+        }
 
     # --- what operators see ----------------------------------------------------------------
 
@@ -124,26 +140,36 @@ class JourneyCore:
             return
         now = workflow.now()
         values: dict[Any, Any] = operator_view.search_attributes(
-            self.state, self.definition, self._mode, now)
-        changed = [key.value_set(value) for key, value in values.items()
-                   if self._published.get(key.name) != value]
+            self.state, self.definition, self._mode, now
+        )
+        changed = [
+            key.value_set(value)
+            for key, value in values.items()
+            if self._published.get(key.name) != value
+        ]
         if changed:
             workflow.upsert_search_attributes(changed)
             self._published.update({key.name: value for key, value in values.items()})
-        workflow.set_current_details(operator_view.details(
-            self.state, self.definition, self._mode, self._next_action_at, now))
+        workflow.set_current_details(
+            operator_view.details(
+                self.state, self.definition, self._mode, self._next_action_at, now
+            )
+        )
 
     # --- a long journey ------------------------------------------------------------------
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or \
-            info.get_current_history_length() >= self.request.history_limit
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.request.history_limit
+        )
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         s = self.state
-        s.ledger = prune(s.ledger, workflow.now(), self.definition.policy.caps,
-                         self.definition.policy.min_gap)
+        s.ledger = prune(
+            s.ledger, workflow.now(), self.definition.policy.caps, self.definition.policy.min_gap
+        )
         workflow.logger.info("continuing as new", extra=self._log_fields())
         workflow.continue_as_new(self.request.model_copy(update={"continued": s}))

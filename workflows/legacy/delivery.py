@@ -33,9 +33,12 @@ from workflows.legacy.models import (
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 # Deliveries retry until the contact window closes (schedule-to-close), then defer.
-SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=10),
-                         non_retryable_error_types=["WindowClosed"])
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["WindowClosed"],
+)
 MIN_SEND_TIME = timedelta(minutes=1)
 SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried after this
 
@@ -43,8 +46,9 @@ Sent = Literal["sent", "stopped", "skipped", "retry"]
 
 
 class JourneyDelivery(JourneyCore):
-    async def _deliver(self, step_id: str, message: Message, plan: PlanOffered | None = None,
-                       notice: bool = False) -> Sent:
+    async def _deliver(
+        self, step_id: str, message: Message, plan: PlanOffered | None = None, notice: bool = False
+    ) -> Sent:
         """Send on the message's channel, else on its fallback, under the whole policy."""
         result: Sent = "skipped"
         for channel in message.channels():
@@ -57,8 +61,9 @@ class JourneyDelivery(JourneyCore):
                 return result
         return result
 
-    async def _send_on(self, channel: str, step_id: str, message: Message,
-                       plan: PlanOffered | None, notice: bool) -> Sent:
+    async def _send_on(
+        self, channel: str, step_id: str, message: Message, plan: PlanOffered | None, notice: bool
+    ) -> Sent:
         state = self.state
         stop: Callable[[], bool] = (lambda: state.ceased) if notice else state.stopped
         policy = self.definition.policy
@@ -73,7 +78,8 @@ class JourneyDelivery(JourneyCore):
                 self._mode = "paused"
                 self._publish()
                 await workflow.wait_condition(
-                    lambda: stop() or not (state.paused or state.disputed))
+                    lambda: stop() or not (state.paused or state.disputed)
+                )
                 continue
             now = workflow.now()
             if policy.on_cap == "skip" and cap_blocks(now, channel, policy.caps, state.ledger):
@@ -91,8 +97,9 @@ class JourneyDelivery(JourneyCore):
             if result != "retry":
                 return result
 
-    async def _send_now(self, channel: str, step_id: str, message: Message,
-                        plan: PlanOffered | None) -> Sent:
+    async def _send_now(
+        self, channel: str, step_id: str, message: Message, plan: PlanOffered | None
+    ) -> Sent:
         s = self.state
         template = message.template_for(s.segment)
         key = self._key(step_id, s.occurrences.get(step_id, 1), channel)
@@ -104,18 +111,33 @@ class JourneyDelivery(JourneyCore):
         try:
             result = await workflow.execute_activity(
                 "send_message",
-                SendRequest(idempotency_key=key, step=step_id, channel=channel,
-                            template=template, templates=dict(templates.sources),
-                            account=s.account, balance=s.balance, sent_at=now, plan=plan,
-                            deliver_by=deliver_by),
-                result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                SendRequest(
+                    idempotency_key=key,
+                    step=step_id,
+                    channel=channel,
+                    template=template,
+                    templates=dict(templates.sources),
+                    account=s.account,
+                    balance=s.balance,
+                    sent_at=now,
+                    plan=plan,
+                    deliver_by=deliver_by,
+                ),
+                result_type=SendResult,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
                 schedule_to_close_timeout=max(deliver_by - now, MIN_SEND_TIME),
-                heartbeat_timeout=SEND_HEARTBEAT, retry_policy=SEND_RETRY,
+                heartbeat_timeout=SEND_HEARTBEAT,
+                retry_policy=SEND_RETRY,
             )
         except ActivityError as error:
-            workflow.logger.warning("not delivered before the window closed; deferring",
-                                    extra={**self._log_fields(), "channel": channel,
-                                           "error": str(error.cause or error)})
+            workflow.logger.warning(
+                "not delivered before the window closed; deferring",
+                extra={
+                    **self._log_fields(),
+                    "channel": channel,
+                    "error": str(error.cause or error),
+                },
+            )
             return "retry"
         if result.status == "rejected":
             self._skip(step_id, channel, "rejected", result.detail)
@@ -124,20 +146,25 @@ class JourneyDelivery(JourneyCore):
             s.possible_duplicates += 1
         now = workflow.now()  # the attempt that delivered has just finished
         s.ledger.append(Delivery(at=now, channel=channel))
-        s.sent.append(SentMessage(step=step_id, channel=channel, template=template, at=now,
-                                  key=key))
-        workflow.logger.info(f"sent {template} by {channel} ({key})",
-                             extra={**self._log_fields(), "channel": channel,
-                                    "template": template, "key": key})
+        s.sent.append(
+            SentMessage(step=step_id, channel=channel, template=template, at=now, key=key)
+        )
+        workflow.logger.info(
+            f"sent {template} by {channel} ({key})",
+            extra={**self._log_fields(), "channel": channel, "template": template, "key": key},
+        )
         return "sent"
 
     async def _balance_is_zero(self) -> bool:
         status = await workflow.execute_activity(
             "check_payment_status",
-            PaymentCheck(account_id=self.state.account.account_id,
-                         known_balance=self.state.balance,
-                         opening_balance=self.state.account.balance),
-            result_type=PaymentStatus, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            PaymentCheck(
+                account_id=self.state.account.account_id,
+                known_balance=self.state.balance,
+                opening_balance=self.state.account.balance,
+            ),
+            result_type=PaymentStatus,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=RETRY,
         )
         self.state.balance = status.balance

@@ -89,19 +89,26 @@ class DelinquencyJourneyV1(JourneyDelivery):
         self._publish_every_step = not workflow.patched("publish-at-rest-v1")
         if self.state.snapshot is None:
             self.state.snapshot = await workflow.execute_activity(
-                "load_journey", LoadJourney(journey=request.journey, account=request.account),
-                result_type=JourneySnapshot, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                "load_journey",
+                LoadJourney(journey=request.journey, account=request.account),
+                result_type=JourneySnapshot,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=5),
             )
             self._choose_segment()
-            workflow.logger.info(f"journey {self.definition.id} v{self.definition.version} "
-                                 f"started, segment {self.state.segment}",
-                                 extra=self._log_fields())
+            workflow.logger.info(
+                f"journey {self.definition.id} v{self.definition.version} "
+                f"started, segment {self.state.segment}",
+                extra=self._log_fields(),
+            )
         await self._walk()
         await self._finish()
-        return JourneyResult(outcome=self.state.outcome or "exhausted",
-                             messages_sent=len(self.state.sent), paid=self.state.paid,
-                             plan=self.state.accepted_plan)
+        return JourneyResult(
+            outcome=self.state.outcome or "exhausted",
+            messages_sent=len(self.state.sent),
+            paid=self.state.paid,
+            plan=self.state.accepted_plan,
+        )
 
     async def _walk(self) -> None:
         steps = self.definition.steps
@@ -126,8 +133,10 @@ class DelinquencyJourneyV1(JourneyDelivery):
     async def _run_step(self, step: Step, position: int) -> int:
         """Run one step; return the position of the next."""
         occurrence = self.state.occurrence(step.id)
-        workflow.logger.info(f"step {step.id} (occurrence {occurrence})",
-                             extra={**self._log_fields(), "occurrence": occurrence})
+        workflow.logger.info(
+            f"step {step.id} (occurrence {occurrence})",
+            extra={**self._log_fields(), "occurrence": occurrence},
+        )
         match step:
             case SendStep():
                 await self._send_step(step)
@@ -181,8 +190,12 @@ class DelinquencyJourneyV1(JourneyDelivery):
         first_due = local(workflow.now() + offer.respond_within, self._timezone).date()
         plan = PlanOffered.of(self.state.balance, offer, first_due)
         if plan is None:
-            self._skip(step.id, offer.channel, "condition_false",
-                       f"no plan has installments of at least {offer.min_installment}")
+            self._skip(
+                step.id,
+                offer.channel,
+                "condition_false",
+                f"no plan has installments of at least {offer.min_installment}",
+            )
             return
         if await self._deliver(step.id, offer, plan) != "sent":
             return
@@ -191,20 +204,30 @@ class DelinquencyJourneyV1(JourneyDelivery):
 
     async def _handoff(self, step: HandoffStep) -> None:
         s = self.state
-        summary = (f"Journey {self.definition.id} v{self.definition.version}, segment "
-                   f"{s.segment}, balance {s.balance} {s.account.currency}, "
-                   f"{len(s.sent)} messages sent, engaged: {s.engaged}.")
+        summary = (
+            f"Journey {self.definition.id} v{self.definition.version}, segment "
+            f"{s.segment}, balance {s.balance} {s.account.currency}, "
+            f"{len(s.sent)} messages sent, engaged: {s.engaged}."
+        )
         key = self._key(step.id, s.occurrences[step.id], "handoff")
         await workflow.execute_activity(
             "create_handoff",
-            HandoffRequest(idempotency_key=key, queue=step.handoff.queue, account=s.account,
-                           balance=s.balance, journey_id=self.definition.id,
-                           segment=s.segment, summary=summary, at=workflow.now()),
-            result_type=SendResult, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=SEND_HEARTBEAT, retry_policy=RETRY,
+            HandoffRequest(
+                idempotency_key=key,
+                queue=step.handoff.queue,
+                account=s.account,
+                balance=s.balance,
+                journey_id=self.definition.id,
+                segment=s.segment,
+                summary=summary,
+                at=workflow.now(),
+            ),
+            result_type=SendResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT,
+            retry_policy=RETRY,
         )
-        s.handoffs.append(HandoffRecord(step=step.id, queue=step.handoff.queue,
-                                        at=workflow.now()))
+        s.handoffs.append(HandoffRecord(step=step.id, queue=step.handoff.queue, at=workflow.now()))
 
     async def _wait(self, duration: timedelta) -> None:
         """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.
@@ -226,14 +249,15 @@ class DelinquencyJourneyV1(JourneyDelivery):
         warning, as the SDK drops one it cannot decode, rather than fail the task."""
         signal = SIGNALS[name]
         if payload is None and not signal.payload_optional:
-            workflow.logger.warning(f"{name} without a payload: ignored",
-                                    extra=self._log_fields())
+            workflow.logger.warning(f"{name} without a payload: ignored", extra=self._log_fields())
             return
         try:
             decoded = signal.payload.model_validate({} if payload is None else payload)
         except ValidationError as exc:
-            workflow.logger.warning(f"{name} with a payload that does not fit: ignored",
-                                    extra={**self._log_fields(), "errors": exc.error_count()})
+            workflow.logger.warning(
+                f"{name} with a payload that does not fit: ignored",
+                extra={**self._log_fields(), "errors": exc.error_count()},
+            )
             return
         getattr(self.state, f"on_{name}")(decoded)
         if signal.reselects_segment and self.state.snapshot is not None:
@@ -245,10 +269,13 @@ class DelinquencyJourneyV1(JourneyDelivery):
         assert request is not None  # the validator rejects an empty request
         option = plan_option(self.state.balance, request.installments)
         assert self.state.plan_offer is not None
-        accepted = AcceptedPlan(installments=option.installments, amount=option.amount,
-                                last_amount=option.last_amount,
-                                first_due=self.state.plan_offer.first_due,
-                                accepted_at=workflow.now())
+        accepted = AcceptedPlan(
+            installments=option.installments,
+            amount=option.amount,
+            last_amount=option.last_amount,
+            first_due=self.state.plan_offer.first_due,
+            accepted_at=workflow.now(),
+        )
         self.state.accepted_plan = accepted
         self._changed("accept_plan", installments=request.installments)
         return accepted
@@ -257,19 +284,24 @@ class DelinquencyJourneyV1(JourneyDelivery):
     def _validate_accept_plan(self, request: AcceptPlan | None) -> None:
         s = self.state
         if request is None:
-            raise ApplicationError("accept_plan needs a payload: {\"installments\": N}")
+            raise ApplicationError('accept_plan needs a payload: {"installments": N}')
         if s.stopped():
             raise ApplicationError(f"this journey has ended ({s.ending()})")
         offer = s.plan_offer
-        reason = plan_rejection(request.installments, offer.offered if offer else None,
-                                s.balance, offer.min_installment if offer else s.balance)
+        reason = plan_rejection(
+            request.installments,
+            offer.offered if offer else None,
+            s.balance,
+            offer.min_installment if offer else s.balance,
+        )
         if reason is not None:
             raise ApplicationError(reason)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> JourneyStatus:
-        return operator_view.status(self.state, self._mode, self._next_action_at,
-                                    self.request.journey)
+        return operator_view.status(
+            self.state, self._mode, self._next_action_at, self.request.journey
+        )
 
 
 def _fields(payload: Any) -> dict[str, object]:

@@ -54,11 +54,15 @@ class Signal:
 
 
 SIGNALS: dict[str, Signal] = {
-    "payment_received": Signal(PaymentReceived), "opt_out": Signal(OptOut),
-    "engagement": Signal(Engagement), "cease_communication": Signal(Note, True),
+    "payment_received": Signal(PaymentReceived),
+    "opt_out": Signal(OptOut),
+    "engagement": Signal(Engagement),
+    "cease_communication": Signal(Note, True),
     "hardship_reported": Signal(Note, True, reselects_segment=True),
-    "dispute": Signal(Note, True), "dispute_resolved": Signal(Note, True),
-    "pause": Signal(Note, True), "resume": Signal(Note, True),
+    "dispute": Signal(Note, True),
+    "dispute_resolved": Signal(Note, True),
+    "pause": Signal(Note, True),
+    "resume": Signal(Note, True),
 }
 
 
@@ -105,8 +109,12 @@ class PlanOffered(BaseModel):
         options = plan_options(balance, offer.installments, offer.min_installment)
         if not options:
             return None
-        return cls(options=options, offered=[o.installments for o in options],
-                   min_installment=offer.min_installment, first_due=first_due)
+        return cls(
+            options=options,
+            offered=[o.installments for o in options],
+            min_installment=offer.min_installment,
+            first_due=first_due,
+        )
 
 
 class JourneySnapshot(Payload):

@@ -64,8 +64,9 @@ class JourneyState(BaseModel):
 
     def stopped(self) -> bool:
         """Nothing more to do but finish: paid, ceased, a plan accepted or an end reached."""
-        return self.paid or self.ceased or self.accepted_plan is not None \
-            or self.outcome is not None
+        return (
+            self.paid or self.ceased or self.accepted_plan is not None or self.outcome is not None
+        )
 
     def ending(self) -> str:
         if self.paid:
@@ -129,4 +130,5 @@ class JourneyInput(JourneyStart):
     carries when a journey continues as new."""
 
     continued: JourneyState | None = Field(
-        None, description="set by the engine when a journey continues as new; leave it out")
+        None, description="set by the engine when a journey continues as new; leave it out"
+    )

@@ -37,17 +37,27 @@ RECORDED = {
 
 
 def save_archive(journeys: list[PinnedJourney], path: Path) -> None:
-    data = {j.pin.hash: {"definition": j.definition.model_dump(mode="json"),
-                         "templates": dict(j.templates.sources), "source": j.source}
-            for j in journeys}
+    data = {
+        j.pin.hash: {
+            "definition": j.definition.model_dump(mode="json"),
+            "templates": dict(j.templates.sources),
+            "source": j.source,
+        }
+        for j in journeys
+    }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def load_archive(path: Path) -> MemoryArchive:
     archive = MemoryArchive()
     for stored in json.loads(path.read_text()).values():
-        archive.save(PinnedJourney.of(JourneyDefinition.model_validate(stored["definition"]),
-                                      TemplateBundle(stored["templates"]), stored["source"]))
+        archive.save(
+            PinnedJourney.of(
+                JourneyDefinition.model_validate(stored["definition"]),
+                TemplateBundle(stored["templates"]),
+                stored["source"],
+            )
+        )
     return archive
 
 

@@ -23,8 +23,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("check_kind", sa.String(16), nullable=True))
         batch.add_column(sa.Column("check_hash", sa.String(64), nullable=True))
         batch.add_column(sa.Column("locale", sa.String(16), nullable=True))
-        batch.add_column(sa.Column("failed_checks", sa.Integer(), nullable=False,
-                                   server_default="0"))
+        batch.add_column(
+            sa.Column("failed_checks", sa.Integer(), nullable=False, server_default="0")
+        )
         batch.add_column(sa.Column("opened_at", Moment(), nullable=True))
     op.create_table(
         "payment_events",
