@@ -29,7 +29,7 @@ from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
 
 ROUNDS = 2
-ENCRYPTING = data_converter(Settings(encryption_keys=new_key_line("bench")))  # type: ignore[arg-type]
+ENCRYPTING = data_converter(Settings(encryption_keys=new_key_line("bench")))
 
 
 def using(client: Client, converter: DataConverter) -> Client:

@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
@@ -50,7 +51,7 @@ class PlainJourney:
         return done
 
 
-def plain_worker(client: Client, task_queue: str, **options: object) -> Worker:
+def plain_worker(client: Client, task_queue: str, **options: Any) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
@@ -58,7 +59,7 @@ def plain_worker(client: Client, task_queue: str, **options: object) -> Worker:
         activities=[plain_send],
         workflow_runner=workflow_runner(),
         **options,
-    )  # type: ignore[arg-type]
+    )
 
 
 async def main() -> None:

@@ -239,7 +239,9 @@ def _rps(result: dict[str, object], name: str) -> float:
 
 def report(result: dict[str, object]) -> None:
     floor, plain, ours = (result[k] for k in ("bare_row", "bare_row_and_query", "portal_landing"))
-    assert isinstance(floor, dict) and isinstance(plain, dict) and isinstance(ours, dict)
+    assert isinstance(floor, dict)
+    assert isinstance(plain, dict)
+    assert isinstance(ours, dict)
     print(f"\n{result['database']}: requests/s, p50, p99 ({IN_FLIGHT} in flight)")
     for name, figures in (
         ("bare route, one row", floor),

@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
@@ -27,7 +28,7 @@ SCENARIO = ROOT / "examples" / "scenarios" / "behind_no_response.yaml"
 ROUNDS = 5
 
 
-def count(history_events: list, kind: int) -> int:
+def count(history_events: list[Any], kind: int) -> int:
     return sum(1 for e in history_events if e.event_type == kind)
 
 

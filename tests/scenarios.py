@@ -41,7 +41,7 @@ ACCOUNT: dict[str, Any] = {
 
 def account(**changes: Any) -> dict[str, Any]:
     """The test account with top-level or `customer.x` / `history.x` keys changed."""
-    result = yaml.safe_load(yaml.safe_dump(ACCOUNT))
+    result: dict[str, Any] = yaml.safe_load(yaml.safe_dump(ACCOUNT))
     for key, value in changes.items():
         if "__" in key:
             outer, inner = key.split("__")

@@ -259,7 +259,8 @@ class JourneySteps(JourneyDelivery):
         self._changed(name)
 
     def _accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:
-        assert request is not None and self.state.plan_offer is not None  # validated
+        assert request is not None
+        assert self.state.plan_offer is not None
         offer = self.state.plan_offer
         option = offer.option(request.installments)
         assert option is not None

@@ -42,7 +42,7 @@ def demo_accounts() -> list[Account]:
     now.customer.first_name = "Noor"
     now.customer.email = "noor@example.com"
     now.customer.timezone = midday_zone()
-    return accounts + [now]
+    return [*accounts, now]
 
 
 async def start_demo(client: Client, settings: Settings, ui: str | None) -> str:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rapport.language.checks import check_definition, check_templates
 from rapport.language.models import JourneyDefinition
 from rapport.language.problems import DefinitionError, Path, Problem, format_path
 from rapport.language.templates import SUFFIX, TemplateBundle, TemplateProblem
 from rapport.language.yaml_source import SourceDocument, load_yaml
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
@@ -45,7 +47,7 @@ def load_journey(path: FsPath) -> LoadedJourney:
     return LoadedJourney(path, definition, bundle.restricted_to(_reachable(definition)))
 
 
-def validate_model(model: type[Any], document: SourceDocument) -> Any:
+def validate_model(model: type[M], document: SourceDocument) -> M:
     """Validate `document.data` against a pydantic model; errors carry lines."""
     try:
         return model.model_validate(document.data)

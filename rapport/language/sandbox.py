@@ -149,7 +149,7 @@ def render_within(work: Callable[[], T], seconds: float = RENDER_SECONDS) -> T:
     def run() -> None:
         try:
             outcome["value"] = work()
-        except BaseException as exc:  # noqa: BLE001  (handed back to the caller)
+        except BaseException as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=run, name="template-render", daemon=True)

@@ -89,7 +89,7 @@ def _no_float(value: Any) -> Any:
 def _bounded(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("money must be a finite amount")
-    sign, digits, exponent = value.as_tuple()
+    _sign, _digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     if exponent < -MAX_PLACES:
         raise ValueError(f"money has at most {MAX_PLACES} decimal places")

@@ -84,8 +84,8 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             items = []
             for index, child in enumerate(node.value):
-                self.lines.lines[path + (index,)] = child.start_mark.line + 1
-                items.append(self.build(child, path + (index,)))
+                self.lines.lines[(*path, index)] = child.start_mark.line + 1
+                items.append(self.build(child, (*path, index)))
             return items
         return self._scalar(node, path)
 
@@ -98,9 +98,9 @@ class _Builder:
                 self._problem(line, path, f"unsupported key {key_node.value!r}")
                 continue
             if key in result:
-                self._problem(line, path + (str(key),), "duplicate key")
-            self.lines.lines[path + (str(key),)] = line
-            result[key] = self.build(value_node, path + (str(key),))
+                self._problem(line, (*path, str(key)), "duplicate key")
+            self.lines.lines[(*path, str(key))] = line
+            result[key] = self.build(value_node, (*path, str(key)))
         return result
 
     def _scalar(self, node: yaml.Node, path: Path) -> Any:

@@ -41,7 +41,7 @@ _Routes: Any = create_model(  # type: ignore[call-overload]
 )
 
 
-class Settings(_Routes):  # type: ignore[misc]
+class Settings(_Routes):
     model_config = _CONFIG
 
     temporal_address: str = Field(

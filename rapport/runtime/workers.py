@@ -95,7 +95,8 @@ def provider(settings: Settings, name: str, outbox: Outbox, recipients: Recipien
     """One provider; `Settings.problems()` has already checked that it is configured."""
     s = settings
     if name == "smtp":
-        assert s.smtp_host and s.smtp_from
+        assert s.smtp_host
+        assert s.smtp_from
         return SmtpEmail(
             s.smtp_host,
             s.smtp_port,
@@ -106,7 +107,9 @@ def provider(settings: Settings, name: str, outbox: Outbox, recipients: Recipien
             s.smtp_timeout,
         )
     if name == "twilio":
-        assert s.twilio_account_sid and s.twilio_auth_token and s.twilio_from
+        assert s.twilio_account_sid
+        assert s.twilio_auth_token
+        assert s.twilio_from
         callback = f"{(s.inbound_public_url or s.portal_url).rstrip('/')}/sms/status"
         return TwilioSms(
             s.twilio_base_url,
@@ -118,7 +121,8 @@ def provider(settings: Settings, name: str, outbox: Outbox, recipients: Recipien
             s.twilio_timeout,
         )
     if name == "webhook":
-        assert s.webhook_url and s.webhook_secret
+        assert s.webhook_url
+        assert s.webhook_secret
         return SignedWebhook(s.webhook_url, s.webhook_secret.get_secret_value(), s.webhook_timeout)
     return outbox
 

@@ -75,7 +75,7 @@ class Scenario(BaseModel):
     days: Annotated[int, Field(ge=1, le=3650)] = 90
     account: Account | None = None
     account_file: str | None = None
-    events: list[Event] = Field(default_factory=list)  # type: ignore[valid-type]
+    events: list[Event] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

@@ -157,7 +157,7 @@ async def serve_asgi(app: Any, host: str, port: int) -> WebServer:
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     )
     task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started and not task.done():
+    while not server.started and not task.done():  # noqa: ASYNC110  (uvicorn sets a flag, no event)
         await asyncio.sleep(0.02)
     if task.done():
         task.result()

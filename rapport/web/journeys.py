@@ -36,7 +36,7 @@ class JourneyLink:
             if self._client is None:
                 try:
                     self._client = await asyncio.wait_for(connect(self.settings), WITHIN)
-                except Exception as exc:  # noqa: BLE001 - any failure to connect is the same here
+                except Exception as exc:
                     raise Unavailable(type(exc).__name__) from None
         return self._client
 
@@ -69,6 +69,6 @@ async def _answered(call: Awaitable[T], within: float) -> T:
         return await asyncio.wait_for(call, within)
     except JourneyError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every other failure is the same to a page
+    except Exception as exc:
         log.warning("Temporal did not answer: %s", type(exc).__name__)
         raise Unavailable(type(exc).__name__) from None

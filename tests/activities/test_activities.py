@@ -63,7 +63,8 @@ async def test_a_template_that_fails_on_real_data_is_rejected_not_retried(tmp_pa
         send_request(source="{{ account.attributes.plan_name }} {{ opt_out }}"),
     )
     assert result.status == "rejected"
-    assert "template_error" in result.detail and "plan_name" in result.detail
+    assert "template_error" in result.detail
+    assert "plan_name" in result.detail
 
 
 async def test_paid_on_a_retry_is_not_sent_and_says_an_attempt_may_have_gone(
@@ -106,7 +107,8 @@ async def test_prepare_journey_by_entry_rule_and_by_id() -> None:
     early = registry.pinned(picks[0].pin.hash)  # pinned, and found by its hash
     assert "reminder_loyal.email.j2" in early.templates.sources
     assert "hardship_plan.email.j2" not in early.templates.sources  # only what it uses
-    assert picks[0].zone.name == "America/New_York" and picks[0].zone.offsets
+    assert picks[0].zone.name == "America/New_York"
+    assert picks[0].zone.offsets
 
 
 async def test_a_broken_file_fails_only_its_own_journeys(tmp_path: Path) -> None:
@@ -131,11 +133,12 @@ async def test_a_broken_file_fails_only_its_own_journeys(tmp_path: Path) -> None
 
 def test_each_content_is_validated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rapport.catalog import library
+    from rapport.language import loader
     from tests.journey_files import BASE, write_journey
 
     path = write_journey(tmp_path, BASE)
     loads: list[Path] = []
-    real = library.load_journey
+    real = loader.load_journey  # what the library calls, counted below
 
     def counted(path: Path) -> object:
         loads.append(path)
@@ -149,5 +152,6 @@ def test_each_content_is_validated_once(tmp_path: Path, monkeypatch: pytest.Monk
     first = shelf.choose("test-journey", customer()).pin
     path.write_text(BASE.replace("version: 1", "version: 2"))  # an edit: validated again
     second = shelf.choose("test-journey", customer()).pin
-    assert len(loads) == 2 and (first.version, second.version) == (1, 2)
+    assert len(loads) == 2
+    assert (first.version, second.version) == (1, 2)
     assert first.hash != second.hash

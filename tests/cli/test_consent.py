@@ -22,7 +22,8 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_db_upgrade_brings_the_store_to_the_current_revision(cli: CliRunner) -> None:
     result = cli.invoke(main, ["db", "upgrade"])
-    assert result.exit_code == 0 and result.output == "store at revision 0006\n"
+    assert result.exit_code == 0
+    assert result.output == "store at revision 0006\n"
 
 
 def test_an_operator_reads_and_corrects_a_consent_record(cli: CliRunner) -> None:
@@ -71,8 +72,10 @@ def test_bad_input_is_one_clear_line(cli: CliRunner) -> None:
     cli.invoke(main, ["db", "upgrade"])
     address = cli.invoke(main, ["consent", "A-1", "--address", "555-0100"])
     channel = cli.invoke(main, ["consent", "A-1", "--record", "opt_out", "--channel", "fax"])
-    assert address.exit_code == 1 and "--address '555-0100': neither" in address.output
-    assert channel.exit_code == 1 and "--channel 'fax': one of email, sms" in channel.output
+    assert address.exit_code == 1
+    assert "--address '555-0100': neither" in address.output
+    assert channel.exit_code == 1
+    assert "--channel 'fax': one of email, sms" in channel.output
 
 
 def test_a_cease_signalled_by_an_operator_is_kept_even_when_temporal_is_down(
@@ -97,5 +100,6 @@ def test_a_cease_signalled_by_an_operator_is_kept_even_when_temporal_is_down(
     record = subprocess.run(
         [*journey, "consent", "A-1", "--json"], env=env, capture_output=True, text=True, check=True
     )
-    assert signal.returncode == 1 and "cannot reach Temporal" in signal.stderr
+    assert signal.returncode == 1
+    assert "cannot reach Temporal" in signal.stderr
     assert json.loads(record.stdout)["channels"]["sms"].startswith("ceased: operator at ")

@@ -42,7 +42,8 @@ def test_validate_exits_1_with_one_line_per_problem(tmp_path: Path) -> None:
 
 def test_validate_missing_path(tmp_path: Path) -> None:
     code, out = run("validate", str(tmp_path / "nope.yaml"))
-    assert code == 1 and "no such file" in out
+    assert code == 1
+    assert "no such file" in out
 
 
 def test_validate_is_a_command_without_traceback(tmp_path: Path) -> None:
@@ -86,10 +87,13 @@ def test_preview_shows_loyal_and_struggling_customers_different_messages() -> No
         "preview", journey, "--account", str(ACCOUNTS / "already_behind.yaml"), "--step", "reminder"
     )
     assert code == 0, behind
-    assert "segment loyal_first_miss" in loyal and "template reminder_loyal" in loyal
+    assert "segment loyal_first_miss" in loyal
+    assert "template reminder_loyal" in loyal
     assert "Thank you for 62 months with us" in loyal
-    assert "segment behind" in behind and "template reminder_behind" in behind
-    assert "£640.00" in behind and "Reply STOP" not in behind
+    assert "segment behind" in behind
+    assert "template reminder_behind" in behind
+    assert "£640.00" in behind
+    assert "Reply STOP" not in behind
 
 
 def test_preview_all_steps_and_plan_options() -> None:
@@ -124,7 +128,8 @@ def test_preview_unknown_step() -> None:
         "--step",
         "nope",
     )
-    assert code == 1 and "no step has id 'nope'" in out
+    assert code == 1
+    assert "no step has id 'nope'" in out
 
 
 def test_templates_and_expressions_that_would_hang_are_refused_quickly(tmp_path: Path) -> None:
@@ -151,7 +156,9 @@ def test_templates_and_expressions_that_would_hang_are_refused_quickly(tmp_path:
 def test_a_wait_of_a_lifetime_is_refused(tmp_path: Path) -> None:
     write_journey(tmp_path, BASE.replace("wait: 2d", "wait: 99999999w"))
     code, out = run("validate", str(tmp_path))
-    assert code == 1 and "steps[1].wait" in out and "at most 366d" in out
+    assert code == 1
+    assert "steps[1].wait" in out
+    assert "at most 366d" in out
 
 
 def test_update_fields_read_as_people_type_them() -> None:

@@ -64,7 +64,8 @@ def test_json_timeline_follows_the_contract() -> None:
 def test_every_example_scenario_runs_and_reads_well(scenario: Path) -> None:
     proc = simulate(str(scenario))
     assert proc.returncode == 0, proc.stderr
-    assert "customer-local time" in proc.stdout and "outcome: " in proc.stdout
+    assert "customer-local time" in proc.stdout
+    assert "outcome: " in proc.stdout
     assert "Traceback" not in proc.stderr
 
 

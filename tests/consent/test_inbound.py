@@ -99,7 +99,8 @@ async def test_a_store_that_cannot_commit_answers_503_and_loses_nothing(
         refused = await reply(http, url, "STOP", "SM-4")
         broken.upgrade()  # the store is back; the provider sends the same message again
         kept = await reply(http, url, "STOP", "SM-4")
-    assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "30"
     assert kept.status_code == 200
     assert [e.reference for e in ConsentBook(broken).entries(None, ("+12125550100",))] == ["SM-4"]
     broken.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -17,14 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_schema_file_is_current(name: str) -> None:
     path = FOLDER / f"{name}.schema.json"
-    assert path.exists() and path.read_text() == rendered(name), (
+    assert path.exists(), f"{path} is missing: run .venv/bin/python -m rapport.contract.schemas"
+    assert path.read_text() == rendered(name), (
         f"{path} is stale: run .venv/bin/python -m rapport.contract.schemas"
     )
 
 
 def test_an_example_start_and_payloads_validate() -> None:
-    def load(name: str) -> dict:
-        return json.loads((FOLDER / f"{name}.schema.json").read_text())
+    def load(name: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((FOLDER / f"{name}.schema.json").read_text())
+        return loaded
 
     account = yaml.safe_load((ROOT / "examples/accounts/loyal_first_miss.yaml").read_text())
     account["due_date"] = str(account["due_date"])

@@ -157,7 +157,8 @@ def test_opt_out_inside_a_branch_the_sample_takes_is_still_refused(tmp_path: Pat
         "{% else %}Thanks.{% endif %}\n"
     )
     problem = only_problem(write_journey(tmp_path, templates={"nudge.sms.j2": source}))
-    assert problem.file.endswith("nudge.sms.j2") and problem.line == 2
+    assert problem.file.endswith("nudge.sms.j2")
+    assert problem.line == 2
     assert "inside an {% if %} or a loop" in problem.message
 
 
@@ -239,7 +240,8 @@ def test_attributes_are_free_form_in_expressions(tmp_path: Path) -> None:
 
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     problem = only_problem(write_journey(tmp_path, BASE.replace("wait: 2d", "wait: [2d")))
-    assert problem.line >= 10 and problem.field == "(yaml)"
+    assert problem.line >= 10
+    assert problem.field == "(yaml)"
 
 
 def test_duplicate_yaml_key(tmp_path: Path) -> None:
@@ -251,7 +253,8 @@ def test_duplicate_yaml_key(tmp_path: Path) -> None:
 
 def test_not_a_mapping(tmp_path: Path) -> None:
     problem = only_problem(write_journey(tmp_path, "- just\n- a list\n"))
-    assert problem.line == 1 and "mapping" in problem.message
+    assert problem.line == 1
+    assert "mapping" in problem.message
 
 
 def test_money_keeps_its_exact_value(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_durations(text: str, expected: timedelta) -> None:
 
 @pytest.mark.parametrize("text", ["", "3", "2 days", "1h1d", "-1d", "1.5h"])
 def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
 
 

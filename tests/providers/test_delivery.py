@@ -82,9 +82,10 @@ async def test_email_over_smtp_once_per_message_across_retries() -> None:
     assert len(mailbox.unique) == 1  # the same Message-ID: one message in the mailbox
     mail = next(iter(mailbox.unique.values()))
     assert mail["Message-ID"] == message_id("delinquency-T-1/x/v1/reminder/1/email")
-    assert mail["Subject"] == "Your balance" and mail["To"] == "robin@example.com"
+    assert mail["Subject"] == "Your balance"
+    assert mail["To"] == "robin@example.com"
     parts = {
-        p.get_content_type(): bytes(p.get_payload(decode=True)).decode()  # type: ignore[arg-type]
+        p.get_content_type(): bytes(p.get_payload(decode=True)).decode()
         for p in mail.walk()
         if not p.is_multipart()
     }
@@ -125,7 +126,8 @@ async def test_webhook_is_signed_and_redelivery_is_a_noop() -> None:
             wrong_key = await client.post(
                 f"{base}/hook", content=body, headers=signed_headers("guess", "forged", body)
             )
-    assert len(receiver.received) == 2 and list(receiver.accepted) == [key]
+    assert len(receiver.received) == 2
+    assert list(receiver.accepted) == [key]
     assert receiver.accepted[key]["body"] == "$300.00 due"
     assert (tampered.status_code, wrong_key.status_code) == (401, 401)
     assert receiver.rejected == 2
@@ -146,7 +148,8 @@ async def test_sms_bad_number_is_skipped_with_the_providers_reason(
     assert [s for s, _, _ in sent(timeline)] == ["reminder", "last"]
     skip = timeline["skipped"][0]
     assert (skip["step"], skip["reason"]) == ("nudge", "rejected")
-    assert "21211" in skip["detail"] and "not a valid phone number" in skip["detail"]
+    assert "21211" in skip["detail"]
+    assert "not a valid phone number" in skip["detail"]
     assert provider.requests == 1  # a permanent failure is not retried
 
 
@@ -160,9 +163,10 @@ async def test_429_retry_after_is_honoured(env: WorkflowEnvironment, tmp_path: P
             days=3,
             channels={"sms": sms_channel(provider, base, tmp_path)},
         )
-    at = dict((s, a) for s, _, a in sent(timeline))
+    at = {s: a for s, _, a in sent(timeline)}
     assert at["nudge"] == "2028-03-02T10:00:00-05:00"  # one hour after the 09:00 attempt
-    assert provider.requests == 2 and len(provider.messages) == 1
+    assert provider.requests == 2
+    assert len(provider.messages) == 1
 
 
 async def test_outage_past_closing_time_defers_to_the_next_opening(

@@ -86,7 +86,7 @@ class Rig:
         """Reply STOP as a provider would deliver it: again until answered 2xx."""
         form = {"From": phone(index), "Body": "Stop", "MessageSid": f"SM-stop-{index}"}
         headers = {"X-Twilio-Signature": twilio_signature(self.sms.token, self.inbound_url, form)}
-        while (await http.post(self.inbound_url, data=form, headers=headers)).status_code != 200:
+        while (await http.post(self.inbound_url, data=form, headers=headers)).status_code != 200:  # noqa: ASYNC110  (polling another process's state: there is no event to await)
             await asyncio.sleep(0.5)
 
 
@@ -154,7 +154,8 @@ async def test_no_text_after_a_committed_stop_while_workers_die(tmp_path: Path) 
             assert ("second", "opted_out") in [(s.step, s.reason) for s in states[i].skipped]
         else:
             assert r.texts_to(i, "Second") >= 1, f"S-{i}"
-        assert r.texts_to(i, "First") >= 1 and results[i].outcome == "exhausted"
+        assert r.texts_to(i, "First") >= 1
+        assert results[i].outcome == "exhausted"
 
 
 @pytest.mark.timeout(600)
@@ -165,7 +166,7 @@ async def test_a_stop_while_temporal_is_down_holds_for_this_journey_and_the_next
         r.workers.start()
         journeys = Journeys(r.server.client, r.settings)
         await journeys.start(customer(1))
-        while not r.texts_to(1):
+        while not r.texts_to(1):  # noqa: ASYNC110  (polling another process's state: there is no event to await)
             await asyncio.sleep(0.1)
         await r.server.shutdown()
         started = time.monotonic()
@@ -186,6 +187,7 @@ async def test_a_stop_while_temporal_is_down_holds_for_this_journey_and_the_next
         second: JourneyStatus = await journeys.status("S-1")
     assert answered_in < 10  # the provider is answered, not kept waiting on Temporal
     assert told  # the opt-out signal, tried again once Temporal was back
-    assert r.texts_to(1) == 1 and r.texts_to(1, "First") == 1
+    assert r.texts_to(1) == 1
+    assert r.texts_to(1, "First") == 1
     assert [(s.step, s.reason) for s in first.skipped] == [("second", "opted_out")]
     assert [(s.step, s.reason) for s in second.skipped][:1] == [("first", "opted_out")]

@@ -102,9 +102,11 @@ async def test_sigkill_mid_delivery(env: WorkflowEnvironment, tmp_path: Path) ->
             result, status, history = await crash_twice(handle, receiver, provider, workers)
         finally:
             workers.stop_all()
-    assert result.outcome == "exhausted" and result.messages_sent == 2, log.read_text()
+    assert result.outcome == "exhausted", log.read_text()
+    assert result.messages_sent == 2, log.read_text()
     # idempotent channel: delivered twice over the wire, one message kept
-    assert len(receiver.received) == 2 and len(receiver.accepted) == 1
+    assert len(receiver.received) == 2
+    assert len(receiver.accepted) == 1
     # no idempotency at the SMS provider: a duplicate, counted and reported
     assert len(provider.messages) == 2
     assert status.possible_duplicates == 1

@@ -134,10 +134,12 @@ async def test_the_raw_history_holds_no_personal_data_and_operators_with_the_key
         await server.shutdown()
     assert [m.step for m in status.messages] == ["first"]
     readable = raw + " ".join(_decoded_data(json.loads(raw)))  # what base64 hides, too
-    assert "binary/encrypted" in readable and '"first_name"' not in readable
+    assert "binary/encrypted" in readable
+    assert '"first_name"' not in readable
     assert not [p for p in PERSONAL if p in readable]
     text = base64.b64decode(decoded["payloads"][0]["data"]).decode()
-    assert "Robin" in text and "robin@example.com" in text
+    assert "Robin" in text
+    assert "robin@example.com" in text
     assert "Access-Control-Allow-Origin" not in forbidden.headers  # not the UI's origin
 
 
@@ -162,7 +164,8 @@ async def test_the_codec_wants_its_token_when_one_is_set(tmp_path: Path) -> None
     finally:
         await web.stop()
     assert (without.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
-    assert garbage.status_code == 400 and "payloads" in garbage.json()["detail"]
+    assert garbage.status_code == 400
+    assert "payloads" in garbage.json()["detail"]
     assert (
         right.json()["payloads"][0]["metadata"]["encryption-key-id"]
         == base64.b64encode(b"a").decode()
@@ -243,11 +246,10 @@ async def test_a_worker_without_the_key_fails_that_journeys_task_and_carries_on(
             if failed:
                 break
             await asyncio.sleep(0.1)
+    assert failed
     assert (
-        failed
-        and (await with_a.get_workflow_handle(stuck.id).describe()).status
-        == WorkflowExecutionStatus.RUNNING
-    )
+        await with_a.get_workflow_handle(stuck.id).describe()
+    ).status == WorkflowExecutionStatus.RUNNING
     [message] = await with_b.data_converter.decode(  # the failure is written under B
         [failed[0].workflow_task_failed_event_attributes.failure.encoded_attributes]
     )

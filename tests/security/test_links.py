@@ -12,7 +12,8 @@ def test_a_message_gets_one_short_opaque_token() -> None:
     assert token == signer.token("respond", "A-1/early/v1/reminder/1")  # a retry
     assert token != signer.token("respond", "A-1/early/v1/reminder/2")
     assert token != LinkSigner("other").token("respond", "A-1/early/v1/reminder/1")
-    assert len(token) == 16 and "A-1" not in token
+    assert len(token) == 16
+    assert "A-1" not in token
     sms = portal_links("https://pay.example.com", token, "sms")
     assert set(sms.values()) == {f"https://pay.example.com/r/{token}"}
     assert len(sms["pay_now"]) <= 60

@@ -32,7 +32,8 @@ def test_a_version_is_kept_once_and_read_back(store: Store) -> None:
         assert load_version(connection, "abc") == version
         assert load_version(connection, "nope") is None
         pinned = connection.execute(select(journey_versions.c.pinned_at)).scalar_one()
-    assert isinstance(pinned, datetime) and pinned.tzinfo is not None
+    assert isinstance(pinned, datetime)
+    assert pinned.tzinfo is not None
 
 
 def test_a_shared_database_behind_the_code_is_refused_with_the_command(

@@ -43,6 +43,7 @@ def test_a_migration_cut_short_leaves_nothing_behind_and_runs_again(tmp_path: Pa
         event.remove(Engine, "before_cursor_execute", cut)
     with store.engine.connect() as connection:
         left = inspect(connection).get_table_names()
-    assert left == [] and store.revision() is None
+    assert left == []
+    assert store.revision() is None
     assert store.upgrade() == store.head()
     store.dispose()

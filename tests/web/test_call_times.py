@@ -47,7 +47,8 @@ def test_times_fall_in_the_journeys_window_and_days_in_the_customers_zone() -> N
         "Monday, December 7, 12:30\u202fPM",
     ]
     assert not [label for label in labels if "6:30" in label or "Saturday" in label]
-    assert times[0][0] == "2026-12-04T21:00:00+00:00" and len(times) == 6
+    assert times[0][0] == "2026-12-04T21:00:00+00:00"
+    assert len(times) == 6
 
 
 def test_without_the_journeys_policy_the_laws_window_holds() -> None:

@@ -89,7 +89,8 @@ async def test_stop_reply_opts_the_account_out_of_sms(
             )
             await handle.result()
             status = await handle.query(DelinquencyJourney.status)
-    assert forged.status_code == 403 and reply.status_code == 200
+    assert forged.status_code == 403
+    assert reply.status_code == 200
     assert [m.step for m in status.messages] == ["first"]
     assert [(s.step, s.reason) for s in status.skipped] == [("second", "opted_out")]
     assert status.suppressed_channels == ["sms"]

@@ -37,8 +37,10 @@ def test_every_sentence_has_a_spanish_translation_with_the_same_placeholders() -
 
 
 def test_the_language_comes_from_the_locale_unless_the_customer_chose() -> None:
-    assert language_of("es-MX", None) == "es" and language_of("fr-FR", None) == "en"
-    assert language_of("es-MX", "en") == "en" and language_of("en-US", "xx") == "en"
+    assert language_of("es-MX", None) == "es"
+    assert language_of("fr-FR", None) == "en"
+    assert language_of("es-MX", "en") == "en"
+    assert language_of("en-US", "xx") == "en"
     spanish = Speech.of("es-ES", None)
     assert spanish.money(Decimal("1234.5"), "EUR") == "1.234,50\xa0€"
     assert spanish.day(date(2026, 12, 8)) == "8 de diciembre de 2026"

@@ -77,7 +77,8 @@ async def test_a_customer_pays_part_then_the_rest_and_the_journey_ends_paid(
     await expect(phone.get_by_role("heading", name="Thank you!")).to_be_visible()
     await shot(phone, "5-thanks")
     result = await rig.client.get_workflow_handle(workflow_id(account_id)).result()
-    assert result["outcome"] == "paid" and result["paid"] is True
+    assert result["outcome"] == "paid"
+    assert result["paid"] is True
     await phone.goto(link)  # the link after paying: nothing to pay
     await expect(phone.get_by_text("nothing more to pay")).to_be_visible()
 
@@ -92,7 +93,8 @@ async def test_a_customer_picks_a_plan_and_the_journey_shows_it(rig: Rig, phone:
     await phone.get_by_role("button", name="Set up this plan").click()
     await expect(phone.get_by_role("heading", name="Your plan is set up")).to_be_visible()
     result = await rig.client.get_workflow_handle(workflow_id(account_id)).result()
-    assert result["outcome"] == "plan_accepted" and result["plan"]["installments"] == 6
+    assert result["outcome"] == "plan_accepted"
+    assert result["plan"]["installments"] == 6
 
 
 async def test_a_plan_the_journey_refuses_shows_why(rig: Rig, phone: Page) -> None:
@@ -118,7 +120,8 @@ async def test_a_customer_asks_for_a_call_and_outreach_pauses(rig: Rig, phone: P
     calls = [
         i for i in rig.texts.items.values() if i.kind == "handoff" and i.account_id == account_id
     ]
-    assert len(calls) == 1 and "asked for a call" in calls[0].body
+    assert len(calls) == 1
+    assert "asked for a call" in calls[0].body
 
 
 async def test_a_customer_stops_texts_and_a_later_journey_sends_none(rig: Rig, phone: Page) -> None:
@@ -135,7 +138,8 @@ async def test_a_customer_stops_texts_and_a_later_journey_sends_none(rig: Rig, p
     texts_before = len(rig.texts.items)
     await rig.journeys.start(rig.account(account_id), "portal")  # a later journey
     later = await rig.status_when(account_id, lambda s: s.skipped)
-    assert later.skipped[0].reason == "opted_out" and later.messages == []
+    assert later.skipped[0].reason == "opted_out"
+    assert later.messages == []
     assert len(rig.texts.items) == texts_before
     assert rig.consent.refusal(account_id, "sms", None) is not None
 

@@ -86,7 +86,8 @@ async def test_a_bad_start_from_another_language_fails_that_journey_clearly(
     env: WorkflowEnvironment, queue: str, change: dict[str, Any], field: str
 ) -> None:
     message = await failure_of(await raw_start(env, queue, {**account(), **change}))
-    assert "the journey's input is invalid" in message and field in message
+    assert "the journey's input is invalid" in message
+    assert field in message
     assert "Dana" not in message  # the failure, kept in history, carries no customer data
 
 
@@ -113,7 +114,8 @@ async def test_a_signal_that_does_not_fit_is_refused_visibly(
     for name, payload in bad:
         await handle.signal(name, json.loads(json.dumps(payload)))
     status = await handle.query("status")
-    assert status["balance"] == "300.00" and len(status["refused"]) == len(bad)
+    assert status["balance"] == "300.00"
+    assert len(status["refused"]) == len(bad)
     errors = " | ".join(r["error"] for r in status["refused"])
     for expected in (
         "at most 12 digits",
@@ -166,7 +168,8 @@ async def test_a_long_wait_full_of_signals_continues_as_new(
     result = await handle.result()
     description = await handle.describe()
     assert description.run_id != handle.first_execution_run_id  # it continued as new
-    assert result["outcome"] == "exhausted" and result["messages_sent"] == 2
+    assert result["outcome"] == "exhausted"
+    assert result["messages_sent"] == 2
 
 
 def test_a_header_cannot_be_injected_through_a_subject() -> None:
@@ -185,5 +188,5 @@ def test_a_header_cannot_be_injected_through_a_subject() -> None:
     message = build_email(item, "Accounts <a@example.com>")
     assert message["Bcc"] is None
     assert message["Subject"] == "Hi Bcc: x@evil.example"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="last_name"):
         Account.model_validate(account(customer__last_name="Lee\nBcc: x@evil.example"))

@@ -110,7 +110,7 @@ async def test_a_tz_database_update_cannot_flip_a_decision(
 def test_carried_state_from_an_older_or_newer_version_is_read() -> None:
     kept = JourneyState(
         account=ACCOUNT,
-        balance="300.00",  # type: ignore[arg-type]
+        balance="300.00",
         started_at=datetime(2028, 3, 1, tzinfo=UTC),
     ).model_dump(mode="json")
     kept["field_of_a_later_version"] = 1

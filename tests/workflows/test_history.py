@@ -61,10 +61,12 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
     assert len(markers) == 1  # prepare_journey: the pin and the zone rules, once
 
     whole = run.history.to_json()
-    assert "Kindly settle" not in whole and "Three texts a day apart" not in whole
+    assert "Kindly settle" not in whole
+    assert "Three texts a day apart" not in whole
     for attributes in scheduled:
         request = json.loads(attributes.input.payloads[0].data)
-        assert request["journey"]["id"] == "lean" and len(request["journey"]["hash"]) == 20
+        assert request["journey"]["id"] == "lean"
+        assert len(request["journey"]["hash"]) == 20
         assert request["fields"]["customer"] == {"first_name": "Robin", "locale": "en-US"}
         for unread in ("Quill", "robin@example.com", "tenure_months", "consent"):
             assert unread not in json.dumps(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -43,7 +44,7 @@ TEMPLATES: dict[str, str | None] = {
 }
 
 
-async def run(env: WorkflowEnvironment, tmp_path: Path, **kwargs: object) -> dict:
+async def run(env: WorkflowEnvironment, tmp_path: Path, **kwargs: object) -> dict[str, Any]:
     return await simulate_journey(env, tmp_path, JOURNEY, templates=TEMPLATES, **kwargs)  # type: ignore[arg-type]
 
 
@@ -57,7 +58,8 @@ async def test_whole_journey_without_events(env: WorkflowEnvironment, tmp_path: 
     ]
     assert timeline["outcome"] == "exhausted"
     plan_body = timeline["messages"][2]["body"]
-    assert "2 x $150.00" in plan_body and "6 x $50.00" in plan_body
+    assert "2 x $150.00" in plan_body
+    assert "6 x $50.00" in plan_body
 
 
 async def test_payment_in_full_mid_wait_ends_with_thanks_only(

@@ -8,9 +8,10 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.contract.names import workflow_id
@@ -41,10 +42,10 @@ class Engine:
         self.env, self.folder, self.capture = env, folder, Capture()
         self.task_queue = f"test-{uuid.uuid4()}"
 
-    async def start(self, account_id: str, **fields: object) -> WorkflowHandle:
+    async def start(self, account_id: str, **fields: Any) -> WorkflowHandle[Any, Any]:
         request = JourneyInput(
             account=Account.model_validate(account(account_id=account_id)), **fields
-        )  # type: ignore[arg-type]
+        )
         return await self.env.client.start_workflow(
             DelinquencyJourney.run, request, id=workflow_id(account_id), task_queue=self.task_queue
         )
@@ -121,7 +122,7 @@ async def test_the_next_journey_of_an_account_is_not_taken_for_a_duplicate(engin
 
 async def test_starting_an_unknown_journey_fails_clearly(engine: Engine) -> None:
     handle = await engine.start("U-1", journey="nope")
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(WorkflowFailureError) as raised:
         await handle.result()
     cause = raised.value.__cause__
     while cause is not None and cause.__cause__ is not None:

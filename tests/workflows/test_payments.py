@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -36,7 +37,7 @@ TEMPLATES: dict[str, str | None] = {
 }
 
 
-async def run(env: WorkflowEnvironment, tmp_path: Path, **kwargs: object) -> dict:
+async def run(env: WorkflowEnvironment, tmp_path: Path, **kwargs: object) -> dict[str, Any]:
     return await simulate_journey(env, tmp_path, JOURNEY, templates=TEMPLATES, **kwargs)  # type: ignore[arg-type]
 
 

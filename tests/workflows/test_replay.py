@@ -72,7 +72,7 @@ async def test_encrypted_history_replays_with_its_key(path: Path, archive: None)
     this test only): the codec sits under the replay as under a worker."""
     registry.install(load_archive(path.parent / "journeys.json").load)
     keys = (path.parent / "KEYS").read_text().strip()
-    await replay(DelinquencyJourney, path, data_converter(Settings(encryption_keys=keys)))  # type: ignore[arg-type]
+    await replay(DelinquencyJourney, path, data_converter(Settings(encryption_keys=keys)))
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,8 @@ async def test_a_cease_while_billing_answers_stops_the_reminder(
             billing.hold.released.set()
             status = await handle.query(DelinquencyJourney.status)
     assert result.outcome == "ceased"
-    assert provider.messages == [] and status.messages == []
+    assert provider.messages == []
+    assert status.messages == []
     # the operator is told the reminder was called off mid-delivery (it may have gone)
     assert [(s.step, s.reason) for s in status.skipped] == [("nudge", "called_off")]
 
@@ -97,7 +98,8 @@ async def test_billing_down_until_after_closing_means_no_night_text(
     step, channel, at = sent(timeline)[0]
     local = datetime.fromisoformat(at)
     assert (step, channel) == ("nudge", "sms")
-    assert 8 <= local.hour < 21 and local.date().isoformat() == "2028-03-02"
+    assert 8 <= local.hour < 21
+    assert local.date().isoformat() == "2028-03-02"
 
 
 async def test_a_payment_calls_off_a_text_being_retried(

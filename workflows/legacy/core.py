@@ -57,11 +57,11 @@ class JourneyCore:
             f"{event} {fields or ''}".strip(), extra={**self._log_fields(), **fields}
         )
 
-    async def _until_change(self, timeout: timedelta) -> None:
-        """Sleep until `timeout` passes or any signal or update arrives."""
+    async def _until_change(self, within: timedelta) -> None:
+        """Sleep until `within` passes or any signal or update arrives."""
         seen = self._changes
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._changes != seen, timeout=timeout)
+            await workflow.wait_condition(lambda: self._changes != seen, timeout=within)
 
     # --- the definition's expressions ----------------------------------------------------
 
