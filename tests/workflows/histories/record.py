@@ -9,6 +9,11 @@ make a failing replay test pass: that failure means a change would break running
 journeys (guard the change with `workflow.patched` instead). Before re-recording after
 a patched change, move the current files to a folder of their own, as `v1/` holds
 version 1's, so both paths stay tested.
+
+    .venv/bin/python -m tests.workflows.histories.record v2/plans-in-cents early_stage_plan_jpy
+
+records only the histories named (into that folder), adding their pinned journeys to
+the folder's `journeys.json`.
 """
 
 from __future__ import annotations
@@ -33,11 +38,14 @@ RECORDED = {
     "early_stage_plan": "card_declined_partial_then_plan.yaml",
     "early_stage_handoff": "behind_no_response.yaml",
     "hardship": "hardship_plan.yaml",
+    "early_stage_plan_jpy": "yen_plan.yaml",
 }
 
 
-def save_archive(journeys: list[PinnedJourney], path: Path) -> None:
-    data = {
+def save_archive(journeys: list[PinnedJourney], path: Path, keep: bool = False) -> None:
+    """Write the pinned journeys; `keep`: beside those the file already holds."""
+    data = json.loads(path.read_text()) if keep and path.exists() else {}
+    data |= {
         j.pin.hash: {
             "definition": j.definition.model_dump(mode="json"),
             "templates": dict(j.templates.sources),
@@ -61,21 +69,24 @@ def load_archive(path: Path) -> MemoryArchive:
     return archive
 
 
-async def record(folder: Path = CURRENT) -> None:
-    folder.mkdir(exist_ok=True)
+async def record(folder: Path = CURRENT, names: list[str] | None = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     journeys = []
     for name, scenario in RECORDED.items():
+        if names and name not in names:
+            continue
         loaded = load_scenario(ROOT / "examples" / "scenarios" / scenario)
         run = await simulate(loaded)
         journeys.append(PinnedJourney.loaded(loaded.journey))
         target = folder / f"{name}.json"
         target.write_text(json.dumps(json.loads(run.history.to_json()), indent=1) + "\n")
         print(f"{target.relative_to(ROOT)}: {len(run.history.events)} events")
-    save_archive(journeys, folder / "journeys.json")
+    save_archive(journeys, folder / "journeys.json", keep=bool(names))
 
 
 if __name__ == "__main__":
     import sys
 
     # `... record v2-encrypted` with RAPPORT_ENCRYPTION_KEYS set to v2-encrypted/KEYS
-    asyncio.run(record(HERE / sys.argv[1]) if len(sys.argv) > 1 else record())
+    folder, *only = sys.argv[1:] or [str(CURRENT)]
+    asyncio.run(record(HERE / folder, only or None))
