@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from babel.numbers import get_currency_precision
 from pydantic import Field
 
 from rapport.contract.journey import JourneyStart
@@ -40,11 +39,15 @@ from rapport.contract.records import (
     recent,
 )
 from rapport.language.account import Account
-from rapport.language.types import Channel, Money, places
+from rapport.language.types import Channel, Money
+from rapport.money import too_precise
 from rapport.policy.caps import Delivery
 from rapport.policy.zone import ZoneRules
 
 PAYMENT_IDS_KEPT = 500  # enough to recognise any repeat; a journey sees a handful
+# `workflow.patched` ids: a plan offered from here on is cut in the currency's minor units
+# (a yen plan in whole yen); journeys that offered one in cents before replay with cents.
+PLANS_IN_MINOR_UNITS = "plans-in-minor-units"
 
 
 class Refused(ValueError):
@@ -163,11 +166,9 @@ class JourneyState(Kept):
             self.outcome = "paid"  # said at once; the thank-you may still wait for its window
 
     def _check_amount(self, amount: Decimal) -> None:
-        allowed = get_currency_precision(self.account.currency)
-        if places(amount) > allowed:
-            raise Refused(
-                f"{amount} has more decimal places than {self.account.currency} allows ({allowed})"
-            )
+        problem = too_precise(amount, self.account.currency)
+        if problem is not None:
+            raise Refused(problem)
 
     # --- what each signal does ----------------------------------------------------------
 

@@ -36,7 +36,7 @@ from rapport.policy.window import local
 from workflows import operator_view
 from workflows.core import LOCAL_TIMEOUT, ContinueAsNew, problems_of
 from workflows.delivery import ACTIVITY_TIMEOUT, RETRY, SEND_HEARTBEAT, JourneyDelivery
-from workflows.state import Refused
+from workflows.state import PLANS_IN_MINOR_UNITS, Refused
 
 MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
 
@@ -156,7 +156,8 @@ class JourneySteps(JourneyDelivery):
             await self._ensure_zone()
             now = workflow.now()
             first_due = local(now + offer.respond_within, self.zone).date()
-            plan = PlanOffered.of(s.balance, offer, first_due, now + offer.respond_within)
+            currency = s.account.currency if workflow.patched(PLANS_IN_MINOR_UNITS) else None
+            plan = PlanOffered.of(s.balance, offer, first_due, now + offer.respond_within, currency)
             if plan is None:
                 self._skip(
                     step.id,
@@ -298,6 +299,7 @@ class JourneySteps(JourneyDelivery):
             offer.offered if offer else None,
             offer.balance or s.balance if offer else s.balance,
             offer.min_installment if offer else s.balance,
+            s.account.currency,
         )
         if reason is not None:
             raise ApplicationError(reason)

@@ -75,7 +75,8 @@ def render_preview(journey: LoadedJourney, account: Account, step_id: str | None
             continue
         plan = None
         if isinstance(message, PlanOffer):
-            plan = PlanOffered.of(account.balance, message, (now + message.respond_within).date())
+            due = (now + message.respond_within).date()
+            plan = PlanOffered.of(account.balance, message, due, currency=account.currency)
         template = message.template_for(segment)
         links = portal_links(
             settings.portal_url, settings.signer().token("respond", label), message.channel

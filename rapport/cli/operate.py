@@ -13,8 +13,8 @@ from rapport.cli.app import reporting_problems as checked
 from rapport.cli.parsing import parse_fields, parse_installments, parse_update
 from rapport.cli.records import record_signal
 from rapport.contract.names import ACCEPT_PLAN_UPDATE
-from rapport.language.types import parse_amount
 from rapport.language.yaml_source import load_yaml
+from rapport.money import parse_amount
 
 if TYPE_CHECKING:
     from rapport.client import Journeys

@@ -1,5 +1,5 @@
 """Reading what people type: `key=value` fields and installments (amounts:
-`rapport.language.types.parse_amount`)."""
+`rapport.money.parse_amount`)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
@@ -35,7 +34,7 @@ from rapport.contract.payloads import AcceptPlan, AccountUpdated, PaymentReceive
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
-from rapport.language.types import MAX_PLACES, places
+from rapport.money import too_precise
 from rapport.runtime.settings import Settings, load_settings
 
 
@@ -93,11 +92,9 @@ class Journeys:
         one is made up (a repeated id changes nothing)."""
         handle, description = await self._running_with(account_id)
         currency = str(await description.memo_value("currency", default="")) or None
-        precision = get_currency_precision(currency) if currency else MAX_PLACES
-        if places(amount) > precision:
-            raise JourneyError(
-                f"{amount} has more decimal places than {currency} allows ({precision})"
-            )
+        problem = too_precise(amount, currency) if currency else None
+        if problem is not None:
+            raise JourneyError(problem)
         try:
             payment = PaymentReceived(
                 amount=amount,

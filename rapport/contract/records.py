@@ -142,10 +142,16 @@ class PlanOffered(Kept):
 
     @classmethod
     def of(
-        cls, balance: Decimal, offer: PlanOffer, first_due: date, expires_at: datetime | None = None
+        cls,
+        balance: Decimal,
+        offer: PlanOffer,
+        first_due: date,
+        expires_at: datetime | None = None,
+        currency: str | None = None,
     ) -> PlanOffered | None:
-        """The options `offer` allows on `balance`; None when no option qualifies."""
-        options = plan_options(balance, offer.installments, offer.min_installment)
+        """The options `offer` allows on `balance`, in `currency`'s minor units (None: in
+        cents, as plans were offered before; see `plan_option`); None when none qualifies."""
+        options = plan_options(balance, offer.installments, offer.min_installment, currency)
         if not options:
             return None
         return cls(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from babel.localedata import locale_identifiers
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import list_currencies
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,7 +22,8 @@ from pydantic import (
 )
 
 from rapport.channels import CHANNELS
-from rapport.language.types import Channel, Money, places, unless_trusted
+from rapport.language.types import Channel, Money, unless_trusted
+from rapport.money import too_precise
 
 MAX_ATTRIBUTES_BYTES = 16_384  # the designer's own data: enough for any journey, never a file
 MAX_DAYS = 36_500  # a hundred years
@@ -133,14 +134,11 @@ class Account(_Strict):
         """Money has at most the currency's minor units: 182.40 USD, 1500 JPY."""
         if info.context and info.context.get("trusted"):
             return self
-        allowed = get_currency_precision(self.currency)
         for name in ("balance", "minimum_due"):
             amount = getattr(self, name)
-            if amount is not None and places(amount) > allowed:
-                raise ValueError(
-                    f"{name} {amount} has more decimal places than {self.currency} "
-                    f"allows ({allowed})"
-                )
+            problem = too_precise(amount, self.currency) if amount is not None else None
+            if problem is not None:
+                raise ValueError(f"{name} {problem}")
         return self
 
     def address_for(self, channel: Channel) -> str | None:

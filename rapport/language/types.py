@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from rapport.channels import NAMES
+from rapport.money import bounds_problem
 
 F = TypeVar("F", bound=Callable[[Any], Any])
 
@@ -72,10 +73,6 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_le
 Expression = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
-MAX_INTEGER_DIGITS = 12  # up to 999,999,999,999.99: larger is a data error, never a debt
-MAX_PLACES = 4  # no currency has more minor units (ISO 4217); each currency's own is checked
-
-
 def _no_float(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError(f'write money as a decimal string such as "{value:.2f}", never a float')
@@ -87,53 +84,14 @@ def _no_float(value: Any) -> Any:
 
 
 def _bounded(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("money must be a finite amount")
-    _sign, _digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    if exponent < -MAX_PLACES:
-        raise ValueError(f"money has at most {MAX_PLACES} decimal places")
-    if abs(value) >= Decimal(10) ** MAX_INTEGER_DIGITS:
-        raise ValueError(f"money has at most {MAX_INTEGER_DIGITS} digits before the decimal point")
+    problem = bounds_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
-def places(amount: Decimal) -> int:
-    """How many decimal places `amount` is written with (`12.50` has 2)."""
-    exponent = amount.as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
-class BadAmount(ValueError):
-    """`parse_amount`'s refusal; `kind` is `not_a_number` or `out_of_bounds`."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-def parse_amount(text: str) -> Decimal:
-    """A payment amount as someone types it (a billing clerk at the CLI, a customer on the
-    portal): positive, at most 12 digits before the point and 4 after; BadAmount says
-    what is wrong. Each currency's own minor units are checked where it is known."""
-    try:
-        value = Decimal(text) if len(text) <= 40 else Decimal("NaN")
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0:
-        raise BadAmount(
-            f"{text!r} is not an amount: give a positive decimal such as 45.00", "not_a_number"
-        )
-    if value >= Decimal(10) ** MAX_INTEGER_DIGITS or places(value) > MAX_PLACES:
-        raise BadAmount(
-            f"{text!r} is not an amount: at most {MAX_INTEGER_DIGITS} digits "
-            f"before the point and {MAX_PLACES} after it",
-            "out_of_bounds",
-        )
-    return value
-
-
+# Money in a model: a decimal string, bounded as every amount is (`rapport.money`); each
+# currency's own places are checked where the currency is known (the account, a payment).
 Money = Annotated[
     Decimal,
     BeforeValidator(unless_trusted(_no_float)),

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Literal
 
 import httpx
-from babel.numbers import get_currency_precision
+
+from rapport.money import to_minor
 
 
 class CheckoutUnavailable(Exception):
@@ -20,14 +21,6 @@ class CheckoutUnavailable(Exception):
 class Session:
     id: str
     url: str
-
-
-def minor_units(amount: Decimal, currency: str) -> int:
-    return int(amount.scaleb(get_currency_precision(currency)))
-
-
-def from_minor_units(amount: int, currency: str) -> Decimal:
-    return Decimal(amount).scaleb(-get_currency_precision(currency))
 
 
 @dataclass(frozen=True)
@@ -62,7 +55,7 @@ class Checkout:
                 {
                     "line_items[0][quantity]": "1",
                     "line_items[0][price_data][currency]": currency.lower(),
-                    "line_items[0][price_data][unit_amount]": str(minor_units(amount, currency)),
+                    "line_items[0][price_data][unit_amount]": str(to_minor(amount, currency)),
                     "line_items[0][price_data][product_data][name]": "Account balance",
                 }
             )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from rapport.payments.checkout import from_minor_units
+from rapport.money import from_minor
 
 TOLERANCE = 300  # seconds
 SIGNATURE = "Stripe-Signature"
@@ -87,5 +87,5 @@ def completed_checkout(event: dict[str, Any]) -> Completed | None:
     if not isinstance(intent, str) or not intent:
         raise BadEvent("the payment id is missing", "data.object.payment_intent")
     return Completed(
-        event["id"], account_id, intent, from_minor_units(total, currency.upper()), currency.upper()
+        event["id"], account_id, intent, from_minor(total, currency.upper()), currency.upper()
     )

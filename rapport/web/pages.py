@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel.numbers import get_currency_precision
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
@@ -36,7 +35,8 @@ from rapport.client.journeys import JourneyError
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.contract.journey import JourneyStatus
 from rapport.language.models import Policy
-from rapport.language.types import WEEKDAYS, BadAmount, parse_amount, places
+from rapport.language.types import WEEKDAYS
+from rapport.money import BadAmount, read_typed, unit
 from rapport.payments.checkout import Checkout, CheckoutUnavailable
 from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
 from rapport.store.database import StoreUnavailable
@@ -391,10 +391,11 @@ class Portal:
         if form.get("amount", "full") == "full" and section == "pay":
             amount = status.balance
         else:
-            problem, amount = _part_amount(form.get("amount", ""), status)
+            typed = form.get("amount", "")
+            problem, amount, readings = _part_amount(typed, status, str(visit.speech.locale))
             if problem is not None:
                 return self._section(
-                    visit, "pay-part", 422, error=problem, entered=form.get("amount", "")
+                    visit, "pay-part", 422, error=problem, entered=typed, readings=readings
                 )
         session = await self.checkout.session(
             "payment",
@@ -497,32 +498,29 @@ def _see_other(url: str) -> RedirectResponse:
 def _minimum_part(status: JourneyStatus) -> Decimal:
     """The least a part payment may be: the journey's minimum due when it is below the
     balance, else one minor unit of the currency."""
-    unit = Decimal(1).scaleb(-get_currency_precision(status.currency or "USD"))
-    if status.minimum_due and unit <= status.minimum_due < status.balance:
+    least = unit(status.currency or "USD")
+    if status.minimum_due and least <= status.minimum_due < status.balance:
         return status.minimum_due
-    return unit
+    return least
 
 
-def _part_amount(text: str, status: JourneyStatus) -> tuple[str | None, Decimal]:
-    """(problem, amount): the contract's rules for an amount (`parse_amount`, then the
-    currency's minor units), then the journey's bounds."""
-    typed = text.strip()
-    typed = (
-        typed.replace(",", ".")
-        if typed.count(",") == 1 and "." not in typed
-        else typed.replace(",", "")
-    )  # 20,50 as many write it; 1,000.50
+def _part_amount(
+    text: str, status: JourneyStatus, locale: str
+) -> tuple[str | None, Decimal, tuple[str, ...]]:
+    """(problem, amount, readings): the amount as the customer typed it in their locale
+    (`rapport.money.read_typed`: an ambiguous one is refused with its readings), then the
+    journey's bounds."""
+    currency = status.currency or "USD"
     try:
-        amount = parse_amount(typed)
+        amount = read_typed(text, locale, currency)
     except BadAmount as bad:
-        return ("not_a_number" if bad.kind == "not_a_number" else "too_precise"), Decimal(0)
-    if places(amount) > get_currency_precision(status.currency or "USD"):
-        return "too_precise", amount
+        kind = {"out_of_bounds": "too_large"}.get(bad.kind, bad.kind)
+        return kind, Decimal(0), bad.suggestions
     if amount < _minimum_part(status):
-        return "too_small", amount
+        return "too_small", amount, ()
     if amount > status.balance:
-        return "too_large", amount
-    return None, amount
+        return "too_large", amount, ()
+    return None, amount, ()
 
 
 def origin(url: str) -> str:

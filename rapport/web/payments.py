@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from rapport.client.journeys import JourneyError
-from rapport.payments.checkout import from_minor_units
+from rapport.money import from_minor
 from rapport.payments.events import BadEvent, completed_checkout, signature_header, verified
 from rapport.store.database import StoreUnavailable
 from rapport.store.payments import PaymentEvents
@@ -152,8 +152,7 @@ class DevProvider:
         if session is None:
             return _dev_page(404, "Unknown session", "")
         what = (
-            f"{from_minor_units(session.amount, session.currency.upper())} "
-            f"{session.currency.upper()}"
+            f"{from_minor(session.amount, session.currency.upper())} {session.currency.upper()}"
             if session.amount
             else "new payment details"
         )

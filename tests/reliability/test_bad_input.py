@@ -28,8 +28,8 @@ from rapport.contract.signals import SIGNALS as SIGNAL_TABLE
 from rapport.language.account import Account
 from rapport.language.loader import load_journey, validate_model
 from rapport.language.problems import DefinitionError
-from rapport.language.types import parse_amount
 from rapport.language.yaml_source import parse_yaml
+from rapport.money import parse_amount
 from rapport.providers.outbox import Capture
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner

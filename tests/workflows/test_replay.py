@@ -7,6 +7,9 @@ archive, as a worker reads it from the store); version 1's replay on the frozen
 version-1 workflow (`workflows/legacy`), which the workers of that version run.
 `v2/zone-from-wall-clock/` holds version 2 as recorded before `prepare_journey` read
 the zone rules at the journey's time (a second local activity in simulations).
+`v2/plans-in-cents/` holds a yen plan offered before plans were cut in the currency's
+minor units (3 x 3333.33 JPY); `v2/early_stage_plan_jpy` the same journey after
+(`plans-in-minor-units` patch: 3333, 3333, 3334).
 """
 
 from __future__ import annotations

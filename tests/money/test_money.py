@@ -1,0 +1,172 @@
+"""The one money module: minor units per currency, exact conversions, installments that
+add up to the minor unit, and what customers type in their locale read strictly."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rapport.money import (
+    BadAmount,
+    NotInUnits,
+    from_minor,
+    in_units,
+    installments,
+    parse_amount,
+    precision,
+    read_typed,
+    to_minor,
+    too_precise,
+    unit,
+)
+from rapport.policy.plans import plan_options
+
+
+def test_each_currency_has_its_own_minor_units() -> None:
+    assert [precision(c) for c in ("USD", "EUR", "JPY", "KWD", "CLP")] == [2, 2, 0, 3, 0]
+    assert [unit(c) for c in ("USD", "JPY", "KWD")] == [
+        Decimal("0.01"),
+        Decimal("1"),
+        Decimal("0.001"),
+    ]
+
+
+def test_minor_units_both_ways_never_round() -> None:
+    assert to_minor(Decimal("300.00"), "USD") == 30000
+    assert to_minor(Decimal("1000"), "JPY") == 1000
+    assert to_minor(Decimal("1.234"), "KWD") == 1234
+    assert from_minor(30000, "USD") == Decimal("300.00")
+    assert str(from_minor(30000, "USD")) == "300.00"
+    assert str(from_minor(1234, "KWD")) == "1.234"
+    with pytest.raises(NotInUnits):
+        to_minor(Decimal("333.33"), "JPY")
+    with pytest.raises(NotInUnits):
+        to_minor(Decimal("1.2345"), "KWD")
+
+
+def test_a_billing_zero_with_many_places_is_zero() -> None:
+    assert in_units(Decimal("0.00000000"), "USD") == 0
+    assert str(in_units(Decimal("0.00000000"), "USD")) == "0.00"
+    assert str(in_units(Decimal("12.5000"), "USD")) == "12.50"
+    with pytest.raises(NotInUnits):
+        in_units(Decimal("12.505"), "USD")
+
+
+def test_too_precise_names_the_currency() -> None:
+    assert too_precise(Decimal("1.5"), "JPY") == "1.5 has more decimal places than JPY allows (0)"
+    assert too_precise(Decimal("1.234"), "KWD") is None
+
+
+@pytest.mark.parametrize(
+    ("total", "count", "currency", "parts"),
+    [
+        ("1000", 3, "JPY", ["333", "333", "334"]),
+        ("100.00", 3, "USD", ["33.33", "33.33", "33.34"]),
+        ("10.000", 3, "KWD", ["3.333", "3.333", "3.334"]),
+        ("0.05", 2, "EUR", ["0.02", "0.03"]),
+        ("50.00", 1, "USD", ["50.00"]),
+    ],
+)
+def test_installments_are_whole_minor_units_with_the_remainder_last(
+    total: str, count: int, currency: str, parts: list[str]
+) -> None:
+    assert [str(p) for p in installments(Decimal(total), count, currency)] == parts
+
+
+@given(
+    st.integers(min_value=1, max_value=10**14),
+    st.integers(min_value=1, max_value=120),
+    st.sampled_from(["USD", "JPY", "KWD", "EUR", "CLP"]),
+)
+def test_installments_always_add_up_to_the_minor_unit(minor: int, count: int, currency: str) -> None:
+    total = from_minor(minor, currency)
+    parts = installments(total, count, currency)
+    assert sum(parts) == total
+    assert len(parts) == count
+    assert all(to_minor(p, currency) >= 0 for p in parts)
+    assert parts[-1] >= parts[0]
+
+
+def test_a_yen_plan_is_offered_in_whole_yen() -> None:
+    options = plan_options(Decimal("1000"), [3], Decimal("0"), "JPY")
+    assert (options[0].amount, options[0].last_amount) == (Decimal("333"), Decimal("334"))
+    legacy = plan_options(Decimal("1000"), [3], Decimal("0"))  # cents, for old journeys' replay
+    assert legacy[0].amount == Decimal("333.33")
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "currency", "amount"),
+    [
+        ("1,200", "en-US", "USD", "1200.00"),
+        ("$20", "en-US", "USD", "20.00"),
+        ("US$ 20", "en-US", "USD", "20.00"),
+        ("20", "en-US", "USD", "20.00"),
+        ("1,234,567.89", "en-US", "USD", "1234567.89"),
+        ("1.200,50", "es-ES", "EUR", "1200.50"),
+        ("1.200", "es-ES", "EUR", "1200.00"),
+        ("20,50", "es-ES", "EUR", "20.50"),
+        ("20 €", "es-ES", "EUR", "20.00"),
+        ("$20", "es-MX", "MXN", "20.00"),
+        ("1,200", "es-MX", "MXN", "1200.00"),
+        ("$20", "es-US", "USD", "20.00"),
+        ("1 200,50", "fr-FR", "EUR", "1200.50"),
+        ("1'200.50", "de-CH", "CHF", "1200.50"),
+        ("¥1,000", "ja-JP", "JPY", "1000"),
+        ("２０", "ja-JP", "JPY", "20"),
+        ("1.234", "en-US", "KWD", "1.234"),
+        ("1,00,000", "en-IN", "INR", "100000.00"),
+    ],
+)
+def test_amounts_as_customers_type_them(text: str, locale: str, currency: str, amount: str) -> None:
+    read = read_typed(text, locale, currency)
+    assert str(read) == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "currency", "kind", "readings"),
+    [
+        ("1,200", "es-ES", "EUR", "ambiguous", ("1.200,00", "1,20")),
+        ("1.200", "en-US", "USD", "ambiguous", ("1,200.00", "1.20")),
+        ("1.200,50", "en-US", "USD", "ambiguous", ("1,200.50",)),
+        ("1.200,50", "es-MX", "MXN", "ambiguous", ("1,200.50",)),
+        ("20,50", "en-US", "USD", "ambiguous", ("20.50",)),
+        ("1.5", "es-ES", "EUR", "ambiguous", ("1,50",)),
+        ("20.001", "en-US", "USD", "too_precise", ()),
+        ("0.001", "en-US", "USD", "too_precise", ()),
+        ("1.5", "en-US", "JPY", "too_precise", ()),
+        ("20 €", "en-US", "USD", "other_currency", ()),
+        ("-5", "en-US", "USD", "not_a_number", ()),
+        ("1e3", "en-US", "USD", "not_a_number", ()),
+        ("NaN", "en-US", "USD", "not_a_number", ()),
+        ("abc", "en-US", "USD", "not_a_number", ()),
+        ("", "en-US", "USD", "not_a_number", ()),
+        ("1234567890123", "en-US", "USD", "out_of_bounds", ()),
+    ],
+)
+def test_what_could_be_misread_is_refused_with_its_readings(
+    text: str, locale: str, currency: str, kind: str, readings: tuple[str, ...]
+) -> None:
+    with pytest.raises(BadAmount) as refused:
+        read_typed(text, locale, currency)
+    assert refused.value.kind == kind
+    assert refused.value.suggestions == readings
+
+
+@given(st.text(max_size=30), st.sampled_from(["en-US", "es-ES", "es-MX", "fr-FR", "ja-JP"]))
+def test_reading_anything_typed_refuses_or_returns_an_amount_in_units(text: str, locale: str) -> None:
+    try:
+        value = read_typed(text, locale, "EUR")
+    except BadAmount:
+        return
+    assert value >= 0
+    assert in_units(value, "EUR") == value
+
+
+def test_programs_write_amounts_plainly() -> None:
+    assert parse_amount("45.00") == Decimal("45.00")
+    for bad in ("1e3", "-1", "0", "NaN", "1,000", "1234567890123"):
+        with pytest.raises(BadAmount):
+            parse_amount(bad)
