@@ -81,7 +81,9 @@ def test_installments_are_whole_minor_units_with_the_remainder_last(
     st.integers(min_value=1, max_value=120),
     st.sampled_from(["USD", "JPY", "KWD", "EUR", "CLP"]),
 )
-def test_installments_always_add_up_to_the_minor_unit(minor: int, count: int, currency: str) -> None:
+def test_installments_always_add_up_to_the_minor_unit(
+    minor: int, count: int, currency: str
+) -> None:
     total = from_minor(minor, currency)
     parts = installments(total, count, currency)
     assert sum(parts) == total
@@ -156,7 +158,9 @@ def test_what_could_be_misread_is_refused_with_its_readings(
 
 
 @given(st.text(max_size=30), st.sampled_from(["en-US", "es-ES", "es-MX", "fr-FR", "ja-JP"]))
-def test_reading_anything_typed_refuses_or_returns_an_amount_in_units(text: str, locale: str) -> None:
+def test_reading_anything_typed_refuses_or_returns_an_amount_in_units(
+    text: str, locale: str
+) -> None:
     try:
         value = read_typed(text, locale, "EUR")
     except BadAmount:
