@@ -117,7 +117,7 @@ def test_a_yen_plan_is_offered_in_whole_yen() -> None:
         ("1 200,50", "fr-FR", "EUR", "1200.50"),
         ("1'200.50", "de-CH", "CHF", "1200.50"),
         ("¥1,000", "ja-JP", "JPY", "1000"),
-        ("２０", "ja-JP", "JPY", "20"),
+        ("\uff12\uff10", "ja-JP", "JPY", "20"),  # full-width digits, as a Japanese keyboard types
         ("1.234", "en-US", "KWD", "1.234"),
         ("1,00,000", "en-IN", "INR", "100000.00"),
     ],
