@@ -2,6 +2,7 @@
 
     python worker.py              # against TEMPORAL_ADDRESS (default localhost:7233)
     python worker.py --dev        # first start the embedded dev server with its web UI
+                                  # (and run in development: see RAPPORT_ENVIRONMENT)
     python worker.py --dev --demo # ... and start demo journeys (what `make run` does)
 
 The worker hosts the DelinquencyJourney workflow and its activities on
@@ -9,6 +10,9 @@ JOURNEY_TASK_QUEUE (default `collections`). Channels, billing and tuning come
 from RAPPORT_* settings (docs/channels.md); with none, messages go to the local
 outbox (`journey outbox`). SIGTERM or Ctrl-C stops it gracefully: in-flight
 activities finish (or are retried by another worker), nothing is lost.
+
+In production (RAPPORT_ENVIRONMENT unset or `production`) it refuses to start, exit 2
+with one line per problem, while a development default is in place (docs/payments.md).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from temporalio.client import Client
 
 from rapport.runtime import logs
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
-from rapport.runtime.settings import Settings, load_settings
+from rapport.runtime.settings import Settings, load_settings, refuse_to_start_unless_fit
 from rapport.runtime.temporal import connect, ensure_registered
 from rapport.runtime.workers import build_worker, open_store, parts_from_settings
 from rapport.security.codec import new_key_line
@@ -122,10 +126,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = load_settings()
+    if args.dev and "RAPPORT_ENVIRONMENT" not in os.environ:
+        settings = settings.model_copy(update={"environment": "development"})
+    refuse_to_start_unless_fit(settings)
     logs.configure(args.log_format or settings.log_format)
-    problems = settings.problems()
-    if problems:
-        sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))
     try:
         asyncio.run(run(settings, dev=args.dev, demo=args.demo))
     except PortInUse as exc:

@@ -25,6 +25,9 @@ from tests.postgres import Postgres
 # outbox live there); RAPPORT_ENCRYPTION_KEYS set by hand in a shell does not leak in.
 os.environ["RAPPORT_DATA_DIR"] = tempfile.mkdtemp(prefix="rapport-tests-")
 os.environ.pop("RAPPORT_ENCRYPTION_KEYS", None)
+# The tests run in development (production refuses the dev provider and secrets); the
+# startup tests set production themselves.
+os.environ["RAPPORT_ENVIRONMENT"] = "development"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,7 +8,7 @@ import secrets
 import click
 
 from rapport.cli.app import fail, main
-from rapport.runtime.settings import load_settings
+from rapport.runtime.settings import load_settings, refuse_to_start_unless_fit
 from rapport.security.codec import KeyProblem, new_key_line
 
 
@@ -19,10 +19,13 @@ from rapport.security.codec import KeyProblem, new_key_line
 )
 def web(host: str | None, port: int | None) -> None:
     """Serve the one web app: the portal (/r/{token}), the payment provider's webhook (and
-    the dev stand-in provider), the SMS webhooks, one-click unsubscribe, the codec."""
+    the dev stand-in provider), the SMS webhooks, one-click unsubscribe, the codec.
+    In production (RAPPORT_ENVIRONMENT unset) it refuses development defaults: exit 2,
+    one line per problem."""
     from rapport.web.app import serve_web
 
     settings = load_settings()
+    refuse_to_start_unless_fit(settings)
     try:
         ring = settings.key_ring()
     except KeyProblem as problem:

@@ -5,10 +5,17 @@ channel in `rapport.channels`), and every secret, come from here. Secrets are
 `SecretStr`: they print as '**********' and never reach workflow history.
 `problems()` lists what a chosen provider is missing, so the worker can refuse to
 start with a clear message instead of failing on the first message.
+
+`RAPPORT_ENVIRONMENT` is `production` unless set: there, `worker.py` and `journey web`
+also refuse every development default (`startup_problems`, a table of checks: a new
+rule is one function in `PRODUCTION_CHECKS`). `make run`, `worker.py --dev` and the
+tests run in `development`.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +29,9 @@ from rapport.security.codec import KeyProblem, KeyRing
 from rapport.security.links import LinkSigner
 
 DEV_LINK_SECRET = "dev-only-link-secret"
+DEV_PAYMENT_API_KEY = "sk_dev"
+DEV_PAYMENT_WEBHOOK_SECRET = "whsec_dev_only_not_secret"
+Environment = Literal["production", "development"]
 Adapter = Literal["outbox", "smtp", "twilio", "webhook"]
 ROUTED = (*NAMES, "handoff")
 PROVIDERS: dict[str, Any] = {"outbox": outbox, "smtp": smtp, "twilio": twilio, "webhook": webhook}
@@ -44,6 +54,7 @@ _Routes: Any = create_model(  # type: ignore[call-overload]
 class Settings(_Routes):
     model_config = _CONFIG
 
+    environment: Environment = "production"  # development: make run, worker.py --dev, tests
     temporal_address: str = Field(
         "localhost:7233",
         validation_alias=AliasChoices("TEMPORAL_ADDRESS", "RAPPORT_TEMPORAL_ADDRESS"),
@@ -96,8 +107,8 @@ class Settings(_Routes):
     portal_requests_per_address: int = 300  # a minute, per web process (NAT: many people)
     payment_provider: Literal["dev", "stripe"] = "dev"
     payment_api_url: str | None = None  # default: Stripe's, or the dev stand-in's
-    payment_api_key: SecretStr = SecretStr("sk_dev")
-    payment_webhook_secret: SecretStr = SecretStr("whsec_dev_only_not_secret")
+    payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_API_KEY)
+    payment_webhook_secret: SecretStr = SecretStr(DEV_PAYMENT_WEBHOOK_SECRET)
     sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
 
     # worker tuning; the defaults suit a 2-core machine
@@ -185,7 +196,17 @@ class Settings(_Routes):
                 found.append(
                     f"RAPPORT_CHANNEL_{channel.upper()}={adapter} needs " + ", ".join(missing)
                 )
-        if self.link_secret.get_secret_value() == DEV_LINK_SECRET and self.uses_real_channels():
+        if self.payment_provider == "stripe":  # a real provider: never the public defaults
+            found += [
+                line
+                for check in (_PAYMENT_API_KEY, _PAYMENT_WEBHOOK_SECRET)
+                if (line := check(self)) is not None
+            ]
+        if (
+            self.link_secret.get_secret_value() == DEV_LINK_SECRET
+            and self.uses_real_channels()
+            and self.environment == "development"  # production refuses it anyway
+        ):
             found.append(
                 "RAPPORT_LINK_SECRET is the development secret; set your own before "
                 "sending real messages"
@@ -198,3 +219,65 @@ class Settings(_Routes):
 
 def load_settings() -> Settings:
     return Settings()
+
+
+# --- what production refuses ------------------------------------------------------------
+# One function per rule: the problem, in one line naming the setting, or None.
+
+
+def _real_payment_provider(s: Settings) -> str | None:
+    if s.payment_provider == "dev":
+        return (
+            "RAPPORT_PAYMENT_PROVIDER=dev: the stand-in provider marks anything paid; "
+            "set stripe (docs/payments.md)"
+        )
+    return None
+
+
+def _own_secret(setting: str, development_default: str) -> Callable[[Settings], str | None]:
+    def check(s: Settings) -> str | None:
+        value = s.secret(setting.lower())
+        if not value or value == development_default:
+            return f"RAPPORT_{setting} is missing or the public development default"
+        return None
+
+    check.__name__ = f"_{setting.lower()}_is_set"
+    return check
+
+
+def _encryption_keys(s: Settings) -> str | None:
+    if s.encryption_keys is None:
+        return (
+            "RAPPORT_ENCRYPTION_KEYS is not set: customer data would reach Temporal in "
+            "plain text (journey keys new makes a key)"
+        )
+    return None
+
+
+_PAYMENT_API_KEY = _own_secret("PAYMENT_API_KEY", DEV_PAYMENT_API_KEY)
+_PAYMENT_WEBHOOK_SECRET = _own_secret("PAYMENT_WEBHOOK_SECRET", DEV_PAYMENT_WEBHOOK_SECRET)
+PRODUCTION_CHECKS: list[Callable[[Settings], str | None]] = [
+    _real_payment_provider,
+    _own_secret("LINK_SECRET", DEV_LINK_SECRET),
+    _PAYMENT_API_KEY,
+    _PAYMENT_WEBHOOK_SECRET,
+    _encryption_keys,
+]
+
+
+def startup_problems(settings: Settings) -> list[str]:
+    """Why `worker.py` or `journey web` must not start: what the chosen providers lack
+    (any environment) and, in production, every development default; one line each."""
+    found = settings.problems()
+    if settings.environment == "production":
+        found += [p for check in PRODUCTION_CHECKS if (p := check(settings)) is not None]
+    return list(dict.fromkeys(found))
+
+
+def refuse_to_start_unless_fit(settings: Settings) -> None:
+    """Exit 2, printing one line per problem and nothing else, if there is any."""
+    problems = startup_problems(settings)
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        raise SystemExit(2)

@@ -62,6 +62,7 @@ def test_real_channels_need_a_real_link_secret(monkeypatch: pytest.MonkeyPatch) 
         RAPPORT_CHANNEL_PUSH="webhook",
         RAPPORT_WEBHOOK_URL="https://hooks.example.com",
         RAPPORT_WEBHOOK_SECRET="w",
+        RAPPORT_ENVIRONMENT="development",
     )
     assert any("RAPPORT_LINK_SECRET" in p for p in chosen.problems())
 
@@ -80,6 +81,7 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_worker_refuses_to_start_with_a_clear_message() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env["RAPPORT_CHANNEL_SMS"] = "twilio"
+    env["RAPPORT_ENVIRONMENT"] = "development"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "worker.py")],
         env=env,
@@ -89,7 +91,10 @@ def test_worker_refuses_to_start_with_a_clear_message() -> None:
         timeout=60,
         check=False,
     )
-    assert proc.returncode == 1
-    assert "cannot start the worker" in proc.stderr
-    assert "RAPPORT_CHANNEL_SMS=twilio needs RAPPORT_TWILIO_ACCOUNT_SID" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "RAPPORT_CHANNEL_SMS=twilio needs RAPPORT_TWILIO_ACCOUNT_SID, "
+        "RAPPORT_TWILIO_AUTH_TOKEN, RAPPORT_TWILIO_FROM",
+        "RAPPORT_LINK_SECRET is the development secret; set your own before sending real messages",
+    ]
+    assert proc.stdout == ""
