@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Protocol
 
 from rapport.catalog.pinned import PinnedJourney
+from rapport.compliance.fit import located
+from rapport.compliance.table import RULES_FOLDER, RuleBook, load_rulebook
 from rapport.language.account import Account
 from rapport.language.loader import find_definitions, load_journey, templates_dir
 from rapport.language.problems import DefinitionError, Problem
-from rapport.language.selection import choose_journey
+from rapport.language.selection import choose_journey, country_of, serves
 from rapport.language.templates import SUFFIX
 
 
@@ -38,10 +40,21 @@ class Scan:
 
 
 class Library:
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: list[Path], rules: RuleBook | None = None) -> None:
+        """`rules`: the rule packs journeys are checked against (default: `rules/` in the
+        first folder of `paths`). A journey looser than a country-wide rule it reaches is
+        invalid here as in `journey validate`; broken packs make every journey invalid."""
         self.paths = paths
         self._lock = threading.Lock()
         self._by_content: dict[str, PinnedJourney | list[Problem]] = {}
+        self._rules_problems: list[Problem] = []
+        if rules is None:
+            folders = [p for p in paths if p.is_dir()]
+            try:
+                rules = load_rulebook(folders[0] / RULES_FOLDER) if folders else RuleBook()
+            except DefinitionError as exc:
+                rules, self._rules_problems = RuleBook(), exc.problems
+        self.rules = rules
 
     def scan(self) -> Scan:
         journeys: list[PinnedJourney] = []
@@ -66,7 +79,14 @@ class Library:
                     f"no journey has id {journey_id!r}; journeys: "
                     f"{', '.join(sorted(by_id)) or 'none'}{note}"
                 )
-            return by_id[journey_id]
+            named = by_id[journey_id]
+            if not serves(named.definition, account):
+                raise JourneyNotFound(
+                    f"journey {journey_id!r} is for accounts in "
+                    f"{', '.join(named.definition.reach())}; account {account.account_id} "
+                    f"is in {country_of(account)} (add it to the journey's countries)"
+                )
+            return named
         chosen = choose_journey([j.definition for j in scan.journeys], account)
         if chosen is None:
             raise JourneyNotFound(
@@ -84,10 +104,15 @@ class Library:
             cached = self._by_content.get(key)
         if cached is not None:
             return cached
+        result: PinnedJourney | list[Problem]
         try:
-            result: PinnedJourney | list[Problem] = PinnedJourney.loaded(load_journey(path))
+            journey = load_journey(path)
         except DefinitionError as exc:
             result = exc.problems
+        else:
+            errors, _ = located(path, journey.definition, self.rules)
+            problems = self._rules_problems + errors
+            result = problems or PinnedJourney.loaded(journey)
         with self._lock:
             self._by_content[key] = result
         return result

@@ -4,8 +4,9 @@ A channel needs the customer's address for it (a path into the account) and cons
 it says how a customer stops it (the opt-out line templates render). Which provider
 delivers it is a setting (`RAPPORT_CHANNEL_<NAME>`, see `rapport.providers`).
 
-To add a channel: write its module here, add it to `CHANNELS`, and (if the law wants
-an opt-out on it) to `rapport.compliance.rules.OPT_OUT_REQUIRED`. Nothing else changes:
+To add a channel: write its module here and add it to `CHANNELS` (with
+`opt_out_required=True` if every message on it must carry its opt-out line, and its
+opt-out line's translations in `locales/`). Nothing else changes:
 the language, the settings, the validator and the workflow read this registry.
 """
 

@@ -15,6 +15,9 @@ class ChannelSpec:
     """How a customer stops this channel, as a message says it; `{opt_out}` and
     `{contact_us}` are replaced by the customer's links."""
     description: str = ""
+    opt_out_required: bool = False
+    """Every message on this channel must carry its opt-out line (the validator and the
+    send activity check it): email and SMS, as Regulation F 1006.6(e) asks."""
 
     def opt_out_text(self, links: Mapping[str, str]) -> str:
         return self.opt_out.format(**links)

@@ -7,5 +7,6 @@ EMAIL = ChannelSpec(
     name="email",
     address=("customer", "email"),
     opt_out="To stop emails about this account, visit {opt_out}",
+    opt_out_required=True,
     description="email, delivered by SMTP (provider smtp) or a webhook",
 )

@@ -6,5 +6,6 @@ SMS = ChannelSpec(
     name="sms",
     address=("customer", "phone"),
     opt_out="Reply STOP to opt out of texts.",
+    opt_out_required=True,
     description="text messages, delivered by a Twilio-style API (provider twilio) or a webhook",
 )

@@ -1,4 +1,4 @@
-"""Commands for journey designers: validate, schema, preview, simulate, outbox."""
+"""Commands for journey designers: validate, rules, schema, preview, simulate, outbox."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from rapport.cli.app import exit_now, fail, load_account, main, quiet_temporal_logs
 from rapport.cli.app import reporting_problems as checked
+from rapport.compliance.fit import located
+from rapport.compliance.table import RULES_FOLDER, RuleBook, load_rulebook
 from rapport.contract.records import PlanOffered
 from rapport.language.account import Account
 from rapport.language.context import message_context
 from rapport.language.loader import LoadedJourney, load_all, load_journey
 from rapport.language.models import JourneyDefinition, OfferPlanStep, PlanOffer, SendStep
+from rapport.language.problems import DefinitionError, Problem
 from rapport.language.selection import JourneyFacts, choose_segment, expression_context
 from rapport.language.templates import TemplateProblem
 from rapport.runtime.settings import load_settings
@@ -25,14 +29,87 @@ from rapport.security.links import portal_links
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check definitions and their templates (default: journeys/)."""
+    """Check definitions and their templates (default: journeys/), the rule packs, and
+    each journey's policy against the packs of the countries it can reach."""
     journeys, problems = load_all(list(paths) or [Path("journeys")])
+    book, pack_problems = _rulebook()
+    problems += pack_problems
+    warnings = []
+    for journey in journeys:
+        errors, cautions = located(journey.path, journey.definition, book)
+        problems += errors
+        warnings += cautions
     for problem in sorted(problems):
         click.echo(str(problem))
+    for warning in sorted(warnings):
+        click.echo(str(warning))
     if problems:
         raise SystemExit(1)
+    if not book.packs:
+        click.echo(f"warning: no rule packs in {_rules_folder()}: only the engine's floors hold")
     for journey in journeys:
         click.echo(f"ok  {journey.path}  ({journey.definition.id} v{journey.definition.version})")
+
+
+def _rules_folder() -> Path:
+    return load_settings().journeys_dir / RULES_FOLDER
+
+
+def _rulebook() -> tuple[RuleBook, list[Problem]]:
+    try:
+        return load_rulebook(_rules_folder()), []
+    except DefinitionError as exc:
+        return RuleBook(), exc.problems
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the packs as JSON.")
+def rules(as_json: bool) -> None:
+    """List the rule packs (journeys/rules/) and each rule with its citation and note."""
+    book = checked(lambda: load_rulebook(_rules_folder()))
+    if as_json:
+        click.echo(json.dumps(rules_json(book), indent=2, ensure_ascii=False))
+        return
+    if not book.packs:
+        click.echo(f"no rule packs in {_rules_folder()}: only the engine's floors hold")
+    for pack in book.packs:
+        click.echo(f"{pack.pack}  {pack.name}  (accounts in {pack.applies_to.label()})")
+        for rule in pack.rules:
+            channels = "all" if rule.channels == "all" else ", ".join(rule.channels)
+            click.echo(f"  {rule.id:<26} {rule.citation}")
+            click.echo(f"  {'':<26} {rule.note}")
+            click.echo(f"  {'':<26} {rule.summary()}; channels: {channels}")
+            if rule.not_enforced:
+                click.echo(f"  {'':<26} not enforced yet: {rule.not_enforced}")
+        click.echo("")
+
+
+def rules_json(book: RuleBook) -> dict[str, Any]:
+    return {
+        "folder": str(book.folder) if book.folder else None,
+        "packs": [
+            {
+                "pack": pack.pack,
+                "name": pack.name,
+                "applies_to": pack.applies_to.model_dump(mode="json"),
+                "source": pack.source,
+                "rules": [
+                    {
+                        "id": rule.id,
+                        "kind": rule.kind,
+                        "citation": rule.citation,
+                        "note": rule.note,
+                        "channels": rule.channels,
+                        "summary": rule.summary(),
+                        "enforced": rule.not_enforced is None,
+                        "not_enforced": rule.not_enforced,
+                    }
+                    for rule in pack.rules
+                ],
+            }
+            for pack in book.packs
+        ],
+    }
 
 
 @main.command()

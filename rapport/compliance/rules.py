@@ -1,31 +1,25 @@
-"""The legal floor every journey stands on (United States, Regulation F and the TCPA)."""
+"""The engine's own floors: what holds for every account, whatever the rule packs say
+and whether or not a pack applies. The law behind each, with its citation, is in the
+packs (`journeys/rules/`, `journey rules`); these are the engine's promises.
+
+- the contact window never opens before 08:00 or closes after 21:00, customer-local (the
+  journey language rejects a wider one);
+- calls: at most 7 in any 7 days, whatever a definition says (the validator names
+  Regulation F when a US journey asks for more);
+- every email and text carries an opt-out line.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import timedelta
 
+from rapport.channels import CHANNELS
+from rapport.language.checks import EARLIEST_CONTACT, LATEST_CONTACT
+from rapport.language.models import Cap
 
-@dataclass(frozen=True)
-class Rule:
-    """A rule and where the law says it."""
-
-    summary: str
-    citation: str
-
-
-# Reg F 1006.6(b)(1)(i): before 8 a.m. or after 9 p.m. local time is inconvenient.
-EARLIEST_CONTACT = time(8, 0)
-LATEST_CONTACT = time(21, 0)
-CONTACT_HOURS = Rule(
-    "no contact before 08:00 or after 21:00 in the customer's time zone", "12 CFR 1006.6(b)(1)(i)"
+VOICE_FLOOR = Cap(channel="voice", max=7, per=timedelta(days=7))
+OPT_OUT_REQUIRED: frozenset[str] = frozenset(
+    name for name, spec in CHANNELS.items() if spec.opt_out_required
 )
 
-# Reg F 1006.14(b)(2)(i): more than seven calls within seven days is presumed harassment.
-VOICE_CAP_MAX = 7
-VOICE_CAP_PER = timedelta(days=7)
-VOICE_CAP = Rule("at most 7 calls in any 7 days", "12 CFR 1006.14(b)(2)(i)")
-
-# Reg F 1006.6(e): every electronic communication says how to opt out of that medium.
-OPT_OUT_REQUIRED: frozenset[str] = frozenset({"email", "sms"})
-OPT_OUT = Rule("every email and text message tells the customer how to opt out", "12 CFR 1006.6(e)")
+__all__ = ["EARLIEST_CONTACT", "LATEST_CONTACT", "OPT_OUT_REQUIRED", "VOICE_FLOOR"]

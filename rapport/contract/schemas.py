@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus
 from rapport.contract.payloads import AcceptPlan
 from rapport.contract.records import AcceptedPlan
+from rapport.compliance.packs import RulePack
 from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
 from rapport.language.models import JourneyDefinition
@@ -48,6 +49,7 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "journey-result": (JourneyResult, "result of the DelinquencyJourney workflow"),
     "journey-status": (JourneyStatus, "query status: result"),
     "journey-definition": (JourneyDefinition, "a journey definition (for editors)"),
+    "rule-pack": (RulePack, "a rule pack, journeys/rules/<pack>.yaml (for editors)"),
 }
 _SERIALIZED = ("accepted_plan", "journey-result", "journey-status")
 

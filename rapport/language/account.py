@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
@@ -22,7 +23,7 @@ from pydantic import (
 )
 
 from rapport.channels import CHANNELS
-from rapport.language.types import Channel, Money, unless_trusted
+from rapport.language.types import Channel, Country, Money, unless_trusted
 from rapport.money import too_precise
 
 MAX_ATTRIBUTES_BYTES = 16_384  # the designer's own data: enough for any journey, never a file
@@ -33,6 +34,7 @@ MAX_DAYS = 36_500  # a hundred years
 _ZONES = frozenset(available_timezones())
 _LOCALES = frozenset(locale_identifiers())
 _CURRENCIES = frozenset(list_currencies())
+_REGION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 
 
 def _plain_text(value: str) -> str:
@@ -99,6 +101,31 @@ Timezone = Annotated[str, AfterValidator(unless_trusted(_timezone))]
 Locale = Annotated[str, AfterValidator(unless_trusted(_locale))]
 
 
+class Address(_Strict):
+    """Where the customer lives, as far as the law cares: the rule packs that apply
+    (docs/compliance.md) follow the country and the region."""
+
+    country: Country
+    region: Annotated[str, StringConstraints(max_length=6)] | None = None
+    """ISO 3166-2 subdivision code, e.g. US-MA, CA-ON (`MA` of a US address is US-MA)."""
+    postal_code: Annotated[str, StringConstraints(max_length=16)] | None = None
+
+    @model_validator(mode="after")
+    def _region_in_country(self, info: ValidationInfo) -> Address:
+        if self.region is None or (info.context and info.context.get("trusted")):
+            return self
+        region = self.region.upper()
+        if "-" not in region:
+            region = f"{self.country}-{region}"
+        if not _REGION.match(region) or not region.startswith(f"{self.country}-"):
+            raise ValueError(
+                f"region {self.region!r} is not an ISO 3166-2 code of {self.country} "
+                f"(for example {self.country}-XX)"
+            )
+        self.region = region
+        return self
+
+
 class Customer(_Strict):
     first_name: FirstName
     last_name: Name = ""
@@ -106,6 +133,7 @@ class Customer(_Strict):
     phone: Phone | None = None
     timezone: Timezone
     locale: Locale = "en-US"
+    address: Address | None = None
 
 
 class History(_Strict):

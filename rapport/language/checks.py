@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from jinja2.exceptions import SecurityError
 
-from rapport.compliance.rules import EARLIEST_CONTACT, LATEST_CONTACT, OPT_OUT_REQUIRED
+from rapport.channels import CHANNELS
 from rapport.language.context import LINK_NAMES, message_context
 from rapport.language.expressions import ExpressionError, compile_expression
 from rapport.language.models import (
@@ -34,6 +34,11 @@ from rapport.language.templates import NAMES, TemplateBundle, TemplateProblem, t
 
 _SAMPLE_LINKS = {name: f"https://pay.example.com/r/{name}" for name in LINK_NAMES}
 _OPT_OUT_MARK = "\u2063opt-out\u2063"
+
+# The widest contact window the language accepts, customer-local: the engine's floor
+# (Regulation F's hours, kept for every account; docs/compliance.md).
+EARLIEST_CONTACT = time(8, 0)
+LATEST_CONTACT = time(21, 0)
 
 # (field path, message) for definition problems; template problems carry their own file.
 Finding = tuple[Path, str]
@@ -244,7 +249,7 @@ def _render_check(
     account = sample_account()
     context = message_context(account, account.balance, channel, _SAMPLE_LINKS, plan)
     context["account"]["attributes"] = AnyAttributes()
-    if channel in OPT_OUT_REQUIRED:
+    if CHANNELS[channel].opt_out_required:
         context["opt_out"] = _OPT_OUT_MARK
     source = bundle.sources[file]
     if channel == "email" and not source.lstrip("\n").startswith("Subject:"):
@@ -285,14 +290,14 @@ def _render_check(
                 "page of options, so use one of links.* once",
             ),
         )
-    if channel in OPT_OUT_REQUIRED and _OPT_OUT_MARK not in rendered.body:
+    if CHANNELS[channel].opt_out_required and _OPT_OUT_MARK not in rendered.body:
         yield TemplateFinding(
             where,
             TemplateProblem(
                 file, 1, "every email and SMS must render {{ opt_out }} so the customer can opt out"
             ),
         )
-    elif channel in OPT_OUT_REQUIRED and not bundle.opt_out_in_every_branch(file):
+    elif CHANNELS[channel].opt_out_required and not bundle.opt_out_in_every_branch(file):
         yield TemplateFinding(
             where,
             TemplateProblem(

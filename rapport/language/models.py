@@ -11,7 +11,16 @@ from datetime import time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Tag,
+    model_serializer,
+    model_validator,
+)
 
 from rapport.language.durations import Duration
 from rapport.language.types import (
@@ -19,6 +28,7 @@ from rapport.language.types import (
     CapChannel,
     Channel,
     ClockTime,
+    Country,
     Expression,
     Money,
     Slug,
@@ -127,6 +137,8 @@ class EndStep(StepBase):
     end: Slug
 
 
+DEFAULT_COUNTRIES = ("US",)  # every journey written before `countries` existed was a US one
+
 STEP_KINDS = ("send", "wait", "branch", "offer_plan", "handoff", "end")
 
 
@@ -169,6 +181,9 @@ class JourneyDefinition(Strict):
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
     entry: Entry | None = None
+    countries: Annotated[list[Country], Field(min_length=1)] | None = None
+    """Where the journey's accounts may live (ISO 3166-1 codes); absent: `[US]`. The rule
+    packs of these countries are checked against the policy (docs/compliance.md)."""
     policy: Policy = Policy()
     segments: list[Segment] = Field(default_factory=list)
     on_paid: Notice | None = None
@@ -181,6 +196,19 @@ class JourneyDefinition(Strict):
         if not isinstance(data, dict):
             raise ValueError("a journey definition is a mapping of keys such as id, steps")
         return data
+
+    @model_serializer(mode="wrap")
+    def _without_absent_countries(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A definition that does not name countries dumps as it did before the key
+        existed, so the content hash of every version pinned before it stays the same."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("countries") is None:
+            data.pop("countries", None)
+        return data
+
+    def reach(self) -> tuple[str, ...]:
+        """The countries whose accounts this journey may run for."""
+        return tuple(self.countries or DEFAULT_COUNTRIES)
 
     def step_index(self) -> dict[str, int]:
         return {step.id: i for i, step in enumerate(self.steps)}

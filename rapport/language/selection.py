@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from rapport.language.account import Account
 from rapport.language.expressions import ExpressionError, is_true
-from rapport.language.models import JourneyDefinition
+from rapport.language.models import DEFAULT_COUNTRIES, JourneyDefinition
 
 DEFAULT_SEGMENT = "default"
 
@@ -49,14 +49,27 @@ def choose_segment(definition: JourneyDefinition, context: dict[str, Any]) -> tu
     return DEFAULT_SEGMENT, errors
 
 
+def country_of(account: Account) -> str:
+    """The account's country: its address's, or (no address) the engine's default, the
+    United States, as every account was before addresses existed."""
+    address = account.customer.address
+    return address.country if address is not None else DEFAULT_COUNTRIES[0]
+
+
+def serves(definition: JourneyDefinition, account: Account) -> bool:
+    """Whether the journey may run for the account: its `countries` include the account's."""
+    return country_of(account) in definition.reach()
+
+
 def choose_journey(
     definitions: Sequence[JourneyDefinition], account: Account
 ) -> JourneyDefinition | None:
-    """The matching `entry` with the highest priority (ties: the first id alphabetically)."""
+    """The matching `entry` with the highest priority (ties: the first id alphabetically),
+    among the journeys whose `countries` include the account's."""
     context = expression_context(account, account.balance, DEFAULT_SEGMENT, JourneyFacts())
     matching = []
     for definition in definitions:
-        if definition.entry is None:
+        if definition.entry is None or not serves(definition, account):
             continue
         try:
             if is_true(definition.entry.when, context):

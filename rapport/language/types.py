@@ -8,6 +8,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
+from babel import Locale
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -35,6 +36,27 @@ def unless_trusted(check: F) -> Any:
 
     run.__name__ = check.__name__
     return run
+
+
+# ISO 3166-1 alpha-2 codes: Babel's territories less its numeric regions and the codes
+# ISO reserves for other uses (EU, EZ, QO, UN, ZZ, X*). Read once, outside any sandbox.
+COUNTRIES = frozenset(
+    code
+    for code in map(str, Locale("en").territories)
+    if len(code) == 2
+    and code.isalpha()
+    and code not in {"EU", "EZ", "QO", "UN", "ZZ"}
+    and not code.startswith("X")
+)
+
+
+def _country(code: str) -> str:
+    if code not in COUNTRIES:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 country code such as US, IE or GB")
+    return code
+
+
+Country = Annotated[str, AfterValidator(unless_trusted(_country))]
 
 
 def _choices(names: tuple[str, ...]) -> str:

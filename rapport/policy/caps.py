@@ -11,11 +11,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from rapport.compliance.rules import VOICE_CAP_MAX, VOICE_CAP_PER
+from rapport.compliance.rules import VOICE_FLOOR
 from rapport.language.models import Cap
-
-# The legal limit on collection calls, whatever a definition says.
-VOICE_CAP = Cap(channel="voice", max=VOICE_CAP_MAX, per=VOICE_CAP_PER)
 
 
 class Delivery(BaseModel):
@@ -28,10 +25,10 @@ class Delivery(BaseModel):
 
 
 def caps_for(channel: str, caps: Sequence[Cap]) -> list[Cap]:
-    """The caps that govern a message on `channel`, the legal voice cap included."""
+    """The caps that govern a message on `channel`, the engine's floor on calls included."""
     matching = [cap for cap in caps if cap.channel in ("all", channel)]
     if channel == "voice":
-        matching.append(VOICE_CAP)
+        matching.append(VOICE_FLOOR)
     return matching
 
 
@@ -72,7 +69,7 @@ def cap_blocks(at: datetime, channel: str, caps: Sequence[Cap], ledger: Sequence
 
 def horizon(caps: Sequence[Cap], min_gap: timedelta) -> timedelta:
     """How far back a delivery can still matter to a cap or the gap."""
-    return max([c.per for c in caps] + [VOICE_CAP.per, min_gap])
+    return max([c.per for c in caps] + [VOICE_FLOOR.per, min_gap])
 
 
 def prune(
