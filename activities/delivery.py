@@ -174,7 +174,8 @@ class DeliveryActivities:
         rendered = journey.templates.render(request.template, request.channel, context)
         if (
             request.channel in OPT_OUT_REQUIRED
-            and CHANNELS[request.channel].opt_out_text(links) not in rendered.body
+            and CHANNELS[request.channel].opt_out_text(links, account.customer.locale)
+            not in rendered.body
         ):
             raise TemplateProblem(
                 request.template, 1, "the message does not say how to opt out; it is not sent"

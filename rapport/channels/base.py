@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from rapport.channels.speech import say
+
 
 @dataclass(frozen=True)
 class ChannelSpec:
@@ -19,5 +21,6 @@ class ChannelSpec:
     """Every message on this channel must carry its opt-out line (the validator and the
     send activity check it): email and SMS, as Regulation F 1006.6(e) asks."""
 
-    def opt_out_text(self, links: Mapping[str, str]) -> str:
-        return self.opt_out.format(**links)
+    def opt_out_text(self, links: Mapping[str, str], locale: str | None = None) -> str:
+        """The opt-out line in the customer's language (`locale`; English without one)."""
+        return say(self.opt_out, locale).format(**links)

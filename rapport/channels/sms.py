@@ -9,3 +9,7 @@ SMS = ChannelSpec(
     opt_out_required=True,
     description="text messages, delivered by a Twilio-style API (provider twilio) or a webhook",
 )
+
+# The answer to a HELP reply, after the creditor's own contact line (`RAPPORT_SMS_HELP_CONTACT`).
+HELP_ANSWER = "Reply STOP to stop texts."
+DEFAULT_HELP_CONTACT = "Questions about your account? Call us on the number on your bill."

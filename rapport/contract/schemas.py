@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rapport.compliance.packs import RulePack
 from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus
 from rapport.contract.payloads import AcceptPlan
 from rapport.contract.records import AcceptedPlan
-from rapport.compliance.packs import RulePack
 from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
 from rapport.language.models import JourneyDefinition

@@ -121,7 +121,7 @@ def message_context(
         "balance": format_money(balance, currency, locale),
         "minimum_due": format_money(minimum, currency, locale),
         "links": {k: v for k, v in links.items() if k != "opt_out"},
-        "opt_out": CHANNELS[channel].opt_out_text(links),
+        "opt_out": CHANNELS[channel].opt_out_text(links, locale),
     }
     if plan is not None:
         context["plan"] = {

@@ -5,7 +5,8 @@
   committed to the store's consent record for that number first, then signalled as
   `opt_out` for SMS to every account the number belongs to; the answer is 2xx only
   after the commit, 503 when the store cannot take it (the provider retries). START
-  or UNSTOP records an opt-in; HELP is answered with the creditor's contact line; any
+  or UNSTOP records an opt-in; HELP (or AYUDA) is answered with the creditor's contact
+  line, in the customer's language (`rapport.channels.speech`); any
   other reply is `engagement {kind: replied}`. A provider's retry (the same
   MessageSid) is recorded once.
 - `POST /sms/status?account=ID` (a delivery callback): `read` becomes
@@ -23,6 +24,7 @@ import logging
 from typing import Any
 from xml.sax.saxutils import escape
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -30,12 +32,15 @@ from starlette.routing import Route
 from temporalio.service import RPCError, RPCStatusCode
 
 from rapport.channels.addresses import BadAddress
-from rapport.compliance.keywords import keyword
+from rapport.channels.sms import DEFAULT_HELP_CONTACT, HELP_ANSWER
+from rapport.channels.speech import say
+from rapport.compliance.keywords import Word, said
 from rapport.consent.book import Action, ConsentBook
 from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, OptOut
 from rapport.providers.twilio import UNSUBSCRIBED, signature_matches
 from rapport.store.database import StoreUnavailable
+from rapport.store.languages import latest_locale
 from rapport.store.recipients import RecipientIndex
 from rapport.web.journeys import JourneyLink, Unavailable
 
@@ -75,19 +80,34 @@ class InboundSms:
         if form is None:
             return PlainTextResponse("bad signature", status_code=403)
         sender, words = form.get("From", ""), form.get("Body", "")
-        said = keyword(words)
-        if said in ("opt_out", "opt_in") and not await self._commit(
-            said, sender, "sms_keyword", form.get("MessageSid")
+        word = said(words)
+        means = word.means if word is not None else None
+        if means in ("opt_out", "opt_in") and not await self._commit(
+            means, sender, "sms_keyword", form.get("MessageSid")
         ):
             return _not_recorded()
         accounts = self.recipients.accounts(sender)
-        if said == "opt_out":
+        if means == "opt_out":
             await self._signal(accounts, "opt_out", OptOut(channel="sms"))
-        elif said == "help":
-            return _twiml(f"{self.help_contact} Reply STOP to stop texts.".strip())
-        elif said is None:
+        elif word is not None and means == "help":
+            return _twiml(await self._help(word, accounts))
+        elif means is None:
             await self._signal(accounts, "engagement", Engagement(kind="replied"))
         return _twiml()
+
+    async def _help(self, word: Word, accounts: list[str]) -> str:
+        """The creditor's contact line and how to stop, in the customer's language: the
+        language HELP was asked in (AYUDA), else the account's, else English."""
+        locale: str | None = word.language if word.language != "en" else None
+        if locale is None:
+            try:
+                locale = await asyncio.to_thread(latest_locale, self.recipients.store, accounts)
+            except (StoreUnavailable, SQLAlchemyError):
+                locale = None  # English rather than no answer
+        contact = self.help_contact
+        if contact == DEFAULT_HELP_CONTACT:
+            contact = say(contact, locale)
+        return f"{contact} {say(HELP_ANSWER, locale)}".strip()
 
     async def status(self, request: Request) -> Response:
         form = await self._verified_form(request)
