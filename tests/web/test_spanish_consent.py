@@ -46,7 +46,7 @@ steps:
   - {id: pause2, wait: 1d}
   - {id: third, send: {channel: sms, template: gracias}}
 """
-GRACIAS = {
+GRACIAS: dict[str, str | None] = {
     "gracias.sms.j2": "¡Gracias, {{ customer.first_name }}! Debe {{ balance }}. {{ opt_out }}\n"
 }
 
@@ -84,7 +84,9 @@ async def test_the_send_activity_accepts_the_spanish_line_and_refuses_none() -> 
     delivery = DeliveryActivities(Router({"sms": capture}), LinkSigner("k"))
     sent = await ActivityEnvironment().run(
         delivery.send_message,
-        send_message(GRACIAS, channel="sms", template="gracias", customer=spanish),
+        send_message(
+            {"gracias.sms.j2": GRACIAS_SMS}, channel="sms", template="gracias", customer=spanish
+        ),
     )
     english_only = {"gracias.sms.j2": "Gracias. Reply STOP to opt out of texts.\n"}
     refused = await ActivityEnvironment().run(
@@ -103,7 +105,7 @@ async def test_the_send_activity_accepts_the_spanish_line_and_refuses_none() -> 
 async def test_a_spanish_customer_who_answers_alto_gets_no_more_texts(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    write_journey(tmp_path, DAILY, GRACIAS)
+    write_journey(tmp_path, DAILY, {"gracias.sms.j2": GRACIAS_SMS})
     provider = FakeSmsProvider()
     recipients = recipients_at(tmp_path)
     queue = f"spanish-{uuid.uuid4()}"
