@@ -46,9 +46,7 @@ steps:
   - {id: pause2, wait: 1d}
   - {id: third, send: {channel: sms, template: gracias}}
 """
-GRACIAS: dict[str, str | None] = {
-    "gracias.sms.j2": "¡Gracias, {{ customer.first_name }}! Debe {{ balance }}. {{ opt_out }}\n"
-}
+GRACIAS_SMS = "¡Gracias, {{ customer.first_name }}! Debe {{ balance }}. {{ opt_out }}\n"
 
 
 @pytest.mark.parametrize(
