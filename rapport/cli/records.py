@@ -4,16 +4,18 @@ consent record or correct it, and `journey links revoke` to kill an account's li
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from rapport.channels import NAMES
+from rapport.channels import CHANNELS, NAMES
 from rapport.channels.addresses import BadAddress, normalised
 from rapport.cli.app import fail, main
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.runtime.settings import load_settings
+from rapport.store.addresses import known_addresses
 from rapport.store.consent import ConsentEntry
 from rapport.store.database import Store, StoreUnavailable
 from rapport.store.links import LinkBook
@@ -57,8 +59,8 @@ def record_signal(account_id: str, event: str, values: dict[str, Any]) -> None:
     "--address",
     "addresses",
     multiple=True,
-    help="A phone number or email address of the account (repeatable): its own "
-    "entries (an SMS STOP, an email one-click) are shown and counted too.",
+    help="A phone number or email address of the account the store may not know yet "
+    "(repeatable); every address the store knows is shown anyway.",
 )
 @click.option(
     "--record",
@@ -76,39 +78,56 @@ def consent(
     channel: str | None,
     as_json: bool,
 ) -> None:
-    """A customer's consent record: what each channel may carry, and every entry with its
-    source and time."""
-    kept = _addresses(addresses)
+    """A customer's consent record: every address the store knows for the account with
+    its entries, and what each channel may carry for the account as a whole."""
     book = open_book()
     if action is not None:
-        _record(book, account_id, action, channel or ALL, kept)
+        _record(book, account_id, action, channel or ALL, _addresses(addresses))
     try:
-        entries = book.entries(account_id, tuple(kept))
-        standing = {name: _standing(book, account_id, name, kept) for name in NAMES}
+        known = known_addresses(book.store, account_id)
+        for address in _addresses(addresses):
+            known.setdefault(address, []).append("--address")
+        entries = book.entries(account_id, tuple(known))
+        standing = {name: _standing(book, account_id, name, list(known)) for name in NAMES}
     except StoreUnavailable as exc:
         fail([str(exc)])
+    summary = {name: said.summary() for name, said in standing.items()}
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "account_id": account_id,
-                    "addresses": kept,
-                    "channels": standing,
+                    "addresses": list(known),
+                    "channels": summary,
+                    "by_address": {
+                        name: said.by_address for name, said in standing.items() if said.by_address
+                    },
+                    "known_from": known,
                     "entries": [_entry(e) for e in entries],
                 },
                 indent=2,
             )
         )
         return
-    click.echo(f"consent of {account_id}" + (f" ({', '.join(kept)})" if kept else ""))
-    for name, said in standing.items():
-        click.echo(f"  {name:<7} {said}")
-    click.echo("entries:" if entries else "entries: none")
-    for e in entries:
-        click.echo(
-            f"  {e.at.isoformat()}  {e.action:<8} {e.channel:<6} "
-            f"{e.address or e.account_id}  {e.source}  {e.reference or ''}".rstrip()
-        )
+    click.echo(f"consent of {account_id}: what each channel may carry for the account")
+    for name, text in summary.items():
+        click.echo(f"  {name:<7} {text}")
+    click.echo("addresses the store knows:" if known else "addresses the store knows: none")
+    for address, where in known.items():
+        own = [e for e in entries if e.address == address]
+        click.echo(f"  {address}  (from {', '.join(where)})" + ("" if own else "  no entries"))
+        for e in own:
+            click.echo(f"    {_line(e)}")
+    account_entries = [e for e in entries if e.address is None]
+    click.echo("account entries:" if account_entries else "account entries: none")
+    for e in account_entries:
+        click.echo(f"    {_line(e)}")
+
+
+def _line(e: ConsentEntry) -> str:
+    return (
+        f"{e.at.isoformat()}  {e.action:<8} {e.channel:<6} {e.source}  {e.reference or ''}"
+    ).rstrip()
 
 
 def _addresses(given: tuple[str, ...]) -> list[str]:
@@ -140,14 +159,41 @@ def _record(
         fail([str(exc)])
 
 
-def _standing(book: ConsentBook, account_id: str, channel: str, addresses: list[str]) -> str:
-    """`allowed`, or why not, for the channel: each address of its kind is asked."""
-    fitting: list[str | None] = [a for a in addresses if ("@" in a) == (channel == "email")]
-    for address in fitting or [None]:
+@dataclass(frozen=True)
+class Standing:
+    """What a channel may carry: the account's own answer, and each address's."""
+
+    account: str  # `allowed`, or why not
+    by_address: dict[str, str]
+
+    def summary(self) -> str:
+        if self.account != "allowed":
+            return self.account
+        refused = {a: why for a, why in self.by_address.items() if why != "allowed"}
+        if not refused:
+            return "allowed"
+        if len(refused) == len(self.by_address):
+            return "; ".join(f"{why} ({a})" for a, why in refused.items())
+        allowed = [a for a in self.by_address if a not in refused]
+        return (
+            "; ".join(f"{why} ({a})" for a, why in refused.items())
+            + f"; allowed to {', '.join(allowed)}"
+        )
+
+
+def _standing(book: ConsentBook, account_id: str, channel: str, addresses: list[str]) -> Standing:
+    """The account's own entries, then each address of the channel's kind (a phone for
+    texts and calls, an email address for emails)."""
+    alone = book.refusal(account_id, channel, None)
+    kind = CHANNELS[channel].address[-1]
+    fitting = [
+        a for a in addresses if ("@" in a) == (kind == "email") and kind in ("email", "phone")
+    ]
+    by_address = {}
+    for address in fitting:
         refusal = book.refusal(account_id, channel, address)
-        if refusal is not None:
-            return refusal.detail()
-    return "allowed"
+        by_address[address] = refusal.detail() if refusal is not None else "allowed"
+    return Standing(alone.detail() if alone is not None else "allowed", by_address)
 
 
 def _entry(e: ConsentEntry) -> dict[str, Any]:

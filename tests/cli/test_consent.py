@@ -103,3 +103,52 @@ def test_a_cease_signalled_by_an_operator_is_kept_even_when_temporal_is_down(
     assert signal.returncode == 1
     assert "cannot reach Temporal" in signal.stderr
     assert json.loads(record.stdout)["channels"]["sms"].startswith("ceased: operator at ")
+
+
+def test_a_stop_from_the_accounts_phone_shows_without_naming_the_address(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """Issue 24: after a STOP from the account's phone, `journey consent A-1` said `sms
+    allowed` unless --address was given: an operator read the opposite of the truth."""
+    from rapport.consent.book import ConsentBook
+    from rapport.store.database import Store
+    from rapport.store.recipients import RecipientIndex
+
+    cli.invoke(main, ["db", "upgrade"])
+    store = Store(f"sqlite:///{tmp_path / 'rapport.db'}")
+    RecipientIndex(store).remember("+12125550100", "A-1")  # a text went to it
+    RecipientIndex(store).remember("+13125550199", "A-1")  # and to a second phone
+    ConsentBook(store).record(
+        "opt_out", "sms", "sms_keyword", address="+12125550100", reference="SM-1"
+    )
+    shown = cli.invoke(main, ["consent", "A-1"])
+    record = json.loads(cli.invoke(main, ["consent", "A-1", "--json"]).output)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    sms = next(line for line in lines if line.startswith("  sms "))
+    assert "allowed" != sms.split()[1]
+    assert "opted_out: sms_keyword at " in sms
+    assert "(+12125550100); allowed to +13125550199" in sms
+    assert any(line.startswith("  voice   allowed") for line in lines)
+    assert "  +12125550100  (from texts)" in lines
+    assert any("opt_out  sms    sms_keyword  SM-1" in line for line in lines)
+    assert "  +13125550199  (from texts)  no entries" in lines
+    assert record["addresses"] == ["+12125550100", "+13125550199"]
+    assert record["channels"]["sms"].startswith("opted_out: sms_keyword at ")
+    assert record["by_address"]["sms"]["+13125550199"] == "allowed"
+    assert [(e["action"], e["address"]) for e in record["entries"]] == [("opt_out", "+12125550100")]
+
+
+def test_a_stop_from_the_only_phone_is_the_accounts_answer(cli: CliRunner, tmp_path: Path) -> None:
+    from rapport.consent.book import ConsentBook
+    from rapport.store.database import Store
+    from rapport.store.recipients import RecipientIndex
+
+    cli.invoke(main, ["db", "upgrade"])
+    store = Store(f"sqlite:///{tmp_path / 'rapport.db'}")
+    RecipientIndex(store).remember("+12125550100", "A-1")
+    ConsentBook(store).record("opt_out", "sms", "sms_keyword", address="+12125550100")
+    shown = cli.invoke(main, ["consent", "A-1"]).output
+    assert "  sms     opted_out: sms_keyword at " in shown
+    assert "(+12125550100)" in shown
+    assert "allowed to" not in shown
