@@ -126,7 +126,7 @@ def test_a_stop_from_the_accounts_phone_shows_without_naming_the_address(
     assert shown.exit_code == 0, shown.output
     lines = shown.output.splitlines()
     sms = next(line for line in lines if line.startswith("  sms "))
-    assert "allowed" != sms.split()[1]
+    assert sms.split()[1] != "allowed"
     assert "opted_out: sms_keyword at " in sms
     assert "(+12125550100); allowed to +13125550199" in sms
     assert any(line.startswith("  voice   allowed") for line in lines)
