@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run bench clean
+.PHONY: install check test lint run bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The fast loop: lint, then every test not marked slow or browser, on one process per core
+# (pytest-xdist). Under a minute on the 2-core development machine.
+check: lint
+	$(BIN)/pytest -q -n auto -m "not slow and not browser"
+
+# Everything, one test at a time: the real-time suites, the browser and the rest.
 test: lint
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  printf '\n%s\n%s\n%s\n\n' '!!!!!!!!!! NO BROWSER: the portal browser tests will be SKIPPED !!!!!!!!!!' \

@@ -8,6 +8,7 @@ file."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -36,6 +37,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# A test that asks for one of these fixtures carries the mark of the same name, so `-m`
+# selects honestly (the `store` fixture marks its PostgreSQL param itself).
+MARKED_FIXTURES = ("postgres", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        f"{item.nodeid} uses the {name} fixture without @pytest.mark.{name}"
+        for item in items
+        for name in MARKED_FIXTURES
+        if name in getattr(item, "fixturenames", ()) and item.get_closest_marker(name) is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("\n".join(unmarked))
+
+
 @pytest_asyncio.fixture
 async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
     kind = request.config.getoption("--workflow-environment")
@@ -46,12 +63,17 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironme
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    server = Postgres.start(tmp_path_factory.mktemp("postgres"))
+    # The data folder is not under pytest's temp root: as root, pgserver runs PostgreSQL as
+    # the `pgserver` user, who must traverse the folder's parents, and every pytest started
+    # by root resets /tmp/pytest-of-root to 0700 (another run on the machine locks it out).
+    data = Path(tempfile.mkdtemp(prefix="rapport-postgres-"))
+    server = Postgres.start(data, runtime=tmp_path_factory.mktemp("postgres-runtime"))
     yield server
     server.stop()
+    shutil.rmtree(data, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A migrated, empty store: a SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":

@@ -17,11 +17,13 @@ class Postgres:
     base_url: str
 
     @classmethod
-    def start(cls, folder: Path) -> Postgres:
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))  # pgserver asks for one
+    def start(cls, data: Path, runtime: Path) -> Postgres:
+        """PostgreSQL on `data` (a folder its parents let others traverse); pgserver keeps
+        its lock file under `runtime`."""
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # pgserver asks for one
         import pgserver
 
-        server = pgserver.get_server(folder / "data", cleanup_mode="stop")
+        server = pgserver.get_server(data, cleanup_mode="stop")
         return cls(server, server.get_uri().replace("postgresql://", "postgresql+psycopg://"))
 
     def new_database(self, name: str) -> str:

@@ -25,6 +25,8 @@ REQUIRED = {
 }
 
 
+@pytest.mark.slow  # every benchmark, each on its own real server, in real time
+@pytest.mark.postgres  # bench.portal measures on pgserver too
 def test_every_benchmark_writes_its_figures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,6 +36,8 @@ from tests.scenarios import account
 from tests.workers import Workers, settings_for, twilio_env, worker_env
 from workflows.journey import DelinquencyJourney
 
+pytestmark = pytest.mark.slow  # real minutes of journeys, SIGKILLs, Temporal stopped
+
 JOURNEY = """\
 id: twice
 version: 1

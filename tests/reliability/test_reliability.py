@@ -41,6 +41,8 @@ from tests.scenarios import account
 from tests.workers import Workers, settings_for, smtp_env, twilio_env, webhook_env, worker_env
 from workflows.journey import DelinquencyJourney
 
+pytestmark = pytest.mark.slow  # real minutes of journeys, SIGKILLs, dev-server restarts
+
 JOURNEY = """\
 id: faults
 version: 1

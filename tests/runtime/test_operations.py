@@ -64,7 +64,7 @@ def customer(account_id: str, **changes: object) -> Account:
     )
 
 
-async def eventually(check, within: float = 10.0):  # type: ignore[no-untyped-def]
+async def eventually(check, within: float = 30.0):  # type: ignore[no-untyped-def]
     """Visibility and workflow progress are asynchronous: poll briefly."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
@@ -181,6 +181,7 @@ async def test_operators_find_journeys_by_search_attributes(settings: Settings) 
         assert "for account L-2: 900.00 USD" in str(await description.static_summary())
 
 
+@pytest.mark.slow  # stops and restarts the dev server and the worker
 async def test_everything_restarts_and_the_journey_carries_on(settings: Settings) -> None:
     async with running(settings) as (_, journeys):
         await journeys.start(customer("R-1", consent={"email": True}))
@@ -200,6 +201,7 @@ async def test_everything_restarts_and_the_journey_carries_on(settings: Settings
     assert sent == [("R-1", "plan"), ("R-1", "on_paid")]  # nothing repeated
 
 
+@pytest.mark.slow  # `python worker.py` in its own process, SIGTERMed mid-delivery
 async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> None:
     receiver = WebhookReceiver(secret="hook", hold=Hold(1))
     server = await start_dev_server(settings)

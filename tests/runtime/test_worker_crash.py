@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,6 +28,8 @@ from tests.scenarios import account
 from tests.workers import Workers, settings_for, twilio_env, webhook_env, worker_env
 from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput
+
+pytestmark = pytest.mark.slow  # SIGKILL, then waits out Temporal's activity timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 

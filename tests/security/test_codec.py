@@ -67,6 +67,7 @@ async def test_a_tampered_payload_is_refused_and_plain_payloads_pass() -> None:
         (f"a:{base64.b64encode(b'short').decode()}", "5 bytes, AES-256 needs 32"),
         (f"{A},{A}", "key 'a' appears twice"),
     ],
+    ids=["empty", "no-colon", "not-base64", "short", "twice"],  # A is random: stable ids for xdist
 )
 def test_a_bad_key_line_says_what_is_wrong_without_the_key(line: str, problem: str) -> None:
     with pytest.raises(KeyProblem, match=problem) as caught:

@@ -36,6 +36,7 @@ def test_a_version_is_kept_once_and_read_back(store: Store) -> None:
     assert pinned.tzinfo is not None
 
 
+@pytest.mark.postgres
 def test_a_shared_database_behind_the_code_is_refused_with_the_command(
     postgres: object, tmp_path: object
 ) -> None:

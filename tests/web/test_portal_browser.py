@@ -19,7 +19,7 @@ from tests.web.portal_rig import Rig, portal_rig
 
 __all__ = ["browser"]
 LAST_FOUR = "0100"  # the test account's phone is +1 212 555 0100
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 @pytest_asyncio.fixture(scope="module")
