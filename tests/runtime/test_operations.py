@@ -150,6 +150,7 @@ async def test_signals_and_the_update_through_the_client(settings: Settings) -> 
             await journeys.status("NOPE")
 
 
+@pytest.mark.slow  # waits in real time for the dev server's visibility to list the journeys
 async def test_operators_find_journeys_by_search_attributes(settings: Settings) -> None:
     async with running(settings) as (server, journeys):
         await journeys.start(customer("L-1"))
