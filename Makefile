@@ -3,17 +3,30 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency pinned to the version CI tested; `make lock` refreshes it.
+CONSTRAINTS := constraints.txt
 
-.PHONY: install check test lint run bench clean
+.PHONY: install lock check test lint run bench clean
 
 install: $(STAMP)
 
-# Reinstall only when the project's dependencies change.
-$(STAMP): pyproject.toml
+# Reinstall only when the project's dependencies or their pins change.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
+
+# Re-pin: the newest versions pyproject.toml allows, installed into a fresh venv, frozen
+# (without the project itself) into constraints.txt. Run `make test`, then commit it.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo '# Pins for `make install` (pip install -c constraints.txt). Made by `make lock`: do not edit.'; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS)
+	rm -rf .lock-venv
 
 lint: install
 	$(BIN)/ruff format --check .
