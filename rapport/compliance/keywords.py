@@ -48,9 +48,6 @@ WORDS: tuple[Word, ...] = (
     *_rows("opt_out", "pt", "sair", "cancelar inscrição"),
 )
 _BY_TEXT = {word.text: word for word in WORDS}
-OPT_OUT_WORDS = frozenset(w.text for w in WORDS if w.means == "opt_out")
-OPT_IN_WORDS = frozenset(w.text for w in WORDS if w.means == "opt_in")
-HELP_WORDS = frozenset(w.text for w in WORDS if w.means == "help")
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"[\s_]+")
 
@@ -70,7 +67,3 @@ def said(reply: str) -> Word | None:
 def keyword(reply: str) -> Keyword | None:
     word = said(reply)
     return word.means if word is not None else None
-
-
-def is_opt_out(reply: str) -> bool:
-    return keyword(reply) == "opt_out"

@@ -39,10 +39,6 @@ class RenderedMessage:
     subject: str | None
     body: str
 
-    @property
-    def first_line(self) -> str:
-        return self.subject or next((ln for ln in self.body.splitlines() if ln.strip()), "")
-
 
 class TemplateProblem(ValueError):
     """A template that cannot be compiled or rendered, with the file and line."""
