@@ -1,7 +1,8 @@
 """Run the Rapport worker.
 
     python worker.py              # against TEMPORAL_ADDRESS (default localhost:7233)
-    python worker.py --dev        # first start the embedded dev server with its web UI
+    python worker.py --dev        # first start the embedded dev server with its web UI,
+                                  # serve the web app (`journey web`) beside the worker
                                   # (and run in development: see RAPPORT_ENVIRONMENT)
     python worker.py --dev --demo # ... and start demo journeys (what `make run` does)
 

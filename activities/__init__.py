@@ -2,7 +2,10 @@
 capability. The providers and sources they use live in `rapport.providers` and
 `rapport.billing`; secrets stay on this side, out of workflow history.
 
-- `definitions`: `load_journey`, find and validate the account's journey at start.
-- `payments`: `check_payment_status` before every delivery.
-- `delivery`: `send_message` and `create_handoff`, through the providers settings choose.
+- `definitions`: `prepare_journey` (the account's journey, pinned by hash and archived
+  for every worker; the customer's zone rules; what earlier journeys delivered, for the
+  caps) and `zone_rules` (read again when the zone changes or its recorded rules near
+  their end), both local activities.
+- `delivery`: `send_message` (the balance from billing, the store's consent record,
+  rendering, the provider settings choose) and `create_handoff` (a task for a person).
 """

@@ -1,8 +1,10 @@
-"""`send_message` delivers one message: it asks billing for the balance, renders the
-template, asks the store's consent record whether the customer still wants it, and hands
-the message to the provider settings choose. `create_handoff`
-asks a person to reach out. Secrets (the link key, provider credentials) stay here,
-out of workflow history.
+"""`send_message` delivers one message: for a reminder it asks billing for the balance
+(paid: nothing is sent), asks the store's consent record whether the customer still wants
+it, renders the template with the message's portal link (and an email's one-click
+unsubscribe link), kept in the store by hash, hands the message to the provider settings
+choose, and logs the delivery for the caps of the account's later journeys.
+`create_handoff` asks a person to reach out. Secrets (the link key, provider
+credentials) stay here, out of workflow history.
 
 Failures are sorted here. Transient ones (a provider or billing down, a timeout, a
 429) raise, so Temporal retries with backoff, honouring Retry-After, and no attempt

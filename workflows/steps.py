@@ -2,9 +2,9 @@
 signals, the plan update and the status query do.
 
 Deterministic by construction (pure code and `temporalio.workflow` calls: no I/O, no
-clock, no randomness; a test checks), so it is passed through Temporal's sandbox
-like `rapport`: the sandbox re-imports only the thin class in `journey.py`, which
-keeps a cached journey small and a replay cheap.
+clock, no randomness). The workflow runs without Temporal's sandbox (`sandboxed=False`,
+see `sandbox.py`), so nothing checks this at run time: `tests/workflows/
+test_determinism.py` does, statically, with import-linter and the replay tests.
 """
 
 from __future__ import annotations

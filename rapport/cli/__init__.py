@@ -1,9 +1,10 @@
 """The `journey` command, on top of everything else.
 
 - `app`: the command group and what every command shares (errors, exits, connecting).
-- `design`: for journey designers: validate, schema, preview, simulate, outbox.
-- `operate`: for billing systems and operators: start, status, list, pay, signal.
-- `records`: the store: `db upgrade`, and `consent` to read or correct a customer's record.
+- `design`: for journey designers: validate, rules, schema, preview, simulate, outbox.
+- `operate`: for billing systems and operators: start, status, list, pay, update, signal.
+- `records`: the store: `db upgrade`, `consent` to read or correct a customer's record,
+  `links revoke`.
 - `web`: `journey web` (the web app) and `journey keys new`.
 - `parsing`: reading amounts and `key=value` fields as people type them.
 - `demo`: the demo journeys `make run` starts.

@@ -1,3 +1,5 @@
+"""`python -m rapport.cli`: the `journey` command."""
+
 from rapport.cli import main
 
 main()

@@ -1,4 +1,4 @@
-"""Commands for billing systems and operators: start, status, list, pay, signal."""
+"""Commands for billing systems and operators: start, status, list, pay, update, signal."""
 
 from __future__ import annotations
 

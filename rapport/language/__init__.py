@@ -7,6 +7,9 @@ no I/O beyond reading the designer's files.
 - `yaml_source`: YAML loading that keeps line numbers.
 - `loader`: turns files into validated journeys, reporting every problem.
 - `checks`: the checks beyond the schema (gotos, loops, templates, opt-out, ...).
-- `expressions`, `templates`: the sandboxed Jinja2 parts.
+- `expressions`, `templates`: the Jinja2 parts, in `sandbox` (bounded work per render).
 - `context`: what a template sees; `selection`: which journey and segment an account gets.
+- `samples`: the sample account templates and expressions are checked against.
+- `formatting`: money and dates in the customer's locale (Babel).
+- `problems`: `FILE:LINE: field.path: message`, the form of every problem reported.
 """

@@ -1,7 +1,8 @@
 """Which journey and which segment: the `entry` and `segments` rules.
 
-Pure functions over the account and the journey's facts, used by the
-workflow (inside the sandbox), by `journey preview` and by the loader.
+Pure functions over the account and the journey's facts, used by the catalog
+(choosing a journey when one starts), by the workflow (its segment), by `journey
+preview` and by the checks.
 """
 
 from __future__ import annotations

@@ -7,4 +7,5 @@
   the PyPI packages; the one place the project starts either.
 - `workers`: a worker with the workflow, its activities and the providers settings choose
   (`python worker.py`, simulations, tests and benchmarks all build theirs here).
+- `logs`: one line per event, for people or machines, never personal data.
 """

@@ -7,6 +7,11 @@ install) or PostgreSQL (`RAPPORT_DATABASE_URL`). One small module per table grou
 - `jsonl`: an append-only JSON-lines file (the local outbox and payments ledger).
 - `recipients`: which accounts a phone number belongs to (for inbound SMS replies).
 - `deliveries`: every message delivered, by account (caps count across journeys).
-- `links`: tokens (hashed) a message carries to the web app, e.g. one-click unsubscribe.
+- `links`: tokens (hashed) a message carries to the web app: the portal's `/r/` link and
+  the one-click unsubscribe `/u/`.
 - `consent`: consent entries, only ever added (`rapport.consent` reads them).
+- `payments`: the payment provider's events already taken, by event id.
+- `addresses`, `languages`: what the store knows of an account across its journeys
+  (every address, for `journey consent`; its last language, for the web app).
+- `tables`: every table group, imported once for the metadata and Alembic.
 """
