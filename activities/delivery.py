@@ -173,7 +173,9 @@ class DeliveryActivities:
         links = self._links(request)
         account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
         context = message_context(account, request.balance, request.channel, links, request.plan)
-        rendered = journey.templates.render(request.template, request.channel, context)
+        rendered = journey.templates.render(
+            request.template, request.channel, context, account.customer.locale
+        )  # the customer's language's version of the template, if it has one
         if (
             request.channel in OPT_OUT_REQUIRED
             and CHANNELS[request.channel].opt_out_text(links, account.customer.locale)

@@ -72,7 +72,11 @@ class Library:
         scan = self.scan()
         shown = "; ".join(str(p) for p in scan.problems[:3])
         note = f" (invalid, see `journey validate`: {shown})" if shown else ""
-        by_id = {j.definition.id: j for j in scan.journeys}
+        by_id: dict[str, PinnedJourney] = {}
+        for journey in scan.journeys:  # of two versions of one journey, the highest starts
+            other = by_id.get(journey.definition.id)
+            if other is None or journey.definition.version > other.definition.version:
+                by_id[journey.definition.id] = journey
         if journey_id is not None:
             if journey_id not in by_id:
                 raise JourneyNotFound(
@@ -87,7 +91,7 @@ class Library:
                     f"is in {country_of(account)} (add it to the journey's countries)"
                 )
             return named
-        chosen = choose_journey([j.definition for j in scan.journeys], account)
+        chosen = choose_journey([j.definition for j in by_id.values()], account)
         if chosen is None:
             raise JourneyNotFound(
                 f"no journey's entry rule matches account "

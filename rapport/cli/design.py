@@ -17,7 +17,7 @@ from rapport.compliance.table import RULES_FOLDER, RuleBook, load_rulebook
 from rapport.contract.records import PlanOffered
 from rapport.language.account import Account
 from rapport.language.context import message_context
-from rapport.language.loader import LoadedJourney, load_all, load_journey
+from rapport.language.loader import LoadedJourney, current_versions, load_all, load_journey
 from rapport.language.models import JourneyDefinition, OfferPlanStep, PlanOffer, SendStep
 from rapport.language.problems import DefinitionError, Problem
 from rapport.language.selection import JourneyFacts, choose_segment, expression_context
@@ -34,21 +34,26 @@ def validate(paths: tuple[Path, ...]) -> None:
     journeys, problems = load_all(list(paths) or [Path("journeys")])
     book, pack_problems = _rulebook()
     problems += pack_problems
-    warnings = []
     for journey in journeys:
         errors, cautions = located(journey.path, journey.definition, book)
-        problems += errors
-        warnings += cautions
+        problems += errors + cautions
     for problem in sorted(problems):
         click.echo(str(problem))
-    for warning in sorted(warnings):
-        click.echo(str(warning))
-    if problems:
+    if any(not p.is_warning for p in problems):
         raise SystemExit(1)
     if not book.packs:
         click.echo(f"warning: no rule packs in {_rules_folder()}: only the engine's floors hold")
+    current = current_versions(journeys)
     for journey in journeys:
-        click.echo(f"ok  {journey.path}  ({journey.definition.id} v{journey.definition.version})")
+        definition = journey.definition
+        newest = current[definition.id]
+        note = (
+            f", superseded by v{newest.definition.version} in {newest.path}: new journeys "
+            "start that one"
+            if newest is not journey
+            else ""
+        )
+        click.echo(f"ok  {journey.path}  ({definition.id} v{definition.version}{note})")
 
 
 def _rules_folder() -> Path:

@@ -151,7 +151,7 @@ def located(
     file: FsPath, definition: JourneyDefinition, book: RuleBook
 ) -> tuple[list[Problem], list[Problem]]:
     """The findings for a definition file, as problems with their lines: (errors,
-    warnings); a warning's message starts with `warning:`."""
+    warnings), each printed as `FILE:LINE: field: [warning: ]message`."""
     findings = check_journey(definition, book)
     if not findings:
         return [], []
@@ -164,6 +164,6 @@ def located(
             errors.append(Problem(str(file), line, format_path(finding.path), finding.message))
         else:
             warnings.append(
-                Problem(str(file), line, format_path(finding.path), f"warning: {finding.message}")
+                Problem(str(file), line, format_path(finding.path), finding.message, "warning")
             )
     return errors, warnings

@@ -15,6 +15,7 @@ from decimal import Decimal
 from jinja2.exceptions import SecurityError
 
 from rapport.channels import CHANNELS
+from rapport.channels.sms import sms_length
 from rapport.language.context import LINK_NAMES, message_context
 from rapport.language.expressions import ExpressionError, compile_expression
 from rapport.language.models import (
@@ -27,10 +28,17 @@ from rapport.language.models import (
     SendStep,
     WaitStep,
 )
-from rapport.language.problems import Path
-from rapport.language.samples import AnyAttributes, sample_account
+from rapport.language.problems import Path, Severity, did_you_mean
+from rapport.language.samples import AnyAttributes, is_language, sample_account
 from rapport.language.selection import JourneyFacts, expression_context
-from rapport.language.templates import NAMES, TemplateBundle, TemplateProblem, template_file
+from rapport.language.template_names import template_field_problems
+from rapport.language.templates import (
+    NAMES,
+    TemplateBundle,
+    TemplateProblem,
+    split_file_name,
+    template_file,
+)
 
 _SAMPLE_LINKS = {name: f"https://pay.example.com/r/{name}" for name in LINK_NAMES}
 _OPT_OUT_MARK = "\u2063opt-out\u2063"
@@ -75,10 +83,8 @@ def _gotos(definition: JourneyDefinition) -> Iterator[Finding]:
         if isinstance(step, BranchStep):
             for j, rule in enumerate(step.branch):
                 if rule.goto not in ids:
-                    yield (
-                        ("steps", i, "branch", j, "goto"),
-                        f"no step has id {rule.goto!r}; steps: {', '.join(ids)}",
-                    )
+                    hint = did_you_mean(rule.goto, ids) or f"; steps: {', '.join(ids)}"
+                    yield (("steps", i, "branch", j, "goto"), f"no step has id {rule.goto!r}{hint}")
 
 
 def successors(definition: JourneyDefinition, index: int) -> list[int]:
@@ -144,10 +150,8 @@ def _variants(definition: JourneyDefinition) -> Iterator[Finding]:
     for path, message in definition.messages():
         for segment in message.variants:
             if segment not in known:
-                yield (
-                    (*path, "variants", segment),
-                    f"no segment has id {segment!r}; segments: {', '.join(sorted(known))}",
-                )
+                hint = did_you_mean(segment, known) or f"; segments: {', '.join(sorted(known))}"
+                yield ((*path, "variants", segment), f"no segment has id {segment!r}{hint}")
         if message.fallback == message.channel:
             yield (*path, "fallback"), "the fallback must be another channel"
 
@@ -213,25 +217,44 @@ class TemplateFinding:
 
     path: Path
     problem: TemplateProblem | str
+    severity: Severity = "error"
 
 
 def check_templates(
     definition: JourneyDefinition, bundle: TemplateBundle
 ) -> Iterator[TemplateFinding]:
-    """Every reachable template exists, compiles, renders a sample and tells how to opt out."""
+    """Every reachable template exists, compiles, renders a sample and tells how to opt
+    out, in its default version and in each language it has one for."""
     for path, message in definition.messages():
         plan = _sample_plan(message) if isinstance(message, PlanOffer) else None
         for channel_index, channel in enumerate(message.channels()):
             field = "channel" if channel_index == 0 else "fallback"
             for key, name in _template_names(message):
                 where = path + ((key,) if key == "template" else ("variants", key))
-                file = template_file(name, channel)
                 if not bundle.has(name, channel):
-                    yield TemplateFinding(
-                        where, f"template {file} does not exist (needed for {field} {channel})"
-                    )
+                    yield TemplateFinding(where, _missing_template(bundle, name, channel, field))
                     continue
-                yield from _render_check(where, bundle, name, channel, file, plan)
+                for language in [None, *bundle.languages(name, channel)]:
+                    yield from _render_check(
+                        where,
+                        bundle,
+                        channel,
+                        template_file(name, channel, language),
+                        plan,
+                        definition.policy.sms_max_segments,
+                        language,
+                    )
+
+
+def _missing_template(bundle: TemplateBundle, name: str, channel: str, field: str) -> str:
+    file = template_file(name, channel)
+    said = f"template {file} does not exist (needed for {field} {channel})"
+    languages = bundle.languages(name, channel)
+    if languages:
+        versions = ", ".join(template_file(name, channel, lang) for lang in languages)
+        return f"{said}: {versions} serve only those languages; every other customer needs it"
+    names = sorted({p[0] for f in bundle.sources if (p := split_file_name(f)) and p[2] == channel})
+    return said + did_you_mean(name, names)
 
 
 def _template_names(message: Message) -> list[tuple[str, str]]:
@@ -241,12 +264,24 @@ def _template_names(message: Message) -> list[tuple[str, str]]:
 def _render_check(
     where: Path,
     bundle: TemplateBundle,
-    name: str,
     channel: str,
     file: str,
     plan: SamplePlan | None,
+    sms_max_segments: int = 2,
+    language: str | None = None,
 ) -> Iterator[TemplateFinding]:
-    account = sample_account()
+    if language is not None and not is_language(language):
+        yield TemplateFinding(
+            where,
+            TemplateProblem(
+                file,
+                1,
+                f"{language!r} is not a language code such as es or fr: name the file "
+                "NAME.LANG.CHANNEL.j2, e.g. reminder.es.sms.j2",
+            ),
+        )
+        return
+    account = sample_account(language)
     context = message_context(account, account.balance, channel, _SAMPLE_LINKS, plan)
     context["account"]["attributes"] = AnyAttributes()
     if CHANNELS[channel].opt_out_required:
@@ -266,16 +301,17 @@ def _render_check(
         yield TemplateFinding(where, problem)
         return
     for unknown_name, line in unknown:
+        hint = did_you_mean(unknown_name, NAMES) or f"; templates may use {', '.join(NAMES)}"
         yield TemplateFinding(
-            where,
-            TemplateProblem(
-                file, line, f"unknown name {unknown_name!r}; templates may use {', '.join(NAMES)}"
-            ),
+            where, TemplateProblem(file, line, f"unknown name {unknown_name!r}{hint}")
         )
-    if unknown:
+    wrong_fields = list(template_field_problems(bundle, file))
+    for line, said in wrong_fields:
+        yield TemplateFinding(where, TemplateProblem(file, line, said))
+    if unknown or wrong_fields:
         return
     try:
-        rendered = bundle.render(name, channel, context)
+        rendered = bundle.render_file(file, channel, context)
     except TemplateProblem as problem:
         yield TemplateFinding(where, problem)
         return
@@ -307,6 +343,22 @@ def _render_check(
                 "to opt out; put it outside, on a line of its own",
             ),
         )
+    if channel == "sms":
+        line = CHANNELS["sms"].opt_out_text(_SAMPLE_LINKS, account.customer.locale)
+        text = rendered.body.replace(_OPT_OUT_MARK, line)
+        length = sms_length(text)
+        if length.segments > sms_max_segments:
+            yield TemplateFinding(
+                where,
+                TemplateProblem(
+                    file,
+                    1,
+                    f"this text is {length.describe()} for the sample account; the journey "
+                    f"allows {sms_max_segments} (policy.sms_max_segments): each segment is "
+                    "billed, and long texts arrive split",
+                ),
+                "warning",
+            )
 
 
 @dataclass(frozen=True)

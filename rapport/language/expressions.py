@@ -13,9 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
-from pydantic import BaseModel
 
-from rapport.language.account import Account
+from rapport.language.names import account_problem, listed_problem
+from rapport.language.problems import did_you_mean
 from rapport.language.sandbox import BoundedSandbox, attribute_paths
 
 NAMES = ("account", "segment", "journey")
@@ -34,14 +34,14 @@ def compile_expression(source: str) -> Callable[..., Any]:
     try:
         ast = _ENV.parse("{{ " + source + " }}")
     except TemplateSyntaxError as exc:
-        raise ExpressionError(f"expression does not compile: {exc.message}") from None
+        raise ExpressionError(f"expression does not compile: {_plain(exc.message)}") from None
     problems = list(_name_problems(ast))
     if problems:
         raise ExpressionError("; ".join(problems))
     try:
         return _ENV.compile_expression(source, undefined_to_none=False)
     except TemplateSyntaxError as exc:
-        raise ExpressionError(f"expression does not compile: {exc.message}") from None
+        raise ExpressionError(f"expression does not compile: {_plain(exc.message)}") from None
 
 
 def evaluate(source: str, context: Mapping[str, Any]) -> Any:
@@ -63,7 +63,10 @@ def _name_problems(ast: nodes.Template) -> list[str]:
         problems.append("calls are not allowed in expressions; use filters such as | length")
     for name in ast.find_all(nodes.Name):
         if name.ctx == "load" and name.name not in NAMES:
-            problems.append(f"unknown name {name.name!r}; expressions may use {', '.join(NAMES)}")
+            hint = did_you_mean(name.name, NAMES)
+            problems.append(
+                f"unknown name {name.name!r}{hint or '; expressions may use ' + ', '.join(NAMES)}"
+            )
     for path in attribute_paths(ast):
         problem = _path_problem(path)
         if problem:
@@ -72,30 +75,16 @@ def _name_problems(ast: nodes.Template) -> list[str]:
 
 
 def _path_problem(path: list[str]) -> str | None:
-    root, rest = path[0], path[1:]
+    root = path[0]
     if root == "journey":
-        if rest[0] not in JOURNEY_FIELDS:
-            return f"journey has no {rest[0]!r}; it has {', '.join(JOURNEY_FIELDS)}"
-        return None
+        return listed_problem(path, JOURNEY_FIELDS)
     if root != "account":
         return None
-    if any(part.startswith("_") for part in rest):
-        return f"private names such as {'.'.join(path)} are not allowed"
-    model: type[BaseModel] | None = Account
-    walked = ["account"]
-    for part in rest:
-        if model is None:
-            return f"{'.'.join(walked)} has no {part!r}"
-        fields = model.model_fields
-        if part not in fields:
-            return f"{'.'.join(walked)} has no {part!r}; it has {', '.join(fields)}"
-        if part in ("attributes", "consent"):
-            return None  # free-form mappings
-        annotation = fields[part].annotation
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
-        walked.append(part)
-    return None
+    return account_problem(path)
+
+
+def _plain(message: str | None) -> str:
+    """Jinja calls the end of an expression 'end of print statement'."""
+    return (message or "syntax error").replace(
+        "end of print statement", "the end of the expression"
+    )

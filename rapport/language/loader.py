@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from rapport.language.advice import advise
 from rapport.language.checks import check_definition, check_templates
 from rapport.language.models import JourneyDefinition
-from rapport.language.problems import DefinitionError, Path, Problem, format_path
+from rapport.language.problems import DefinitionError, Path, Problem, Severity, format_path
+from rapport.language.salvage import salvage_definition
 from rapport.language.templates import SUFFIX, TemplateBundle, TemplateProblem
+from rapport.language.wording import describe
 from rapport.language.yaml_source import SourceDocument, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,6 +32,8 @@ class LoadedJourney:
     path: FsPath
     definition: JourneyDefinition
     templates: TemplateBundle
+    warnings: tuple[Problem, ...] = ()
+    id_line: int = 1  # where `id:` is written, for problems about the journey as a whole
 
 
 def templates_dir(definition_path: FsPath) -> FsPath:
@@ -36,15 +41,58 @@ def templates_dir(definition_path: FsPath) -> FsPath:
 
 
 def load_journey(path: FsPath) -> LoadedJourney:
-    document = load_yaml(path)
-    definition = validate_model(JourneyDefinition, document)
-    problems = [_at(document, p, m) for p, m in check_definition(definition)]
-    bundle = read_templates(templates_dir(path))
-    for finding in check_templates(definition, bundle):
-        problems.append(_template_problem(document, path, finding.path, finding.problem))
-    if problems:
+    """The journey in `path`, checked whole: every problem of the file in one
+    DefinitionError (warnings with them), or the journey and its warnings."""
+    return check_document(load_yaml(path, lenient=True), path)
+
+
+def check_document(document: SourceDocument, path: FsPath) -> LoadedJourney:
+    """The journey read from `document` (the YAML of `path`), checked whole."""
+    problems = list(document.problems)
+    definition = _read_definition(document, problems)
+    if definition is None:
         raise DefinitionError(problems)
-    return LoadedJourney(path, definition, bundle.restricted_to(_reachable(definition)))
+    bundle = read_templates(templates_dir(path))
+    try:
+        problems += _checked(document, path, definition, bundle)
+    except Exception:  # what the schema left of a broken file may defeat a later check
+        if not problems:
+            raise
+    if any(not p.is_warning for p in problems):
+        raise DefinitionError(problems)
+    return LoadedJourney(
+        path,
+        definition,
+        bundle.restricted_to(_reachable(definition, bundle)),
+        tuple(sorted(problems)),
+        document.lines.line_of(("id",)),
+    )
+
+
+def _checked(
+    document: SourceDocument,
+    path: FsPath,
+    definition: JourneyDefinition,
+    bundle: TemplateBundle,
+) -> list[Problem]:
+    """Every check beyond the schema, and the warnings."""
+    problems = [_at(document, p, m) for p, m in check_definition(definition)]
+    for finding in check_templates(definition, bundle):
+        problems.append(
+            _template_problem(document, path, finding.path, finding.problem, finding.severity)
+        )
+    problems += [_at(document, p, m, "warning") for p, m in advise(definition)]
+    return problems
+
+
+def _read_definition(document: SourceDocument, problems: list[Problem]) -> JourneyDefinition | None:
+    """The definition; when the schema refuses parts of it, its errors go to `problems`
+    and what is valid is kept (`salvage`) so that every other check still runs."""
+    try:
+        return JourneyDefinition.model_validate(document.data)
+    except ValidationError as exc:
+        problems += _schema_problems(JourneyDefinition, document, exc)
+    return salvage_definition(document.data)
 
 
 def validate_model(model: type[M], document: SourceDocument) -> M:
@@ -52,7 +100,17 @@ def validate_model(model: type[M], document: SourceDocument) -> M:
     try:
         return model.model_validate(document.data)
     except ValidationError as exc:
-        raise DefinitionError([_pydantic_problem(document, e) for e in exc.errors()]) from None
+        raise DefinitionError(_schema_problems(model, document, exc)) from None
+
+
+def _schema_problems(
+    model: type[BaseModel], document: SourceDocument, exc: ValidationError
+) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        path, message = describe(error, model, document.data)
+        problems.append(_at(document, path, message))
+    return problems
 
 
 def read_templates(folder: FsPath) -> TemplateBundle:
@@ -78,7 +136,11 @@ def find_definitions(paths: list[FsPath]) -> list[FsPath]:
 
 
 def load_all(paths: list[FsPath]) -> tuple[list[LoadedJourney], list[Problem]]:
-    """Every journey under `paths`, and every problem in any of them."""
+    """Every journey under `paths`, and every problem (and warning) in any of them.
+
+    Two files may hold the same journey id at different versions (the highest is the
+    one new journeys start: `current_versions`); the same id and version twice is an
+    error at the second file's `id:` line."""
     journeys: list[LoadedJourney] = []
     problems: list[Problem] = []
     for path in find_definitions(paths):
@@ -86,64 +148,56 @@ def load_all(paths: list[FsPath]) -> tuple[list[LoadedJourney], list[Problem]]:
             problems.append(Problem(str(path), 1, "(file)", "no such file or folder"))
             continue
         try:
-            journeys.append(load_journey(path))
+            journey = load_journey(path)
         except DefinitionError as exc:
             problems.extend(exc.problems)
-    by_id: dict[str, LoadedJourney] = {}
+            continue
+        journeys.append(journey)
+        problems.extend(journey.warnings)
+    seen: dict[tuple[str, int], LoadedJourney] = {}
     for journey in journeys:
-        other = by_id.setdefault(journey.definition.id, journey)
+        key = (journey.definition.id, journey.definition.version)
+        other = seen.setdefault(key, journey)
         if other is not journey:
             problems.append(
                 Problem(
                     str(journey.path),
-                    1,
+                    journey.id_line,
                     "id",
-                    f"journey id {journey.definition.id!r} is also used by {other.path}",
+                    f"journey {key[0]!r} version {key[1]} is also defined in "
+                    f"{other.path}:{other.id_line}: give one of them a higher version "
+                    "(new journeys start the highest) or another id",
                 )
             )
     return journeys, problems
 
 
-def _reachable(definition: JourneyDefinition) -> set[str]:
+def current_versions(journeys: list[LoadedJourney]) -> dict[str, LoadedJourney]:
+    """The journey new accounts start, by id: of several versions, the highest."""
+    current: dict[str, LoadedJourney] = {}
+    for journey in journeys:
+        other = current.get(journey.definition.id)
+        if other is None or journey.definition.version > other.definition.version:
+            current[journey.definition.id] = journey
+    return current
+
+
+def _reachable(definition: JourneyDefinition, bundle: TemplateBundle) -> set[str]:
+    """The template files the journey's messages can use, in every language."""
     names: set[str] = set()
     for _, message in definition.messages():
         for channel in message.channels():
             for name in [message.template, *message.variants.values()]:
-                names.add(f"{name}.{channel}{SUFFIX}")
+                names.update(bundle.with_languages(name, channel))
     return names
 
 
-def _clean_loc(loc: tuple[Any, ...], data: Any) -> Path:
-    """Drop the tags pydantic inserts for tagged unions (`steps.0.wait-step.wait`):
-    a name that is not a key of the data at that point, and not the last part."""
-    path: list[str | int] = []
-    for position, part in enumerate(loc):
-        is_last = position == len(loc) - 1
-        if isinstance(data, dict):
-            if part in data:
-                data = data[part]
-            elif not is_last:
-                continue
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        path.append(part)
-    return tuple(path)
-
-
-def _pydantic_problem(document: SourceDocument, error: Any) -> Problem:
-    path = _clean_loc(error["loc"], document.data)
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = f"unknown key {path[-1]!r}"
-    elif error["type"] == "missing":
-        message = "required"
-    elif error["type"] == "literal_error":
-        message = f"{error['input']!r} is not allowed: {message.removeprefix('Input should be ')}"
-    return _at(document, path, message)
-
-
-def _at(document: SourceDocument, path: Path, message: str) -> Problem:
-    return Problem(document.file, document.lines.line_of(path), format_path(path), message)
+def _at(
+    document: SourceDocument, path: Path, message: str, severity: Severity = "error"
+) -> Problem:
+    return Problem(
+        document.file, document.lines.line_of(path), format_path(path), message, severity
+    )
 
 
 def _template_problem(
@@ -151,8 +205,9 @@ def _template_problem(
     definition_path: FsPath,
     path: Path,
     problem: TemplateProblem | str,
+    severity: Severity = "error",
 ) -> Problem:
     if isinstance(problem, str):
-        return _at(document, path, problem)
+        return _at(document, path, problem, severity)
     file = str(templates_dir(definition_path) / problem.file)
-    return Problem(file, problem.line, format_path(path), problem.message)
+    return Problem(file, problem.line, format_path(path), problem.message, severity)

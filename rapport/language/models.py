@@ -64,6 +64,9 @@ class Policy(Strict):
     caps: list[Cap] = Field(default_factory=list)
     min_gap: Duration = timedelta()
     on_cap: Literal["defer", "skip"] = "defer"
+    # A check for the validator only, never read at run time: kept out of the pinned
+    # definition (`exclude`), so it does not change the content hash of any journey.
+    sms_max_segments: int = Field(default=2, ge=1, le=10, exclude=True)
 
 
 class Segment(Strict):

@@ -11,8 +11,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from babel.localedata import locale_identifiers
+
 from rapport.channels import NAMES
 from rapport.language.account import Account, Customer, History
+
+_LANGUAGES = frozenset(code for code in locale_identifiers() if "_" not in code)
 
 
 class AnyAttributes(dict[str, Any]):
@@ -22,7 +26,13 @@ class AnyAttributes(dict[str, Any]):
         return f"<attributes.{key}>"
 
 
-def sample_account() -> Account:
+def is_language(code: str) -> bool:
+    """Whether `code` names a language (`es`, `fr`, `pt`) as template files use them."""
+    return code.isascii() and code.isalpha() and code.islower() and code in _LANGUAGES
+
+
+def sample_account(language: str | None = None) -> Account:
+    """The sample customer; with `language`, one whose locale is in that language."""
     account = Account(
         account_id="SAMPLE-1",
         customer=Customer(
@@ -31,7 +41,7 @@ def sample_account() -> Account:
             email="sam@example.com",
             phone="+15555550100",
             timezone="America/New_York",
-            locale="en-US",
+            locale=language or "en-US",
         ),
         balance=Decimal("182.40"),
         currency="USD",

@@ -1,5 +1,10 @@
 """Message templates: `NAME.CHANNEL.j2`, rendered in a Jinja2 sandbox.
 
+A template may have a version per language, `NAME.LANG.CHANNEL.j2` (`reminder.es.sms.j2`),
+chosen when the customer's locale is in that language (`es-MX`, `es`); every other
+customer gets `NAME.CHANNEL.j2`. Which file a message uses is a pure function of the
+template's name, the channel and the customer's locale (`TemplateBundle.file_for`).
+
 Undefined names are errors, so `{{ customer.nickname }}` fails loudly
 instead of sending "Hi ," to a customer. An email's first line is
 `Subject: ...`, then a blank line, then the body.
@@ -7,6 +12,7 @@ instead of sending "Hi ," to a customer. An email's first line is
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +29,7 @@ from jinja2 import (
 )
 from jinja2 import TemplateSyntaxError as _SyntaxError
 
+from rapport.language.problems import did_you_mean
 from rapport.language.sandbox import BoundedSandbox, RenderTimeout, render_within, static_chain
 from rapport.language.types import Channel
 
@@ -30,8 +37,27 @@ SUFFIX = ".j2"
 NAMES = ("account", "customer", "balance", "minimum_due", "links", "plan", "opt_out")
 
 
-def template_file(name: str, channel: str) -> str:
-    return f"{name}.{channel}{SUFFIX}"
+def template_file(name: str, channel: str, language: str | None = None) -> str:
+    """`reminder.sms.j2`, or with a language `reminder.es.sms.j2`."""
+    return f"{name}.{language}.{channel}{SUFFIX}" if language else f"{name}.{channel}{SUFFIX}"
+
+
+def language_of(locale: str | None) -> str | None:
+    """The language of a locale as template files name it: `es-MX` -> `es`."""
+    if not locale:
+        return None
+    return locale.replace("_", "-").split("-")[0].lower() or None
+
+
+def split_file_name(file: str) -> tuple[str, str | None, str] | None:
+    """(name, language or None, channel) of a template file name, or None for another
+    file (an include such as `footer.j2`)."""
+    parts = file.removesuffix(SUFFIX).split(".")
+    if not file.endswith(SUFFIX) or len(parts) not in (2, 3):
+        return None
+    if len(parts) == 2:
+        return parts[0], None, parts[1]
+    return parts[0], parts[1], parts[2]
 
 
 @dataclass(frozen=True)
@@ -68,7 +94,33 @@ class TemplateBundle:
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def has(self, name: str, channel: str) -> bool:
+        """Whether the default file (any customer's language) exists."""
         return template_file(name, channel) in self.sources
+
+    def file_for(self, name: str, channel: str, locale: str | None) -> str:
+        """The file a message uses: the customer's language's version if there is one,
+        else the default `NAME.CHANNEL.j2`."""
+        language = language_of(locale)
+        if language is not None:
+            localized = template_file(name, channel, language)
+            if localized in self.sources:
+                return localized
+        return template_file(name, channel)
+
+    def languages(self, name: str, channel: str) -> list[str]:
+        """The languages `name` has its own version in, on `channel`."""
+        found = []
+        for file in self.sources:
+            parts = split_file_name(file)
+            if parts is not None and parts[0] == name and parts[2] == channel and parts[1]:
+                found.append(parts[1])
+        return sorted(found)
+
+    def with_languages(self, name: str, channel: str) -> list[str]:
+        """The default file of `name` on `channel` and every language's version of it."""
+        return [template_file(name, channel)] + [
+            template_file(name, channel, language) for language in self.languages(name, channel)
+        ]
 
     def restricted_to(self, files: set[str]) -> TemplateBundle:
         """The templates in `files` and all they include: what a journey's snapshot keeps."""
@@ -110,23 +162,45 @@ class TemplateBundle:
             return self._env.get_template(file)  # Jinja caches it in the environment
         except _SyntaxError as exc:
             raise TemplateProblem(
-                exc.name or file, exc.lineno, exc.message or "syntax error"
+                exc.name or file, exc.lineno, _plain_syntax(exc.message or "syntax error")
             ) from None
         except TemplateNotFound as exc:
             raise TemplateProblem(file, 1, f"template {exc.name} does not exist") from None
+
+    def parse(self, file: str) -> nodes.Template:
+        """The template's syntax tree; TemplateProblem when it does not compile."""
+        try:
+            return self._env.parse(self.sources[file], name=file, filename=file)
+        except _SyntaxError as exc:
+            raise TemplateProblem(
+                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
+            ) from None
 
     def unknown_names(self, file: str) -> list[tuple[str, int]]:
         """Names a template reads that no message provides, with their lines."""
         try:
             ast = self._env.parse(self.sources[file], name=file, filename=file)
         except _SyntaxError as exc:
-            raise TemplateProblem(file, exc.lineno, exc.message or "syntax error") from None
-        unknown = meta.find_undeclared_variables(ast) - set(NAMES)
+            raise TemplateProblem(
+                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
+            ) from None
+        try:
+            unknown = meta.find_undeclared_variables(ast) - set(NAMES)
+        except _SyntaxError as exc:  # e.g. a filter that does not exist
+            raise TemplateProblem(file, exc.lineno, self._said(exc.message)) from None
         return sorted(
             (node.name, node.lineno)
             for node in ast.find_all(nodes.Name)
             if node.name in unknown and node.ctx == "load"
         )
+
+    def _said(self, message: str | None) -> str:
+        """Jinja's words for a template that does not compile, with a close filter's name."""
+        unknown_filter = re.match(r"No filter named '([^']*)'", message or "")
+        if unknown_filter:
+            name = unknown_filter.group(1)
+            return f"no filter named {name!r}{did_you_mean(name, self._env.filters)}"
+        return _plain_syntax(message or "syntax error")
 
     def opt_out_in_every_branch(self, file: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether `file` outputs `{{ opt_out }}` whatever the data: at its top level (or
@@ -155,9 +229,19 @@ class TemplateBundle:
     def account_fields(self, file: str) -> frozenset[FieldPath] | None:
         """The account fields `file` (and what it includes) reads, as paths such as
         ('customer', 'first_name'); None when it reads the account as a whole or by a
-        computed key. A send then carries these fields only, not the whole account."""
+        computed key. A send then carries these fields only, not the whole account.
+        For a default file (`reminder.sms.j2`) this covers its versions in every
+        language too: the workflow asks by the default file, the activity picks the
+        customer's language's version, and the send must carry what either reads."""
         found: set[FieldPath] = set()
-        for name, source in self.subset(file).sources.items():
+        parts = split_file_name(file)
+        files = [file]
+        if parts is not None and parts[1] is None:
+            files = self.with_languages(parts[0], parts[2])
+        sources: dict[str, str] = {}
+        for each in files:
+            sources.update(self.subset(each).sources)
+        for name, source in sources.items():
             try:
                 ast = self._env.parse(source, name=name, filename=name)
             except _SyntaxError:
@@ -168,8 +252,20 @@ class TemplateBundle:
             found |= fields
         return frozenset(found)
 
-    def render(self, name: str, channel: Channel, context: Mapping[str, Any]) -> RenderedMessage:
-        file = template_file(name, channel)
+    def render(
+        self,
+        name: str,
+        channel: Channel,
+        context: Mapping[str, Any],
+        locale: str | None = None,
+    ) -> RenderedMessage:
+        """Render `name` on `channel` in the version for `locale`'s language (or the
+        default file when that language has none)."""
+        return self.render_file(self.file_for(name, channel, locale), channel, context)
+
+    def render_file(
+        self, file: str, channel: Channel, context: Mapping[str, Any]
+    ) -> RenderedMessage:
         template = self.compile(file)
         try:
             text = render_within(lambda: template.render(**context))
@@ -254,10 +350,29 @@ def _template_position(exc: BaseException, file: str) -> tuple[str, int]:
     return found
 
 
+_NO_ATTRIBUTE = re.compile(r"^'(\w+) object' has no attribute '([^']*)'$")
+_UNDEFINED = re.compile(r"^'([^']*)' is undefined$")
+_KINDS = {"dict": "this group of values", "str": "a text", "int": "a number", "list": "a list"}
+
+
 def _describe(exc: TemplateError) -> str:
+    """Jinja's words for an error, in a designer's: "'dict object' has no attribute
+    'pay_online'" is "there is no 'pay_online' here"."""
     message = exc.message or type(exc).__name__
     if type(exc).__name__ == "UndefinedError":
+        missing = _NO_ATTRIBUTE.match(message)
+        if missing:
+            kind = _KINDS.get(missing.group(1), "this value")
+            return f"undefined name: {kind} has no {missing.group(2)!r}"
+        unknown = _UNDEFINED.match(message)
+        if unknown:
+            return f"undefined name: {unknown.group(1)!r} does not exist here"
         return f"undefined name: {message}"
     if type(exc).__name__ == "SecurityError":
         return f"not allowed in a template: {message}"
-    return message
+    return _plain_syntax(message)
+
+
+def _plain_syntax(message: str) -> str:
+    """Jinja names the `{{ }}` around an expression 'print statement'."""
+    return message.replace("end of print statement", "the closing }}")

@@ -41,19 +41,24 @@ class SourceDocument:
     file: str
     data: Any
     lines: LineMap
+    problems: list[Problem] = field(default_factory=list)  # read past (lenient only)
 
 
-def load_yaml(path: FsPath, display_name: str | None = None) -> SourceDocument:
-    """Read one YAML document; raises DefinitionError for unreadable or malformed files."""
+def load_yaml(
+    path: FsPath, display_name: str | None = None, lenient: bool = False
+) -> SourceDocument:
+    """Read one YAML document; raises DefinitionError for unreadable or malformed files.
+    `lenient`: problems that still leave data to check (a duplicate key: the last one
+    counts) are kept in `problems` instead of raised, so later checks run too."""
     name = display_name or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError([Problem(name, 1, "(file)", f"cannot read file: {exc}")]) from None
-    return parse_yaml(text, name)
+    return parse_yaml(text, name, lenient)
 
 
-def parse_yaml(text: str, name: str) -> SourceDocument:
+def parse_yaml(text: str, name: str, lenient: bool = False) -> SourceDocument:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -66,9 +71,9 @@ def parse_yaml(text: str, name: str) -> SourceDocument:
         raise DefinitionError([Problem(name, 1, "(yaml)", str(exc))]) from None
     builder = _Builder(name)
     data = builder.build(node, ()) if node is not None else None
-    if builder.problems:
+    if builder.problems and not lenient:
         raise DefinitionError(builder.problems)
-    return SourceDocument(name, data, builder.lines)
+    return SourceDocument(name, data, builder.lines, builder.problems)
 
 
 class _Builder:

@@ -148,13 +148,19 @@ def _journey_path(scenario_path: Path, journey: str) -> Path:
             )
         return candidate
     folders = [scenario_path.parent, load_settings().journeys_dir]
-    for definition in find_definitions([f for f in folders if f.is_dir()]):
-        try:
-            document = load_yaml(definition)
-        except DefinitionError:
-            continue
-        if isinstance(document.data, dict) and document.data.get("id") == journey:
-            return definition
+    for folder in [f for f in folders if f.is_dir()]:
+        found: list[tuple[int, Path]] = []
+        for definition in find_definitions([folder]):
+            try:
+                document = load_yaml(definition)
+            except DefinitionError:
+                continue
+            data = document.data
+            if isinstance(data, dict) and data.get("id") == journey:
+                version = data.get("version")
+                found.append((version if isinstance(version, int) else 0, definition))
+        if found:
+            return max(found)[1]  # several versions: the highest, as new journeys start
     raise DefinitionError(
         [Problem(str(scenario_path), 1, "journey", f"no journey file or id {journey!r} found")]
     )

@@ -37,6 +37,8 @@ def test_validate_exits_1_with_one_line_per_problem(tmp_path: Path) -> None:
     assert lines == [
         f"{tmp_path / 'journey.yaml'}:10: steps[1].wait: '2 days' is not a duration: write a "
         "number and a unit (m, h, d, w), largest first, e.g. 90m, 36h, 1d12h, 2w",
+        f"{tmp_path / 'journey.yaml'}:12: steps[2].send.template: template nudge.sms.j2 does "
+        "not exist (needed for channel sms)",
     ]
 
 

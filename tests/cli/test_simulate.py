@@ -83,7 +83,7 @@ def test_invalid_scenario_exits_1_with_file_line_field(tmp_path: Path) -> None:
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert lines == [
-        f"{scenario}:2: days: Input should be greater than or equal to 1",
+        f"{scenario}:2: days: 0 is too small: at least 1",
         f"{scenario}:5: events[0].at: 'tomorrow' is neither an offset such as +3d2h nor a "
         "local time such as 2028-03-05T10:00",
         f"{scenario}:6: events[1].channel: required",

@@ -119,7 +119,7 @@ def test_template_syntax_error_names_template_file_and_line(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("{{ customer.nickname }}", "undefined"),
+        ("{{ customer.nickname }}", "customer has no 'nickname'"),
         ("{{ x.__class__ }}", "unknown name 'x'"),
         ("{{ account.__class__.__mro__ }}", "not allowed"),
     ],
