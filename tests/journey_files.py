@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 from rapport.language.loader import load_journey
@@ -42,7 +43,7 @@ TEMPLATES = {
 def write_journey(
     folder: Path,
     definition: str = BASE,
-    templates: dict[str, str | None] | None = None,
+    templates: Mapping[str, str | None] | None = None,
     name: str = "journey.yaml",
 ) -> Path:
     """Write a definition and the base templates (a None value deletes one)."""

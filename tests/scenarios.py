@@ -56,7 +56,7 @@ async def simulate_journey(
     folder: Path,
     definition: str,
     *,
-    templates: dict[str, str | None] | None = None,
+    templates: Mapping[str, str | None] | None = None,
     customer: dict[str, Any] | None = None,
     start: str = "2028-03-01T09:00",
     days: int = 30,

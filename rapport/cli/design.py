@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
+from rapport.channels import NAMES
 from rapport.cli.app import exit_now, fail, load_account, main, quiet_temporal_logs
 from rapport.cli.app import reporting_problems as checked
 from rapport.compliance.fit import located
 from rapport.compliance.table import RULES_FOLDER, RuleBook, load_rulebook
-from rapport.contract.records import PlanOffered
-from rapport.language.account import Account
-from rapport.language.context import message_context
-from rapport.language.loader import LoadedJourney, current_versions, load_all, load_journey
-from rapport.language.models import JourneyDefinition, OfferPlanStep, PlanOffer, SendStep
+from rapport.language.loader import current_versions, load_all, load_journey
 from rapport.language.problems import DefinitionError, Problem
-from rapport.language.selection import JourneyFacts, choose_segment, expression_context
 from rapport.language.templates import TemplateProblem
 from rapport.runtime.settings import load_settings
-from rapport.security.links import portal_links
 
 
 @main.command()
@@ -128,57 +123,36 @@ def schema() -> None:
 @main.command()
 @click.argument("definition", type=click.Path(path_type=Path))
 @click.option("--account", "account_file", required=True, type=click.Path(path_type=Path))
-@click.option("--step", "step_id", default=None, help="Only this step's message.")
-def preview(definition: Path, account_file: Path, step_id: str | None) -> None:
+@click.option("--step", "step_id", default=None, help="Only this step's message (or on_paid, ...).")
+@click.option("--segment", default=None, help="As if the account were in this segment.")
+@click.option("--locale", default=None, help="As if the customer's locale were this one.")
+@click.option(
+    "--channel",
+    type=click.Choice(NAMES),
+    default=None,
+    help="The messages on this channel, fallbacks included.",
+)
+def preview(
+    definition: Path,
+    account_file: Path,
+    step_id: str | None,
+    segment: str | None,
+    locale: str | None,
+    channel: str | None,
+) -> None:
     """Render the messages a journey would send to one account."""
+    from rapport.designer.preview import Options, PreviewError
+    from rapport.designer.preview import preview as render_preview
+
     journey = checked(lambda: load_journey(definition))
     account = load_account(account_file)
+    options = Options(step=step_id, segment=segment, locale=locale, channel=channel)
     try:
-        click.echo(render_preview(journey, account, step_id))
-    except (TemplateProblem, KeyError) as exc:
+        click.echo(render_preview(journey, account, options))
+    except (TemplateProblem, PreviewError) as exc:
         fail([str(exc)])
-
-
-def render_preview(journey: LoadedJourney, account: Account, step_id: str | None) -> str:
-    definition = journey.definition
-    context = expression_context(account, account.balance, "default", JourneyFacts())
-    segment, _ = choose_segment(definition, context)
-    now = datetime.now(UTC)
-    settings = load_settings()
-    blocks = [
-        f"journey {definition.id} v{definition.version}, account {account.account_id}, "
-        f"segment {segment}"
-    ]
-    if step_id is not None and step_id not in definition.step_index():
-        raise KeyError(f"{journey.path}: no step has id {step_id!r}")
-    for path, message in definition.messages():
-        label = _label(definition, path)
-        if step_id is not None and label != step_id:
-            continue
-        plan = None
-        if isinstance(message, PlanOffer):
-            due = (now + message.respond_within).date()
-            plan = PlanOffered.of(account.balance, message, due, currency=account.currency)
-        template = message.template_for(segment)
-        links = portal_links(
-            settings.portal_url, settings.signer().token("respond", label), message.channel
-        )
-        ctx = message_context(account, account.balance, message.channel, links, plan)
-        rendered = journey.templates.render(template, message.channel, ctx)
-        lines = [f"--- {label}: {message.channel}, template {template}"]
-        if rendered.subject is not None:
-            lines.append(f"Subject: {rendered.subject}")
-        lines += ["", rendered.body]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
-
-
-def _label(definition: JourneyDefinition, path: tuple[str | int, ...]) -> str:
-    if path[0] == "steps":
-        step = definition.steps[int(path[1])]
-        assert isinstance(step, SendStep | OfferPlanStep)
-        return step.id
-    return str(path[0])
+    except ValidationError as exc:  # a forced locale that is not one
+        fail([f"--locale: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()])
 
 
 @main.command()

@@ -109,6 +109,13 @@ def message_context(
 ) -> dict[str, Any]:
     locale, currency = account.customer.locale, account.currency
     minimum = min(account.minimum_due or balance, balance)
+
+    def money(amount: Decimal) -> str:
+        return _for_channel(format_money(amount, currency, locale), channel)
+
+    def day(value: date) -> str:
+        return _for_channel(format_day(value, locale), channel)
+
     account_view = (
         account.model_dump(mode="python")
         if isinstance(account, Account)
@@ -118,8 +125,8 @@ def message_context(
     context: dict[str, Any] = {
         "account": account_view,
         "customer": account_view["customer"],
-        "balance": format_money(balance, currency, locale),
-        "minimum_due": format_money(minimum, currency, locale),
+        "balance": money(balance),
+        "minimum_due": money(minimum),
         "links": {k: v for k, v in links.items() if k != "opt_out"},
         "opt_out": CHANNELS[channel].opt_out_text(links, locale),
     }
@@ -128,13 +135,24 @@ def message_context(
             "options": [
                 {
                     "installments": o.installments,
-                    "amount": format_money(o.amount, currency, locale),
-                    "last_amount": format_money(o.last_amount, currency, locale),
-                    "total": format_money(o.total, currency, locale),
-                    "first_due": format_day(plan.first_due, locale),
+                    "amount": money(o.amount),
+                    "last_amount": money(o.last_amount),
+                    "total": money(o.total),
+                    "first_due": day(plan.first_due),
                 }
                 for o in plan.options
             ],
-            "first_due": format_day(plan.first_due, locale),
+            "first_due": day(plan.first_due),
         }
     return context
+
+
+# The no-break spaces locales put in amounts and dates ("1 234,50 €" in French, "182,40 US$"
+# in Spanish) are outside the GSM-7 alphabet: in a text, one of them makes the whole
+# message UCS-2, billed at 70 characters a segment instead of 160. A plain space reads
+# the same on a phone.
+_NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+
+
+def _for_channel(text: str, channel: str) -> str:
+    return text.translate(_NO_BREAK_SPACES) if channel == "sms" else text

@@ -131,7 +131,7 @@ def test_preview_unknown_step() -> None:
         "nope",
     )
     assert code == 1
-    assert "no step has id 'nope'" in out
+    assert "no step or block has id 'nope'; steps and blocks: heads_up, until_due" in out
 
 
 def test_templates_and_expressions_that_would_hang_are_refused_quickly(tmp_path: Path) -> None:

@@ -1,0 +1,211 @@
+"""`journey preview`: the messages a journey would send one account, as it would get them.
+
+The account's segment chooses the template variants and its locale the language's
+version of each template; a channel the account cannot be reached on (no consent, no
+address) shows the message on its fallback, as the engine would send it. Any of these
+can be forced (`segment`, `locale`, `channel`) to read the other messages; steps no
+path reaches are marked, texts show their billed segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rapport.channels.sms import sms_length
+from rapport.contract.records import PlanOffered
+from rapport.language.account import Account
+from rapport.language.advice import reachable
+from rapport.language.context import message_context
+from rapport.language.loader import LoadedJourney
+from rapport.language.models import (
+    JourneyDefinition,
+    Message,
+    OfferPlanStep,
+    PlanOffer,
+    SendAction,
+    SendStep,
+)
+from rapport.language.problems import Path, did_you_mean
+from rapport.language.selection import (
+    DEFAULT_SEGMENT,
+    JourneyFacts,
+    choose_segment,
+    expression_context,
+)
+from rapport.runtime.settings import load_settings
+from rapport.security.links import portal_links
+
+BLOCKS = ("on_paid", "on_partial_payment")
+
+
+class PreviewError(ValueError):
+    """What the designer asked for does not exist; the message says what does."""
+
+
+@dataclass(frozen=True)
+class Options:
+    step: str | None = None
+    segment: str | None = None  # None: the account's own
+    locale: str | None = None  # None: the account's own
+    channel: str | None = None  # None: the channel the engine would use for the account
+
+
+@dataclass
+class Shown:
+    label: str
+    channel: str
+    template: str
+    file: str
+    notes: list[str] = field(default_factory=list)
+    subject: str | None = None
+    body: str = ""
+
+
+def preview(journey: LoadedJourney, account: Account, options: Options) -> str:
+    definition = journey.definition
+    account = _with_locale(account, options.locale)
+    segment = _segment(definition, account, options.segment)
+    labels = _labels(definition)
+    if options.step is not None and options.step not in labels:
+        known = list(labels)
+        hint = did_you_mean(options.step, known) or f"; steps and blocks: {', '.join(known)}"
+        raise PreviewError(f"{journey.path}: no step or block has id {options.step!r}{hint}")
+    header = (
+        f"journey {definition.id} v{definition.version}, account {account.account_id}, "
+        f"segment {segment}, locale {account.customer.locale}"
+    )
+    blocks = [header]
+    shown_any = False
+    for path, message in definition.messages():
+        label = _label(definition, path)
+        if options.step is not None and label != options.step:
+            continue
+        shown = _render(journey, account, segment, path, label, message, options)
+        if shown is not None:
+            blocks.append(_format(shown))
+            shown_any = True
+    if not shown_any:
+        blocks.append(_nothing(definition, options))
+    return "\n\n".join(blocks)
+
+
+def _with_locale(account: Account, locale: str | None) -> Account:
+    if locale is None:
+        return account
+    data = account.model_dump(mode="json")
+    data["customer"]["locale"] = locale
+    return Account.model_validate(data)  # an unknown locale is refused in plain words
+
+
+def _segment(definition: JourneyDefinition, account: Account, forced: str | None) -> str:
+    if forced is None:
+        context = expression_context(account, account.balance, DEFAULT_SEGMENT, JourneyFacts())
+        return choose_segment(definition, context)[0]
+    known = [s.id for s in definition.segments] + [DEFAULT_SEGMENT]
+    if forced not in known:
+        hint = did_you_mean(forced, known) or f"; segments: {', '.join(known)}"
+        raise PreviewError(f"no segment has id {forced!r}{hint}")
+    return forced
+
+
+def _labels(definition: JourneyDefinition) -> dict[str, int | None]:
+    found: dict[str, int | None] = {step.id: i for i, step in enumerate(definition.steps)}
+    for block in BLOCKS:
+        if getattr(definition, block) is not None:
+            found[block] = None
+    return found
+
+
+def _label(definition: JourneyDefinition, path: Path) -> str:
+    if path[0] == "steps":
+        return definition.steps[int(path[1])].id
+    return str(path[0])
+
+
+def _channel(account: Account, message: Message, forced: str | None) -> tuple[str, list[str]]:
+    """The channel the message goes on for this account, and why it is not the first."""
+    if forced is not None:
+        note = [] if forced == message.channel else [f"the fallback of {message.channel}"]
+        return forced, note
+    notes: list[str] = []
+    for channel in message.channels():
+        reason = _unusable(account, channel)
+        if reason is None:
+            return channel, [f"{note}, so on its fallback, {channel}" for note in notes]
+        notes.append(f"{channel}: {reason}")
+    notes.append("nothing is sent to this account: it is skipped")
+    return message.channel, notes
+
+
+def _unusable(account: Account, channel: str) -> str | None:
+    """As the engine decides it at the start of a journey (see workflows/state.py)."""
+    if not account.consent.get(channel, False):
+        return "no consent"
+    if not account.address_for(channel):
+        return "no address"
+    return None
+
+
+def _render(
+    journey: LoadedJourney,
+    account: Account,
+    segment: str,
+    path: Path,
+    label: str,
+    message: Message,
+    options: Options,
+) -> Shown | None:
+    definition = journey.definition
+    if options.channel is not None and options.channel not in message.channels():
+        return None
+    channel, notes = _channel(account, message, options.channel)
+    if path[0] == "steps" and int(path[1]) not in reachable(definition):
+        notes.insert(0, "UNREACHABLE: no path reaches this step, it never runs")
+    if isinstance(message, SendAction) and message.when is not None:
+        notes.append(f"only when {message.when}")
+    template = message.template_for(segment)
+    plan = None
+    if isinstance(message, PlanOffer):
+        now = datetime.now(UTC)
+        due = (now + message.respond_within).date()
+        plan = PlanOffered.of(account.balance, message, due, currency=account.currency)
+        if plan is None:
+            notes.append(
+                f"no plan qualifies for a balance of {account.balance}: the offer and its "
+                "wait are skipped"
+            )
+            return Shown(label, channel, template, "-", notes)
+    settings = load_settings()
+    links = portal_links(settings.portal_url, settings.signer().token("respond", label), channel)
+    context = message_context(account, account.balance, channel, links, plan)
+    locale = account.customer.locale
+    file = journey.templates.file_for(template, channel, locale)
+    rendered = journey.templates.render(template, channel, context, locale)
+    if channel == "sms":
+        length = sms_length(rendered.body)
+        limit = definition.policy.sms_max_segments
+        over = f", over the journey's limit of {limit}" if length.segments > limit else ""
+        notes.append(length.describe() + over)
+    return Shown(label, channel, template, file, notes, rendered.subject, rendered.body)
+
+
+def _format(shown: Shown) -> str:
+    notes = "".join(f"\n    ({note})" for note in shown.notes)
+    lines = [f"--- {shown.label}: {shown.channel}, template {shown.template} [{shown.file}]{notes}"]
+    if shown.subject is not None:
+        lines.append(f"Subject: {shown.subject}")
+    if shown.body:
+        lines += ["", shown.body]
+    return "\n".join(lines)
+
+
+def _nothing(definition: JourneyDefinition, options: Options) -> str:
+    if options.step is not None and options.step in definition.step_index():
+        step = definition.steps[definition.step_index()[options.step]]
+        if not isinstance(step, SendStep | OfferPlanStep):
+            kind = next(k for k in ("wait", "branch", "handoff", "end") if hasattr(step, k))
+            return f"(step {options.step!r} is a {kind}: it sends nothing)"
+    if options.channel is not None:
+        return f"(no message of this journey goes on {options.channel})"
+    return "(this journey sends nothing)"
