@@ -344,8 +344,8 @@ def _render_check(
             ),
         )
     if channel == "sms":
-        line = CHANNELS["sms"].opt_out_text(_SAMPLE_LINKS, account.customer.locale)
-        text = rendered.body.replace(_OPT_OUT_MARK, line)
+        said = CHANNELS["sms"].opt_out_text(_SAMPLE_LINKS, account.customer.locale)
+        text = rendered.body.replace(_OPT_OUT_MARK, said)
         length = sms_length(text)
         if length.segments > sms_max_segments:
             yield TemplateFinding(
