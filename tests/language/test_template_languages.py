@@ -39,7 +39,7 @@ def test_each_languages_version_is_validated(tmp_path: Path) -> None:
             "nudge.es.sms.j2",
             1,
             "customer has no 'nombre'; it has first_name, last_name, email, phone, timezone, "
-            "locale",
+            "locale, address",
         )
     ]
 

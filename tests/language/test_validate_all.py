@@ -37,8 +37,10 @@ steps:
 
 
 def validate(*paths: Path) -> tuple[int, list[str]]:
+    """The exit code and the lines, but the rule packs' notes on the test journey's policy."""
     result = CliRunner().invoke(main, ["validate", *map(str, paths)])
-    return result.exit_code, result.output.strip().splitlines()
+    lines = result.output.strip().splitlines()
+    return result.exit_code, [line for line in lines if "than pack" not in line]
 
 
 def test_every_problem_of_a_file_in_one_run(tmp_path: Path) -> None:
