@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every dependency pinned to the version CI tested; `make lock` refreshes it.
 CONSTRAINTS := constraints.txt
 
-.PHONY: install lock check test lint run bench clean
+.PHONY: install lock check test lint run bench clean diagrams
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ test: lint
 run: install
 	$(BIN)/journey validate journeys/
 	$(BIN)/python worker.py --dev --demo
+
+# The pictures of the shipped journeys in docs/designing-journeys.md (a test fails when stale).
+diagrams: install
+	$(BIN)/journey diagram journeys/ --format svg --out docs/images/journeys/
 
 bench: install
 	$(BIN)/python -m bench.simulate

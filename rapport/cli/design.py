@@ -15,7 +15,13 @@ from rapport.cli.app import exit_now, fail, load_account, main, quiet_temporal_l
 from rapport.cli.app import reporting_problems as checked
 from rapport.compliance.fit import located
 from rapport.compliance.table import RULES_FOLDER, RuleBook, load_rulebook
-from rapport.language.loader import current_versions, load_all, load_journey
+from rapport.language.loader import (
+    LoadedJourney,
+    current_versions,
+    find_definitions,
+    load_all,
+    load_journey,
+)
 from rapport.language.problems import DefinitionError, Problem
 from rapport.language.templates import TemplateProblem
 from rapport.runtime.settings import load_settings
@@ -197,3 +203,44 @@ def outbox(account_id: str | None, full: bool) -> None:
         )
         if full:
             click.echo(entry["body"] + "\n")
+
+
+def _loaded(file: Path) -> LoadedJourney:
+    return checked(lambda: load_journey(file))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["mermaid", "svg"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid text (for Markdown) or an SVG picture.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write NAME.mmd or NAME.svg per journey into this folder instead of printing.",
+)
+def diagram(paths: tuple[Path, ...], kind: str, out: Path | None) -> None:
+    """Draw a journey: its steps, waits, branches with their conditions, and ends.
+
+    PATHS are definition files or folders of them; several need --out."""
+    from rapport.designer.drawing import draw
+
+    files = find_definitions(list(paths))
+    if out is None and len(files) != 1:
+        fail([f"{len(files)} journeys: give one file, or --out FOLDER to write each"])
+    journeys = [_loaded(file) for file in files]
+    if out is None:
+        click.echo(draw(journeys[0].definition, kind), nl=False)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = ".mmd" if kind == "mermaid" else ".svg"
+    for journey in journeys:
+        target = out / (journey.path.stem + suffix)
+        target.write_text(draw(journey.definition, kind), encoding="utf-8")
+        click.echo(f"wrote {target}")

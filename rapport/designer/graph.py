@@ -1,0 +1,152 @@
+"""A journey as a graph, in the designer's words: what `journey diagram` draws.
+
+Steps in file order, each with what it does (`send email, else sms`, `wait 3d`);
+edges for the next step, each branch with its condition, an offer's answer; the
+outcomes a journey can end with; steps no path reaches marked. Mermaid and SVG are
+two drawings of this one graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from rapport.language.advice import reachable
+from rapport.language.checks import successors
+from rapport.language.models import (
+    BranchStep,
+    EndStep,
+    HandoffStep,
+    JourneyDefinition,
+    Message,
+    Notice,
+    OfferPlanStep,
+    SendStep,
+    Step,
+    WaitStep,
+)
+
+START = "start"
+EXHAUSTED = "outcome:exhausted"
+PLAN_ACCEPTED = "outcome:plan_accepted"
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str  # start, send, wait, branch, offer_plan, handoff, end, outcome, notice
+    title: str
+    lines: tuple[str, ...] = ()
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    label: str | None = None
+
+
+@dataclass
+class JourneyGraph:
+    title: str
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    notices: list[Node] = field(default_factory=list)  # on_paid, on_partial_payment
+
+    def node(self, node_id: str) -> Node:
+        return next(n for n in self.nodes if n.id == node_id)
+
+
+def journey_graph(definition: JourneyDefinition) -> JourneyGraph:
+    reached = reachable(definition)
+    graph = JourneyGraph(f"{definition.name} ({definition.id} v{definition.version})")
+    graph.nodes.append(Node(START, "start", "start"))
+    graph.edges.append(Edge(START, definition.steps[0].id))
+    for index, step in enumerate(definition.steps):
+        graph.nodes.append(_node(step, unreachable=index not in reached))
+        graph.edges += _edges(definition, index)
+        if isinstance(step, OfferPlanStep):
+            graph.edges.append(Edge(step.id, PLAN_ACCEPTED, "plan accepted"))
+    if any(isinstance(s, OfferPlanStep) for s in definition.steps):
+        graph.nodes.append(Node(PLAN_ACCEPTED, "outcome", "ends: plan_accepted"))
+    if any(edge.target == EXHAUSTED for edge in graph.edges):
+        graph.nodes.append(Node(EXHAUSTED, "outcome", "ends: exhausted"))
+    for key, what in (("on_paid", "payment in full"), ("on_partial_payment", "part payment")):
+        notice: Notice | None = getattr(definition, key)
+        if notice is not None:
+            ends = ["then the journey ends: paid"] if key == "on_paid" else []
+            lines = (f"at any {what}:", *_message_lines(notice.send), *ends)
+            graph.notices.append(Node(key, "notice", key, lines))
+    return graph
+
+
+def _node(step: Step, unreachable: bool) -> Node:
+    kind, lines = _describe(step)
+    if unreachable:
+        lines = ("UNREACHABLE: no path leads here", *lines)
+    return Node(step.id, kind, step.id, lines, unreachable)
+
+
+def _describe(step: Step) -> tuple[str, tuple[str, ...]]:
+    if isinstance(step, SendStep):
+        when = (f"only if {step.send.when}",) if step.send.when else ()
+        return "send", (*_message_lines(step.send), *when)
+    if isinstance(step, WaitStep):
+        return "wait", (f"wait {_duration(step.wait)}",)
+    if isinstance(step, BranchStep):
+        return "branch", ("branch",)
+    if isinstance(step, OfferPlanStep):
+        offer = step.offer_plan
+        counts = ", ".join(str(n) for n in offer.installments)
+        return "offer_plan", (
+            *_message_lines(offer, "offer a plan by"),
+            f"{counts} installments of at least {offer.min_installment}",
+            f"waits up to {_duration(offer.respond_within)} for an answer",
+        )
+    if isinstance(step, HandoffStep):
+        return "handoff", (f"a person takes over: queue {step.handoff.queue}",)
+    if isinstance(step, EndStep):
+        return "end", (f"ends: {step.end}",)
+    return "step", ()
+
+
+def _message_lines(message: Message, verb: str = "send") -> tuple[str, ...]:
+    channels = message.channel + (f", else {message.fallback}" if message.fallback else "")
+    lines = [f"{verb} {channels}", f"template {message.template}"]
+    lines += [f"  segment {segment}: {name}" for segment, name in message.variants.items()]
+    return tuple(lines)
+
+
+def _edges(definition: JourneyDefinition, index: int) -> list[Edge]:
+    step = definition.steps[index]
+    count = len(definition.steps)
+
+    def target(position: int) -> str:
+        return definition.steps[position].id if position < count else EXHAUSTED
+
+    if isinstance(step, EndStep):
+        return []
+    if not isinstance(step, BranchStep):
+        label = "no answer" if isinstance(step, OfferPlanStep) else None
+        return [Edge(step.id, target(index + 1), label)]
+    ids = definition.step_index()
+    edges = [
+        Edge(step.id, rule.goto, f"if {rule.when}" if rule.when else "always")
+        for rule in step.branch
+        if rule.goto in ids
+    ]
+    if index + 1 in successors(definition, index):
+        edges.append(Edge(step.id, target(index + 1), "otherwise"))
+    return edges
+
+
+def _duration(value: timedelta) -> str:
+    """As designers write it, in days rather than weeks: `7d`, `1d12h`, `90m`."""
+    minutes = int(value.total_seconds() // 60)
+    out = ""
+    for unit, size in (("d", 24 * 60), ("h", 60), ("m", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            out += f"{count}{unit}"
+    return out or "0m"
