@@ -244,3 +244,14 @@ def diagram(paths: tuple[Path, ...], kind: str, out: Path | None) -> None:
         target = out / (journey.path.stem + suffix)
         target.write_text(draw(journey.definition, kind), encoding="utf-8")
         click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+def diff(old: Path, new: Path) -> None:
+    """What changed from OLD to NEW, two definition files: steps, waits, conditions,
+    templates (their text), policy."""
+    from rapport.designer.diff import journey_diff
+
+    click.echo(journey_diff(_loaded(old), _loaded(new)), nl=False)

@@ -93,7 +93,7 @@ def _describe(step: Step) -> tuple[str, tuple[str, ...]]:
         when = (f"only if {step.send.when}",) if step.send.when else ()
         return "send", (*_message_lines(step.send), *when)
     if isinstance(step, WaitStep):
-        return "wait", (f"wait {_duration(step.wait)}",)
+        return "wait", (f"wait {duration(step.wait)}",)
     if isinstance(step, BranchStep):
         return "branch", ("branch",)
     if isinstance(step, OfferPlanStep):
@@ -102,7 +102,7 @@ def _describe(step: Step) -> tuple[str, tuple[str, ...]]:
         return "offer_plan", (
             *_message_lines(offer, "offer a plan by"),
             f"{counts} installments of at least {offer.min_installment}",
-            f"waits up to {_duration(offer.respond_within)} for an answer",
+            f"waits up to {duration(offer.respond_within)} for an answer",
         )
     if isinstance(step, HandoffStep):
         return "handoff", (f"a person takes over: queue {step.handoff.queue}",)
@@ -141,7 +141,7 @@ def _edges(definition: JourneyDefinition, index: int) -> list[Edge]:
     return edges
 
 
-def _duration(value: timedelta) -> str:
+def duration(value: timedelta) -> str:
     """As designers write it, in days rather than weeks: `7d`, `1d12h`, `90m`."""
     minutes = int(value.total_seconds() // 60)
     out = ""
