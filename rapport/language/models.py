@@ -16,11 +16,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     SerializerFunctionWrapHandler,
     Tag,
     model_serializer,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from rapport.language.durations import Duration
 from rapport.language.types import (
@@ -42,45 +45,125 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def doc(description: str, *examples: Any, **field: Any) -> Any:
+    """A field as the schema shows it to editors: what it means, and examples."""
+    return Field(description=description, examples=list(examples), **field)
+
+
+def shown_default(value: str) -> dict[str, Any]:
+    """The default as a designer writes it (the schema would print `PT0S`, `08:00:00`)."""
+    return {"default": value}
+
+
 class Entry(Strict):
-    when: Expression
-    priority: int = 0
+    """When this journey is chosen for an account whose caller names no journey."""
+
+    when: Expression = doc(
+        "An expression on the account: the journey fits accounts for which it is true.",
+        "account.days_past_due >= 1 and account.days_past_due <= 30",
+    )
+    priority: int = doc(
+        "Of several journeys whose `when` fits, the highest priority is chosen.", 10, default=0
+    )
 
 
 class ContactWindow(Strict):
-    start: ClockTime = time(8, 0)
-    end: ClockTime = time(21, 0)
+    """The hours messages may be delivered, in the customer's own time zone."""
+
+    start: ClockTime = doc(
+        "Opening time, HH:MM, customer-local; not before 08:00.",
+        "09:00",
+        default=time(8, 0),
+        json_schema_extra=shown_default("08:00"),
+    )
+    end: ClockTime = doc(
+        "Closing time, HH:MM, customer-local; not after 21:00.",
+        "20:00",
+        default=time(21, 0),
+        json_schema_extra=shown_default("21:00"),
+    )
 
 
 class Cap(Strict):
-    channel: CapChannel
-    max: Annotated[int, Field(ge=1)]
-    per: Duration
+    """At most `max` messages on `channel` in any rolling `per`."""
+
+    channel: CapChannel = doc("The channel counted; `all` counts every channel.", "all", "sms")
+    max: Annotated[int, Field(ge=1)] = doc("How many messages at most.", 3)
+    per: Duration = doc("The rolling period, a duration such as 7d.", "7d")
 
 
 class Policy(Strict):
-    contact_window: ContactWindow = ContactWindow()
-    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
-    caps: list[Cap] = Field(default_factory=list)
-    min_gap: Duration = timedelta()
-    on_cap: Literal["defer", "skip"] = "defer"
+    """What every message of the journey keeps to; the rule packs may be stricter."""
+
+    contact_window: ContactWindow = doc(
+        "When messages may be delivered, customer-local; within 08:00-21:00.",
+        {"start": "08:00", "end": "21:00"},
+        default=ContactWindow(),
+    )
+    days: list[Weekday] = doc(
+        "The days messages may be delivered on (default: every day).",
+        ["mon", "tue", "wed", "thu", "fri", "sat"],
+        default_factory=lambda: list(WEEKDAYS),
+        min_length=1,
+    )
+    caps: list[Cap] = doc(
+        "Frequency caps: each holds in every rolling window of its period.",
+        [{"channel": "all", "max": 3, "per": "7d"}, {"channel": "sms", "max": 2, "per": "7d"}],
+        default_factory=list,
+    )
+    min_gap: Duration = doc(
+        "The least time between any two messages.",
+        "20h",
+        default=timedelta(),
+        json_schema_extra=shown_default("0"),
+    )
+    on_cap: Literal["defer", "skip"] = doc(
+        "A send a cap blocks: `defer` waits until the caps allow it, `skip` drops it.",
+        "defer",
+        default="defer",
+    )
     # A check for the validator only, never read at run time: kept out of the pinned
     # definition (`exclude`), so it does not change the content hash of any journey.
-    sms_max_segments: int = Field(default=2, ge=1, le=10, exclude=True)
+    sms_max_segments: int = doc(
+        "Warn when a text is longer than this many billed SMS segments (160 GSM-7 "
+        "characters, or 70 when an accent or emoji makes it UCS-2, each).",
+        2,
+        default=2,
+        ge=1,
+        le=10,
+        exclude=True,
+    )
 
 
 class Segment(Strict):
-    id: Slug
-    when: Expression
+    """A kind of customer; the first segment whose `when` holds is the account's."""
+
+    id: Slug = doc("The segment's name, used by `variants` and in `segment == '...'`.", "loyal")
+    when: Expression = doc(
+        "An expression on the account.",
+        "account.history.tenure_months >= 24 and account.history.missed_payments_12m == 0",
+    )
 
 
 class Message(Strict):
     """What to send: a channel and a template, with per-segment variants and a fallback."""
 
-    channel: Channel
-    template: Slug
-    variants: dict[str, Slug] = Field(default_factory=dict)
-    fallback: Channel | None = None
+    channel: Channel = doc("The channel to send on.", "email")
+    template: Slug = doc(
+        "The template's name: templates/NAME.CHANNEL.j2 (NAME.LANG.CHANNEL.j2 per language).",
+        "reminder",
+    )
+    variants: dict[str, Slug] = doc(
+        "Another template for some segments: segment id -> template name.",
+        {"loyal_first_miss": "reminder_loyal"},
+        default_factory=dict,
+    )
+    fallback: Channel | None = doc(
+        "The channel to use when `channel` cannot reach the customer (no consent, no "
+        "address, opted out).",
+        "sms",
+        default=None,
+    )
 
     def template_for(self, segment: str) -> str:
         return self.variants.get(segment, self.template)
@@ -90,54 +173,107 @@ class Message(Strict):
 
 
 class SendAction(Message):
-    when: Expression | None = None
+    """A message, sent under the policy; with `when`, only if the expression holds."""
+
+    when: Expression | None = doc(
+        "Send only if this expression holds when the step is reached.",
+        "not journey.engaged",
+        default=None,
+    )
 
 
 class PlanOffer(Message):
-    installments: Annotated[list[Annotated[int, Field(ge=1, le=120)]], Field(min_length=1)]
-    min_installment: Money = Decimal("0")
-    respond_within: Duration
+    """A payment-plan offer, then a wait for the customer's answer."""
+
+    installments: Annotated[list[Annotated[int, Field(ge=1, le=120)]], Field(min_length=1)] = doc(
+        "The numbers of installments offered (each option's installment is the balance "
+        "divided by it).",
+        [2, 3, 6],
+    )
+    min_installment: Money = doc(
+        "Options whose installment would be smaller are not offered.",
+        "25.00",
+        default=Decimal("0"),
+        json_schema_extra=shown_default("0"),
+    )
+    respond_within: Duration = doc("How long the offer waits for an answer.", "7d")
 
 
 class Handoff(Strict):
-    queue: Slug
+    """A task for a person."""
+
+    queue: Slug = doc("The work queue the task goes to.", "collections-team")
 
 
 class Notice(Strict):
-    send: Message
+    """A message sent when something happens, whatever step the journey is at."""
+
+    send: Message = doc(
+        "The message.", {"channel": "email", "template": "thank_you", "fallback": "sms"}
+    )
 
 
 class BranchRule(Strict):
-    when: Expression | None = None
-    goto: str
+    """Go to `goto` if `when` holds (no `when`: always)."""
+
+    when: Expression | None = doc(
+        "An expression; absent: always true.", "segment == 'hardship'", default=None
+    )
+    goto: str = doc("The id of the step to go to.", "plan")
 
 
 class StepBase(Strict):
-    id: Slug
+    id: Slug = doc("The step's unique id, for gotos, previews and reports.", "reminder")
 
 
 class SendStep(StepBase):
-    send: SendAction
+    """Send one message."""
+
+    send: SendAction = doc(
+        "The message to send.",
+        {"channel": "email", "template": "reminder", "fallback": "sms"},
+    )
 
 
 class WaitStep(StepBase):
-    wait: Duration
+    """Wait; a payment in full, an accepted plan or a cease ends the wait at once."""
+
+    wait: Duration = doc("How long to wait: 90m, 36h, 3d, 1d12h, 2w.", "3d")
 
 
 class BranchStep(StepBase):
-    branch: Annotated[list[BranchRule], Field(min_length=1)]
+    """Jump to the first rule whose `when` holds; none: the next step."""
+
+    branch: Annotated[list[BranchRule], Field(min_length=1)] = doc(
+        "The rules, tried in order.", [{"when": "segment == 'hardship'", "goto": "plan"}]
+    )
 
 
 class OfferPlanStep(StepBase):
-    offer_plan: PlanOffer
+    """Offer a payment plan, then wait for the answer."""
+
+    offer_plan: PlanOffer = doc(
+        "The offer.",
+        {
+            "channel": "email",
+            "template": "plan_offer",
+            "installments": [2, 3, 6],
+            "min_installment": "25.00",
+            "respond_within": "7d",
+        },
+    )
 
 
 class HandoffStep(StepBase):
-    handoff: Handoff
+    """Ask a person to reach out, then go on."""
+
+    handoff: Handoff = doc("Where the task goes.", {"queue": "collections-team"})
 
 
 class EndStep(StepBase):
-    end: Slug
+    """End the journey with an outcome label."""
+
+    end: Slug = doc("The outcome the journey ends with.", "handed_off")
 
 
 DEFAULT_COUNTRIES = ("US",)  # every journey written before `countries` existed was a US one
@@ -155,6 +291,62 @@ def _step_kind(value: Any) -> str | None:
     return f"{kinds[0]}-step" if len(kinds) == 1 else None
 
 
+_KIND_WORDS = {
+    "send": "Send one message: a channel and a template (a fallback channel, variants).",
+    "wait": "Wait this long: 90m, 36h, 3d, 1d12h, 2w.",
+    "branch": "Rules tried in order: go to the first whose `when` holds; none: next step.",
+    "offer_plan": "Offer a payment plan, then wait `respond_within` for the answer.",
+    "handoff": "Ask a person on `queue` to reach out, then go on.",
+    "end": "End the journey with this outcome label.",
+}
+_KIND_EXAMPLES: dict[str, Any] = {
+    "send": {"channel": "sms", "template": "options", "fallback": "email"},
+    "wait": "3d",
+    "branch": [{"when": "segment == 'hardship'", "goto": "plan"}],
+    "offer_plan": {
+        "channel": "email",
+        "template": "plan_offer",
+        "installments": [2, 3, 6],
+        "respond_within": "7d",
+    },
+    "handoff": {"queue": "collections-team"},
+    "end": "handed_off",
+}
+
+
+class _StepKindsSchema:
+    """The JSON Schema of a step, written so editors name the field at fault.
+
+    A plain `oneOf` of the six kinds makes an editor say only "not valid under any of
+    the given schemas" for a typo in a send. Here the step's kind key chooses its schema
+    (`if: {required: [send]} then: SendStep`), so a bad channel is reported at
+    `steps[0].send.channel`; `oneOf` on the kind keys alone says a step has exactly one."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        generated = handler(core_schema)
+        refs = [member["$ref"] for member in generated["oneOf"]]
+        return {
+            "type": "object",
+            "description": "A step: an `id` and exactly one of " + ", ".join(STEP_KINDS) + ".",
+            "required": ["id"],
+            "properties": {
+                "id": {"description": "The step's unique id.", "examples": ["reminder"]},
+                **{
+                    kind: {"description": _KIND_WORDS[kind], "examples": [_KIND_EXAMPLES[kind]]}
+                    for kind in STEP_KINDS
+                },
+            },
+            "oneOf": [{"required": [kind], "title": f"{kind} step"} for kind in STEP_KINDS],
+            "allOf": [
+                {"if": {"required": [kind]}, "then": {"$ref": ref}}
+                for kind, ref in zip(STEP_KINDS, refs, strict=True)
+            ],
+            "examples": [{"id": "pause", "wait": "3d"}],
+        }
+
+
 Step = Annotated[
     Annotated[SendStep, Tag("send-step")]
     | Annotated[WaitStep, Tag("wait-step")]
@@ -167,6 +359,7 @@ Step = Annotated[
         custom_error_type="step_kind",
         custom_error_message="a step has an id and exactly one of: " + ", ".join(STEP_KINDS),
     ),
+    _StepKindsSchema(),
 ]
 
 
@@ -179,19 +372,50 @@ class JourneyDefinition(Strict):
         json_schema_extra={"title": "Rapport journey definition"},
     )
 
-    id: Slug
-    version: Annotated[int, Field(ge=1)]
-    name: Annotated[str, Field(min_length=1)]
-    description: str = ""
-    entry: Entry | None = None
-    countries: Annotated[list[Country], Field(min_length=1)] | None = None
-    """Where the journey's accounts may live (ISO 3166-1 codes); absent: `[US]`. The rule
-    packs of these countries are checked against the policy (docs/compliance.md)."""
-    policy: Policy = Policy()
-    segments: list[Segment] = Field(default_factory=list)
-    on_paid: Notice | None = None
-    on_partial_payment: Notice | None = None
-    steps: Annotated[list[Step], Field(min_length=1)]
+    id: Slug = doc("The journey's id: billing systems and scenarios name it.", "early-stage")
+    version: Annotated[int, Field(ge=1)] = doc(
+        "Bump it whenever you change the journey; running journeys keep theirs.", 1
+    )
+    name: Annotated[str, Field(min_length=1)] = doc(
+        "What people call the journey.", "Early-stage reminders"
+    )
+    description: str = doc("What the journey is for.", "First 30 days past due.", default="")
+    entry: Entry | None = doc(
+        "When the journey is chosen for an account the caller names no journey for.",
+        {"when": "account.days_past_due <= 30", "priority": 10},
+        default=None,
+    )
+    countries: Annotated[list[Country], Field(min_length=1)] | None = doc(
+        "Where the journey's accounts may live (ISO 3166-1 codes); absent: US. The rule "
+        "packs of these countries are checked against the policy.",
+        ["US"],
+        default=None,
+    )
+    policy: Policy = doc(
+        "Contact window, days, caps and gaps every message keeps to.",
+        {"contact_window": {"start": "08:00", "end": "21:00"}, "min_gap": "20h"},
+        default=Policy(),
+    )
+    segments: list[Segment] = doc(
+        "Kinds of customers, first match wins; an account matching none is `default`.",
+        [{"id": "hardship", "when": "account.history.hardship"}],
+        default_factory=list,
+    )
+    on_paid: Notice | None = doc(
+        "Sent once when the balance reaches zero; then the journey ends `paid`.",
+        {"send": {"channel": "email", "template": "thank_you"}},
+        default=None,
+    )
+    on_partial_payment: Notice | None = doc(
+        "Sent after a payment that leaves a balance; the journey goes on.",
+        {"send": {"channel": "sms", "template": "partial_thanks"}},
+        default=None,
+    )
+    steps: Annotated[list[Step], Field(min_length=1)] = doc(
+        "What the journey does, in order: each step has an `id` and one of send, wait, "
+        "branch, offer_plan, handoff, end.",
+        [{"id": "reminder", "send": {"channel": "email", "template": "reminder"}}],
+    )
 
     @model_validator(mode="before")
     @classmethod
