@@ -60,9 +60,7 @@ async def rapport_run(scenario: LoadedScenario) -> tuple[float, object]:
 
 async def main() -> None:
     base = load_scenario(SCENARIO)
-    scenario = LoadedScenario(
-        base.path, base.journey, base.account, base.start_local, 120, base.events
-    )
+    scenario = LoadedScenario(base.path, base.journey, base.account, base.start, 120, base.events)
     rapport_times, plain_times = [], []
     run = None
     for _ in range(ROUNDS):

@@ -184,6 +184,24 @@ def simulate(scenario: Path, as_json: bool) -> None:
     exit_now(0)
 
 
+@main.command(name="test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def test_scenarios(paths: tuple[Path, ...]) -> None:
+    """Run scenarios (files or folders; default examples/scenarios/) and check their
+    expect:; exit 1 naming each miss."""
+    from rapport.simulation.testing import report, run_scenarios
+
+    quiet_temporal_logs()
+    try:
+        results = asyncio.run(run_scenarios(list(paths) or [Path("examples/scenarios")]))
+    except Exception as exc:  # the server could not start: say so, no traceback
+        exit_now(1, [f"the scenarios could not run: {type(exc).__name__}: {exc}"])
+    lines = report(results)
+    for line in lines:
+        click.echo(line)
+    exit_now(0 if all(r.passed for r in results) else 1)
+
+
 @main.command()
 @click.option("--account", "account_id", default=None, help="Only this account's messages.")
 @click.option("--full", is_flag=True, help="Show whole bodies, not first lines.")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import time, timedelta
 from typing import Any
 
-from rapport.designer.graph import duration
+from rapport.language.durations import describe_duration as duration
 from rapport.language.loader import LoadedJourney, templates_dir
 from rapport.language.models import (
     BranchStep,

@@ -9,10 +9,10 @@ two drawings of this one graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from rapport.language.advice import reachable
 from rapport.language.checks import successors
+from rapport.language.durations import describe_duration as duration
 from rapport.language.models import (
     BranchStep,
     EndStep,
@@ -139,14 +139,3 @@ def _edges(definition: JourneyDefinition, index: int) -> list[Edge]:
     if index + 1 in successors(definition, index):
         edges.append(Edge(step.id, target(index + 1), "otherwise"))
     return edges
-
-
-def duration(value: timedelta) -> str:
-    """As designers write it, in days rather than weeks: `7d`, `1d12h`, `90m`."""
-    minutes = int(value.total_seconds() // 60)
-    out = ""
-    for unit, size in (("d", 24 * 60), ("h", 60), ("m", 1)):
-        count, minutes = divmod(minutes, size)
-        if count:
-            out += f"{count}{unit}"
-    return out or "0m"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rapport.language.checks import Finding, successors
-from rapport.language.durations import format_duration
+from rapport.language.durations import describe_duration
 from rapport.language.models import JourneyDefinition, OfferPlanStep
 from rapport.language.samples import sample_account
 
@@ -64,6 +64,6 @@ def _plans_that_cannot_qualify(definition: JourneyDefinition) -> Iterator[Findin
                 f"no plan qualifies for the sample account's balance of {account.balance} "
                 f"{account.currency}: {fewest} installments of at least "
                 f"{offer.min_installment} need a balance of {needed}; for such accounts "
-                f"the offer and its {format_duration(offer.respond_within)} wait for an "
+                f"the offer and its {describe_duration(offer.respond_within)} wait for an "
                 "answer are skipped and the next step comes that much sooner",
             )

@@ -52,6 +52,18 @@ def format_duration(value: timedelta) -> str:
     return out
 
 
+def describe_duration(value: timedelta) -> str:
+    """A duration as designers write it, in days rather than weeks (`7d`, `1d12h`, `90m`):
+    for messages and pictures. (`format_duration` is the stored form: it never changes.)"""
+    minutes = int(value.total_seconds() // 60)
+    out = ""
+    for unit, size in (("d", 24 * 60), ("h", 60), ("m", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            out += f"{count}{unit}"
+    return out or "0m"
+
+
 def _coerce(value: Any) -> Any:
     if isinstance(value, timedelta):
         if value > LONGEST or value < timedelta():

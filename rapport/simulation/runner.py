@@ -22,14 +22,15 @@ from rapport.billing.sources import BalanceSource
 from rapport.contract.journey import JourneyStatus
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
 from rapport.contract.payloads import AcceptPlan
+from rapport.contract.replies import reply_meaning
 from rapport.contract.signals import SIGNALS
-from rapport.policy.window import to_utc
 from rapport.providers.base import Provider
 from rapport.providers.outbox import Capture
 from rapport.runtime.servers import start_time_skipping
 from rapport.runtime.settings import load_settings
 from rapport.runtime.workers import EngineParts, build_worker
-from rapport.simulation.scenario import LoadedScenario, TimedEvent
+from rapport.simulation.scenario import SMS_REPLY, LoadedScenario, TimedEvent
+from rapport.simulation.start import StartInPast
 from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput
 
@@ -95,6 +96,10 @@ async def simulate_on(
                 raise ScenarioError(f"the journey failed: {_root_message(exc)}") from None
         status = await handle.query(DelinquencyJourney.status)
         history = await handle.fetch_history()
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            # The horizon came first: end it here, so that another scenario for the same
+            # account can run on this server next (`journey test`).
+            await handle.terminate("the scenario's horizon")
     return SimulationRun(
         scenario,
         start,
@@ -108,15 +113,12 @@ async def simulate_on(
 
 async def _start_time(env: WorkflowEnvironment, scenario: LoadedScenario) -> datetime:
     now = await env.get_current_time()
-    if scenario.start_local is None:
+    if scenario.start is None:
         return now
-    start = to_utc(scenario.start_local, scenario.account.customer.timezone)
-    if start < now - timedelta(minutes=1):
-        raise ScenarioError(
-            f"{scenario.path}: start {scenario.start_local.isoformat()} is in the past; the "
-            "simulator can only move forward in time: use a later start or leave it out"
-        )
-    return start
+    try:
+        return scenario.start.at(now, scenario.account.customer.timezone)
+    except StartInPast as exc:
+        raise ScenarioError(f"{scenario.path}: {exc}") from None
 
 
 async def _skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
@@ -138,6 +140,11 @@ async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[s
             await handle.execute_update(
                 DelinquencyJourney.accept_plan, AcceptPlan(installments=event.installments)
             )
+        elif event.type == SMS_REPLY:  # as the inbound webhook reads a text
+            meaning = reply_meaning(event.text)
+            record["means"] = meaning.means or meaning.signal
+            if meaning.signal is not None:
+                await handle.signal(meaning.signal, meaning.payload)
         else:
             await handle.signal(event.type, _signal_payload(event))
     except WorkflowUpdateFailedError as exc:

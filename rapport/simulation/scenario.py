@@ -1,25 +1,37 @@
-"""Scenarios: an account, a journey, a start time and events (docs/simulating.md). An
-event is any signal of the signal table, or the accept_plan update, with its payload."""
+"""Scenarios: an account, a journey, a start time, events and expectations
+(docs/simulating.md). An event is any signal of the signal table, the accept_plan update,
+or an SMS reply (`sms_reply {text}`, read as the inbound webhook reads it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from rapport.channels import CHANNELS
 from rapport.contract.names import ACCEPT_PLAN_UPDATE
 from rapport.contract.payloads import AcceptPlan
 from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
 from rapport.language.durations import parse_duration
 from rapport.language.loader import LoadedJourney, find_definitions, load_journey, validate_model
-from rapport.language.problems import DefinitionError, Problem
-from rapport.language.yaml_source import load_yaml
-from rapport.policy.window import local, to_utc
+from rapport.language.problems import DefinitionError, Problem, did_you_mean, format_path
+from rapport.language.yaml_source import LineMap, load_yaml
+from rapport.policy.window import to_utc
 from rapport.runtime.settings import load_settings
+from rapport.simulation.expect import Expect
+from rapport.simulation.start import Start, parse_start
 
 
 def _moment(value: str) -> str:
@@ -41,6 +53,14 @@ def _moment(value: str) -> str:
 Moment = Annotated[str, Field(description="+3d2h or 2028-03-05T10:00")]
 
 
+def _start_text(value: object) -> object:
+    """A start as text, once it is known to be one (YAML reads 2028-03-01T07:30 as a time)."""
+    if value is None:
+        return None
+    parse_start(value)
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,9 +78,18 @@ def _event(name: str, payload: type[BaseModel]) -> Any:
     return create_model(f"{name}_event", __base__=(_Event, payload), type=(kind, ...))
 
 
-# One event kind per signal in the table, and the accept_plan update.
+class SmsReply(BaseModel):
+    """What the customer texts back; it becomes what the inbound webhook makes of it."""
+
+    text: Annotated[str, Field(min_length=1, max_length=1600)]
+
+
+SMS_REPLY = "sms_reply"
+
+# One event kind per signal in the table, the accept_plan update, and an SMS reply.
 EVENTS: dict[str, Any] = {name: _event(name, signal.payload) for name, signal in SIGNALS.items()}
 EVENTS[ACCEPT_PLAN_UPDATE] = _event(ACCEPT_PLAN_UPDATE, AcceptPlan)
+EVENTS[SMS_REPLY] = _event(SMS_REPLY, SmsReply)
 Event: Any = Annotated[
     Union[tuple(EVENTS.values())],  # noqa: UP007
     Field(discriminator="type"),
@@ -71,11 +100,12 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     journey: str
-    start: datetime | None = None
+    start: Annotated[str | None, BeforeValidator(_start_text)] = None
     days: Annotated[int, Field(ge=1, le=3650)] = 90
     account: Account | None = None
     account_file: str | None = None
     events: list[Event] = Field(default_factory=list)
+    expect: Expect | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -105,9 +135,11 @@ class LoadedScenario:
     path: Path
     journey: LoadedJourney
     account: Account
-    start_local: datetime | None  # naive customer-local wall time; None: now
+    start: Start | None  # None: now
     days: int
     events: list[Any]
+    expect: Expect | None = None
+    lines: LineMap | None = None  # where each key is in the scenario file
 
     def timed_events(self, start_utc: datetime) -> list[TimedEvent]:
         zone = self.account.customer.timezone
@@ -126,16 +158,61 @@ class LoadedScenario:
 
 def load_scenario(path: Path) -> LoadedScenario:
     """Read and check a scenario, its account and its journey; raise DefinitionError."""
-    scenario: Scenario = validate_model(Scenario, load_yaml(path))
+    document = load_yaml(path)
+    scenario: Scenario = validate_model(Scenario, document)
     account = scenario.account
     if account is None:
         assert scenario.account_file is not None
         account = validate_model(Account, load_yaml(path.parent / scenario.account_file))
     journey = load_journey(_journey_path(path, scenario.journey))
-    start = scenario.start
-    if start is not None and start.tzinfo is not None:
-        start = local(start, account.customer.timezone).replace(tzinfo=None)
-    return LoadedScenario(path, journey, account, start, scenario.days, list(scenario.events))
+    start = None
+    if scenario.start is not None:
+        start = parse_start(scenario.start, account.customer.timezone)
+    if scenario.expect is not None:
+        problems = [
+            Problem(str(path), document.lines.line_of(where), format_path(where), message)
+            for where, message in _expectation_problems(scenario.expect, journey)
+        ]
+        if problems:
+            raise DefinitionError(problems)
+    return LoadedScenario(
+        path,
+        journey,
+        account,
+        start,
+        scenario.days,
+        list(scenario.events),
+        scenario.expect,
+        document.lines,
+    )
+
+
+def _expectation_problems(
+    expect: Expect, journey: LoadedJourney
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Expectations that could never be met: a step the journey does not have, a channel
+    that is none."""
+    definition = journey.definition
+    steps = [step.id for step in definition.steps] + [
+        block for block in ("on_paid", "on_partial_payment") if getattr(definition, block)
+    ]
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for key in ("sent", "not_sent"):
+        for index, wanted in enumerate(getattr(expect, key)):
+            if wanted.step not in steps:
+                hint = did_you_mean(wanted.step, steps) or f"; steps: {', '.join(steps)}"
+                found.append(
+                    (
+                        ("expect", key, index, "step"),
+                        f"the journey has no step {wanted.step!r}{hint}",
+                    )
+                )
+    for channel in expect.messages:
+        if channel != "all" and channel not in CHANNELS:
+            choices = ["all", *CHANNELS]
+            hint = did_you_mean(channel, choices) or f"; use {', '.join(choices)}"
+            found.append((("expect", "messages", channel), f"{channel!r} is not a channel{hint}"))
+    return found
 
 
 def _journey_path(scenario_path: Path, journey: str) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rapport.language.durations import describe_duration
+from rapport.language.models import JourneyDefinition, OfferPlanStep
 from rapport.policy.window import local
 from rapport.simulation.runner import SimulationRun
 
@@ -48,7 +50,7 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
                 "at": at(s.at),
                 "day": day(s.at),
                 "reason": s.reason,
-                **({"detail": s.detail} if s.detail else {}),
+                **({"detail": _detail(definition, s.step, s.detail)} if s.detail else {}),
             }
             for s in run.status.skipped
         ],
@@ -114,3 +116,17 @@ def table(data: dict[str, Any]) -> str:
 
 def _clip(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _detail(definition: JourneyDefinition, step_id: str, detail: str) -> str:
+    """A skipped offer skips its wait for an answer too: say so, and what it does to the
+    journey's pace (the issue a designer otherwise finds as a final notice a week early)."""
+    index = definition.step_index().get(step_id)
+    step = definition.steps[index] if index is not None else None
+    if isinstance(step, OfferPlanStep) and detail.startswith("no plan"):
+        wait = describe_duration(step.offer_plan.respond_within)
+        return (
+            f"{detail} for this balance; the offer's {wait} wait for an answer is skipped "
+            f"with it, so the next step comes {wait} sooner"
+        )
+    return detail

@@ -38,6 +38,7 @@ from rapport.compliance.keywords import Word, said
 from rapport.consent.book import Action, ConsentBook
 from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, OptOut
+from rapport.contract.replies import reply_meaning
 from rapport.providers.twilio import UNSUBSCRIBED, signature_matches
 from rapport.store.database import StoreUnavailable
 from rapport.store.languages import latest_locale
@@ -87,12 +88,11 @@ class InboundSms:
         ):
             return _not_recorded()
         accounts = self.recipients.accounts(sender)
-        if means == "opt_out":
-            await self._signal(accounts, "opt_out", OptOut(channel="sms"))
-        elif word is not None and means == "help":
+        if word is not None and means == "help":
             return _twiml(await self._help(word, accounts))
-        elif means is None:
-            await self._signal(accounts, "engagement", Engagement(kind="replied"))
+        meaning = reply_meaning(words)  # what scenarios' sms_reply events do too
+        if meaning.signal is not None:
+            await self._signal(accounts, meaning.signal, meaning.payload)
         return _twiml()
 
     async def _help(self, word: Word, accounts: list[str]) -> str:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from tests.scenarios import opening
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted((ROOT / "examples" / "scenarios").glob("*.yaml"))
 
 
 def simulate(*args: str) -> subprocess.CompletedProcess[str]:
@@ -27,6 +25,7 @@ def simulate(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_json_timeline_follows_the_contract() -> None:
+    """The scenario starts next Wednesday at 07:30 Dana's time (`start: next wed 07:30`)."""
     proc = simulate(str(ROOT / "examples/scenarios/loyal_pays_after_reminder.yaml"), "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -36,36 +35,40 @@ def test_json_timeline_follows_the_contract() -> None:
         "loyal_first_miss",
         "paid",
     )
-    assert data["start"] == "2028-03-01T07:30:00-08:00"
+    start = datetime.fromisoformat(data["start"])
+    assert (start.strftime("%a %H:%M"), start.utcoffset()) in (
+        ("Wed 07:30", timedelta(hours=-8)),
+        ("Wed 07:30", timedelta(hours=-7)),  # Los Angeles in summer
+    )
     first = data["messages"][0]
+    window_opens = start.replace(hour=8, minute=0).isoformat()
     assert {k: first[k] for k in ("step", "channel", "template", "at", "day")} == {
         "step": "reminder",
         "channel": "email",
         "template": "reminder_loyal",
-        "at": opening("2028-03-01T08:00:00-08:00", "A-1001"),
+        "at": opening(window_opens, "A-1001"),
         "day": 0,
     }
     assert first["subject"].startswith("We missed your payment, Dana")
     assert "Thank you for 62 months" in first["body"]
-    assert data["events"] == [
-        {
-            "at": "2028-03-03T10:30:00-08:00",
-            "day": 2,
-            "type": "payment_received",
-            "amount": "182.40",
-            "payment_id": "scenario-payment-1",
-            "accepted": True,
-        }
-    ]
+    [event] = data["events"]
+    assert datetime.fromisoformat(event["at"]) - start == timedelta(days=2, hours=3)
+    assert {k: v for k, v in event.items() if k != "at"} == {
+        "day": 2,
+        "type": "payment_received",
+        "amount": "182.40",
+        "payment_id": "scenario-payment-1",
+        "accepted": True,
+    }
     assert [m["template"] for m in data["messages"]] == ["reminder_loyal", "thank_you"]
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.stem for s in SCENARIOS])
-def test_every_example_scenario_runs_and_reads_well(scenario: Path) -> None:
-    proc = simulate(str(scenario))
+def test_an_example_scenario_reads_well() -> None:
+    """Every example runs, and meets its expectations, in tests/simulation (journey test)."""
+    proc = simulate(str(ROOT / "examples/scenarios/behind_no_response.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert "customer-local time" in proc.stdout
-    assert "outcome: " in proc.stdout
+    assert "outcome: handed_off, 5 messages" in proc.stdout
     assert "Traceback" not in proc.stderr
 
 
