@@ -165,3 +165,18 @@ def test_the_library_starts_the_highest_version(tmp_path: Path) -> None:
     write_journey(tmp_path, BASE, name="old.yaml")
     chosen = Library([tmp_path]).choose("test-journey", sample_account())
     assert chosen.definition.version == 2
+
+
+def test_a_plan_no_sample_account_qualifies_for_is_a_warning(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "  - id: pause\n",
+        "  - id: plan\n    offer_plan: {channel: email, template: offer, installments: [3, 6],"
+        " min_installment: '100.00', respond_within: 7d}\n  - id: pause\n",
+    )
+    [warning] = load_journey(write_journey(tmp_path, text)).warnings
+    assert (warning.field, warning.severity) == ("steps[1].offer_plan.min_installment", "warning")
+    assert warning.message == (
+        "no plan qualifies for the sample account's balance of 182.40 USD: 3 installments of "
+        "at least 100.00 need a balance of 300.00; for such accounts the offer and its 7d "
+        "wait for an answer are skipped and the next step comes that much sooner"
+    )
