@@ -19,8 +19,13 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
         # The test server's clock runs on while activities execute: show whole seconds.
         return local(moment, zone).isoformat(timespec="seconds")
 
+    start_day = local(run.start, zone).date()
+
     def day(moment: datetime) -> int:
-        return (moment - run.start).days
+        """The customer's calendar day, counted from the start's (day 0): Monday is day 3
+        of a Friday start, whatever the hour and across a daylight-saving change, so an
+        `expect:` holds every week of the year."""
+        return (local(moment, zone).date() - start_day).days
 
     messages = []
     for sent in run.status.messages:

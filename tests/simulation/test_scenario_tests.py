@@ -135,3 +135,18 @@ async def test_a_skipped_offer_says_its_wait_is_skipped_too(
         "no plan has installments of at least 500.00 for this balance; the offer's 7d wait "
         "for an answer is skipped with it, so the next step comes 7d sooner"
     )
+
+
+async def test_days_are_counted_on_the_customers_clock(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Clocks spring forward in New York on Sunday 2031-03-09. The nudge waits for Monday's
+    09:00 opening after Friday's 09:00 start (elapsed, 2 days 23 hours): Monday is day 3
+    of a Friday start, as the designer reads it, every week of the year."""
+    text = BASE.replace(
+        "segments:", 'policy: {contact_window: {start: "09:00", end: "17:00"}}\nsegments:'
+    ).replace("wait: 2d", "wait: 2d20h")
+    timeline = await simulate_journey(env, tmp_path, text, start="2031-03-07T09:00")
+    [nudge] = [m for m in timeline["messages"] if m["step"] == "nudge"]
+    assert nudge["at"].startswith("2031-03-10T09:0")
+    assert nudge["day"] == 3
