@@ -14,7 +14,7 @@ What the sandbox would check, `tests/workflows/test_determinism.py` checks
 statically for every module of `workflows/` (no clock, randomness, I/O,
 threads or environment), with import-linter (no I/O packages reach workflow
 code) and the replay tests of recorded histories. The worker keeps this
-runner for any other workflow (the frozen version 1 replays in it).
+runner for any other workflow it may be given.
 """
 
 from __future__ import annotations

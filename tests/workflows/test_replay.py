@@ -3,13 +3,16 @@
 A failure here means a change would break journeys that are running now: guard the
 change with `workflow.patched(...)` rather than re-recording. Version 2 histories
 replay on today's workflow, with the pinned definitions they name by hash (the
-archive, as a worker reads it from the store); version 1's replay on the frozen
-version-1 workflow (`workflows/legacy`), which the workers of that version run.
-`v2/zone-from-wall-clock/` holds version 2 as recorded before `prepare_journey` read
-the zone rules at the journey's time (a second local activity in simulations).
-`v2/plans-in-cents/` holds a yen plan offered before plans were cut in the currency's
-minor units (3 x 3333.33 JPY); `v2/early_stage_plan_jpy` the same journey after
-(`plans-in-minor-units` patch: 3333, 3333, 3334).
+archive, as a worker reads it from the store). `v2/zone-from-wall-clock/` holds
+version 2 as recorded before `prepare_journey` read the zone rules at the journey's
+time (a second local activity in simulations). `v2/plans-in-cents/` holds a yen plan
+offered before plans were cut in the currency's minor units (3 x 3333.33 JPY);
+`v2/early_stage_plan_jpy` the same journey after (`plans-in-minor-units` patch: 3333,
+3333, 3334).
+
+Version 1 of the workflow is retired: nothing replays its histories any more, so they
+and their test are gone (docs/operating.md, "Upgrading", says how an operator finds
+and finishes version-1 journeys).
 """
 
 from __future__ import annotations
@@ -27,11 +30,9 @@ from rapport.runtime.settings import Settings
 from rapport.runtime.temporal import data_converter
 from tests.workflows.histories.record import load_archive
 from workflows.journey import DelinquencyJourney
-from workflows.legacy.journey import DelinquencyJourneyV1
 from workflows.sandbox import workflow_runner
 
 FOLDER = Path(__file__).parent / "histories"
-V1 = sorted((FOLDER / "v1").rglob("*.json"))
 V2 = sorted(p for p in (FOLDER / "v2").rglob("*.json") if p.name != "journeys.json")
 ENCRYPTED = sorted(p for p in (FOLDER / "v2-encrypted").glob("*.json") if p.name != "journeys.json")
 
@@ -49,9 +50,6 @@ def archive() -> Iterator[None]:
         "v2",
         "v2/zone-from-wall-clock",
         "v2-encrypted",
-        "v1/current",
-        "v1/before-operator-view",
-        "v1/publish-every-step",
     ],
 )
 def test_every_shipped_journey_has_a_recorded_history(folder: str) -> None:
@@ -76,13 +74,6 @@ async def test_encrypted_history_replays_with_its_key(path: Path, archive: None)
     registry.install(load_archive(path.parent / "journeys.json").load)
     keys = (path.parent / "KEYS").read_text().strip()
     await replay(DelinquencyJourney, path, data_converter(Settings(encryption_keys=keys)))
-
-
-@pytest.mark.parametrize(
-    "path", V1, ids=[str(p.relative_to(FOLDER / "v1").with_suffix("")) for p in V1]
-)
-async def test_version_1_history_replays_on_version_1(path: Path) -> None:
-    await replay(DelinquencyJourneyV1, path)
 
 
 async def replay(workflow: type, path: Path, converter: DataConverter | None = None) -> None:

@@ -7,8 +7,8 @@ the JSON files: `v2/<name>.json` and `v2/journeys.json` (the pinned definitions 
 histories name by hash, as the store's archive would hold them). Never re-record to
 make a failing replay test pass: that failure means a change would break running
 journeys (guard the change with `workflow.patched` instead). Before re-recording after
-a patched change, move the current files to a folder of their own, as `v1/` holds
-version 1's, so both paths stay tested.
+a patched change, move the current files to a folder of their own, as
+`v2/zone-from-wall-clock/` holds an older version 2's, so both paths stay tested.
 
     .venv/bin/python -m tests.workflows.histories.record v2/plans-in-cents early_stage_plan_jpy
 
