@@ -32,6 +32,12 @@ from rapport.runtime import logs
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
 from rapport.runtime.settings import Settings, load_settings, refuse_to_start_unless_fit
 from rapport.runtime.temporal import connect, ensure_registered
+from rapport.runtime.versions import (
+    claim_current,
+    deployment_config,
+    deployment_version,
+    label,
+)
 from rapport.runtime.workers import build_worker, open_store, parts_from_settings
 from rapport.security.codec import new_key_line
 from rapport.web.app import serve_web
@@ -61,7 +67,7 @@ async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None
             sys.exit("cannot start the worker:\n  " + "\n  ".join(problems))
         if web is not None:
             log.info("web app: %s", web.address)
-        await serve_until(stop, client, settings, demo, ui_address(settings) if dev else None)
+        await serve_until(stop, client, settings, dev, demo)
     finally:
         if web is not None:
             await web.stop()
@@ -85,9 +91,10 @@ def ensure_dev_key(settings: Settings) -> None:
 
 
 async def serve_until(
-    stop: asyncio.Event, client: Client, settings: Settings, demo: bool, ui: str | None
+    stop: asyncio.Event, client: Client, settings: Settings, dev: bool, demo: bool
 ) -> None:
     store = open_store(settings)
+    version = deployment_version(settings, dev)
     worker = build_worker(
         client,
         settings.task_queue,
@@ -96,15 +103,25 @@ async def serve_until(
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        deployment_config=deployment_config(version),
     )
     async with worker:
-        log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
-        if ui:
-            log.info("Temporal web UI: %s", ui)
+        log.info(
+            "worker polling %s on %s as %s",
+            settings.task_queue,
+            settings.temporal_address,
+            label(version),
+        )
+        log.info("%s", await claim_current(client, version, always=dev))
+        if dev:
+            log.info("Temporal web UI: %s", ui_address(settings))
         if demo:
             from rapport.cli.demo import start_demo
 
-            print(await start_demo(client, settings, ui), flush=True)
+            print(
+                await start_demo(client, settings, ui_address(settings) if dev else None),
+                flush=True,
+            )
         await stop.wait()
         log.info("shutting down: in-flight activities finish or are retried")
 

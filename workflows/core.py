@@ -143,17 +143,25 @@ class JourneyCore:
         self._mode = "running"
 
     def _history_is_long(self) -> bool:
+        """Time to continue as new, where the journey rests or between steps: a long history,
+        or a new worker version is the target. Journeys are pinned to their worker's
+        version; continuing as new moves them to the new one, carrying their state
+        (docs/operating.md, "Upgrading"). Replays read the flag from history."""
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= self.request.history_limit
+            or info.is_target_worker_deployment_version_changed()
         )
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.logger.info("continuing as new", extra=self._log_fields())
         carried = self.state.pruned().model_dump(mode="json", exclude_defaults=True)
-        workflow.continue_as_new(self.request.model_copy(update={"carried": carried}))
+        workflow.continue_as_new(
+            self.request.model_copy(update={"carried": carried}),
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
+        )
 
     # --- the definition's expressions ----------------------------------------------------
 

@@ -3,8 +3,11 @@
 This is the workflow's face to Temporal: its type, input, signals (one handler per row
 of the signal table), the `accept_plan` update and the `status` query. The journey
 itself reads top to bottom in `steps` (pin, walk the steps, finish), sending under the
-policy in `delivery`; the definition stays out of history, found by hash. Version 2 of
-the workflow: version 1 lives in `workflows/legacy`.
+policy in `delivery`; the definition stays out of history, found by hash.
+
+Journeys are pinned to the worker version they started on (Worker Versioning; the
+behaviour is the worker's default, `rapport.runtime.versions`) and move to a new version
+at a step boundary or a rest by continuing as new (`JourneyCore._history_is_long`).
 """
 
 from __future__ import annotations

@@ -6,11 +6,12 @@
 - `records`: the store: `db upgrade`, `consent` to read or correct a customer's record,
   `links revoke`.
 - `web`: `journey web` (the web app) and `journey keys new`.
+- `upgrades`: `journey replay-check`, before a new worker version is made current.
 - `parsing`: reading amounts and `key=value` fields as people type them.
 - `demo`: the demo journeys `make run` starts.
 """
 
-from rapport.cli import design, operate, records, web  # noqa: F401  (each registers its commands)
+from rapport.cli import design, operate, records, upgrades, web  # noqa: F401  (each registers its commands)
 from rapport.cli.app import main
 
 __all__ = ["main"]

@@ -111,6 +111,14 @@ class Settings(_Routes):
     payment_webhook_secret: SecretStr = SecretStr(DEV_PAYMENT_WEBHOOK_SECRET)
     sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
 
+    # Worker Versioning: each worker is a version of this deployment (docs/operating.md)
+    deployment_name: str = "rapport"
+    build_id: str | None = None  # default: derived from the journey's code
+    # Prometheus metrics at /metrics on every interface: the worker's and `journey web`'s
+    # ports (off when unset)
+    metrics_port: int | None = None
+    web_metrics_port: int | None = None
+
     # worker tuning; the defaults suit a 2-core machine
     worker_max_cached_workflows: int = 1000
     worker_max_concurrent_activities: int = 50

@@ -100,8 +100,9 @@ def quiet_runtime() -> Runtime:
     return _QUIET
 
 
-async def connect(settings: Settings | None = None) -> Client:
-    """A client for TEMPORAL_ADDRESS, with TLS or an API key for a hosted cluster."""
+async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
+    """A client for TEMPORAL_ADDRESS, with TLS or an API key for a hosted cluster; on
+    `runtime` (default: the process's default runtime)."""
     settings = settings or load_settings()
     tls: TLSConfig | bool = settings.temporal_tls or settings.temporal_api_key is not None
     if settings.temporal_tls_cert and settings.temporal_tls_key:
@@ -116,6 +117,7 @@ async def connect(settings: Settings | None = None) -> Client:
         data_converter=data_converter(settings),
         tls=tls,
         api_key=api_key,
+        runtime=runtime,
     )
 
 
