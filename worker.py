@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from rapport.runtime import logs
+from rapport.runtime import logs, metrics
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
 from rapport.runtime.settings import Settings, load_settings, refuse_to_start_unless_fit
 from rapport.runtime.temporal import connect, ensure_registered
@@ -57,10 +57,11 @@ async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None
             "RAPPORT_ENCRYPTION_KEYS is not set: customer data goes to Temporal in "
             "plain text (journey keys new makes a key)"
         )
-    server = await start_dev_server(settings) if dev else None
+    runtime = metrics.serve(settings.metrics_port) if settings.metrics_port else None
+    server = await start_dev_server(settings, runtime) if dev else None
     web = None
     try:
-        client = server.client if server else await connect(settings)
+        client = server.client if server else await connect(settings, runtime)
         web = await serve_web(settings, client=client) if dev else None
         problems = await ensure_registered(client, settings.temporal_namespace)
         if problems:
@@ -152,6 +153,8 @@ def main() -> None:
         asyncio.run(run(settings, dev=args.dev, demo=args.demo))
     except PortInUse as exc:
         sys.exit(f"cannot start the dev server: {exc}")
+    except metrics.MetricsUnavailable as exc:
+        sys.exit(f"cannot serve metrics (RAPPORT_METRICS_PORT): {exc}")
     except RuntimeError as exc:
         sys.exit(f"cannot reach Temporal at {settings.temporal_address}: {exc}")
 

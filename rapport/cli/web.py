@@ -19,9 +19,10 @@ from rapport.security.codec import KeyProblem, new_key_line
 )
 def web(host: str | None, port: int | None) -> None:
     """Serve the one web app: the portal (/r/{token}), the payment provider's webhook (and
-    the dev stand-in provider), the SMS webhooks, one-click unsubscribe, the codec.
-    In production (RAPPORT_ENVIRONMENT unset) it refuses development defaults: exit 2,
-    one line per problem."""
+    the dev stand-in provider), the SMS webhooks, one-click unsubscribe, the codec; its
+    metrics at :RAPPORT_WEB_METRICS_PORT/metrics when that is set. In production
+    (RAPPORT_ENVIRONMENT unset) it refuses development defaults: exit 2, one line per
+    problem."""
     from rapport.web.app import serve_web
 
     settings = load_settings()
@@ -35,6 +36,14 @@ def web(host: str | None, port: int | None) -> None:
             "warning: no encryption keys (RAPPORT_ENCRYPTION_KEYS): the codec endpoints answer 404",
             err=True,
         )
+
+    if settings.web_metrics_port:
+        from rapport.runtime import metrics
+
+        try:
+            metrics.serve(settings.web_metrics_port)
+        except metrics.MetricsUnavailable as exc:
+            fail([f"cannot serve metrics (RAPPORT_WEB_METRICS_PORT): {exc}"])
 
     async def run() -> None:
         server = await serve_web(settings, host, port)

@@ -12,6 +12,8 @@ from typing import Literal
 from sqlalchemy.exc import SQLAlchemyError
 
 from rapport.channels.addresses import BadAddress, normalised
+from rapport.contract import metrics
+from rapport.contract.metrics import STOPS
 from rapport.store.consent import ConsentEntry, add_entry, entries_for
 from rapport.store.database import Store, StoreUnavailable
 
@@ -63,9 +65,12 @@ class ConsentBook:
         )
         try:
             with self.store.begin() as connection:
-                return add_entry(connection, entry)
+                added = add_entry(connection, entry)
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"consent not recorded: {type(exc).__name__}") from None
+        if added and action != "opt_in":
+            metrics.count(STOPS, source=source, kind=action, channel=channel)
+        return added
 
     def refusal(self, account_id: str, channel: str, address: str | None) -> Refusal | None:
         """Whether a message on `channel` to `address` for the account may go: the last

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.contract import search_attributes
@@ -61,10 +62,12 @@ async def start_local(
     host: str = "127.0.0.1",
     converter: DataConverter | None = None,
     ui_codec_endpoint: str | None = None,
+    runtime: Runtime | None = None,
 ) -> WorkflowEnvironment:
     """The dev server with our search attributes: in memory, or on a database file
     (so journeys survive a restart), with its web UI when `ui_port` is given (showing
-    decrypted payloads through `ui_codec_endpoint`)."""
+    decrypted payloads through `ui_codec_endpoint`); its client on `runtime` (default:
+    one whose core logs only errors)."""
     extra = ["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint else []
     return await WorkflowEnvironment.start_local(
         namespace=namespace,
@@ -76,15 +79,18 @@ async def start_local(
         dev_server_database_filename=str(database) if database else None,
         search_attributes=search_attributes.ALL,
         data_converter=converter or data_converter(),
-        runtime=quiet_runtime(),
+        runtime=runtime or quiet_runtime(),
         dev_server_log_level="error",
         dev_server_extra_args=extra,
     )
 
 
-async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
+async def start_dev_server(
+    settings: Settings, runtime: Runtime | None = None
+) -> WorkflowEnvironment:
     """The embedded dev server `python worker.py --dev` runs: at TEMPORAL_ADDRESS, its
-    database in a file under the data folder and its UI on RAPPORT_DEV_UI_PORT."""
+    database in a file under the data folder and its UI on RAPPORT_DEV_UI_PORT; its
+    client on `runtime` (the one serving metrics, when they are on)."""
     host, _, port_text = settings.temporal_address.rpartition(":")
     host, port = host or "127.0.0.1", int(port_text)
     for taken in (port, settings.dev_ui_port):
@@ -103,6 +109,7 @@ async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
         host,
         data_converter(settings),
         codec,
+        runtime,
     )
 
 

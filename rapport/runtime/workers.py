@@ -28,6 +28,7 @@ from rapport.providers.outbox import Outbox
 from rapport.providers.smtp import SmtpEmail
 from rapport.providers.twilio import TwilioSms
 from rapport.providers.webhook import SignedWebhook
+from rapport.runtime.metrics import Counting
 from rapport.runtime.settings import ROUTED, Settings
 from rapport.security.links import LinkSigner
 from rapport.store.database import Store
@@ -165,5 +166,6 @@ def build_worker(client: Client, task_queue: str, parts: EngineParts, **options:
         activities=activities_for(parts),
         workflow_runner=workflow_runner(),
         activity_executor=ThreadPoolExecutor(max_workers=8),
+        interceptors=[Counting()],  # what became of each send, for the metrics
         **options,  # type: ignore[arg-type]
     )

@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import IntegrityError
+
+from rapport.contract import metrics
+from rapport.contract.metrics import STORE_ERRORS
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///data/rapport.db"
@@ -33,17 +37,30 @@ def engine_for(url: str, migrating: bool = False) -> Engine:
     if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        event.listen(engine, "handle_error", _count_error)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).parent
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o700)  # customer data: the owner only
     engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(engine, "handle_error", _count_error)
     event.listen(engine, "connect", _sqlite_pragmas)
     if migrating:
         event.listen(engine, "connect", _no_implicit_transactions)
         event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def _count_error(context: ExceptionContext) -> None:
+    """Every database error, for the metrics (`rapport_store_errors_total{kind}`); a row
+    that is already there (`insert_once`) is how the store keeps things once, not one."""
+    error = context.sqlalchemy_exception or context.original_exception
+    if not isinstance(error, IntegrityError):
+        metrics.count(
+            STORE_ERRORS, kind="disconnect" if context.is_disconnect else type(error).__name__
+        )
 
 
 def _no_implicit_transactions(connection: Any, _record: Any) -> None:

@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from rapport.client.journeys import JourneyError
+from rapport.contract.metrics import PAYMENTS, count
 from rapport.money import from_minor
 from rapport.payments.events import BadEvent, completed_checkout, signature_header, verified
 from rapport.store.database import StoreUnavailable
@@ -55,17 +56,21 @@ class PaymentWebhook:
             done = completed_checkout(event)
         except BadEvent as exc:
             log.warning("payment webhook refused: %s", exc)
+            count(PAYMENTS, status="refused")
             return problem(400, str(exc), exc.field)
         if done is None:
+            count(PAYMENTS, status="ignored")
             return JSONResponse({"received": True, "ignored": event.get("type")})
         try:
             first = await asyncio.to_thread(
                 self.events.first_time, done.event_id, done.account_id, datetime.now(UTC)
             )
         except StoreUnavailable:
+            count(PAYMENTS, status="unavailable")
             return problem(503, "the event could not be recorded; send it again")
         if not first:
             log.info("payment event repeated", extra={"account_id": done.account_id})
+            count(PAYMENTS, status="duplicate")
             return JSONResponse({"received": True, "duplicate": True})
         try:
             if done.payment_id is None:
@@ -86,13 +91,17 @@ class PaymentWebhook:
                 exc,
                 extra={"account_id": done.account_id},
             )
+            count(PAYMENTS, status="not_running")
+            return JSONResponse({"received": True})
         except Unavailable:
             await asyncio.to_thread(self.events.forget, done.event_id)
+            count(PAYMENTS, status="unavailable")
             return problem(503, "the journey could not be told yet; send it again")
         log.info(
             "payment event taken",
             extra={"account_id": done.account_id, "payment": done.payment_id or "setup"},
         )
+        count(PAYMENTS, status="taken" if done.payment_id else "setup")
         return JSONResponse({"received": True})
 
 
