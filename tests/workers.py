@@ -52,11 +52,12 @@ class Workers:
         self.log = log
         self.started: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, root: Path = ROOT) -> subprocess.Popen[bytes]:
+        """`worker.py` of the checkout at `root` (another build: tests/runtime/test_upgrades)."""
         with self.log.open("ab") as out:
             worker = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
-                cwd=ROOT,
+                [sys.executable, str(root / "worker.py")],
+                cwd=root,
                 env=self.env,
                 stdout=out,
                 stderr=out,

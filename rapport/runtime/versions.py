@@ -189,7 +189,15 @@ async def claim_current(client: Client, version: WorkerDeploymentVersion, always
     version ever deployed), or `always` (`worker.py --dev`). Any later version is made
     current by the deploy procedure, after `journey replay-check`. Returns what to log."""
     name = label(version)
-    current = await current_build(client, version.deployment_name)
+    try:
+        current = await current_build(client, version.deployment_name)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        return (
+            f"{name}: this server has no Worker Deployments ({exc.message}); tasks come "
+            "to this worker unversioned"
+        )
     if current == version.build_id:
         return f"{name} is the current version"
     if current is None or always:
