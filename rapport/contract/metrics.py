@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Counter:
-    name: str  # exported with `_total` after it
+    name: str
     help: str
     labels: tuple[str, ...]
 
 
 MESSAGES = Counter(
-    "rapport_messages",
+    "rapport_messages_total",
     "Send attempts by channel and what became of each: result sent (reason delivered, "
     "duplicate), skipped (paid, suppressed, rejected, called_off, undeliverable, "
     "cancelled), deferred (window_closed) or failed and retried (store, billing, "
@@ -31,28 +31,30 @@ MESSAGES = Counter(
     ("channel", "result", "reason"),
 )
 HANDOFFS = Counter(
-    "rapport_handoffs", "Handoffs to a person, by result (as rapport_messages)", ("result",)
+    "rapport_handoffs_total",
+    "Handoffs to a person, by result (as rapport_messages_total)",
+    ("result",),
 )
 STOPS = Counter(
-    "rapport_stops",
+    "rapport_stops_total",
     "Opt-outs and ceases kept in the consent record, by where they came from "
     "(sms_keyword, carrier, email_one_click, portal, operator, journey_signal)",
     ("source", "kind", "channel"),
 )
 PAYMENTS = Counter(
-    "rapport_payments",
+    "rapport_payments_total",
     "The payment provider's webhook events, by status: taken, setup, duplicate, "
     "not_running, ignored, refused, unavailable",
     ("status",),
 )
 PORTAL_ACTIONS = Counter(
-    "rapport_portal_actions",
+    "rapport_portal_actions_total",
     "What customers did in the portal: a section's action (pay, plan, opt-out, ...), "
     "opened, check_passed, check_failed, check_locked, rate_limited",
     ("action",),
 )
 STORE_ERRORS = Counter(
-    "rapport_store_errors",
+    "rapport_store_errors_total",
     "Errors from the database, by kind (an insert that found its row already there is not one)",
     ("kind",),
 )

@@ -48,9 +48,9 @@ class MetricsUnavailable(RuntimeError):
 
 def serve(port: int) -> Runtime:
     """Serve this process's metrics on http://0.0.0.0:PORT/metrics (see above)."""
-    config = PrometheusConfig(bind_address=f"0.0.0.0:{port}", counters_total_suffix=True)
+    config = PrometheusConfig(bind_address=f"0.0.0.0:{port}")  # Temporal's names, as documented
     try:
-        runtime = Runtime(telemetry=TelemetryConfig(metrics=config))
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=config, attach_service_name=False))
     except Exception as exc:  # the core's bind error
         raise MetricsUnavailable(f"port {port}: {exc}") from exc
     Runtime.set_default(runtime, error_if_already_set=False)

@@ -34,6 +34,7 @@ from rapport.catalog.archive import StoreArchive
 from rapport.client.journeys import JourneyError
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.contract.journey import JourneyStatus
+from rapport.contract.metrics import PORTAL_ACTIONS, count
 from rapport.language.models import Policy
 from rapport.language.types import WEEKDAYS
 from rapport.money import BadAmount, read_typed, unit
@@ -132,6 +133,7 @@ class Portal:
         address = request.client.host if request.client else "-"
         if not self.per_address.allow(address) or not self.per_token.allow(token[:24]):
             log.info("portal rate limited")
+            count(PORTAL_ACTIONS, action="rate_limited")
             return self._page(request, "message.html", Speech.of(None, None), 429, kind="slow_down")
         chosen = request.query_params.get("lang") or request.cookies.get("rapport_lang")
         link = None
@@ -188,6 +190,7 @@ class Portal:
         try:
             if await asyncio.to_thread(self.links.first_opening, token, datetime.now(UTC)):
                 log.info("portal link opened", extra={"account_id": link.account_id})
+                count(PORTAL_ACTIONS, action="opened")
                 await self.journeys.signal(link.account_id, "engagement", {"kind": "clicked"})
         except (JourneyError, Unavailable, StoreUnavailable) as exc:
             log.info(
@@ -303,6 +306,7 @@ class Portal:
             return _see_other(f"{visit.base}/{following}".rstrip("/"))
         if link.failed_checks >= MAX_CHECKS:
             log.info("portal check locked", extra={"account_id": link.account_id})
+            count(PORTAL_ACTIONS, action="check_locked")
             return self._render(visit, "message.html", 403, kind="locked")
         answer = normalise_answer(link.check_kind, str(form.get("answer", "")))
         expected = link.check_hash or ""
@@ -311,11 +315,13 @@ class Portal:
         ):
             failed = await asyncio.to_thread(self.links.failed_check, visit.token)
             log.info("portal check failed", extra={"account_id": link.account_id})
+            count(PORTAL_ACTIONS, action="check_failed")
             if failed >= MAX_CHECKS:
                 return self._render(visit, "message.html", 403, kind="locked")
             visit.link = replace(link, failed_checks=failed)
             return self._render(visit, "check.html", 422, next=following, wrong=True)
         log.info("portal check passed", extra={"account_id": link.account_id})
+        count(PORTAL_ACTIONS, action="check_passed")
         response = _see_other(f"{visit.base}/{following}".rstrip("/"))
         response.set_cookie(
             _cookie_name(visit.token),
@@ -352,6 +358,7 @@ class Portal:
             return self._section(visit, section)
         account = visit.link.account_id
         log.info("portal %s", section, extra={"account_id": account, "action": section})
+        count(PORTAL_ACTIONS, action=section)  # one of SECTIONS
         try:
             if section in ("pay", "pay-part"):
                 return await self._pay(visit, status, section, form)
