@@ -24,6 +24,7 @@ from rapport.language.account import Account
 from rapport.providers.outbox import read_outbox
 from rapport.runtime.servers import start_dev_server
 from rapport.runtime.settings import Settings
+from rapport.runtime.versions import deployment_config, deployment_version
 from rapport.runtime.workers import build_worker, parts_from_settings
 from tests.fakes import Hold, WebhookReceiver, serving
 from tests.journey_files import write_journey
@@ -221,8 +222,11 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
             receiver.hold.released.set()  # the provider answers; the worker finishes
             code = await asyncio.to_thread(worker.wait, 30)
             assert code == 0, workers.log.read_text()
-            async with build_worker(
-                server.client, settings.task_queue, parts_from_settings(settings)
+            async with build_worker(  # the same version: the journey is pinned to it
+                server.client,
+                settings.task_queue,
+                parts_from_settings(settings),
+                deployment_config=deployment_config(deployment_version(settings)),
             ):
                 await journeys.signal("T-9", "cease_communication", {})
                 await handle.result()
