@@ -7,6 +7,5 @@
 - `state`: what the workflow remembers, and each signal's effect on it.
 - `operator_view`: the status query, search attributes and details, from the state.
 - `sandbox`: why `DelinquencyJourney` runs unsandboxed, and the sandbox runner the
-  worker keeps for any other workflow (the frozen version 1 replays in it).
-- `legacy`: version 1 of the workflow, frozen, for the replay of its histories.
+  worker keeps for any other workflow it may be given.
 """
