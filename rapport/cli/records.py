@@ -24,9 +24,10 @@ ACTIONS = ("opt_out", "opt_in", "cease")
 
 
 def open_book() -> ConsentBook:
-    store = Store(load_settings().store_url())
+    settings = load_settings()
+    store = Store(settings.store_url())
     try:
-        store.ready()
+        store.ready(settings.address_sealer())
     except StoreUnavailable as exc:
         fail([f"the store: {exc}"])
     return ConsentBook(store)
@@ -40,8 +41,9 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Apply the store's migrations not applied yet."""
-    store = Store(load_settings().store_url())
-    click.echo(f"store at revision {store.upgrade()}")
+    settings = load_settings()
+    store = Store(settings.store_url())
+    click.echo(f"store at revision {store.upgrade(settings.address_sealer())}")
 
 
 def record_signal(account_id: str, event: str, values: dict[str, Any]) -> None:

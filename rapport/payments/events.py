@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from rapport.money import from_minor
+from rapport.security.compare import same
 
 TOLERANCE = 300  # seconds
 SIGNATURE = "Stripe-Signature"
@@ -41,7 +42,7 @@ def verified(body: bytes, header: str, secret: str, now: float) -> dict[str, Any
     except (KeyError, ValueError):
         raise BadEvent("Stripe-Signature has no timestamp", SIGNATURE) from None
     expected = signature_header(body, secret, timestamp).rsplit("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected, given) for given in parts.get("v1", [])):
+    if not any(same(given, expected) for given in parts.get("v1", [])):
         raise BadEvent("signature does not match", SIGNATURE)
     if abs(now - timestamp) > TOLERANCE:
         raise BadEvent("timestamp outside the 5-minute tolerance", SIGNATURE)

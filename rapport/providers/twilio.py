@@ -24,6 +24,7 @@ import httpx
 
 from rapport.providers.base import Outgoing, PermanentFailure, Receipt, TransientFailure
 from rapport.providers.http import raise_for_delivery
+from rapport.security.compare import same
 from rapport.store.recipients import RecipientIndex
 
 NEEDS = ("twilio_account_sid", "twilio_auth_token", "twilio_from")
@@ -82,4 +83,4 @@ def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> st
 
 
 def signature_matches(auth_token: str, url: str, params: Mapping[str, str], given: str) -> bool:
-    return hmac.compare_digest(given, twilio_signature(auth_token, url, params))
+    return same(given, twilio_signature(auth_token, url, params))

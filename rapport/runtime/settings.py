@@ -27,6 +27,7 @@ from rapport.contract.names import TASK_QUEUE
 from rapport.providers import outbox, smtp, twilio, webhook
 from rapport.security.codec import KeyProblem, KeyRing
 from rapport.security.links import LinkSigner
+from rapport.security.sealing import FieldSealer
 
 DEV_LINK_SECRET = "dev-only-link-secret"
 DEV_PAYMENT_API_KEY = "sk_dev"
@@ -144,6 +145,12 @@ class Settings(_Routes):
 
     inbound_public_url: str | None = None  # what Twilio calls (default: the portal URL)
 
+    # the web app: Host names it answers beside RAPPORT_PORTAL_URL's (and loopback's),
+    # comma-separated; the proxies whose X-Forwarded-For and -Proto it believes (uvicorn's
+    # forwarded_allow_ips: addresses or networks, comma-separated, `*` for any)
+    allowed_hosts: str = ""
+    forwarded_allow_ips: str = "127.0.0.1"
+
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'rapport.db'}"
 
@@ -178,6 +185,12 @@ class Settings(_Routes):
         if self.dev_key_file.exists():
             return KeyRing.parse(self.dev_key_file.read_text())
         return None
+
+    def address_sealer(self) -> FieldSealer | None:
+        """What seals the addresses the store's links keep (the key ring's first key);
+        None without keys: the links then keep no address."""
+        ring = self.key_ring()
+        return FieldSealer(ring, "links.address") if ring else None
 
     def problems(self) -> list[str]:
         """What the chosen providers need and do not have, one line each."""

@@ -80,7 +80,7 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
         archive=StoreArchive(store),
         consent=ConsentBook(store),
         deliveries=DeliveryLog(store),
-        links=LinkBook(store),
+        links=LinkBook(store, settings.address_sealer()),
         portal_url=settings.portal_url,
     )
 
@@ -88,7 +88,7 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
 def open_store(settings: Settings) -> Store:
     """The store settings name, with its schema current (see `Store.ready`)."""
     store = Store(settings.store_url())
-    store.ready()
+    store.ready(settings.address_sealer())
     return store
 
 

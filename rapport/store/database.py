@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from rapport.contract import metrics
 from rapport.contract.metrics import STORE_ERRORS
 
+from rapport.store.schema import Sealer
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///data/rapport.db"
 
@@ -79,12 +81,19 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_no_flush(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Store:
     """One database; every table group's functions take a connection from `begin()`."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
         self.engine = engine_for(url)
+        self._volatile: Engine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,14 +105,40 @@ class Store:
         with self.engine.begin() as connection:
             yield connection
 
-    def upgrade(self) -> str:
-        """Apply every migration not applied yet; return the revision now current."""
+    @contextmanager
+    def begin_volatile(self) -> Iterator[Connection]:
+        """A transaction whose commit an operating-system crash may lose (never half of
+        it): for counters that only slow requests down, so the web app's rate limits
+        cost no disk flush per request. PostgreSQL: `synchronous_commit` off for this
+        transaction; SQLite: connections of their own with `synchronous=NORMAL` (in WAL
+        mode a commit then waits for no fsync)."""
+        if not self.is_sqlite:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield connection
+            return
+        if make_url(self.url).database in (None, "", ":memory:"):
+            with self.engine.begin() as connection:  # one database per engine: share it
+                yield connection
+            return
+        if self._volatile is None:
+            self._volatile = engine_for(self.url)
+            event.listen(self._volatile, "connect", _sqlite_no_flush)
+        with self._volatile.begin() as connection:
+            yield connection
+
+    def upgrade(self, address_sealer: Sealer | None = None) -> str:
+        """Apply every migration not applied yet; return the revision now current.
+        `address_sealer` seals the link addresses a migration stops keeping in clear;
+        without it they are dropped."""
         from alembic import command
 
         logging.getLogger("alembic").setLevel(logging.WARNING)  # not a line per plugin
         engine = engine_for(self.url, migrating=True) if self.is_sqlite else self.engine
+        config = self._alembic_config(engine)
+        config.attributes["address_sealer"] = address_sealer
         try:
-            command.upgrade(self._alembic_config(engine), "head")
+            command.upgrade(config, "head")
         finally:
             if engine is not self.engine:
                 engine.dispose()
@@ -122,11 +157,11 @@ class Store:
         assert head is not None
         return head
 
-    def ready(self) -> None:
+    def ready(self, address_sealer: Sealer | None = None) -> None:
         """Make sure the schema is current: a SQLite file is upgraded in place (nothing to
         install); a shared database must be upgraded with `journey db upgrade` first."""
         if self.is_sqlite:
-            self.upgrade()
+            self.upgrade(address_sealer)
             return
         current, head = self.revision(), self.head()
         if current != head:
@@ -137,6 +172,8 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._volatile is not None:
+            self._volatile.dispose()
 
     def _alembic_config(self, engine: Engine | None = None) -> Any:
         from alembic.config import Config

@@ -3,7 +3,13 @@
 {token}` (purpose `unsubscribe`, RFC 8058). Only a hash of each token is kept: the store
 alone cannot make a working link. A link has an account, a journey, a purpose, an expiry,
 can be revoked, and (for the portal) keeps what the light identity check compares with,
-itself hashed with the link secret, and how many checks failed."""
+itself hashed with the link secret, and how many checks were tried.
+
+The address a message went to (for an opt-out from its page, and the unsubscribe page's
+masked address) is kept sealed: encrypted with the codec's key ring by the `Sealer` the
+caller hands over (`rapport.security.sealing`); without one it is not kept at all. A
+copy of the store therefore cannot read a phone number, nor try the check's 10,000
+last four digits offline."""
 
 from __future__ import annotations
 
@@ -11,10 +17,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table, select, update
+from sqlalchemy import Column, Integer, String, Table, Text, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from rapport.store.database import Store
-from rapport.store.schema import Moment, insert_once, metadata
+from rapport.store.database import Store, StoreUnavailable
+from rapport.store.schema import Moment, Sealer, insert_once, metadata
 
 links = Table(
     "links",
@@ -24,7 +31,7 @@ links = Table(
     Column("journey_id", String(64), nullable=False),
     Column("purpose", String(16), nullable=False),  # respond | unsubscribe
     Column("channel", String(16), nullable=False),
-    Column("address", String(320), nullable=True),
+    Column("address_sealed", Text, nullable=True),  # see Sealer
     Column("created_at", Moment, nullable=False),
     Column("expires_at", Moment, nullable=False),
     Column("revoked_at", Moment, nullable=True),
@@ -56,8 +63,8 @@ def token_hash(token: str) -> str:
 
 
 class LinkBook:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, sealer: Sealer | None = None) -> None:
+        self.store, self.sealer = store, sealer
 
     def keep(self, token: str, link: Link, now: datetime) -> None:
         """Keep a link; keeping the same token again (a retried send) changes nothing."""
@@ -72,7 +79,7 @@ class LinkBook:
                     "journey_id": link.journey_id,
                     "purpose": link.purpose,
                     "channel": link.channel,
-                    "address": link.address,
+                    "address_sealed": self._sealed(link.address),
                     "created_at": now,
                     "expires_at": link.expires_at,
                     "check_kind": link.check_kind,
@@ -101,7 +108,9 @@ class LinkBook:
             journey_id=row.journey_id,
             purpose=row.purpose,
             channel=row.channel,
-            address=row.address,
+            address=self.sealer.open(row.address_sealed)
+            if self.sealer and row.address_sealed
+            else None,
             expires_at=row.expires_at,
             check_kind=row.check_kind,
             check_hash=row.check_hash,
@@ -121,19 +130,40 @@ class LinkBook:
             )
             return bool(result.rowcount)
 
-    def failed_check(self, token: str) -> int:
-        """Count one failed identity check; the count after it."""
+    def try_check(self, token: str, limit: int) -> int | None:
+        """Take one of the link's `limit` identity-check tries, before the answer is
+        compared: the try's number (1 to `limit`), or None when none is left.
+
+        One guarded UPDATE takes it, so concurrent tries in any number of web processes
+        never take more than `limit` between them: SQLite lets one writer in at a time,
+        PostgreSQL's row lock makes a second UPDATE wait and then see the first's count.
+        The count is read back in the same transaction (RETURNING would do too, but
+        needs SQLite 3.35)."""
         digest = token_hash(token)
+        try:
+            with self.store.begin() as connection:
+                taken = connection.execute(
+                    update(links)
+                    .where(links.c.token_hash == digest, links.c.failed_checks < limit)
+                    .values(failed_checks=links.c.failed_checks + 1)
+                ).rowcount
+                if not taken:
+                    return None
+                count = connection.execute(
+                    select(links.c.failed_checks).where(links.c.token_hash == digest)
+                ).scalar_one()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"check not counted: {type(exc).__name__}") from None
+        return int(count)
+
+    def check_passed(self, token: str) -> None:
+        """Give back the try a right answer took: only wrong answers use the link up."""
         with self.store.begin() as connection:
             connection.execute(
                 update(links)
-                .where(links.c.token_hash == digest)
-                .values(failed_checks=links.c.failed_checks + 1)
+                .where(links.c.token_hash == token_hash(token), links.c.failed_checks > 0)
+                .values(failed_checks=links.c.failed_checks - 1)
             )
-            count = connection.execute(
-                select(links.c.failed_checks).where(links.c.token_hash == digest)
-            ).scalar_one_or_none()
-        return int(count or 0)
 
     def revoke(self, account_id: str, now: datetime) -> int:
         """Revoke the account's live links; how many."""
@@ -148,3 +178,6 @@ class LinkBook:
                 .values(revoked_at=now)
             )
             return int(result.rowcount)
+
+    def _sealed(self, address: str | None) -> str | None:
+        return self.sealer.seal(address) if self.sealer and address else None

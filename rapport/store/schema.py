@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, DateTime, MetaData, Table, TypeDecorator, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,15 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+class Sealer(Protocol):
+    """Encrypts one field before the store keeps it, and opens it again (None when it no
+    longer can: a retired key). `rapport.security.sealing` has the one we use."""
+
+    def seal(self, plain: str) -> str: ...
+
+    def open(self, sealed: str) -> str | None: ...
 
 
 class Moment(TypeDecorator[datetime]):

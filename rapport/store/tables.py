@@ -1,5 +1,5 @@
 """Every table group, imported once so the metadata (and Alembic) knows them all."""
 
-from rapport.store import consent, deliveries, journeys, links, payments, recipients
+from rapport.store import consent, deliveries, journeys, limits, links, payments, recipients
 
-__all__ = ["consent", "deliveries", "journeys", "links", "payments", "recipients"]
+__all__ = ["consent", "deliveries", "journeys", "limits", "links", "payments", "recipients"]

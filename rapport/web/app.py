@@ -2,8 +2,12 @@
 (`/r/{token}`), the payment provider's webhook (and the dev stand-in provider), the
 emails' one-click unsubscribe, the inbound SMS webhooks, the codec endpoints the Temporal
 UI uses to show decrypted payloads, and a health check. One process type: run as many
-as needed behind any load balancer (state lives in the store and in Temporal; rate
-limits and the dev provider's sessions are per process)."""
+as needed behind any load balancer (state lives in the store and in Temporal, rate
+limits and identity-check tries too; only the dev provider's sessions are per process).
+
+Every request passes `rapport.web.shield` first: a Host not ours is refused (400), a
+body over its path's limit is refused unread (413), and every response carries the
+security headers."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -28,17 +34,29 @@ from rapport.payments.checkout import Checkout
 from rapport.runtime.settings import Settings
 from rapport.security.codec import EncryptionCodec
 from rapport.store.database import Store
+from rapport.store.limits import RateCounts
 from rapport.store.links import LinkBook
 from rapport.store.payments import PaymentEvents
 from rapport.store.recipients import RecipientIndex
 from rapport.web.codec import CodecEndpoints
+from rapport.web.guard import RateLimits, headers
 from rapport.web.inbound import InboundSms
 from rapport.web.journeys import JourneyLink
 from rapport.web.pages import Portal, origin
 from rapport.web.payments import DevProvider, PaymentWebhook
+from rapport.web.shield import BodyLimit, Refusals, SecurityHeaders, handlers
 from rapport.web.unsubscribe import Unsubscribe
 
 log = logging.getLogger(__name__)
+KIB = 1024
+# The largest body each path takes; anything larger is refused before it is read.
+BODY_LIMITS = (
+    ("/webhooks/", 64 * KIB),  # a provider's event
+    ("/sms/", 64 * KIB),
+    ("/codec/", 4096 * KIB),  # a page of a history's payloads (Temporal's own limit: 4 MiB)
+)
+FORM_LIMIT = 16 * KIB  # the portal's forms, unsubscribe, everything else
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
 def create_app(settings: Settings, client: Client | None = None) -> Starlette:
@@ -50,9 +68,16 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         settings.codec_token.get_secret_value() if settings.codec_token else None,
         ui_origins(settings),
     )
+    sealer = settings.address_sealer()
     store = Store(settings.store_url())
-    store.ready()
-    links, consent = LinkBook(store), ConsentBook(store)
+    store.ready(sealer)
+    links, consent = LinkBook(store, sealer), ConsentBook(store)
+    limits = RateLimits(
+        RateCounts(store),
+        settings.signer(),
+        settings.portal_requests_per_token,
+        settings.portal_requests_per_address,
+    )
     journeys = JourneyLink(settings, client)
     checkout = Checkout(settings.payment_api(), settings.payment_api_key.get_secret_value())
     portal = Portal(
@@ -63,8 +88,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         settings.signer(),
         settings.creditor_name,
         settings.portal_url,
-        origin(settings.payment_api()) if settings.payment_provider != "dev" else "",
-        (settings.portal_requests_per_token, settings.portal_requests_per_address),
+        limits,
         StoreArchive(store),
     )
     webhook = PaymentWebhook(
@@ -73,7 +97,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
     routes = [
         Route("/health", health),
         *codec.routes(),
-        *Unsubscribe(links, consent).routes(),
+        *Unsubscribe(links, consent, limits).routes(),
         *portal.routes(),
         *webhook.routes(),
         *inbound_routes(settings, store, journeys),
@@ -84,7 +108,30 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
             settings.payment_api_key.get_secret_value(),
             settings.payment_webhook_secret.get_secret_value(),
         ).routes()
-    return Starlette(routes=routes)
+    refusals = Refusals(portal.refusal)
+    form_targets = origin(settings.payment_api()) if settings.payment_provider != "dev" else ""
+    middleware = [
+        Middleware(
+            SecurityHeaders,
+            headers=headers(form_targets),
+            https=settings.portal_url.startswith("https:"),
+        ),
+        Middleware(
+            TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False
+        ),
+        Middleware(BodyLimit, limits=BODY_LIMITS, default=FORM_LIMIT, refuse=refusals.answer),
+    ]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers(refusals))
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The Host names the app answers: the public URL's (and the SMS webhooks'), those
+    in RAPPORT_ALLOWED_HOSTS, and loopback's. Any other is refused with 400, so a page
+    on another site whose name points at this machine (DNS rebinding) reads nothing."""
+    named = [settings.portal_url, settings.inbound_public_url or ""]
+    hosts = [urlsplit(url).hostname or "" for url in named]
+    hosts += [host.strip() for host in settings.allowed_hosts.split(",")]
+    return sorted({host for host in (*hosts, *LOOPBACK_HOSTS) if host})
 
 
 def inbound_routes(settings: Settings, store: Store, journeys: JourneyLink) -> list[Route]:
@@ -147,14 +194,29 @@ async def serve_web(
     """Start serving in this event loop, beside whatever else runs in it (the worker)."""
     default_host, default_port = bind_address(settings)
     return await serve_asgi(
-        create_app(settings, client), host or default_host, port or default_port
+        create_app(settings, client),
+        host or default_host,
+        port or default_port,
+        settings.forwarded_allow_ips,
     )
 
 
-async def serve_asgi(app: Any, host: str, port: int) -> WebServer:
-    """Serve any ASGI app under uvicorn in this event loop (benchmarks use it too)."""
+async def serve_asgi(
+    app: Any, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1"
+) -> WebServer:
+    """Serve any ASGI app under uvicorn in this event loop (benchmarks use it too).
+    Behind a TLS proxy, `forwarded_allow_ips` names the proxies whose X-Forwarded-For and
+    X-Forwarded-Proto uvicorn believes (RAPPORT_FORWARDED_ALLOW_IPS)."""
     server = EmbeddedServer(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     )
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started and not task.done():  # noqa: ASYNC110  (uvicorn sets a flag, no event)

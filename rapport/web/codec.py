@@ -4,12 +4,14 @@
 `POST /codec/decode` and `POST /codec/encode` take and return `{"payloads": [...]}` (each
 payload as protobuf JSON: base64 metadata values and data). With RAPPORT_CODEC_TOKEN set
 a request must carry `Authorization: Bearer <token>` (the UI forwards an operator's
-credentials when told to); without it only requests from this machine are served.
+credentials when told to); without it only requests from this machine are served, and
+only in development (`loopback_without_token`): in production the token is required.
+The Host header is checked before any of this (`rapport.web.shield`): a page on another
+site whose name points at 127.0.0.1 (DNS rebinding) gets 400, not payloads.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 
@@ -20,6 +22,7 @@ from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
 from rapport.security.codec import EncryptionCodec, PayloadUnreadable
+from rapport.security.compare import same
 from rapport.web.problems import problem
 
 log = logging.getLogger(__name__)
@@ -28,9 +31,14 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 class CodecEndpoints:
     def __init__(
-        self, codec: EncryptionCodec | None, token: str | None, allowed_origins: list[str]
+        self,
+        codec: EncryptionCodec | None,
+        token: str | None,
+        allowed_origins: list[str],
+        loopback_without_token: bool = True,
     ) -> None:
         self.codec, self.token, self.origins = codec, token, allowed_origins
+        self.loopback_without_token = loopback_without_token
 
     def routes(self) -> list[Route]:
         return [
@@ -56,8 +64,11 @@ class CodecEndpoints:
                 404, "encryption is off: RAPPORT_ENCRYPTION_KEYS is not set", headers=cors
             )
         try:
-            payloads = ParseDict(json.loads(await request.body()), Payloads()).payloads
-        except (ValueError, ParseError) as exc:
+            body = json.loads(await request.body())
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+            payloads = ParseDict(body, Payloads()).payloads
+        except (ValueError, ParseError, RecursionError) as exc:
             return problem(400, f'the body is not {{"payloads": [...]}}: {exc}', headers=cors)
         try:
             done = await (
@@ -72,10 +83,11 @@ class CodecEndpoints:
 
     def _refusal(self, request: Request) -> tuple[int, str] | None:
         if self.token is not None:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+            if not same(request.headers.get("authorization"), f"Bearer {self.token}"):
                 return 401, "a bearer token is required"
             return None
+        if not self.loopback_without_token:
+            return 403, "set RAPPORT_CODEC_TOKEN: in production the codec requires it"
         client = request.client.host if request.client else ""
         if client not in LOOPBACK:
             return 403, "set RAPPORT_CODEC_TOKEN to serve the codec beyond this machine"

@@ -1,17 +1,25 @@
-"""What keeps the portal safe to put on the internet: security headers on every page,
-rate limits per token and per client address, the session after the identity check, and
-a CSRF token on every form (bound to the link and the session)."""
+"""What keeps the portal safe to put on the internet: the security headers every
+response carries (`rapport.web.shield` adds them), rate limits per link and per client
+address shared by every web process, the session after the identity check, and a CSRF
+token on every form (bound to the link and the session). Every secret is compared in
+constant time on bytes (`rapport.security.compare`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from starlette.requests import Request
+
+from rapport.security.compare import same
 from rapport.security.links import LinkSigner
+from rapport.store.limits import RateCounts
+from rapport.store.links import token_hash
 
 SESSION_SECONDS = 30 * 60
-MAX_CHECKS = 5  # failed identity checks before a link stops asking
+MAX_CHECKS = 5  # identity-check tries per link (a right answer gives its try back)
+WINDOW_SECONDS = 60
 
 
 def headers(form_targets: str = "") -> dict[str, str]:
@@ -31,27 +39,31 @@ def headers(form_targets: str = "") -> dict[str, str]:
     }
 
 
-@dataclass
-class RateLimit:
-    """At most `limit` requests per `seconds` for each key, in this process (one web
-    process per deployment unit; behind several, the limit is per process)."""
+@dataclass(frozen=True)
+class RateLimits:
+    """At most `per_address` requests a minute from one client address, and `per_token`
+    for one link, counted in the store so every web process shares them. A link's key
+    exists only once its token has named a live link: made-up tokens (however many)
+    count against their sender's address alone. Keys are macs: the store keeps no
+    address and no token."""
 
-    limit: int
-    seconds: float = 60.0
-    _seen: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    counts: RateCounts
+    signer: LinkSigner
+    per_token: int = 60
+    per_address: int = 300
 
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        seen = self._seen[key]
-        while seen and seen[0] <= now - self.seconds:
-            seen.popleft()
-        if len(seen) >= self.limit:
-            return False
-        seen.append(now)
-        if len(self._seen) > 100_000:  # forget quiet keys rather than grow without end
-            for stale in [k for k, v in self._seen.items() if not v][:50_000]:
-                del self._seen[stale]
-        return True
+    async def allow_address(self, request: Request) -> bool:
+        client = request.client.host if request.client else "-"
+        key = self.signer.mac("rate", "address", client)
+        return await asyncio.to_thread(self._hit, key, self.per_address)
+
+    async def allow_link(self, token: str) -> bool:
+        """For a token that named a live link."""
+        key = self.signer.mac("rate", "link", token_hash(token))
+        return await asyncio.to_thread(self._hit, key, self.per_token)
+
+    def _hit(self, key: str, limit: int) -> bool:
+        return self.counts.hit([(key, limit)], WINDOW_SECONDS, time.time())
 
 
 @dataclass(frozen=True)
@@ -67,10 +79,16 @@ class Sessions:
             return False
         expires, _, mac = cookie.partition(".")
         return (
-            expires.isdigit()
+            expires.isascii()
+            and expires.isdigit()
+            and len(expires) <= 12
             and int(expires) > now
-            and mac == self.signer.mac("session", digest, expires)
+            and same(mac, self.signer.mac("session", digest, expires))
         )
 
     def csrf(self, digest: str, cookie: str | None) -> str:
         return self.signer.mac("csrf", digest, cookie or "before-check")
+
+    def csrf_ok(self, digest: str, cookie: str | None, given: object) -> bool:
+        """Whether a form's `csrf` field is the one its page carried."""
+        return isinstance(given, str) and same(given, self.csrf(digest, cookie))

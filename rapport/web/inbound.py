@@ -87,7 +87,7 @@ class InboundSms:
             means, sender, "sms_keyword", form.get("MessageSid")
         ):
             return _not_recorded()
-        accounts = self.recipients.accounts(sender)
+        accounts = await asyncio.to_thread(self.recipients.accounts, sender)
         if word is not None and means == "help":
             return _twiml(await self._help(word, accounts))
         meaning = reply_meaning(words)  # what scenarios' sms_reply events do too

@@ -3,15 +3,16 @@ allows now. Plain HTML forms (no JavaScript), mobile first, English or Spanish.
 
 A page shows only the creditor's name and the amount due until the customer passes a
 light check (the last four digits of the number we texted, or the email address we
-wrote to; five tries per link); then a session cookie, scoped to that link, lasts 30
-minutes. Every form carries a CSRF token bound to the link and the session; every
+wrote to; five tries per link, taken in the store before an answer is compared); then
+a session cookie, scoped to that link, lasts 30 minutes. Only a browser's GET (or the
+first form sent) counts as the customer opening the link: HEAD and link previewers
+change nothing. Every form carries a CSRF token bound to the link and the session; every
 action is one log line (account id and action, never personal data).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from dataclasses import replace
@@ -39,10 +40,11 @@ from rapport.language.models import Policy
 from rapport.language.types import WEEKDAYS
 from rapport.money import BadAmount, read_typed, unit
 from rapport.payments.checkout import Checkout, CheckoutUnavailable
+from rapport.security.compare import same
 from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
 from rapport.store.database import StoreUnavailable
 from rapport.store.links import Link, LinkBook, token_hash
-from rapport.web.guard import MAX_CHECKS, RateLimit, Sessions, headers
+from rapport.web.guard import MAX_CHECKS, RateLimits, Sessions
 from rapport.web.i18n import Speech
 from rapport.web.journeys import JourneyLink, Unavailable
 
@@ -99,16 +101,14 @@ class Portal:
         signer: LinkSigner,
         creditor: str,
         portal_url: str,
-        provider_origin: str = "",
-        limits: tuple[int, int] = (60, 300),
+        limits: RateLimits,
         archive: StoreArchive | None = None,
     ) -> None:
         self.links, self.consent, self.journeys = links, consent, journeys
         self.archive, self._policies = archive, dict[str, Policy]()
         self.checkout, self.sessions = checkout, Sessions(signer)
         self.creditor, self.portal_url = creditor, portal_url.rstrip("/")
-        self.headers = headers(provider_origin)
-        self.per_token, self.per_address = RateLimit(limits[0]), RateLimit(limits[1])
+        self.limits = limits
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True),
@@ -130,20 +130,21 @@ class Portal:
 
     async def _visit(self, request: Request) -> Visit | Response:
         token = request.path_params["token"]
-        address = request.client.host if request.client else "-"
-        if not self.per_address.allow(address) or not self.per_token.allow(token[:24]):
+        chosen = request.query_params.get("lang") or request.cookies.get("rapport_lang")
+        link = None
+        try:
+            allowed = await self.limits.allow_address(request)
+            if allowed and TOKEN.match(token):
+                link = await asyncio.to_thread(self.links.find, token, RESPOND, datetime.now(UTC))
+                allowed = link is None or await self.limits.allow_link(token)
+        except StoreUnavailable:
+            return self._page(
+                request, "message.html", Speech.of(None, chosen), 503, kind="unavailable"
+            )
+        if not allowed:
             log.info("portal rate limited")
             count(PORTAL_ACTIONS, action="rate_limited")
             return self._page(request, "message.html", Speech.of(None, None), 429, kind="slow_down")
-        chosen = request.query_params.get("lang") or request.cookies.get("rapport_lang")
-        link = None
-        if TOKEN.match(token):
-            try:
-                link = await asyncio.to_thread(self.links.find, token, RESPOND, datetime.now(UTC))
-            except StoreUnavailable:
-                return self._page(
-                    request, "message.html", Speech.of(None, chosen), 503, kind="unavailable"
-                )
         if link is None:
             return self._page(
                 request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
@@ -160,7 +161,7 @@ class Portal:
             signed_in,
             cookie if signed_in else None,
         )
-        if not link.opened:
+        if not link.opened and (request.method == "POST" or _browser_opening(request)):
             self._in_background(self._opened(token, link))
         try:
             visit.status = await self.journeys.status(link.account_id)
@@ -288,7 +289,14 @@ class Portal:
         body = self.templates.get_template(template).render(
             creditor=self.creditor, path=path, **speech.context(), **context
         )
-        return HTMLResponse(body, status_code=status_code, headers=self.headers)
+        return HTMLResponse(body, status_code=status_code)
+
+    def refusal(self, request: Request, status_code: int) -> HTMLResponse:
+        """The page for a request refused before any handler: no such page (404), a
+        method it does not take (405), a body too large (413)."""
+        chosen = request.query_params.get("lang") or request.cookies.get("rapport_lang")
+        kind = "not_found" if status_code in (404, 405) else "unavailable"
+        return self._page(request, "message.html", Speech.of(None, chosen), status_code, kind=kind)
 
     # --- the identity check ------------------------------------------------------------
 
@@ -304,22 +312,26 @@ class Portal:
         link = visit.link
         if link.check_kind is None or visit.signed_in:
             return _see_other(f"{visit.base}/{following}".rstrip("/"))
-        if link.failed_checks >= MAX_CHECKS:
+        try:  # the try is taken before the answer is compared: none left, none compared
+            tried = await asyncio.to_thread(self.links.try_check, visit.token, MAX_CHECKS)
+        except StoreUnavailable:
+            return self._render(visit, "message.html", 503, kind="unavailable")
+        if tried is None:
             log.info("portal check locked", extra={"account_id": link.account_id})
             count(PORTAL_ACTIONS, action="check_locked")
             return self._render(visit, "message.html", 403, kind="locked")
         answer = normalise_answer(link.check_kind, str(form.get("answer", "")))
         expected = link.check_hash or ""
-        if not answer or not hmac.compare_digest(
+        if not answer or not same(
             self.sessions.signer.check_hash(link.check_kind, answer), expected
         ):
-            failed = await asyncio.to_thread(self.links.failed_check, visit.token)
             log.info("portal check failed", extra={"account_id": link.account_id})
             count(PORTAL_ACTIONS, action="check_failed")
-            if failed >= MAX_CHECKS:
+            if tried >= MAX_CHECKS:
                 return self._render(visit, "message.html", 403, kind="locked")
-            visit.link = replace(link, failed_checks=failed)
+            visit.link = replace(link, failed_checks=tried)
             return self._render(visit, "check.html", 422, next=following, wrong=True)
+        await asyncio.to_thread(self.links.check_passed, visit.token)
         log.info("portal check passed", extra={"account_id": link.account_id})
         count(PORTAL_ACTIONS, action="check_passed")
         response = _see_other(f"{visit.base}/{following}".rstrip("/"))
@@ -335,9 +347,7 @@ class Portal:
         return response
 
     def _csrf_ok(self, visit: Visit, given: Any) -> bool:
-        return isinstance(given, str) and hmac.compare_digest(
-            given, self.sessions.csrf(visit.digest, visit.cookie)
-        )
+        return self.sessions.csrf_ok(visit.digest, visit.cookie, given)
 
     # --- actions -----------------------------------------------------------------------
 
@@ -496,6 +506,18 @@ def _cookie_name(token: str) -> str:
 
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
+
+
+def _browser_opening(request: Request) -> bool:
+    """A person's browser opening the page (not HEAD, not a link previewer or scanner
+    fetching it, not a prefetch): what counts as a click."""
+    headers = request.headers
+    return (
+        request.method == "GET"
+        and headers.get("sec-fetch-mode") == "navigate"
+        and headers.get("sec-fetch-dest") == "document"
+        and "prefetch" not in headers.get("sec-purpose", "") + headers.get("purpose", "")
+    )
 
 
 def _see_other(url: str) -> RedirectResponse:

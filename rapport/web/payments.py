@@ -31,9 +31,9 @@ from rapport.client.journeys import JourneyError
 from rapport.contract.metrics import PAYMENTS, count
 from rapport.money import from_minor
 from rapport.payments.events import BadEvent, completed_checkout, signature_header, verified
+from rapport.security.compare import same
 from rapport.store.database import StoreUnavailable
 from rapport.store.payments import PaymentEvents
-from rapport.web.guard import headers
 from rapport.web.journeys import JourneyLink, Unavailable
 from rapport.web.problems import problem
 
@@ -135,19 +135,19 @@ class DevProvider:
 
     async def create(self, request: Request) -> Response:
         expected = "Basic " + base64.b64encode(f"{self.api_key}:".encode()).decode()
-        if not secrets.compare_digest(request.headers.get("Authorization", ""), expected):
+        if not same(request.headers.get("Authorization"), expected):
             return problem(401, "the API key is wrong", "Authorization")
         form = {k: str(v) for k, v in (await request.form()).items()}
         mode = form.get("mode", "")
         amount = form.get("line_items[0][price_data][unit_amount]")
-        if mode not in ("payment", "setup") or (mode == "payment" and not (amount or "").isdigit()):
+        if mode not in ("payment", "setup") or (mode == "payment" and not _digits(amount)):
             return problem(400, "mode and line_items are required", "mode")
         session = _Session(
             f"cs_dev_{secrets.token_urlsafe(12)}",
             mode,
             form.get("client_reference_id", ""),
             form.get("currency", "usd"),
-            int(amount) if amount else None,
+            int(amount) if amount and _digits(amount) else None,
             form.get("success_url", ""),
             form.get("cancel_url", ""),
         )
@@ -224,4 +224,8 @@ def _dev_page(status: int, title: str, body: str) -> HTMLResponse:
         f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/portal.css">'
         f"</head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
-    return HTMLResponse(page, status_code=status, headers=headers())
+    return HTMLResponse(page, status_code=status)
+
+
+def _digits(text: str | None) -> bool:
+    return text is not None and text.isascii() and text.isdigit()

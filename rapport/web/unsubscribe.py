@@ -3,10 +3,12 @@
 
 - `POST /u/{token}` (the mail client's one click, or the page's button) opts that
   address out of email in the consent record, for every later journey too, and answers
-  200 with no login.
+  200 with no login. Only a POST does: RFC 8058 keeps GET and HEAD free of effects,
+  because link scanners and previewers fetch every URL in a mail.
 - `GET /u/{token}` (someone opening the link) shows a page with one button that does
   the same POST: no JavaScript, nothing about the account but the masked address.
-- An unknown, expired, revoked or forged token gets the same plain 404.
+- An unknown, expired, revoked or forged token gets the same plain 404; requests are
+  rate-limited per client address like the portal's.
 """
 
 from __future__ import annotations
@@ -22,51 +24,49 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from rapport.consent.book import ConsentBook
+from rapport.security.links import TOKEN
 from rapport.store.database import StoreUnavailable
 from rapport.store.languages import latest_locale
 from rapport.store.links import Link, LinkBook
-from rapport.web.guard import headers
+from rapport.web.guard import RateLimits
 from rapport.web.i18n import LANGUAGES, Speech
 
 log = logging.getLogger(__name__)
 PURPOSE = "unsubscribe"
-HEADERS = headers()  # the portal's: no-store, no scripts, no framing, no referrer
 
 
 class Unsubscribe:
-    def __init__(self, links: LinkBook, consent: ConsentBook) -> None:
-        self.links, self.consent = links, consent
+    def __init__(self, links: LinkBook, consent: ConsentBook, limits: RateLimits) -> None:
+        self.links, self.consent, self.limits = links, consent, limits
 
     def routes(self) -> list[Route]:
-        return [Route("/u/{token}", self.handle, methods=["GET", "POST"])]
+        return [
+            Route("/u/{token}", self.page, methods=["GET"]),  # and HEAD: no effect
+            Route("/u/{token}", self.unsubscribe, methods=["POST"]),
+        ]
 
-    async def handle(self, request: Request) -> HTMLResponse:
-        token = request.path_params["token"]
-        link = (
-            None
-            if len(token) > 24
-            else await asyncio.to_thread(self.links.find, token, PURPOSE, datetime.now(UTC))
+    async def page(self, request: Request) -> HTMLResponse:
+        found = await self._link(request)
+        if isinstance(found, HTMLResponse):
+            return found
+        link, speech = found
+        return _page(
+            speech,
+            200,
+            speech.gettext("Stop emails?"),
+            speech.gettext(
+                "We will stop emailing %(address)s about this account.",
+                address=_masked(link.address),
+            ),
+            form=str(request.url.path),
         )
-        speech = Speech.of(await self._locale(link, request), None)
+
+    async def unsubscribe(self, request: Request) -> HTMLResponse:
+        found = await self._link(request)
+        if isinstance(found, HTMLResponse):
+            return found
+        link, speech = found
         _ = speech.gettext
-        if link is None:
-            return _page(
-                speech,
-                404,
-                _("This link does not work"),
-                _("It may have expired. You can still reply to any of our emails to stop them."),
-            )
-        if request.method == "GET":
-            return _page(
-                speech,
-                200,
-                _("Stop emails?"),
-                _(
-                    "We will stop emailing %(address)s about this account.",
-                    address=_masked(link.address),
-                ),
-                form=str(request.url.path),
-            )
         try:
             await asyncio.to_thread(
                 self.consent.record,
@@ -77,9 +77,7 @@ class Unsubscribe:
                 address=link.address,
             )
         except StoreUnavailable:
-            return _page(
-                speech, 503, _("Please try again"), _("We could not save your choice just now.")
-            )
+            return _unavailable(speech)
         log.info("email opt-out by one click", extra={"account_id": link.account_id})
         return _page(
             speech,
@@ -90,6 +88,38 @@ class Unsubscribe:
                 "follow your choices for those."
             ),
         )
+
+    async def _link(self, request: Request) -> tuple[Link, Speech] | HTMLResponse:
+        """The live link and the language to speak, or the page that says why not."""
+        token = request.path_params["token"]
+        try:
+            allowed, link = await asyncio.to_thread(self._admitted, request, token)
+        except StoreUnavailable:
+            return _unavailable(Speech.of(await self._locale(None, request), None))
+        speech = Speech.of(await self._locale(link, request), None)
+        _ = speech.gettext
+        if not allowed:
+            return _page(
+                speech,
+                429,
+                _("Please wait a moment"),
+                _("Too many requests came at once. Please try again in a minute."),
+            )
+        if link is None:
+            return _page(
+                speech,
+                404,
+                _("This link does not work"),
+                _("It may have expired. You can still reply to any of our emails to stop them."),
+            )
+        return link, speech
+
+    def _admitted(self, request: Request, token: str) -> tuple[bool, Link | None]:
+        """(within the client address's rate limit, the live link), in one thread trip."""
+        if not self.limits.address_allowed(request):
+            return False, None
+        found = self.links.find(token, PURPOSE, datetime.now(UTC)) if TOKEN.match(token) else None
+        return True, found
 
     async def _locale(self, link: Link | None, request: Request) -> str | None:
         """The account's language (its latest message's locale), else the browser's."""
@@ -119,6 +149,11 @@ def _browser_language(header: str) -> str | None:
     return None
 
 
+def _unavailable(speech: Speech) -> HTMLResponse:
+    _ = speech.gettext
+    return _page(speech, 503, _("Please try again"), _("We could not save your choice just now."))
+
+
 def _page(
     speech: Speech, status: int, title: str, text: str, form: str | None = None
 ) -> HTMLResponse:
@@ -140,4 +175,4 @@ def _page(
         f"</head><body><main><h1>{title}</h1><p>{text}</p>{button}</main>"
         f"</body></html>"
     )
-    return HTMLResponse(body, status_code=status, headers=HEADERS)
+    return HTMLResponse(body, status_code=status)

@@ -1,5 +1,6 @@
 """One-click unsubscribe (RFC 8058) over real SMTP and HTTP: every email carries the
-headers; one POST opts the address out for later journeys too; bad tokens say nothing."""
+headers; one POST opts the address out for later journeys too; bad tokens say nothing;
+the store keeps the address sealed, never in clear."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
+from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import DeliveryActivities
@@ -15,9 +18,10 @@ from rapport.providers.base import Router
 from rapport.providers.smtp import SmtpEmail
 from rapport.runtime.servers import free_port
 from rapport.runtime.settings import Settings
+from rapport.security.codec import new_key_line
 from rapport.security.links import LinkSigner
 from rapport.store.database import Store
-from rapport.store.links import LinkBook
+from rapport.store.links import LinkBook, links
 from rapport.web.app import serve_web
 from tests.fakes import Mailbox, smtp_server
 from tests.sends import send_message
@@ -27,7 +31,11 @@ EMAIL = {"reminder.email.j2": "Subject: Your balance\n\n{{ balance }} is due.\n{
 
 
 async def test_an_email_unsubscribes_in_one_click_and_stays_unsubscribed(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, portal_url=f"http://127.0.0.1:{free_port()}")
+    settings = Settings(
+        data_dir=tmp_path,
+        portal_url=f"http://127.0.0.1:{free_port()}",
+        encryption_keys=SecretStr(new_key_line("t1")),
+    )
     store = Store(settings.store_url())
     store.upgrade()
     book = ConsentBook(store)
@@ -39,7 +47,7 @@ async def test_an_email_unsubscribes_in_one_click_and_stays_unsubscribed(tmp_pat
                 Router({"email": SmtpEmail("127.0.0.1", port, "a@example.com", starttls=False)}),
                 SIGNER,
                 consent=book,
-                links=LinkBook(store),
+                links=LinkBook(store, settings.address_sealer()),
                 portal_url=settings.portal_url,
             )
             sent = await ActivityEnvironment().run(
@@ -83,4 +91,8 @@ async def test_an_email_unsubscribes_in_one_click_and_stays_unsubscribed(tmp_pat
     assert forged.status_code == 404
     assert revoked.status_code == 404
     assert "T-1" not in forged.text + revoked.text
+    with store.begin() as connection:
+        kept = [str(row) for row in connection.execute(select(links))]
+    assert kept
+    assert not any("example.com" in row for row in kept)  # sealed with the key ring
     store.dispose()

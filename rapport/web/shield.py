@@ -1,0 +1,167 @@
+"""What every request passes through before (and after) any handler, in one place:
+
+- `SecurityHeaders`: the security headers of every response (`guard.headers`), plus
+  HSTS and `Secure` on every cookie when the public URL is https (whether or not the
+  TLS proxy in front says so);
+- `BodyLimit`: a body larger than its route's limit is refused with 413 before it is
+  read: at once when `Content-Length` says so (and the connection closed, so the rest
+  is never read), else as soon as the bytes received pass the limit;
+- `Refusals`: how a request no handler takes is answered (404, 405, 400 for a body
+  that cannot be read, 413): an RFC 9457 problem document on the API and webhook
+  paths, the portal's own page everywhere else; never a bare "Not Found".
+
+(`TrustedHostMiddleware` refuses a Host header not our own, before all of these.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rapport.web.problems import problem
+
+HSTS = "max-age=31536000"  # a year; subdomains are the operator's to decide
+API_PATHS = ("/codec/", "/webhooks/", "/sms/", "/dev-provider/v1/", "/health")
+Page = Callable[[Request, int], Response]
+
+
+class Refusals:
+    """A refusal in the form its path's callers read: JSON for machines, a page for
+    people (`page` renders the portal's)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def answer(
+        self,
+        request: Request,
+        status: int,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        if request.url.path.startswith(API_PATHS):
+            return problem(status, detail, headers=dict(headers or {}))
+        response = self.page(request, status)
+        response.headers.update(headers or {})
+        return response
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's HTTPException: no route (404), a method the route does not take
+        (405, with its Allow header), a form that cannot be parsed (400)."""
+        assert isinstance(exc, HTTPException)
+        details = {
+            404: "nothing is served at this path",
+            405: f"this path takes {(exc.headers or {}).get('Allow', 'other methods')}",
+        }
+        detail = details.get(exc.status_code, exc.detail)
+        return self.answer(request, exc.status_code, detail, exc.headers)
+
+    async def crash(self, request: Request, exc: Exception) -> Response:
+        """Our own bug: still a problem document or a page (the traceback goes to the
+        log, as it must: a bug to fix)."""
+        return self.answer(request, 500, "something went wrong on our side")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, headers: dict[str, str], https: bool) -> None:
+        self.app, self.https = app, https
+        self.headers = {**headers, **({"Strict-Transport-Security": HSTS} if https else {})}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", []))
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    if name not in headers:
+                        headers[name] = value
+                if self.https:
+                    message["headers"] = [
+                        _secure(name, value) for name, value in message["headers"]
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _secure(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    if name.lower() != b"set-cookie":
+        return name, value
+    attributes = [part.strip().lower() for part in value.split(b";")[1:]]
+    return name, value if b"secure" in attributes else value + b"; Secure"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """`limits`: (path prefix, bytes), the first that matches wins; `default` for the
+    rest."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: Sequence[tuple[str, int]],
+        default: int,
+        refuse: Callable[[Request, int, str, Mapping[str, str]], Response],
+    ) -> None:
+        self.app, self.limits, self.default, self.refuse = app, limits, default, refuse
+
+    def limit_for(self, path: str) -> int:
+        return next((size for prefix, size in self.limits if path.startswith(prefix)), self.default)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, receive, send, limit)
+            return
+        received, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:  # a handler that answers before reading: nothing more to say
+                return
+            await self._too_large(scope, receive, send, limit)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = self.refuse(
+            Request(scope),
+            413,
+            f"the body is larger than this path takes ({limit} bytes)",
+            {"Connection": "close"},  # the rest of the body is never read
+        )
+        await response(scope, receive, send)
+
+
+def handlers(refusals: Refusals) -> dict[type[Exception] | int, Callable[..., Awaitable[Response]]]:
+    """The app's exception handlers."""
+    return {HTTPException: refusals.http_error, Exception: refusals.crash}
