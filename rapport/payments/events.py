@@ -48,7 +48,7 @@ def verified(body: bytes, header: str, secret: str, now: float) -> dict[str, Any
         raise BadEvent("timestamp outside the 5-minute tolerance", SIGNATURE)
     try:
         event = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the stack
         raise BadEvent("body is not JSON", "body") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise BadEvent("event has no id", "id")

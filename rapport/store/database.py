@@ -117,13 +117,11 @@ class Store:
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield connection
             return
-        if make_url(self.url).database in (None, "", ":memory:"):
-            with self.engine.begin() as connection:  # one database per engine: share it
-                yield connection
-            return
         if self._volatile is None:
-            self._volatile = engine_for(self.url)
-            event.listen(self._volatile, "connect", _sqlite_no_flush)
+            in_memory = make_url(self.url).database in (None, "", ":memory:")
+            self._volatile = self.engine if in_memory else engine_for(self.url)
+            if not in_memory:  # (a database in memory is one per engine: share it)
+                event.listen(self._volatile, "connect", _sqlite_no_flush)
         with self._volatile.begin() as connection:
             yield connection
 
@@ -172,7 +170,7 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._volatile is not None:
+        if self._volatile is not None and self._volatile is not self.engine:
             self._volatile.dispose()
 
     def _alembic_config(self, engine: Engine | None = None) -> Any:

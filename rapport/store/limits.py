@@ -7,10 +7,11 @@ most the keys seen in the last window or two."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Sequence
 
-from sqlalchemy import Column, Connection, Integer, String, Table, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, Integer, String, Table, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from rapport.store.database import Store, StoreUnavailable
@@ -20,31 +21,47 @@ rate_counts = Table(
     "rate_counts",
     metadata,
     Column("key", String(64), primary_key=True),
-    Column("window", Integer, nullable=False),  # unix seconds // the window's length
+    Column("bucket", Integer, nullable=False),  # unix seconds // the window's length
     Column("hits", Integer, nullable=False),
     Column("expires", Integer, nullable=False, index=True),  # unix seconds
 )
+# One statement on SQLite and PostgreSQL alike, written out once: building it with the
+# expression language on every request cost more than the database's work.
+COUNT = text(
+    "INSERT INTO rate_counts (key, bucket, hits, expires) VALUES (:key, :bucket, 1, :expires) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "hits = CASE WHEN rate_counts.bucket = excluded.bucket THEN rate_counts.hits + 1 ELSE 1 END, "
+    "bucket = excluded.bucket, expires = excluded.expires"
+)
+HITS = text("SELECT hits FROM rate_counts WHERE key = :key")
+FORGET = text("DELETE FROM rate_counts WHERE expires < :now")
 
 
 class RateCounts:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._swept = 0.0
+        # SQLite takes one writer at a time and makes the others sleep and retry (in
+        # steps of milliseconds): this process's threads queue here instead.
+        self._one_writer = threading.Lock() if store.is_sqlite else contextlib.nullcontext()
 
     def hit(self, keys: Sequence[tuple[str, int]], seconds: int, now: float) -> bool:
         """Count one request against each (key, limit) for the current window of
         `seconds`; whether every key is still within its limit. One transaction, the
         increment atomic on SQLite and PostgreSQL alike (an upsert)."""
-        window = int(now // seconds)
-        expires = (window + 1) * seconds
+        bucket = int(now // seconds)
+        expires = (bucket + 1) * seconds
         allowed = True
         try:
-            with self.store.begin_volatile() as connection:
+            with self._one_writer, self.store.begin_volatile() as connection:
                 for key, limit in keys:
-                    allowed = _count(connection, key, window, expires) <= limit and allowed
+                    values = {"key": key, "bucket": bucket, "expires": expires}
+                    connection.execute(COUNT, values)
+                    hits = connection.execute(HITS, values).scalar_one()
+                    allowed = int(hits) <= limit and allowed
                 if now - self._swept >= seconds:
                     self._swept = now
-                    connection.execute(delete(rate_counts).where(rate_counts.c.expires < now))
+                    connection.execute(FORGET, {"now": int(now)})
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"rate not counted: {type(exc).__name__}") from None
         return allowed
@@ -53,21 +70,3 @@ class RateCounts:
         """How many keys the table holds now (for tests and operators)."""
         with self.store.begin() as connection:
             return len(connection.execute(select(rate_counts.c.key)).all())
-
-
-def _count(connection: Connection, key: str, window: int, expires: int) -> int:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(rate_counts).values(key=key, window=window, hits=1, expires=expires)
-    same_window = rate_counts.c.window == insert.excluded.window
-    connection.execute(
-        insert.on_conflict_do_update(
-            index_elements=[rate_counts.c.key],
-            set_={
-                "hits": case((same_window, rate_counts.c.hits + 1), else_=1),
-                "window": insert.excluded.window,
-                "expires": insert.excluded.expires,
-            },
-        )
-    )
-    hits = connection.execute(select(rate_counts.c.hits).where(rate_counts.c.key == key))
-    return int(hits.scalar_one())

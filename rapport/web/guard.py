@@ -6,7 +6,6 @@ constant time on bytes (`rapport.security.compare`)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -52,15 +51,14 @@ class RateLimits:
     per_token: int = 60
     per_address: int = 300
 
-    async def allow_address(self, request: Request) -> bool:
+    def address_allowed(self, request: Request) -> bool:
+        """Count a request from its client's address (blocking: call it in a thread)."""
         client = request.client.host if request.client else "-"
-        key = self.signer.mac("rate", "address", client)
-        return await asyncio.to_thread(self._hit, key, self.per_address)
+        return self._hit(self.signer.mac("rate", "address", client), self.per_address)
 
-    async def allow_link(self, token: str) -> bool:
-        """For a token that named a live link."""
-        key = self.signer.mac("rate", "link", token_hash(token))
-        return await asyncio.to_thread(self._hit, key, self.per_token)
+    def link_allowed(self, token: str) -> bool:
+        """Count a request for a token that named a live link (blocking)."""
+        return self._hit(self.signer.mac("rate", "link", token_hash(token)), self.per_token)
 
     def _hit(self, key: str, limit: int) -> bool:
         return self.counts.hit([(key, limit)], WINDOW_SECONDS, time.time())

@@ -29,7 +29,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from rapport.catalog.archive import StoreArchive
 from rapport.client.journeys import JourneyError
@@ -47,6 +46,7 @@ from rapport.store.links import Link, LinkBook, token_hash
 from rapport.web.guard import MAX_CHECKS, RateLimits, Sessions
 from rapport.web.i18n import Speech
 from rapport.web.journeys import JourneyLink, Unavailable
+from rapport.web.shield import StaticFiles
 
 log = logging.getLogger("rapport.portal")
 HERE = Path(__file__).parent
@@ -131,12 +131,8 @@ class Portal:
     async def _visit(self, request: Request) -> Visit | Response:
         token = request.path_params["token"]
         chosen = request.query_params.get("lang") or request.cookies.get("rapport_lang")
-        link = None
         try:
-            allowed = await self.limits.allow_address(request)
-            if allowed and TOKEN.match(token):
-                link = await asyncio.to_thread(self.links.find, token, RESPOND, datetime.now(UTC))
-                allowed = link is None or await self.limits.allow_link(token)
+            allowed, link = await asyncio.to_thread(self._admitted, request, token)
         except StoreUnavailable:
             return self._page(
                 request, "message.html", Speech.of(None, chosen), 503, kind="unavailable"
@@ -170,6 +166,17 @@ class Portal:
         if visit.status is not None:
             visit.policy = await self._policy(visit.status.journey_hash)
         return visit
+
+    def _admitted(self, request: Request, token: str) -> tuple[bool, Link | None]:
+        """(within the rate limits, the live link), in one trip to a thread: the client
+        address's limit first, then the link (only for a token of the right form), then
+        the link's own limit (only for a live link: made-up tokens make no keys)."""
+        if not self.limits.address_allowed(request):
+            return False, None
+        if not TOKEN.match(token):
+            return True, None
+        link = self.links.find(token, RESPOND, datetime.now(UTC))
+        return link is None or self.limits.link_allowed(token), link
 
     async def _policy(self, content_hash: str) -> Policy:
         """The journey's contact policy (for the times a person may call), from the store's

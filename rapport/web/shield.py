@@ -8,15 +8,20 @@
   is never read), else as soon as the bytes received pass the limit;
 - `Refusals`: how a request no handler takes is answered (404, 405, 400 for a body
   that cannot be read, 413): an RFC 9457 problem document on the API and webhook
-  paths, the portal's own page everywhere else; never a bare "Not Found".
+  paths, the portal's own page everywhere else; never a bare "Not Found";
+- `StaticFiles`: Starlette's, with paths it cannot look up (a NUL byte, a name too
+  long for the file system) answered 404 instead of raising.
 
 (`TrustedHostMiddleware` refuses a Host header not our own, before all of these.)
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from python_multipart.exceptions import FormParserError
+from starlette import staticfiles
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -60,6 +65,11 @@ class Refusals:
         }
         detail = details.get(exc.status_code, exc.detail)
         return self.answer(request, exc.status_code, detail, exc.headers)
+
+    async def unreadable_form(self, request: Request, exc: Exception) -> Response:
+        """A body its Content-Type says is a form, that is not one (python-multipart's
+        own errors, which Starlette lets through)."""
+        return self.answer(request, 400, "the body cannot be read as the form it says it is")
 
     async def crash(self, request: Request, exc: Exception) -> Response:
         """Our own bug: still a problem document or a page (the traceback goes to the
@@ -164,4 +174,16 @@ class BodyLimit:
 
 def handlers(refusals: Refusals) -> dict[type[Exception] | int, Callable[..., Awaitable[Response]]]:
     """The app's exception handlers."""
-    return {HTTPException: refusals.http_error, Exception: refusals.crash}
+    return {
+        HTTPException: refusals.http_error,
+        FormParserError: refusals.unreadable_form,
+        Exception: refusals.crash,
+    }
+
+
+class StaticFiles(staticfiles.StaticFiles):
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        try:
+            return super().lookup_path(path)
+        except (ValueError, OSError):  # "embedded null byte", "File name too long"
+            return "", None

@@ -59,6 +59,7 @@ class Rig:
     store: Store
     texts: Capture
     web: str
+    temporal_address: str = ""
 
     @property
     def journeys(self) -> Journeys:
@@ -128,14 +129,18 @@ class Rig:
 
 
 @asynccontextmanager
-async def portal_rig(folder: Path) -> AsyncIterator[Rig]:
+async def portal_rig(folder: Path, **overrides: Any) -> AsyncIterator[Rig]:
+    """`overrides`: settings that differ from the rig's own."""
     write_journey(folder, JOURNEY, TEMPLATES)
     port = free_port()
     settings = Settings(
-        data_dir=folder,
-        task_queue=f"portal-{uuid.uuid4()}",
-        portal_url=f"http://127.0.0.1:{port}",
-        journeys_dir=folder,
+        **{
+            "data_dir": folder,
+            "task_queue": f"portal-{uuid.uuid4()}",
+            "portal_url": f"http://127.0.0.1:{port}",
+            "journeys_dir": folder,
+            **overrides,
+        }
     )
     store = Store(settings.store_url())
     store.upgrade()
@@ -154,7 +159,14 @@ async def portal_rig(folder: Path) -> AsyncIterator[Rig]:
         async with build_worker(server.client, settings.task_queue, parts):
             web = await serve_web(settings, port=port, client=server.client)
             try:
-                yield Rig(settings, server.client, store, texts, web.address)
+                yield Rig(
+                    settings,
+                    server.client,
+                    store,
+                    texts,
+                    web.address,
+                    server.client.service_client.config.target_host,
+                )
             finally:
                 await web.stop()
     finally:

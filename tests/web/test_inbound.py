@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from rapport.providers.twilio import TwilioSms, twilio_signature
 from rapport.runtime.settings import Settings
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
+from rapport.store.recipients import RecipientIndex
 from rapport.web.inbound import InboundSms
 from rapport.web.journeys import JourneyLink
 from tests.fakes import FakeSmsProvider, recipients_at, serving, serving_asgi
@@ -95,3 +98,32 @@ async def test_stop_reply_opts_the_account_out_of_sms(
     assert [(s.step, s.reason) for s in status.skipped] == [("second", "opted_out")]
     assert status.suppressed_channels == ["sms"]
     assert len(provider.messages) == 1
+
+
+class SlowIndex(RecipientIndex):
+    """The store taking half a second to answer (a lock held by another process)."""
+
+    def accounts(self, number: str) -> list[str]:
+        time.sleep(0.5)
+        return super().accounts(number)
+
+
+async def test_replies_wait_on_the_store_in_threads_not_on_the_event_loop(tmp_path: Path) -> None:
+    """Two replies at once while the store is slow take about the time of one: the
+    store's calls run in threads, so the loop goes on serving everyone else."""
+    recipients = recipients_at(tmp_path)
+    inbound = InboundSms(
+        JourneyLink(Settings()),
+        SlowIndex(recipients.store),
+        "token",
+        "http://placeholder",
+        ConsentBook(recipients.store),
+    )
+    async with serving_asgi(inbound.app()) as base, httpx.AsyncClient() as http:
+        inbound.public_url = base
+        url, form = f"{base}/sms/inbound", {"From": "+12125550100", "Body": "hello"}
+        began = time.perf_counter()
+        answers = await asyncio.gather(*(post_signed(http, url, "token", form) for _ in range(2)))
+        took = time.perf_counter() - began
+    assert [a.status_code for a in answers] == [200, 200]
+    assert took < 0.9, took  # one after the other (the loop blocked) would be 1.0 s or more

@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_table(
         "rate_counts",
         sa.Column("key", sa.String(64), nullable=False),
-        sa.Column("window", sa.Integer(), nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
         sa.Column("expires", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_counts")),

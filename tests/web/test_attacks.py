@@ -1,0 +1,719 @@
+"""Issue 22's findings, each replayed against the real web app on loopback (uvicorn on a
+free port, the rig's Temporal dev server and worker behind it): what an attacker tried,
+and what the app now answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode
+
+import httpx
+import pytest
+import pytest_asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+from sqlalchemy import select
+from starlette.routing import Mount, Route
+
+from rapport.contract.names import workflow_id
+from rapport.payments.events import signature_header
+from rapport.providers.twilio import twilio_signature
+from rapport.runtime.servers import free_port
+from rapport.runtime.settings import Settings
+from rapport.security.codec import new_key_line
+from rapport.store.limits import RateCounts
+from rapport.store.links import Link, LinkBook, links, token_hash
+from rapport.web.app import create_app, serve_web
+from tests.web.portal_rig import Rig, portal_rig
+
+pytestmark = pytest.mark.timeout(180)
+TWILIO = "twilio-test-auth-token"
+BROWSER = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+PREVIEWER = {"User-Agent": "facebookexternalhit/1.1"}  # what a messaging app's preview sends
+MIB = 1024 * 1024
+
+
+@pytest_asyncio.fixture(scope="module")
+async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
+    async with portal_rig(
+        tmp_path_factory.mktemp("attacks"),
+        twilio_auth_token=SecretStr(TWILIO),
+        portal_requests_per_address=1_000_000,  # each test below sends many from loopback
+        portal_requests_per_token=1_000_000,
+        encryption_keys=SecretStr(new_key_line("attacks")),  # the codec serves; links sealed
+    ) as rigged:
+        yield rigged
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(follow_redirects=False, timeout=30) as client:
+        yield client
+
+
+def csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def web_env(rig: Rig, **extra: str) -> dict[str, str]:
+    """`journey web` in another process, on the rig's store, secrets and Temporal."""
+    env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
+    return {
+        **env,
+        "RAPPORT_ENVIRONMENT": "development",
+        "RAPPORT_DATA_DIR": str(rig.settings.data_dir),
+        "RAPPORT_PORTAL_URL": rig.settings.portal_url,
+        "RAPPORT_TEMPORAL_ADDRESS": rig.temporal_address,
+        "RAPPORT_TWILIO_AUTH_TOKEN": TWILIO,
+        "RAPPORT_ENCRYPTION_KEYS": rig.settings.secret("encryption_keys") or "",
+        **extra,
+    }
+
+
+@contextmanager
+def web_process(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A second web process; (its base URL, the process), stopped on leaving."""
+    port = free_port()
+    journey = Path(sys.executable).with_name("journey")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(journey), "web", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+# --- the identity check: tries taken before the answer is compared, in the store --------
+
+
+async def test_forty_concurrent_wrong_answers_on_two_processes_then_the_right_one_get_no_session(
+    rig: Rig, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    _, link = await rig.customer()
+    path = link.removeprefix(rig.web)
+    token = path.removeprefix("/r/")
+    with web_process(web_env(rig), tmp_path / "web2.log") as (other, _):
+        form = {"csrf": csrf(await http.get(link)), "answer": "9999"}
+        guesses = await asyncio.gather(
+            *(http.post(f"{base}{path}/check", data=form) for base in (rig.web, other) * 20)
+        )
+        rights = [
+            await http.post(f"{base}{path}/check", data={**form, "answer": "0100"})
+            for base in (rig.web, other)
+        ]
+        log = (tmp_path / "web2.log").read_text()
+    statuses = sorted(g.status_code for g in guesses)
+    assert statuses == [403] * 36 + [422] * 4  # five compared, 35 refused uncompared
+    for right in rights:
+        assert right.status_code == 403
+        assert "Too many tries" in right.text
+        assert "rp_" not in right.headers.get("set-cookie", "")
+    with rig.store.begin() as connection:
+        tried = connection.execute(
+            select(links.c.failed_checks).where(links.c.token_hash == token_hash(token))
+        ).scalar_one()
+    assert tried == 5
+    assert "Traceback" not in log
+
+
+async def test_a_right_answer_gives_its_try_back(rig: Rig, http: httpx.AsyncClient) -> None:
+    _, link = await rig.customer()
+    form = {"csrf": csrf(await http.get(link)), "answer": "9999"}
+    wrong = [await http.post(f"{link}/check", data=form) for _ in range(4)]
+    right = await http.post(f"{link}/check", data={**form, "answer": "0100"})
+    async with httpx.AsyncClient() as someone_else:  # another device, no session
+        again = await someone_else.post(f"{link}/check", data={**form, "answer": "0100"})
+    assert [w.status_code for w in wrong] == [422] * 4
+    assert (right.status_code, again.status_code) == (303, 303)
+
+
+# --- HEAD and previewers change nothing; one-click unsubscribe only on POST ------------
+
+
+async def test_head_and_link_previewers_change_nothing_and_a_browser_records_one_click(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    account_id, link = await rig.customer()
+    token = link.rsplit("/", 1)[1]
+    heads = [await http.head(link) for _ in range(3)]
+    previews = [await http.get(link, headers=PREVIEWER) for _ in range(3)]
+    await asyncio.sleep(1.0)  # what a click would record is recorded in the background
+    before = (await _opened(rig, token), await _clicks(rig, account_id))
+    await http.get(link, headers=BROWSER)
+
+    async def clicked() -> bool:
+        return await _clicks(rig, account_id) > 0
+
+    await rig.eventually(clicked)
+    assert [h.status_code for h in heads] == [200] * 3
+    assert [p.status_code for p in previews] == [200] * 3
+    assert before == (False, 0)
+    assert await _opened(rig, token)
+    assert await _clicks(rig, account_id) == 1
+
+
+async def test_head_and_get_on_an_unsubscribe_link_unsubscribe_no_one(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    account_id, _ = await rig.customer()
+    token = "U" + account_id.replace("-", "")[:15].ljust(15, "x")
+    LinkBook(rig.store).keep(
+        token,
+        Link(
+            account_id=account_id,
+            journey_id="portal",
+            purpose="unsubscribe",
+            channel="email",
+            address=None,
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        ),
+        datetime.now(UTC),
+    )
+    url = f"{rig.web}/u/{token}"
+    head = await http.head(url)
+    page = await http.get(url, headers=PREVIEWER)
+    untouched = rig.consent.refusal(account_id, "email", None)
+    clicked = await http.post(url, content=b"List-Unsubscribe=One-Click")
+    assert (head.status_code, page.status_code) == (200, 200)
+    assert untouched is None
+    assert clicked.status_code == 200
+    assert rig.consent.refusal(account_id, "email", None) is not None
+
+
+async def _opened(rig: Rig, token: str) -> bool:
+    with rig.store.begin() as connection:
+        opened = connection.execute(
+            select(links.c.opened_at).where(links.c.token_hash == token_hash(token))
+        ).scalar_one()
+    return opened is not None
+
+
+async def _clicks(rig: Rig, account_id: str) -> int:
+    history = await rig.client.get_workflow_handle(workflow_id(account_id)).fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.workflow_execution_signaled_event_attributes.signal_name == "engagement"
+    )
+
+
+# --- secrets that are not ASCII: a 4xx, never a 500 -----------------------------------
+
+
+async def test_text_that_is_not_ascii_in_a_secret_is_refused_not_a_crash(
+    rig: Rig, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, link = await rig.customer()
+    session = f"rp_{token_hash(link.rsplit('/', 1)[1])[:12]}"
+    accented = "é".encode()  # as a client sends it: UTF-8 bytes in a header
+    check = await http.post(f"{link}/check", data={"csrf": "é" * 32, "answer": "0100"})
+    cookie = await http.get(link, headers={b"Cookie": f"{session}=1²².é".encode()})
+    digits = await http.get(link, headers={"Cookie": f"{session}={'9' * 5000}.ab"})
+    stripe = await http.post(
+        f"{rig.web}/webhooks/payments",
+        content=b'{"id": "evt_1"}',
+        headers={b"Stripe-Signature": b"t=1,v1=" + accented * 32},
+    )
+    twilio = await http.post(
+        f"{rig.web}/sms/inbound",
+        data={"From": "+12125550100", "Body": "STOP"},
+        headers={b"X-Twilio-Signature": accented * 14},
+    )
+    dev_key = await http.post(
+        f"{rig.web}/dev-provider/v1/checkout/sessions",
+        data={"mode": "payment"},
+        headers={b"Authorization": b"Basic " + accented},
+    )
+    amount = await http.post(
+        f"{rig.web}/dev-provider/v1/checkout/sessions",
+        data={"mode": "payment", "line_items[0][price_data][unit_amount]": "²"},
+        auth=("sk_dev", ""),
+    )
+    assert check.status_code == 403
+    assert "This page was open for a long time" in check.text
+    assert (cookie.status_code, digits.status_code) == (200, 200)  # no session, no crash
+    assert "Continue" in cookie.text + digits.text
+    assert (stripe.status_code, stripe.json()["field"]) == (400, "Stripe-Signature")
+    assert stripe.headers["content-type"] == "application/problem+json"
+    assert twilio.status_code == 403
+    assert dev_key.status_code == 401
+    assert amount.status_code == 400
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+# --- bodies too large are refused before they are read -------------------------------
+
+
+def _refused_while_sending(port: int, head: bytes, body: Iterator[bytes]) -> tuple[int, float]:
+    """Send `head`, then `body` piece by piece from another thread, while reading the
+    answer here: (status, seconds from the first byte to the status line)."""
+    connection = socket.create_connection(("127.0.0.1", port))
+    started = time.perf_counter()
+
+    def send() -> None:
+        try:
+            connection.sendall(head)
+            for piece in body:
+                connection.sendall(piece)
+        except OSError:
+            pass  # the server closed the connection: what we hope for
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    answer = b""
+    while b"\r\n" not in answer:
+        chunk = connection.recv(4096)
+        assert chunk, "the server closed without answering"
+        answer += chunk
+    took = time.perf_counter() - started
+    connection.close()
+    sender.join(timeout=10)
+    return int(answer.split(b" ", 2)[1]), took
+
+
+async def test_a_64_mib_body_is_refused_before_it_is_read(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    port = int(rig.web.rsplit(":", 1)[1])
+    piece = b"x" * (64 * 1024)
+    declared = (
+        b"POST /sms/inbound HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % (64 * MIB)
+    )
+    chunked = (
+        b"POST /webhooks/payments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    hex_piece = b"%x\r\n" % len(piece) + piece + b"\r\n"
+    by_length = await asyncio.to_thread(
+        _refused_while_sending, port, declared, iter([piece] * 1024)
+    )
+    by_counting = await asyncio.to_thread(
+        _refused_while_sending, port, chunked, iter([hex_piece] * 1024)
+    )
+    _, link = await rig.customer()
+    form = await http.post(f"{link}/check", data={"answer": "0" * 17 * 1024})
+    webhook = await http.post(f"{rig.web}/webhooks/payments", content=b"{" + b" " * 65 * 1024)
+    print(
+        f"64 MiB refused in {by_length[1]:.3f} s (Content-Length), {by_counting[1]:.3f} s (chunked)"
+    )
+    assert by_length[0] == by_counting[0] == 413
+    assert by_length[1] < 0.5  # it was 6.2 s: the whole body read, then parsed
+    assert by_counting[1] < 0.5
+    assert form.status_code == 413
+    assert "<h1>" in form.text  # the portal's page for a form
+    assert webhook.status_code == 413
+    assert webhook.headers["content-type"] == "application/problem+json"
+
+
+# --- Host: only ours -----------------------------------------------------------------
+
+
+async def test_a_foreign_host_is_refused_before_anything_is_served(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    _, link = await rig.customer()
+    evil = {"Host": "rebind.evil.example"}
+    codec = await http.post(f"{rig.web}/codec/decode", json={"payloads": []}, headers=evil)
+    page = await http.get(link, headers=evil)
+    ours = await http.get(link, headers={"Host": "localhost"})
+    assert (codec.status_code, page.status_code) == (400, 400)
+    assert "300.00" not in page.text
+    assert ours.status_code == 200
+
+
+# --- unknown routes and wrong methods: a proper 404 and 405 -------------------------
+
+
+async def test_unknown_paths_and_wrong_methods_get_a_problem_or_the_portals_page(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    _, link = await rig.customer()
+    api_missing = await http.get(f"{rig.web}/webhooks/nothing")
+    api_method = await http.get(f"{rig.web}/webhooks/payments")
+    page_missing = await http.get(f"{rig.web}/nothing?lang=es")
+    page_method = await http.put(link)
+    static_method = await http.post(f"{rig.web}/static/portal.css")
+    for answer, status in ((api_missing, 404), (api_method, 405)):
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == status
+    assert api_method.headers["allow"] == "POST"
+    assert "takes POST" in api_method.json()["detail"]
+    for answer, status in ((page_missing, 404), (page_method, 405), (static_method, 405)):
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "<h1>" in answer.text
+        assert "Not Found" not in answer.text
+    assert "Este enlace no funciona" in page_missing.text
+
+
+# --- one place for security headers; https: HSTS and Secure cookies --------------------
+
+
+async def test_every_response_carries_the_security_headers(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    _, link = await rig.customer()
+    answers = [
+        await http.get(link),
+        await http.get(f"{rig.web}/static/portal.css"),
+        await http.get(f"{rig.web}/nothing"),
+        await http.post(f"{rig.web}/webhooks/payments", content=b"{}"),
+        await http.get(f"{rig.web}/health"),
+        await http.get(link, headers={"Host": "evil.example"}),
+        await http.post(f"{link}/check", content=b"x" * 20_000),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 404, 400, 200, 400, 413]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        assert "Strict-Transport-Security" not in answer.headers  # the public URL is http
+
+
+async def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """The public URL is https (a TLS proxy in front); the proxy talks plain HTTP to the
+    app, as most do. Every cookie is Secure and HSTS is on, whether or not the proxy
+    says X-Forwarded-Proto."""
+    _, link = await rig.customer()
+    path = link.removeprefix(rig.web)
+    settings = replace_settings(rig)
+    port = int(settings.portal_url.rsplit(":", 1)[1])
+    settings = settings.model_copy(update={"portal_url": "https://pay.example.test"})
+    web = await serve_web(settings, port=port, client=rig.client)
+    base, host = f"http://127.0.0.1:{port}", {"Host": "pay.example.test"}
+    try:
+        landing = await http.get(f"{base}{path}?lang=es", headers=host)
+        passed = await http.post(
+            f"{base}{path}/check", data={"csrf": csrf(landing), "answer": "0100"}, headers=host
+        )
+        proxied = await http.get(f"{base}{path}", headers={**host, "X-Forwarded-Proto": "https"})
+    finally:
+        await web.stop()
+    assert (landing.status_code, passed.status_code) == (200, 303)
+    cookies = landing.headers.get_list("set-cookie") + passed.headers.get_list("set-cookie")
+    assert len(cookies) == 2  # the language, the session
+    assert all("Secure" in cookie for cookie in cookies)
+    assert all("HttpOnly" in cookie for cookie in cookies)
+    for answer in (landing, passed, proxied):
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+# --- made-up tokens: no keys, bounded memory -------------------------------------------
+
+
+async def _made_up(
+    base: str, count: int, clients: int = 8, source: str = "127.0.0.1"
+) -> dict[int, int]:
+    """GET `count` made-up (well-formed) tokens over `clients` keep-alive connections
+    from the loopback address `source`; how many of each status came back. Raw
+    HTTP/1.1: httpx's pool would be the bottleneck, not the server."""
+    host, port = base.removeprefix("http://").split(":")
+    numbers = iter(range(count))
+    statuses: dict[int, int] = {}
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port), local_addr=(source, 0))
+        for n in numbers:
+            writer.write(f"GET /r/madeup{n:010d} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            await reader.readexactly(int(length.group(1)) if length else 0)
+            status = int(head.split(b" ", 2)[1])
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return statuses
+
+
+async def test_made_up_tokens_make_no_keys_and_the_address_is_limited(
+    rig: Rig, tmp_path: Path
+) -> None:
+    settings = replace_settings(rig, portal_requests_per_address=300)
+    port = int(settings.portal_url.rsplit(":", 1)[1])
+    web = await serve_web(settings, port=port, client=rig.client)
+    try:
+        keys = RateCounts(rig.store).keys()
+        statuses = await _made_up(web.address, 2_000, source="127.0.0.22")  # a new client
+    finally:
+        await web.stop()
+    assert statuses == {404: 300, 429: 1_700}
+    assert RateCounts(rig.store).keys() == keys + 1  # the new address's; no token's
+
+
+@pytest.mark.slow
+async def test_a_hundred_thousand_made_up_tokens_keep_memory_flat_and_make_no_keys(
+    rig: Rig, tmp_path: Path
+) -> None:
+    env = web_env(rig, RAPPORT_PORTAL_REQUESTS_PER_ADDRESS="1000000000")
+    with web_process(env, tmp_path / "web.log") as (base, process):
+        keys = RateCounts(rig.store).keys()
+        await _made_up(base, 10_000, source="127.0.0.33")  # warm: every path run, caches full
+        warm = rss_mib(process.pid)
+        began = time.perf_counter()
+        statuses = await _made_up(base, 100_000, source="127.0.0.33")
+        took = time.perf_counter() - began
+        grown = rss_mib(process.pid) - warm
+    print(f"100,000 made-up tokens in {took:.1f} s; web process RSS {warm:.1f} MiB, +{grown:.1f}")
+    assert statuses == {404: 100_000}
+    assert RateCounts(rig.store).keys() == keys + 1  # this address's; no token's
+    assert grown < 5  # MiB; it was 87 MB for 100,000 keys
+
+
+def replace_settings(rig: Rig, **changes: object) -> Settings:
+    """The rig's settings for another web app on a port of its own."""
+    port = free_port()
+    return rig.settings.model_copy(update={"portal_url": f"http://127.0.0.1:{port}", **changes})
+
+
+# --- every route, fuzzed: no 5xx, no traceback ------------------------------------------
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+HEADER_NAMES = (
+    "Content-Type",
+    "Cookie",
+    "Stripe-Signature",
+    "X-Twilio-Signature",
+    "Authorization",
+    "Origin",
+    "Accept-Language",
+    "Sec-Fetch-Mode",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "Content-Encoding",
+    "Range",
+)
+CONTENT_TYPES = (
+    "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=latin-1",
+    "multipart/form-data",
+    "multipart/form-data; boundary=xyz",
+    "application/json",
+    "text/plain",
+    "é/ü; boundary=",
+)
+FIELDS = (
+    *("csrf", "answer", "amount", "channel", "at", "installments", "next", "mode", "From"),
+    *("Body", "MessageSid", "To", "ErrorCode", "MessageStatus", "payloads"),
+)
+ODD_BODIES = (
+    b'{"payloads": [{"metadata": {"encoding": "YmluYXJ5L2VuY3J5cHRlZA=="}, "data": "AA=="}]}',
+    b'{"payloads": [{"metadata": {"encryption-key-id": "/w=="}, "data": "AA=="}]}',
+    b'--xyz\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n\xe9\r\n--xyz--\r\n',
+    b'--xyz\r\nContent-Disposition: form-data; name="a"; filename="x"\r\n\r\nx\r\n--xyz--\r\n',
+    b"[" * 5000,
+    b"%ZZ=%C3&csrf=%FF",
+)
+ODD_VALUES = ("é" * 32, "\u202e", "²²", "9" * 5000, "", " ", "0100", "1e999", "NaN", "\x00")
+WEBHOOK_SECRET = "whsec_dev_only_not_secret"  # the dev default
+EXAMPLES = 30  # per route and method
+
+
+class Logged(logging.Handler):
+    """Every record at WARNING and above, from every logger, while the fuzz runs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _header_value() -> st.SearchStrategy[bytes]:
+    """Bytes a client can put in a header: ASCII, Latin-1 and UTF-8 letters, tabs; never
+    CR, LF or NUL (HTTP/1.1 forbids them, and h11 answers 400 before the app)."""
+    pieces = [b"a", b"0", b" ", b"\t", b"=", b",", b";", b"%", b"\xe9", b"\xff"]
+    pieces += ["é".encode(), "²".encode(), "\u202e".encode(), b"t=1", b"v1=", b"Bearer "]
+    return st.lists(st.sampled_from(pieces), max_size=40).map(lambda p: b"".join(p).strip())
+
+
+def _requests(path: str, method: str, live: list[str]) -> st.SearchStrategy:
+    """(method, path) for one route: mostly a live token."""
+    token = st.one_of(
+        st.just(live[0]),
+        st.just(live[0]),
+        st.just(live[1]),
+        st.text(alphabet="Ab9_-", min_size=16, max_size=24),
+        st.text(max_size=30).map(lambda t: quote(t, safe="")),
+        st.sampled_from(["%ZZ", "%C3", "..", "%2e%2e", "A" * 300, "é" * 16]),
+    )
+    part = st.one_of(
+        st.sampled_from(["pay", "pay-part", "plan", "talk", "opt-out", "thanks", "portal.css"]),
+        st.text(max_size=12).map(lambda t: quote(t, safe="")),
+    )
+    query = st.one_of(
+        st.just(""),
+        st.sampled_from(["?lang=es", "?lang=xx", "?account=A-1", "?lang=%ZZ", "?a=1&a=2", "?é"]),
+        st.text(max_size=20).map(lambda t: "?" + quote(t, safe="=&")),
+    )
+
+    def fill(method: str, tokens: list[str], parts: list[str], q: str) -> tuple[str, str]:
+        filled = path.replace("{token}", tokens[0]).replace("{session}", tokens[1])
+        return method, filled.replace("{section}", parts[0]).replace("{path}", parts[1]) + q
+
+    pairs = st.lists(token, min_size=2, max_size=2), st.lists(part, min_size=2, max_size=2)
+    return st.builds(fill, st.just(method), *pairs, query)
+
+
+def _body() -> st.SearchStrategy[tuple[str | None, bytes]]:
+    """(the Content-Type that goes with it, the body): forms, JSON, multipart, bytes."""
+    json_value = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+    value = st.text(max_size=30) | st.sampled_from(ODD_VALUES)
+    form = st.fixed_dictionaries({}, optional=dict.fromkeys(FIELDS, value))
+    urlencoded = "application/x-www-form-urlencoded"
+    return st.one_of(
+        st.tuples(st.none() | st.sampled_from(CONTENT_TYPES), st.binary(max_size=512)),
+        form.map(lambda f: (urlencoded, urlencode(f).encode())),
+        form.map(lambda f: (urlencoded, urlencode(f).encode())),
+        form.map(
+            lambda f: (urlencoded, urlencode(f, encoding="latin-1", errors="replace").encode())
+        ),
+        json_value.map(lambda v: ("application/json", json.dumps(v).encode())),
+        st.tuples(st.sampled_from(CONTENT_TYPES), st.sampled_from(ODD_BODIES)),
+    )
+
+
+def _fuzz(rig: Rig, routes: list[tuple[str, tuple[str, ...]]], live: list[str]) -> set[str]:
+    """Hypothesis, route by route, in a worker thread (the app serves on the test's event
+    loop): what answered, as `METHOD status`."""
+    seen: set[str] = set()
+    public = rig.settings.portal_url
+    csrf_token = rig.settings.signer().mac("csrf", token_hash(live[0]), "before-check")
+
+    def send(
+        client: httpx.Client,
+        request: tuple[str, str],
+        headers: dict[bytes, bytes],
+        typed: tuple[str | None, bytes],
+        sign: bool,
+    ) -> None:
+        (method, path), (content_type, body), sent = request, typed, dict(headers)
+        if content_type is not None:
+            sent[b"Content-Type"] = content_type.encode()
+        if sign and path.startswith(f"/r/{live[0]}"):  # past the CSRF check, into the form
+            fields = {**dict(parse_qsl(body.decode("utf-8", "replace"))), "csrf": csrf_token}
+            body = urlencode(fields).encode()
+            sent[b"Content-Type"] = b"application/x-www-form-urlencoded"
+        if sign and path.startswith("/webhooks/"):  # past the signature, into the parsing
+            stamp = signature_header(body, WEBHOOK_SECRET, int(time.time()))
+            sent[b"Stripe-Signature"] = stamp.encode()
+        if sign and path.startswith("/sms/"):
+            fields = dict(parse_qsl(body.decode("utf-8", "replace")))
+            body = urlencode(fields).encode()
+            sent[b"Content-Type"] = b"application/x-www-form-urlencoded"
+            signed = twilio_signature(TWILIO, public + path, fields)
+            sent[b"X-Twilio-Signature"] = signed.encode()
+        answer = client.request(method, path, headers=sent, content=body)
+        seen.add(f"{method} {answer.status_code}")
+        assert answer.status_code < 500, (method, path, sent, body[:200], answer.text[:300])
+
+    with httpx.Client(base_url=rig.web, timeout=30) as client:  # one: each makes an SSL context
+        for path, methods in routes:
+            for method in (*methods, "PUT"):  # each method it takes, and one it does not
+                fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None)(
+                    given(
+                        request=_requests(path, method, live),
+                        headers=st.dictionaries(
+                            st.sampled_from(HEADER_NAMES).map(str.encode),
+                            _header_value(),
+                            max_size=4,
+                        ),
+                        typed=_body(),
+                        sign=st.booleans(),
+                    )(lambda **drawn: send(client, **drawn))
+                )
+                fuzz()
+    return seen
+
+
+async def test_every_route_fuzzed_answers_no_5xx_and_logs_no_traceback(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    routes = [
+        (f"{route.path}/{{path}}", ("GET", "HEAD"))
+        if isinstance(route, Mount)
+        else (route.path, tuple(sorted(route.methods or METHODS)))
+        for route in create_app(rig.settings, rig.client).routes
+        if isinstance(route, Route | Mount)
+    ]
+    routes += [("/", METHODS), ("/{path}", METHODS), ("/r/{token}/{section}/{path}", METHODS)]
+    _, link = await rig.customer()
+    live = [link.rsplit("/", 1)[1], "madeuptoken00000"]
+    logged = Logged()
+    watched = [logging.getLogger(), logging.getLogger("uvicorn")]  # uvicorn's propagates not
+    for logger in watched:
+        logger.addHandler(logged)
+    try:
+        port = int(rig.web.rsplit(":", 1)[1])
+        for template, _ in routes:  # every route and method, empty, then too large; then fuzz
+            path = template.replace("{token}", live[0]).replace("{section}", "pay")
+            path = path.replace("{session}", "cs_x").replace("{path}", "portal.css")
+            for method in METHODS:
+                answer = await http.request(method, f"{rig.web}{path}")
+                assert answer.status_code < 500, (method, path, answer.text[:300])
+            head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {5 * MIB}\r\n\r\n"
+            refused = await asyncio.to_thread(_refused_while_sending, port, head.encode(), iter([]))
+            assert refused[0] == 413, path
+        began = time.perf_counter()
+        seen = await asyncio.to_thread(_fuzz, rig, routes, live)
+        took = time.perf_counter() - began
+    finally:
+        for logger in watched:
+            logger.removeHandler(logged)
+    print(
+        f"fuzz: {EXAMPLES * sum(len(m) + 1 for _, m in routes)} requests in {took:.1f} s; answers: {', '.join(sorted(seen))}"
+    )
+    tracebacks = [r for r in logged.records if r.exc_info or "Traceback" in r.getMessage()]
+    assert tracebacks == [], [r.getMessage() for r in tracebacks]
+    paths = {path for path, _ in routes}
+    assert {"/health", "/codec/decode", "/webhooks/payments", "/sms/inbound", "/u/{token}"} <= paths
+    assert {"POST 200", "POST 400", "POST 403", "GET 200", "GET 404", "PUT 405"} <= seen
