@@ -8,7 +8,8 @@ install) or PostgreSQL (`RAPPORT_DATABASE_URL`). One small module per table grou
 - `recipients`: which accounts a phone number belongs to (for inbound SMS replies).
 - `deliveries`: every message delivered, by account (caps count across journeys).
 - `links`: tokens (hashed) a message carries to the web app: the portal's `/r/` link and
-  the one-click unsubscribe `/u/`.
+  the one-click unsubscribe `/u/`; the address each went to, sealed.
+- `limits`: rate-limit counters every web process shares.
 - `consent`: consent entries, only ever added (`rapport.consent` reads them).
 - `payments`: the payment provider's events already taken, by event id.
 - `addresses`, `languages`: what the store knows of an account across its journeys
