@@ -104,8 +104,8 @@ class Settings(_Routes):
 
     # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
     creditor_name: str = "Rapport Demo Energy"  # shown on the portal before any check
-    portal_requests_per_token: int = 60  # a minute, per web process
-    portal_requests_per_address: int = 300  # a minute, per web process (NAT: many people)
+    portal_requests_per_token: int = 60  # a minute, every web process together (the store)
+    portal_requests_per_address: int = 300  # a minute, all processes (NAT: many people)
     payment_provider: Literal["dev", "stripe"] = "dev"
     payment_api_url: str | None = None  # default: Stripe's, or the dev stand-in's
     payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_API_KEY)

@@ -33,6 +33,7 @@ COUNT = text(
     "hits = CASE WHEN rate_counts.bucket = excluded.bucket THEN rate_counts.hits + 1 ELSE 1 END, "
     "bucket = excluded.bucket, expires = excluded.expires"
 )
+COUNT_RETURNING = text(f"{COUNT.text} RETURNING hits")  # SQLite 3.35+, PostgreSQL
 HITS = text("SELECT hits FROM rate_counts WHERE key = :key")
 FORGET = text("DELETE FROM rate_counts WHERE expires < :now")
 
@@ -44,6 +45,7 @@ class RateCounts:
         # SQLite takes one writer at a time and makes the others sleep and retry (in
         # steps of milliseconds): this process's threads queue here instead.
         self._one_writer = threading.Lock() if store.is_sqlite else contextlib.nullcontext()
+        self._returning = store.engine.dialect.insert_returning
 
     def hit(self, keys: Sequence[tuple[str, int]], seconds: int, now: float) -> bool:
         """Count one request against each (key, limit) for the current window of
@@ -56,8 +58,11 @@ class RateCounts:
             with self._one_writer, self.store.begin_volatile() as connection:
                 for key, limit in keys:
                     values = {"key": key, "bucket": bucket, "expires": expires}
-                    connection.execute(COUNT, values)
-                    hits = connection.execute(HITS, values).scalar_one()
+                    if self._returning:
+                        hits = connection.execute(COUNT_RETURNING, values).scalar_one()
+                    else:
+                        connection.execute(COUNT, values)
+                        hits = connection.execute(HITS, values).scalar_one()
                     allowed = int(hits) <= limit and allowed
                 if now - self._swept >= seconds:
                     self._swept = now

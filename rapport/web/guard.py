@@ -51,17 +51,15 @@ class RateLimits:
     per_token: int = 60
     per_address: int = 300
 
-    def address_allowed(self, request: Request) -> bool:
-        """Count a request from its client's address (blocking: call it in a thread)."""
+    def allowed(self, request: Request, live_token: str | None = None) -> bool:
+        """Count a request against its client's address and, when its token named a live
+        link, that link; whether both are within their limits. One transaction in the
+        store (blocking: call it in a thread)."""
         client = request.client.host if request.client else "-"
-        return self._hit(self.signer.mac("rate", "address", client), self.per_address)
-
-    def link_allowed(self, token: str) -> bool:
-        """Count a request for a token that named a live link (blocking)."""
-        return self._hit(self.signer.mac("rate", "link", token_hash(token)), self.per_token)
-
-    def _hit(self, key: str, limit: int) -> bool:
-        return self.counts.hit([(key, limit)], WINDOW_SECONDS, time.time())
+        keys = [(self.signer.mac("rate", "address", client), self.per_address)]
+        if live_token is not None:
+            keys.append((self.signer.mac("rate", "link", token_hash(live_token)), self.per_token))
+        return self.counts.hit(keys, WINDOW_SECONDS, time.time())
 
 
 @dataclass(frozen=True)

@@ -168,15 +168,11 @@ class Portal:
         return visit
 
     def _admitted(self, request: Request, token: str) -> tuple[bool, Link | None]:
-        """(within the rate limits, the live link), in one trip to a thread: the client
-        address's limit first, then the link (only for a token of the right form), then
-        the link's own limit (only for a live link: made-up tokens make no keys)."""
-        if not self.limits.address_allowed(request):
-            return False, None
-        if not TOKEN.match(token):
-            return True, None
-        link = self.links.find(token, RESPOND, datetime.now(UTC))
-        return link is None or self.limits.link_allowed(token), link
+        """(within the rate limits, the live link), in one trip to a thread: the link
+        (looked up only for a token of the right form), then one count for the client's
+        address and, for a live link only, the link (made-up tokens make no keys)."""
+        link = self.links.find(token, RESPOND, datetime.now(UTC)) if TOKEN.match(token) else None
+        return self.limits.allowed(request, token if link else None), link
 
     async def _policy(self, content_hash: str) -> Policy:
         """The journey's contact policy (for the times a person may call), from the store's

@@ -116,10 +116,8 @@ class Unsubscribe:
 
     def _admitted(self, request: Request, token: str) -> tuple[bool, Link | None]:
         """(within the client address's rate limit, the live link), in one thread trip."""
-        if not self.limits.address_allowed(request):
-            return False, None
         found = self.links.find(token, PURPOSE, datetime.now(UTC)) if TOKEN.match(token) else None
-        return True, found
+        return self.limits.allowed(request), found
 
     async def _locale(self, link: Link | None, request: Request) -> str | None:
         """The account's language (its latest message's locale), else the browser's."""
