@@ -86,7 +86,7 @@ def consent(
     if action is not None:
         _record(book, account_id, action, channel or ALL, _addresses(addresses))
     try:
-        known = known_addresses(book.store, account_id)
+        known = known_addresses(book.store, account_id, load_settings().address_sealer())
         for address in _addresses(addresses):
             known.setdefault(address, []).append("--address")
         entries = book.entries(account_id, tuple(known))

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, text
 
 from rapport.security.codec import KeyRing, new_key_line
 from rapport.security.sealing import FieldSealer
+from rapport.store.addresses import known_addresses
 from rapport.store.database import Store, engine_for
 from rapport.store.links import Link, LinkBook, links, token_hash
 
@@ -114,3 +115,11 @@ def test_without_a_key_the_migration_drops_addresses_rather_than_keep_them(
     assert len(raw) == 1
     assert "riley" not in raw[0]
     store.dispose()
+
+
+def test_journey_consent_reads_a_links_address_with_the_key_and_only_with_it(
+    store: Store,
+) -> None:
+    keep(LinkBook(store, SEALER), "K" * 16)
+    assert known_addresses(store, "A-1", SEALER) == {"+12125550100": ["messages"]}
+    assert known_addresses(store, "A-1") == {}
