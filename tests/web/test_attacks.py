@@ -483,7 +483,8 @@ async def test_made_up_tokens_make_no_keys_and_the_address_is_limited(
     assert RateCounts(rig.store).keys() == keys + 1  # the new address's; no token's
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # about 2.5 minutes: 100,000 requests to one web process
+@pytest.mark.timeout(600)
 async def test_a_hundred_thousand_made_up_tokens_keep_memory_flat_and_make_no_keys(
     rig: Rig, tmp_path: Path
 ) -> None:
