@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.contract import metrics
 from rapport.contract.metrics import STORE_ERRORS
-
 from rapport.store.schema import Sealer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -479,7 +479,8 @@ async def test_made_up_tokens_make_no_keys_and_the_address_is_limited(
         statuses = await _made_up(web.address, 2_000, source="127.0.0.22")  # a new client
     finally:
         await web.stop()
-    assert statuses == {404: 300, 429: 1_700}
+    assert set(statuses) == {404, 429}
+    assert 300 <= statuses[404] <= 600  # 300 a minute (two if the run spans a minute's end)
     assert RateCounts(rig.store).keys() == keys + 1  # the new address's; no token's
 
 
