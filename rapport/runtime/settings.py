@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,7 @@ from rapport.security.links import LinkSigner
 from rapport.security.sealing import FieldSealer
 
 DEV_LINK_SECRET = "dev-only-link-secret"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # names and addresses of this machine
 DEV_PAYMENT_API_KEY = "sk_dev"
 DEV_PAYMENT_WEBHOOK_SECRET = "whsec_dev_only_not_secret"
 Environment = Literal["production", "development"]
@@ -275,6 +277,19 @@ def _encryption_keys(s: Settings) -> str | None:
     return None
 
 
+def _codec_token(s: Settings) -> str | None:
+    """The codec endpoints decrypt customer data for whoever may call them: beyond this
+    machine, only an operator with the token (rapport.web.codec)."""
+    host = urlsplit(s.portal_url).hostname or ""
+    if s.codec_token is None and host not in LOOPBACK:
+        return (
+            f"RAPPORT_CODEC_TOKEN is not set: {s.portal_url.rstrip('/')}/codec would decrypt "
+            "customer data for anyone who reaches it; set a token and give it to the "
+            "Temporal UI"
+        )
+    return None
+
+
 _PAYMENT_API_KEY = _own_secret("PAYMENT_API_KEY", DEV_PAYMENT_API_KEY)
 _PAYMENT_WEBHOOK_SECRET = _own_secret("PAYMENT_WEBHOOK_SECRET", DEV_PAYMENT_WEBHOOK_SECRET)
 PRODUCTION_CHECKS: list[Callable[[Settings], str | None]] = [
@@ -283,6 +298,7 @@ PRODUCTION_CHECKS: list[Callable[[Settings], str | None]] = [
     _PAYMENT_API_KEY,
     _PAYMENT_WEBHOOK_SECRET,
     _encryption_keys,
+    _codec_token,
 ]
 
 

@@ -31,7 +31,7 @@ from temporalio.client import Client
 from rapport.catalog.archive import StoreArchive
 from rapport.consent.book import ConsentBook
 from rapport.payments.checkout import Checkout
-from rapport.runtime.settings import Settings
+from rapport.runtime.settings import LOOPBACK, Settings
 from rapport.security.codec import EncryptionCodec
 from rapport.store.database import Store
 from rapport.store.limits import RateCounts
@@ -56,7 +56,6 @@ BODY_LIMITS = (
     ("/codec/", 4096 * KIB),  # a page of a history's payloads (Temporal's own limit: 4 MiB)
 )
 FORM_LIMIT = 16 * KIB  # the portal's forms, unsubscribe, everything else
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
 def create_app(settings: Settings, client: Client | None = None) -> Starlette:
@@ -67,6 +66,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         EncryptionCodec(ring) if ring else None,
         settings.codec_token.get_secret_value() if settings.codec_token else None,
         ui_origins(settings),
+        loopback_without_token=settings.environment == "development",
     )
     sealer = settings.address_sealer()
     store = Store(settings.store_url())
@@ -131,7 +131,7 @@ def allowed_hosts(settings: Settings) -> list[str]:
     named = [settings.portal_url, settings.inbound_public_url or ""]
     hosts = [urlsplit(url).hostname or "" for url in named]
     hosts += [host.strip() for host in settings.allowed_hosts.split(",")]
-    return sorted({host for host in (*hosts, *LOOPBACK_HOSTS) if host})
+    return sorted({host for host in (*hosts, *LOOPBACK) if host})
 
 
 def inbound_routes(settings: Settings, store: Store, journeys: JourneyLink) -> list[Route]:

@@ -21,12 +21,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
+from rapport.runtime.settings import LOOPBACK
 from rapport.security.codec import EncryptionCodec, PayloadUnreadable
 from rapport.security.compare import same
 from rapport.web.problems import problem
 
 log = logging.getLogger(__name__)
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class CodecEndpoints:

@@ -65,7 +65,7 @@ def test_a_fit_production_has_no_problem(tmp_path: Path, monkeypatch: pytest.Mon
         monkeypatch.setenv(key, value)
     assert Settings().environment == "production"  # the default
     assert startup_problems(Settings()) == []
-    assert len(PRODUCTION_CHECKS) == len(PROBLEMS)
+    assert len(PRODUCTION_CHECKS) == len(PROBLEMS) + 1  # and the codec's token, below
 
 
 @pytest.mark.parametrize("setting", list(PROBLEMS))
@@ -112,6 +112,25 @@ def test_production_names_only_what_is_wrong(command: list[str], tmp_path: Path)
         PROBLEMS["RAPPORT_LINK_SECRET"],
         PROBLEMS["RAPPORT_ENCRYPTION_KEYS"],
     ]
+
+
+def test_a_public_web_app_in_production_needs_the_codec_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.startswith("RAPPORT_")]:
+        monkeypatch.delenv(key)
+    for key, value in fit(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RAPPORT_PORTAL_URL", "https://pay.example.com")
+    assert startup_problems(Settings()) == [
+        "RAPPORT_CODEC_TOKEN is not set: https://pay.example.com/codec would decrypt "
+        "customer data for anyone who reaches it; set a token and give it to the Temporal UI"
+    ]
+    monkeypatch.setenv("RAPPORT_CODEC_TOKEN", "an-operators-token")
+    assert startup_problems(Settings()) == []
+    monkeypatch.delenv("RAPPORT_CODEC_TOKEN")
+    monkeypatch.setenv("RAPPORT_ENVIRONMENT", "development")
+    assert startup_problems(Settings()) == []
 
 
 def test_a_fit_production_web_app_starts(tmp_path: Path) -> None:

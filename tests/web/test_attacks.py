@@ -440,6 +440,32 @@ async def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(
         assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
+async def test_in_production_the_codec_serves_only_with_its_token(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    body = {"payloads": [{"metadata": {"encoding": "YmluYXJ5L3BsYWlu"}, "data": "e30="}]}
+    answers = {}
+    for name, token in (("production", None), ("production with a token", "op-token")):
+        settings = replace_settings(
+            rig, environment="production", codec_token=SecretStr(token) if token else None
+        )
+        port = int(settings.portal_url.rsplit(":", 1)[1])
+        web = await serve_web(settings, port=port, client=rig.client)
+        try:
+            url = f"{web.address}/codec/decode"
+            answers[name] = await http.post(url, json=body)
+            bearer = {"Authorization": f"Bearer {token}"}
+            answers[f"{name}, bearer"] = await http.post(url, json=body, headers=bearer)
+        finally:
+            await web.stop()
+    development = await http.post(f"{rig.web}/codec/decode", json=body)  # the rig's
+    assert answers["production"].status_code == 403  # from loopback too
+    assert "RAPPORT_CODEC_TOKEN" in answers["production"].json()["detail"]
+    assert answers["production with a token"].status_code == 401
+    assert answers["production with a token, bearer"].status_code == 200
+    assert development.status_code == 200  # loopback, development: served
+
+
 # --- made-up tokens: no keys, bounded memory -------------------------------------------
 
 
