@@ -1,5 +1,23 @@
 """Every table group, imported once so the metadata (and Alembic) knows them all."""
 
-from rapport.store import consent, deliveries, journeys, limits, links, payments, recipients
+from rapport.store import (
+    checkouts,
+    consent,
+    deliveries,
+    journeys,
+    limits,
+    links,
+    payments,
+    recipients,
+)
 
-__all__ = ["consent", "deliveries", "journeys", "limits", "links", "payments", "recipients"]
+__all__ = [
+    "checkouts",
+    "consent",
+    "deliveries",
+    "journeys",
+    "limits",
+    "links",
+    "payments",
+    "recipients",
+]
