@@ -120,6 +120,9 @@ class DeliveryActivities:
                     account_id=request.account_id,
                     known_balance=request.balance,
                     opening_balance=request.opening_balance or request.balance,
+                    currency=str(request.fields.get("currency", "")),
+                    base_balance=request.base_balance,
+                    balance_since=request.balance_since,
                 )
             )
             if balance <= 0:  # paid: never remind someone who paid
@@ -172,7 +175,9 @@ class DeliveryActivities:
         journey = registry.pinned(request.journey.hash)
         links = self._links(request)
         account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
-        context = message_context(account, request.balance, request.channel, links, request.plan)
+        context = message_context(
+            account, request.balance, request.channel, links, request.plan, request.payment
+        )
         rendered = journey.templates.render(
             request.template, request.channel, context, account.customer.locale
         )  # the customer's language's version of the template, if it has one

@@ -66,7 +66,6 @@ def worker_process(address: str, queue: str, folder: Path, plain: bool) -> subpr
         "RAPPORT_JOURNEYS_DIR": str(folder / "journeys"),
         "RAPPORT_DATA_DIR": str(folder),
         "RAPPORT_OUTBOX_PATH": str(folder / "outbox.jsonl"),
-        "RAPPORT_LEDGER_PATH": str(folder / "ledger.jsonl"),
         "RAPPORT_ENVIRONMENT": "development",  # the dev provider and secrets, on loopback
         "RAPPORT_WORKER_MAX_CACHED_WORKFLOWS": str(Settings().worker_max_cached_workflows),
     }

@@ -24,7 +24,6 @@ def settings_for(tmp_path: Path) -> Settings:
         journeys_dir=tmp_path / "journeys",
         data_dir=tmp_path / "data",
         outbox_path=tmp_path / "data" / "outbox.jsonl",
-        ledger_path=tmp_path / "data" / "ledger.jsonl",
         worker_graceful_shutdown_seconds=5,
     )
 
@@ -37,7 +36,6 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         "JOURNEY_TASK_QUEUE": settings.task_queue,
         "RAPPORT_JOURNEYS_DIR": str(settings.journeys_dir),
         "RAPPORT_DATA_DIR": str(settings.data_dir),
-        "RAPPORT_LEDGER_PATH": str(settings.ledger_path),
         "RAPPORT_OUTBOX_PATH": str(settings.outbox_path),
         "RAPPORT_LINK_SECRET": "worker-test-secret",
         **extra,

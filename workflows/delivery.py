@@ -147,7 +147,7 @@ class JourneyDelivery(JourneyCore):
             to=s.account.address_for(channel) or "",
             fields=self._fields(template_file(template, channel)),
             balance=s.balance,
-            opening_balance=s.account.balance if s.account.balance != s.balance else None,
+            **s.billing_facts(step_id),
             plan=plan,
             deliver_by=deliver_by,
             attempted_before=key in s.attempted,

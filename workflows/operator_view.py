@@ -45,6 +45,7 @@ def status(
         errors=s.errors,
         payments=s.payments,
         duplicate_payments=s.duplicate_payments,
+        reversals=s.reversals,
         refused=s.refused,
         account_fingerprint=fingerprint(s.account),
         minimum_due=s.account.minimum_due,

@@ -23,7 +23,9 @@ from rapport.contract.payloads import (
     Engagement,
     Note,
     OptOut,
+    PaymentDetailsUpdated,
     PaymentReceived,
+    PaymentReversed,
 )
 from rapport.contract.records import (
     RECENT,
@@ -33,7 +35,9 @@ from rapport.contract.records import (
     Kept,
     PaymentRecord,
     PlanOffered,
+    Receipt,
     RefusedEvent,
+    ReversalRecord,
     SentMessage,
     SkippedStep,
     recent,
@@ -42,6 +46,7 @@ from rapport.language.account import Account
 from rapport.language.types import Channel, Money
 from rapport.money import too_precise
 from rapport.policy.caps import Delivery
+from rapport.policy.window import local
 from rapport.policy.zone import ZoneRules
 
 PAYMENT_IDS_KEPT = 500  # enough to recognise any repeat; a journey sees a handful
@@ -89,6 +94,11 @@ class JourneyState(Kept):
     payments: list[PaymentRecord] = Field(default_factory=list)
     payment_ids: list[str] = Field(default_factory=list)
     duplicate_payments: list[str] = Field(default_factory=list)
+    reversals: list[ReversalRecord] = Field(default_factory=list)
+    reversed_amounts: dict[str, Money] = Field(default_factory=dict)  # by payment id, in all
+    payment_details: str | None = None  # the new payment method's reference
+    base_balance: Money | None = None  # the balance account_updated last set (None: the opening)
+    balance_set_at: datetime | None = None  # when (None: when the journey started)
     refused: list[RefusedEvent] = Field(default_factory=list)
     attempted: list[str] = Field(default_factory=list)  # keys a delivery may have reached
     failing_since: datetime | None = None  # the send under way has failed since
@@ -156,6 +166,10 @@ class JourneyState(Kept):
                 "payments": recent(self.payments),
                 "payment_ids": self.payment_ids[-PAYMENT_IDS_KEPT:],
                 "duplicate_payments": self.duplicate_payments[-RECENT:],
+                "reversals": recent(self.reversals),
+                "reversed_amounts": {
+                    k: v for k, v in self.reversed_amounts.items() if k in self.payment_ids
+                },
             }
         )
 
@@ -165,10 +179,10 @@ class JourneyState(Kept):
             self.paid = True
             self.outcome = "paid"  # said at once; the thank-you may still wait for its window
 
-    def _check_amount(self, amount: Decimal) -> None:
+    def _check_amount(self, amount: Decimal, of: str = "") -> None:
         problem = too_precise(amount, self.account.currency)
         if problem is not None:
-            raise Refused(problem)
+            raise Refused(f"{of}{problem}")
 
     # --- what each signal does ----------------------------------------------------------
 
@@ -181,7 +195,7 @@ class JourneyState(Kept):
                 f"payment {payment.payment_id} is in {payment.currency}; the account "
                 f"is in {self.account.currency}"
             )
-        self._check_amount(payment.amount)
+        self._check_amount(payment.amount, f"payment {payment.payment_id}: ")
         self.payment_ids = [*self.payment_ids, payment.payment_id][-PAYMENT_IDS_KEPT:]
         balance = self.balance if self.paid else self.balance - payment.amount
         self.payments = recent(
@@ -192,6 +206,7 @@ class JourneyState(Kept):
                     amount=payment.amount,
                     at=now,
                     balance_after=balance,
+                    counted=not self.paid,  # after paid: in the ledger, for billing
                 ),
             ]
         )
@@ -200,6 +215,77 @@ class JourneyState(Kept):
         self.settle(balance)
         if not self.paid and not self.stopped():
             self.partial_notices_due += 1
+
+    def on_payment_reversed(self, reversal: PaymentReversed, now: datetime) -> None:
+        """What went back of a payment this journey counted goes on the balance again.
+        A journey that ended paid does not reopen: the reversal waits in the ledger for
+        billing (`journey payments --unapplied`), which decides on a new journey."""
+        if reversal.currency is not None and reversal.currency != self.account.currency:
+            raise Refused(
+                f"reversal of {reversal.payment_id} is in {reversal.currency}; the account "
+                f"is in {self.account.currency}"
+            )
+        self._check_amount(reversal.amount, f"reversal of {reversal.payment_id}: ")
+        record = next((p for p in self.payments if p.payment_id == reversal.payment_id), None)
+        if reversal.payment_id not in self.payment_ids or (record and not record.counted):
+            raise Refused(f"payment {reversal.payment_id} was not counted by this journey")
+        if record is not None and reversal.amount > record.amount:
+            raise Refused(
+                f"{reversal.amount} is more than payment {reversal.payment_id} ({record.amount})"
+            )
+        before = self.reversed_amounts.get(reversal.payment_id, Decimal(0))
+        if reversal.amount <= before:
+            return  # told before
+        if self.paid:
+            raise Refused(
+                f"the journey has ended paid; the reversal of {reversal.payment_id} is in "
+                "the payments ledger for billing"
+            )
+        self.balance += reversal.amount - before
+        self.reversed_amounts = {**self.reversed_amounts, reversal.payment_id: reversal.amount}
+        self.reversals = recent(
+            [
+                *self.reversals,
+                ReversalRecord(
+                    payment_id=reversal.payment_id,
+                    amount=reversal.amount,
+                    reason=reversal.reason,
+                    at=now,
+                    balance_after=self.balance,
+                ),
+            ]
+        )
+
+    def on_payment_details_updated(self, update: PaymentDetailsUpdated, now: datetime) -> None:
+        history = self.account.history.model_copy(update={"payment_method_updated_days_ago": 0})
+        self.account = self.account.model_copy(update={"history": history})
+        self.payment_details, self.engaged, self.reselect = update.reference, True, True
+
+    def billing_facts(self, step_id: str) -> dict[str, object]:
+        """What a send carries for billing's check and the thank-you: the balance the
+        journey began with (or account_updated last set) and since when, so a local
+        ledger counts only payments after it; and the payment a thank-you is for."""
+        opening, paid = self.account.balance, self.receipt(step_id)
+        receipt = None
+        if paid is not None:
+            day = (local(paid.at, self.zone) if self.zone else paid.at).date()
+            receipt = Receipt(reference=paid.payment_id, amount=paid.amount, day=day)
+        return {
+            "opening_balance": opening if opening != self.balance else None,
+            "base_balance": self.base_balance if self.base_balance is not None else opening,
+            "balance_since": self.balance_set_at or self.started_at,
+            "payment": receipt,
+        }
+
+    def receipt(self, step_id: str) -> PaymentRecord | None:
+        """The payment a thank-you is for: the one that cleared the balance (`on_paid`), or
+        the latest (`on_partial_payment`); None for any other message."""
+        counted = [p for p in self.payments if p.counted]
+        if step_id == "on_paid":
+            return next((p for p in reversed(counted) if p.balance_after <= 0), None)
+        if step_id == "on_partial_payment":
+            return counted[-1] if counted else None
+        return None
 
     def on_account_updated(self, update: AccountUpdated, now: datetime) -> None:
         account = update.applied_to(self.account)
@@ -210,6 +296,7 @@ class JourneyState(Kept):
         self.account = account
         self.reselect = True
         if update.balance is not None and not self.paid:
+            self.base_balance, self.balance_set_at = update.balance, now
             self.settle(update.balance)
 
     def on_opt_out(self, request: OptOut, now: datetime) -> None:

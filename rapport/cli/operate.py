@@ -120,16 +120,31 @@ def _row(row: dict[str, Any]) -> str:
     default=None,
     help="The payment's id at billing (a repeat changes nothing); default: a new one.",
 )
-def pay(account_id: str, amount: str, payment_id: str | None) -> None:
-    """Report a payment of AMOUNT (a decimal such as 45.00) on ACCOUNT_ID."""
+@click.option(
+    "--currency", default=None, help="ISO 4217 code; default: the currency of the journey."
+)
+def pay(account_id: str, amount: str, payment_id: str | None, currency: str | None) -> None:
+    """Report a payment of AMOUNT (a decimal such as 45.00) on ACCOUNT_ID: into the payments
+    ledger, then to the running journey. With no journey running it stays in the ledger
+    (journey payments --unapplied)."""
     try:
         value = parse_amount(amount)
     except ValueError as problem:
         fail([str(problem)])
+    if currency is not None and not (len(currency) == 3 and currency.isalpha()):
+        fail([f"--currency {currency!r} is not an ISO 4217 code such as USD"])
 
     async def action(journeys: Journeys) -> str:
-        payment = await journeys.pay(account_id, value, payment_id)
-        return f"payment {payment.payment_id} of {value} reported for {account_id}"
+        payment = await journeys.pay(
+            account_id, value, payment_id, currency.upper() if currency else None, source="cli"
+        )
+        what = f"payment {payment.payment_id} of {payment.amount} {payment.currency}"
+        if payment.applied:
+            return f"{what} taken by the journey of {account_id}"
+        return (
+            f"{what} is in the ledger; no running journey of {account_id} took it "
+            "(journey payments --unapplied)"
+        )
 
     operate(action)
 
@@ -208,8 +223,13 @@ def describe_status(found: JourneyStatus) -> str:
     ]
     lines += [
         f"  paid    {p.at:%Y-%m-%d %H:%M} UTC  {p.amount} ({p.payment_id}), balance "
-        f"{p.balance_after}"
+        f"{p.balance_after}{'' if p.counted else ' (after paid: left to billing)'}"
         for p in found.payments
+    ]
+    lines += [
+        f"  reversed {r.at:%Y-%m-%d %H:%M} UTC  {r.amount} of {r.payment_id} ({r.reason}), "
+        f"balance {r.balance_after}"
+        for r in found.reversals
     ]
     lines += [
         f"  duplicate payment {payment_id}: ignored" for payment_id in found.duplicate_payments

@@ -4,8 +4,10 @@ JSON Schemas in `schemas/` (see docs/billing-integration.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +27,6 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from rapport.billing.sources import LocalLedger
 from rapport.contract import search_attributes
 from rapport.contract import search_attributes as sa
 from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus, fingerprint
@@ -35,17 +36,33 @@ from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
 from rapport.money import too_precise
+from rapport.payments.desk import MoneyDesk, Told
 from rapport.runtime.settings import Settings, load_settings
+from rapport.store.database import Store, StoreUnavailable
+from rapport.store.payments import MoneyEvent, Payment, PaymentConflict, PaymentLedger, Source
 
 
 class JourneyError(Exception):
     """A request the journey or the server refused, with a message for a person."""
 
 
+class JourneyUnanswered(Exception):
+    """The journey took a signal but its status did not show what it did with it yet."""
+
+
 class Journeys:
     def __init__(self, client: Client, settings: Settings | None = None) -> None:
         self.client = client
         self.settings = settings or load_settings()
+        self._ledger: PaymentLedger | None = None
+
+    def ledger(self) -> PaymentLedger:
+        """The store's payments ledger (opened on first use, schema checked)."""
+        if self._ledger is None:
+            store = Store(self.settings.store_url())
+            store.ready()
+            self._ledger = PaymentLedger(store)
+        return self._ledger
 
     async def start(self, account: Account, journey: str | None = None) -> Started:
         """Start the account's journey; if one is running, return it unchanged and say
@@ -85,14 +102,20 @@ class Journeys:
         return rows
 
     async def pay(
-        self, account_id: str, amount: Decimal, payment_id: str | None = None
-    ) -> PaymentReceived:
-        """Report a payment: the local ledger (when no billing URL is set) and the journey.
-        The amount is checked against the account's currency first; without a payment id
-        one is made up (a repeated id changes nothing)."""
-        handle, description = await self._running_with(account_id)
-        currency = str(await description.memo_value("currency", default="")) or None
-        problem = too_precise(amount, currency) if currency else None
+        self,
+        account_id: str,
+        amount: Decimal,
+        payment_id: str | None = None,
+        currency: str | None = None,
+        source: Source = "billing",
+    ) -> Payment:
+        """Report a payment that succeeded: into the payments ledger first, then to the
+        account's running journey, which counts it once. With no journey running (or one
+        that ended paid) it stays in the ledger, unapplied (`journey payments
+        --unapplied`). The currency is the journey's unless given; the amount is checked
+        against it; without a payment id one is made up (a repeated id changes nothing)."""
+        currency = currency or await self._currency(account_id)
+        problem = too_precise(amount, currency)
         if problem is not None:
             raise JourneyError(problem)
         try:
@@ -103,12 +126,68 @@ class Journeys:
             )
         except ValidationError as exc:
             raise JourneyError(f"payment_received: {_problems(exc)}") from None
-        if not self.settings.billing_url:
-            LocalLedger(self.settings.ledger_path).record(
-                account_id, payment.amount, payment.payment_id
-            )
-        await handle.signal("payment_received", payment)
-        return payment
+        event = MoneyEvent(
+            payment.payment_id,
+            account_id,
+            payment.amount,
+            currency,
+            source,
+            datetime.now(UTC),
+            paid=True,
+        )
+        try:
+            return await MoneyDesk(self.ledger(), self).take(event)
+        except (PaymentConflict, StoreUnavailable) as exc:
+            raise JourneyError(str(exc)) from None
+        except (JourneyUnanswered, RPCError) as exc:
+            raise JourneyError(
+                f"payment {payment.payment_id} is in the ledger; the journey did not answer "
+                f"({type(exc).__name__}): report it again with the same payment id"
+            ) from None
+
+    async def _currency(self, account_id: str) -> str:
+        """The currency of the account's latest journey, running or not."""
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            raise JourneyError(
+                f"{_unknown(account_id, exc)}: give the payment's currency"
+            ) from None
+        currency = str(await description.memo_value("currency", default=""))
+        if not currency:
+            raise JourneyError(f"the journey of {account_id} keeps no currency: give it")
+        return currency
+
+    async def tell_payment(
+        self, account_id: str, signal: str, payload: dict[str, Any], payment_id: str
+    ) -> Told:
+        """Signal the account's running journey (`payment_received` or `payment_reversed`)
+        and read back whether it counted `payment_id` (the `status` query sees every
+        signal sent before it). No journey running: `Told(None, False)`."""
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return Told(None, False)
+            raise
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return Told(None, False)
+        run = self.client.get_workflow_handle(handle.id, run_id=description.run_id)
+        try:
+            await run.signal(signal, SIGNALS[signal].payload.model_validate(payload))
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # it ended meanwhile
+                return Told(None, False)
+            raise
+        for pause in (0.0, 0.1, 0.3, 1.0):
+            await asyncio.sleep(pause)
+            status: JourneyStatus = await run.query(STATUS_QUERY, result_type=JourneyStatus)
+            taken = took(status, signal, payment_id, Decimal(str(payload.get("amount", 0))))
+            if taken is not None:
+                return Told(f"{status.journey_id}/{description.run_id}", taken)
+        raise JourneyUnanswered(f"the journey of {account_id} shows no word of {payment_id}")
 
     async def update(self, account_id: str, fields: dict[str, Any]) -> AccountUpdated:
         """Tell the journey what changed at the billing system (`account_updated`)."""
@@ -162,6 +241,20 @@ class Journeys:
             state = description.status.name.lower() if description.status else "closed"
             raise JourneyError(f"the journey of account {account_id} has ended ({state})")
         return handle, description
+
+
+def took(status: JourneyStatus, signal: str, payment_id: str, amount: Decimal) -> bool | None:
+    """Whether the journey counted what it was told of `payment_id`; None: no word yet."""
+    if signal == "payment_received":
+        record = next((p for p in status.payments if p.payment_id == payment_id), None)
+        if record is not None:
+            return record.counted
+        if payment_id in status.duplicate_payments:
+            return True  # counted long ago (its record is no longer among the recent)
+    elif any(r.payment_id == payment_id and r.amount >= amount for r in status.reversals):
+        return True
+    refused = any(r.event == signal and payment_id in r.error for r in status.refused)
+    return False if refused else None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rapport.contract.records import Compact, JourneyPin, Kept, PlanOffered
+from rapport.contract.records import Compact, JourneyPin, Kept, PlanOffered, Receipt
 from rapport.language.account import Account
 from rapport.language.types import Channel, Money
 from rapport.policy.caps import Delivery
@@ -52,6 +52,11 @@ class PaymentCheck(Compact, Kept):
     account_id: str
     known_balance: Money
     opening_balance: Money | None = None
+    currency: str = ""
+    base_balance: Money | None = Field(
+        None, description="the balance the journey began with, or account_updated last set"
+    )
+    balance_since: datetime | None = Field(None, description="when base_balance was set")
 
 
 class SendMessage(Compact, Kept):
@@ -66,6 +71,13 @@ class SendMessage(Compact, Kept):
     balance: Money
     opening_balance: Money | None = Field(
         None, description="the balance the journey started with, when it is not `balance`"
+    )
+    base_balance: Money | None = Field(
+        None, description="the balance the journey began with, or account_updated last set"
+    )
+    balance_since: datetime | None = Field(None, description="when base_balance was set")
+    payment: Receipt | None = Field(
+        None, description="the payment a thank-you is for (its reference, amount and day)"
     )
     plan: PlanOffered | None = None
     deliver_by: datetime = Field(description="no attempt starts after this (window close)")

@@ -17,6 +17,7 @@ from rapport.contract.records import (
     PaymentRecord,
     PlanOffered,
     RefusedEvent,
+    ReversalRecord,
     SentMessage,
     SkippedStep,
 )
@@ -76,6 +77,9 @@ class JourneyStatus(Kept):
     payments: list[PaymentRecord] = Field(default_factory=list)
     duplicate_payments: list[str] = Field(
         default_factory=list, description="payment ids received more than once (ignored)"
+    )
+    reversals: list[ReversalRecord] = Field(
+        default_factory=list, description="payments that went back: refunds, disputes"
     )
     refused: list[RefusedEvent] = Field(
         default_factory=list, description="events the journey could not take, and why"

@@ -58,6 +58,30 @@ class PaymentReceived(Payload):
     )
 
 
+class PaymentReversed(Payload):
+    """Money of a payment the journey took went back: a refund, a dispute, or a bank
+    debit that failed after all. `amount` is how much of the payment has gone back in
+    all, so a second partial refund sends the new total and a repeat changes nothing."""
+
+    payment_id: PaymentId = Field(description="the payment_id of the payment received")
+    amount: Annotated[Money, AfterValidator(_positive)] = Field(
+        description="how much of the payment has gone back in all (not just this time)"
+    )
+    currency: Currency | None = Field(
+        None, description="when given, must be the account's currency"
+    )
+    reason: Literal["refund", "dispute", "failed"]
+
+
+class PaymentDetailsUpdated(Payload):
+    """The customer saved a new card or bank account at the provider; `reference` is the
+    provider's id for it (never card data)."""
+
+    reference: Annotated[
+        str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(description="the payment method's reference at the provider or at billing")
+
+
 class OptOut(Payload):
     channel: Channel
 

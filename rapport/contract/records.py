@@ -117,6 +117,25 @@ class PaymentRecord(Kept):
     amount: Money
     at: datetime
     balance_after: Money
+    counted: bool = True  # False: it came after the journey was paid (left to billing)
+
+
+class Receipt(Kept):
+    """What a thank-you says of the payment it thanks for."""
+
+    reference: str
+    amount: Money
+    day: date  # in the customer's zone
+
+
+class ReversalRecord(Kept):
+    """What went back of a payment the journey took, in all, and why."""
+
+    payment_id: str
+    amount: Money
+    reason: str
+    at: datetime
+    balance_after: Money
 
 
 class RefusedEvent(Kept):

@@ -16,7 +16,9 @@ from rapport.contract.payloads import (
     Engagement,
     Note,
     OptOut,
+    PaymentDetailsUpdated,
     PaymentReceived,
+    PaymentReversed,
 )
 from rapport.contract.records import Payload
 
@@ -35,6 +37,19 @@ SIGNALS: dict[str, Signal] = {
         PaymentReceived,
         "lowers the balance; zero or less ends the journey paid",
         "payment_received",
+    ),
+    "payment_reversed": Signal(
+        PaymentReversed,
+        "puts what went back of a payment the journey took on the balance again (a "
+        "refund, a dispute, a failed bank debit); a journey that ended paid refuses it "
+        "(it stays in the ledger for billing)",
+        "payment_reversed",
+    ),
+    "payment_details_updated": Signal(
+        PaymentDetailsUpdated,
+        "the customer saved new payment details: sets journey.engaged and "
+        "account.history.payment_method_updated_days_ago to 0; segments are chosen again",
+        "payment_details_updated",
     ),
     "account_updated": Signal(
         AccountUpdated,

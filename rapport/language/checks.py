@@ -227,6 +227,7 @@ def check_templates(
     out, in its default version and in each language it has one for."""
     for path, message in definition.messages():
         plan = _sample_plan(message) if isinstance(message, PlanOffer) else None
+        payment = SAMPLE_PAYMENT if path[0] in ("on_paid", "on_partial_payment") else None
         for channel_index, channel in enumerate(message.channels()):
             field = "channel" if channel_index == 0 else "fallback"
             for key, name in _template_names(message):
@@ -243,6 +244,7 @@ def check_templates(
                         plan,
                         definition.policy.sms_max_segments,
                         language,
+                        payment,
                     )
 
 
@@ -269,6 +271,7 @@ def _render_check(
     plan: SamplePlan | None,
     sms_max_segments: int = 2,
     language: str | None = None,
+    payment: SamplePayment | None = None,
 ) -> Iterator[TemplateFinding]:
     if language is not None and not is_language(language):
         yield TemplateFinding(
@@ -282,7 +285,7 @@ def _render_check(
         )
         return
     account = sample_account(language)
-    context = message_context(account, account.balance, channel, _SAMPLE_LINKS, plan)
+    context = message_context(account, account.balance, channel, _SAMPLE_LINKS, plan, payment)
     context["account"]["attributes"] = AnyAttributes()
     if CHANNELS[channel].opt_out_required:
         context["opt_out"] = _OPT_OUT_MARK
@@ -378,6 +381,18 @@ class SamplePlan:
 
     options: list[SampleOption]
     first_due: date = date(2028, 3, 8)
+
+
+@dataclass(frozen=True)
+class SamplePayment:
+    """A payment of the right shape for checking a thank-you template."""
+
+    reference: str = "pi_SAMPLE0000000000"
+    amount: Decimal = Decimal("45.00")
+    day: date = date(2028, 3, 8)
+
+
+SAMPLE_PAYMENT = SamplePayment()
 
 
 def _sample_plan(offer: PlanOffer) -> SamplePlan:

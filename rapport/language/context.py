@@ -3,7 +3,8 @@
 Shared by `journey preview`, the validator and the `send_message` activity,
 so a designer previews exactly what a customer will get. The names are the
 language's: `account`, `customer`, `balance`, `minimum_due`, `links`, `plan`,
-`opt_out`.
+`opt_out`, and `payment` (in `on_paid` and `on_partial_payment`: the payment thanked
+for, with its `reference`, `amount` and `date`; None in any other message).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ class OfferedPlan(Protocol):
     def options(self) -> Sequence[InstallmentOption]: ...
     @property
     def first_due(self) -> date: ...
+
+
+class PaidPayment(Protocol):
+    """The payment a thank-you is for (`rapport.contract.Receipt`)."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def day(self) -> date: ...
 
 
 # What every message needs of the account besides what its template reads (the account's
@@ -106,6 +118,7 @@ def message_context(
     channel: str,
     links: Mapping[str, str],
     plan: OfferedPlan | None = None,
+    payment: PaidPayment | None = None,
 ) -> dict[str, Any]:
     locale, currency = account.customer.locale, account.currency
     minimum = min(account.minimum_due or balance, balance)
@@ -129,7 +142,14 @@ def message_context(
         "minimum_due": money(minimum),
         "links": {k: v for k, v in links.items() if k != "opt_out"},
         "opt_out": CHANNELS[channel].opt_out_text(links, locale),
+        "payment": None,
     }
+    if payment is not None:
+        context["payment"] = {
+            "reference": payment.reference,
+            "amount": format_money(payment.amount, currency, locale),
+            "date": format_day(payment.day, locale),
+        }
     if plan is not None:
         context["plan"] = {
             "options": [

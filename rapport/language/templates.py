@@ -34,7 +34,7 @@ from rapport.language.sandbox import BoundedSandbox, RenderTimeout, render_withi
 from rapport.language.types import Channel
 
 SUFFIX = ".j2"
-NAMES = ("account", "customer", "balance", "minimum_due", "links", "plan", "opt_out")
+NAMES = ("account", "customer", "balance", "minimum_due", "links", "plan", "opt_out", "payment")
 
 
 def template_file(name: str, channel: str, language: str | None = None) -> str:

@@ -1,15 +1,24 @@
 """Creating hosted checkout sessions with Stripe's API (`POST /v1/checkout/sessions`,
-form-encoded, bearer key). The dev stand-in answers the same call."""
+form-encoded, the secret key as the user of HTTP basic auth), and reading a completed
+setup's payment method (`GET /v1/setup_intents/{id}`). The dev stand-in answers both.
+
+Every session expires after 30 minutes, is created with an `Idempotency-Key` (the
+checkout's own reference: a retried request never makes a second session), and carries
+the account in its metadata, so refunds and disputes of its payment name the account.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 import httpx
 
-from rapport.money import to_minor
+from rapport.payments.limits import provider_amount
+
+SESSION_LIFETIME = 30 * 60  # seconds: Stripe's shortest; a page left open does not pay later
 
 
 class CheckoutUnavailable(Exception):
@@ -21,6 +30,15 @@ class CheckoutUnavailable(Exception):
 class Session:
     id: str
     url: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class SavedMethod:
+    """What a completed setup saved: the provider's ids, never card data."""
+
+    payment_method: str
+    customer: str | None
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,7 @@ class Checkout:
         self,
         mode: Literal["payment", "setup"],
         account_id: str,
+        reference: str,
         success_url: str,
         cancel_url: str,
         currency: str,
@@ -40,7 +59,9 @@ class Checkout:
         locale: str = "auto",
     ) -> Session:
         """A hosted page for paying `amount` (mode payment) or for new payment details
-        (mode setup); `client_reference_id` is the account, as the webhook reads it."""
+        (mode setup). `client_reference_id` is the account, as the webhook reads it;
+        `reference` is the checkout's own (in the return URLs and the metadata)."""
+        expires_at = int(time.time()) + SESSION_LIFETIME + 60  # Stripe wants >= 30 min
         form: dict[str, str] = {
             "mode": mode,
             "client_reference_id": account_id,
@@ -48,6 +69,9 @@ class Checkout:
             "cancel_url": cancel_url,
             "locale": locale,
             "currency": currency.lower(),
+            "expires_at": str(expires_at),
+            "metadata[account_id]": account_id,
+            "metadata[reference]": reference,
         }
         if mode == "payment":
             assert amount is not None
@@ -55,15 +79,41 @@ class Checkout:
                 {
                     "line_items[0][quantity]": "1",
                     "line_items[0][price_data][currency]": currency.lower(),
-                    "line_items[0][price_data][unit_amount]": str(to_minor(amount, currency)),
+                    "line_items[0][price_data][unit_amount]": str(
+                        provider_amount(amount, currency)
+                    ),
                     "line_items[0][price_data][product_data][name]": "Account balance",
+                    "payment_intent_data[metadata][account_id]": account_id,
+                    "payment_intent_data[metadata][reference]": reference,
                 }
             )
+        else:
+            form["setup_intent_data[metadata][account_id]"] = account_id
+        body = await self._call("POST", "/v1/checkout/sessions", form, reference)
+        return Session(id=str(body["id"]), url=str(body["url"]), expires_at=expires_at)
+
+    async def saved_method(self, setup_intent: str) -> SavedMethod:
+        """The payment method a completed setup saved (its SetupIntent, read back)."""
+        body = await self._call("GET", f"/v1/setup_intents/{setup_intent}")
+        method = body.get("payment_method")
+        if isinstance(method, dict):
+            method = method.get("id")
+        if not isinstance(method, str) or not method:
+            raise CheckoutUnavailable("the setup saved no payment method")
+        customer = body.get("customer")
+        return SavedMethod(method, customer if isinstance(customer, str) else None)
+
+    async def _call(
+        self, method: str, path: str, form: dict[str, str] | None = None, key: str | None = None
+    ) -> dict[str, object]:
+        headers = {"Idempotency-Key": f"rapport-checkout-{key}"} if key else {}
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as http:
-                answer = await http.post(
-                    f"{self.api_url.rstrip('/')}/v1/checkout/sessions",
+                answer = await http.request(
+                    method,
+                    f"{self.api_url.rstrip('/')}{path}",
                     data=form,
+                    headers=headers,
                     auth=httpx.BasicAuth(self.api_key, ""),
                 )
         except httpx.HTTPError as exc:
@@ -71,4 +121,6 @@ class Checkout:
         if answer.status_code != 200:
             raise CheckoutUnavailable(f"provider answered {answer.status_code}")
         body = answer.json()
-        return Session(id=str(body["id"]), url=str(body["url"]))
+        if not isinstance(body, dict):
+            raise CheckoutUnavailable("provider answered without an object")
+        return body

@@ -1,6 +1,19 @@
 """The provider's webhook, as Stripe sends it: header `Stripe-Signature: t=UNIX,v1=HEX`,
 HEX = HMAC-SHA256 over `"{t}.{raw body}"` with the endpoint's secret, refused outside
-a 5-minute tolerance; the body an event whose `data.object` is the checkout session."""
+a 5-minute tolerance; the body an event (`id`, `type`, `data.object`).
+
+`read_event` turns the events Rapport acts on into what they mean for the ledger:
+
+- `checkout.session.completed`, mode payment: the payment, `pending` unless its
+  `payment_status` is `paid` (bank debits complete unpaid and settle later);
+- `checkout.session.async_payment_succeeded`: the bank debit arrived;
+- `checkout.session.async_payment_failed`: it failed;
+- `charge.refunded`: `amount_refunded` of the payment went back;
+- `charge.dispute.created`: the disputed amount went back;
+- `checkout.session.completed`, mode setup: new payment details (its SetupIntent's).
+
+Anything else is acknowledged and ignored. Amounts arrive in the provider's minor units.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +24,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from rapport.money import from_minor
+from rapport.money import from_minor, too_precise
+from rapport.payments.limits import provider_exponent
 from rapport.security.compare import same
 
 TOLERANCE = 300  # seconds
 SIGNATURE = "Stripe-Signature"
+SESSION_EVENTS = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+)
 
 
 class BadEvent(ValueError):
@@ -27,7 +46,7 @@ class BadEvent(ValueError):
 
 
 def signature_header(body: bytes, secret: str, timestamp: int) -> str:
-    """What a provider sends (the dev stand-in signs with this; so do the tests)."""
+    """What a provider sends (the dev stand-in signs with this)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
 
@@ -56,37 +75,134 @@ def verified(body: bytes, header: str, secret: str, now: float) -> dict[str, Any
 
 
 @dataclass(frozen=True)
-class Completed:
-    """A completed checkout: a payment (`payment_id` set) or new payment details."""
+class MoneyChange:
+    """What the event says of one payment. `account_id` and `amount` may be unknown (a
+    dispute names neither): the ledger's row for the payment has them."""
+
+    event_id: str
+    payment_id: str
+    account_id: str | None
+    amount: Decimal | None
+    currency: str
+    paid: bool = False
+    failed: bool = False
+    refunded: Decimal = Decimal(0)
+    disputed: Decimal = Decimal(0)
+    reference: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDetails:
+    """A completed setup: the customer saved new payment details at the provider."""
 
     event_id: str
     account_id: str
-    payment_id: str | None = None
-    amount: Decimal | None = None
-    currency: str | None = None
+    setup_intent: str
+    session_id: str
 
 
-def completed_checkout(event: dict[str, Any]) -> Completed | None:
-    """The checkout an event completes; None for any other event (acknowledged, ignored)."""
-    if event.get("type") != "checkout.session.completed":
-        return None
-    session = (event.get("data") or {}).get("object") or {}
-    account_id = session.get("client_reference_id")
-    if not isinstance(account_id, str) or not account_id:
-        raise BadEvent("the account id is missing", "data.object.client_reference_id")
+@dataclass(frozen=True)
+class Ignored:
+    event_id: str
+    type: str
+
+
+def read_event(event: dict[str, Any]) -> MoneyChange | NewDetails | Ignored:
+    kind, event_id = str(event.get("type")), event["id"]
+    data = event.get("data")
+    thing = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(thing, dict):
+        if kind in (*SESSION_EVENTS, "charge.refunded", "charge.dispute.created"):
+            raise BadEvent("the event has no object", "data.object")
+        return Ignored(event_id, kind)
+    if kind in SESSION_EVENTS:
+        return _session(event_id, kind, thing)
+    if kind == "charge.refunded":
+        return _refund(event_id, thing)
+    if kind == "charge.dispute.created":
+        return _dispute(event_id, thing)
+    return Ignored(event_id, kind)
+
+
+def _session(event_id: str, kind: str, session: dict[str, Any]) -> MoneyChange | NewDetails:
+    account_id = _text(session, "client_reference_id", "the account id")
     if session.get("mode") == "setup":
-        return Completed(event["id"], account_id)
-    currency, total, intent = (
-        session.get("currency"),
-        session.get("amount_total"),
-        session.get("payment_intent"),
+        intent = session.get("setup_intent")
+        intent = intent.get("id") if isinstance(intent, dict) else intent
+        if not isinstance(intent, str) or not intent:
+            raise BadEvent("the setup intent is missing", "data.object.setup_intent")
+        return NewDetails(event_id, account_id, intent, _text(session, "id", "the session id"))
+    currency = _currency(session)
+    amount = _minor(session, "amount_total", currency)
+    if amount <= 0:
+        raise BadEvent("amount_total (minor units) must be positive", "data.object.amount_total")
+    paid = kind == "checkout.session.async_payment_succeeded" or (
+        kind == "checkout.session.completed" and session.get("payment_status") == "paid"
     )
-    if not isinstance(currency, str) or not isinstance(total, int) or total <= 0:
-        raise BadEvent(
-            "amount_total (minor units) and currency are required", "data.object.amount_total"
-        )
-    if not isinstance(intent, str) or not intent:
-        raise BadEvent("the payment id is missing", "data.object.payment_intent")
-    return Completed(
-        event["id"], account_id, intent, from_minor(total, currency.upper()), currency.upper()
+    return MoneyChange(
+        event_id,
+        _text(session, "payment_intent", "the payment id"),
+        account_id,
+        amount,
+        currency,
+        paid=paid,
+        failed=kind == "checkout.session.async_payment_failed",
+        reference=_text(session, "id", "the session id"),
+        session_id=session["id"],
     )
+
+
+def _refund(event_id: str, charge: dict[str, Any]) -> MoneyChange:
+    currency = _currency(charge)
+    metadata = charge.get("metadata") if isinstance(charge.get("metadata"), dict) else {}
+    account = metadata.get("account_id") if metadata else None
+    return MoneyChange(
+        event_id,
+        _text(charge, "payment_intent", "the payment id"),
+        account if isinstance(account, str) and account else None,
+        _minor(charge, "amount", currency),
+        currency,
+        paid=True,  # only money that arrived can be refunded
+        refunded=_minor(charge, "amount_refunded", currency),
+        reference=charge.get("id") if isinstance(charge.get("id"), str) else None,
+    )
+
+
+def _dispute(event_id: str, dispute: dict[str, Any]) -> MoneyChange:
+    currency = _currency(dispute)
+    return MoneyChange(
+        event_id,
+        _text(dispute, "payment_intent", "the payment id"),
+        None,
+        None,
+        currency,
+        paid=True,
+        disputed=_minor(dispute, "amount", currency),
+    )
+
+
+def _text(thing: dict[str, Any], key: str, what: str) -> str:
+    value = thing.get(key)
+    if isinstance(value, dict):
+        value = value.get("id")
+    if not isinstance(value, str) or not value or len(value) > 128:
+        raise BadEvent(f"{what} is missing", f"data.object.{key}")
+    return value
+
+
+def _currency(thing: dict[str, Any]) -> str:
+    currency = thing.get("currency")
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+        raise BadEvent("the currency is missing", "data.object.currency")
+    return currency.upper()
+
+
+def _minor(thing: dict[str, Any], key: str, currency: str) -> Decimal:
+    value = thing.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**14:
+        raise BadEvent(f"{key} must be a whole number of minor units", f"data.object.{key}")
+    amount = from_minor(value, currency, provider_exponent(currency))
+    if too_precise(amount, currency) is not None:
+        raise BadEvent(f"{key} is not a whole number of {currency}", f"data.object.{key}")
+    return amount

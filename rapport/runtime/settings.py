@@ -72,7 +72,6 @@ class Settings(_Routes):
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: a SQLite file in the data folder
     outbox_path: Path = Path("data/outbox.jsonl")
-    ledger_path: Path = Path("data/ledger.jsonl")
     link_secret: SecretStr = SecretStr(DEV_LINK_SECRET)
 
     smtp_host: str | None = None
@@ -110,6 +109,8 @@ class Settings(_Routes):
     portal_requests_per_address: int = 300  # a minute, all processes (NAT: many people)
     payment_provider: Literal["dev", "stripe"] = "dev"
     payment_api_url: str | None = None  # default: Stripe's, or the dev stand-in's
+    # where the provider's hosted pages are (the portal's CSP lets its forms lead there)
+    payment_page_url: str | None = None  # default: Stripe Checkout's, or the dev stand-in's
     payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_API_KEY)
     payment_webhook_secret: SecretStr = SecretStr(DEV_PAYMENT_WEBHOOK_SECRET)
     sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
@@ -162,6 +163,15 @@ class Settings(_Routes):
         if self.payment_provider == "stripe":
             return "https://api.stripe.com"
         return f"{self.portal_url.rstrip('/')}/dev-provider"
+
+    def payment_pages(self) -> str:
+        """The origin of the provider's hosted pages: Stripe Checkout's, the dev
+        stand-in's (the web app itself), or RAPPORT_PAYMENT_PAGE_URL's."""
+        if self.payment_page_url:
+            return origin(self.payment_page_url)
+        if self.payment_provider == "stripe":
+            return "https://checkout.stripe.com"
+        return origin(self.portal_url)
 
     def signer(self) -> LinkSigner:
         return LinkSigner(self.link_secret.get_secret_value())
@@ -242,6 +252,12 @@ class Settings(_Routes):
 
 def load_settings() -> Settings:
     return Settings()
+
+
+def origin(url: str) -> str:
+    """`https://host:port` of a URL ("" when it has none)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 # --- what production refuses ------------------------------------------------------------

@@ -31,9 +31,11 @@ from rapport.providers.webhook import SignedWebhook
 from rapport.runtime.metrics import Counting
 from rapport.runtime.settings import ROUTED, Settings
 from rapport.security.links import LinkSigner
+from rapport.store.checkouts import CheckoutBook
 from rapport.store.database import Store
 from rapport.store.deliveries import DeliveryLog
 from rapport.store.links import LinkBook
+from rapport.store.payments import PaymentLedger
 from rapport.store.recipients import RecipientIndex
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
@@ -65,24 +67,27 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
         channel: provider(settings, settings.adapter_for(channel), outbox, recipients)
         for channel in ROUTED
     }
-    billing: BalanceSource
-    if settings.billing_url:
-        billing = HttpBilling(
-            settings.billing_url, settings.secret("billing_token"), settings.billing_timeout
-        )
-    else:
-        billing = LocalLedger(settings.ledger_path)
     return EngineParts(
         journeys=[settings.journeys_dir],
         channels=providers,
         signer=settings.signer(),
-        balance_source=billing,
+        balance_source=billing_from_settings(settings, store),
         archive=StoreArchive(store),
         consent=ConsentBook(store),
         deliveries=DeliveryLog(store),
         links=LinkBook(store, settings.address_sealer()),
         portal_url=settings.portal_url,
     )
+
+
+def billing_from_settings(settings: Settings, store: Store) -> BalanceSource:
+    """The billing system over HTTP when RAPPORT_BILLING_URL is set, else the store's
+    payments ledger standing in for one."""
+    if settings.billing_url:
+        return HttpBilling(
+            settings.billing_url, settings.secret("billing_token"), settings.billing_timeout
+        )
+    return LocalLedger(PaymentLedger(store), CheckoutBook(store))
 
 
 def open_store(settings: Settings) -> Store:

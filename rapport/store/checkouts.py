@@ -22,7 +22,8 @@ checkouts = Table(
     Column("mode", String(8), nullable=False),  # payment | setup
     Column("currency", String(3), nullable=False),
     Column("amount_minor", BigInteger, nullable=True),
-    Column("locale", String(16), nullable=True),
+    Column("locale", String(16), nullable=True),  # the language the customer paid in
+    Column("timezone", String(64), nullable=True),  # theirs, for the receipt's date
     Column("session_id", String(255), nullable=True, index=True),  # the provider's session
     Column("session_url", String(2048), nullable=True),
     Column("payment_id", String(128), nullable=True),  # the payment it became
@@ -50,6 +51,7 @@ class Checkout:
     currency: str
     amount_minor: int | None
     locale: str | None
+    timezone: str | None
     created_at: datetime
     expires_at: datetime
     session_id: str | None = None
@@ -75,6 +77,7 @@ class CheckoutBook:
                     "currency": checkout.currency,
                     "amount_minor": checkout.amount_minor,
                     "locale": checkout.locale,
+                    "timezone": checkout.timezone,
                     "created_at": checkout.created_at,
                     "expires_at": checkout.expires_at,
                 },

@@ -32,17 +32,20 @@ from rapport.catalog.archive import StoreArchive
 from rapport.consent.book import ConsentBook
 from rapport.payments.checkout import Checkout
 from rapport.runtime.settings import LOOPBACK, Settings
+from rapport.runtime.workers import billing_from_settings
 from rapport.security.codec import EncryptionCodec
+from rapport.store.checkouts import CheckoutBook
 from rapport.store.database import Store
 from rapport.store.limits import RateCounts
 from rapport.store.links import LinkBook
-from rapport.store.payments import PaymentEvents
+from rapport.store.payments import PaymentLedger
 from rapport.store.recipients import RecipientIndex
+from rapport.web.checkout import HandOff
 from rapport.web.codec import CodecEndpoints
 from rapport.web.guard import RateLimits, headers
 from rapport.web.inbound import InboundSms
 from rapport.web.journeys import JourneyLink
-from rapport.web.pages import Portal, origin
+from rapport.web.pages import Portal
 from rapport.web.payments import DevProvider, PaymentWebhook
 from rapport.web.shield import BodyLimit, Refusals, SecurityHeaders, handlers
 from rapport.web.unsubscribe import Unsubscribe
@@ -80,19 +83,30 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
     )
     journeys = JourneyLink(settings, client)
     checkout = Checkout(settings.payment_api(), settings.payment_api_key.get_secret_value())
+    ledger, checkouts = PaymentLedger(store), CheckoutBook(store)
+    # the provider's hosted pages, where the portal's forms lead (browsers apply the CSP's
+    # form-action to the redirect after a POST): none to name when they are our own
+    pages = settings.payment_pages()
+    pages = "" if pages == origin(settings.portal_url) else pages
     portal = Portal(
         links,
         consent,
         journeys,
-        checkout,
+        HandOff(checkout, checkouts, ledger, settings.signer(), settings.portal_url),
         settings.signer(),
         settings.creditor_name,
         settings.portal_url,
         limits,
         StoreArchive(store),
+        provider_origin=pages,
     )
     webhook = PaymentWebhook(
-        settings.payment_webhook_secret.get_secret_value(), PaymentEvents(store), journeys
+        settings.payment_webhook_secret.get_secret_value(),
+        ledger,
+        checkouts,
+        journeys,
+        billing_from_settings(settings, store),
+        checkout,
     )
     routes = [
         Route("/health", health),
@@ -103,17 +117,18 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         *inbound_routes(settings, store, journeys),
     ]
     if settings.payment_provider == "dev":
+        base = settings.portal_url.rstrip("/")
         routes += DevProvider(
-            settings.portal_url,
+            f"{base}/dev-provider",
+            f"{base}/webhooks/payments",
             settings.payment_api_key.get_secret_value(),
             settings.payment_webhook_secret.get_secret_value(),
         ).routes()
     refusals = Refusals(portal.refusal)
-    form_targets = origin(settings.payment_api()) if settings.payment_provider != "dev" else ""
     middleware = [
         Middleware(
             SecurityHeaders,
-            headers=headers(form_targets),
+            headers=headers(pages),
             https=settings.portal_url.startswith("https:"),
         ),
         Middleware(

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from rapport.client.journeys import JourneyError, Journeys
 from rapport.contract.journey import JourneyStatus
 from rapport.contract.records import AcceptedPlan
+from rapport.payments.desk import Told
 from rapport.runtime.settings import Settings
 from rapport.runtime.temporal import connect
 
@@ -56,6 +57,16 @@ class JourneyLink:
         Temporal does not answer."""
         journeys = await self.journeys()
         await _answered(journeys.signal(account_id, name, fields), WITHIN)
+
+    async def tell_payment(
+        self, account_id: str, signal: str, payload: dict[str, Any], payment_id: str
+    ) -> Told:
+        """`payment_received` or `payment_reversed`, and whether the journey took it
+        (`Journeys.tell_payment`); Unavailable when Temporal does not answer."""
+        journeys = await self.journeys()
+        return await _answered(
+            journeys.tell_payment(account_id, signal, payload, payment_id), WITHIN * 2
+        )
 
     async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
         journeys = await self.journeys()

@@ -20,8 +20,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -38,11 +37,14 @@ from rapport.contract.metrics import PORTAL_ACTIONS, count
 from rapport.language.models import Policy
 from rapport.language.types import WEEKDAYS
 from rapport.money import BadAmount, read_typed, unit
-from rapport.payments.checkout import Checkout, CheckoutUnavailable
+from rapport.payments.checkout import CheckoutUnavailable
+from rapport.payments.limits import uncharged
+from rapport.runtime.settings import origin as _origin
 from rapport.security.compare import same
 from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
 from rapport.store.database import StoreUnavailable
 from rapport.store.links import Link, LinkBook, token_hash
+from rapport.web.checkout import RECEIPT_DAYS, HandOff
 from rapport.web.guard import MAX_CHECKS, RateLimits, Sessions
 from rapport.web.i18n import Speech
 from rapport.web.journeys import JourneyLink, Unavailable
@@ -97,18 +99,21 @@ class Portal:
         links: LinkBook,
         consent: ConsentBook,
         journeys: JourneyLink,
-        checkout: Checkout,
+        hand_off: HandOff,
         signer: LinkSigner,
         creditor: str,
         portal_url: str,
         limits: RateLimits,
         archive: StoreArchive | None = None,
+        provider_origin: str = "",
     ) -> None:
         self.links, self.consent, self.journeys = links, consent, journeys
         self.archive, self._policies = archive, dict[str, Policy]()
-        self.checkout, self.sessions = checkout, Sessions(signer)
+        self.hand_off, self.sessions = hand_off, Sessions(signer)
         self.creditor, self.portal_url = creditor, portal_url.rstrip("/")
         self.limits = limits
+        # the provider's hosted pages, where forms may lead (named in the CSP's form-action)
+        self.provider_origin = provider_origin
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True),
@@ -123,6 +128,8 @@ class Portal:
             Route("/r/{token}/check", self.check, methods=["POST"]),
             Route("/r/{token}/{section}", self.show, methods=["GET"]),
             Route("/r/{token}/{section}", self.act, methods=["POST"]),
+            Route("/p/{reference}", self.receipt, methods=["GET"]),
+            Route("/p/{reference}/cancel", self.receipt, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
 
@@ -376,15 +383,7 @@ class Portal:
             if section in ("pay", "pay-part"):
                 return await self._pay(visit, status, section, form)
             if section == "update-details":
-                session = await self.checkout.session(
-                    "setup",
-                    account,
-                    self._url(visit, "thanks"),
-                    self._url(visit, ""),
-                    status.currency,
-                    locale=visit.speech.language,
-                )
-                return _see_other(session.url)
+                return await self._to_provider(visit, status, "setup")
             if section == "plan":
                 return await self._plan(visit, form)
             if section == "talk":
@@ -402,31 +401,85 @@ class Portal:
         except JourneyError:
             return self._render(visit, "done.html", kind="ended")
 
-    def _url(self, visit: Visit, section: str) -> str:
-        return f"{self.portal_url}{visit.base}/{section}".rstrip("/")
+    # --- paying, new payment details, and the receipt after --------------------------------
 
     async def _pay(
         self, visit: Visit, status: JourneyStatus, section: str, form: dict[str, str]
     ) -> Response:
-        if form.get("amount", "full") == "full" and section == "pay":
-            amount = status.balance
-        else:
+        typed = "" if section == "pay" and form.get("amount", "full") == "full" else None
+        if typed is None:
             typed = form.get("amount", "")
             problem, amount, readings = _part_amount(typed, status, str(visit.speech.locale))
-            if problem is not None:
-                return self._section(
-                    visit, "pay-part", 422, error=problem, entered=typed, readings=readings
-                )
-        session = await self.checkout.session(
-            "payment",
+        else:
+            problem, amount, readings = _chargeable(status.balance, status), status.balance, ()
+        if problem is not None:
+            return self._section(
+                visit, "pay-part", 422, error=problem, entered=typed, readings=readings
+            )
+        return await self._to_provider(visit, status, "payment", amount)
+
+    async def _to_provider(
+        self,
+        visit: Visit,
+        status: JourneyStatus,
+        mode: Literal["payment", "setup"],
+        amount: Decimal | None = None,
+    ) -> Response:
+        """To the provider's hosted page: a 303 when the page's CSP lets the form lead
+        there, else a page with a plain link (a misconfigured origin still works)."""
+        started = await self.hand_off.start(
+            visit.digest,
             visit.link.account_id,
-            self._url(visit, "thanks"),
-            self._url(visit, ""),
+            mode,
             status.currency,
             amount,
-            locale=visit.speech.language,
+            visit.speech.language,
+            status.timezone,
         )
-        return _see_other(session.url)
+        target = _origin(started.url)
+        if target in ("", _origin(self.portal_url), self.provider_origin):
+            response: Response = _see_other(started.url)
+        else:
+            log.warning("the provider's page is not in form-action: set RAPPORT_PAYMENT_PAGE_URL")
+            response = self._render(visit, "handoff.html", url=started.url)
+        name, value, path = started.cookie
+        response.set_cookie(
+            name,
+            value,
+            max_age=RECEIPT_DAYS * 86400,
+            path=path,
+            httponly=True,
+            samesite="lax",
+            secure=_secure(visit.request),
+        )
+        return response
+
+    async def receipt(self, request: Request) -> Response:
+        """The page after the provider (`/p/{reference}`, or `.../cancel` when the customer
+        left it): what was paid, when, and its reference; only to the browser that paid."""
+        reference = request.path_params["reference"]
+        chosen = request.query_params.get("lang")
+        try:
+            found = await self.hand_off.receipt(reference, dict(request.cookies))
+        except StoreUnavailable:
+            return self._page(request, "message.html", Speech.of(None, chosen), 503)
+        if found is None:
+            return self._page(
+                request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
+            )
+        speech = Speech.of(found.checkout.locale, chosen)
+        if request.url.path.endswith("/cancel"):
+            return self._page(request, "receipt.html", speech, kind="cancelled", receipt=found)
+        paid_on = found.payment.received_at if found.payment else found.checkout.created_at
+        zone = ZoneInfo(found.checkout.timezone or "UTC")
+        return self._page(
+            request,
+            "receipt.html",
+            speech,
+            kind=found.state,
+            receipt=found,
+            paid_day=paid_on.astimezone(zone).date(),
+        )
 
     async def _plan(self, visit: Visit, form: dict[str, str]) -> Response:
         try:
@@ -541,7 +594,7 @@ def _part_amount(
 ) -> tuple[str | None, Decimal, tuple[str, ...]]:
     """(problem, amount, readings): the amount as the customer typed it in their locale
     (`rapport.money.read_typed`: an ambiguous one is refused with its readings), then the
-    journey's bounds."""
+    journey's bounds, then what the provider can charge."""
     currency = status.currency or "USD"
     try:
         amount = read_typed(text, locale, currency)
@@ -552,9 +605,9 @@ def _part_amount(
         return "too_small", amount, ()
     if amount > status.balance:
         return "too_large", amount, ()
-    return None, amount, ()
+    return _chargeable(amount, status), amount, ()
 
 
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+def _chargeable(amount: Decimal, status: JourneyStatus) -> str | None:
+    """`below_provider_minimum` when the provider would refuse to charge `amount`."""
+    return None if uncharged(amount, status.currency or "USD") is None else "not_chargeable"

@@ -1,19 +1,23 @@
 """`POST /webhooks/payments`: the payment provider's signed webhook, in Stripe's format
-and signature (so a real Stripe account works by configuration), and, with
-`RAPPORT_PAYMENT_PROVIDER=dev`, a stand-in provider under `/dev-provider/` that speaks
-the same wire format over HTTP: it creates checkout sessions, shows a hosted page with a
-Pay button, and calls the webhook signed as a real provider would.
+and signature (so a real Stripe account works by configuration); and `DevProvider`, a
+stand-in for Stripe Checkout that speaks the same wire format over HTTP: it creates
+checkout sessions, shows a hosted page with a Pay button, reads back a setup's payment
+method, and calls the webhook signed as a real provider would. `journey web` serves it
+under `/dev-provider/` with `RAPPORT_PAYMENT_PROVIDER=dev`; the tests serve its API and
+its hosted pages on two other loopback ports, as Stripe's are on two other origins.
 
-A completed checkout becomes `payment_received` with the provider's payment id (the
-`payment_intent`), or `engagement` for new payment details; a repeated event id changes
-nothing; a bad signature gets 400 and changes nothing. When Temporal does not take the
-signal, the event is forgotten and answered 503, so the provider sends it again.
+An event is taken in this order: the ledger first (committed), then the account's
+journey is told what counts (`rapport.payments.desk`), then the event id is marked
+taken. A failure on the way answers 503 and marks nothing, so the provider's retry
+does the rest (the ledger and the journey recognise what they already have). A bad
+signature gets 400 and changes nothing; a repeated event id changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import secrets
@@ -21,28 +25,53 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from rapport.billing.sources import BalanceSource, BillingUnavailable
 from rapport.client.journeys import JourneyError
 from rapport.contract.metrics import PAYMENTS, count
 from rapport.money import from_minor
-from rapport.payments.events import BadEvent, completed_checkout, signature_header, verified
+from rapport.contract.metrics import PAYMENTS, count
+from rapport.payments.checkout import Checkout, CheckoutUnavailable
+from rapport.payments.desk import MoneyDesk
+from rapport.payments.events import (
+    BadEvent,
+    Ignored,
+    MoneyChange,
+    NewDetails,
+    read_event,
+    signature_header,
+    verified,
+)
+from rapport.payments.limits import provider_exponent
 from rapport.security.compare import same
+from rapport.store.checkouts import CheckoutBook
 from rapport.store.database import StoreUnavailable
-from rapport.store.payments import PaymentEvents
+from rapport.store.payments import MoneyEvent, PaymentConflict, PaymentLedger
+from rapport.web.guard import headers
 from rapport.web.journeys import JourneyLink, Unavailable
 from rapport.web.problems import problem
 
 log = logging.getLogger("rapport.payments")
+STATIC = Path(__file__).with_name("static")
 
 
+@dataclass(frozen=True)
 class PaymentWebhook:
-    def __init__(self, secret: str, events: PaymentEvents, journeys: JourneyLink) -> None:
-        self.secret, self.events, self.journeys = secret, events, journeys
+    secret: str
+    ledger: PaymentLedger
+    checkouts: CheckoutBook
+    journeys: JourneyLink
+    billing: BalanceSource
+    provider: Checkout
 
     def routes(self) -> list[Route]:
         return [Route("/webhooks/payments", self.receive, methods=["POST"])]
@@ -53,56 +82,100 @@ class PaymentWebhook:
             event = verified(
                 body, request.headers.get("Stripe-Signature", ""), self.secret, time.time()
             )
-            done = completed_checkout(event)
+            meaning = read_event(event)
         except BadEvent as exc:
             log.warning("payment webhook refused: %s", exc)
             count(PAYMENTS, status="refused")
             return problem(400, str(exc), exc.field)
-        if done is None:
+        if isinstance(meaning, Ignored):
             count(PAYMENTS, status="ignored")
-            return JSONResponse({"received": True, "ignored": event.get("type")})
+            return JSONResponse({"received": True, "ignored": meaning.type})
         try:
-            first = await asyncio.to_thread(
-                self.events.first_time, done.event_id, done.account_id, datetime.now(UTC)
+            if await asyncio.to_thread(self.ledger.event_taken, meaning.event_id):
+                log.info("payment event repeated", extra={"event": meaning.event_id})
+                count(PAYMENTS, status="duplicate")
+                return JSONResponse({"received": True, "duplicate": True})
+            if isinstance(meaning, MoneyChange):
+                account, status = await self._money(meaning)
+            else:
+                account, status = await self._details(meaning), "setup"
+            if account is None:
+                count(PAYMENTS, status="ignored")
+                return JSONResponse({"received": True, "ignored": "not a Rapport payment"})
+            await asyncio.to_thread(
+                self.ledger.take_event, meaning.event_id, account, datetime.now(UTC)
             )
-        except StoreUnavailable:
+            count(PAYMENTS, status=status)
+        except (StoreUnavailable, SQLAlchemyError) as exc:
+            log.warning("payment event not recorded: %s", type(exc).__name__)
             count(PAYMENTS, status="unavailable")
             return problem(503, "the event could not be recorded; send it again")
-        if not first:
-            log.info("payment event repeated", extra={"account_id": done.account_id})
-            count(PAYMENTS, status="duplicate")
-            return JSONResponse({"received": True, "duplicate": True})
-        try:
-            if done.payment_id is None:
-                await self.journeys.signal(done.account_id, "engagement", {"kind": "clicked"})
-            else:
-                await self.journeys.signal(
-                    done.account_id,
-                    "payment_received",
-                    {
-                        "amount": str(done.amount),
-                        "payment_id": done.payment_id,
-                        "currency": done.currency,
-                    },
-                )
-        except JourneyError as exc:  # no journey running, or it refused: nothing to retry
-            log.info(
-                "payment event not for a running journey: %s",
-                exc,
-                extra={"account_id": done.account_id},
-            )
-            count(PAYMENTS, status="not_running")
-            return JSONResponse({"received": True})
-        except Unavailable:
-            await asyncio.to_thread(self.events.forget, done.event_id)
+        except (Unavailable, BillingUnavailable, CheckoutUnavailable) as exc:
+            log.warning("payment event recorded, not yet passed on: %s", type(exc).__name__)
             count(PAYMENTS, status="unavailable")
-            return problem(503, "the journey could not be told yet; send it again")
-        log.info(
-            "payment event taken",
-            extra={"account_id": done.account_id, "payment": done.payment_id or "setup"},
-        )
-        count(PAYMENTS, status="taken" if done.payment_id else "setup")
+            return problem(503, "the event is recorded but not yet passed on; send it again")
+        except PaymentConflict as exc:
+            log.error("payment event conflicts with the ledger: %s", exc)
+            count(PAYMENTS, status="refused")
+            return problem(409, str(exc), "data.object.payment_intent")
         return JSONResponse({"received": True})
+
+    async def _money(self, change: MoneyChange) -> tuple[str | None, str]:
+        """Into the ledger, then to the journey: (the account, the metric's status). No
+        account: a refund or dispute of a payment Rapport never saw (another product's,
+        on a shared provider account)."""
+        account, amount = change.account_id, change.amount
+        if account is None or amount is None:
+            known = await asyncio.to_thread(self.ledger.find, change.payment_id)
+            if known is None:
+                log.info("refund or dispute of a payment not in the ledger: ignored")
+                return None, "ignored"
+            account, amount = known.account_id, known.amount
+        now = datetime.now(UTC)
+        payment = await asyncio.to_thread(
+            self.ledger.take,
+            MoneyEvent(
+                change.payment_id,
+                account,
+                amount,
+                change.currency,
+                "provider",
+                now,
+                paid=change.paid,
+                failed=change.failed,
+                refunded=change.refunded,
+                disputed=change.disputed,
+                reference=change.reference,
+            ),
+        )
+        if change.session_id is not None:
+            await asyncio.to_thread(
+                self.checkouts.completed, change.session_id, change.payment_id, now
+            )
+        payment = await MoneyDesk(self.ledger, self.journeys).tell(payment)
+        return account, "taken" if payment.unapplied == 0 else "not_running"
+
+    async def _details(self, details: NewDetails) -> str:
+        """New payment details: their reference kept, billing told, the journey told."""
+        saved = await self.provider.saved_method(details.setup_intent)
+        now = datetime.now(UTC)
+        await asyncio.to_thread(
+            self.checkouts.record_method,
+            saved.payment_method,
+            details.account_id,
+            saved.customer,
+            now,
+        )
+        await self.billing.payment_details_updated(
+            details.account_id, saved.payment_method, saved.customer
+        )
+        with contextlib.suppress(JourneyError):  # none running: the store and billing have it
+            await self.journeys.signal(
+                details.account_id, "payment_details_updated", {"reference": saved.payment_method}
+            )
+        await asyncio.to_thread(self.checkouts.completed, details.session_id, None, now)
+        log.info("payment details updated", extra={"account_id": details.account_id})
+        return details.account_id
 
 
 @dataclass
@@ -114,34 +187,62 @@ class _Session:
     amount: int | None
     success_url: str
     cancel_url: str
+    metadata: dict[str, str]
+    idempotency_key: str
+    expires_at: int
 
 
 class DevProvider:
     """A stand-in for Stripe Checkout, for development and tests: sessions live in this
-    process's memory, and no money moves."""
+    process's memory, and no money moves. Its API (`api_routes`) and its hosted pages
+    (`page_routes`) may be served by the web app itself (under `/dev-provider`) or on
+    ports of their own (prefix ""); `pages_url` is where the pages are, prefix included."""
 
-    def __init__(self, public_url: str, api_key: str, webhook_secret: str) -> None:
-        self.base = f"{public_url.rstrip('/')}/dev-provider"
-        self.webhook = f"{public_url.rstrip('/')}/webhooks/payments"
+    def __init__(self, pages_url: str, webhook_url: str, api_key: str, webhook_secret: str) -> None:
+        self.pages_url = pages_url.rstrip("/")
+        self.webhook = webhook_url
         self.api_key, self.secret = api_key, webhook_secret
         self.sessions: dict[str, _Session] = {}
+        self.setup_intents: dict[str, dict[str, str]] = {}
+        self.created = 0  # sessions made (not counting idempotent repeats)
 
-    def routes(self) -> list[Route]:
+    def api_routes(self, prefix: str = "/dev-provider") -> list[Route]:
         return [
-            Route("/dev-provider/v1/checkout/sessions", self.create, methods=["POST"]),
-            Route("/dev-provider/pay/{session}", self.page, methods=["GET"]),
-            Route("/dev-provider/pay/{session}", self.pay, methods=["POST"]),
+            Route(f"{prefix}/v1/checkout/sessions", self.create, methods=["POST"]),
+            Route(f"{prefix}/v1/setup_intents/{{intent}}", self.setup_intent, methods=["GET"]),
         ]
 
-    async def create(self, request: Request) -> Response:
+    def page_routes(self, prefix: str = "/dev-provider") -> list[Route | Mount]:
+        routes: list[Route | Mount] = [
+            Route(f"{prefix}/pay/{{session}}", self.page, methods=["GET"]),
+            Route(f"{prefix}/pay/{{session}}", self.pay, methods=["POST"]),
+        ]
+        if prefix == "":  # on its own: its own copy of the stylesheet
+            routes.append(Mount("/static", StaticFiles(directory=STATIC)))
+        return routes
+
+    def routes(self) -> list[Route | Mount]:
+        return [*self.api_routes(), *self.page_routes()]
+
+    def _authorised(self, request: Request) -> bool:
         expected = "Basic " + base64.b64encode(f"{self.api_key}:".encode()).decode()
-        if not same(request.headers.get("Authorization"), expected):
+        return same(request.headers.get("Authorization"), expected)
+
+    async def create(self, request: Request) -> Response:
+        if not self._authorised(request):
             return problem(401, "the API key is wrong", "Authorization")
         form = {k: str(v) for k, v in (await request.form()).items()}
+        key = request.headers.get("Idempotency-Key", "")
+        for known in self.sessions.values():
+            if key and known.idempotency_key == key:  # a retried request: the same session
+                return self._session_json(known)
         mode = form.get("mode", "")
         amount = form.get("line_items[0][price_data][unit_amount]")
         if mode not in ("payment", "setup") or (mode == "payment" and not _digits(amount)):
             return problem(400, "mode and line_items are required", "mode")
+        expires = form.get("expires_at", "")
+        if not _digits(expires) or int(expires) < time.time() + 30 * 60:
+            return problem(400, "expires_at must be at least 30 minutes away", "expires_at")
         session = _Session(
             f"cs_dev_{secrets.token_urlsafe(12)}",
             mode,
@@ -150,58 +251,59 @@ class DevProvider:
             int(amount) if amount and _digits(amount) else None,
             form.get("success_url", ""),
             form.get("cancel_url", ""),
+            {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            key,
+            int(expires),
         )
         self.sessions[session.id] = session
+        self.created += 1
+        return self._session_json(session)
+
+    def _session_json(self, session: _Session) -> JSONResponse:
         return JSONResponse(
-            {"id": session.id, "object": "checkout.session", "url": f"{self.base}/pay/{session.id}"}
+            {
+                "id": session.id,
+                "object": "checkout.session",
+                "url": f"{self.pages_url}/pay/{session.id}",
+                "expires_at": session.expires_at,
+            }
         )
+
+    async def setup_intent(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return problem(401, "the API key is wrong", "Authorization")
+        intent = self.setup_intents.get(request.path_params["intent"])
+        if intent is None:
+            return problem(404, "no such setup intent", "intent")
+        return JSONResponse(intent)
 
     async def page(self, request: Request) -> Response:
         session = self.sessions.get(request.path_params["session"])
-        if session is None:
-            return _dev_page(404, "Unknown session", "")
+        if session is None or session.expires_at < time.time():
+            return _dev_page(404, "Unknown session", "", "")
         what = (
-            f"{from_minor(session.amount, session.currency.upper())} {session.currency.upper()}"
+            f"{from_minor(session.amount, session.currency.upper(), _exponent(session))} "
+            f"{session.currency.upper()}"
             if session.amount
             else "new payment details"
         )
+        button = "Pay" if session.mode == "payment" else "Save details"
         return _dev_page(
             200,
             "Dev payment provider",
             (
                 f"<p>No real money moves here. You are paying <strong>{escape(what)}</strong>.</p>"
-                f'<form method="post"><button type="submit" class="primary">'
-                f"{'Pay' if session.mode == 'payment' else 'Save details'}</button></form>"
-                f'<p><a href="{escape(session.cancel_url)}">Cancel</a></p>'
+                f'<form method="post"><button type="submit" class="primary">{button}</button>'
+                f'</form><p><a href="{escape(session.cancel_url)}">Cancel</a></p>'
             ),
+            _origin(session.success_url),
         )
 
     async def pay(self, request: Request) -> Response:
         session = self.sessions.pop(request.path_params["session"], None)
-        if session is None:
-            return _dev_page(404, "Unknown session", "")
-        event = json.dumps(
-            {
-                "id": f"evt_dev_{secrets.token_urlsafe(12)}",
-                "object": "event",
-                "type": "checkout.session.completed",
-                "created": int(time.time()),
-                "data": {
-                    "object": {
-                        "id": session.id,
-                        "object": "checkout.session",
-                        "mode": session.mode,
-                        "client_reference_id": session.account_id,
-                        "currency": session.currency,
-                        "amount_total": session.amount,
-                        "payment_status": "paid",
-                        "payment_intent": f"pi_dev_{secrets.token_urlsafe(12)}"
-                        if session.mode == "payment"
-                        else None,
-                    }
-                },
-            }
-        ).encode()
+        if session is None or session.expires_at < time.time():
+            return _dev_page(404, "Unknown session", "", "")
+        event = json.dumps(self.completed_event(session)).encode()
         async with httpx.AsyncClient(timeout=15) as http:
             answer = await http.post(
                 self.webhook,
@@ -213,18 +315,66 @@ class DevProvider:
             )
         if answer.status_code >= 300:
             self.sessions[session.id] = session
-            return _dev_page(502, "The webhook failed", f"<p>{answer.status_code}</p>")
+            return _dev_page(502, "The webhook failed", f"<p>{answer.status_code}</p>", "")
         return RedirectResponse(session.success_url, status_code=303)
 
+    def completed_event(self, session: _Session) -> dict[str, object]:
+        """`checkout.session.completed` as Stripe sends it for this session, paid."""
+        setup = None
+        if session.mode == "setup":
+            setup = f"seti_dev_{secrets.token_urlsafe(12)}"
+            self.setup_intents[setup] = {
+                "id": setup,
+                "object": "setup_intent",
+                "payment_method": f"pm_dev_{secrets.token_urlsafe(12)}",
+                "customer": f"cus_dev_{secrets.token_urlsafe(8)}",
+                "status": "succeeded",
+            }
+        return {
+            "id": f"evt_dev_{secrets.token_urlsafe(12)}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": session.id,
+                    "object": "checkout.session",
+                    "mode": session.mode,
+                    "client_reference_id": session.account_id,
+                    "currency": session.currency,
+                    "amount_total": session.amount,
+                    "payment_status": "paid"
+                    if session.mode == "payment"
+                    else "no_payment_required",
+                    "payment_intent": f"pi_dev_{secrets.token_urlsafe(12)}"
+                    if session.mode == "payment"
+                    else None,
+                    "setup_intent": setup,
+                    "metadata": session.metadata,
+                }
+            },
+        }
 
-def _dev_page(status: int, title: str, body: str) -> HTMLResponse:
+
+def _exponent(session: _Session) -> int:
+    return provider_exponent(session.currency.upper())
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _dev_page(status: int, title: str, body: str, returns_to: str) -> HTMLResponse:
+    """The stand-in's page; its form may lead back to the portal (`returns_to`: browsers
+    apply `form-action` to the redirect after the POST)."""
     page = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/portal.css">'
         f"</head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
-    return HTMLResponse(page, status_code=status)
+    return HTMLResponse(page, status_code=status, headers=headers(returns_to))
 
 
 def _digits(text: str | None) -> bool:

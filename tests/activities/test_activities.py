@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from rapport.language.account import Account
 from rapport.providers.base import Router
 from rapport.providers.outbox import Outbox, read_outbox
 from rapport.security.links import LinkSigner
+from rapport.store.checkouts import CheckoutBook
+from rapport.store.database import Store
+from rapport.store.payments import MoneyEvent, PaymentLedger
 from tests.scenarios import account
 from tests.sends import send_message
 
@@ -30,6 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def customer(**changes: object) -> Account:
     return Account.model_validate(account(**changes))
+
+
+NOW = datetime.now(UTC)
+SINCE = NOW - timedelta(days=1)
 
 
 def send_request(
@@ -68,18 +76,21 @@ async def test_a_template_that_fails_on_real_data_is_rejected_not_retried(tmp_pa
 
 
 async def test_paid_on_a_retry_is_not_sent_and_says_an_attempt_may_have_gone(
-    tmp_path: Path,
+    tmp_path: Path, sqlite_store: Store
 ) -> None:
     """The balance is cleared by the time the send is retried (a worker died mid-delivery):
     nothing is sent, and the journey is told an earlier attempt may have reached the
     customer. A first attempt that finds the balance paid says no such thing."""
     outbox = tmp_path / "outbox.jsonl"
-    ledger = LocalLedger(tmp_path / "ledger.jsonl")
-    ledger.record("T-1", Decimal("300.00"), "P-1")
-    delivery = DeliveryActivities(Router({"*": Outbox(outbox)}), LinkSigner("k"), ledger)
+    ledger = PaymentLedger(sqlite_store)
+    ledger.take(MoneyEvent("P-1", "T-1", Decimal("120.50"), "USD", "cli", NOW, paid=True))
+    billing = LocalLedger(ledger, CheckoutBook(sqlite_store))
+    delivery = DeliveryActivities(Router({"*": Outbox(outbox)}), LinkSigner("k"), billing)
     first, retry = ActivityEnvironment(), ActivityEnvironment()
     retry.info = dataclasses.replace(retry.info, attempt=2)
-    request = send_request().model_copy(update={"account_id": "T-1"})
+    request = send_request().model_copy(
+        update={"account_id": "T-1", "base_balance": Decimal("120.50"), "balance_since": SINCE}
+    )
     on_first = await first.run(delivery.send_message, request)
     on_retry = await retry.run(delivery.send_message, request)
     assert (on_first.status, on_first.maybe_delivered) == ("paid", False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +19,9 @@ from rapport.providers.twilio import TwilioSms
 from rapport.providers.webhook import SignedWebhook
 from rapport.security.links import LinkSigner
 from rapport.security.signatures import signed_headers
+from rapport.store.checkouts import CheckoutBook
+from rapport.store.database import Store
+from rapport.store.payments import MoneyEvent, PaymentLedger
 from tests.fakes import (
     FakeBilling,
     FakeSmsProvider,
@@ -239,9 +242,13 @@ async def test_billing_says_paid_before_any_reminder(
 
 
 async def test_local_ledger_payment_reaches_the_journey(
-    env: WorkflowEnvironment, tmp_path: Path
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
 ) -> None:
-    ledger = LocalLedger(tmp_path / "ledger.jsonl")
-    ledger.record("T-1", Decimal("300.00"), "P-1")
-    timeline = await simulate_journey(env, tmp_path, EMAIL_THEN_SMS, days=3, billing=ledger)
+    """A payment in the store's ledger since the journey began stops the reminder, even
+    before the journey is told of it."""
+    ledger = PaymentLedger(sqlite_store)
+    after_start = datetime(2028, 3, 1, 15, tzinfo=UTC)
+    ledger.take(MoneyEvent("P-1", "T-1", Decimal("300.00"), "USD", "cli", after_start, paid=True))
+    billing = LocalLedger(ledger, CheckoutBook(sqlite_store))
+    timeline = await simulate_journey(env, tmp_path, EMAIL_THEN_SMS, days=3, billing=billing)
     assert [s for s, _, _ in sent(timeline)] == ["on_paid"]

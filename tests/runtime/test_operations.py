@@ -4,6 +4,7 @@ operators find them, and journeys survive restarts of everything."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -93,8 +94,8 @@ async def test_start_is_idempotent_and_a_returning_account_starts_anew(settings:
         assert other.differs  # said, not silently kept: send account_updated instead
         await journeys.signal("I-1", "cease_communication", {})
         assert (await first.result()).outcome == "ceased"
-        with pytest.raises(JourneyError, match="has ended"):
-            await journeys.pay("I-1", Decimal("5"))
+        kept = await journeys.pay("I-1", Decimal("5"))  # no journey runs: kept, unapplied
+        assert (kept.applied, kept.unapplied, kept.journey) == (False, Decimal("5.00"), None)
         back = (await journeys.start(customer("I-1"))).handle
         assert back.result_run_id != first.result_run_id
 
@@ -131,7 +132,10 @@ async def test_signals_and_the_update_through_the_client(settings: Settings) -> 
         # the payment came after the offer: the amounts offered no longer stand
         with pytest.raises(JourneyError, match="the balance changed since the offer"):
             await journeys.accept_plan("S-1", 2)
-        assert read_outbox(settings.ledger_path) != []  # the payment reached the local ledger
+        taken = journeys.ledger().for_account("S-1")  # the ledger first, then the journey
+        assert [(p.amount, p.status, p.applied) for p in taken] == [
+            (Decimal("100.00"), "succeeded", True)
+        ]
         second = (await journeys.start(customer("S-2"))).handle
 
         async def offered_again() -> None:
@@ -243,7 +247,7 @@ async def test_pay_with_an_id_twice_and_update_from_the_command_line(settings: S
             **os.environ,
             "TEMPORAL_ADDRESS": settings.temporal_address,
             "JOURNEY_TASK_QUEUE": settings.task_queue,
-            "RAPPORT_LEDGER_PATH": str(settings.ledger_path),
+            "RAPPORT_DATA_DIR": str(settings.data_dir),
         }
         return subprocess.run(
             [sys.executable, "-m", "rapport.cli", *args],
@@ -260,19 +264,24 @@ async def test_pay_with_an_id_twice_and_update_from_the_command_line(settings: S
         cents = await asyncio.to_thread(journey, "pay", "C-1", "40.001")
         huge = await asyncio.to_thread(journey, "pay", "C-1", "1e999999999")
         assert first.returncode == again.returncode == 0, first.stderr
+        assert "payment B-1 of 40.00 USD taken by the journey of C-1" in first.stdout
+        assert "payment B-1 of 40.00 USD taken by the journey of C-1" in again.stdout
         assert cents.returncode == huge.returncode == 1
         assert "more decimal places than USD" in cents.stderr
-        assert "at most 12 digits" in huge.stderr
+        assert "is not an amount" in huge.stderr
         assert "Traceback" not in huge.stderr
 
         async def once() -> None:
             status = await journeys.status("C-1")
             assert status.balance == Decimal("260.00")
-            assert status.duplicate_payments == ["B-1"]
+            assert [p.payment_id for p in status.payments] == ["B-1"]  # told once
 
         await eventually(once)
-        shown = await asyncio.to_thread(journey, "status", "C-1")
-        assert "duplicate payment B-1: ignored" in shown.stdout
+        listed = await asyncio.to_thread(journey, "payments", "C-1", "--json")
+        rows = json.loads(listed.stdout)["payments"]
+        assert [(r["payment_id"], r["amount"], r["source"], r["applied"]) for r in rows] == [
+            ("B-1", "40.00", "cli", True)
+        ]
         bad = await asyncio.to_thread(journey, "update", "C-1", "customer.timezone=Mars/Olympus")
         assert bad.returncode == 1
         assert "Mars/Olympus" in bad.stderr

@@ -21,6 +21,7 @@ from rapport.cli import main
 from rapport.contract.names import workflow_id
 from rapport.payments.events import signature_header
 from rapport.store.links import Link, LinkBook
+from rapport.store.payments import PaymentLedger
 from tests.web.portal_rig import Rig, portal_rig
 
 pytestmark = pytest.mark.timeout(120)
@@ -200,6 +201,7 @@ def event(account_id: str, event_id: str, intent: str, cents: int) -> bytes:
                     "amount_total": cents,
                     "currency": "usd",
                     "payment_intent": intent,
+                    "payment_status": "paid",
                 }
             },
         }
@@ -238,7 +240,7 @@ async def test_the_webhook_checks_signature_and_time_and_takes_an_event_once(
     again = await post_event(http, rig, body)
     other_event = await post_event(http, rig, event(account_id, "evt_2", "pi_1", 2500))
     other_type = await post_event(
-        http, rig, json.dumps({"id": "evt_3", "type": "charge.refunded"}).encode()
+        http, rig, json.dumps({"id": "evt_3", "type": "customer.created"}).encode()
     )
     assert [r.status_code for r in (forged, stale, altered)] == [400, 400, 400]
     assert forged.headers["content-type"] == "application/problem+json"
@@ -247,11 +249,12 @@ async def test_the_webhook_checks_signature_and_time_and_takes_an_event_once(
     assert taken.status_code == 200
     assert again.json()["duplicate"] is True
     assert other_event.status_code == 200
-    assert other_type.json()["ignored"] == "charge.refunded"
-    status = await rig.status_when(account_id, lambda s: s.duplicate_payments)
+    assert other_type.json()["ignored"] == "customer.created"
+    status = await rig.status_when(account_id, lambda s: s.payments)
     assert [(p.payment_id, p.amount) for p in status.payments] == [("pi_1", Decimal("25.00"))]
     assert status.balance == Decimal("275.00")
-    assert status.duplicate_payments == ["pi_1"]
+    assert status.duplicate_payments == []  # the ledger knew pi_1: the journey was told once
+    assert [p.payment_id for p in PaymentLedger(rig.store).for_account(account_id)] == ["pi_1"]
 
 
 async def test_a_link_opened_is_one_engagement_and_too_many_requests_slow_down(

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("locale", sa.String(16), nullable=True),
+        sa.Column("timezone", sa.String(64), nullable=True),
         sa.Column("session_id", sa.String(255), nullable=True),
         sa.Column("session_url", sa.String(2048), nullable=True),
         sa.Column("payment_id", sa.String(128), nullable=True),
