@@ -123,6 +123,7 @@ class DeliveryActivities:
                     currency=str(request.fields.get("currency", "")),
                     base_balance=request.base_balance,
                     balance_since=request.balance_since,
+                    at=activity.info().current_attempt_scheduled_time,
                 )
             )
             if balance <= 0:  # paid: never remind someone who paid

@@ -159,11 +159,21 @@ class FakeBilling:
     failures: int = 0
     requests: int = 0
     hold: Hold = field(default_factory=Hold)
+    payment_methods: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    method_failures: int = 0
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/accounts/{account_id}", self.account)
+        app.router.add_post("/accounts/{account_id}/payment-method", self.payment_method)
         return app
+
+    async def payment_method(self, request: web.Request) -> web.Response:
+        if self.method_failures > 0:
+            self.method_failures -= 1
+            return web.Response(status=503, text="maintenance")
+        self.payment_methods.append((request.match_info["account_id"], await request.json()))
+        return web.json_response({"ok": True})
 
     async def account(self, request: web.Request) -> web.Response:
         self.requests += 1

@@ -67,7 +67,11 @@ class LocalLedger:
         if check.base_balance is None or check.balance_since is None or not check.currency:
             return check.known_balance
         paid = await asyncio.to_thread(
-            self.ledger.net_since, check.account_id, check.currency, check.balance_since
+            self.ledger.net_since,
+            check.account_id,
+            check.currency,
+            check.balance_since,
+            check.at,
         )
         return min(check.known_balance, check.base_balance - paid)
 

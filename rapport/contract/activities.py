@@ -57,6 +57,7 @@ class PaymentCheck(Compact, Kept):
         None, description="the balance the journey began with, or account_updated last set"
     )
     balance_since: datetime | None = Field(None, description="when base_balance was set")
+    at: datetime | None = Field(None, description="when the balance is asked for")
 
 
 class SendMessage(Compact, Kept):

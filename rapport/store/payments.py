@@ -292,14 +292,18 @@ class PaymentLedger:
             found = [_payment(row) for row in rows]
         return [p for p in found if p.unapplied != 0]
 
-    def net_since(self, account_id: str, currency: str, since: datetime) -> Decimal:
-        """What the account's payments in `currency` received after `since` brought, net
-        of what went back (the local billing stand-in's view of the balance)."""
+    def net_since(
+        self, account_id: str, currency: str, since: datetime, until: datetime | None = None
+    ) -> Decimal:
+        """What the account's payments in `currency` received after `since` (and up to
+        `until`) brought, net of what went back: the local billing stand-in's view."""
         return sum(
             (
                 p.net
                 for p in self.for_account(account_id)
-                if p.currency == currency and p.received_at > since
+                if p.currency == currency
+                and p.received_at > since
+                and (until is None or p.received_at <= until)
             ),
             Decimal(0),
         )

@@ -190,6 +190,7 @@ class _Session:
     metadata: dict[str, str]
     idempotency_key: str
     expires_at: int
+    event: bytes | None = None  # once made, sent again as it is (as a provider retries)
 
 
 class DevProvider:
@@ -303,7 +304,8 @@ class DevProvider:
         session = self.sessions.pop(request.path_params["session"], None)
         if session is None or session.expires_at < time.time():
             return _dev_page(404, "Unknown session", "", "")
-        event = json.dumps(self.completed_event(session)).encode()
+        event = session.event or json.dumps(self.completed_event(session)).encode()
+        session.event = event
         async with httpx.AsyncClient(timeout=15) as http:
             answer = await http.post(
                 self.webhook,

@@ -87,7 +87,9 @@ async def test_paid_on_a_retry_is_not_sent_and_says_an_attempt_may_have_gone(
     billing = LocalLedger(ledger, CheckoutBook(sqlite_store))
     delivery = DeliveryActivities(Router({"*": Outbox(outbox)}), LinkSigner("k"), billing)
     first, retry = ActivityEnvironment(), ActivityEnvironment()
-    retry.info = dataclasses.replace(retry.info, attempt=2)
+    later = NOW + timedelta(minutes=1)  # the send is after the payment reached the ledger
+    first.info = dataclasses.replace(first.info, current_attempt_scheduled_time=later)
+    retry.info = dataclasses.replace(retry.info, attempt=2, current_attempt_scheduled_time=later)
     request = send_request().model_copy(
         update={"account_id": "T-1", "base_balance": Decimal("120.50"), "balance_since": SINCE}
     )

@@ -244,11 +244,12 @@ async def test_billing_says_paid_before_any_reminder(
 async def test_local_ledger_payment_reaches_the_journey(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
 ) -> None:
-    """A payment in the store's ledger since the journey began stops the reminder, even
-    before the journey is told of it."""
+    """A payment in the store's ledger since the journey began stops the next reminder,
+    even before the journey is told of it: paid at 10:00, the 09:00 reminder went, the
+    next day's text does not."""
     ledger = PaymentLedger(sqlite_store)
     after_start = datetime(2028, 3, 1, 15, tzinfo=UTC)
     ledger.take(MoneyEvent("P-1", "T-1", Decimal("300.00"), "USD", "cli", after_start, paid=True))
     billing = LocalLedger(ledger, CheckoutBook(sqlite_store))
     timeline = await simulate_journey(env, tmp_path, EMAIL_THEN_SMS, days=3, billing=billing)
-    assert [s for s, _, _ in sent(timeline)] == ["on_paid"]
+    assert [s for s, _, _ in sent(timeline)] == ["reminder", "on_paid"]

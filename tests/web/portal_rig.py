@@ -130,7 +130,8 @@ class Rig:
 
 @asynccontextmanager
 async def portal_rig(folder: Path, **overrides: Any) -> AsyncIterator[Rig]:
-    """`overrides`: settings that differ from the rig's own."""
+    """`overrides`: settings that differ from the rig's own (a billing URL, the payment
+    provider)."""
     write_journey(folder, JOURNEY, TEMPLATES)
     port = free_port()
     settings = Settings(
