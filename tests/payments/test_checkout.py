@@ -1,0 +1,146 @@
+"""The way to the provider's page and back, over HTTP, with the provider's stand-in on
+two origins of its own: sessions expire in 30 minutes and are created once per tap
+(Idempotency-Key; a second tap or tab goes back to the open one), return URLs carry a
+server-side reference (never the portal token), the receipt is only for the browser
+that paid, the provider's minimum is checked first, and amounts are read as the
+customer's locale writes them."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.payments.stand_in import ProviderRig, provider_rig
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stand_in(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProviderRig]:
+    async with provider_rig(tmp_path_factory.mktemp("checkout")) as rigged:
+        yield rigged
+
+
+def csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def signed_in(http: httpx.AsyncClient, link: str) -> str:
+    landing = await http.get(link)
+    passed = await http.post(f"{link}/check", data={"csrf": csrf(landing), "answer": "0100"})
+    assert passed.status_code == 303
+    return csrf(await http.get(link))
+
+
+async def test_a_tap_on_pay_makes_one_session_that_expires_and_never_names_the_token(
+    stand_in: ProviderRig,
+) -> None:
+    rig, provider = stand_in.rig, stand_in.provider
+    _, link = await rig.customer()
+    token = link.rsplit("/", 1)[1]
+    async with httpx.AsyncClient() as http:
+        form = {"csrf": await signed_in(http, link), "amount": "full"}
+        landing = await http.get(link)
+        before = provider.created
+        first = await http.post(f"{link}/pay", data=form)
+        second = await http.post(f"{link}/pay", data=form)  # a second tap, or tab
+    # browsers apply form-action to the redirect after the POST: the pages' origin is listed
+    assert f"form-action 'self' {stand_in.pages}" in landing.headers["content-security-policy"]
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert first.headers["location"].startswith(f"{stand_in.pages}/pay/cs_dev_")
+    assert provider.created == before + 1
+    session = provider.sessions[first.headers["location"].rsplit("/", 1)[1]]
+    assert 30 * 60 <= session.expires_at - time.time() <= 32 * 60
+    assert session.idempotency_key.startswith("rapport-checkout-")
+    assert token not in session.success_url + session.cancel_url
+    assert re.fullmatch(rf"{rig.web}/p/[\w-]{{22}}", session.success_url)
+    assert session.cancel_url == f"{session.success_url}/cancel"
+    assert session.metadata["account_id"] == session.account_id
+    assert (session.amount, session.currency) == (30000, "usd")
+
+
+async def test_the_receipt_is_for_the_browser_that_paid_only(stand_in: ProviderRig) -> None:
+    rig = stand_in.rig
+    account_id, link = await rig.customer()
+    async with httpx.AsyncClient() as http:
+        form = {"csrf": await signed_in(http, link), "amount": "12.50"}
+        started = await http.post(f"{link}/pay-part", data=form)
+        paid = await http.post(started.headers["location"])  # the stand-in's Pay button
+        receipt = await http.get(paid.headers["location"])
+    async with httpx.AsyncClient() as stranger:
+        elsewhere = await stranger.get(paid.headers["location"])
+    assert receipt.status_code == 200
+    assert "Thank you! Your payment is in." in receipt.text
+    assert "$12.50" in receipt.text
+    assert re.search(r"<code>pi_dev_[\w-]+</code>", receipt.text)
+    assert elsewhere.status_code == 404
+    assert "$12.50" not in elsewhere.text
+    status = await rig.status_when(account_id, lambda s: s.payments)
+    assert status.balance == Decimal("287.50")
+    assert status.payments[0].payment_id in receipt.text
+
+
+async def test_the_providers_minimum_is_checked_before_anyone_is_sent(
+    stand_in: ProviderRig,
+) -> None:
+    rig = stand_in.rig
+    _, link = await rig.customer()
+    async with httpx.AsyncClient() as http:
+        token = await signed_in(http, link)
+        before = stand_in.provider.created
+        answer = await http.post(f"{link}/pay-part", data={"csrf": token, "amount": "0.30"})
+    assert answer.status_code == 422
+    assert "cannot take that amount by card" in answer.text
+    assert stand_in.provider.created == before
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "says"),
+    [
+        ("en-US", "1,200", "more than you owe"),  # twelve hundred: read, then too much
+        ("en-US", "$20", None),
+        ("es-ES", "1,200", "Podríamos leerlo como 1.200,00 o como 1,20"),
+        ("es-ES", "20,50", None),
+        ("es-MX", "1.200,50", "¿Quiso decir 1,200.50?"),
+    ],
+)
+async def test_amounts_as_the_customer_types_them(
+    stand_in: ProviderRig, locale: str, typed: str, says: str | None
+) -> None:
+    _, link = await stand_in.rig.customer(customer__locale=locale)
+    async with httpx.AsyncClient() as http:
+        token = await signed_in(http, link)
+        answer = await http.post(f"{link}/pay-part", data={"csrf": token, "amount": typed})
+    if says is None:
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].startswith(stand_in.pages)
+    else:
+        assert answer.status_code == 422
+        assert says in answer.text
+
+
+async def test_a_provider_page_the_portal_was_not_told_of_gets_a_plain_link(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Misconfigured (RAPPORT_PAYMENT_PAGE_URL unset with another provider's pages): the
+    portal does not send the browser where its own CSP forbids; it offers a link."""
+    async with provider_rig(tmp_path_factory.mktemp("unknown"), page_origin_known=False) as s:
+        _, link = await s.rig.customer()
+        async with httpx.AsyncClient() as http:
+            form = {"csrf": await signed_in(http, link), "amount": "full"}
+            answer = await http.post(f"{link}/pay", data=form)
+    assert answer.status_code == 200
+    assert f'href="{s.pages}/pay/cs_dev_' in answer.text
+    assert (
+        "form-action 'self' https://checkout.stripe.com"
+        in answer.headers["content-security-policy"]
+    )
