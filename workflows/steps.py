@@ -42,9 +42,14 @@ MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new inste
 
 
 class JourneySteps(JourneyDelivery):
+    _plans_in_units = False
+
     async def _journey(self) -> JourneyResult:
         """The whole run: pin the journey, walk its steps, finish; continue as new where a
         long history rests."""
+        # Decided once, first (before any local activity, whose result a replay may see
+        # early): runs that began before plans were cut in the currency's units keep cents.
+        self._plans_in_units = workflow.patched(PLANS_IN_MINOR_UNITS)
         self._refuse_bad_input()
         if self.state.pin is None:
             await self._prepare()
@@ -156,7 +161,7 @@ class JourneySteps(JourneyDelivery):
             await self._ensure_zone()
             now = workflow.now()
             first_due = local(now + offer.respond_within, self.zone).date()
-            currency = s.account.currency if workflow.patched(PLANS_IN_MINOR_UNITS) else None
+            currency = s.account.currency if self._plans_in_units else None
             plan = PlanOffered.of(s.balance, offer, first_due, now + offer.respond_within, currency)
             if plan is None:
                 self._skip(
