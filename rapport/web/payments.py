@@ -100,8 +100,11 @@ class PaymentWebhook:
             else:
                 account, status = await self._details(meaning), "setup"
             if account is None:
-                count(PAYMENTS, status="ignored")
-                return JSONResponse({"received": True, "ignored": "not a Rapport payment"})
+                count(PAYMENTS, status="unavailable")
+                return problem(
+                    503, "the payment is not in the ledger yet (its checkout has not been "
+                    "reported): send the event again", "data.object.payment_intent"
+                )
             await asyncio.to_thread(
                 self.ledger.take_event, meaning.event_id, account, datetime.now(UTC)
             )
@@ -122,14 +125,15 @@ class PaymentWebhook:
 
     async def _money(self, change: MoneyChange) -> tuple[str | None, str]:
         """Into the ledger, then to the journey: (the account, the metric's status). No
-        account: a refund or dispute of a payment Rapport never saw (another product's,
-        on a shared provider account)."""
+        account: a refund or dispute naming no account, of a payment not in the ledger yet
+        (the provider does not promise order: its retry finds the payment once the
+        checkout's completion is in)."""
         account, amount = change.account_id, change.amount
         if account is None or amount is None:
             known = await asyncio.to_thread(self.ledger.find, change.payment_id)
             if known is None:
-                log.info("refund or dispute of a payment not in the ledger: ignored")
-                return None, "ignored"
+                log.info("refund or dispute of a payment not in the ledger yet")
+                return None, "unavailable"
             account, amount = known.account_id, known.amount
         now = datetime.now(UTC)
         payment = await asyncio.to_thread(

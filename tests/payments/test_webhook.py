@@ -277,8 +277,11 @@ async def test_a_crash_between_commit_and_signal_is_healed_by_the_retry(
 
 async def test_events_that_are_not_ours_or_malformed(rig: Rig, http: httpx.AsyncClient) -> None:
     account_id, _ = await rig.customer()
-    stranger = await deliver(http, rig.web, dispute_event("pi_someone_else", 900))
-    assert stranger.json() == {"received": True, "ignored": "not a Rapport payment"}
+    early = dispute_event("pi_not_yet", 900)  # before its payment: sent again later
+    assert (await deliver(http, rig.web, early)).status_code == 503
+    await deliver(http, rig.web, session_event("completed", account_id, "pi_not_yet", 900))
+    assert (await deliver(http, rig.web, early)).status_code == 200
+    assert row(rig, "pi_not_yet").status == "disputed"
     other = await deliver(http, rig.web, {"id": "evt_x", "type": "customer.created"})
     assert other.json() == {"received": True, "ignored": "customer.created"}
     broken = session_event("completed", account_id, "pi_broken", 100)
