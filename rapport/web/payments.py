@@ -102,8 +102,10 @@ class PaymentWebhook:
             if account is None:
                 count(PAYMENTS, status="unavailable")
                 return problem(
-                    503, "the payment is not in the ledger yet (its checkout has not been "
-                    "reported): send the event again", "data.object.payment_intent"
+                    503,
+                    "the payment is not in the ledger yet (its checkout has not been "
+                    "reported): send the event again",
+                    "data.object.payment_intent",
                 )
             await asyncio.to_thread(
                 self.ledger.take_event, meaning.event_id, account, datetime.now(UTC)
