@@ -31,6 +31,7 @@ from rapport.language.models import (
     Step,
     WaitStep,
 )
+from rapport.money import precision
 from rapport.policy.plans import plan_rejection
 from rapport.policy.window import local
 from workflows import operator_view
@@ -49,7 +50,9 @@ class JourneySteps(JourneyDelivery):
         long history rests."""
         # Decided once, first (before any local activity, whose result a replay may see
         # early): runs that began before plans were cut in the currency's units keep cents.
-        self._plans_in_units = workflow.patched(PLANS_IN_MINOR_UNITS)
+        # Cents are the units of a two-place currency: the rule is the same, no marker.
+        currency = self.state.account.currency if self.problem is None else "USD"
+        self._plans_in_units = precision(currency) == 2 or workflow.patched(PLANS_IN_MINOR_UNITS)
         self._refuse_bad_input()
         if self.state.pin is None:
             await self._prepare()

@@ -38,7 +38,7 @@ from rapport.language.models import Policy
 from rapport.language.types import WEEKDAYS
 from rapport.money import BadAmount, read_typed, unit
 from rapport.payments.checkout import CheckoutUnavailable
-from rapport.payments.limits import uncharged
+from rapport.payments.limits import minimum_charge, uncharged
 from rapport.runtime.settings import origin as _origin
 from rapport.security.compare import same
 from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
@@ -582,8 +582,9 @@ def _see_other(url: str) -> RedirectResponse:
 
 def _minimum_part(status: JourneyStatus) -> Decimal:
     """The least a part payment may be: the journey's minimum due when it is below the
-    balance, else one minor unit of the currency."""
-    least = unit(status.currency or "USD")
+    balance, else one minor unit of the currency; never less than the provider charges."""
+    currency = status.currency or "USD"
+    least = max(unit(currency), minimum_charge(currency) or Decimal(0))
     if status.minimum_due and least <= status.minimum_due < status.balance:
         return status.minimum_due
     return least

@@ -99,7 +99,8 @@ async def test_the_providers_minimum_is_checked_before_anyone_is_sent(
         before = stand_in.provider.created
         answer = await http.post(f"{link}/pay-part", data={"csrf": token, "amount": "0.30"})
     assert answer.status_code == 422
-    assert "cannot take that amount by card" in answer.text
+    assert "That is less than $0.50." in answer.text  # the provider's least, in the hint too
+    assert "Any amount from $0.50 to $300.00." in answer.text
     assert stand_in.provider.created == before
 
 
