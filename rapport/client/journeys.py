@@ -5,9 +5,10 @@ JSON Schemas in `schemas/` (see docs/billing-integration.md)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
@@ -40,6 +42,8 @@ from rapport.payments.desk import MoneyDesk, Told
 from rapport.runtime.settings import Settings, load_settings
 from rapport.store.database import Store, StoreUnavailable
 from rapport.store.payments import MoneyEvent, Payment, PaymentConflict, PaymentLedger, Source
+
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class JourneyError(Exception):
@@ -160,11 +164,18 @@ class Journeys:
         return currency
 
     async def tell_payment(
-        self, account_id: str, signal: str, payload: dict[str, Any], payment_id: str
+        self,
+        account_id: str,
+        signal: str,
+        payload: dict[str, Any],
+        payment_id: str,
+        patience: float = 60.0,
     ) -> Told:
         """Signal the account's running journey (`payment_received` or `payment_reversed`)
         and read back whether it counted `payment_id` (the `status` query sees every
-        signal sent before it). No journey running: `Told(None, False)`."""
+        signal sent before it; with no worker up it is asked again, for up to `patience`
+        seconds: the signal is durable meanwhile). No journey running: `Told(None,
+        False)`."""
         handle = self.client.get_workflow_handle(workflow_id(account_id))
         try:
             description = await handle.describe()
@@ -181,13 +192,23 @@ class Journeys:
             if exc.status == RPCStatusCode.NOT_FOUND:  # it ended meanwhile
                 return Told(None, False)
             raise
-        for pause in (0.0, 0.1, 0.3, 1.0):
+        deadline = asyncio.get_running_loop().time() + patience
+        amount, pause = Decimal(str(payload.get("amount", 0))), 0.0
+        while True:
             await asyncio.sleep(pause)
-            status: JourneyStatus = await run.query(STATUS_QUERY, result_type=JourneyStatus)
-            taken = took(status, signal, payment_id, Decimal(str(payload.get("amount", 0))))
-            if taken is not None:
+            status: JourneyStatus | None = None
+            with contextlib.suppress(RPCError, WorkflowQueryFailedError):  # no worker up yet
+                status = await run.query(
+                    STATUS_QUERY, result_type=JourneyStatus, rpc_timeout=QUERY_TIMEOUT
+                )
+            taken = None if status is None else took(status, signal, payment_id, amount)
+            if status is not None and taken is not None:
                 return Told(f"{status.journey_id}/{description.run_id}", taken)
-        raise JourneyUnanswered(f"the journey of {account_id} shows no word of {payment_id}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise JourneyUnanswered(
+                    f"the journey of {account_id} shows no word of {payment_id} yet"
+                )
+            pause = min(2.0, pause * 2 or 0.1)
 
     async def update(self, account_id: str, fields: dict[str, Any]) -> AccountUpdated:
         """Tell the journey what changed at the billing system (`account_updated`)."""
