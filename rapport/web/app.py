@@ -31,7 +31,7 @@ from temporalio.client import Client
 from rapport.catalog.archive import StoreArchive
 from rapport.consent.book import ConsentBook
 from rapport.payments.checkout import Checkout
-from rapport.runtime.settings import LOOPBACK, Settings
+from rapport.runtime.settings import LOOPBACK, Settings, origin
 from rapport.runtime.workers import billing_from_settings
 from rapport.security.codec import EncryptionCodec
 from rapport.store.checkouts import CheckoutBook

@@ -39,7 +39,6 @@ from rapport.billing.sources import BalanceSource, BillingUnavailable
 from rapport.client.journeys import JourneyError
 from rapport.contract.metrics import PAYMENTS, count
 from rapport.money import from_minor
-from rapport.contract.metrics import PAYMENTS, count
 from rapport.payments.checkout import Checkout, CheckoutUnavailable
 from rapport.payments.desk import MoneyDesk
 from rapport.payments.events import (
