@@ -266,7 +266,7 @@ async def test_a_crash_between_commit_and_signal_is_healed_by_the_retry(
     transport = httpx.ASGITransport(app=create_app(rig.settings, rig.client))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as inside:
         try:  # in-process, the crash reaches the caller (a server answers 500)
-            crashed = await inside.post("/webhooks/payments", content=body, headers=headers)
+            answer = await inside.post("/webhooks/payments", content=body, headers=headers)
         except RuntimeError:
             answer = httpx.Response(500)
     assert answer.status_code == 500
