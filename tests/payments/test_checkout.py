@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from tests.payments.stand_in import ProviderRig, provider_rig
+from tests.web.test_portal_http import signed_in
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -25,19 +26,6 @@ pytestmark = pytest.mark.timeout(180)
 async def stand_in(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProviderRig]:
     async with provider_rig(tmp_path_factory.mktemp("checkout")) as rigged:
         yield rigged
-
-
-def csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-    assert found, page.text
-    return found.group(1)
-
-
-async def signed_in(http: httpx.AsyncClient, link: str) -> str:
-    landing = await http.get(link)
-    passed = await http.post(f"{link}/check", data={"csrf": csrf(landing), "answer": "0100"})
-    assert passed.status_code == 303
-    return csrf(await http.get(link))
 
 
 async def test_a_tap_on_pay_makes_one_session_that_expires_and_never_names_the_token(
