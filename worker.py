@@ -61,7 +61,7 @@ async def run(settings: Settings, dev: bool = False, demo: bool = False) -> None
     server = await start_dev_server(settings, runtime) if dev else None
     web = None
     try:
-        client = server.client if server else await connect(settings, runtime)
+        client = server.client if server else await connect(settings, runtime, worker=True)
         web = await serve_web(settings, client=client) if dev else None
         problems = await ensure_registered(client, settings.temporal_namespace)
         if problems:

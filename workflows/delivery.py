@@ -24,7 +24,7 @@ from rapport.language.context import ESSENTIAL_FIELDS
 from rapport.language.models import Message
 from rapport.language.templates import project, template_file
 from rapport.policy.caps import cap_blocks
-from rapport.policy.schedule import MIN_SEND_TIME, earliest_send, spread_for
+from rapport.policy.schedule import MIN_SEND_TIME, earliest_send, spread_for, transactional
 from rapport.policy.window import closing
 from workflows.core import JourneyCore
 
@@ -46,6 +46,8 @@ Sent = Literal["sent", "stopped", "skipped"]
 
 
 class JourneyDelivery(JourneyCore):
+    _intake = False  # the run began under the intake patch (workflows/intake.py)
+
     async def _deliver(
         self, step_id: str, message: Message, plan: PlanOffered | None = None, notice: bool = False
     ) -> Sent:
@@ -69,6 +71,8 @@ class JourneyDelivery(JourneyCore):
         # Nothing but the thank-you may follow a payment; nothing at all follows a cease.
         stop: Callable[[], bool] = (lambda: s.ceased) if notice else s.stopped
         policy = self.definition.policy
+        if self._transactional(message, notice):
+            policy = transactional(policy)
         while True:
             if stop():
                 return "stopped"
@@ -242,6 +246,14 @@ class JourneyDelivery(JourneyCore):
         account = self.state.account.model_dump(mode="json")
         fields = self.journey.account_fields(file)
         return account if fields is None else project(account, fields | ESSENTIAL_FIELDS)
+
+    def _transactional(self, message: Message, notice: bool) -> bool:
+        """Whether `message` is transactional: it waits for the contact window, never for
+        `min_gap` or the caps (`rapport.policy.schedule.transactional`). Today only the
+        thank-you for a payment in full (`notice`), since the intake patch, so "ends paid"
+        closes promptly; a designer's `transactional: true` on any message is one more
+        condition here."""
+        return notice and self._intake
 
     # --- the notices: thanks for a payment ---------------------------------------------------
 

@@ -12,20 +12,20 @@ at a step boundary or a rest by continuing as new (`JourneyCore._history_is_long
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.common import RawValue
 
 from rapport.contract.journey import JourneyResult, JourneyStatus
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE
-from rapport.contract.payloads import AcceptPlan
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
-from workflows.steps import JourneySteps
+from workflows.intake import JourneyIntake, unknown
 
 # Bad data that got past every check fails its journey, visibly, instead of a workflow
 # task retried forever; anything else (a bug) fails the task, so a fix can heal it.
@@ -49,9 +49,9 @@ def handles_signals(cls: type[W]) -> type[W]:
     return cls
 
 
-def _signal_handler(name: str) -> Callable[..., None]:
-    def handle(self: Any, payload: Any = None) -> None:
-        self._receive(name, payload)
+def _signal_handler(name: str) -> Callable[..., Awaitable[None]]:
+    async def handle(self: Any, payload: Any = None) -> None:
+        await self._take(name, payload)
 
     handle.__name__ = handle.__qualname__ = name
     return workflow.signal(name=name)(handle)
@@ -60,29 +60,46 @@ def _signal_handler(name: str) -> Callable[..., None]:
 # Not sandboxed: see workflows/sandbox.py for why, and what checks determinism instead.
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=DATA_ERRORS, sandboxed=False)
 @handles_signals
-class DelinquencyJourney(JourneySteps):
+class DelinquencyJourney(JourneyIntake):
     @workflow.init
     def __init__(self, request: Any) -> None:
-        super().__init__(request)
+        super().__init__(self._begin_run(request))
 
     @workflow.run
     async def run(self, request: Any) -> JourneyResult:
+        self._introduce()
         return await self._journey()
 
     @workflow.signal(name="callback_requested")
     async def callback_requested(self, payload: Any = None) -> None:
         """Pause outreach (the state's effect) and ask a person to call."""
-        self._receive("callback_requested", payload)
+        await self._take("callback_requested", payload)
         await self._callback_handoffs()
 
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        self._unknown_signal(name)
+
     @workflow.update(name=ACCEPT_PLAN_UPDATE)
-    def accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:
-        return self._accept_plan(request)
+    def accept_plan(self, request: Any = None) -> AcceptedPlan:
+        return self._accept_plan(self._plan_request(request))
 
     @accept_plan.validator
-    def _validate_accept_plan(self, request: AcceptPlan | None) -> None:
-        self._check_plan(request)
+    def _validate_accept_plan(self, request: Any = None) -> None:
+        self._check_plan(self._plan_request(request))
+
+    @workflow.update(dynamic=True)
+    def unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
+        raise unknown("update", name, [ACCEPT_PLAN_UPDATE])
+
+    @unknown_update.validator
+    def _refuse_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
+        raise unknown("update", name, [ACCEPT_PLAN_UPDATE])
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> JourneyStatus:
         return self._status()
+
+    @workflow.query(dynamic=True)
+    def unknown_query(self, name: str, args: Sequence[RawValue]) -> None:
+        raise unknown("query", name, [STATUS_QUERY])

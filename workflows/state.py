@@ -153,8 +153,9 @@ class JourneyState(Kept):
         self.sent = recent([*self.sent, message])
         self.messages_sent += 1
 
-    def refuse(self, event: str, at: datetime, error: str) -> None:
-        self.refused = recent([*self.refused, RefusedEvent(event=event, at=at, error=error)])
+    def refuse(self, event: str, at: datetime, error: str, payment_id: str | None = None) -> None:
+        refused = RefusedEvent(event=event, at=at, error=error, payment_id=payment_id)
+        self.refused = recent([*self.refused, refused])
 
     def pruned(self) -> JourneyState:
         """What the next run needs: recent records (counts stay whole)."""
@@ -325,6 +326,10 @@ class JourneyState(Kept):
             raise Refused(f"the call was asked for {request.at.isoformat()}, in the past")
         self.paused, self.callback_at = True, request.at
         self.callbacks_due += 1
+
+    def on_closed_by_billing(self, note: Note, now: datetime) -> None:
+        if not self.stopped():
+            self.outcome = "closed_by_billing"
 
     def on_pause(self, note: Note, now: datetime) -> None:
         self.paused = True

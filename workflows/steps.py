@@ -256,7 +256,7 @@ class JourneySteps(JourneyDelivery):
             getattr(self.state, f"on_{name}")(decoded, now)
         except (ValidationError, Refused) as exc:
             error = problems_of(exc) if isinstance(exc, ValidationError) else str(exc)
-            self.state.refuse(name, now, error)
+            self.state.refuse(name, now, error, _payment_id(payload))
             workflow.logger.warning("signal refused", extra={**self._log_fields(), "signal": name})
             self._changed(f"{name} refused")
             return
@@ -318,3 +318,9 @@ class JourneySteps(JourneyDelivery):
         return operator_view.status(
             self.state, self._mode, self._next_action_at, self.request.journey
         )
+
+
+def _payment_id(payload: Any) -> str | None:
+    """The payment id a refused event carried, so `status.refused` names the payment."""
+    found = payload.get("payment_id") if isinstance(payload, dict) else None
+    return found[:128] if isinstance(found, str) else None

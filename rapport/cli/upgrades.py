@@ -43,7 +43,9 @@ def replay_check(limit: int) -> None:
     build = label(deployment_version(settings))
 
     async def go() -> replay.ReplayReport:
-        return await replay.replay_check(await connect(settings, quiet_runtime()), limit)
+        return await replay.replay_check(
+            await connect(settings, quiet_runtime(), worker=True), limit
+        )
 
     try:
         report = asyncio.run(go())

@@ -22,7 +22,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
-    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -31,7 +30,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from rapport.contract import search_attributes
 from rapport.contract import search_attributes as sa
-from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus, fingerprint
+from rapport.contract.journey import (
+    JourneyResult,
+    JourneyStart,
+    JourneyStatus,
+    fingerprint,
+    summary,
+)
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE, workflow_id
 from rapport.contract.payloads import AcceptPlan, AccountUpdated, PaymentReceived
 from rapport.contract.records import AcceptedPlan
@@ -288,27 +293,12 @@ class Started:
 
 def starting_attributes(account: Account, journey: str | None) -> TypedSearchAttributes:
     """Search attributes set by the start itself (no history event to write them)."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(sa.ACCOUNT_ID, account.account_id),
-            SearchAttributePair(sa.BALANCE_DUE, float(account.balance)),
-            SearchAttributePair(sa.DAYS_PAST_DUE, account.days_past_due),
-            SearchAttributePair(sa.OUTCOME, "running"),
-        ]
-    )
+    return sa.starting(account)
 
 
 def _problems(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors()
-    )
-
-
-def summary(account: Account, journey: str | None) -> str:
-    """The one line an operator sees at the top of the journey's page in the UI."""
-    return (
-        f"{journey or 'journey chosen by entry rules'} for account {account.account_id}: "
-        f"{account.balance} {account.currency}, {account.days_past_due} days past due"
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from typing import Literal
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -42,9 +44,36 @@ class JourneyStart(Compact, Payload):
     )
 
 
+def summary(account: Account, journey: str | None) -> str:
+    """The one line an operator sees at the top of the journey's page in the UI (no PII):
+    our clients set it with the start, the workflow for other starters."""
+    return (
+        f"{journey or 'journey chosen by entry rules'} for account {account.account_id}: "
+        f"{account.balance} {account.currency}, {account.days_past_due} days past due"
+    )
+
+
 def fingerprint(account: Account) -> str:
-    """A short digest of an account's data: a start with different data shows it (no PII)."""
-    return hashlib.sha256(account.model_dump_json().encode()).hexdigest()[:16]
+    """A short digest of what an account's data means (no PII): a start with different
+    data shows it, and only then. Amounts by value (`"182.4"` is `"182.40"`), mappings in
+    any order (`consent`, `attributes`), defaults filled in, an ISO region as normalised:
+    two writings of the same account get the same digest."""
+    canonical = json.dumps(
+        _meaning(account.model_dump(mode="python")), sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _meaning(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _meaning(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_meaning(item) for item in value]
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value else "0"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
 
 
 class JourneyResult(Kept):

@@ -25,7 +25,13 @@ from rapport.language.account import (
     Phone,
     Timezone,
 )
-from rapport.language.types import Channel, Money
+from rapport.language.types import (
+    CURRENCY_SCHEMA,
+    NOT_NEGATIVE_AMOUNT,
+    POSITIVE_AMOUNT,
+    Channel,
+    Money,
+)
 
 
 def _positive(amount: Decimal) -> Decimal:
@@ -43,11 +49,11 @@ def _not_negative(amount: Decimal) -> Decimal:
 PaymentId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
 ]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), CURRENCY_SCHEMA]
 
 
 class PaymentReceived(Payload):
-    amount: Annotated[Money, AfterValidator(_positive)]
+    amount: Annotated[Money, AfterValidator(_positive), POSITIVE_AMOUNT]
     payment_id: PaymentId = Field(
         description="the payment's id at the billing system or provider (1-128 printable "
         "characters); a repeated id for the account changes nothing"
@@ -122,8 +128,8 @@ class AccountUpdated(Payload):
     `balance` is the balance now (zero or less: paid); a field left out, or null, is
     unchanged."""
 
-    balance: Annotated[Money, AfterValidator(_not_negative)] | None = None
-    minimum_due: Annotated[Money, AfterValidator(_not_negative)] | None = None
+    balance: Annotated[Money, AfterValidator(_not_negative), NOT_NEGATIVE_AMOUNT] | None = None
+    minimum_due: Annotated[Money, AfterValidator(_not_negative), NOT_NEGATIVE_AMOUNT] | None = None
     due_date: date | None = None
     days_past_due: Annotated[int, Field(ge=0, le=MAX_DAYS)] | None = None
     customer: CustomerUpdate | None = None

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from rapport.language.models import PlanOffer
 from rapport.language.types import Channel, Money
@@ -31,9 +31,11 @@ class Payload(BaseModel):
 
 
 class Kept(BaseModel):
-    """What a journey keeps is read tolerantly (see the module's docstring)."""
+    """What a journey keeps is read tolerantly (see the module's docstring). What it
+    reports always carries every field (defaults included), so its JSON Schema says every
+    field is required: a client generated from it needs no "maybe missing" checks."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
 
 
 class Compact:
@@ -144,6 +146,9 @@ class RefusedEvent(Kept):
     event: str
     at: datetime
     error: str
+    payment_id: str | None = Field(
+        None, description="the payment_id the refused event carried, if it carried one"
+    )
 
 
 class PlanOffered(Kept):

@@ -16,6 +16,13 @@ from pydantic import BaseModel
 
 from rapport.compliance.packs import RulePack
 from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus
+from rapport.contract.names import (
+    ACCEPT_PLAN_UPDATE,
+    STATUS_QUERY,
+    TASK_QUEUE,
+    WORKFLOW_TYPE,
+    workflow_id,
+)
 from rapport.contract.payloads import AcceptPlan
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
@@ -70,10 +77,47 @@ def rendered(name: str) -> str:
     return json.dumps(schema(name), indent=2, sort_keys=True) + "\n"
 
 
+MAP = "workflow.json"
+
+
+def workflow_map() -> dict[str, Any]:
+    """Every name of the workflow's contract with the schema file of what it takes and
+    gives: a client in any language looks a signal's payload up here."""
+    return {
+        "description": "The DelinquencyJourney workflow: each name with the schema file (in "
+        "this folder) of what it takes and gives",
+        "workflow_type": WORKFLOW_TYPE,
+        "task_queue": TASK_QUEUE,
+        "workflow_id": workflow_id("<account_id>"),
+        "input": "journey-input.schema.json",
+        "result": "journey-result.schema.json",
+        "signals": {
+            name: {
+                "schema": f"{signal.schema}.schema.json",
+                "payload_optional": signal.payload_optional,
+                "effect": signal.effect,
+            }
+            for name, signal in SIGNALS.items()
+        },
+        "updates": {
+            ACCEPT_PLAN_UPDATE: {
+                "request": "accept_plan.schema.json",
+                "result": "accepted_plan.schema.json",
+            }
+        },
+        "queries": {STATUS_QUERY: {"result": "journey-status.schema.json"}},
+    }
+
+
+def rendered_map() -> str:
+    return json.dumps(workflow_map(), indent=2) + "\n"
+
+
 def write(folder: Path = FOLDER) -> None:
     folder.mkdir(exist_ok=True)
     for name in SCHEMAS:
         (folder / f"{name}.schema.json").write_text(rendered(name))
+    (folder / MAP).write_text(rendered_map())
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ everywhere else.
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from rapport.language.account import Account
 
 ACCOUNT_ID = SearchAttributeKey.for_keyword("AccountId")
 JOURNEY_ID = SearchAttributeKey.for_keyword("JourneyId")
@@ -29,3 +33,21 @@ ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     BALANCE_DUE,
     OUTCOME,
 )
+
+
+def at_start(account: Account) -> dict[SearchAttributeKey[Any], Any]:
+    """What a journey is found by from its start: set with the start by our clients, by
+    the workflow itself when another starter did not (`workflows/intake.py`)."""
+    return {
+        ACCOUNT_ID: account.account_id,
+        BALANCE_DUE: float(account.balance),
+        DAYS_PAST_DUE: account.days_past_due,
+        OUTCOME: "running",
+    }
+
+
+def starting(account: Account) -> TypedSearchAttributes:
+    """`at_start` as a start request carries it (no history event to write them)."""
+    return TypedSearchAttributes(
+        [SearchAttributePair(key, value) for key, value in at_start(account).items()]
+    )

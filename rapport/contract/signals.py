@@ -73,6 +73,13 @@ SIGNALS: dict[str, Signal] = {
         "call at the time asked; `resume` ends the pause",
         "callback_requested",
     ),
+    "closed_by_billing": Signal(
+        Note,
+        "the billing system no longer places the account (`journey import --close-missing`): "
+        "no message from then on; the journey ends with outcome closed_by_billing",
+        "note",
+        True,
+    ),
     "pause": Signal(Note, "an operator's hold on every message", "note", True),
     "resume": Signal(Note, "ends an operator's hold", "note", True),
 }

@@ -23,7 +23,15 @@ from pydantic import (
 )
 
 from rapport.channels import CHANNELS
-from rapport.language.types import Channel, Country, Money, unless_trusted
+from rapport.language.types import (
+    CURRENCY_SCHEMA,
+    NOT_NEGATIVE_AMOUNT,
+    POSITIVE_AMOUNT,
+    Channel,
+    Country,
+    Money,
+    unless_trusted,
+)
 from rapport.money import too_precise
 
 MAX_ATTRIBUTES_BYTES = 16_384  # the designer's own data: enough for any journey, never a file
@@ -146,9 +154,11 @@ class History(_Strict):
 class Account(_Strict):
     account_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
     customer: Customer
-    balance: Annotated[Money, AfterValidator(unless_trusted(_positive))]
-    currency: Annotated[str, AfterValidator(unless_trusted(_currency))]
-    minimum_due: Annotated[Money, AfterValidator(unless_trusted(_not_negative))] | None = None
+    balance: Annotated[Money, AfterValidator(unless_trusted(_positive)), POSITIVE_AMOUNT]
+    currency: Annotated[str, AfterValidator(unless_trusted(_currency)), CURRENCY_SCHEMA]
+    minimum_due: (
+        Annotated[Money, AfterValidator(unless_trusted(_not_negative)), NOT_NEGATIVE_AMOUNT] | None
+    ) = None
     due_date: date | None = None
     days_past_due: Annotated[int, Field(ge=0, le=MAX_DAYS)]
     history: History = History()

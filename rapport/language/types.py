@@ -131,6 +131,39 @@ Money = Annotated[
     ),
 ]
 
+# The JSON Schemas of amounts that must be positive (a payment, an account's balance) or
+# not negative (a balance now, a minimum due): an editor or a client generated from
+# schemas/ refuses "-5.00" before it is sent. Money left plain (a balance after a
+# payment, which may go below zero) keeps Money's own.
+POSITIVE_PATTERN = (
+    r"^(?:[1-9]\d{0,11}(?:\.\d{1,4})?|0\.(?:[1-9]\d{0,3}|0[1-9]\d{0,2}|00[1-9]\d?|000[1-9]))$"
+)
+NOT_NEGATIVE_PATTERN = r"^\d{1,12}(?:\.\d{1,4})?$"
+
+
+def _amount_schema(pattern: str, what: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": pattern,
+            "description": f"a decimal amount {what} as a string (at most 12 digits before "
+            "the point and the currency's minor units after it), never a float",
+            "examples": ["182.40"],
+        }
+    )
+
+
+POSITIVE_AMOUNT = _amount_schema(POSITIVE_PATTERN, "greater than zero")
+NOT_NEGATIVE_AMOUNT = _amount_schema(NOT_NEGATIVE_PATTERN, "of zero or more")
+CURRENCY_SCHEMA = WithJsonSchema(
+    {
+        "type": "string",
+        "pattern": "^[A-Z]{3}$",
+        "description": "an ISO 4217 currency code",
+        "examples": ["USD"],
+    }
+)
+
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 

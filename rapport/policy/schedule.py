@@ -23,6 +23,13 @@ def spread_for(key: str, within: timedelta = SPREAD) -> timedelta:
     return timedelta(seconds=digest % int(within.total_seconds()))
 
 
+def transactional(policy: Policy) -> Policy:
+    """The policy a transactional message (a thank-you for a payment) goes under: the
+    contact window and its days, no caps and no minimum gap. It still counts in the caps
+    of the messages after it; the engine's own floors (calls) still hold (`caps_for`)."""
+    return policy.model_copy(update={"caps": [], "min_gap": timedelta()})
+
+
 def earliest_send(
     at: datetime,
     channel: str,

@@ -107,7 +107,7 @@ async def start_dev_server(
         settings.dev_ui_port,
         settings.temporal_namespace,
         host,
-        data_converter(settings),
+        data_converter(settings, worker=True),  # its client serves worker.py's worker
         codec,
         runtime,
     )

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
@@ -20,16 +21,20 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
+    DefaultFailureConverter,
     DefaultPayloadConverter,
+    EncodingPayloadConverter,
     JSONPlainPayloadConverter,
+    PayloadConverter,
 )
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from rapport.contract import search_attributes
+from rapport.contract.plain import READABLE_FAILURES, PlainText
 from rapport.runtime.settings import Settings, load_settings
-from rapport.security.codec import EncryptionCodec, KeyRing
+from rapport.security.codec import PLAIN_ENCODING, PLAIN_REFUSED, EncryptionCodec, KeyRing, Plain
 
 _QUIET: Runtime | None = None
 
@@ -49,10 +54,52 @@ class CompactJson(PydanticJSONPlainPayloadConverter):
         return super().to_payload(value)
 
 
+class RefusedPlainText(EncodingPayloadConverter):
+    """A payload a production worker's codec marked (it arrived in plain text): handed to
+    the workflow as `PlainText`, its value read as it was written, so the journey fails
+    with a clear message instead of a task failing forever (`rapport.contract.plain`)."""
+
+    @property
+    def encoding(self) -> str:
+        return PLAIN_REFUSED.decode()
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return None  # never written: only read
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        metadata = dict(payload.metadata)
+        original = metadata.pop(PLAIN_ENCODING, b"")
+        metadata["encoding"] = original
+        try:
+            value = _CONVERTER.payload_converter.from_payload(
+                Payload(metadata=metadata, data=payload.data)
+            )
+        except Exception:  # not JSON: the journey fails all the same
+            value = None
+        return PlainText(value, original.decode(errors="replace"))
+
+
 _SHARED = [
     c if not isinstance(c, JSONPlainPayloadConverter) else CompactJson()
     for c in DefaultPayloadConverter.default_encoding_payload_converters
-]
+] + [RefusedPlainText()]
+
+
+class Failures(DefaultFailureConverter):
+    """Failures' messages and stack traces encrypted (a provider's error can quote an
+    address), except the journey's own refusals whose message holds no customer data
+    (`READABLE_FAILURES`): a client without the codec reads why its start failed."""
+
+    def __init__(self) -> None:
+        super().__init__(encode_common_attributes=True)
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        if isinstance(exception, ApplicationError) and exception.type in READABLE_FAILURES:
+            failure.ClearField("encoded_attributes")
+            failure.message, failure.stack_trace = exception.message, ""
 
 
 class _Payloads(CompositePayloadConverter):
@@ -66,22 +113,28 @@ class _Payloads(CompositePayloadConverter):
 _CONVERTER = DataConverter(payload_converter_class=_Payloads)
 
 
-def data_converter(settings: Settings | None = None) -> DataConverter:
+def data_converter(settings: Settings | None = None, worker: bool = False) -> DataConverter:
     """How payloads are written to Temporal: every client and worker the project makes
     uses this factory. With encryption keys (`Settings.key_ring`), payloads are encrypted
-    (`rapport.security.codec`); `settings` defaults to the environment's."""
-    ring = (settings or load_settings()).key_ring()
-    return _CONVERTER if ring is None else _encrypting(ring)
+    (`rapport.security.codec`); `settings` defaults to the environment's. A `worker`'s
+    converter also decides what a payload that arrives in plain text becomes: refused in
+    production (the journey fails, saying why), read with a warning in development."""
+    settings = settings or load_settings()
+    ring = settings.key_ring()
+    if ring is None:
+        return _CONVERTER
+    plain: Plain = "read"
+    if worker:
+        plain = "refuse" if settings.environment == "production" else "warn"
+    return _encrypting(ring, plain)
 
 
 @lru_cache(maxsize=8)
-def _encrypting(ring: KeyRing) -> DataConverter:
+def _encrypting(ring: KeyRing, plain: Plain = "read") -> DataConverter:
     """Payloads encrypted, and failures' messages and stack traces moved into an encrypted
-    payload too (a provider's error can quote an address)."""
+    payload too (`Failures`)."""
     return dataclasses.replace(
-        _CONVERTER,
-        payload_codec=EncryptionCodec(ring),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        _CONVERTER, payload_codec=EncryptionCodec(ring, plain), failure_converter_class=Failures
     )
 
 
@@ -100,9 +153,12 @@ def quiet_runtime() -> Runtime:
     return _QUIET
 
 
-async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
+async def connect(
+    settings: Settings | None = None, runtime: Runtime | None = None, worker: bool = False
+) -> Client:
     """A client for TEMPORAL_ADDRESS, with TLS or an API key for a hosted cluster; on
-    `runtime` (default: the process's default runtime)."""
+    `runtime` (default: the process's default runtime); a `worker`'s converter (what a
+    payload in plain text becomes: `data_converter`)."""
     settings = settings or load_settings()
     tls: TLSConfig | bool = settings.temporal_tls or settings.temporal_api_key is not None
     if settings.temporal_tls_cert and settings.temporal_tls_key:
@@ -114,7 +170,7 @@ async def connect(settings: Settings | None = None, runtime: Runtime | None = No
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
+        data_converter=data_converter(settings, worker),
         tls=tls,
         api_key=api_key,
         runtime=runtime,

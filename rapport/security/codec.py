@@ -11,16 +11,25 @@ data: a payload cannot be passed off as one under another key.
 What Temporal stores then holds no name, address or phone number; operators who hold
 the key see payloads through the codec endpoints (`/codec/decode`), others see
 `binary/encrypted`.
+
+A payload that arrives in plain text (another language's client without the codec) is
+read as it is by clients. A worker decides by its environment (`plain`): in development
+it is read with a warning in the log; in production it is handed on marked
+(`PLAIN_REFUSED`, the original encoding kept beside it), and the journey that receives
+it fails at once saying how to encrypt and how to delete what was sent in clear
+(`rapport.contract.plain`). Failing a task instead would wedge the journey.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -28,11 +37,16 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 ENCODING = b"binary/encrypted"
+PLAIN_REFUSED = b"binary/plain-refused"  # plain text a production worker will not take
+PLAIN_ENCODING = "plain-encoding"  # beside PLAIN_REFUSED: the payload's own encoding
+NOTHING = b"binary/null"  # an absent value: nothing in clear
+Plain = Literal["read", "warn", "refuse"]
 KEY_ID = "encryption-key-id"
 COMPRESSION = "encryption-compression"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 COMPRESS_OVER = 1024  # bytes: below this zlib costs more CPU than the bytes it saves
+log = logging.getLogger(__name__)
 
 
 class KeyProblem(ValueError):
@@ -94,8 +108,11 @@ def new_key_line(key_id: str) -> str:
 
 
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, ring: KeyRing) -> None:
-        self.ring = ring
+    """`plain`: what a payload in plain text becomes: `read` as it is (clients), read
+    with a `warn`ing (a development worker), or marked to `refuse` (a production worker)."""
+
+    def __init__(self, ring: KeyRing, plain: Plain = "read") -> None:
+        self.ring, self.plain = ring, plain
         key_id, key = ring.current
         self._id, self._cipher = key_id, AESGCM(key)
         self._ciphers = {existing: AESGCM(k) for existing, k in ring.keys}
@@ -118,8 +135,9 @@ class EncryptionCodec(PayloadCodec):
         return Payload(metadata=metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
-        if payload.metadata.get("encoding") != ENCODING:
-            return payload  # written before encryption was on: read as it is
+        encoding = payload.metadata.get("encoding", b"")
+        if encoding != ENCODING:
+            return self._plain(payload, encoding)
         key_id = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
@@ -140,3 +158,19 @@ class EncryptionCodec(PayloadCodec):
         if payload.metadata.get(COMPRESSION) == b"zlib":
             plain = zlib.decompress(plain)
         return Payload.FromString(plain)
+
+    def _plain(self, payload: Payload, encoding: bytes) -> Payload:
+        """A payload not encrypted: written before encryption was on, or by a client
+        without the codec. Nothing in it (an absent value) is nothing in clear."""
+        if self.plain == "read" or encoding in (NOTHING, PLAIN_REFUSED) or not payload.data:
+            return payload
+        if self.plain == "warn":
+            log.warning(
+                "a payload arrived in plain text (%s): in production the journey would "
+                "fail; encrypt with the codec or use the HTTP API (docs/billing-integration.md)",
+                encoding.decode(errors="replace"),
+            )
+            return payload
+        metadata = dict(payload.metadata)
+        metadata["encoding"], metadata[PLAIN_ENCODING] = PLAIN_REFUSED, encoding
+        return Payload(metadata=metadata, data=payload.data)

@@ -19,10 +19,11 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.billing.sources import BalanceSource
-from rapport.contract.journey import JourneyStatus
+from rapport.contract.journey import JourneyStatus, summary
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
 from rapport.contract.payloads import AcceptPlan
 from rapport.contract.replies import reply_meaning
+from rapport.contract.search_attributes import starting
 from rapport.contract.signals import SIGNALS
 from rapport.providers.base import Provider
 from rapport.providers.outbox import Capture
@@ -80,6 +81,9 @@ async def simulate_on(
             JourneyInput(account=scenario.account, journey=scenario.journey.definition.id),
             id=workflow_id(scenario.account.account_id),
             task_queue=task_queue,
+            search_attributes=starting(scenario.account),  # as the Python client starts
+            memo={"currency": scenario.account.currency},
+            static_summary=summary(scenario.account, scenario.journey.definition.id),
         )
         events = []
         for timed in scenario.timed_events(start):

@@ -58,7 +58,12 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
     ]
     assert [a.activity_type.name for a in scheduled] == ["send_message"] * 3  # check folded in
     markers = [e for e in events if e.event_type == E.EVENT_TYPE_MARKER_RECORDED]
-    assert len(markers) == 1  # prepare_journey: the pin and the zone rules, once
+    # prepare_journey (the pin and the zone rules, once) and the intake patch (decided
+    # once, first thing in the run: workflows/intake.py)
+    assert [m.marker_recorded_event_attributes.marker_name for m in markers] == [
+        "core_patch",
+        "core_local_activity",
+    ]
 
     whole = run.history.to_json()
     assert "Kindly settle" not in whole
@@ -72,5 +77,7 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
             assert unread not in json.dumps(request)
 
     upserts = [e for e in events if e.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
-    assert len(upserts) <= 3  # one per day-long rest (the step changed) and one at the end
+    # the patch's TemporalChangeVersion (Temporal's own), one per day-long rest (the step
+    # changed) and one at the end; none at the start (the starter set them)
+    assert len(upserts) <= 4
     assert len(events) / 3 <= 14  # Temporal's own events per message, plus the rests

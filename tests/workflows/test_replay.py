@@ -8,7 +8,10 @@ version 2 as recorded before `prepare_journey` read the zone rules at the journe
 time (a second local activity in simulations). `v2/plans-in-cents/` holds a yen plan
 offered before plans were cut in the currency's minor units (3 x 3333.33 JPY);
 `v2/early_stage_plan_jpy` the same journey after: the `plans-in-minor-units` patch,
-decided at the start of each run (3333, 3333, 3334).
+decided at the start of each run (3333, 3333, 3334). `v2/intake/` holds journeys
+recorded under the `intake` patch (the thank-you at once, no gap or cap; search
+attributes from the workflow itself); the histories beside it are the behaviour before
+(pre_due's thank-you waited out the one-day gap).
 
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
 and their test are gone (docs/operating.md, "Upgrading", says how an operator finds

@@ -1,0 +1,286 @@
+"""The Temporal contract keeps its promises for starters in any language (issue 27): the
+journey publishes its own search attributes and memo, a payload in plain text on a
+production worker fails that journey at once with a message saying what to do, a
+misspelt signal is refused visibly, refusals name their payment, and the thank-you for a
+payment in full waits for the window only (result() closes promptly)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.testing import WorkflowEnvironment
+
+from rapport.contract import search_attributes as sa
+from rapport.contract.names import WORKFLOW_TYPE, workflow_id
+from rapport.contract.plain import PLAIN_TEXT_REFUSED
+from rapport.providers.outbox import Capture
+from rapport.runtime.settings import Settings
+from rapport.runtime.temporal import data_converter, plain_data_converter
+from rapport.runtime.workers import EngineParts, build_worker
+from rapport.security.codec import new_key_line
+from rapport.security.links import LinkSigner
+from tests.journey_files import write_journey
+from tests.scenarios import account, sent, simulate_journey
+
+THANKS = """\
+id: thanks
+version: 1
+name: A reminder, a long rest, thanks when paid
+policy:
+  min_gap: 20h
+  caps:
+    - {channel: all, max: 1, per: 7d}
+on_paid:
+  send: {channel: email, template: thanks}
+steps:
+  - {id: reminder, send: {channel: email, template: reminder}}
+  - {id: rest, wait: 10d}
+  - {id: again, send: {channel: email, template: reminder}}
+"""
+TEMPLATES: dict[str, str | None] = {
+    "thanks.email.j2": "Subject: Thank you\n\nThanks! {{ opt_out }}\n"
+}
+KEYS = new_key_line("t1")
+
+
+async def test_the_thank_you_waits_for_the_window_but_not_the_gap_or_the_caps(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Paid an hour after a reminder: thanks at once (no 20 h gap, no cap of one a week),
+    so the journey's result is there the same morning."""
+    timeline = await simulate_journey(
+        env,
+        tmp_path,
+        THANKS,
+        templates=TEMPLATES,
+        start="2028-03-01T09:00",
+        days=3,
+        events=[{"at": "+1h", "type": "payment_received", "amount": "300.00", "payment_id": "P-1"}],
+    )
+    assert timeline["outcome"] == "paid"
+    assert [(step, at[:16]) for step, _, at in sent(timeline)] == [
+        ("reminder", "2028-03-01T09:00"),
+        ("on_paid", "2028-03-01T10:00"),
+    ]
+
+
+async def test_paid_at_night_the_thank_you_waits_for_the_morning(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    timeline = await simulate_journey(
+        env,
+        tmp_path,
+        THANKS,
+        templates=TEMPLATES,
+        start="2028-03-01T09:00",
+        days=3,
+        events=[{"at": "+13h", "type": "payment_received", "amount": "300.00", "payment_id": "P"}],
+    )
+    step, _, at = sent(timeline)[-1]
+    assert step == "on_paid"
+    assert at.startswith("2028-03-02T08:0")  # the window's opening (08:00), its spread
+
+
+# --- starters in any language ----------------------------------------------------------
+
+
+@pytest.fixture
+async def queue(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[str]:
+    write_journey(tmp_path, THANKS, TEMPLATES)
+    name = f"intake-{uuid.uuid4()}"
+    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
+    async with build_worker(env.client, name, parts):
+        yield name
+
+
+def start_input(**changes: Any) -> dict[str, Any]:
+    return {"account": {**account(), **changes}, "journey": "thanks"}
+
+
+async def raw_start(client: Client, queue: str, data: dict[str, Any], account_id: str) -> Any:
+    """As the TypeScript client starts one: plain JSON, no search attributes, no memo."""
+    return await client.start_workflow(
+        WORKFLOW_TYPE, data, id=workflow_id(account_id), task_queue=queue
+    )
+
+
+async def test_a_foreign_start_gets_its_search_attributes_memo_and_summary(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    account_id = f"F-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, queue, start_input(account_id=account_id), account_id)
+    await handle.query("status")  # the first workflow task has run
+    description = await handle.describe()
+    attributes = description.typed_search_attributes
+    assert attributes.get(sa.ACCOUNT_ID) == account_id
+    assert attributes.get(sa.BALANCE_DUE) == 300.0
+    assert attributes.get(sa.OUTCOME) == "running"
+    assert await description.memo_value("currency") == "USD"
+
+
+async def test_a_foreign_start_that_is_refused_can_be_found_by_account(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    account_id = f"B-{uuid.uuid4().hex[:6]}"
+    data = {"account": {"account_id": account_id, "balance": "-5"}, "journey": "thanks"}
+    handle = await raw_start(env.client, queue, data, account_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "the journey's input is invalid" in str(failed.value.cause)
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(sa.ACCOUNT_ID) == account_id
+
+
+async def test_a_misspelt_signal_is_refused_where_status_shows_it(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    account_id = f"S-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, queue, start_input(account_id=account_id), account_id)
+    await handle.signal("payment_recieved", {"amount": "5.00", "payment_id": "P-9"})
+    await handle.signal("payment_received", {"amount": "-5.00", "payment_id": "P-10"})
+    status = await handle.query("status")
+    refused = {r["event"]: r for r in status["refused"]}
+    assert "unknown signal" in refused["payment_recieved"]["error"]
+    assert "payment_received" in refused["payment_recieved"]["error"]  # the names there are
+    assert refused["payment_received"]["payment_id"] == "P-10"
+    assert "greater than zero" in refused["payment_received"]["error"]
+
+
+async def test_bad_updates_and_queries_are_answered_in_plain_words(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    account_id = f"U-{uuid.uuid4().hex[:6]}"
+    handle: WorkflowHandle[Any, Any] = await raw_start(
+        env.client, queue, start_input(account_id=account_id), account_id
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as bad:
+        await handle.execute_update("accept_plan", {"installments": "three"})
+    message = str(bad.value.cause)
+    assert "installments" in message
+    assert "pydantic" not in message  # no link to a library's docs
+    with pytest.raises(WorkflowQueryFailedError) as unknown:
+        await handle.query("statuss")
+    assert "unknown query 'statuss'" in str(unknown.value)
+    assert "status" in str(unknown.value)
+
+
+# --- plain text where keys are in force --------------------------------------------------
+
+
+@pytest.fixture
+async def production(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[tuple[str, Client]]:
+    """A production worker with encryption keys (its own client's converter), and a
+    client that sends plain text as another language's SDK without the codec would."""
+    write_journey(tmp_path, THANKS, TEMPLATES)
+    settings = Settings(environment="production", encryption_keys=KEYS)
+    worker_client = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=data_converter(settings, worker=True),
+    )
+    name = f"prod-{uuid.uuid4()}"
+    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
+    async with build_worker(worker_client, name, parts):
+        yield (
+            name,
+            Client(
+                env.client.service_client,
+                namespace=env.client.namespace,
+                data_converter=plain_data_converter(),
+            ),
+        )
+
+
+def encrypting(env: WorkflowEnvironment) -> Client:
+    return Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=data_converter(Settings(encryption_keys=KEYS)),
+    )
+
+
+async def no_failed_task(handle: WorkflowHandle[Any, Any]) -> None:
+    history = await handle.fetch_history()
+    assert not [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]
+
+
+async def test_in_production_a_plain_start_fails_at_once_saying_what_to_do(
+    env: WorkflowEnvironment, production: tuple[str, Client]
+) -> None:
+    queue, plain = production
+    account_id = f"P-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(plain, queue, start_input(account_id=account_id), account_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()  # read without the codec: the message is readable
+    cause = failed.value.cause
+    assert getattr(cause, "type", None) == PLAIN_TEXT_REFUSED
+    message = str(cause)
+    assert "arrived in plain text" in message
+    assert "/codec/encode" in message  # how to send it encrypted
+    assert "POST /v1/journeys" in message
+    assert f"temporal workflow delete --workflow-id {workflow_id(account_id)}" in message
+    assert "Robin" not in message  # the failure itself holds no customer data
+    await no_failed_task(handle)
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(sa.ACCOUNT_ID) == account_id
+
+
+async def test_in_production_a_plain_signal_fails_the_journey_at_once(
+    env: WorkflowEnvironment, production: tuple[str, Client]
+) -> None:
+    queue, plain = production
+    account_id = f"Q-{uuid.uuid4().hex[:6]}"
+    client = encrypting(env)
+    handle = await client.start_workflow(
+        WORKFLOW_TYPE,
+        start_input(account_id=account_id),
+        id=workflow_id(account_id),
+        task_queue=queue,
+    )
+    await handle.query("status")
+    await plain.get_workflow_handle(handle.id).signal("opt_out", {"channel": "email"})
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "signal opt_out arrived in plain text" in str(failed.value.cause)
+    await no_failed_task(handle)
+
+
+async def test_in_development_plain_text_is_taken_with_a_warning(
+    env: WorkflowEnvironment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_journey(tmp_path, THANKS, TEMPLATES)
+    settings = Settings(environment="development", encryption_keys=KEYS)
+    worker_client = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=data_converter(settings, worker=True),
+    )
+    queue = f"dev-{uuid.uuid4()}"
+    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
+    plain = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=plain_data_converter(),
+    )
+    account_id = f"D-{uuid.uuid4().hex[:6]}"
+    async with build_worker(worker_client, queue, parts):
+        handle = await raw_start(plain, queue, start_input(account_id=account_id), account_id)
+        await env.sleep(timedelta(hours=1))
+        status = await worker_client.get_workflow_handle(handle.id).query("status")
+        assert status["account_id"] == account_id
+    assert "a payload arrived in plain text" in caplog.text
