@@ -3,6 +3,7 @@
 - `app`: the command group and what every command shares (errors, exits, connecting).
 - `design`: for journey designers: validate, rules, schema, preview, simulate, outbox.
 - `operate`: for billing systems and operators: start, status, list, pay, update, signal.
+- `intake`: `journey api-key` (the HTTP API's keys) and `journey import` (daily files).
 - `payments`: the payments ledger (`journey payments`), for an account or the billing team.
 - `records`: the store: `db upgrade`, `consent` to read or correct a customer's record,
   `links revoke`.
@@ -12,7 +13,15 @@
 - `demo`: the demo journeys `make run` starts.
 """
 
-from rapport.cli import design, operate, payments, records, upgrades, web  # noqa: F401  (each registers its commands)
+from rapport.cli import (  # noqa: F401  (each registers its commands)
+    design,
+    intake,
+    operate,
+    payments,
+    records,
+    upgrades,
+    web,
+)
 from rapport.cli.app import main
 
 __all__ = ["main"]

@@ -34,7 +34,7 @@ from rapport.language.types import (
 )
 
 
-def _positive(amount: Decimal) -> Decimal:
+def positive(amount: Decimal) -> Decimal:
     if amount <= 0:
         raise ValueError("a payment must be greater than zero")
     return amount
@@ -53,7 +53,7 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), CURRENCY_SCH
 
 
 class PaymentReceived(Payload):
-    amount: Annotated[Money, AfterValidator(_positive), POSITIVE_AMOUNT]
+    amount: Annotated[Money, AfterValidator(positive), POSITIVE_AMOUNT]
     payment_id: PaymentId = Field(
         description="the payment's id at the billing system or provider (1-128 printable "
         "characters); a repeated id for the account changes nothing"
@@ -70,7 +70,7 @@ class PaymentReversed(Payload):
     all, so a second partial refund sends the new total and a repeat changes nothing."""
 
     payment_id: PaymentId = Field(description="the payment_id of the payment received")
-    amount: Annotated[Money, AfterValidator(_positive)] = Field(
+    amount: Annotated[Money, AfterValidator(positive)] = Field(
         description="how much of the payment has gone back in all (not just this time)"
     )
     currency: Currency | None = Field(

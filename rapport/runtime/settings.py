@@ -107,6 +107,10 @@ class Settings(_Routes):
     creditor_name: str = "Rapport Demo Energy"  # shown on the portal before any check
     portal_requests_per_token: int = 60  # a minute, every web process together (the store)
     portal_requests_per_address: int = 300  # a minute, all processes (NAT: many people)
+    # the intake API (/v1/...): requests a minute per API key, every web process together
+    # (the store), and the largest body a request may carry
+    api_requests_per_key: int = 600
+    api_body_bytes: int = 64 * 1024
     payment_provider: Literal["dev", "stripe"] = "dev"
     payment_api_url: str | None = None  # default: Stripe's, or the dev stand-in's
     # where the provider's hosted pages are (the portal's CSP lets its forms lead there)

@@ -1,9 +1,10 @@
 """The one web app (`journey web`; `make run` starts it beside the worker): the portal
-(`/r/{token}`), the payment provider's webhook (and the dev stand-in provider), the
-emails' one-click unsubscribe, the inbound SMS webhooks, the codec endpoints the Temporal
-UI uses to show decrypted payloads, and a health check. One process type: run as many
-as needed behind any load balancer (state lives in the store and in Temporal, rate
-limits and identity-check tries too; only the dev provider's sessions are per process).
+(`/r/{token}`), the intake API (`/v1/...`, `/openapi.json`), the payment provider's
+webhook (and the dev stand-in provider), the emails' one-click unsubscribe, the inbound
+SMS webhooks, the codec endpoints the Temporal UI uses to show decrypted payloads, and a
+health check. One process type: run as many as needed behind any load balancer (state
+lives in the store and in Temporal, rate limits, identity-check tries and idempotency keys
+too; only the dev provider's sessions are per process).
 
 Every request passes `rapport.web.shield` first: a Host not ours is refused (400), a
 body over its path's limit is refused unread (413), and every response carries the
@@ -30,16 +31,19 @@ from temporalio.client import Client
 
 from rapport.catalog.archive import StoreArchive
 from rapport.consent.book import ConsentBook
+from rapport.intake.service import Intake
 from rapport.payments.checkout import Checkout
 from rapport.runtime.settings import LOOPBACK, Settings, origin
 from rapport.runtime.workers import billing_from_settings
 from rapport.security.codec import EncryptionCodec
 from rapport.store.checkouts import CheckoutBook
 from rapport.store.database import Store
+from rapport.store.intake import ApiKeys, IdempotencyKeys
 from rapport.store.limits import RateCounts
 from rapport.store.links import LinkBook
 from rapport.store.payments import PaymentLedger
 from rapport.store.recipients import RecipientIndex
+from rapport.web.api import IntakeApi
 from rapport.web.checkout import HandOff
 from rapport.web.codec import CodecEndpoints
 from rapport.web.guard import RateLimits, headers
@@ -108,8 +112,16 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         billing_from_settings(settings, store),
         checkout,
     )
+    intake = IntakeApi(
+        Intake(journeys.journeys, consent, settings.journeys_dir),
+        ApiKeys(store),
+        IdempotencyKeys(store),
+        limits,
+        settings.api_requests_per_key,
+    )
     routes = [
         Route("/health", health),
+        *intake.routes(),
         *codec.routes(),
         *Unsubscribe(links, consent, limits).routes(),
         *portal.routes(),
@@ -134,7 +146,12 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         Middleware(
             TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False
         ),
-        Middleware(BodyLimit, limits=BODY_LIMITS, default=FORM_LIMIT, refuse=refusals.answer),
+        Middleware(
+            BodyLimit,
+            limits=(("/v1/", settings.api_body_bytes), *BODY_LIMITS),
+            default=FORM_LIMIT,
+            refuse=refusals.answer,
+        ),
     ]
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers(refusals))
 

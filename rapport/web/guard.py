@@ -61,6 +61,15 @@ class RateLimits:
             keys.append((self.signer.mac("rate", "link", token_hash(live_token)), self.per_token))
         return self.counts.hit(keys, WINDOW_SECONDS, time.time())
 
+    def key_allowed(self, kind: str, key: str, limit: int) -> int | None:
+        """Count one request against `key` of `kind` (an API key's id), shared by every
+        process like the rest; None when within `limit` a minute, else the seconds until
+        the window ends (for Retry-After). Blocking: call it in a thread."""
+        now = time.time()
+        if self.counts.hit([(self.signer.mac("rate", kind, key), limit)], WINDOW_SECONDS, now):
+            return None
+        return max(1, WINDOW_SECONDS - int(now) % WINDOW_SECONDS)
+
 
 @dataclass(frozen=True)
 class Sessions:

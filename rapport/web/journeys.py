@@ -30,6 +30,7 @@ class Unavailable(Exception):
 class JourneyLink:
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings, self._client = settings, client
+        self._journeys: Journeys | None = None
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
@@ -42,7 +43,11 @@ class JourneyLink:
         return self._client
 
     async def journeys(self) -> Journeys:
-        return Journeys(await self.client(), self.settings)
+        """One client for the app (its payments ledger opened once)."""
+        client = await self.client()
+        if self._journeys is None or self._journeys.client is not client:
+            self._journeys = Journeys(client, self.settings)
+        return self._journeys
 
     async def status(self, account_id: str) -> JourneyStatus | None:
         """The journey's status; None when the account has no journey (or it is gone)."""

@@ -9,8 +9,13 @@ from starlette.responses import JSONResponse
 
 
 def problem(
-    status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    detail: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: object,
 ) -> JSONResponse:
+    """`extra`: more members (the API's `payment_id`, `errors`), left out when None."""
     body: dict[str, object] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -19,6 +24,7 @@ def problem(
     }
     if field:
         body["field"] = field
+    body.update({name: value for name, value in extra.items() if value is not None})
     return JSONResponse(
         body, status_code=status, headers=headers, media_type="application/problem+json"
     )

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rapport.web.problems import problem
 
 HSTS = "max-age=31536000"  # a year; subdomains are the operator's to decide
-API_PATHS = ("/codec/", "/webhooks/", "/sms/", "/dev-provider/v1/", "/health")
+API_PATHS = ("/codec/", "/webhooks/", "/sms/", "/dev-provider/v1/", "/health", "/v1/", "/openapi")
 Page = Callable[[Request, int], Response]
 
 

@@ -1,0 +1,55 @@
+"""API keys for the HTTP API: `journey api-key create NAME` prints a key once; the store
+keeps its id, its name and a SHA-256 of its secret part (a key is 256 random bits, so a
+fast hash is as good as a slow one and costs a request nothing). A request carries it as
+`Authorization: Bearer rk_<id>_<secret>`; it is compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rapport.security.compare import same
+from rapport.store.intake import ApiKey, ApiKeys
+
+PREFIX = "rk_"
+_KEY = re.compile(r"^rk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: str
+    """The whole key: shown once, never kept."""
+    key_id: str
+    name: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(keys: ApiKeys, name: str, per_minute: int | None = None) -> NewKey:
+    """A new key; `per_minute`: its own rate limit (default: RAPPORT_API_REQUESTS_PER_KEY)."""
+    if not NAME.match(name):
+        raise ValueError(f"{name!r}: a key's name is 1-64 of A-Z a-z 0-9 . _ -")
+    if per_minute is not None and per_minute < 1:
+        raise ValueError("--per-minute: at least 1")
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    keys.add(key_id, name, _hash(secret), datetime.now(UTC), per_minute)
+    return NewKey(f"{PREFIX}{key_id}_{secret}", key_id, name)
+
+
+def verify(keys: ApiKeys, authorization: str | None) -> ApiKey | None:
+    """The live key an `Authorization: Bearer ...` header carries, or None."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    match = _KEY.match(authorization[len("Bearer ") :].strip())
+    if match is None:
+        return None
+    found = keys.get(match.group(1))
+    if found is None or found.revoked_at is not None:
+        return None
+    return found if same(found.secret_hash, _hash(match.group(2))) else None

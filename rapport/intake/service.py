@@ -1,0 +1,282 @@
+"""The HTTP API's operations, without HTTP: each validates what it is given in the call
+(so a bad request is refused at once, naming the field, never a later refusal in
+`status`), then reaches the account's journey through the Python client, which encrypts
+for the caller. Refusals are `Problem`s (`rapport.web.api` answers them as RFC 9457
+documents)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from rapport.catalog.library import JourneyNotFound, Library
+from rapport.client.journeys import JourneyError, Journeys
+from rapport.consent.book import ALL, Action, ConsentBook
+from rapport.contract.journey import JourneyStart, JourneyStatus
+from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
+from rapport.contract.payloads import AccountUpdated
+from rapport.intake.models import (
+    EVENTS,
+    MONEY_SIGNALS,
+    STOP_EVENTS,
+    EventAnswer,
+    EventRequest,
+    FieldProblem,
+    PaymentAnswer,
+    PaymentRequest,
+    StartAnswer,
+    UpdateAnswer,
+)
+from rapport.money import too_precise
+from rapport.store.database import StoreUnavailable
+
+log = logging.getLogger("rapport.intake")
+WITHIN = 10.0  # seconds a call waits for Temporal before answering 503
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+_EVENT = TypeAdapter(EventRequest)
+
+
+class Problem(Exception):
+    """A refusal: its HTTP status, what is wrong, and the field at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        field: str | None = None,
+        payment_id: str | None = None,
+        errors: list[FieldProblem] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.field = status, detail, field
+        self.payment_id, self.errors, self.retry_after = payment_id, errors or [], retry_after
+
+
+def where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(body)"
+
+
+def validated(model: Any, data: Any, payment_id: str | None = None) -> Any:
+    """`data` as `model`; a 422 problem naming every field at fault (never the value)."""
+    try:
+        return (model if isinstance(model, TypeAdapter) else TypeAdapter(model)).validate_python(
+            data
+        )
+    except ValidationError as exc:
+        errors = [FieldProblem(field=where(e["loc"]), detail=e["msg"]) for e in exc.errors()[:20]]
+        first = errors[0]
+        raise Problem(
+            422, f"{first.field}: {first.detail}", first.field, payment_id, errors
+        ) from None
+
+
+def payment_id_of(data: Any) -> str | None:
+    """The payment id a request carried, echoed in its refusal (when it is one)."""
+    found = data.get("payment_id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and 0 < len(found) <= 128 else None
+
+
+class Intake:
+    def __init__(
+        self,
+        journeys: Callable[[], Awaitable[Journeys]],
+        consent: ConsentBook,
+        journeys_dir: Path | None = None,
+    ) -> None:
+        self._journeys, self.consent = journeys, consent
+        self.library = Library([journeys_dir]) if journeys_dir and journeys_dir.is_dir() else None
+
+    async def start(self, data: Any) -> StartAnswer:
+        """Start the account's journey, or return the running one (saying whether its data
+        differs)."""
+        request: JourneyStart = validated(JourneyStart, data)
+        if self.library is not None:
+            try:
+                await asyncio.to_thread(self.library.choose, request.journey, request.account)
+            except JourneyNotFound as exc:
+                raise Problem(422, str(exc), "journey" if request.journey else "account") from None
+        journeys = await self._client()
+        started = await self._answered(journeys.start(request.account, request.journey))
+        log.info(
+            "journey %s",
+            "already running" if started.already_running else "started",
+            extra={"account_id": request.account.account_id},
+        )
+        return StartAnswer(
+            account_id=request.account.account_id,
+            workflow_id=started.handle.id,
+            run_id=started.handle.result_run_id or "",
+            started=not started.already_running,
+            differs=started.differs,
+        )
+
+    async def status(self, account_id: str) -> JourneyStatus:
+        journeys = await self._client()
+        return await self._answered(journeys.status(account_id), 404)
+
+    async def update(self, account_id: str, data: Any) -> UpdateAnswer:
+        update: AccountUpdated = validated(AccountUpdated, data)
+        journeys = await self._client()
+        if update.balance is not None or update.minimum_due is not None:
+            currency = await self._currency(journeys, account_id)
+            for name, amount in (("balance", update.balance), ("minimum_due", update.minimum_due)):
+                problem = too_precise(amount, currency) if amount is not None else None
+                if problem is not None:
+                    raise Problem(422, f"{name}: {problem}", name)
+        fields = update.model_dump(mode="json", exclude_none=True)
+        await self._answered(journeys.signal(account_id, "account_updated", fields), 404)
+        return UpdateAnswer(account_id=account_id, updated=sorted(fields))
+
+    async def pay(self, account_id: str, data: Any) -> PaymentAnswer:
+        """Into the payments ledger first (source `api`), then to the running journey,
+        which counts it once; with no journey running it stays in the ledger, unapplied."""
+        payment_id = payment_id_of(data)
+        request: PaymentRequest = validated(PaymentRequest, data, payment_id)
+        journeys = await self._client()
+        currency = await self._currency(journeys, account_id, payment_id, required=False)
+        if currency and request.currency != currency:
+            raise Problem(
+                422,
+                f"currency: the payment is in {request.currency}; the account is in {currency}",
+                "currency",
+                payment_id,
+            )
+        problem = too_precise(request.amount, request.currency)
+        if problem is not None:
+            raise Problem(422, f"amount: {problem}", "amount", payment_id)
+        try:
+            payment = await self._answered(
+                journeys.pay(
+                    account_id, request.amount, request.payment_id, request.currency, "api"
+                ),
+                409,
+            )
+        except Problem as refused:
+            refused.payment_id = payment_id
+            if "did not answer" in refused.detail:  # in the ledger: the retry tells the journey
+                refused.status, refused.retry_after = 503, 5
+            raise
+        return PaymentAnswer(
+            account_id=account_id,
+            payment_id=payment.payment_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            status=payment.status,
+            applied=payment.applied,
+        )
+
+    async def event(self, account_id: str, data: Any, reference: str) -> EventAnswer:
+        """Any event: a signal's payload with its `type`, or `accept_plan`. An opt-out or
+        a cease is kept in the consent record first (it holds for later journeys too, and
+        whether or not a journey runs); money goes to /payments."""
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind in MONEY_SIGNALS:
+            raise Problem(
+                422,
+                f"type: {kind} is money: POST /v1/accounts/{{account_id}}/payments (the "
+                "ledger takes it first)",
+                "type",
+                payment_id_of(data),
+            )
+        if isinstance(kind, str) and kind not in EVENTS:
+            raise Problem(422, f"type: unknown event {kind!r}; events: {', '.join(EVENTS)}", "type")
+        event = validated(EventRequest, data)
+        fields = event.model_dump(mode="json", exclude={"type"}, exclude_unset=True)
+        recorded = False
+        if event.type in STOP_EVENTS:
+            recorded = await self._record_stop(account_id, event.type, fields, reference)
+        journeys = await self._client()
+        if event.type == ACCEPT_PLAN_UPDATE:
+            plan = await self._answered(journeys.accept_plan(account_id, fields["installments"]))
+            return EventAnswer(
+                account_id=account_id,
+                type=event.type,
+                consent_recorded=False,
+                journey_running=True,
+                plan=plan,
+            )
+        try:
+            await self._answered(journeys.signal(account_id, event.type, fields), 404)
+        except Problem as refused:
+            if not recorded or refused.status != 404:
+                raise
+            return EventAnswer(
+                account_id=account_id, type=event.type, consent_recorded=True, journey_running=False
+            )
+        return EventAnswer(
+            account_id=account_id,
+            type=event.type,
+            consent_recorded=recorded,
+            journey_running=True,
+        )
+
+    async def _record_stop(
+        self, account_id: str, kind: str, fields: dict[str, Any], reference: str
+    ) -> bool:
+        action: Action = "cease" if kind == "cease_communication" else "opt_out"
+        channel = ALL if action == "cease" else str(fields["channel"])
+        try:
+            await asyncio.to_thread(
+                self.consent.record,
+                action,
+                channel,
+                "api",
+                account_id=account_id,
+                reference=reference,
+            )
+        except StoreUnavailable as exc:
+            raise Problem(503, f"not recorded, try again: {exc}", retry_after=5) from None
+        return True
+
+    async def _currency(
+        self,
+        journeys: Journeys,
+        account_id: str,
+        payment_id: str | None = None,
+        required: bool = True,
+    ) -> str:
+        """The currency of the account's latest journey (its memo: no worker needed);
+        without one, a 404 (`required`) or ""."""
+        handle = journeys.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            description = await asyncio.wait_for(handle.describe(), WITHIN)
+        except TimeoutError:
+            raise Problem(503, "Temporal did not answer in time", retry_after=5) from None
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise Problem(503, "Temporal did not answer; try again", retry_after=5) from None
+            if not required:
+                return ""
+            raise Problem(404, f"no journey for account {account_id}", None, payment_id) from None
+        return str(await description.memo_value("currency", default=""))
+
+    async def _client(self) -> Journeys:
+        try:
+            return await self._journeys()
+        except Exception as exc:
+            log.warning("Temporal unavailable: %s", type(exc).__name__)
+            raise Problem(503, "Temporal cannot be reached; try again", retry_after=5) from None
+
+    async def _answered(self, call: Awaitable[T], refused: int = 422) -> T:
+        """The journey's answer within WITHIN seconds; its refusal is a problem (`refused`:
+        its status), Temporal's silence a 503."""
+        try:
+            return await asyncio.wait_for(call, WITHIN)
+        except JourneyError as exc:
+            message = str(exc)
+            status = 404 if message.startswith("no journey") else refused
+            if "has ended" in message:
+                status = 409
+            raise Problem(status, message) from None
+        except TimeoutError:
+            raise Problem(
+                503, "the journey did not answer in time; try again", retry_after=5
+            ) from None

@@ -1,0 +1,244 @@
+"""The intake API on `journey web` (docs/billing-integration.md, "The HTTP API"):
+
+- `POST /v1/journeys`, `GET|PATCH /v1/accounts/{account_id}`,
+  `POST /v1/accounts/{account_id}/payments`, `POST /v1/accounts/{account_id}/events`
+  (`rapport.intake.service` does each), `GET /openapi.json` (no key needed);
+- `Authorization: Bearer KEY` (`journey api-key create NAME`), else 401;
+- `Idempotency-Key` on every POST and PATCH: the first answer is kept 24 hours in the
+  store and a retry gets it again; the same key with another request gets 422, and while
+  the first still runs, 409;
+- per-key rate limits shared by every web process (`guard.RateLimits`, 429 with
+  Retry-After) and a body limit (`shield.BodyLimit`, the app's `BODY_LIMITS`), from
+  settings;
+- every refusal an RFC 9457 problem document naming the field (and echoing a
+  `payment_id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rapport.intake import keys
+from rapport.intake.openapi import document
+from rapport.intake.service import Intake, Problem
+from rapport.store.database import StoreUnavailable
+from rapport.store.intake import ApiKey, ApiKeys, IdempotencyKeys, scope_of
+from rapport.web.guard import RateLimits
+from rapport.web.problems import problem
+
+log = logging.getLogger("rapport.intake")
+KEPT = timedelta(hours=24)  # how long an Idempotency-Key's first answer is kept
+_ACCOUNT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+Handler = Callable[[Request, ApiKey, Any], Awaitable[tuple[int, BaseModel]]]
+
+
+class IntakeApi:
+    def __init__(
+        self,
+        intake: Intake,
+        api_keys: ApiKeys,
+        idempotency: IdempotencyKeys,
+        limits: RateLimits,
+        per_minute: int,
+    ) -> None:
+        self.intake, self.api_keys, self.idempotency = intake, api_keys, idempotency
+        self.limits, self.per_minute = limits, per_minute
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+            Route("/v1/journeys", self._writer(self.start), methods=["POST"]),
+            Route("/v1/accounts/{account_id}", self.status, methods=["GET"]),
+            Route("/v1/accounts/{account_id}", self._writer(self.update), methods=["PATCH"]),
+            Route("/v1/accounts/{account_id}/payments", self._writer(self.pay), methods=["POST"]),
+            Route("/v1/accounts/{account_id}/events", self._writer(self.event), methods=["POST"]),
+        ]
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(document())
+
+    # --- the operations ---------------------------------------------------------------
+
+    async def start(self, request: Request, key: ApiKey, body: Any) -> tuple[int, BaseModel]:
+        answer = await self.intake.start(body)
+        return (201 if answer.started else 200), answer
+
+    async def status(self, request: Request) -> Response:
+        async def read(key: ApiKey) -> Response:
+            account_id = _account_id(request)
+            return _json(200, await self.intake.status(account_id))
+
+        return await self._guarded(request, read)
+
+    async def update(self, request: Request, key: ApiKey, body: Any) -> tuple[int, BaseModel]:
+        return 200, await self.intake.update(_account_id(request), body)
+
+    async def pay(self, request: Request, key: ApiKey, body: Any) -> tuple[int, BaseModel]:
+        return 201, await self.intake.pay(_account_id(request), body)
+
+    async def event(self, request: Request, key: ApiKey, body: Any) -> tuple[int, BaseModel]:
+        reference = f"api:{key.key_id}:{request.headers.get('idempotency-key', '')}"
+        return 202, await self.intake.event(_account_id(request), body, reference)
+
+    # --- what every request passes --------------------------------------------------------
+
+    def _writer(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """A POST or PATCH: authenticated, rate-limited, its body read as JSON, answered
+        once per Idempotency-Key."""
+
+        async def endpoint(request: Request) -> Response:
+            async def write(key: ApiKey) -> Response:
+                return await self._once(request, key, handler)
+
+            return await self._guarded(request, write)
+
+        return endpoint
+
+    async def _guarded(
+        self, request: Request, then: Callable[[ApiKey], Awaitable[Response]]
+    ) -> Response:
+        try:
+            key = await asyncio.to_thread(
+                keys.verify, self.api_keys, request.headers.get("authorization")
+            )
+            if key is None:
+                return problem(
+                    401,
+                    "an API key is required: Authorization: Bearer KEY (journey api-key create)",
+                    headers={"WWW-Authenticate": 'Bearer realm="rapport"'},
+                )
+            limit = key.per_minute or self.per_minute
+            wait = await asyncio.to_thread(self.limits.key_allowed, "api", key.key_id, limit)
+            if wait is not None:
+                return problem(
+                    429,
+                    f"more than {limit} requests this minute for this API key",
+                    headers={"Retry-After": str(wait)},
+                )
+            return await then(key)
+        except Problem as refused:
+            return _problem(refused)
+        except StoreUnavailable as exc:
+            log.warning("store unavailable: %s", exc)
+            return problem(503, "the store did not answer; try again", headers={"Retry-After": "5"})
+
+    async def _once(self, request: Request, key: ApiKey, handler: Handler) -> Response:
+        given = request.headers.get("idempotency-key")
+        if given is None:
+            return problem(
+                400, "the Idempotency-Key header is required on POST and PATCH", "Idempotency-Key"
+            )
+        if not _IDEMPOTENCY_KEY.match(given):
+            return problem(
+                400, "Idempotency-Key: 1-255 printable ASCII characters", "Idempotency-Key"
+            )
+        raw = await request.body()
+        scope = scope_of(key.key_id, given)
+        digest = _request_hash(request, raw)
+        now = datetime.now(UTC)
+        remembered = await asyncio.to_thread(self.idempotency.claim, scope, digest, now, now + KEPT)
+        if remembered is not None:
+            if remembered.request_hash != digest:
+                return problem(
+                    422,
+                    "this Idempotency-Key was used for another request (another path or "
+                    "body) in the last 24 hours: use a new key for a new request",
+                    "Idempotency-Key",
+                )
+            if remembered.status is None:
+                return problem(
+                    409,
+                    "the first request with this Idempotency-Key is still running; retry",
+                    headers={"Retry-After": "1"},
+                )
+            return _replayed(remembered.status, remembered.body or "", remembered.location)
+        try:
+            response = await self._answer(request, key, handler, raw)
+        except BaseException:
+            await asyncio.to_thread(self.idempotency.release, scope)
+            raise
+        if response.status_code >= 500 or response.status_code == 429:
+            await asyncio.to_thread(self.idempotency.release, scope)  # try again: not an answer
+        else:
+            await asyncio.to_thread(
+                self.idempotency.answer,
+                scope,
+                response.status_code,
+                bytes(response.body).decode(),
+                response.headers.get("location"),
+            )
+        return response
+
+    async def _answer(
+        self, request: Request, key: ApiKey, handler: Handler, raw: bytes
+    ) -> Response:
+        try:
+            body = json.loads(raw) if raw else None
+        except (ValueError, RecursionError) as exc:
+            return problem(400, f"the body is not JSON: {exc}"[:300])
+        try:
+            status, answer = await handler(request, key, body)
+        except Problem as refused:
+            return _problem(refused)
+        response = _json(status, answer)
+        if status == 201 and request.url.path == "/v1/journeys":
+            account_id = getattr(answer, "account_id", "")
+            response.headers["Location"] = f"/v1/accounts/{account_id}"
+        return response
+
+
+def _account_id(request: Request) -> str:
+    account_id = str(request.path_params["account_id"])
+    if not _ACCOUNT.match(account_id):
+        raise Problem(422, "account_id: 1-64 of A-Z a-z 0-9 . _ -", "account_id")
+    return account_id
+
+
+def _request_hash(request: Request, raw: bytes) -> str:
+    """What makes a request the same request: method, path and body (as JSON means it,
+    so a retry that writes its keys in another order is the same)."""
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        body = raw
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+    ).hexdigest()
+
+
+def _json(status: int, answer: BaseModel) -> Response:
+    return Response(answer.model_dump_json(), status_code=status, media_type="application/json")
+
+
+def _replayed(status: int, body: str, location: str | None) -> Response:
+    media = "application/problem+json" if status >= 400 else "application/json"
+    headers = {"Idempotent-Replayed": "true"}
+    if location:
+        headers["Location"] = location
+    return Response(body, status_code=status, media_type=media, headers=headers)
+
+
+def _problem(refused: Problem) -> Response:
+    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+    errors = [e.model_dump() for e in refused.errors] or None
+    return problem(
+        refused.status,
+        refused.detail,
+        refused.field,
+        headers=headers,
+        payment_id=refused.payment_id,
+        errors=errors,
+    )

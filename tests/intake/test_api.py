@@ -1,0 +1,434 @@
+"""The intake API against the real web app on loopback, with the real dev server and a
+worker: every endpoint, API keys, idempotent retries, rate and body limits, problem
+documents, and /openapi.json beside schemas/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from rapport.contract.schemas import FOLDER
+from rapport.intake import keys
+from rapport.store.intake import ApiKeys
+from rapport.store.payments import PaymentLedger
+from tests.web.portal_rig import Rig, portal_rig
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
+    async with portal_rig(tmp_path_factory.mktemp("intake-api"), api_requests_per_key=5000) as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def key(rig: Rig) -> str:
+    return keys.create(ApiKeys(rig.store), f"billing-{uuid.uuid4().hex[:6]}").key
+
+
+@pytest_asyncio.fixture
+async def api(rig: Rig, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=rig.web, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as client:
+        yield client
+
+
+def once() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+def start_body(rig: Rig, account_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "account": rig.account(account_id, **changes).model_dump(mode="json"),
+        "journey": "portal",
+    }
+
+
+def is_problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    document: dict[str, Any] = response.json()
+    assert document["status"] == status
+    assert document["title"]
+    assert document["detail"]
+    assert "Traceback" not in response.text
+    if field is not None:
+        assert document["field"] == field, document
+    return document
+
+
+async def started(api: httpx.AsyncClient, rig: Rig) -> str:
+    account_id = f"API-{uuid.uuid4().hex[:8]}"
+    response = await api.post("/v1/journeys", json=start_body(rig, account_id), headers=once())
+    assert response.status_code == 201, response.text
+    return account_id
+
+
+async def test_every_endpoint_needs_a_live_key(rig: Rig, key: str) -> None:
+    calls = [
+        ("POST", "/v1/journeys"),
+        ("GET", "/v1/accounts/A-1"),
+        ("PATCH", "/v1/accounts/A-1"),
+        ("POST", "/v1/accounts/A-1/payments"),
+        ("POST", "/v1/accounts/A-1/events"),
+    ]
+    revoked = keys.create(ApiKeys(rig.store), f"old-{uuid.uuid4().hex[:6]}")
+    assert ApiKeys(rig.store).revoke(
+        revoked.name, __import__("datetime").datetime.now(tz=__import__("datetime").UTC)
+    )
+    async with httpx.AsyncClient(base_url=rig.web) as http:
+        headers_tried: tuple[str | bytes | None, ...] = (
+            None,
+            "Bearer nonsense",
+            f"Bearer {key[:-1]}x",  # the right id, a wrong secret
+            f"Bearer {revoked.key}",
+            f"Basic {key}",
+            "Bearer rk_\u00e9".encode("latin-1"),
+        )
+        for header in headers_tried:
+            for method, path in calls:
+                headers: list[tuple[bytes, bytes]] = [
+                    (b"Idempotency-Key", uuid.uuid4().hex.encode())
+                ]
+                if header:
+                    given = header if isinstance(header, bytes) else header.encode()
+                    headers.append((b"Authorization", given))
+                response = await http.request(method, path, headers=headers, json={})
+                document = is_problem(response, 401)
+                assert response.headers["WWW-Authenticate"].startswith("Bearer")
+                assert "journey api-key create" in document["detail"]
+        spec = await http.get("/openapi.json")  # the description needs no key
+        assert spec.status_code == 200
+
+
+async def test_start_returns_the_running_journey_and_says_when_data_differs(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    account_id = f"API-{uuid.uuid4().hex[:8]}"
+    body = start_body(rig, account_id)
+    first = await api.post("/v1/journeys", json=body, headers=once())
+    assert first.status_code == 201, first.text
+    assert first.headers["Location"] == f"/v1/accounts/{account_id}"
+    answer = first.json()
+    assert answer["started"] is True
+    assert answer["workflow_id"] == f"delinquency-{account_id}"
+
+    same_meaning = json.loads(json.dumps(body))
+    same_meaning["account"]["balance"] = str(float(body["account"]["balance"]))  # "300.0"
+    same_meaning["account"]["consent"] = dict(reversed(body["account"]["consent"].items()))
+    again = await api.post("/v1/journeys", json=same_meaning, headers=once())
+    assert again.status_code == 200, again.text
+    assert again.json()["started"] is False
+    assert again.json()["differs"] is False  # the same account, written another way
+
+    other = json.loads(json.dumps(body))
+    other["account"]["days_past_due"] = body["account"]["days_past_due"] + 3
+    changed = await api.post("/v1/journeys", json=other, headers=once())
+    assert changed.json()["differs"] is True
+    assert changed.json()["run_id"] == answer["run_id"]
+
+
+async def test_a_bad_start_is_refused_in_the_call_naming_the_field(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    body = start_body(rig, "BAD-1")
+    body["account"]["balance"] = "-5.00"
+    document = is_problem(
+        await api.post("/v1/journeys", json=body, headers=once()), 422, "account.balance"
+    )
+    assert "greater than zero" in document["detail"]
+    body = start_body(rig, "BAD-2")
+    body["account"]["customer"]["timezone"] = "Mars/Olympus"
+    body["account"]["currency"] = "usd"
+    document = is_problem(await api.post("/v1/journeys", json=body, headers=once()), 422)
+    assert {e["field"] for e in document["errors"]} == {
+        "account.customer.timezone",
+        "account.currency",
+    }
+    body = start_body(rig, "BAD-3")
+    body["journey"] = "no-such-journey"
+    document = is_problem(await api.post("/v1/journeys", json=body, headers=once()), 422, "journey")
+    assert "portal" in document["detail"]  # the journeys there are
+    is_problem(await api.post("/v1/journeys", content=b"{not json", headers=once()), 400)
+    is_problem(await api.post("/v1/journeys", json=[1, 2], headers=once()), 422)
+    document = is_problem(await api.post("/v1/journeys", json=body), 400, "Idempotency-Key")
+    is_problem(await api.get("/v1/accounts/no%20spaces"), 422, "account_id")
+    is_problem(await api.get("/v1/nothing-here"), 404)
+    is_problem(await api.delete("/v1/journeys"), 405)
+
+
+async def test_a_retry_gets_the_first_answer_and_another_request_under_its_key_is_refused(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    account_id = f"API-{uuid.uuid4().hex[:8]}"
+    headers = once()
+    body = start_body(rig, account_id)
+    first = await api.post("/v1/journeys", json=body, headers=headers)
+    retry = await api.post(
+        "/v1/journeys",
+        content=json.dumps(body, indent=2),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert first.status_code == retry.status_code == 201  # not 200: the first answer, again
+    assert retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.headers["Location"] == first.headers["Location"]
+    other = start_body(rig, f"{account_id}-2")
+    is_problem(await api.post("/v1/journeys", json=other, headers=headers), 422, "Idempotency-Key")
+    # a refusal is an answer too: the same bad request gets the same refusal
+    bad = {"amount": "-1", "currency": "USD", "payment_id": "P-neg"}
+    pay_headers = once()
+    one = await api.post(f"/v1/accounts/{account_id}/payments", json=bad, headers=pay_headers)
+    two = await api.post(f"/v1/accounts/{account_id}/payments", json=bad, headers=pay_headers)
+    assert one.status_code == two.status_code == 422, (one.text, two.text)
+    assert one.json() == two.json()
+    assert two.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_status_update_and_their_refusals(api: httpx.AsyncClient, rig: Rig) -> None:
+    account_id = await started(api, rig)
+    status = await api.get(f"/v1/accounts/{account_id}")
+    assert status.status_code == 200, status.text
+    assert status.json()["account_id"] == account_id
+    assert status.json()["journey_id"] == "portal"
+    is_problem(await api.get("/v1/accounts/NOBODY-1"), 404)
+
+    update = await api.patch(
+        f"/v1/accounts/{account_id}",
+        json={"days_past_due": 40, "attributes": {"tier": "gold"}},
+        headers=once(),
+    )
+    assert update.status_code == 200, update.text
+    assert update.json()["updated"] == ["attributes", "days_past_due"]
+    is_problem(
+        await api.patch(f"/v1/accounts/{account_id}", json={"balance": "12.345"}, headers=once()),
+        422,
+        "balance",
+    )
+    is_problem(
+        await api.patch(f"/v1/accounts/{account_id}", json={"colour": "red"}, headers=once()),
+        422,
+        "colour",
+    )
+    is_problem(await api.patch(f"/v1/accounts/{account_id}", json={}, headers=once()), 422)
+    is_problem(
+        await api.patch("/v1/accounts/NOBODY-2", json={"days_past_due": 3}, headers=once()), 404
+    )
+
+
+async def test_a_payment_goes_through_the_ledger_then_ends_the_journey_paid(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    account_id = await started(api, rig)
+    bad = await api.post(
+        f"/v1/accounts/{account_id}/payments",
+        json={"amount": "10.001", "currency": "USD", "payment_id": "PAY-odd"},
+        headers=once(),
+    )
+    assert is_problem(bad, 422, "amount")["payment_id"] == "PAY-odd"  # echoed
+    wrong = await api.post(
+        f"/v1/accounts/{account_id}/payments",
+        json={"amount": "10.00", "currency": "EUR", "payment_id": "PAY-eur"},
+        headers=once(),
+    )
+    assert is_problem(wrong, 422, "currency")["payment_id"] == "PAY-eur"
+    paid = await api.post(
+        f"/v1/accounts/{account_id}/payments",
+        json={"amount": "300.00", "currency": "USD", "payment_id": "PAY-all"},
+        headers=once(),
+    )
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["applied"] is True
+    assert paid.json()["status"] == "succeeded"
+    ledger = PaymentLedger(rig.store).for_account(account_id)
+    assert [(p.payment_id, p.source) for p in ledger] == [("PAY-all", "api")]
+    status = await rig.status_when(account_id, lambda s: s.outcome == "paid")
+    assert status.balance == 0
+
+
+async def test_money_for_an_account_without_a_journey_stays_in_the_ledger(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    account_id = f"NONE-{uuid.uuid4().hex[:6]}"
+    kept = await api.post(
+        f"/v1/accounts/{account_id}/payments",
+        json={"amount": "20.00", "currency": "USD", "payment_id": "PAY-orphan"},
+        headers=once(),
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["applied"] is False
+    assert [p.payment_id for p in PaymentLedger(rig.store).for_account(account_id)] == [
+        "PAY-orphan"
+    ]
+
+
+async def test_events_an_opt_out_is_in_the_consent_record_first(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    account_id = await started(api, rig)
+    out = await api.post(
+        f"/v1/accounts/{account_id}/events",
+        json={"type": "opt_out", "channel": "sms"},
+        headers=once(),
+    )
+    assert out.status_code == 202, out.text
+    assert out.json()["consent_recorded"] is True
+    assert out.json()["journey_running"] is True
+    entries = rig.consent.entries(account_id)
+    assert [(e.action, e.channel, e.source) for e in entries] == [("opt_out", "sms", "api")]
+    await rig.status_when(account_id, lambda s: "sms" in s.suppressed_channels)
+
+    # with no journey running the word is still kept, for the next journey
+    nobody = f"GONE-{uuid.uuid4().hex[:6]}"
+    ceased = await api.post(
+        f"/v1/accounts/{nobody}/events", json={"type": "cease_communication"}, headers=once()
+    )
+    assert ceased.status_code == 202, ceased.text
+    assert ceased.json() == {
+        "account_id": nobody,
+        "type": "cease_communication",
+        "consent_recorded": True,
+        "journey_running": False,
+        "plan": None,
+    }
+    assert [e.action for e in rig.consent.entries(nobody)] == ["cease"]
+
+
+async def test_events_are_checked_in_the_call(api: httpx.AsyncClient, rig: Rig) -> None:
+    account_id = await started(api, rig)
+    path = f"/v1/accounts/{account_id}/events"
+    document = is_problem(
+        await api.post(path, json={"type": "opt_outt", "channel": "sms"}, headers=once()),
+        422,
+        "type",
+    )
+    assert "opt_out" in document["detail"]  # the events there are
+    is_problem(
+        await api.post(path, json={"type": "opt_out", "channel": "fax"}, headers=once()),
+        422,
+        "opt_out.channel",
+    )
+    money = await api.post(
+        path,
+        json={"type": "payment_received", "amount": "5.00", "payment_id": "P-5"},
+        headers=once(),
+    )
+    assert "/payments" in is_problem(money, 422, "type")["detail"]
+    assert money.json()["payment_id"] == "P-5"
+    plan = await api.post(path, json={"type": "accept_plan", "installments": 5}, headers=once())
+    assert "5" in is_problem(plan, 422)["detail"]  # not one of the offered
+    taken = await api.post(path, json={"type": "accept_plan", "installments": 3}, headers=once())
+    assert taken.status_code == 202, taken.text
+    assert taken.json()["plan"]["installments"] == 3
+    hardship = await api.post(path, json={"type": "hardship_reported"}, headers=once())
+    assert hardship.status_code in (202, 409), hardship.text  # the plan may have ended it
+    is_problem(
+        await api.post("/v1/accounts/NOBODY-3/events", json={"type": "pause"}, headers=once()), 404
+    )
+
+
+async def test_rate_limits_per_key_and_the_body_limit(rig: Rig) -> None:
+    fresh = keys.create(ApiKeys(rig.store), f"burst-{uuid.uuid4().hex[:6]}", per_minute=50).key
+    async with httpx.AsyncClient(
+        base_url=rig.web, headers={"Authorization": f"Bearer {fresh}"}
+    ) as api:
+        answers = await asyncio.gather(*(api.get("/v1/accounts/NOBODY-4") for _ in range(60)))
+        limited = [r for r in answers if r.status_code == 429]
+        if not limited:  # the minute turned over during the burst: once more
+            answers = await asyncio.gather(*(api.get("/v1/accounts/NOBODY-4") for _ in range(60)))
+            limited = [r for r in answers if r.status_code == 429]
+        assert limited
+        document = is_problem(limited[0], 429)
+        assert "50 requests" in document["detail"]
+        assert 1 <= int(limited[0].headers["Retry-After"]) <= 60
+        big = await api.post("/v1/journeys", content=b"x" * (64 * 1024 + 1), headers=once())
+        is_problem(big, 413)
+
+
+def test_openapi_and_schemas_agree() -> None:
+    """/openapi.json is built from the models schemas/ is written from: same fields, same
+    rules (and a test of schemas/ keeps those files current)."""
+    from rapport.intake.openapi import document
+
+    spec = document()["components"]["schemas"]
+
+    def schema_file(name: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((FOLDER / f"{name}.schema.json").read_text())
+        return loaded
+
+    for component, file in (
+        ("JourneyStart", "journey-input"),
+        ("AccountUpdated", "account_updated"),
+        ("JourneyStatus", "journey-status"),
+        ("Account", "account"),
+    ):
+        in_file = schema_file(file)
+        mine = spec[component]
+        assert mine["properties"].keys() == in_file["properties"].keys(), component
+        assert sorted(mine.get("required", [])) == sorted(in_file.get("required", [])), component
+        for name, prop in in_file["properties"].items():
+            if "pattern" in prop:
+                assert mine["properties"][name]["pattern"] == prop["pattern"], (component, name)
+    payment = schema_file("payment_received")["properties"]
+    assert spec["PaymentRequest"]["properties"]["amount"]["pattern"] == payment["amount"]["pattern"]
+    assert (
+        spec["OptOutEvent"]["properties"]["channel"]
+        == schema_file("opt_out")["properties"]["channel"]
+    )
+
+
+async def test_schemathesis_finds_no_5xx_and_every_answer_fits_the_description(
+    rig: Rig, key: str, tmp_path: Any
+) -> None:
+    """Schemathesis reads /openapi.json from the running app and sends what it describes
+    (bounded examples, a fixed seed): no 5xx, every answer's status, content type and body
+    as documented."""
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{rig.web}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {key}",
+        "--checks",
+        "not_a_server_error,status_code_conformance,content_type_conformance,"
+        "response_schema_conformance,response_headers_conformance",
+        "--mode",
+        "positive",
+        "--max-examples",
+        "15",
+        "--seed",
+        "27",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 170)
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text[-6000:]
+    assert " 0 passed" not in text  # it sent something
+    assert "Rate limited" not in text
