@@ -3,14 +3,23 @@ API's keys) and `journey import FILE` (a daily file of delinquent accounts)."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from rapport.cli.app import fail, main
+from rapport.cli.app import exit_now, fail, main
 from rapport.runtime.settings import load_settings
 from rapport.store.database import Store, StoreUnavailable
-from rapport.store.intake import ApiKeys, NameTaken
+from rapport.store.intake import ApiKeys, ImportBook, NameTaken
+
+if TYPE_CHECKING:
+    from rapport.intake.files import RowProblem
+    from rapport.intake.importer import Summary
 
 
 def open_keys() -> ApiKeys:
@@ -73,3 +82,137 @@ def revoke(name_or_id: str) -> None:
     if not open_keys().revoke(name_or_id, datetime.now(UTC)):
         fail([f"no live API key is named or has the id {name_or_id!r} (journey api-key list)"])
     click.echo(f"API key {name_or_id} revoked")
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Say what would happen; change nothing.")
+@click.option(
+    "--errors",
+    "errors_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write each bad row's line, account and field (never its values) to this CSV file.",
+)
+@click.option(
+    "--close-missing",
+    is_flag=True,
+    help="End the running journeys of accounts earlier files placed and this one does not "
+    "(outcome closed_by_billing).",
+)
+def import_file(file: Path, dry_run: bool, errors_file: Path | None, close_missing: bool) -> None:
+    """Place the accounts of FILE (.csv or .jsonl, one account a row; columns in
+    docs/billing-integration.md): start journeys for new accounts, send account_updated for
+    changed ones, nothing for the same row again. Exit 1 when any row was bad."""
+    from rapport.intake.files import FileProblem, count_rows
+    from rapport.intake.importer import Importer
+
+    settings = load_settings()
+    store = Store(settings.store_url())
+    try:
+        store.ready(settings.address_sealer())
+    except StoreUnavailable as exc:
+        fail([f"the store: {exc}"])
+    writer = ErrorsFile(errors_file) if errors_file else None
+    bar = ProgressBar(count_rows(file), file.name)
+
+    async def run() -> Summary:
+        journeys = None
+        if not dry_run:
+            from rapport.client import Journeys
+            from rapport.runtime.temporal import connect
+
+            journeys = Journeys(await connect(settings), settings)
+        importer = Importer(
+            journeys,
+            ImportBook(store),
+            dry_run,
+            close_missing,
+            progress=bar.advance,
+            report=writer.write if writer else lambda line, account, problem: None,
+        )
+        return await importer.file(file)
+
+    started = time.perf_counter()
+    try:
+        with bar:
+            summary = asyncio.run(run())
+    except FileProblem as exc:
+        exit_now(1, [str(exc)])
+    except (StoreUnavailable, RuntimeError) as exc:
+        exit_now(1, [f"import stopped: {exc}"])
+    finally:
+        if writer:
+            writer.close()
+    for line, _account_id, problem in summary.first_problems:
+        click.echo(f"{file}:{line}: {problem.field}: {problem.detail}", err=True)
+    if summary.bad > len(summary.first_problems):
+        more = summary.bad - len(summary.first_problems)
+        where = f" (every one in {errors_file})" if errors_file else " (--errors FILE lists them)"
+        click.echo(f"... and {more} more bad rows{where}", err=True)
+    if close_missing and summary.unnamed:
+        click.echo(
+            "--close-missing closed nothing: some rows' accounts could not be read", err=True
+        )
+    click.echo(summary.line(file, time.perf_counter() - started, dry_run))
+    exit_now(1 if summary.bad else 0)
+
+
+class ErrorsFile:
+    """`--errors FILE`: a CSV of line, account_id, field, error (no values from the row)."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("w", newline="", encoding="utf-8")
+        self.csv = csv.writer(self.file)
+        self.csv.writerow(["line", "account_id", "field", "error"])
+
+    def write(self, line: int, account_id: str | None, problem: RowProblem) -> None:
+        self.csv.writerow([line, account_id or "", problem.field, problem.detail])
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class ProgressBar:
+    """Rows done of all, the rate and the time left, on the terminal's stderr (nothing
+    when it is not a terminal: logs and CI get the summary line alone). rich, not tqdm:
+    it was already installed, draws rate and ETA as columns, and stays off the stdout the
+    summary line goes to."""
+
+    def __init__(self, total: int, name: str) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} rows/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not console.is_terminal,
+            transient=False,
+        )
+        self.task = self.progress.add_task(name, total=total, rate="-")
+
+    def advance(self, rows: int) -> None:
+        self.progress.advance(self.task, rows)
+        speed = self.progress.tasks[0].speed
+        self.progress.update(self.task, rate=f"{speed:,.0f}" if speed else "-")
+
+    def __enter__(self) -> ProgressBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()

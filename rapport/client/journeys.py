@@ -73,10 +73,12 @@ class Journeys:
             self._ledger = PaymentLedger(store)
         return self._ledger
 
-    async def start(self, account: Account, journey: str | None = None) -> Started:
+    async def start(
+        self, account: Account, journey: str | None = None, compare: bool = True
+    ) -> Started:
         """Start the account's journey; if one is running, return it unchanged and say
-        whether it holds other data (send `account_updated` to change it). An account that
-        comes back after its journey closed starts a new one."""
+        whether it holds other data (`compare`: asks the journey; send `account_updated` to
+        change it). An account that comes back after its journey closed starts a new one."""
         handle = await self.client.start_workflow(
             WORKFLOW_TYPE,
             JourneyStart(account=account, journey=journey),
@@ -92,6 +94,8 @@ class Journeys:
         response = getattr(handle, "_start_workflow_response", None)
         if response is None or getattr(response, "started", True):
             return Started(handle=handle, already_running=False, differs=False)
+        if not compare:
+            return Started(handle=handle, already_running=True, differs=False)
         running = await self.status(account.account_id)
         return Started(
             handle=handle,

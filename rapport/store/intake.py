@@ -266,10 +266,11 @@ class ImportBook:
             raise _failed("imports not read", exc) from None
         return {row.account_id: Placed(row.digest, row.open) for row in rows}
 
-    def seen(self, run: str, account_ids: Sequence[str]) -> None:
-        """Note what this run read (a row repeated in the file is noted once)."""
+    def seen(self, run: str, account_ids: Sequence[str]) -> set[str]:
+        """Note what this run read; those it had read before (a row repeated in the
+        file)."""
         if not account_ids:
-            return
+            return set()
         try:
             with self.store.begin() as connection:
                 known = set(
@@ -286,6 +287,7 @@ class ImportBook:
                     )
         except SQLAlchemyError as exc:
             raise _failed("import progress not kept", exc) from None
+        return known
 
     def place(self, rows: Sequence[tuple[str, str, bool]], at: datetime) -> None:
         """Keep (account id, digest, open) for accounts placed or changed."""

@@ -1,0 +1,249 @@
+"""`journey import FILE` against the real dev server and a worker: good and bad rows, a
+second run starts nothing, a changed row updates, --close-missing closes, --dry-run changes
+nothing, JSONL too; and 100,000 rows in bounded memory (RSS measured)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowExecutionStatus
+
+from rapport.cli.demo import midday_zone
+from rapport.contract.names import workflow_id
+from tests.web.portal_rig import Rig, portal_rig
+
+pytestmark = pytest.mark.timeout(240)
+HEADER = [
+    "account_id",
+    "customer.first_name",
+    "customer.phone",
+    "customer.timezone",
+    "balance",
+    "currency",
+    "days_past_due",
+    "consent.sms",
+    "attributes.tier",
+    "journey",
+]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
+    async with portal_rig(tmp_path_factory.mktemp("intake-import")) as r:
+        yield r
+
+
+def row(account_id: str, **changes: str) -> dict[str, str]:
+    values = {
+        "account_id": account_id,
+        "customer.first_name": "Quinn",
+        "customer.phone": "+12125550199",
+        "customer.timezone": midday_zone(),
+        "balance": "120.00",
+        "currency": "USD",
+        "days_past_due": "12",
+        "consent.sms": "true",
+        "attributes.tier": "gold",
+        "journey": "portal",
+    }
+    return {**values, **changes}
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], header: list[str] = HEADER) -> Path:
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def journey_import(rig: Rig, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": rig.temporal_address,
+        "JOURNEY_TASK_QUEUE": rig.settings.task_queue,
+        "RAPPORT_DATA_DIR": str(rig.settings.data_dir),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "import", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
+
+
+async def run_id(rig: Rig, account_id: str) -> str:
+    description = await rig.client.get_workflow_handle(workflow_id(account_id)).describe()
+    return description.run_id
+
+
+async def test_good_and_bad_rows_then_a_second_run_starts_nothing(rig: Rig, tmp_path: Path) -> None:
+    ids = [f"IMP-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    rows = [
+        row(ids[0]),
+        row("BAD-1", balance="-3.00"),
+        row(ids[1]),
+        row("BAD-2", **{"customer.timezone": "Mars/Olympus", "customer.first_name": "Zed"}),
+        row(ids[2]),
+        row(ids[0]),  # the same account twice in one file
+    ]
+    file = write_csv(tmp_path / "placements.csv", rows)
+    errors = tmp_path / "errors.csv"
+    first = journey_import(rig, file, "--errors", errors)
+    assert first.returncode == 1, first.stderr
+    assert "6 rows" in first.stdout
+    assert "3 started, 0 updated, 0 unchanged, 0 closed, 3 bad" in first.stdout
+    assert f"{file}:3: balance: " in first.stderr
+    assert f"{file}:5: customer.timezone: " in first.stderr
+    with errors.open() as found:
+        reported = list(csv.DictReader(found))
+    assert [(r["line"], r["account_id"], r["field"]) for r in reported] == [
+        ("3", "BAD-1", "balance"),
+        ("5", "BAD-2", "customer.timezone"),
+        ("7", ids[0], "account_id"),
+    ]
+    assert "appears again (first at line 2)" in reported[2]["error"]
+    assert "Zed" not in errors.read_text()  # line and field, never the row's values
+    runs = [await run_id(rig, account_id) for account_id in ids]
+
+    good = write_csv(tmp_path / "good.csv", [row(i) for i in ids])
+    again = journey_import(rig, good)
+    assert again.returncode == 0, again.stderr
+    assert "0 started, 0 updated, 3 unchanged, 0 closed, 0 bad" in again.stdout
+    assert [await run_id(rig, account_id) for account_id in ids] == runs  # nothing new
+
+
+async def test_a_changed_row_updates_and_a_missing_account_is_closed(
+    rig: Rig, tmp_path: Path
+) -> None:
+    ids = [f"CHG-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    assert (
+        journey_import(rig, write_csv(tmp_path / "day1.csv", [row(i) for i in ids])).returncode == 0
+    )
+    await rig.status_when(ids[0], lambda s: s.step is not None)
+    day2 = write_csv(tmp_path / "day2.csv", [row(ids[0], balance="80.00"), row(ids[1])])
+
+    dry = journey_import(rig, day2, "--dry-run", "--close-missing")
+    assert dry.returncode == 0, dry.stderr
+    assert "0 would start, 1 would update, 1 unchanged, " in dry.stdout
+    assert "dry run: nothing changed" in dry.stdout
+    assert (await rig.status(ids[0])).balance == 120
+
+    done = journey_import(rig, day2, "--close-missing")
+    assert done.returncode == 0, done.stderr
+    assert "0 started, 1 updated, 1 unchanged, " in done.stdout
+    assert await rig.status_when(ids[0], lambda s: s.balance == 80)
+    closed = rig.client.get_workflow_handle(workflow_id(ids[2]))
+    assert (await closed.result())["outcome"] == "closed_by_billing"
+    assert (await rig.client.get_workflow_handle(workflow_id(ids[1])).describe()).status == (
+        WorkflowExecutionStatus.RUNNING
+    )
+    # the closed account comes back in a later file: a journey starts again
+    back = journey_import(rig, write_csv(tmp_path / "day3.csv", [row(i) for i in ids]))
+    assert "1 started" in back.stdout
+
+
+async def test_a_dry_run_starts_nothing_and_jsonl_is_read_too(rig: Rig, tmp_path: Path) -> None:
+    account_id = f"JSN-{uuid.uuid4().hex[:6]}"
+    account = rig.account(account_id).model_dump(mode="json")
+    lines = [
+        json.dumps({"account": account, "journey": "portal"}),
+        "{not json",
+        json.dumps({**account, "account_id": f"{account_id}-b", "journey": "portal"}),
+    ]
+    file = tmp_path / "placements.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    dry = journey_import(rig, file, "--dry-run")
+    assert dry.returncode == 1
+    assert "2 would start" in dry.stdout
+    assert f"{file}:2: (row): not JSON" in dry.stderr
+    with pytest.raises(Exception, match="not found"):
+        await rig.client.get_workflow_handle(workflow_id(account_id)).describe()
+    real = journey_import(rig, file)
+    assert "2 started" in real.stdout
+    assert await run_id(rig, account_id)
+
+
+def test_an_unknown_column_stops_the_file_at_its_header(tmp_path: Path) -> None:
+    header = [*HEADER[:2], "customer.emial", *HEADER[2:]]
+    file = write_csv(
+        tmp_path / "typo.csv", [{**row("X-1"), "customer.emial": "x@example.com"}], header
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "import", str(file), "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert (
+        "typo.csv:1: column 3 'customer.emial' is not an account field; did you mean customer.email?"
+        in done.stderr
+    )
+
+
+def peak_rss_of_import(tmp_path: Path, rows: int) -> tuple[int, str]:
+    """Peak RSS (KiB) of `journey import --dry-run` over `rows` generated rows."""
+    file = tmp_path / f"rows-{rows}.csv"
+    with file.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        zone = midday_zone()
+        for i in range(rows):
+            writer.writerow(
+                [
+                    f"R-{i}",
+                    "Quinn",
+                    "+12125550199",
+                    zone,
+                    "120.00",
+                    "USD",
+                    "12",
+                    "true",
+                    "gold",
+                    "portal",
+                ]
+            )
+    script = (  # the command exits with os._exit (exit_now): report the peak first
+        "import os, resource, sys\n"
+        "leave = os._exit\n"
+        "def report(code):\n"
+        "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    print('RSS', rss, file=sys.stderr, flush=True)\n"
+        "    leave(code)\n"
+        "os._exit = report\n"
+        "from rapport.cli import main\n"
+        "main(['import', sys.argv[1], '--dry-run'])\n"
+    )
+    env = {**os.environ, "RAPPORT_DATA_DIR": str(tmp_path / f"data-{rows}")}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(file)],
+        capture_output=True,
+        text=True,
+        timeout=220,
+        env=env,
+    )
+    assert f"{rows} rows" in done.stdout, done.stderr[-2000:]
+    return int(done.stderr.rsplit("RSS", 1)[1].split()[0]), done.stdout
+
+
+def test_a_hundred_thousand_rows_in_bounded_memory(tmp_path: Path) -> None:
+    """Memory does not grow with the file: 100,000 rows peak within a few MiB of 10,000."""
+    small, _ = peak_rss_of_import(tmp_path, 10_000)
+    large, summary = peak_rss_of_import(tmp_path, 100_000)
+    print(
+        f"peak RSS: 10,000 rows {small / 1024:.0f} MiB, 100,000 rows {large / 1024:.0f} MiB; {summary}"
+    )
+    assert "100000 would start" in summary
+    assert large < 400 * 1024
+    assert large - small < 40 * 1024  # KiB: a file ten times longer, (almost) no more memory
