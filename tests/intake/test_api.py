@@ -426,6 +426,7 @@ async def test_schemathesis_finds_no_5xx_and_every_answer_fits_the_description(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        cwd=tmp_path,  # its cache folder, not the checkout's
     )
     output, _ = await asyncio.wait_for(process.communicate(), 170)
     text = output.decode(errors="replace")
