@@ -45,6 +45,9 @@ test: lint
 	  printf '\n%s\n%s\n%s\n\n' '!!!!!!!!!! NO BROWSER: the portal browser tests will be SKIPPED !!!!!!!!!!' \
 	  'Install Debian chromium (sudo apt-get install -y chromium); .ci/run does, and fails without it.' \
 	  '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  printf '\n%s\n%s\n\n' '!!!!!!!!!! NO NODE: the cross-language (TypeScript) test will be SKIPPED !!!!!!!!!!' \
+	  'Install Node and npm (sudo apt-get install -y nodejs npm); .ci/run does, and fails without it.'
 	$(BIN)/pytest -q
 
 # The embedded Temporal server with its web UI, the worker and demo journeys.
