@@ -52,6 +52,7 @@ def archive() -> Iterator[None]:
     [
         "v2",
         "v2/zone-from-wall-clock",
+        "v2/before-stops",
         "v2-encrypted",
     ],
 )

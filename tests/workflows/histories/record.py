@@ -39,6 +39,8 @@ RECORDED = {
     "early_stage_handoff": "behind_no_response.yaml",
     "hardship": "hardship_plan.yaml",
     "early_stage_plan_jpy": "yen_plan.yaml",
+    "early_stage_stops": "opt_out_then_cease.yaml",
+    "early_stage_dispute": "night_owl_dispute.yaml",
 }
 
 
