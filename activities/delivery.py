@@ -30,7 +30,13 @@ from rapport.catalog import registry
 from rapport.channels import CHANNELS
 from rapport.compliance.rules import OPT_OUT_REQUIRED
 from rapport.consent.book import ConsentBook, Refusal
-from rapport.contract.activities import HandoffRequest, PaymentCheck, SendMessage, SendOutcome
+from rapport.contract.activities import (
+    DeliveryRecord,
+    HandoffRequest,
+    PaymentCheck,
+    SendMessage,
+    SendOutcome,
+)
 from rapport.language.context import AccountView, message_context
 from rapport.language.templates import TemplateProblem
 from rapport.providers.base import Outgoing, PermanentFailure, Router, TransientFailure
@@ -46,15 +52,21 @@ from rapport.security.links import (
 from rapport.store.database import StoreUnavailable
 from rapport.store.deliveries import DeliveryLog
 from rapport.store.links import Link, LinkBook
+from rapport.store.stops import JourneyStops
 
 WINDOW_CLOSED = "WindowClosed"
 UNDELIVERABLE = "Undeliverable"
 DEFAULT_PORTAL = "http://localhost:8000"
-HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is a few times this
+# Seconds between heartbeats while a send waits (on billing, the store, the provider): a
+# stop reaches a send in flight through the heartbeat's answer, so within about this
+# (the worker's heartbeat throttle is set to match, see rapport.runtime.workers).
+HEARTBEAT_EVERY = 0.2
+DELIVERY_LOG_TRIES = 4  # then the workflow records it, with retries of its own
 TRANSIENT = (
     TransientFailure,
     BillingUnavailable,
     StoreUnavailable,
+    SQLAlchemyError,  # the store failing after the consent check (a link, a definition)
     httpx.TransportError,
     OSError,
     TimeoutError,
@@ -73,6 +85,7 @@ class DeliveryActivities:
         deliveries: DeliveryLog | None = None,
         links: LinkBook | None = None,
         portal_url: str = DEFAULT_PORTAL,
+        stops: JourneyStops | None = None,
     ) -> None:
         self.providers = providers
         self.signer = signer
@@ -80,6 +93,7 @@ class DeliveryActivities:
         self.consent = consent
         self.deliveries = deliveries
         self.links, self.portal_url = links, portal_url.rstrip("/")
+        self.stops = stops
 
     @activity.defn(name="send_message")
     async def send_message(self, request: SendMessage) -> SendOutcome:
@@ -136,13 +150,46 @@ class DeliveryActivities:
         except TemplateProblem as problem:
             return SendOutcome(status="rejected", detail=f"template_error: {problem}")
         provider = self.providers.for_channel(request.channel)
-        await asyncio.sleep(0)  # the last moment a cancellation stops the message
+        stopped = await self._last_look(request)
+        if stopped is not None:
+            return stopped
+        activity.heartbeat()  # the cancellation of a stop that raced the last look
+        await asyncio.sleep(0)  # ... lands here, if it has arrived
         try:
-            receipt = await provider.deliver(item)
+            receipt = await provider.deliver(item)  # the window that remains: this call
         except PermanentFailure as failure:
             return SendOutcome(status="rejected", detail=failure.reason)
-        await self._log_delivery(request)
-        return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
+        logged = await self._log_delivery(request)
+        return SendOutcome(
+            status=receipt,
+            possible_duplicate=again and not provider.idempotent,
+            unlogged=not logged,
+        )
+
+    async def _last_look(self, request: SendMessage) -> SendOutcome | None:
+        """Right before the provider call: the stops this journey recorded (`record_stop`,
+        however they reached it) and the consent record, read again. A stop recorded
+        before this read means no provider call."""
+        if self.stops is None or request.instance is None:
+            return None
+        instance = request.instance
+
+        def read() -> tuple[str | None, Refusal | None]:
+            stop = self.stops.current(instance) if self.stops is not None else None
+            reason = stop.reason(request.channel, request.reminder) if stop else None
+            refusal = None
+            if reason is None and self.consent is not None:
+                refusal = self.consent.refusal(
+                    request.account_id, request.channel, request.to or None
+                )
+            return reason, refusal
+
+        reason, refusal = await asyncio.to_thread(read)
+        if refusal is not None:
+            return SendOutcome(status="suppressed", detail=refusal.detail())
+        if reason is not None:
+            return SendOutcome(status="called_off", detail=reason)
+        return None
 
     async def _refusal(self, request: SendMessage) -> Refusal | None:
         """The store's consent record, read right before rendering and the provider (a few
@@ -155,22 +202,40 @@ class DeliveryActivities:
             self.consent.refusal, request.account_id, request.channel, request.to or None
         )
 
-    async def _log_delivery(self, request: SendMessage) -> None:
-        """For the caps of the account's later journeys. The message has gone: a store that
-        fails now is logged, not retried (a retry could send it again)."""
+    async def _log_delivery(self, request: SendMessage) -> bool:
+        """For the caps of the account's later journeys, once per key. The message has
+        gone, so this attempt must not fail now (a retry could send it again): a few
+        tries here, then False, and the workflow records it (`record_delivery`)."""
+        if self.deliveries is None:
+            return True
+        at = activity.info().current_attempt_scheduled_time
+        for attempt in range(DELIVERY_LOG_TRIES):
+            try:
+                await asyncio.to_thread(
+                    self.deliveries.record, request.key, request.account_id, request.channel, at
+                )
+                return True
+            except SQLAlchemyError as exc:
+                log.warning(
+                    "delivery not logged for later caps: %s",
+                    type(exc).__name__,
+                    extra={"account_id": request.account_id, "key": request.key},
+                )
+                await asyncio.sleep(0.25 * 2**attempt)
+        return False
+
+    @activity.defn(name="record_delivery")
+    async def record_delivery(self, request: DeliveryRecord) -> None:
+        """A delivery the send could not log: retried by Temporal until the store answers
+        (idempotent on the message key)."""
         if self.deliveries is None:
             return
-        at = activity.info().current_attempt_scheduled_time
         try:
             await asyncio.to_thread(
-                self.deliveries.record, request.key, request.account_id, request.channel, at
+                self.deliveries.record, request.key, request.account_id, request.channel, request.at
             )
         except SQLAlchemyError as exc:
-            log.warning(
-                "delivery not logged for later caps: %s",
-                type(exc).__name__,
-                extra={"account_id": request.account_id, "key": request.key},
-            )
+            raise ApplicationError(f"store: {type(exc).__name__}", type="Transient") from None
 
     def _render(self, request: SendMessage) -> Outgoing:
         journey = registry.pinned(request.journey.hash)

@@ -161,6 +161,8 @@ class FakeBilling:
     hold: Hold = field(default_factory=Hold)
     payment_methods: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     method_failures: int = 0
+    delay: float = 0.0  # seconds each answer takes (a slow billing system)
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -177,7 +179,9 @@ class FakeBilling:
 
     async def account(self, request: web.Request) -> web.Response:
         self.requests += 1
+        self.asked.set()
         await self.hold.maybe_hold()
+        await asyncio.sleep(self.delay)
         if self.failures > 0:
             self.failures -= 1
             return web.Response(status=503, text="maintenance")

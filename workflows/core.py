@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -15,12 +15,13 @@ from temporalio.exceptions import ApplicationError
 
 from rapport.catalog import registry
 from rapport.catalog.pinned import PinnedJourney
-from rapport.contract.activities import ZoneRequest
+from rapport.contract.activities import RecordStop, ZoneRequest
 from rapport.contract.names import workflow_id
 from rapport.contract.records import SkippedStep, recent, trusted
 from rapport.language.expressions import ExpressionError, is_true
 from rapport.language.models import JourneyDefinition
 from rapport.language.selection import JourneyFacts, choose_segment, expression_context
+from rapport.policy.caps import horizon
 from rapport.policy.zone import ZoneRules
 from workflows import operator_view
 from workflows.operator_view import Mode
@@ -29,6 +30,18 @@ from workflows.state import JourneyInput, JourneyState
 LOCAL_TIMEOUT = timedelta(seconds=30)
 PUBLISH_REST = timedelta(minutes=1)  # a shorter rest is not worth a visibility write
 ZONE_MARGIN = timedelta(days=35)  # read the zone's rules again this long before they end
+# A stop is kept in the store for as long as the store takes to answer: the journey's
+# state already holds it, so nothing is sent meanwhile.
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+CARRIED_FROM = "_carried_from"  # the run that continued as new, written into `carried`
+# The one patch of issue 21 (every change below to the commands a journey issues): stops
+# kept in the store as they arrive, holds and opt-outs calling off a send in flight, a
+# plan computed as its offer goes, bounded handoffs, a delivery log retried.
+STOPS_PATCH = "stops"
 
 
 class ContinueAsNew(Exception):
@@ -52,11 +65,12 @@ class JourneyCore:
         self._mode: Mode = "running"
         self._next_action_at = workflow.now()
         self._pinned: PinnedJourney | None = None
+        self._background: list[workflow.ActivityHandle[Any]] = []  # stores still writing
         info = workflow.info()
         self._published: dict[str, object] = {
             pair.key.name: pair.value for pair in info.typed_search_attributes
         }
-        continued = info.continued_run_id is not None
+        continued = _continued_by_us(raw, info)
         try:  # a continued run's input was checked when its journey started
             self.request = (
                 trusted(JourneyInput, raw) if continued else JourneyInput.model_validate(raw)
@@ -156,11 +170,62 @@ class JourneyCore:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._background_done()
         workflow.logger.info("continuing as new", extra=self._log_fields())
-        carried = self.state.pruned().model_dump(mode="json", exclude_defaults=True)
+        state = self.state.pruned()
+        if self.state.pin is not None:  # the caps look back this far, no further
+            policy = self.definition.policy
+            since = workflow.now() - horizon(policy.caps, policy.min_gap)
+            state.ledger = [d for d in state.ledger if d.at > since]
+        carried = state.model_dump(mode="json", exclude_defaults=True)
+        carried[CARRIED_FROM] = workflow.info().run_id  # what the next run checks
         workflow.continue_as_new(
             self.request.model_copy(update={"carried": carried}),
             initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
+        )
+
+    async def _background_done(self) -> None:
+        """Wait for what the journey is still writing to the store (stops, a delivery)."""
+        while self._background:
+            await self._background.pop(0)
+
+    # --- stops, kept in the store as they arrive ---------------------------------------
+
+    def _instance(self) -> str:
+        """The journey instance: its workflow id and when it started (kept across runs)."""
+        s = self.state
+        return f"{workflow_id(s.account.account_id)}/{s.started_at:%Y%m%dT%H%M%S.%fZ}"
+
+    def _record_stop(
+        self, consent: Literal["cease", "opt_out"] | None = None, channel: str = "all"
+    ) -> None:
+        """Keep the journey's stops in the store before anything else: the send activity
+        reads them right before the provider call, and a cease or an opt-out goes into the
+        consent record. A local activity, started here and awaited before the journey
+        ends or continues; its retries outlast any store outage."""
+        if not workflow.patched(STOPS_PATCH):
+            return
+        s = self.state
+        s.stop_seq += 1
+        self._background.append(
+            workflow.start_local_activity(
+                "record_stop",
+                RecordStop(
+                    instance=self._instance(),
+                    account_id=s.account.account_id,
+                    seq=s.stop_seq,
+                    at=workflow.now(),
+                    paid=s.paid,
+                    ceased=s.ceased,
+                    held=s.held(),
+                    opted_out=list(s.suppressed),
+                    consent=consent,
+                    channel=channel,
+                    reference=f"{self._instance()}/stop/{s.stop_seq}" if consent else None,
+                ),
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         )
 
     # --- the definition's expressions ----------------------------------------------------
@@ -249,3 +314,19 @@ class JourneyCore:
                     self.state, self.definition, self.zone, self._mode, self._next_action_at, now
                 )
             )
+
+
+def _continued_by_us(raw: Any, info: workflow.Info) -> bool:
+    """Whether this run was continued as new by a journey: its carried state names the
+    run it came from. Temporal sets `continued_run_id` on a cron's runs too, whose input
+    is the start's, so that alone proves nothing. (A run continued by the release before
+    this marker carries none: trusted only when it is no cron run.)"""
+    if info.continued_run_id is None:
+        return False
+    carried = raw.get("carried") if isinstance(raw, dict) else getattr(raw, "carried", None)
+    if not isinstance(carried, dict):
+        return info.cron_schedule is None
+    marker = carried.get(CARRIED_FROM)
+    if marker is None:
+        return info.cron_schedule is None
+    return bool(marker == info.continued_run_id)

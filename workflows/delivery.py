@@ -18,7 +18,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from rapport.contract.activities import SendMessage, SendOutcome
+from rapport.contract.activities import DeliveryRecord, SendMessage, SendOutcome
 from rapport.contract.records import PlanOffered, SentMessage
 from rapport.language.context import ESSENTIAL_FIELDS
 from rapport.language.models import Message
@@ -26,7 +26,7 @@ from rapport.language.templates import project, template_file
 from rapport.policy.caps import cap_blocks
 from rapport.policy.schedule import MIN_SEND_TIME, earliest_send, spread_for, transactional
 from rapport.policy.window import closing
-from workflows.core import JourneyCore
+from workflows.core import STOPS_PATCH, STORE_RETRY, JourneyCore
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -42,14 +42,18 @@ SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried af
 GIVE_UP_AFTER = timedelta(days=3)  # a message failing this long is skipped, with the reason
 CALLED_OFF = "called_off"  # a stop during a delivery: it may have reached the customer
 
+
 Sent = Literal["sent", "stopped", "skipped"]
+AGAIN: Literal["again"] = "again"  # called off by a hold or an opt-out: decide again
+Offer = Callable[[], PlanOffered | None]
 
 
 class JourneyDelivery(JourneyCore):
     _intake = False  # the run began under the intake patch (workflows/intake.py)
+    _offered: PlanOffered | None = None  # the plan the last attempt offered
 
     async def _deliver(
-        self, step_id: str, message: Message, plan: PlanOffered | None = None, notice: bool = False
+        self, step_id: str, message: Message, plan: Offer | None = None, notice: bool = False
     ) -> Sent:
         """Send on the message's channel, else on its fallback, under the whole policy."""
         result: Sent = "skipped"
@@ -64,7 +68,7 @@ class JourneyDelivery(JourneyCore):
         return result
 
     async def _send_on(
-        self, channel: str, step_id: str, message: Message, plan: PlanOffered | None, notice: bool
+        self, channel: str, step_id: str, message: Message, plan: Offer | None, notice: bool
     ) -> Sent:
         """Decide, and decide again after every wait, until the message goes or cannot."""
         s = self.state
@@ -119,6 +123,8 @@ class JourneyDelivery(JourneyCore):
             result = await self._attempt(
                 channel, step_id, message, plan, now, deliver_by, stop, reminder=not notice
             )
+            if result == "again":
+                continue
             if result is not None:
                 s.failing_since = None
                 return result
@@ -129,16 +135,24 @@ class JourneyDelivery(JourneyCore):
         channel: str,
         step_id: str,
         message: Message,
-        plan: PlanOffered | None,
+        plan: Offer | None,
         now: datetime,
         deliver_by: datetime,
         stop: Callable[[], bool],
         reminder: bool,
-    ) -> Sent | None:
-        """One delivery activity, cancelled if the journey stops while it runs.
-        None: not delivered before the window closed (or a transient failure): retry later."""
+    ) -> Sent | Literal["again"] | None:
+        """One delivery activity, cancelled if the journey stops while it runs (and, since
+        `stops-in-flight`, if the channel is opted out of or a hold begins).
+        None: not delivered before the window closed (or a transient failure): retry later.
+        AGAIN: called off by a hold or an opt-out: the caller decides again."""
         s = self.state
         assert s.pin is not None
+        in_flight = workflow.patched(STOPS_PATCH)
+        offered = plan() if plan is not None else None
+        if plan is not None and offered is None:
+            self._skip(step_id, channel, "condition_false", "no plan qualifies on the balance now")
+            return "skipped"
+        self._offered = offered
         template = message.template_for(s.segment)
         key = self._key(step_id, channel)
         request = SendMessage(
@@ -152,10 +166,11 @@ class JourneyDelivery(JourneyCore):
             fields=self._fields(template_file(template, channel)),
             balance=s.balance,
             **s.billing_facts(step_id),
-            plan=plan,
+            plan=offered,
             deliver_by=deliver_by,
             attempted_before=key in s.attempted,
             reminder=reminder,
+            instance=self._instance() if in_flight else None,
         )
         s.attempted = [*s.attempted, key][-20:] if key not in s.attempted else s.attempted
         self._mode = "running"
@@ -169,7 +184,10 @@ class JourneyDelivery(JourneyCore):
             retry_policy=SEND_RETRY,
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
-        await workflow.wait_condition(lambda: handle.done() or stop())
+        halt = stop
+        if in_flight:  # an opt-out for this channel or a hold calls the send off too
+            halt = lambda: stop() or channel in s.suppressed or s.held()  # noqa: E731
+        await workflow.wait_condition(lambda: handle.done() or halt())
         called_off = not handle.done()
         if called_off:
             handle.cancel()  # a stop: the send in flight, and its retries, are called off
@@ -183,8 +201,28 @@ class JourneyDelivery(JourneyCore):
                     CALLED_OFF,
                     "stopped while sending: an attempt may have reached the customer",
                 )
-                return "stopped"
+                return "stopped" if stop() else AGAIN
             return self._not_delivered(step_id, channel, error)
+        if outcome.status == "called_off" or (  # the send's look at the store found a stop
+            in_flight and outcome.status in ("paid", "suppressed") and halt()
+        ):
+            self._skip(
+                step_id, channel, CALLED_OFF, f"{outcome.detail or outcome.status}: not sent"
+            )
+            if stop():
+                return "stopped"
+            return AGAIN if channel in s.suppressed or s.held() else None
+        if outcome.unlogged and workflow.patched(STOPS_PATCH):
+            self._background.append(
+                workflow.start_activity(
+                    "record_delivery",
+                    DeliveryRecord(
+                        key=key, account_id=s.account.account_id, channel=channel, at=now
+                    ),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+            )
         return self._delivered(step_id, channel, template, key, outcome)
 
     def _not_delivered(self, step_id: str, channel: str, error: ActivityError) -> Sent | None:

@@ -102,6 +102,7 @@ class JourneyState(Kept):
     refused: list[RefusedEvent] = Field(default_factory=list)
     attempted: list[str] = Field(default_factory=list)  # keys a delivery may have reached
     failing_since: datetime | None = None  # the send under way has failed since
+    stop_seq: int = 0  # stops kept in the store so far (workflows.core._record_stop)
 
     # --- where the journey is ------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from rapport.contract.activities import HandoffRequest, Prepared, PrepareJourney, SendOutcome
 from rapport.contract.journey import JourneyResult, JourneyStatus
@@ -35,11 +35,21 @@ from rapport.money import precision
 from rapport.policy.plans import plan_rejection
 from rapport.policy.window import local
 from workflows import operator_view
-from workflows.core import LOCAL_TIMEOUT, ContinueAsNew, problems_of
-from workflows.delivery import ACTIVITY_TIMEOUT, RETRY, SEND_HEARTBEAT, JourneyDelivery
+from workflows.core import LOCAL_TIMEOUT, STOPS_PATCH, ContinueAsNew, problems_of
+from workflows.delivery import (
+    ACTIVITY_TIMEOUT,
+    CALLED_OFF,
+    RETRY,
+    SEND_HEARTBEAT,
+    JourneyDelivery,
+)
 from workflows.state import PLANS_IN_MINOR_UNITS, Refused
 
 MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
+HANDOFF_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=8
+)
+HANDOFF_GIVE_UP = timedelta(minutes=15)  # then the journey goes on, the failure recorded
 
 
 class JourneySteps(JourneyDelivery):
@@ -59,6 +69,7 @@ class JourneySteps(JourneyDelivery):
         try:
             await self._walk()
             await self._finish()
+            await self._background_done()
         except ContinueAsNew:
             await self._continue_as_new()
         s = self.state
@@ -162,10 +173,18 @@ class JourneySteps(JourneyDelivery):
         s, offer = self.state, step.offer_plan
         if s.resume_at is None or s.plan_offer is None:  # not resuming the response wait
             await self._ensure_zone()
-            now = workflow.now()
-            first_due = local(now + offer.respond_within, self.zone).date()
             currency = s.account.currency if self._plans_in_units else None
-            plan = PlanOffered.of(s.balance, offer, first_due, now + offer.respond_within, currency)
+
+            def plan_now() -> PlanOffered | None:
+                """The options on the balance when the offer goes (a part payment while
+                it waited for the window changes them)."""
+                now = workflow.now()
+                first_due = local(now + offer.respond_within, self.zone).date()
+                return PlanOffered.of(
+                    s.balance, offer, first_due, now + offer.respond_within, currency
+                )
+
+            plan = plan_now()
             if plan is None:
                 self._skip(
                     step.id,
@@ -174,9 +193,13 @@ class JourneySteps(JourneyDelivery):
                     f"no plan has installments of at least {offer.min_installment}",
                 )
                 return
-            if await self._deliver(step.id, offer, plan) != "sent":
+            when_sent = workflow.patched(STOPS_PATCH)
+            if (
+                await self._deliver(step.id, offer, plan_now if when_sent else lambda: plan)
+                != "sent"
+            ):
                 return
-            s.plan_offer = plan
+            s.plan_offer = self._offered if when_sent else plan
         await self._wait(offer.respond_within)
 
     async def _handoff(self, step: HandoffStep) -> None:
@@ -207,25 +230,63 @@ class JourneySteps(JourneyDelivery):
         """A handoff: a task for a person on `queue` (the `create_handoff` activity)."""
         s = self.state
         assert s.pin is not None
-        await workflow.execute_activity(
-            "create_handoff",
-            HandoffRequest(
-                key=self._key(key_name, "handoff"),
-                queue=queue,
-                account_id=s.account.account_id,
-                journey_id=s.pin.id,
-                segment=s.segment,
-                summary=summary,
-                at=workflow.now(),
-            ),
-            result_type=SendOutcome,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=SEND_HEARTBEAT,
-            retry_policy=RETRY,
+        request = HandoffRequest(
+            key=self._key(key_name, "handoff"),
+            queue=queue,
+            account_id=s.account.account_id,
+            journey_id=s.pin.id,
+            segment=s.segment,
+            summary=summary,
+            at=workflow.now(),
         )
+        if not workflow.patched(STOPS_PATCH):
+            await workflow.execute_activity(
+                "create_handoff",
+                request,
+                result_type=SendOutcome,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                heartbeat_timeout=SEND_HEARTBEAT,
+                retry_policy=RETRY,
+            )
+        elif not await self._handoff_made(step_id, request):
+            return
         s.handoffs = recent(
             [*s.handoffs, HandoffRecord(step=step_id, queue=queue, at=workflow.now())]
         )
+
+    async def _handoff_made(self, step_id: str, request: HandoffRequest) -> bool:
+        """A handoff under the journey's stop rules: a cease or a payment calls it off, a
+        refusal is recorded as one, and its retries end (nothing it does can hold up a
+        continue-as-new for long). True when the queue took it."""
+        s = self.state
+        if s.ceased:
+            self._skip(step_id, "handoff", "ceased")
+            return False
+        handle = workflow.start_activity(
+            "create_handoff",
+            request,
+            result_type=SendOutcome,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_close_timeout=HANDOFF_GIVE_UP,
+            heartbeat_timeout=SEND_HEARTBEAT,
+            retry_policy=HANDOFF_RETRY,
+        )
+        stop = (lambda: s.ceased) if step_id == "callback" else s.stopped
+        await workflow.wait_condition(lambda: handle.done() or stop())
+        if not handle.done():
+            handle.cancel()
+        try:
+            outcome = await handle
+        except ActivityError as error:
+            if stop():
+                self._skip(step_id, "handoff", CALLED_OFF, "stopped while handing off")
+            else:
+                self._skip(step_id, "handoff", "handoff_failed", str(error.cause or error)[:300])
+            return False
+        if outcome.status == "rejected":
+            self._skip(step_id, "handoff", "handoff_refused", outcome.detail)
+            return False
+        return True
 
     async def _wait(self, duration: timedelta) -> None:
         """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.
@@ -253,6 +314,7 @@ class JourneySteps(JourneyDelivery):
             if payload is None and not signal.payload_optional:
                 raise Refused("a payload is required")
             decoded = signal.payload.model_validate({} if payload is None else payload)
+            stops = self._stops()
             getattr(self.state, f"on_{name}")(decoded, now)
         except (ValidationError, Refused) as exc:
             error = problems_of(exc) if isinstance(exc, ValidationError) else str(exc)
@@ -260,12 +322,23 @@ class JourneySteps(JourneyDelivery):
             workflow.logger.warning("signal refused", extra={**self._log_fields(), "signal": name})
             self._changed(f"{name} refused")
             return
+        if self._stops() != stops:  # before anything else: the store hears of it
+            if name == "cease_communication":
+                self._record_stop("cease")
+            elif name == "opt_out":
+                self._record_stop("opt_out", str(getattr(decoded, "channel", "all")))
+            else:
+                self._record_stop()
         if self.state.pin is not None:
             if self.state.reselect:
                 self._choose_segment()  # a hardship or new account data: segments again
             if self.state.paid and not was_paid:
                 self._publish()  # the moment the balance is cleared, operators see it
         self._changed(name)
+
+    def _stops(self) -> tuple[bool, bool, bool, tuple[str, ...]]:
+        s = self.state
+        return (s.paid, s.ceased, s.held(), tuple(s.suppressed))
 
     def _accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:
         assert request is not None

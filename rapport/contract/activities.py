@@ -90,10 +90,15 @@ class SendMessage(Compact, Kept):
         description="a reminder is not sent once billing says the balance is paid; "
         "the thank-you is",
     )
+    instance: str | None = Field(
+        None,
+        description="the journey instance whose recorded stops the send reads right "
+        "before the provider call (`record_stop`)",
+    )
 
 
 class SendOutcome(Compact, Kept):
-    status: Literal["delivered", "duplicate", "rejected", "paid", "suppressed"]
+    status: Literal["delivered", "duplicate", "rejected", "paid", "suppressed", "called_off"]
     detail: str = ""
     possible_duplicate: bool = Field(
         False, description="retried on a provider without idempotency: may have gone twice"
@@ -104,6 +109,18 @@ class SendOutcome(Compact, Kept):
         description="billing said paid on a retry: an earlier attempt may have "
         "reached the customer before the payment",
     )
+    unlogged: bool = Field(
+        False, description="delivered, but the store's delivery log could not be written"
+    )
+
+
+class DeliveryRecord(Compact, Kept):
+    """A delivery for the store's log (the caps of the account's later journeys)."""
+
+    key: str
+    account_id: str
+    channel: Channel
+    at: datetime
 
 
 class HandoffRequest(Compact, Kept):
@@ -114,3 +131,24 @@ class HandoffRequest(Compact, Kept):
     segment: str
     summary: str = Field(description="what the journey did; no names or addresses")
     at: datetime
+
+
+class RecordStop(Compact, Kept):
+    """A stop that reached a journey (by any path, a raw Temporal signal included), kept in
+    the store before anything else: the journey's stops for the send activity's last look,
+    and a cease or an opt-out in the consent record, where every journey of the account,
+    the portal and the CLI see it."""
+
+    instance: str = Field(description="the journey instance: its workflow id and start")
+    account_id: str
+    seq: int = Field(description="the journey's stop number: an older write changes nothing")
+    at: datetime
+    paid: bool = False
+    ceased: bool = False
+    held: bool = False
+    opted_out: list[Channel] = Field(default_factory=list)
+    consent: Literal["cease", "opt_out"] | None = Field(
+        None, description="a consent entry to add for the account (channel `all` for a cease)"
+    )
+    channel: str = "all"
+    reference: str | None = Field(None, description="the consent entry's idempotency key")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.definitions import DefinitionActivities
-from activities.delivery import DeliveryActivities
+from activities.delivery import HEARTBEAT_EVERY, DeliveryActivities
+from activities.stops import StopActivities
 from rapport.billing.sources import BalanceSource, HttpBilling, LocalLedger
 from rapport.catalog import registry
 from rapport.catalog.archive import Archive, MemoryArchive, StoreArchive
@@ -37,6 +39,7 @@ from rapport.store.deliveries import DeliveryLog
 from rapport.store.links import LinkBook
 from rapport.store.payments import PaymentLedger
 from rapport.store.recipients import RecipientIndex
+from rapport.store.stops import JourneyStops
 from workflows.journey import DelinquencyJourney
 from workflows.sandbox import workflow_runner
 
@@ -55,6 +58,7 @@ class EngineParts:
     deliveries: DeliveryLog | None = None  # what the account's journeys sent, for caps
     links: LinkBook | None = None  # one-click unsubscribe links in emails
     portal_url: str = "http://localhost:8000"  # RAPPORT_PORTAL_URL
+    stops: JourneyStops | None = None  # what each journey was told to stop for
 
 
 def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
@@ -77,6 +81,7 @@ def parts_from_settings(settings: Settings, store: Store | None = None) -> Engin
         deliveries=DeliveryLog(store),
         links=LinkBook(store, settings.address_sealer()),
         portal_url=settings.portal_url,
+        stops=JourneyStops(store),
     )
 
 
@@ -146,12 +151,16 @@ def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
         parts.deliveries,
         parts.links,
         parts.portal_url,
+        parts.stops,
     )
+    stops = StopActivities(parts.stops, parts.consent)
     return [
         definitions.prepare_journey,
         definitions.zone_rules,
         delivery.send_message,
         delivery.create_handoff,
+        delivery.record_delivery,
+        stops.record_stop,
     ]
 
 
@@ -164,6 +173,11 @@ def one_line_logs() -> None:
 
 def build_worker(client: Client, task_queue: str, parts: EngineParts, **options: object) -> Worker:
     one_line_logs()
+    # a send's heartbeats go out as often as it beats, so a stop's cancellation reaches
+    # it within about HEARTBEAT_EVERY (not 80% of its heartbeat timeout)
+    throttle = timedelta(seconds=HEARTBEAT_EVERY)
+    options.setdefault("max_heartbeat_throttle_interval", throttle)
+    options.setdefault("default_heartbeat_throttle_interval", throttle)
     return Worker(
         client,
         task_queue=task_queue,

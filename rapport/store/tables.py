@@ -10,6 +10,7 @@ from rapport.store import (
     links,
     payments,
     recipients,
+    stops,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "links",
     "payments",
     "recipients",
+    "stops",
 ]
