@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,7 +21,10 @@ from rapport.catalog.pinned import PinnedJourney
 from rapport.contract.activities import Prepared, PrepareJourney, ZoneRequest
 from rapport.policy.caps import Delivery, horizon
 from rapport.policy.zone import ZoneRules, rules_for
+from rapport.store.database import StoreUnavailable
 from rapport.store.deliveries import DeliveryLog
+
+STORE_DOWN = "StoreUnavailable"  # the failure type: the workflow shows "waiting for the store"
 
 
 class DefinitionActivities:
@@ -41,6 +45,10 @@ class DefinitionActivities:
             return await asyncio.to_thread(self._prepare, request, at)
         except JourneyNotFound as exc:
             raise ApplicationError(str(exc), type="JourneyNotFound", non_retryable=True) from None
+        except (SQLAlchemyError, StoreUnavailable) as exc:  # the workflow waits for the store
+            raise ApplicationError(
+                f"the store did not answer: {type(exc).__name__}", type=STORE_DOWN
+            ) from None
 
     def _prepare(self, request: PrepareJourney, at: datetime) -> Prepared:
         journey = self.library.choose(request.journey, request.account)

@@ -55,6 +55,7 @@ from rapport.store.links import Link, LinkBook
 from rapport.store.stops import JourneyStops
 
 WINDOW_CLOSED = "WindowClosed"
+STORE_DOWN = "StoreUnavailable"  # a store error: retried; `journey status` says so
 UNDELIVERABLE = "Undeliverable"
 DEFAULT_PORTAL = "http://localhost:8000"
 # Seconds between heartbeats while a send waits (on billing, the store, the provider): a
@@ -109,9 +110,10 @@ class DeliveryActivities:
             return await self._send(request, info.attempt)
         except TRANSIENT as failure:
             delay = getattr(failure, "retry_after", None)
+            store = isinstance(failure, StoreUnavailable | SQLAlchemyError)
             raise ApplicationError(
                 f"{type(failure).__name__}: {failure}",
-                type="Transient",
+                type=STORE_DOWN if store else "Transient",  # `journey status` tells them apart
                 next_retry_delay=timedelta(seconds=delay) if delay else None,
             ) from None
         except (ApplicationError, asyncio.CancelledError):

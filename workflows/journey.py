@@ -13,11 +13,8 @@ at a step boundary or a rest by continuing as new (`JourneyCore._history_is_long
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from decimal import InvalidOperation
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfoNotFoundError
 
-from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RawValue
 
@@ -27,16 +24,10 @@ from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
 from workflows.intake import JourneyIntake, unknown
 
-# Bad data that got past every check fails its journey, visibly, instead of a workflow
-# task retried forever; anything else (a bug) fails the task, so a fix can heal it.
-DATA_ERRORS: list[type[BaseException]] = [
-    ValidationError,
-    ArithmeticError,
-    InvalidOperation,
-    ZoneInfoNotFoundError,
-    OverflowError,
-]
-
+# Only refused input fails a journey (an ApplicationError the workflow raises itself:
+# an invalid start, a journey that does not exist). Anything else raised in workflow code,
+# a pydantic ValidationError from our own models included, is a bug: it fails the
+# workflow task, which Temporal retries, so the deploy that fixes it heals the journey.
 W = TypeVar("W")
 
 
@@ -58,7 +49,7 @@ def _signal_handler(name: str) -> Callable[..., Awaitable[None]]:
 
 
 # Not sandboxed: see workflows/sandbox.py for why, and what checks determinism instead.
-@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=DATA_ERRORS, sandboxed=False)
+@workflow.defn(name=WORKFLOW_TYPE, sandboxed=False)
 @handles_signals
 class DelinquencyJourney(JourneyIntake):
     @workflow.init

@@ -15,7 +15,7 @@ from rapport.policy.window import local
 from rapport.policy.zone import Zone
 from workflows.state import JourneyState
 
-Mode = Literal["running", "waiting", "deferred", "paused", "finished"]
+Mode = Literal["running", "waiting", "deferred", "paused", "finished", "waiting_for_store"]
 
 
 def status(

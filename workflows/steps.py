@@ -50,6 +50,9 @@ HANDOFF_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=8
 )
 HANDOFF_GIVE_UP = timedelta(minutes=15)  # then the journey goes on, the failure recorded
+PREPARE_BACKOFF = timedelta(seconds=5)  # a start the store cannot answer waits this, doubling
+PREPARE_BACKOFF_MAX = timedelta(minutes=5)
+STORE_DOWN = "StoreUnavailable"  # the failure type activities give a store error
 
 
 class JourneySteps(JourneyDelivery):
@@ -83,17 +86,52 @@ class JourneySteps(JourneyDelivery):
     async def _prepare(self) -> None:
         """Pin the journey and read the customer's zone (one local activity, recorded)."""
         s = self.state
-        prepared = await workflow.execute_local_activity(
-            "prepare_journey",
-            PrepareJourney(journey=self.request.journey, account=s.account, at=workflow.now()),
-            result_type=Prepared,
-            start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=5),
-        )
+        request = PrepareJourney(journey=self.request.journey, account=s.account, at=workflow.now())
+        if workflow.patched(STOPS_PATCH):
+            prepared = await self._prepared(request)
+        else:
+            prepared = await workflow.execute_local_activity(
+                "prepare_journey",
+                request,
+                result_type=Prepared,
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=5),
+            )
         s.pin, s.zone = prepared.pin, prepared.zone
         s.ledger = [*prepared.recent, *s.ledger]  # caps count earlier journeys' messages
         self._choose_segment()  # reads the pinned definition (a miss retries the task)
         workflow.logger.info("journey started", extra={**self._log_fields(), "segment": s.segment})
+
+    async def _prepared(self, request: PrepareJourney) -> Prepared:
+        """`prepare_journey`, retried with backoff for as long as the store (or anything but
+        the journey's own input) fails: a store outage at the start never fails the
+        journey, and operators see it waiting for the store. A journey that does not
+        exist is refused input: that fails the journey."""
+        pause = PREPARE_BACKOFF
+        while True:
+            try:
+                prepared: Prepared = await workflow.execute_local_activity(
+                    "prepare_journey",
+                    request,
+                    result_type=Prepared,
+                    start_to_close_timeout=LOCAL_TIMEOUT,
+                    retry_policy=RetryPolicy(maximum_attempts=3),
+                )
+                return prepared
+            except ActivityError as error:
+                cause = error.cause
+                if isinstance(cause, ApplicationError) and cause.non_retryable:
+                    raise  # refused input (no such journey): the journey fails, clearly
+                store = isinstance(cause, ApplicationError) and cause.type == STORE_DOWN
+                workflow.logger.warning(
+                    "waiting for the store" if store else "journey not prepared; retrying",
+                    extra=self._log_fields(),
+                )
+            self._mode, self._next_action_at = "waiting_for_store", workflow.now() + pause
+            self._publish()
+            await workflow.sleep(pause)
+            self._mode = "running"
+            pause = min(pause * 2, PREPARE_BACKOFF_MAX)
 
     async def _walk(self) -> None:
         s, steps = self.state, self.definition.steps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,12 @@ def status(account_id: str, as_json: bool) -> None:
     """Where one account's journey is, and what happens next."""
 
     async def action(journeys: Journeys) -> str:
+        ended = await journeys.ended_badly(account_id)
+        if ended is not None:  # failed, terminated...: why, in one line
+            state, why = ended
+            if as_json:
+                return json.dumps({"account_id": account_id, "state": state, "why": why})
+            return f"account {account_id}: journey {state}: {why}"
         found = await journeys.status(account_id)
         return found.model_dump_json(indent=2) if as_json else describe_status(found)
 
@@ -204,11 +211,15 @@ def send_signal(account_id: str, event: str, fields: tuple[str, ...]) -> None:
     operate(action)
 
 
+STATES = {"waiting_for_store": "waiting for the store"}
+
+
 def describe_status(found: JourneyStatus) -> str:
     lines = [
         f"account {found.account_id}: journey {found.journey_id} v{found.journey_version}, "
         f"segment {found.segment}",
-        f"state {found.state}, step {found.step}, outcome {found.outcome or '-'}",
+        f"state {STATES.get(found.state, found.state)}, step {found.step}, "
+        f"outcome {found.outcome or '-'}",
         f"balance {found.balance}, next action {found.next_action_at or '-'}",
         f"messages sent {len(found.messages)}, skipped {len(found.skipped)}, "
         f"suppressed {', '.join(found.suppressed_channels) or 'none'}",

@@ -17,6 +17,7 @@ from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -49,6 +50,19 @@ from rapport.store.database import Store, StoreUnavailable
 from rapport.store.payments import MoneyEvent, Payment, PaymentConflict, PaymentLedger, Source
 
 QUERY_TIMEOUT = timedelta(seconds=5)
+
+STORE_UNAVAILABLE = "StoreUnavailable"  # the failure type activities give a store error
+
+
+def _one_line(cause: BaseException | None) -> str:
+    """Why, in one line: the failure's message and its causes', never a traceback."""
+    parts: list[str] = []
+    while cause is not None and len(parts) < 3:
+        message = str(getattr(cause, "message", "") or cause).strip()
+        if message and message not in parts:
+            parts.append(message.splitlines()[0][:300])
+        cause = cause.__cause__
+    return ": ".join(parts) or "(no reason recorded)"
 
 
 class JourneyError(Exception):
@@ -251,9 +265,47 @@ class Journeys:
         handle = self.client.get_workflow_handle(workflow_id(account_id))
         try:
             result: JourneyStatus = await handle.query(STATUS_QUERY, result_type=JourneyStatus)
-            return result
         except RPCError as exc:
             raise JourneyError(_unknown(account_id, exc)) from None
+        if result.state in ("running", "deferred") and await self._store_failing(handle):
+            result = result.model_copy(update={"state": "waiting_for_store"})
+        return result
+
+    async def ended_badly(self, account_id: str) -> tuple[str, str] | None:
+        """(state, why in one line) when the account's latest journey failed, was
+        terminated, timed out or was cancelled; None while it runs or after it completed.
+        The failure is decoded with the keys this client holds (an encrypted message
+        reads as such without them)."""
+        handle = self.client.get_workflow_handle(workflow_id(account_id))
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            raise JourneyError(_unknown(account_id, exc)) from None
+        state = description.status
+        if state in (None, WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED):
+            return None
+        if state == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+            return None  # the handle follows the newest run: not reached
+        name = state.name.lower().replace("_", " ")
+        try:
+            await handle.result(follow_runs=False)
+        except WorkflowFailureError as failure:
+            return name, _one_line(failure.cause)
+        except RPCError as exc:
+            return name, f"(the reason could not be read: {exc.message})"
+        return name, "(no reason recorded)"
+
+    async def _store_failing(self, handle: WorkflowHandle[Any, Any]) -> bool:
+        """Whether a send under way is being retried because the store does not answer."""
+        try:
+            description = await handle.describe()
+        except RPCError:
+            return False
+        return any(
+            pending.last_failure.application_failure_info.type == STORE_UNAVAILABLE
+            for pending in description.raw_description.pending_activities
+            if pending.HasField("last_failure")
+        )
 
     async def _running(self, account_id: str) -> WorkflowHandle[Any, Any]:
         return (await self._running_with(account_id))[0]

@@ -89,7 +89,7 @@ class JourneyStatus(Kept):
     account_id: str
     segment: str
     step: str | None
-    state: Literal["running", "waiting", "deferred", "paused", "finished"]
+    state: Literal["running", "waiting", "deferred", "paused", "finished", "waiting_for_store"]
     next_action_at: datetime | None
     balance: Money
     currency: str = ""

@@ -102,8 +102,10 @@ def successors(definition: JourneyDefinition, index: int) -> list[int]:
 
 
 def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
-    """A cycle of steps none of which waits would message (or spin) without pause."""
-    waits = {i for i, s in enumerate(definition.steps) if isinstance(s, WaitStep | OfferPlanStep)}
+    """A cycle of steps none of which waits would message (or spin) without pause. Only a
+    wait step always waits: an offer waits for the answer only when its plan is sent (no
+    qualifying plan, an opt-out or a cap skip it at once), so it does not count."""
+    waits = {i for i, s in enumerate(definition.steps) if isinstance(s, WaitStep)}
     count = len(definition.steps)
     reported: set[frozenset[int]] = set()
     for i, step in enumerate(definition.steps):
@@ -120,7 +122,8 @@ def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
                 names = " -> ".join(definition.steps[k].id for k in [*loop, target])
                 yield (
                     ("steps", i, "branch", j, "goto"),
-                    f"loop {names} has no wait step: add a wait so customers are not flooded",
+                    f"loop {names} has no wait step (an offer's wait does not count: it is "
+                    "skipped when no plan qualifies): add a wait so customers are not flooded",
                 )
 
 

@@ -73,6 +73,21 @@ def test_loop_without_wait_is_rejected(tmp_path: Path) -> None:
     assert "loop nudge -> again -> nudge has no wait" in problem.message
 
 
+def test_an_offer_loop_with_no_wait_step_is_refused(tmp_path: Path) -> None:
+    """offer -> branch -> offer: with no plan that qualifies the offer is skipped at once,
+    and the loop would spin (1,452 runs in 15 s, before this check)."""
+    text = (
+        "id: offers\nversion: 1\nname: Offers\nsteps:\n"
+        "  - id: offer\n"
+        "    offer_plan: {channel: email, template: offer, installments: [2, 3], "
+        "min_installment: 50, respond_within: 3d}\n"
+        "  - id: again\n    branch:\n      - {goto: offer}\n"
+    )
+    problem = only_problem(write_journey(tmp_path, text))
+    assert problem.field == "steps[1].branch[0].goto"
+    assert "loop offer -> again -> offer has no wait step" in problem.message
+
+
 def test_loop_with_a_wait_is_fine(tmp_path: Path) -> None:
     text = (
         BASE

@@ -3,11 +3,16 @@ gets in fails that journey clearly, or is skipped with its reason, never retried
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +29,8 @@ from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
 from tests.journey_files import write_journey
 from tests.scenarios import ACCOUNT, account, simulate_journey
+from workflows.core import CARRIED_FROM, _continued_by_us
+from workflows.delivery import JourneyDelivery
 
 ONE_TEXT = """\
 id: bad
@@ -190,3 +197,96 @@ def test_a_header_cannot_be_injected_through_a_subject() -> None:
     assert message["Subject"] == "Hi Bcc: x@evil.example"
     with pytest.raises(ValueError, match="last_name"):
         Account.model_validate(account(customer__last_name="Lee\nBcc: x@evil.example"))
+
+
+async def test_status_of_a_failed_or_terminated_journey_says_why_in_one_line(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    failed = await raw_start(env, queue, {**account(account_id="F-1"), "balance": "12.345"})
+    with pytest.raises(WorkflowFailureError):
+        await failed.result()
+    stopped = await raw_start(env, queue, account(account_id="X-1"))
+    await stopped.terminate(reason="operator: started for the wrong account")
+    cli_env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "JOURNEY_TASK_QUEUE": queue,
+    }
+    shown = {
+        account_id: await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "rapport.cli", "status", account_id],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for account_id in ("F-1", "X-1")
+    }
+    for result in shown.values():
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout.strip().splitlines()) == 1
+        assert "Traceback" not in result.stdout + result.stderr
+        assert "Encoded failure" not in result.stdout
+    assert "journey failed: the journey's input is invalid" in shown["F-1"].stdout
+    assert "more decimal places than USD" in shown["F-1"].stdout
+    assert (
+        shown["X-1"].stdout.strip()
+        == "account X-1: journey terminated: operator: started for the wrong account"
+    )
+
+
+@pytest.mark.parametrize(
+    ("continued_from", "cron", "carried", "trusted"),
+    [
+        ("run-1", None, {"paid": True, CARRIED_FROM: "run-1"}, True),  # our continue-as-new
+        ("run-1", "0 * * * *", {"paid": True, CARRIED_FROM: "run-1"}, True),
+        ("run-1", "0 * * * *", {"paid": True}, False),  # a cron's next run: the start's input
+        ("run-1", "0 * * * *", None, False),
+        ("run-2", None, {"paid": True, CARRIED_FROM: "run-1"}, False),  # not from that run
+        (None, None, {"paid": True, CARRIED_FROM: "run-1"}, False),  # a start
+        ("run-1", None, {"paid": True}, True),  # continued by the release before the marker
+    ],
+)
+def test_carried_state_is_trusted_only_from_the_run_that_continued(
+    continued_from: str | None, cron: str | None, carried: Any, trusted: bool
+) -> None:
+    """Temporal sets continued_run_id on a cron's later runs too (the time-skipping test
+    server cannot run a cron, so this checks the rule the workflow applies)."""
+    info = SimpleNamespace(continued_run_id=continued_from, cron_schedule=cron)
+    raw = {"account": account(), "carried": carried}
+    assert _continued_by_us(raw, info) is trusted  # type: ignore[arg-type]
+
+
+async def test_a_validation_error_from_our_own_code_fails_the_task_and_a_fix_heals_it(
+    env: WorkflowEnvironment, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug of ours (here a model our code fills wrongly) must not fail the customer's
+    journey for good: the workflow task fails and is retried until a deploy fixes it."""
+    fixed = asyncio.Event()
+    original = JourneyDelivery._fields
+
+    def buggy(self: JourneyDelivery, file: str) -> dict[str, Any]:
+        if not fixed.is_set():
+            Account.model_validate({"account_id": ""})  # raises pydantic's ValidationError
+        return original(self, file)
+
+    monkeypatch.setattr(JourneyDelivery, "_fields", buggy)
+    handle = await raw_start(env, queue, account(customer__timezone="Etc/GMT"))
+    for _ in range(100):  # real time: the first task fails at once
+        history = await handle.fetch_history()
+        failed = [
+            e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        ]
+        if failed:
+            break
+        await asyncio.sleep(0.1)
+    assert failed, "the bug should fail the workflow task"
+    failure = failed[0].workflow_task_failed_event_attributes.failure
+    assert failure.application_failure_info.type == "ValidationError"
+    description = await handle.describe()
+    assert description.status is not None
+    assert description.status.name == "RUNNING"  # the journey itself did not fail
+    fixed.set()  # the deploy with the fix
+    result = await handle.result()
+    assert result["messages_sent"] == 2
