@@ -101,10 +101,12 @@ class JourneyCore:
 
     @property
     def journey(self) -> PinnedJourney:
-        """The definition this journey pinned, by content hash (never copied into history)."""
+        """The definition this journey pinned, by content hash (never copied into history).
+        A worker that does not have it yet fetches it off this thread and the workflow
+        task is retried (`registry.loaded`)."""
         assert self.state.pin is not None
         if self._pinned is None or self._pinned.pin.hash != self.state.pin.hash:
-            self._pinned = registry.pinned(self.state.pin.hash)
+            self._pinned = registry.loaded(self.state.pin.hash)
         return self._pinned
 
     @property

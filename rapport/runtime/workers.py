@@ -138,8 +138,18 @@ def provider(settings: Settings, name: str, outbox: Outbox, recipients: Recipien
     return outbox
 
 
+_FETCHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="definitions")
+
+
+def _fetch_in_background(content_hash: str) -> None:
+    """A workflow missed this definition: fetch it off the workflow's thread (its task is
+    retried and finds it). A failure is left for the retry to ask again."""
+    _FETCHING.submit(lambda: registry.pinned(content_hash))
+
+
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
-    registry.install(parts.archive.load)  # a definition pinned elsewhere, found by hash
+    # a definition pinned elsewhere, found by hash; the workflow's misses fetched off-thread
+    registry.install(parts.archive.load, _fetch_in_background)
     definitions = DefinitionActivities(
         parts.library or Library(parts.journeys), parts.archive, parts.deliveries
     )
