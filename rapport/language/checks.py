@@ -30,6 +30,7 @@ from rapport.language.models import (
 )
 from rapport.language.problems import Path, Severity, did_you_mean
 from rapport.language.samples import AnyAttributes, is_language, sample_account
+from rapport.language.sandbox import budgeted
 from rapport.language.selection import JourneyFacts, expression_context
 from rapport.language.template_names import template_field_problems
 from rapport.language.templates import (
@@ -207,7 +208,8 @@ def _expressions(definition: JourneyDefinition) -> Iterator[Finding]:
             yield path, str(exc)
             continue
         try:
-            compiled(**context)
+            with budgeted():
+                compiled(**context)
         except SecurityError as exc:  # too much work for a condition: never at run time
             yield path, f"not allowed in an expression: {exc}"
         except Exception:
@@ -303,8 +305,16 @@ def _render_check(
         return
     try:
         unknown = bundle.unknown_names(file)
+        refused = bundle.not_allowed(file)
     except TemplateProblem as problem:
         yield TemplateFinding(where, problem)
+        return
+    for what, line in refused:
+        yield TemplateFinding(
+            where,
+            TemplateProblem(file, line, f"{what} is not allowed in a template (see the docs)"),
+        )
+    if refused:
         return
     for unknown_name, line in unknown:
         hint = did_you_mean(unknown_name, NAMES) or f"; templates may use {', '.join(NAMES)}"

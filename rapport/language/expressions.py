@@ -1,9 +1,11 @@
 """`when:` expressions: sandboxed Jinja2, compiled once, with exactly the spec's names.
 
-Names: `account`, `segment`, `journey`. Calls are not allowed (filters are),
-and the attribute paths under `account` and `journey` are checked against
-the account model before a journey starts, so `account.histroy` is a
-validation error rather than a silently false condition at run time.
+Names: `account`, `segment`, `journey`. Calls are not allowed (the allowlisted filters
+and tests are), and the attribute paths under `account` and `journey` are checked
+against the account model before a journey starts, so `account.histroy` is a
+validation error rather than a silently false condition at run time. Each evaluation
+runs on the sandbox's budget (the workflow evaluates these in its own thread): a few
+milliseconds at most, for any account.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from jinja2 import TemplateSyntaxError, nodes
 
 from rapport.language.names import account_problem, listed_problem
 from rapport.language.problems import did_you_mean
-from rapport.language.sandbox import BoundedSandbox, attribute_paths
+from rapport.language.sandbox import BoundedSandbox, attribute_paths, budgeted, unknown_names
 
 NAMES = ("account", "segment", "journey")
+MAX_SOURCE = 2_000  # characters: a condition, not a program
 JOURNEY_FIELDS = ("messages_sent", "days_elapsed", "engaged", "last_channel", "step")
 
 _ENV = BoundedSandbox(autoescape=False)
@@ -31,6 +34,8 @@ class ExpressionError(ValueError):
 @lru_cache(maxsize=1024)
 def compile_expression(source: str) -> Callable[..., Any]:
     """Compile once; raises ExpressionError with a designer-readable message."""
+    if len(source) > MAX_SOURCE:
+        raise ExpressionError(f"an expression is at most {MAX_SOURCE} characters")
     try:
         ast = _ENV.parse("{{ " + source + " }}")
     except TemplateSyntaxError as exc:
@@ -48,7 +53,8 @@ def evaluate(source: str, context: Mapping[str, Any]) -> Any:
     """Evaluate a compiled expression; any failure raises ExpressionError."""
     compiled = compile_expression(source)
     try:
-        return compiled(**context)
+        with budgeted():
+            return compiled(**context)
     except Exception as exc:  # a defect of the definition, reported, never fatal
         raise ExpressionError(f"{source!r} failed: {exc}") from None
 
@@ -59,6 +65,7 @@ def is_true(source: str | None, context: Mapping[str, Any]) -> bool:
 
 def _name_problems(ast: nodes.Template) -> list[str]:
     problems: list[str] = []
+    problems += [f"{what} is not allowed in an expression" for what, _ in unknown_names(ast)]
     if any(True for _ in ast.find_all(nodes.Call)):
         problems.append("calls are not allowed in expressions; use filters such as | length")
     for name in ast.find_all(nodes.Name):

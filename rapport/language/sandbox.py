@@ -1,27 +1,49 @@
-"""The Jinja2 sandbox templates and expressions run in, with bounds on the work they do.
+"""The Jinja2 sandbox templates and expressions run in, with bounded cost by construction.
 
-Jinja's own sandbox stops attribute tricks but not arithmetic: `7 ** (7 ** 9)` or
-`'a' * 10**8` would block a worker for minutes. Here every operator that can make
-a huge value is checked before it runs, `range` is short, the filters that pad to
-a width are capped, and a whole render has a time budget (`render_within`), so a
-template can never hang `journey validate` or a worker.
+Jinja's own sandbox stops attribute tricks but not work: `7 ** (7 ** 9)`, `'a' * 10**8`,
+`'x'.zfill(10**9)` or a chain of `join`s would block a worker for minutes, and a time
+budget cannot interrupt a C call. So here:
+
+- only allowlisted filters, tests and methods exist (`FILTERS`, `METHODS`), each with an
+  implementation that checks the size of what it would make *before* making it;
+- every value any step makes (a string, a list, a number's bits) is capped (`MAX_SIZE`,
+  `MAX_ITEMS`, `MAX_INTEGER_BITS`);
+- every evaluation runs on a budget (`Budget`): each filter, method, operator, attribute
+  read and loop iteration is a step, and the characters and items it handles are work;
+  past `MAX_STEPS` or `MAX_WORK` it stops with `BudgetExceeded`.
+
+So no expression or template can take more than a few milliseconds for any account
+(tests/language/test_bounded_cost.py generates them from the whole grammar and times
+them), and `journey validate` refuses what the allowlists do not hold
+(`unknown_names`). Rendering happens in activities; `render_within` keeps its time
+budget there as a second line.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import operator
 import threading
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from jinja2 import StrictUndefined, filters, nodes
+from jinja2 import StrictUndefined, filters, nodes, tests
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
-MAX_SIZE = 100_000  # characters or items any one value may have
+MAX_SIZE = 100_000  # characters any one string may have
+MAX_ITEMS = 10_000  # items any one list, mapping or iteration may have
 MAX_RANGE = 1_000
+MAX_WIDTH = 1_000  # a padding or wrapping width
 MAX_INTEGER_BITS = 256
+MAX_STEPS = 1_000  # filters, methods, operators, attribute reads, loop iterations
+MAX_WORK = 300_000  # characters handled, an item counting as ITEM_WORK
+ITEM_WORK = 20
+MAX_DEPTH = 20  # macros calling macros
 RENDER_SECONDS = 1.0
 
 T = TypeVar("T")
@@ -31,10 +53,99 @@ class RenderTimeout(Exception):
     """A render ran past its time budget and was stopped."""
 
 
+class BudgetExceeded(SecurityError):
+    """An evaluation did more work than any message or condition needs."""
+
+
+class Budget:
+    def __init__(self) -> None:
+        self.steps = 0
+        self.work = 0
+        self.depth = 0
+
+    def charge(self, steps: int = 1, work: int = 0) -> None:
+        self.steps += steps
+        self.work += work
+        if self.steps > MAX_STEPS:
+            raise BudgetExceeded(f"more than {MAX_STEPS} steps: simplify it")
+        if self.work > MAX_WORK:
+            raise BudgetExceeded(f"handles more than {MAX_WORK} characters: simplify it")
+
+
+_budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("budget", default=None)
+
+
+@contextmanager
+def budgeted() -> Iterator[Budget]:
+    """One evaluation's budget: every expression evaluation and template render runs in
+    one (`expressions.evaluate`, `TemplateBundle.render`)."""
+    budget = Budget()
+    token = _budget.set(budget)
+    try:
+        yield budget
+    finally:
+        _budget.reset(token)
+
+
+@contextmanager
+def _deeper() -> Iterator[None]:
+    """A macro (or recursive loop) calls another: at most MAX_DEPTH deep."""
+    budget = _budget.get()
+    if budget is None:
+        yield
+        return
+    budget.depth += 1
+    try:
+        if budget.depth > MAX_DEPTH:
+            raise BudgetExceeded(f"macros may call each other at most {MAX_DEPTH} deep")
+        yield
+    finally:
+        budget.depth -= 1
+
+
+def _charge(steps: int = 1, work: int = 0) -> None:
+    budget = _budget.get()
+    if budget is not None:
+        budget.charge(steps, work)
+
+
 def _size(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return 0
-    return len(value) if isinstance(value, Sized) else 0
+    """The work a value is: its characters, or its items times ITEM_WORK."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Sized) and not isinstance(value, bytes | bytearray):
+        return len(value) * ITEM_WORK
+    return 0
+
+
+def _checked(value: T) -> T:
+    """Refuse a value over the caps; charge the work of making it."""
+    if isinstance(value, str):
+        if len(value) > MAX_SIZE:
+            raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > MAX_INTEGER_BITS:
+            raise SecurityError("that number is too large")
+    elif isinstance(value, Sized) and len(value) > MAX_ITEMS:
+        raise SecurityError(f"that would make a list of more than {MAX_ITEMS} items")
+    _charge(0, _size(value))
+    return value
+
+
+def _counted(items: Iterable[Any], work_each: int = 0) -> Iterator[Any]:
+    """Iterate, a step per item (and the static text a loop body outputs each time)."""
+    for count, item in enumerate(items):
+        if count >= MAX_ITEMS:
+            raise SecurityError(f"more than {MAX_ITEMS} items")
+        _charge(1, work_each)
+        yield item
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+# --- operators -----------------------------------------------------------------------------
 
 
 def _check_power(left: Any, right: Any) -> None:
@@ -51,8 +162,12 @@ def _check_power(left: Any, right: Any) -> None:
 
 def _check_product(left: Any, right: Any) -> None:
     for value, times in ((left, right), (right, left)):
-        if isinstance(times, int) and _size(value) * max(times, 0) > MAX_SIZE:
-            raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
+        if isinstance(times, int) and not isinstance(value, int | float):
+            length = len(value) if isinstance(value, Sized) else 0
+            if isinstance(value, str) and length * max(times, 0) > MAX_SIZE:
+                raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
+            if not isinstance(value, str) and length * max(times, 0) > MAX_ITEMS:
+                raise SecurityError(f"that would make a list of more than {MAX_ITEMS} items")
     if (
         isinstance(left, int)
         and isinstance(right, int)
@@ -62,8 +177,30 @@ def _check_product(left: Any, right: Any) -> None:
 
 
 def _check_sum(left: Any, right: Any) -> None:
-    if _size(left) + _size(right) > MAX_SIZE:
-        raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
+    if isinstance(left, str) or isinstance(right, str):
+        if len(_text(left)) + len(_text(right)) > MAX_SIZE:
+            raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
+    elif (
+        isinstance(left, Sized) and isinstance(right, Sized) and len(left) + len(right) > MAX_ITEMS
+    ):
+        raise SecurityError(f"that would make a list of more than {MAX_ITEMS} items")
+
+
+def _check_width(value: Any) -> None:
+    """`'%999999999s' % x` pads to a width: keep widths small."""
+    if isinstance(value, str) and any(
+        len(part) > 3 for part in "".join(c if c.isdigit() else " " for c in value).split()
+    ):
+        raise SecurityError("format widths are limited to 3 digits")
+
+
+def _check_modulo(left: Any, right: Any) -> None:
+    _check_width(left)
+    if isinstance(left, str):  # '%s%s' % (a, b): the result is about the sum
+        parts = right if isinstance(right, tuple) else (right,)
+        total = len(left) + sum(len(_text(p)) for p in parts) + 999 * left.count("%")
+        if total > MAX_SIZE:
+            raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
 
 
 _CHECKS: dict[str, Callable[[Any, Any], None]] = {
@@ -71,16 +208,25 @@ _CHECKS: dict[str, Callable[[Any, Any], None]] = {
     "*": _check_product,
     "+": _check_sum,
     "~": _check_sum,
-    "%": lambda left, right: _check_width(left),
+    "%": _check_modulo,
+    "//": lambda left, right: None,
+    "/": lambda left, right: None,
+    "-": lambda left, right: None,
+}
+
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "**": operator.pow,
+    "*": operator.mul,
+    "+": operator.add,
+    "%": operator.mod,
+    "~": lambda left, right: f"{left}{right}",
+    "//": operator.floordiv,
+    "/": operator.truediv,
+    "-": operator.sub,
 }
 
 
-def _check_width(value: Any) -> None:
-    """`'%999999999s' % x` pads to a width: keep widths small."""
-    if isinstance(value, str) and any(
-        len(part) > 4 for part in "".join(c if c.isdigit() else " " for c in value).split()
-    ):
-        raise SecurityError("format widths are limited to 4 digits")
+# --- filters and methods, each bounded -----------------------------------------------------
 
 
 def _range(*args: int) -> range:
@@ -90,65 +236,354 @@ def _range(*args: int) -> range:
     return values
 
 
+def _width(name: str, width: Any) -> None:
+    if isinstance(width, int) and abs(width) > MAX_WIDTH:
+        raise SecurityError(f"{name} is limited to a width of {MAX_WIDTH}")
+
+
+def _join_size(items: list[Any], separator: str) -> None:
+    total = sum(len(_text(i)) for i in items) + len(separator) * max(len(items) - 1, 0)
+    if total > MAX_SIZE:
+        raise SecurityError(f"join would make a text longer than {MAX_SIZE}")
+
+
+def _materialised(value: Any) -> list[Any]:
+    return list(_counted(value)) if not isinstance(value, str) else list(value)
+
+
+def _bounded_join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: Any = None) -> str:
+    items = _materialised(value)
+    if attribute is not None:
+        getter = filters.make_attrgetter(eval_ctx.environment, attribute)
+        items = [getter(i) for i in items]
+    _join_size(items, _text(d))
+    return filters.do_join(eval_ctx, items, d)  # type: ignore[no-any-return]
+
+
+def _replace_size(value: str, old: str, new: str, count: int | None) -> None:
+    times = value.count(old) if old else len(value) + 1
+    if count is not None and count >= 0:
+        times = min(times, count)
+    if len(value) + times * (len(new) - len(old)) > MAX_SIZE:
+        raise SecurityError(f"replace would make a text longer than {MAX_SIZE}")
+
+
+def _bounded_replace(
+    eval_ctx: Any, value: Any, old: Any, new: Any, count: int | None = None
+) -> str:
+    _replace_size(_text(value), _text(old), _text(new), count)
+    return filters.do_replace(eval_ctx, value, old, new, count)
+
+
+def _bounded_format(value: Any, *args: Any, **kwargs: Any) -> str:
+    _check_modulo(_text(value), tuple(args) or tuple(kwargs.values()))
+    return filters.do_format(value, *args, **kwargs)
+
+
+def _bounded_indent(value: Any, width: Any = 4, *args: Any, **kwargs: Any) -> str:
+    text = _text(value)
+    size = len(width) if isinstance(width, str) else width
+    _width("indent", size)
+    if len(text) + (text.count("\n") + 1) * max(size, 0) > MAX_SIZE:
+        raise SecurityError(f"indent would make a text longer than {MAX_SIZE}")
+    return filters.do_indent(text, width, *args, **kwargs)
+
+
 def _width_capped(name: str, position: int) -> Callable[..., Any]:
     original = filters.FILTERS[name]
 
     def capped(*args: Any, **kwargs: Any) -> Any:
-        widths = [a for a in args[position:] if isinstance(a, int)] + [
-            v for v in kwargs.values() if isinstance(v, int)
-        ]
-        if any(abs(w) > MAX_RANGE for w in widths):
-            raise SecurityError(f"{name} is limited to a width of {MAX_RANGE}")
+        for width in [*args[position:], *kwargs.values()]:
+            _width(name, width)
         return original(*args, **kwargs)
 
     capped.jinja_pass_arg = getattr(original, "jinja_pass_arg", None)  # type: ignore[attr-defined]
     return capped
 
 
+_bounded_join.jinja_pass_arg = filters.do_join.jinja_pass_arg  # type: ignore[attr-defined]
+_bounded_replace.jinja_pass_arg = filters.do_replace.jinja_pass_arg  # type: ignore[attr-defined]
+
+# Linear in what they are given, and no bigger than it (or checked above).
+_PLAIN_FILTERS = [
+    "abs",
+    "attr",
+    "batch",
+    "capitalize",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "groupby",
+    "int",
+    "items",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "reject",
+    "rejectattr",
+    "reverse",
+    "round",
+    "safe",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+    "wordcount",
+]
+_BOUNDED_FILTERS: dict[str, Callable[..., Any]] = {
+    "join": _bounded_join,
+    "replace": _bounded_replace,
+    "format": _bounded_format,
+    "indent": _bounded_indent,
+    "center": _width_capped("center", 1),
+    "truncate": _width_capped("truncate", 2),
+    "wordwrap": _width_capped("wordwrap", 2),
+}
+FILTERS = frozenset(_PLAIN_FILTERS) | frozenset(_BOUNDED_FILTERS)
+TESTS = frozenset(
+    [
+        "boolean",
+        "defined",
+        "divisibleby",
+        "eq",
+        "equalto",
+        "escaped",
+        "even",
+        "false",
+        "float",
+        "ge",
+        "greaterthan",
+        "gt",
+        "in",
+        "integer",
+        "iterable",
+        "le",
+        "lessthan",
+        "lower",
+        "lt",
+        "mapping",
+        "ne",
+        "none",
+        "number",
+        "odd",
+        "sameas",
+        "sequence",
+        "string",
+        "true",
+        "undefined",
+        "upper",
+    ]
+)
+
+
+def _str_replace(value: str, old: str, new: str, count: int = -1) -> str:
+    _replace_size(value, old, new, count)
+    return value.replace(old, new, count)
+
+
+def _padded(name: str) -> Callable[..., str]:
+    def pad(value: str, width: int, *args: Any) -> str:
+        _width(name, width)
+        return getattr(str, name)(value, width, *args)  # type: ignore[no-any-return]
+
+    return pad
+
+
+def _str_join(separator: str, items: Iterable[Any]) -> str:
+    listed = _materialised(items)
+    _join_size(listed, separator)
+    return separator.join(listed)
+
+
+# Methods a template may call (an expression calls nothing), by the type they belong to.
+_STR_METHODS: dict[str, Callable[..., Any] | None] = {
+    **dict.fromkeys(
+        [
+            "upper",
+            "lower",
+            "title",
+            "capitalize",
+            "casefold",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "startswith",
+            "endswith",
+            "isdigit",
+            "isalpha",
+            "isalnum",
+            "isspace",
+            "islower",
+            "isupper",
+            "isdecimal",
+            "count",
+            "find",
+            "rfind",
+            "split",
+            "rsplit",
+            "splitlines",
+            "partition",
+            "rpartition",
+            "removeprefix",
+            "removesuffix",
+        ]
+    ),
+    "replace": _str_replace,
+    "zfill": _padded("zfill"),
+    "center": _padded("center"),
+    "ljust": _padded("ljust"),
+    "rjust": _padded("rjust"),
+    "join": _str_join,
+}
+_MAPPING_METHODS: dict[str, Callable[..., Any] | None] = dict.fromkeys(
+    ("get", "items", "keys", "values")
+)
+METHODS = frozenset(_STR_METHODS) | frozenset(_MAPPING_METHODS)
+
+
 class BoundedSandbox(SandboxedEnvironment):
     intercepted_binops = frozenset(_CHECKS)
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(undefined=StrictUndefined, **options)
-        self.globals["range"] = _range
-        for name, position in (("center", 1), ("indent", 1), ("wordwrap", 2), ("truncate", 2)):
-            self.filters[name] = _width_capped(name, position)
-        self.filters["format"] = _bounded_format
+        # not optimized: the optimizer would run filters on constants while compiling,
+        # outside any budget
+        super().__init__(undefined=StrictUndefined, finalize=_output, optimized=False, **options)
+        self.globals = {"range": _range}
+        self.filters = {
+            **{name: _stepped(filters.FILTERS[name]) for name in _PLAIN_FILTERS},
+            **{name: _stepped(f) for name, f in _BOUNDED_FILTERS.items()},
+            "_each": _each,  # added to every loop by _Bounded: a step per iteration
+            "_concat": _concat,  # and to every `~`
+        }
+        self.tests = {name: tests.TESTS[name] for name in TESTS}
+
+    def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
+        """Every template and expression is compiled from a bounded tree (`_Bounded`)."""
+        return super()._generate(_Bounded().visit(source), *args, **kwargs)
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        _charge(1, _size(left) + _size(right))
         _CHECKS[operator_name](left, right)
-        return _OPERATORS[operator_name](left, right)
+        return _checked(_OPERATORS[operator_name](left, right))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _charge()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _charge()
+        return super().getitem(obj, argument)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Only macros, `range`, a loop's `cycle` and the allowlisted methods, bounded."""
+        _charge(1, sum(_size(a) for a in args))
+        owner = getattr(__obj, "__self__", None)
+        name = getattr(__obj, "__name__", "")
+        if isinstance(__obj, Macro | LoopContext):  # a macro, or a recursive loop(...)
+            with _deeper():
+                return _checked(__context.call(__obj, *args, **kwargs))
+        if __obj is _range:
+            return _checked(__context.call(__obj, *args, **kwargs))
+        if isinstance(owner, LoopContext) and name in ("cycle", "changed"):
+            return _checked(__context.call(__obj, *args, **kwargs))
+        if isinstance(owner, str) and name in _STR_METHODS:
+            bounded = _STR_METHODS[name]
+            if bounded is not None:
+                return _checked(bounded(owner, *args, **kwargs))
+            return _checked(__obj(*args, **kwargs))
+        if isinstance(owner, Mapping) and name in _MAPPING_METHODS:
+            return _checked(__obj(*args, **kwargs))
+        raise SecurityError(f"calling {name or type(__obj).__name__!r} is not allowed here")
 
 
-def _bounded_format(value: Any, *args: Any, **kwargs: Any) -> str:
-    _check_width(str(value))
-    result = filters.do_format(value, *args, **kwargs)
-    if len(result) > MAX_SIZE:
-        raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
-    return result
+class _Bounded(NodeTransformer):
+    """Every `{% for %}` iterates through `_each` (a step per item, and the text its body
+    outputs as work); every `~` chain goes through `_concat` (its size checked before
+    it is made)."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        loop = self.generic_visit(node)
+        assert isinstance(loop, nodes.For)
+        static = sum(len(d.data) for d in loop.find_all(nodes.TemplateData))
+        loop.iter = nodes.Filter(
+            loop.iter, "_each", [nodes.Const(static)], [], None, None, lineno=loop.lineno
+        )
+        return loop
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        concat = self.generic_visit(node)
+        assert isinstance(concat, nodes.Concat)
+        return nodes.Filter(
+            nodes.List(concat.nodes, lineno=concat.lineno),
+            "_concat",
+            [],
+            [],
+            None,
+            None,
+            lineno=concat.lineno,
+        )
 
 
-_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "**": operator.pow,
-    "*": operator.mul,
-    "+": operator.add,
-    "%": operator.mod,
-    "~": lambda left, right: f"{left}{right}",
-}
+def _concat(values: list[Any]) -> str:
+    texts = [_text(v) for v in values]
+    _charge(1, sum(len(t) for t in texts))
+    return _checked("".join(texts))
+
+
+def _stepped(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter as a step: its input counted as work, its output checked against the caps;
+    a lazy result (map, select...) counted item by item."""
+
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        _charge(1, sum(_size(a) for a in args))
+        result = function(*args, **kwargs)
+        if isinstance(result, Iterator):
+            return _counted(result)
+        return _checked(result)
+
+    filter_.jinja_pass_arg = getattr(function, "jinja_pass_arg", None)  # type: ignore[attr-defined]
+    filter_.__name__ = getattr(function, "__name__", "filter")
+    return filter_
+
+
+def _each(items: Any, work_each: int = 0) -> Iterator[Any]:
+    return _counted(items, work_each)
+
+
+def _output(value: Any) -> Any:
+    """Everything a template outputs passes here: its length is work."""
+    _charge(0, len(_text(value)) if value is not None else 0)
+    return value
 
 
 def render_within(work: Callable[[], T], seconds: float = RENDER_SECONDS) -> T:
-    """Run `work` (a render) in a thread; past `seconds`, stop it and raise RenderTimeout.
-
-    The bounds above make a long render unlikely; this catches what they cannot, such
-    as loops nested over the customer's data. A Python thread cannot be killed, so
-    the render is interrupted with an asynchronous exception, which lands at its next
-    bytecode: every Jinja loop is Python bytecode."""
+    """Run `work` (a render) in a thread, on a budget; past `seconds`, stop it and raise
+    RenderTimeout. The budget bounds every render; this is the second line, for the
+    activity (a Python thread cannot be killed, so the render is interrupted with an
+    asynchronous exception, which lands at its next bytecode)."""
     outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            outcome["value"] = work()
+            with budgeted():
+                outcome["value"] = work()
         except BaseException as exc:
             outcome["error"] = exc
 
@@ -167,6 +602,25 @@ def render_within(work: Callable[[], T], seconds: float = RENDER_SECONDS) -> T:
             raise RenderTimeout(f"rendering took longer than {seconds:g} s")
         raise error
     return outcome["value"]  # type: ignore[no-any-return]
+
+
+def unknown_names(ast: nodes.Node) -> list[tuple[str, int]]:
+    """Filters, tests and methods the allowlists do not hold, with their lines: what
+    `journey validate` refuses, for every account alike."""
+    found: list[tuple[str, int]] = []
+    for node in ast.find_all(nodes.Filter):
+        if node.name not in FILTERS and not node.name.startswith("_"):
+            found.append((f"filter {node.name!r}", node.lineno))
+    for test in ast.find_all(nodes.Test):
+        if test.name not in TESTS:
+            found.append((f"test {test.name!r}", test.lineno))
+    for call in ast.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Getattr) and call.node.attr not in METHODS | {
+            "cycle",
+            "changed",
+        }:
+            found.append((f"method {call.node.attr!r}", call.lineno))
+    return found
 
 
 def static_chain(node: nodes.Node, inner: set[int]) -> tuple[nodes.Name | None, list[str]]:

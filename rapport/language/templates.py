@@ -30,11 +30,18 @@ from jinja2 import (
 from jinja2 import TemplateSyntaxError as _SyntaxError
 
 from rapport.language.problems import did_you_mean
-from rapport.language.sandbox import BoundedSandbox, RenderTimeout, render_within, static_chain
+from rapport.language.sandbox import (
+    BoundedSandbox,
+    RenderTimeout,
+    render_within,
+    static_chain,
+    unknown_names,
+)
 from rapport.language.types import Channel
 
 SUFFIX = ".j2"
 NAMES = ("account", "customer", "balance", "minimum_due", "links", "plan", "opt_out", "payment")
+MAX_TEMPLATE = 20_000  # characters of one template's source
 
 
 def template_file(name: str, channel: str, language: str | None = None) -> str:
@@ -185,7 +192,7 @@ class TemplateBundle:
                 file, exc.lineno, _plain_syntax(exc.message or "syntax error")
             ) from None
         try:
-            unknown = meta.find_undeclared_variables(ast) - set(NAMES)
+            unknown = meta.find_undeclared_variables(ast) - set(NAMES) - {"range"}
         except _SyntaxError as exc:  # e.g. a filter that does not exist
             raise TemplateProblem(file, exc.lineno, self._said(exc.message)) from None
         return sorted(
@@ -201,6 +208,20 @@ class TemplateBundle:
             name = unknown_filter.group(1)
             return f"no filter named {name!r}{did_you_mean(name, self._env.filters)}"
         return _plain_syntax(message or "syntax error")
+
+    def not_allowed(self, file: str) -> list[tuple[str, int]]:
+        """Filters, tests and methods outside the sandbox's allowlists (each bounded),
+        with their lines, and a template too long: refused for every account alike."""
+        source = self.sources[file]
+        if len(source) > MAX_TEMPLATE:
+            return [(f"a template of more than {MAX_TEMPLATE} characters", 1)]
+        try:
+            ast = self._env.parse(source, name=file, filename=file)
+        except _SyntaxError as exc:
+            raise TemplateProblem(
+                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
+            ) from None
+        return unknown_names(ast)
 
     def opt_out_in_every_branch(self, file: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether `file` outputs `{{ opt_out }}` whatever the data: at its top level (or
