@@ -64,6 +64,8 @@ def evolved(path: Path) -> str:
     field, and loses one that has a default."""
     history = json.loads(path.read_text())
     for payload in _results(history["events"]):
+        if "data" not in payload:
+            continue  # None (record_stop returns nothing)
         data = json.loads(base64.b64decode(payload["data"]))
         if isinstance(data, dict):
             data.pop("possible_duplicate", None)
