@@ -18,7 +18,10 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from rapport.consent.book import ConsentBook
 from rapport.runtime.temporal import data_converter
+from rapport.store.database import Store
+from rapport.store.deliveries import DeliveryLog
 from workflows.sandbox import workflow_runner
 
 
@@ -51,12 +54,37 @@ class PlainJourney:
         return done
 
 
-def plain_worker(client: Client, task_queue: str, **options: Any) -> Worker:
+class StoreSend:
+    """The plain send with the store work every real send makes: the consent record read
+    before it and the delivery written after it (what Rapport's send does, plainly)."""
+
+    def __init__(self, store: Store) -> None:
+        self.consent = ConsentBook(store)
+        self.deliveries = DeliveryLog(store)
+
+    @activity.defn(name="plain_send")
+    async def plain_send(self, index: int) -> int:
+        info = activity.info()
+        account = info.workflow_id or "plain"
+
+        def work() -> None:
+            if self.consent.refusal(account, "sms", "+15555550100") is None:
+                self.deliveries.record(
+                    f"{account}/{index}", account, "sms", info.current_attempt_scheduled_time
+                )
+
+        await asyncio.to_thread(work)
+        return index
+
+
+def plain_worker(
+    client: Client, task_queue: str, store: Store | None = None, **options: Any
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PlainJourney],
-        activities=[plain_send],
+        activities=[plain_send if store is None else StoreSend(store).plain_send],
         workflow_runner=workflow_runner(),
         **options,
     )

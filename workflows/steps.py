@@ -50,8 +50,8 @@ HANDOFF_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=8
 )
 HANDOFF_GIVE_UP = timedelta(minutes=15)  # then the journey goes on, the failure recorded
-PREPARE_BACKOFF = timedelta(seconds=5)  # a start the store cannot answer waits this, doubling
-PREPARE_BACKOFF_MAX = timedelta(minutes=5)
+PREPARE_BACKOFF = timedelta(seconds=2)  # a start the store cannot answer waits this, doubling
+PREPARE_BACKOFF_MAX = timedelta(minutes=1)
 STORE_DOWN = "StoreUnavailable"  # the failure type activities give a store error
 
 
@@ -115,11 +115,11 @@ class JourneySteps(JourneyDelivery):
                     request,
                     result_type=Prepared,
                     start_to_close_timeout=LOCAL_TIMEOUT,
-                    retry_policy=RetryPolicy(maximum_attempts=3),
+                    retry_policy=RetryPolicy(maximum_attempts=1),  # the backoff is below
                 )
                 return prepared
-            except ActivityError as error:
-                cause = error.cause
+            except (ActivityError, ApplicationError) as error:  # a local one's comes bare
+                cause = error.cause if isinstance(error, ActivityError) else error
                 if isinstance(cause, ApplicationError) and cause.non_retryable:
                     raise  # refused input (no such journey): the journey fails, clearly
                 store = isinstance(cause, ApplicationError) and cause.type == STORE_DOWN

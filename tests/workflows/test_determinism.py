@@ -53,6 +53,9 @@ ALLOWED_IN: dict[str, set[str]] = {
     # reads a journey's YAML files for `journey validate` and the worker's library
     # (activities); the workflow gets definitions from the registry, never from files
     "rapport.language.loader": {"open()"},
+    # the channels' own words are read from their catalogs once, at import (like code),
+    # never while a workflow runs
+    "rapport.channels.speech": {"path.open()"},
     # `render_within` gives a render a thread and a time budget; only TemplateBundle.render
     # calls it, which activities and the CLI call, never the workflow (checked below)
     "rapport.language.sandbox": {"import threading"},
