@@ -298,7 +298,7 @@ class JourneySteps(JourneyDelivery):
         continue-as-new for long). True when the queue took it."""
         s = self.state
         if s.ceased:
-            self._skip(step_id, "handoff", "ceased")
+            self._skip(step_id, None, "ceased")
             return False
         handle = workflow.start_activity(
             "create_handoff",
@@ -317,12 +317,12 @@ class JourneySteps(JourneyDelivery):
             outcome = await handle
         except ActivityError as error:
             if stop():
-                self._skip(step_id, "handoff", CALLED_OFF, "stopped while handing off")
+                self._skip(step_id, None, CALLED_OFF, "stopped while handing off")
             else:
-                self._skip(step_id, "handoff", "handoff_failed", str(error.cause or error)[:300])
+                self._skip(step_id, None, "handoff_failed", str(error.cause or error)[:300])
             return False
         if outcome.status == "rejected":
-            self._skip(step_id, "handoff", "handoff_refused", outcome.detail)
+            self._skip(step_id, None, "handoff_refused", outcome.detail)
             return False
         return True
 
