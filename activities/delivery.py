@@ -29,7 +29,7 @@ from rapport.billing.sources import BalanceSource, BillingUnavailable, Signalled
 from rapport.catalog import registry
 from rapport.channels import CHANNELS
 from rapport.compliance.rules import OPT_OUT_REQUIRED
-from rapport.consent.book import ConsentBook, Refusal
+from rapport.consent.book import ConsentBook
 from rapport.contract.activities import (
     DeliveryRecord,
     HandoffRequest,
@@ -144,21 +144,17 @@ class DeliveryActivities:
             )
             if balance <= 0:  # paid: never remind someone who paid
                 return SendOutcome(status="paid", balance=balance, maybe_delivered=again)
-        refusal = await self._refusal(request)
-        if refusal is not None:  # the customer said no, in this journey or any other
-            return SendOutcome(status="suppressed", detail=refusal.detail())
-        try:  # rendering keeps the email's unsubscribe link: only for a message that goes
-            item = await asyncio.to_thread(self._render, request)
+        try:  # one trip to a thread: render, the last look, the links kept
+            ready = await asyncio.to_thread(self._ready, request)
         except TemplateProblem as problem:
             return SendOutcome(status="rejected", detail=f"template_error: {problem}")
+        if isinstance(ready, SendOutcome):
+            return ready  # the customer said no, or the journey was told to stop
         provider = self.providers.for_channel(request.channel)
-        stopped = await self._last_look(request)
-        if stopped is not None:
-            return stopped
         activity.heartbeat()  # the cancellation of a stop that raced the last look
         await asyncio.sleep(0)  # ... lands here, if it has arrived
         try:
-            receipt = await provider.deliver(item)  # the window that remains: this call
+            receipt = await provider.deliver(ready)  # the window that remains: this call
         except PermanentFailure as failure:
             return SendOutcome(status="rejected", detail=failure.reason)
         logged = await self._log_delivery(request)
@@ -168,41 +164,35 @@ class DeliveryActivities:
             unlogged=not logged,
         )
 
-    async def _last_look(self, request: SendMessage) -> SendOutcome | None:
-        """Right before the provider call: the stops this journey recorded (`record_stop`,
-        however they reached it) and the consent record, read again. A stop recorded
-        before this read means no provider call."""
-        if self.stops is None or request.instance is None:
-            return None
-        instance = request.instance
+    def _ready(self, request: SendMessage) -> Outgoing | SendOutcome:
+        """The message rendered (no store I/O), then the last look right before the
+        provider call: the stops this journey recorded (`record_stop`, however they
+        reached it) and the consent record (the last line of defence, also against a
+        journey that decided before a STOP arrived). A stop recorded before this read
+        means no provider call. Only a message that goes keeps its links. A store that
+        cannot answer raises StoreUnavailable: retried, never sent unchecked."""
+        kept: list[tuple[str, Link]] = []
+        item = self._render(request, kept)
+        stop = self._stopped_for(request)
+        if stop is not None:
+            return stop
+        if self.links is not None:
+            now = datetime.now(UTC)
+            for token, link in kept:
+                self.links.keep(token, link, now)
+        return item
 
-        def read() -> tuple[str | None, Refusal | None]:
-            stop = self.stops.current(instance) if self.stops is not None else None
+    def _stopped_for(self, request: SendMessage) -> SendOutcome | None:
+        if self.stops is not None and request.instance is not None:
+            stop = self.stops.current(request.instance)
             reason = stop.reason(request.channel, request.reminder) if stop else None
-            refusal = None
-            if reason is None and self.consent is not None:
-                refusal = self.consent.refusal(
-                    request.account_id, request.channel, request.to or None
-                )
-            return reason, refusal
-
-        reason, refusal = await asyncio.to_thread(read)
-        if refusal is not None:
-            return SendOutcome(status="suppressed", detail=refusal.detail())
-        if reason is not None:
-            return SendOutcome(status="called_off", detail=reason)
+            if reason is not None:
+                return SendOutcome(status="called_off", detail=reason)
+        if self.consent is not None:
+            refusal = self.consent.refusal(request.account_id, request.channel, request.to or None)
+            if refusal is not None:
+                return SendOutcome(status="suppressed", detail=refusal.detail())
         return None
-
-    async def _refusal(self, request: SendMessage) -> Refusal | None:
-        """The store's consent record, read right before rendering and the provider (a few
-        milliseconds): the last line of defence, also against a journey that decided
-        before a STOP arrived. A store that cannot answer raises StoreUnavailable:
-        retried, never sent unchecked."""
-        if self.consent is None:
-            return None
-        return await asyncio.to_thread(
-            self.consent.refusal, request.account_id, request.channel, request.to or None
-        )
 
     async def _log_delivery(self, request: SendMessage) -> bool:
         """For the caps of the account's later journeys, once per key. The message has
@@ -239,9 +229,11 @@ class DeliveryActivities:
         except SQLAlchemyError as exc:
             raise ApplicationError(f"store: {type(exc).__name__}", type="Transient") from None
 
-    def _render(self, request: SendMessage) -> Outgoing:
+    def _render(self, request: SendMessage, kept: list[tuple[str, Link]]) -> Outgoing:
+        """The message, from the pinned templates; the links it carries go into `kept`,
+        kept in the store only if it goes."""
         journey = registry.pinned(request.journey.hash)
-        links = self._links(request)
+        links = self._links(request, kept)
         account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
         context = message_context(
             account, request.balance, request.channel, links, request.plan, request.payment
@@ -268,10 +260,10 @@ class DeliveryActivities:
             body=rendered.body,
             step=request.step,
             template=request.template,
-            unsubscribe_url=self._unsubscribe(request),
+            unsubscribe_url=self._unsubscribe(request, kept),
         )
 
-    def _links(self, request: SendMessage) -> dict[str, str]:
+    def _links(self, request: SendMessage, kept: list[tuple[str, Link]]) -> dict[str, str]:
         """The message's one portal link (its token kept in the store by hash, with the
         identity check's answer hashed too), as the template's `links`."""
         token = self.signer.token(RESPOND, request.key)
@@ -279,42 +271,36 @@ class DeliveryActivities:
             now = datetime.now(UTC)
             check = identity_check(request.channel, request.to)
             locale = request.fields.get("customer", {}).get("locale")
-            self.links.keep(
-                token,
-                Link(
-                    account_id=request.account_id,
-                    journey_id=request.journey.id,
-                    purpose=RESPOND,
-                    channel=request.channel,
-                    address=request.to,
-                    expires_at=now + LINK_LIFETIME,
-                    check_kind=check[0] if check else None,
-                    check_hash=self.signer.check_hash(*check) if check else None,
-                    locale=locale if isinstance(locale, str) else None,
-                ),
-                now,
+            link = Link(
+                account_id=request.account_id,
+                journey_id=request.journey.id,
+                purpose=RESPOND,
+                channel=request.channel,
+                address=request.to,
+                expires_at=now + LINK_LIFETIME,
+                check_kind=check[0] if check else None,
+                check_hash=self.signer.check_hash(*check) if check else None,
+                locale=locale if isinstance(locale, str) else None,
             )
+            kept.append((token, link))
         return portal_links(self.portal_url, token, request.channel)
 
-    def _unsubscribe(self, request: SendMessage) -> str | None:
+    def _unsubscribe(self, request: SendMessage, kept: list[tuple[str, Link]]) -> str | None:
         """An email's one-click unsubscribe link, kept in the store (by hash) so the web
         app can honour it for as long as a mail client may offer it."""
         if request.channel != "email" or self.links is None or not self.portal_url:
             return None
         token = self.signer.token(UNSUBSCRIBE, request.key)
         now = datetime.now(UTC)
-        self.links.keep(
-            token,
-            Link(
-                account_id=request.account_id,
-                journey_id=request.journey.id,
-                purpose=UNSUBSCRIBE,
-                channel="email",
-                address=request.to,
-                expires_at=now + UNSUBSCRIBE_LIFETIME,
-            ),
-            now,
+        link = Link(
+            account_id=request.account_id,
+            journey_id=request.journey.id,
+            purpose=UNSUBSCRIBE,
+            channel="email",
+            address=request.to,
+            expires_at=now + UNSUBSCRIBE_LIFETIME,
         )
+        kept.append((token, link))
         return f"{self.portal_url}/u/{token}"
 
     @activity.defn(name="create_handoff")
