@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python -m bench.simulate
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.throughput 100 500
+	$(BIN)/python -m bench.stops 20
 	$(BIN)/python -m bench.scale 2000
 	$(BIN)/python -m bench.codec 300
 	$(BIN)/python -m bench.portal 1000

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import codec, portal, replay, results, scale, simulate, throughput
+from bench import codec, portal, replay, results, scale, simulate, stops, throughput
 
 REQUIRED = {
     "throughput_ratio",
@@ -22,6 +22,11 @@ REQUIRED = {
     "codec_cpu_ratio",
     "portal_sqlite_landing_ratio",
     "portal_postgresql_landing_ratio",
+    "throughput_sqlite_ratio",
+    "throughput_postgresql_ratio",
+    "stop_to_store_ms_max",
+    "stop_to_cancel_ms_max",
+    "provider_call_ms_median",
 }
 
 
@@ -35,6 +40,7 @@ def test_every_benchmark_writes_its_figures(
     asyncio.run(simulate.main())
     replay.main()
     asyncio.run(throughput.main([5]))
+    asyncio.run(stops.main(2))
     asyncio.run(scale.main(20))
     codec.main(5)
     asyncio.run(portal.main(40))
