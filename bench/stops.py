@@ -61,6 +61,11 @@ class SlowBilling:
             raise
         return Decimal("120.00")
 
+    async def payment_details_updated(
+        self, account_id: str, reference: str, customer: str | None
+    ) -> None:
+        return None
+
 
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
