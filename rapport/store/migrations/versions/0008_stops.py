@@ -1,7 +1,7 @@
 """stops: what each running journey was told to stop for, read right before a send
 
 Revision ID: 0008_stops
-Revises: 0007_payments_ledger
+Revises: 0011_intake
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from rapport.store.schema import Moment
 
 revision = "0008_stops"
-down_revision = "0007_payments_ledger"
+down_revision = "0011_intake"
 branch_labels = None
 depends_on = None
 
