@@ -50,9 +50,13 @@ def in_units(amount: Decimal, currency: str) -> Decimal:
 
 def to_minor(amount: Decimal, currency: str, exponent: int | None = None) -> int:
     """`amount` in minor units: `300.00` USD -> 30000, `1000` JPY -> 1000. `exponent`:
-    a payment provider's own count of places for the currency, where it differs."""
+    a payment provider's own count of places for the currency, where it differs; an
+    amount finer than it (`1.2345` CLF in hundredths) is NotInUnits, never rounded."""
     places_ = precision(currency) if exponent is None else exponent
-    return int(in_units(amount, currency).scaleb(places_).to_integral_exact())
+    scaled = in_units(amount, currency).scaleb(places_)
+    if scaled != scaled.to_integral_value():
+        raise NotInUnits(f"{amount} is not a whole number of {currency} in {places_} places")
+    return int(scaled)
 
 
 def from_minor(amount: int, currency: str, exponent: int | None = None) -> Decimal:

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rapport.money import precision, to_minor, too_precise
+from rapport.money import NotInUnits, to_minor, too_precise
 
-# Stripe's zero-decimal currencies, and those it writes with two places whatever ISO says
-# (an amount in them must still be a whole unit: divisible by 100 in minor units).
+# Stripe's API writes every currency with two places (hundredths), whatever ISO 4217 or
+# CLDR says (rupiah, Colombian pesos, forints...), except its zero-decimal currencies and
+# its three-decimal ones (whose last digit must be 0).
 ZERO_DECIMAL = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND"}
     | {"VUV", "XAF", "XOF", "XPF"}
 )
-TWO_DECIMAL_WHOLE = frozenset({"ISK", "HUF", "TWD"})
-THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})  # the last digit must be 0
+THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+WHOLE_UNITS = frozenset({"ISK"})  # two places at Stripe, but only whole kronur are charged
 
 MINIMUM_CHARGE: dict[str, Decimal] = {
     code: Decimal(amount)
@@ -54,13 +55,12 @@ def provider_exponent(currency: str) -> int:
     code = currency.upper()
     if code in ZERO_DECIMAL:
         return 0
-    if code in THREE_DECIMAL:
-        return 3
-    return 2 if code in TWO_DECIMAL_WHOLE else precision(code)
+    return 3 if code in THREE_DECIMAL else 2
 
 
 def provider_amount(amount: Decimal, currency: str) -> int:
-    """`amount` as the provider's API takes it (`unit_amount`, `amount_total`)."""
+    """`amount` as the provider's API takes it (`unit_amount`, `amount_total`);
+    NotInUnits when it is finer than the provider's units (4 places of CLF)."""
     return to_minor(amount, currency, provider_exponent(currency))
 
 
@@ -77,6 +77,12 @@ def uncharged(amount: Decimal, currency: str) -> str | None:
     least = minimum_charge(code)
     if least is not None and amount < least:
         return f"the least the provider charges in {code} is {least}"
-    if code in THREE_DECIMAL and provider_amount(amount, code) % 10:
+    try:
+        minor = provider_amount(amount, code)
+    except NotInUnits:
+        return f"the provider charges {code} with {provider_exponent(code)} decimal places"
+    if code in THREE_DECIMAL and minor % 10:
         return f"the provider charges {code} in steps of 0.010"
+    if code in WHOLE_UNITS and minor % 100:
+        return f"the provider charges whole units of {code}"
     return None

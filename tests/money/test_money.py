@@ -45,6 +45,9 @@ def test_minor_units_both_ways_never_round() -> None:
         to_minor(Decimal("333.33"), "JPY")
     with pytest.raises(NotInUnits):
         to_minor(Decimal("1.2345"), "KWD")
+    assert to_minor(Decimal("1.2300"), "CLF", exponent=2) == 123  # a provider's coarser unit
+    with pytest.raises(NotInUnits):  # was rounded to 123 (1.23 CLF charged for 1.2345)
+        to_minor(Decimal("1.2345"), "CLF", exponent=2)
 
 
 def test_a_billing_zero_with_many_places_is_zero() -> None:

@@ -133,3 +133,27 @@ async def test_a_provider_page_the_portal_was_not_told_of_gets_a_plain_link(
         "form-action 'self' https://checkout.stripe.com"
         in answer.headers["content-security-policy"]
     )
+
+
+@pytest.mark.parametrize(("currency", "balance"), [("IDR", "150000"), ("COP", "85000")])
+async def test_a_currency_stripe_writes_with_two_places_is_charged_in_full(
+    stand_in: ProviderRig, currency: str, balance: str
+) -> None:
+    """CLDR writes rupiah and Colombian pesos without decimals; Stripe's API takes every
+    currency but its zero- and three-decimal ones in hundredths. Rp 150.000 is sent as
+    15000000 (not 150000, Rp 1.500 at Stripe) and read back as Rp 150.000."""
+    rig = stand_in.rig
+    account_id, link = await rig.customer(currency=currency, balance=balance)
+    async with httpx.AsyncClient() as http:
+        form = {"csrf": await signed_in(http, link), "amount": "full"}
+        started = await http.post(f"{link}/pay", data=form)
+        session = stand_in.provider.sessions[started.headers["location"].rsplit("/", 1)[1]]
+        page = await http.get(started.headers["location"])
+        paid = await http.post(started.headers["location"])  # the stand-in's Pay button
+        receipt = await http.get(paid.headers["location"])
+    assert (session.amount, session.currency) == (int(balance) * 100, currency.lower())
+    assert f"{balance} {currency}" in page.text  # what the provider's page charges
+    assert receipt.status_code == 200
+    status = await rig.status_when(account_id, lambda s: s.payments)
+    assert [(p.amount, status.balance) for p in status.payments] == [(Decimal(balance), Decimal(0))]
+    assert status.outcome == "paid"

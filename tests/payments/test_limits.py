@@ -18,6 +18,10 @@ from rapport.payments.limits import provider_amount, provider_exponent, uncharge
         ("KWD", 3, "1.230", 1230),
         ("HUF", 2, "1000", 100000),  # two places at Stripe, whole forint in ISO 4217 (CLDR)
         ("UGX", 0, "5000", 5000),
+        ("IDR", 2, "150000", 15000000),  # whole rupiah in CLDR, hundredths at Stripe
+        ("COP", 2, "85000", 8500000),
+        ("ISK", 2, "500", 50000),
+        ("CLF", 2, "1.2300", 123),  # four places in ISO 4217, two at Stripe
     ],
 )
 def test_amounts_in_the_providers_minor_units(
@@ -38,6 +42,8 @@ def test_amounts_in_the_providers_minor_units(
         ("1.230", "KWD", None),
         ("0.001", "USD", "0.001 has more decimal places than USD allows (2)"),
         ("0.01", "XYZ", None),  # no known minimum: the provider decides
+        ("1.2345", "CLF", "the provider charges CLF with 2 decimal places"),  # never rounded
+        ("150000", "IDR", None),
     ],
 )
 def test_what_the_provider_would_refuse_is_named(
