@@ -30,7 +30,13 @@ from temporalio.client import Client
 
 from rapport.runtime import logs, metrics
 from rapport.runtime.servers import PortInUse, start_dev_server, ui_address
-from rapport.runtime.settings import Settings, load_settings, refuse_to_start_unless_fit
+from rapport.runtime.settings import (
+    BadSettings,
+    Settings,
+    load_settings,
+    refuse_to_start,
+    refuse_to_start_unless_fit,
+)
 from rapport.runtime.temporal import connect, ensure_registered
 from rapport.runtime.versions import (
     claim_current,
@@ -144,7 +150,11 @@ def main() -> None:
         help="plain lines for people (default) or JSON lines for machines",
     )
     args = parser.parse_args()
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except BadSettings as bad:
+        refuse_to_start(bad.lines)
+        raise
     if args.dev and "RAPPORT_ENVIRONMENT" not in os.environ:
         settings = settings.model_copy(update={"environment": "development"})
     refuse_to_start_unless_fit(settings)

@@ -17,7 +17,7 @@ from rapport.language.account import Account
 from rapport.language.loader import validate_model
 from rapport.language.problems import DefinitionError
 from rapport.language.yaml_source import load_yaml
-from rapport.runtime.settings import load_settings
+from rapport.runtime.settings import BadSettings, load_settings
 
 if TYPE_CHECKING:
     from rapport.client import Journeys
@@ -25,7 +25,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@click.group()
+class Commands(click.Group):
+    """The commands, each refusing settings it cannot read with one line per setting
+    and exit 2 (a mistyped RAPPORT_ENVIRONMENT is not a traceback)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BadSettings as bad:
+            for line in bad.lines:
+                click.echo(line, err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=Commands)
 def main() -> None:
     """Rapport journeys: write, check, try and run them."""
 

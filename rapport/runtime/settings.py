@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, create_model
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rapport.channels import NAMES
@@ -34,6 +34,8 @@ DEV_LINK_SECRET = "dev-only-link-secret"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # names and addresses of this machine
 DEV_PAYMENT_API_KEY = "sk_dev"
 DEV_PAYMENT_WEBHOOK_SECRET = "whsec_dev_only_not_secret"
+DEV_PORTAL_URL = "http://localhost:8000"
+DEMO_CREDITOR = "Rapport Demo Energy"
 Environment = Literal["production", "development"]
 Adapter = Literal["outbox", "smtp", "twilio", "webhook"]
 ROUTED = (*NAMES, "handoff")
@@ -101,10 +103,10 @@ class Settings(_Routes):
     # payloads encrypted in Temporal's history: `id:base64key,...`, the first encrypts
     encryption_keys: SecretStr | None = None
     codec_token: SecretStr | None = None  # required by /codec/* when set
-    portal_url: str = "http://localhost:8000"  # the web app's public base URL
+    portal_url: str = DEV_PORTAL_URL  # the web app's public base URL
 
     # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
-    creditor_name: str = "Rapport Demo Energy"  # shown on the portal before any check
+    creditor_name: str = DEMO_CREDITOR  # shown on the portal before any check
     portal_requests_per_token: int = 60  # a minute, every web process together (the store)
     portal_requests_per_address: int = 300  # a minute, all processes (NAT: many people)
     # the intake API (/v1/...): requests a minute per API key, every web process together
@@ -254,8 +256,26 @@ class Settings(_Routes):
         return any(self.adapter_for(c) != "outbox" for c in ROUTED)
 
 
+class BadSettings(ValueError):
+    """Settings the environment gives that cannot be read: one line per setting, naming
+    it and what it takes (never its value: it may be a secret)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
 def load_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise BadSettings([_unreadable(error) for error in exc.errors()]) from None
+
+
+def _unreadable(error: Any) -> str:
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    name = field if field.isupper() else f"RAPPORT_{field.upper()}"  # aliases: as named
+    return f"{name}: {error['msg'][0].lower()}{error['msg'][1:]}"
 
 
 def origin(url: str) -> str:
@@ -310,6 +330,32 @@ def _codec_token(s: Settings) -> str | None:
     return None
 
 
+def _portal_url(s: Settings) -> str | None:
+    """Every link in a message, and the provider's return URLs, start here; the links
+    carry the customers' tokens."""
+    parts = urlsplit(s.portal_url)
+    if s.portal_url.rstrip("/") == DEV_PORTAL_URL:
+        return (
+            f"RAPPORT_PORTAL_URL is not set: the links in messages would lead to "
+            f"{DEV_PORTAL_URL}, on the customer's own phone"
+        )
+    if parts.scheme != "https" and (parts.hostname or "") not in LOOPBACK:
+        return (
+            f"RAPPORT_PORTAL_URL={s.portal_url}: the links in messages carry customers' "
+            "tokens; use https"
+        )
+    return None
+
+
+def _creditor_name(s: Settings) -> str | None:
+    if s.creditor_name == DEMO_CREDITOR:
+        return (
+            f"RAPPORT_CREDITOR_NAME is the demo's ({DEMO_CREDITOR}): customers would see "
+            "it on the portal"
+        )
+    return None
+
+
 _PAYMENT_API_KEY = _own_secret("PAYMENT_API_KEY", DEV_PAYMENT_API_KEY)
 _PAYMENT_WEBHOOK_SECRET = _own_secret("PAYMENT_WEBHOOK_SECRET", DEV_PAYMENT_WEBHOOK_SECRET)
 PRODUCTION_CHECKS: list[Callable[[Settings], str | None]] = [
@@ -318,6 +364,8 @@ PRODUCTION_CHECKS: list[Callable[[Settings], str | None]] = [
     _PAYMENT_API_KEY,
     _PAYMENT_WEBHOOK_SECRET,
     _encryption_keys,
+    _portal_url,
+    _creditor_name,
     _codec_token,
 ]
 
@@ -333,7 +381,10 @@ def startup_problems(settings: Settings) -> list[str]:
 
 def refuse_to_start_unless_fit(settings: Settings) -> None:
     """Exit 2, printing one line per problem and nothing else, if there is any."""
-    problems = startup_problems(settings)
+    refuse_to_start(startup_problems(settings))
+
+
+def refuse_to_start(problems: list[str]) -> None:
     if problems:
         for line in problems:
             print(line, file=sys.stderr)

@@ -29,6 +29,10 @@ PROBLEMS = {
     "development default",
     "RAPPORT_ENCRYPTION_KEYS": "RAPPORT_ENCRYPTION_KEYS is not set: customer data would reach "
     "Temporal in plain text (journey keys new makes a key)",
+    "RAPPORT_PORTAL_URL": "RAPPORT_PORTAL_URL is not set: the links in messages would lead to "
+    "http://localhost:8000, on the customer's own phone",
+    "RAPPORT_CREDITOR_NAME": "RAPPORT_CREDITOR_NAME is the demo's (Rapport Demo Energy): "
+    "customers would see it on the portal",
 }
 
 
@@ -41,6 +45,9 @@ def fit(tmp_path: Path) -> dict[str, str]:
         "RAPPORT_PAYMENT_API_KEY": "sk_live_real",
         "RAPPORT_PAYMENT_WEBHOOK_SECRET": "whsec_real",
         "RAPPORT_ENCRYPTION_KEYS": new_key_line("k1"),
+        "RAPPORT_PORTAL_URL": "https://pay.example.com",
+        "RAPPORT_CREDITOR_NAME": "Example Energy",
+        "RAPPORT_CODEC_TOKEN": "an-operators-token",
     }
 
 
@@ -77,6 +84,8 @@ def test_each_development_default_is_one_line_in_production(
     for key, value in fit(tmp_path).items():
         if key != setting:
             monkeypatch.setenv(key, value)
+    if setting == "RAPPORT_PORTAL_URL":  # the default is on loopback: no codec token needed
+        monkeypatch.delenv("RAPPORT_CODEC_TOKEN")
     assert startup_problems(Settings()) == [PROBLEMS[setting]]
     monkeypatch.setenv("RAPPORT_ENVIRONMENT", "development")
     allowed = [] if setting != "RAPPORT_PAYMENT_WEBHOOK_SECRET" else [PROBLEMS[setting]]
@@ -121,7 +130,7 @@ def test_a_public_web_app_in_production_needs_the_codec_token(
         monkeypatch.delenv(key)
     for key, value in fit(tmp_path).items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("RAPPORT_PORTAL_URL", "https://pay.example.com")
+    monkeypatch.delenv("RAPPORT_CODEC_TOKEN")
     assert startup_problems(Settings()) == [
         "RAPPORT_CODEC_TOKEN is not set: https://pay.example.com/codec would decrypt "
         "customer data for anyone who reaches it; set a token and give it to the Temporal UI"
@@ -177,3 +186,42 @@ def test_worker_dev_is_development_with_the_defaults(
     with pytest.raises(SystemExit) as refused:
         worker.main()
     assert refused.value.code == 2
+
+
+def test_a_plain_http_portal_in_production_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.startswith("RAPPORT_")]:
+        monkeypatch.delenv(key)
+    for key, value in fit(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RAPPORT_PORTAL_URL", "http://pay.example.com")
+    assert startup_problems(Settings()) == [
+        "RAPPORT_PORTAL_URL=http://pay.example.com: the links in messages carry customers' "
+        "tokens; use https"
+    ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[sys.executable, "worker.py"], [str(JOURNEY), "web"], [str(JOURNEY), "payments", "A-1"]],
+    ids=["worker", "journey web", "journey payments"],
+)
+def test_a_mistyped_setting_is_one_line_not_a_traceback(command: list[str], tmp_path: Path) -> None:
+    """`RAPPORT_ENVIRONMENT=prod` (or `Stripe`, or a port that is not a number) was a
+    pydantic traceback and exit 1; it is one line per setting, naming what it takes and
+    never the value given (it may be a secret), and exit 2."""
+    answer = run(
+        command,
+        fit(tmp_path),
+        RAPPORT_ENVIRONMENT="prod",
+        RAPPORT_PAYMENT_PROVIDER="Stripe",
+        RAPPORT_SMTP_PORT="s3cr3t-587",
+    )
+    assert answer.returncode == 2
+    assert answer.stdout == ""
+    assert answer.stderr.splitlines() == [
+        "RAPPORT_ENVIRONMENT: input should be 'production' or 'development'",
+        "RAPPORT_SMTP_PORT: input should be a valid integer, unable to parse string as an integer",
+        "RAPPORT_PAYMENT_PROVIDER: input should be 'dev' or 'stripe'",
+    ]
