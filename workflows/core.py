@@ -134,6 +134,7 @@ class JourneyCore:
             result_type=ZoneRules,
             start_to_close_timeout=LOCAL_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=5),
+            summary=f"time-zone rules for {s.account.customer.timezone}",
         )
 
     # --- resting ---------------------------------------------------------------------------
@@ -142,9 +143,10 @@ class JourneyCore:
         self._changes += 1
         workflow.logger.info(event, extra={**self._log_fields(), **fields})
 
-    async def _rest(self, mode: Mode, until: datetime | None) -> None:
+    async def _rest(self, mode: Mode, until: datetime | None, what: str | None = None) -> None:
         """Wait until `until` (None: until something changes) or any signal or update.
-        Operators see a rest of a minute or more; a long history continues as new here."""
+        Operators see a rest of a minute or more (and `what` waits, on the timer); a long
+        history continues as new here."""
         if self._history_is_long():
             raise ContinueAsNew
         now = workflow.now()
@@ -152,9 +154,16 @@ class JourneyCore:
         if until is None or until - now >= PUBLISH_REST:
             self._publish()
         seen = self._changes
+        summary = None  # a rest without an end (a hold) has no timer
+        if until is not None:
+            summary = operator_view.rest_summary(
+                mode, what or self.state.step, now, until, self.state.zone
+            )
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: self._changes != seen, timeout=None if until is None else until - now
+                lambda: self._changes != seen,
+                timeout=None if until is None else until - now,
+                timeout_summary=summary,
             )
         self._mode = "running"
 
@@ -199,7 +208,10 @@ class JourneyCore:
         return f"{workflow_id(s.account.account_id)}/{s.started_at:%Y%m%dT%H%M%S.%fZ}"
 
     def _record_stop(
-        self, consent: Literal["cease", "opt_out"] | None = None, channel: str = "all"
+        self,
+        consent: Literal["cease", "opt_out"] | None = None,
+        channel: str = "all",
+        why: str | None = None,
     ) -> None:
         """Keep the journey's stops in the store before anything else: the send activity
         reads them right before the provider call, and a cease or an opt-out goes into the
@@ -227,6 +239,7 @@ class JourneyCore:
                 ),
                 start_to_close_timeout=LOCAL_TIMEOUT,
                 retry_policy=STORE_RETRY,
+                summary=operator_view.stop_summary(why, consent, channel),
             )
         )
 

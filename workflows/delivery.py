@@ -26,6 +26,7 @@ from rapport.language.templates import project, template_file
 from rapport.policy.caps import cap_blocks
 from rapport.policy.schedule import MIN_SEND_TIME, earliest_send, spread_for, transactional
 from rapport.policy.window import closing
+from workflows import operator_view
 from workflows.core import STOPS_PATCH, STORE_RETRY, JourneyCore
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -109,7 +110,9 @@ class JourneyDelivery(JourneyCore):
                     spread_for(s.account.account_id),
                 )
             if at > now:
-                await self._rest("deferred", at)
+                template = message.template_for(s.segment)
+                what = operator_view.send_summary(step_id, channel, template, plan is not None)
+                await self._rest("deferred", at, what)
                 continue
             if s.failing_since is not None and now - s.failing_since > GIVE_UP_AFTER:
                 s.failing_since = None
@@ -183,6 +186,7 @@ class JourneyDelivery(JourneyCore):
             heartbeat_timeout=SEND_HEARTBEAT,
             retry_policy=SEND_RETRY,
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            summary=operator_view.send_summary(step_id, channel, template, plan is not None),
         )
         halt = stop
         if in_flight:  # an opt-out for this channel or a hold calls the send off too
@@ -221,6 +225,8 @@ class JourneyDelivery(JourneyCore):
                     ),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                     retry_policy=STORE_RETRY,
+                    summary="log the delivery of "
+                    + operator_view.send_summary(step_id, channel, template, plan is not None),
                 )
             )
         return self._delivered(step_id, channel, template, key, outcome)

@@ -1,16 +1,20 @@
-"""What operators see of a journey: the `status` query, the search attributes and the
-"current details" card. Plain functions of the state."""
+"""What operators see of a journey: the `status` query, the search attributes, the
+"current details" card, and the summaries its activities and timers carry in the UI's
+timeline ("reminder by sms", "wait 3d until Tue 7 Mar 09:00 customer time"). Plain
+functions of the state. Summaries are user metadata of a command: replay does not
+compare them, so changing their words needs no patch (tests/workflows/test_summaries.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from temporalio.common import SearchAttributeKey
 
 from rapport.contract import search_attributes as sa
 from rapport.contract.journey import JourneyStatus, fingerprint
-from rapport.language.models import JourneyDefinition
+from rapport.language.durations import describe_duration
+from rapport.language.models import Cap, JourneyDefinition
 from rapport.policy.window import local
 from rapport.policy.zone import Zone
 from workflows.state import JourneyState
@@ -86,31 +90,19 @@ def details(
 ) -> str:
     """The "current details" card, in plain words (markdown)."""
     s, policy = state, definition.policy
-    lines = [f"**Step** {s.step or '-'} ({mode})"]
+    lines = [
+        f"**Journey** {definition.id} v{definition.version} for account {s.account.account_id}",
+        f"**Step** {s.step or '-'} ({MODES.get(mode, mode)})",
+    ]
     if mode in ("waiting", "deferred"):
         at = next_action_at
-        lines.append(
-            f"**Next** {local(at, zone):%a %Y-%m-%d %H:%M} customer time ({at:%Y-%m-%d %H:%M} UTC)"
-        )
+        lines.append(f"**Next** {customer_time(at, zone)} ({at:%Y-%m-%d %H:%M} UTC)")
     lines.append(f"**Segment** {s.segment} · **Balance** {s.balance} {s.account.currency}")
-    caps = [
-        f"{cap.channel} {used}/{cap.max} per {cap.per}"
-        for cap, used in (
-            (
-                cap,
-                sum(
-                    1
-                    for x in s.ledger
-                    if cap.channel in ("all", x.channel) and x.at > now - cap.per
-                ),
-            )
-            for cap in policy.caps
-        )
-    ]
-    lines.append(
-        f"**Messages sent** {s.messages_sent}"
-        + (f" · **Caps used** {', '.join(caps)}" if caps else "")
-    )
+    sent = f"**Messages sent** {s.messages_sent}"
+    if policy.caps:
+        used = [caps_used(cap, s, now) for cap in policy.caps]
+        sent += f" · **Caps** {'; '.join(used)}"
+    lines.append(sent)
     if s.suppressed or s.ceased or s.paused or s.disputed:
         holds = [f"opted out of {c}" for c in s.suppressed]
         holds += [
@@ -122,3 +114,71 @@ def details(
     if s.outcome:
         lines.append(f"**Outcome** {s.outcome}")
     return "\n\n".join(lines)
+
+
+MODES = {"waiting_for_store": "waiting for the store"}
+
+
+def caps_used(cap: Cap, state: JourneyState, now: datetime) -> str:
+    """One cap as a phrase: `1 of 3 messages in 7 days`, `2 of 2 by sms in 7 days`."""
+    used = sum(
+        1 for x in state.ledger if cap.channel in ("all", x.channel) and x.at > now - cap.per
+    )
+    what = "messages" if cap.channel == "all" else f"by {cap.channel}"
+    return f"{used} of {cap.max} {what} in {in_words(cap.per)}"
+
+
+def in_words(value: timedelta) -> str:
+    """`7 days`, `1 day 12 hours`, `20 hours`, `90 minutes` -> `1 hour 30 minutes`."""
+    minutes = int(value.total_seconds() // 60)
+    parts = []
+    for unit, size in (("day", 24 * 60), ("hour", 60), ("minute", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts) or "0 minutes"
+
+
+def customer_time(at: datetime, zone: Zone | None) -> str:
+    """`Tue 7 Mar 09:00 customer time` (UTC when the zone is not known yet)."""
+    if zone is None:
+        return f"{at:%a} {at.day} {at:%b %H:%M} UTC"
+    wall = local(at, zone)
+    return f"{wall:%a} {wall.day} {wall:%b %H:%M} customer time"
+
+
+# --- summaries of activities and timers (the UI's timeline) ---------------------------
+
+NOTICES = {"on_paid": "thank-you for the payment", "on_partial_payment": "thanks for a payment"}
+
+
+def send_summary(step: str, channel: str, template: str, offer: bool = False) -> str:
+    """What goes, how, and from which step and template: `reminder by sms`, `reminder by
+    email (template reminder_loyal)`, `plan offer by email (step plan)`, `thank-you for
+    the payment by email (template thank_you)`."""
+    notes = [f"step {step}"] if offer else []
+    if template != step and not (offer and template == "plan_offer"):
+        notes.append(f"template {template}")
+    what = NOTICES.get(step) or ("plan offer" if offer else step.replace("_", " "))
+    return f"{what} by {channel}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def rest_summary(
+    mode: Mode, what: str | None, now: datetime, until: datetime, zone: Zone | None
+) -> str:
+    """A rest's timer: `wait 3d until Tue 7 Mar 09:00 customer time (first_pause)` for a
+    step's wait, `hold reminder by sms until Wed 8 Mar 08:00 customer time: contact
+    window, caps or gap` for a message that must wait."""
+    when = customer_time(until, zone)
+    if mode == "deferred":
+        return f"hold {what or 'the message'} until {when}: contact window, caps or gap"
+    return f"wait {describe_duration(until - now)} until {when}" + (f" ({what})" if what else "")
+
+
+def stop_summary(name: str | None, consent: str | None, channel: str) -> str:
+    """`record stop: cease`, `record stop: opt out of sms`, `record stop: pause`."""
+    if consent == "cease":
+        return "record stop: cease"
+    if consent == "opt_out":
+        return f"record stop: opt out of {channel}"
+    return f"record stop: {(name or 'state').replace('_', ' ')}"

@@ -22,6 +22,7 @@ from rapport.contract.journey import JourneyResult, JourneyStatus
 from rapport.contract.payloads import AcceptPlan
 from rapport.contract.records import AcceptedPlan, HandoffRecord, PlanOffered, recent
 from rapport.contract.signals import SIGNALS
+from rapport.language.durations import describe_duration
 from rapport.language.models import (
     BranchStep,
     EndStep,
@@ -96,6 +97,7 @@ class JourneySteps(JourneyDelivery):
                 result_type=Prepared,
                 start_to_close_timeout=LOCAL_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=5),
+                summary=prepare_summary(request),
             )
         s.pin, s.zone = prepared.pin, prepared.zone
         s.ledger = [*prepared.recent, *s.ledger]  # caps count earlier journeys' messages
@@ -116,6 +118,7 @@ class JourneySteps(JourneyDelivery):
                     result_type=Prepared,
                     start_to_close_timeout=LOCAL_TIMEOUT,
                     retry_policy=RetryPolicy(maximum_attempts=1),  # the backoff is below
+                    summary=prepare_summary(request),
                 )
                 return prepared
             except (ActivityError, ApplicationError) as error:  # a local one's comes bare
@@ -129,7 +132,9 @@ class JourneySteps(JourneyDelivery):
                 )
             self._mode, self._next_action_at = "waiting_for_store", workflow.now() + pause
             self._publish()
-            await workflow.sleep(pause)
+            await workflow.sleep(
+                pause, summary=f"wait {describe_duration(pause)} for the store, then pin again"
+            )
             self._mode = "running"
             pause = min(pause * 2, PREPARE_BACKOFF_MAX)
 
@@ -285,6 +290,7 @@ class JourneySteps(JourneyDelivery):
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 heartbeat_timeout=SEND_HEARTBEAT,
                 retry_policy=RETRY,
+                summary=handoff_summary(step_id, queue),
             )
         elif not await self._handoff_made(step_id, request):
             return
@@ -308,6 +314,7 @@ class JourneySteps(JourneyDelivery):
             schedule_to_close_timeout=HANDOFF_GIVE_UP,
             heartbeat_timeout=SEND_HEARTBEAT,
             retry_policy=HANDOFF_RETRY,
+            summary=handoff_summary(step_id, request.queue),
         )
         stop = (lambda: s.ceased) if step_id == "callback" else s.stopped
         await workflow.wait_condition(lambda: handle.done() or stop())
@@ -366,7 +373,7 @@ class JourneySteps(JourneyDelivery):
             elif name == "opt_out":
                 self._record_stop("opt_out", str(getattr(decoded, "channel", "all")))
             else:
-                self._record_stop()
+                self._record_stop(why=name)
         if self.state.pin is not None:
             if self.state.reselect:
                 self._choose_segment()  # a hardship or new account data: segments again
@@ -429,6 +436,18 @@ class JourneySteps(JourneyDelivery):
         return operator_view.status(
             self.state, self._mode, self._next_action_at, self.request.journey
         )
+
+
+def prepare_summary(request: PrepareJourney) -> str:
+    chosen = request.journey or "the journey the entry rules choose"
+    return f"pin {chosen}; time-zone rules for {request.account.customer.timezone}"
+
+
+def handoff_summary(step_id: str, queue: str) -> str:
+    """`handoff to a person on queue collections-team`, `callback request to ...`."""
+    what = "callback request" if step_id == "callback" else "handoff"
+    step = f" (step {step_id})" if step_id not in ("callback", "handoff") else ""
+    return f"{what} to a person on queue {queue}{step}"
 
 
 def _payment_id(payload: Any) -> str | None:

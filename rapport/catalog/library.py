@@ -16,6 +16,7 @@ from typing import Protocol
 from rapport.catalog.pinned import PinnedJourney
 from rapport.compliance.fit import located
 from rapport.compliance.table import RULES_FOLDER, RuleBook, load_rulebook
+from rapport.contract.records import JourneyPin
 from rapport.language.account import Account
 from rapport.language.loader import find_definitions, load_journey, templates_dir
 from rapport.language.problems import DefinitionError, Problem
@@ -120,6 +121,18 @@ class Library:
         with self._lock:
             self._by_content[key] = result
         return result
+
+
+def expected(folder: Path, journey_id: str | None, account: Account) -> JourneyPin | None:
+    """The journey (and version) `folder` would pin for `account`, for a starter to name
+    in the UI's summary; None when the folder is not here or has none that fits (the
+    worker chooses, and says why)."""
+    if not folder.is_dir():
+        return None
+    try:
+        return Library([folder]).choose(journey_id, account).pin
+    except JourneyNotFound:
+        return None
 
 
 def _content_key(path: Path) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from rapport.catalog.library import expected
 from rapport.client import Journeys
 from rapport.contract.names import workflow_id
 from rapport.language.account import Account
@@ -52,7 +53,7 @@ async def start_demo(client: Client, settings: Settings, ui: str | None) -> str:
         if await _exists(client, account.account_id):
             kept.append(account.account_id)
             continue
-        await journeys.start(account)
+        await journeys.start(account, expected=expected(settings.journeys_dir, None, account))
         started.append(account.account_id)
     return guide(settings, ui, started, kept, await demo_link(settings))
 

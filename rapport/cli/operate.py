@@ -27,10 +27,14 @@ if TYPE_CHECKING:
 @click.option("--journey", "journey_id", default=None, help="Journey id (default: entry rules).")
 def start(account_file: Path, journey_id: str | None) -> None:
     """Start the journey of one account (or return the running one)."""
+    from rapport.catalog.library import expected
+    from rapport.runtime.settings import load_settings
+
     account = load_account(account_file)
+    chosen = expected(load_settings().journeys_dir, journey_id, account)
 
     async def action(journeys: Journeys) -> str:
-        started = await journeys.start(account, journey_id)
+        started = await journeys.start(account, journey_id, expected=chosen)
         handle = started.handle
         line = f"journey {handle.id} running (run {handle.result_run_id})"
         if started.differs:

@@ -40,7 +40,7 @@ from rapport.contract.journey import (
 )
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE, workflow_id
 from rapport.contract.payloads import AcceptPlan, AccountUpdated, PaymentReceived
-from rapport.contract.records import AcceptedPlan
+from rapport.contract.records import AcceptedPlan, JourneyPin
 from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
 from rapport.money import too_precise
@@ -88,11 +88,18 @@ class Journeys:
         return self._ledger
 
     async def start(
-        self, account: Account, journey: str | None = None, compare: bool = True
+        self,
+        account: Account,
+        journey: str | None = None,
+        compare: bool = True,
+        expected: JourneyPin | None = None,
     ) -> Started:
         """Start the account's journey; if one is running, return it unchanged and say
         whether it holds other data (`compare`: asks the journey; send `account_updated` to
-        change it). An account that comes back after its journey closed starts a new one."""
+        change it). An account that comes back after its journey closed starts a new one.
+        `expected`: the journey (and version) the starter's own journeys folder chooses,
+        named in the UI's summary (the worker still chooses: `journey` is what it is
+        asked for)."""
         handle = await self.client.start_workflow(
             WORKFLOW_TYPE,
             JourneyStart(account=account, journey=journey),
@@ -100,7 +107,11 @@ class Journeys:
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            static_summary=summary(account, journey),
+            static_summary=summary(
+                account,
+                expected.id if expected else journey,
+                expected.version if expected else None,
+            ),
             result_type=JourneyResult,
             search_attributes=starting_attributes(account, journey),
             memo={"currency": account.currency},

@@ -44,11 +44,17 @@ class JourneyStart(Compact, Payload):
     )
 
 
-def summary(account: Account, journey: str | None) -> str:
+def summary(account: Account, journey: str | None, version: int | None = None) -> str:
     """The one line an operator sees at the top of the journey's page in the UI (no PII):
-    our clients set it with the start, the workflow for other starters."""
+    the journey, its version when the starter knows it (`early-stage v2`), the account.
+    Our clients set it with the start (Temporal keeps it for that run only: a run
+    continued as new has none); the workflow's current details, which it writes itself
+    for any starter, lead with the journey and version it runs."""
+    named = journey or "journey chosen by entry rules"
+    if journey and version is not None:
+        named = f"{journey} v{version}"
     return (
-        f"{journey or 'journey chosen by entry rules'} for account {account.account_id}: "
+        f"{named} for account {account.account_id}: "
         f"{account.balance} {account.currency}, {account.days_past_due} days past due"
     )
 

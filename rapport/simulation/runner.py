@@ -83,7 +83,11 @@ async def simulate_on(
             task_queue=task_queue,
             search_attributes=starting(scenario.account),  # as the Python client starts
             memo={"currency": scenario.account.currency},
-            static_summary=summary(scenario.account, scenario.journey.definition.id),
+            static_summary=summary(
+                scenario.account,
+                scenario.journey.definition.id,
+                scenario.journey.definition.version,
+            ),
         )
         events = []
         for timed in scenario.timed_events(start):
