@@ -11,7 +11,11 @@ offered before plans were cut in the currency's minor units (3 x 3333.33 JPY);
 decided at the start of each run (3333, 3333, 3334). `v2/intake/` holds journeys
 recorded under the `intake` patch (the thank-you at once, no gap or cap; search
 attributes from the workflow itself); the histories beside it are the behaviour before
-(pre_due's thank-you waited out the one-day gap).
+(pre_due's thank-you waited out the one-day gap). `v2/continued/` holds a journey that
+continued as new in the middle of a wait, both runs: the second starts from the state the
+first carried; `v2/continued/before-stops/` the same recorded by the build before the
+stops patch (commit c1e442d), so a new build is shown to take up the state an older one
+carried (test_evolution.py reads that state field by field).
 
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
 and their test are gone (docs/operating.md, "Upgrading", says how an operator finds

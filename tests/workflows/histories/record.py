@@ -14,20 +14,40 @@ a patched change, move the current files to a folder of their own, as
 
 records only the histories named (into that folder), adding their pinned journeys to
 the folder's `journeys.json`.
+
+    .venv/bin/python -m tests.workflows.histories.record v2/continued continued
+
+records a journey that continues as new with its state (`record_continued`): both runs,
+the second starting from what the first carried. Keep the files of earlier builds: a
+new build must read the state an older one carried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from datetime import timedelta
 from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 
 from rapport.catalog.archive import MemoryArchive
 from rapport.catalog.pinned import PinnedJourney
+from rapport.contract.names import workflow_id
+from rapport.contract.payloads import Engagement, OptOut, PaymentReceived
+from rapport.contract.search_attributes import starting
 from rapport.language.models import JourneyDefinition
 from rapport.language.templates import TemplateBundle
+from rapport.providers.outbox import Capture
+from rapport.runtime.servers import start_time_skipping
+from rapport.runtime.settings import load_settings
+from rapport.runtime.workers import EngineParts, build_worker
 from rapport.simulation.runner import simulate
 from rapport.simulation.scenario import load_scenario
+from workflows.journey import DelinquencyJourney
+from workflows.state import JourneyInput
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -71,7 +91,69 @@ def load_archive(path: Path) -> MemoryArchive:
     return archive
 
 
+CONTINUED = "card_declined_partial_then_plan.yaml"  # the account and journey it runs
+
+
+async def record_continued(folder: Path) -> None:
+    """A journey that continues as new in the middle of a wait, carrying a rich state: a
+    reminder sent, an opt-out of sms, a part payment and its thank-you, engagement, the
+    wait under way. Its `history_limit` is the least allowed (100) and engagement events
+    fill the history, so it continues at its next rest; it then offers a plan, which the
+    customer accepts. Writes `<name>_run1.json` (ends continued as new) and
+    `<name>_run2.json` (starts from the carried state)."""
+    loaded = load_scenario(ROOT / "examples" / "scenarios" / CONTINUED)
+    account = loaded.account
+    parts = EngineParts(
+        journeys=[loaded.journey.path], channels={"*": Capture()}, signer=load_settings().signer()
+    )
+    env = await start_time_skipping()
+    async with env:
+        queue = f"record-{uuid.uuid4()}"
+        async with build_worker(env.client, queue, parts):
+            handle = await env.client.start_workflow(
+                DelinquencyJourney.run,
+                JourneyInput(
+                    account=account, journey=loaded.journey.definition.id, history_limit=100
+                ),
+                id=workflow_id(account.account_id),
+                task_queue=queue,
+                search_attributes=starting(account),
+                memo={"currency": account.currency},
+            )
+            await env.sleep(timedelta(days=1))  # the reminder went; the first wait is under way
+            await handle.signal("opt_out", OptOut(channel="sms"))
+            await handle.signal(
+                "payment_received", PaymentReceived(amount="234.50", payment_id="p-1")
+            )
+            await env.sleep(timedelta(hours=2))
+            for _ in range(30):
+                await handle.signal("engagement", Engagement(kind="opened"))
+            await env.sleep(timedelta(days=8))  # continued as new; options, then the offer
+            latest = env.client.get_workflow_handle(handle.id)
+            await latest.execute_update(DelinquencyJourney.accept_plan, {"installments": 3})
+            await latest.result()
+            runs = env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+            first = await runs.fetch_history()
+            ended = first.events[-1]
+            assert ended.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            second = await latest.fetch_history()
+            started = second.events[0].workflow_execution_started_event_attributes
+            assert started.continued_execution_run_id == handle.result_run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, history in enumerate((first, second), start=1):
+        _write(history, folder / f"continued_run{number}.json")
+    save_archive([PinnedJourney.loaded(loaded.journey)], folder / "journeys.json", keep=True)
+
+
+def _write(history: WorkflowHistory, target: Path) -> None:
+    target.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+    print(f"{target.relative_to(ROOT)}: {len(history.events)} events")
+
+
 async def record(folder: Path = CURRENT, names: list[str] | None = None) -> None:
+    if names == ["continued"]:
+        await record_continued(folder)
+        return
     folder.mkdir(parents=True, exist_ok=True)
     journeys = []
     for name, scenario in RECORDED.items():
@@ -80,9 +162,7 @@ async def record(folder: Path = CURRENT, names: list[str] | None = None) -> None
         loaded = load_scenario(ROOT / "examples" / "scenarios" / scenario)
         run = await simulate(loaded)
         journeys.append(PinnedJourney.loaded(loaded.journey))
-        target = folder / f"{name}.json"
-        target.write_text(json.dumps(json.loads(run.history.to_json()), indent=1) + "\n")
-        print(f"{target.relative_to(ROOT)}: {len(run.history.events)} events")
+        _write(run.history, folder / f"{name}.json")
     save_archive(journeys, folder / "journeys.json", keep=bool(names))
 
 
