@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python -m bench.scale 2000
 	$(BIN)/python -m bench.codec 300
 	$(BIN)/python -m bench.portal 1000
+	$(BIN)/python -m bench.intake 300 10000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

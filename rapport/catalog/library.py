@@ -68,9 +68,12 @@ class Library:
                 journeys.append(result)
         return Scan(journeys, problems)
 
-    def choose(self, journey_id: str | None, account: Account) -> PinnedJourney:
-        """The named journey, or the one whose entry rule fits the account best."""
-        scan = self.scan()
+    def choose(
+        self, journey_id: str | None, account: Account, scan: Scan | None = None
+    ) -> PinnedJourney:
+        """The named journey, or the one whose entry rule fits the account best (in `scan`,
+        default: the folder as it is now)."""
+        scan = scan or self.scan()
         shown = "; ".join(str(p) for p in scan.problems[:3])
         note = f" (invalid, see `journey validate`: {shown})" if shown else ""
         by_id: dict[str, PinnedJourney] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from rapport.catalog.library import JourneyNotFound, Library
+from rapport.catalog.library import JourneyNotFound, Library, Scan
 from rapport.client.journeys import JourneyError, Journeys
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.contract.journey import JourneyStart, JourneyStatus
@@ -38,6 +39,7 @@ from rapport.store.database import StoreUnavailable
 
 log = logging.getLogger("rapport.intake")
 WITHIN = 10.0  # seconds a call waits for Temporal before answering 503
+SCAN_EVERY = 5.0  # seconds: how old the journeys folder's reading may be
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 _EVENT = TypeAdapter(EventRequest)
@@ -93,6 +95,7 @@ class Intake:
     ) -> None:
         self._journeys, self.consent = journeys, consent
         self.library = Library([journeys_dir]) if journeys_dir and journeys_dir.is_dir() else None
+        self._scan: tuple[float, Scan] | None = None
 
     async def start(self, data: Any) -> StartAnswer:
         """Start the account's journey, or return the running one (saying whether its data
@@ -100,7 +103,7 @@ class Intake:
         request: JourneyStart = validated(JourneyStart, data)
         if self.library is not None:
             try:
-                await asyncio.to_thread(self.library.choose, request.journey, request.account)
+                self.library.choose(request.journey, request.account, await self._journeys_now())
             except JourneyNotFound as exc:
                 raise Problem(422, str(exc), "journey" if request.journey else "account") from None
         journeys = await self._client()
@@ -117,6 +120,15 @@ class Intake:
             started=not started.already_running,
             differs=started.differs,
         )
+
+    async def _journeys_now(self) -> Scan:
+        """The journeys folder as read at most SCAN_EVERY seconds ago (reading it hashes
+        every file: not on every request)."""
+        assert self.library is not None
+        now = time.monotonic()
+        if self._scan is None or now - self._scan[0] > SCAN_EVERY:
+            self._scan = (now, await asyncio.to_thread(self.library.scan))
+        return self._scan[1]
 
     async def status(self, account_id: str) -> JourneyStatus:
         journeys = await self._client()

@@ -8,8 +8,9 @@ and the CLI can share one file.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,11 @@ class Store:
         self.url = url
         self.engine = engine_for(url)
         self._volatile: Engine | None = None
+        # SQLite takes one writer at a time and makes the others sleep and retry (in steps
+        # of milliseconds): this process's threads that write often queue here instead.
+        self.one_writer: AbstractContextManager[object] = (
+            threading.Lock() if self.is_sqlite else nullcontext()
+        )
 
     @property
     def is_sqlite(self) -> bool:

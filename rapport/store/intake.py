@@ -173,6 +173,11 @@ def scope_of(key_id: str, idempotency_key: str) -> str:
 
 
 class IdempotencyKeys:
+    """Written without waiting for the disk (`Store.begin_volatile`): an operating-system
+    crash may lose the last answers, never half of one; a retry then runs again, and
+    every operation is idempotent by its own identity too (an account's one journey, a
+    payment's id, a consent entry's reference)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
@@ -182,7 +187,7 @@ class IdempotencyKeys:
         """Claim the key for a request; None when it is ours to answer, else what the
         store remembers under it (an expired entry is forgotten first)."""
         try:
-            with self.store.begin() as connection:
+            with self.store.begin_volatile() as connection:
                 connection.execute(
                     delete(idempotency_keys).where(
                         idempotency_keys.c.scope == scope, idempotency_keys.c.expires_at < now
@@ -209,7 +214,7 @@ class IdempotencyKeys:
 
     def answer(self, scope: str, status: int, body: str, location: str | None) -> None:
         try:
-            with self.store.begin() as connection:
+            with self.store.begin_volatile() as connection:
                 connection.execute(
                     update(idempotency_keys)
                     .where(idempotency_keys.c.scope == scope)
@@ -221,7 +226,7 @@ class IdempotencyKeys:
     def release(self, scope: str) -> None:
         """Forget a claim whose request did not finish (our failure: a retry runs it)."""
         try:
-            with self.store.begin() as connection:
+            with self.store.begin_volatile() as connection:
                 connection.execute(
                     delete(idempotency_keys).where(idempotency_keys.c.scope == scope)
                 )
@@ -230,7 +235,7 @@ class IdempotencyKeys:
 
     def forget_expired(self, now: datetime) -> int:
         try:
-            with self.store.begin() as connection:
+            with self.store.begin_volatile() as connection:
                 done = connection.execute(
                     delete(idempotency_keys).where(idempotency_keys.c.expires_at < now)
                 )

@@ -7,8 +7,6 @@ most the keys seen in the last window or two."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Sequence
 
 from sqlalchemy import Column, Integer, String, Table, select, text
@@ -42,9 +40,7 @@ class RateCounts:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._swept = 0.0
-        # SQLite takes one writer at a time and makes the others sleep and retry (in
-        # steps of milliseconds): this process's threads queue here instead.
-        self._one_writer = threading.Lock() if store.is_sqlite else contextlib.nullcontext()
+        self._one_writer = store.one_writer  # SQLite: this process's writers queue there
         self._returning = store.engine.dialect.insert_returning
 
     def hit(self, keys: Sequence[tuple[str, int]], seconds: int, now: float) -> bool:

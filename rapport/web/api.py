@@ -34,7 +34,7 @@ from rapport.intake import keys
 from rapport.intake.openapi import document
 from rapport.intake.service import Intake, Problem
 from rapport.store.database import StoreUnavailable
-from rapport.store.intake import ApiKey, ApiKeys, IdempotencyKeys, scope_of
+from rapport.store.intake import ApiKey, ApiKeys, IdempotencyKeys, Remembered, scope_of
 from rapport.web.guard import RateLimits
 from rapport.web.problems import problem
 
@@ -77,9 +77,8 @@ class IntakeApi:
         return (201 if answer.started else 200), answer
 
     async def status(self, request: Request) -> Response:
-        async def read(key: ApiKey) -> Response:
-            account_id = _account_id(request)
-            return _json(200, await self.intake.status(account_id))
+        async def read(key: ApiKey, scope: str | None, remembered: Remembered | None) -> Response:
+            return _json(200, await self.intake.status(_account_id(request)))
 
         return await self._guarded(request, read)
 
@@ -100,78 +99,87 @@ class IntakeApi:
         once per Idempotency-Key."""
 
         async def endpoint(request: Request) -> Response:
-            async def write(key: ApiKey) -> Response:
-                return await self._once(request, key, handler)
+            given = request.headers.get("idempotency-key")
+            if given is None:
+                return problem(
+                    400,
+                    "the Idempotency-Key header is required on POST and PATCH",
+                    "Idempotency-Key",
+                )
+            if not _IDEMPOTENCY_KEY.match(given):
+                return problem(
+                    400, "Idempotency-Key: 1-255 printable ASCII characters", "Idempotency-Key"
+                )
+            raw = await request.body()
+            digest = _request_hash(request, raw)
 
-            return await self._guarded(request, write)
+            async def write(
+                key: ApiKey, scope: str | None, remembered: Remembered | None
+            ) -> Response:
+                assert scope is not None
+                if remembered is not None:
+                    return _remembered(remembered, digest)
+                return await self._once(request, key, handler, raw, scope)
+
+            return await self._guarded(request, write, (given, digest))
 
         return endpoint
 
     async def _guarded(
-        self, request: Request, then: Callable[[ApiKey], Awaitable[Response]]
+        self,
+        request: Request,
+        then: Callable[[ApiKey, str | None, Remembered | None], Awaitable[Response]],
+        claim: tuple[str, str] | None = None,
     ) -> Response:
+        """Who asks, within their limit, and (a write) its Idempotency-Key claimed: one
+        trip to the store's thread, then `then`."""
         try:
-            key = await asyncio.to_thread(
-                keys.verify, self.api_keys, request.headers.get("authorization")
-            )
-            if key is None:
-                return problem(
-                    401,
-                    "an API key is required: Authorization: Bearer KEY (journey api-key create)",
-                    headers={"WWW-Authenticate": 'Bearer realm="rapport"'},
-                )
-            limit = key.per_minute or self.per_minute
-            wait = await asyncio.to_thread(self.limits.key_allowed, "api", key.key_id, limit)
-            if wait is not None:
-                return problem(
-                    429,
-                    f"more than {limit} requests this minute for this API key",
-                    headers={"Retry-After": str(wait)},
-                )
-            return await then(key)
+            gate = await asyncio.to_thread(self._gate, request.headers.get("authorization"), claim)
+            if isinstance(gate, Response):
+                return gate
+            return await then(*gate)
         except Problem as refused:
             return _problem(refused)
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc)
             return problem(503, "the store did not answer; try again", headers={"Retry-After": "5"})
 
-    async def _once(self, request: Request, key: ApiKey, handler: Handler) -> Response:
-        given = request.headers.get("idempotency-key")
-        if given is None:
+    def _gate(
+        self, authorization: str | None, claim: tuple[str, str] | None
+    ) -> Response | tuple[ApiKey, str | None, Remembered | None]:
+        key = keys.verify(self.api_keys, authorization)
+        if key is None:
             return problem(
-                400, "the Idempotency-Key header is required on POST and PATCH", "Idempotency-Key"
+                401,
+                "an API key is required: Authorization: Bearer KEY (journey api-key create)",
+                headers={"WWW-Authenticate": 'Bearer realm="rapport"'},
             )
-        if not _IDEMPOTENCY_KEY.match(given):
+        limit = key.per_minute or self.per_minute
+        wait = self.limits.key_allowed("api", key.key_id, limit)
+        if wait is not None:
             return problem(
-                400, "Idempotency-Key: 1-255 printable ASCII characters", "Idempotency-Key"
+                429,
+                f"more than {limit} requests this minute for this API key",
+                headers={"Retry-After": str(wait)},
             )
-        raw = await request.body()
-        scope = scope_of(key.key_id, given)
-        digest = _request_hash(request, raw)
+        if claim is None:
+            return key, None, None
+        scope = scope_of(key.key_id, claim[0])
         now = datetime.now(UTC)
-        remembered = await asyncio.to_thread(self.idempotency.claim, scope, digest, now, now + KEPT)
-        if remembered is not None:
-            if remembered.request_hash != digest:
-                return problem(
-                    422,
-                    "this Idempotency-Key was used for another request (another path or "
-                    "body) in the last 24 hours: use a new key for a new request",
-                    "Idempotency-Key",
-                )
-            if remembered.status is None:
-                return problem(
-                    409,
-                    "the first request with this Idempotency-Key is still running; retry",
-                    headers={"Retry-After": "1"},
-                )
-            return _replayed(remembered.status, remembered.body or "", remembered.location)
+        return key, scope, self.idempotency.claim(scope, claim[1], now, now + KEPT)
+
+    async def _once(
+        self, request: Request, key: ApiKey, handler: Handler, raw: bytes, scope: str
+    ) -> Response:
+        """The first request under its Idempotency-Key: its answer kept (5xx and 429 are
+        not answers: the claim is let go, a retry runs again)."""
         try:
             response = await self._answer(request, key, handler, raw)
         except BaseException:
             await asyncio.to_thread(self.idempotency.release, scope)
             raise
         if response.status_code >= 500 or response.status_code == 429:
-            await asyncio.to_thread(self.idempotency.release, scope)  # try again: not an answer
+            await asyncio.to_thread(self.idempotency.release, scope)
         else:
             await asyncio.to_thread(
                 self.idempotency.answer,
@@ -221,6 +229,23 @@ def _request_hash(request: Request, raw: bytes) -> str:
 
 def _json(status: int, answer: BaseModel) -> Response:
     return Response(answer.model_dump_json(), status_code=status, media_type="application/json")
+
+
+def _remembered(remembered: Remembered, digest: str) -> Response:
+    if remembered.request_hash != digest:
+        return problem(
+            422,
+            "this Idempotency-Key was used for another request (another path or body) in the "
+            "last 24 hours: use a new key for a new request",
+            "Idempotency-Key",
+        )
+    if remembered.status is None:
+        return problem(
+            409,
+            "the first request with this Idempotency-Key is still running; retry",
+            headers={"Retry-After": "1"},
+        )
+    return _replayed(remembered.status, remembered.body or "", remembered.location)
 
 
 def _replayed(status: int, body: str, location: str | None) -> Response:

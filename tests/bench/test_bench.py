@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import codec, portal, replay, results, scale, simulate, stops, throughput
+from bench import codec, intake, portal, replay, results, scale, simulate, stops, throughput
 
 REQUIRED = {
     "throughput_ratio",
@@ -27,6 +27,8 @@ REQUIRED = {
     "stop_to_store_ms_max",
     "stop_to_cancel_ms_max",
     "provider_call_ms_median",
+    "intake_api_ratio",
+    "intake_import_ratio",
 }
 
 
@@ -44,6 +46,7 @@ def test_every_benchmark_writes_its_figures(
     asyncio.run(scale.main(20))
     codec.main(5)
     asyncio.run(portal.main(40))
+    asyncio.run(intake.main(10, 20))
     figures = json.loads(target.read_text())
     assert set(figures) >= REQUIRED
     assert all(figures[key] > 0 for key in REQUIRED)
