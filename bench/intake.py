@@ -6,8 +6,8 @@ of starting a journey that operators can find):
   Idempotency-Key kept in the store, validation, the journeys folder's check) against N
   `client.start_workflow` calls with the same input, id policies and data converter;
   the API's p50 and p99;
-- `journey import` of M accounts (a CSV, a real run: every account started) against the
-  same M starts in a bare loop with the importer's concurrency.
+- `journey import` of M accounts (two files of M/2, a real run: every account started)
+  against the same starts in a bare loop with the importer's concurrency, interleaved.
 
     .venv/bin/python -m bench.intake [N] [M]      (default: 300 10000)
 """
@@ -219,12 +219,23 @@ async def main(n: int, m: int) -> None:
                     )
                     rates.append(rate)
                     latencies += times
-                bare_import = await bare_starts(
-                    client, settings.task_queue, [f"BI-{i}" for i in range(m)], CONCURRENCY
-                )
-                import_rate = await imported(
-                    settings, client, store, [f"I-{i}" for i in range(m)], folder
-                )
+                bare_imports, imports = [], []
+                for round_ in range(2):  # interleaved, half the accounts each, best of two
+                    half = m // 2
+                    bare_imports.append(
+                        await bare_starts(
+                            client,
+                            settings.task_queue,
+                            [f"BI{round_}-{i}" for i in range(half)],
+                            CONCURRENCY,
+                        )
+                    )
+                    imports.append(
+                        await imported(
+                            settings, client, store, [f"I{round_}-{i}" for i in range(half)], folder
+                        )
+                    )
+                bare_import, import_rate = max(bare_imports), max(imports)
             finally:
                 web.terminate()
                 web.wait()
