@@ -22,6 +22,7 @@ from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.contract.journey import JourneyStart, JourneyStatus
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
 from rapport.contract.payloads import AccountUpdated
+from rapport.contract.signals import SIGNALS
 from rapport.intake.models import (
     EVENTS,
     MONEY_SIGNALS,
@@ -202,6 +203,8 @@ class Intake:
             raise Problem(422, f"type: unknown event {kind!r}; events: {', '.join(EVENTS)}", "type")
         event = validated(EventRequest, data)
         fields = event.model_dump(mode="json", exclude={"type"}, exclude_unset=True)
+        if event.type in SIGNALS:  # its own checks, without `type` (an empty update)
+            validated(SIGNALS[event.type].payload, fields)
         recorded = False
         if event.type in STOP_EVENTS:
             recorded = await self._record_stop(account_id, event.type, fields, reference)

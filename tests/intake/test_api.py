@@ -327,6 +327,7 @@ async def test_events_are_checked_in_the_call(api: httpx.AsyncClient, rig: Rig) 
     )
     assert "/payments" in is_problem(money, 422, "type")["detail"]
     assert money.json()["payment_id"] == "P-5"
+    is_problem(await api.post(path, json={"type": "account_updated"}, headers=once()), 422)
     await rig.status_when(account_id, lambda s: s.plan_offered)  # the offer has gone out
     plan = await api.post(path, json={"type": "accept_plan", "installments": 5}, headers=once())
     assert "5" in is_problem(plan, 422)["detail"]  # not one of the offered
