@@ -3,7 +3,8 @@ client (`@temporalio/client`, installed here from the npm registry) against the 
 server, a production worker with encryption keys and the web app's codec:
 
 - started plainly, the journey fails at once saying how to encrypt;
-- through the remote codec, its opt-out reaches the journey and its payment ends it paid.
+- through the remote codec, its opt-out reaches the journey and the consent record (for
+  the account's later journeys too), and its payment ends it paid.
 
 Skipped, loudly, where Node or npm is missing; CI sets RAPPORT_REQUIRE_NODE=1 (.ci/run
 installs Debian's nodejs and npm), which turns the skip into a failure."""
@@ -201,3 +202,7 @@ async def test_through_the_remote_codec_the_opt_out_holds_and_the_payment_ends_i
     status = await Journeys(await connect(settings), settings).status(account_id)
     assert status.suppressed_channels == ["sms"]  # the opt-out reached the journey
     assert status.payments[0].payment_id == "TS-PAY-1"
+    # ... and the consent record (the workflow's record_stop), so the account's next
+    # journey keeps it, exactly as one sent through the CLI
+    entries = ConsentBook(production.store).entries(account_id)
+    assert [(e.action, e.channel) for e in entries] == [("opt_out", "sms")]

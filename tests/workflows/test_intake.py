@@ -23,6 +23,7 @@ from temporalio.client import (
 )
 from temporalio.testing import WorkflowEnvironment
 
+from rapport.consent.book import ConsentBook
 from rapport.contract import search_attributes as sa
 from rapport.contract.names import WORKFLOW_TYPE, workflow_id
 from rapport.contract.plain import PLAIN_TEXT_REFUSED
@@ -32,6 +33,7 @@ from rapport.runtime.temporal import data_converter, plain_data_converter
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.codec import new_key_line
 from rapport.security.links import LinkSigner
+from rapport.store.database import Store
 from tests.journey_files import write_journey
 from tests.scenarios import account, sent, simulate_journey
 
@@ -181,7 +183,9 @@ async def test_bad_updates_and_queries_are_answered_in_plain_words(
 
 
 @pytest.fixture
-async def production(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[tuple[str, Client]]:
+async def production(
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> AsyncIterator[tuple[str, Client]]:
     """A production worker with encryption keys (its own client's converter), and a
     client that sends plain text as another language's SDK without the codec would."""
     write_journey(tmp_path, THANKS, TEMPLATES)
@@ -192,7 +196,12 @@ async def production(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         data_converter=data_converter(settings, worker=True),
     )
     name = f"prod-{uuid.uuid4()}"
-    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
+    parts = EngineParts(
+        journeys=[tmp_path],
+        channels={"*": Capture()},
+        signer=LinkSigner("k"),
+        consent=ConsentBook(sqlite_store),
+    )
     async with build_worker(worker_client, name, parts):
         yield (
             name,
@@ -245,8 +254,8 @@ async def test_in_production_a_plain_start_fails_at_once_saying_what_to_do(
     assert description.typed_search_attributes.get(sa.ACCOUNT_ID) == account_id
 
 
-async def test_in_production_a_plain_signal_fails_the_journey_at_once(
-    env: WorkflowEnvironment, production: tuple[str, Client]
+async def test_in_production_a_plain_signal_fails_the_journey_and_an_opt_out_in_it_holds(
+    env: WorkflowEnvironment, production: tuple[str, Client], sqlite_store: Store
 ) -> None:
     queue, plain = production
     account_id = f"Q-{uuid.uuid4().hex[:6]}"
@@ -263,6 +272,9 @@ async def test_in_production_a_plain_signal_fails_the_journey_at_once(
         await handle.result()
     assert "signal opt_out arrived in plain text" in str(failed.value.cause)
     await no_failed_task(handle)
+    # the customer's word was kept before the journey failed: the next journey holds it
+    entries = ConsentBook(sqlite_store).entries(account_id)
+    assert [(e.action, e.channel) for e in entries] == [("opt_out", "email")]
 
 
 async def test_in_development_plain_text_is_taken_with_a_warning(
