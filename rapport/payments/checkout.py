@@ -1,6 +1,8 @@
 """Creating hosted checkout sessions with Stripe's API (`POST /v1/checkout/sessions`,
-form-encoded, the secret key as the user of HTTP basic auth), and reading a completed
-setup's payment method (`GET /v1/setup_intents/{id}`). The dev stand-in answers both.
+form-encoded, the secret key as the user of HTTP basic auth), reading a completed
+setup's payment method (`GET /v1/setup_intents/{id}`) and a payment's metadata
+(`GET /v1/payment_intents/{id}`: is a refund or dispute of a payment Rapport has not
+seen complete one of its own?). The dev stand-in answers all three.
 
 Every session expires after 30 minutes, is created with an `Idempotency-Key` (the
 checkout's own reference: a retried request never makes a second session), and carries
@@ -13,6 +15,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import quote
 
 import httpx
 
@@ -94,7 +97,7 @@ class Checkout:
 
     async def saved_method(self, setup_intent: str) -> SavedMethod:
         """The payment method a completed setup saved (its SetupIntent, read back)."""
-        body = await self._call("GET", f"/v1/setup_intents/{setup_intent}")
+        body = await self._call("GET", f"/v1/setup_intents/{quote(setup_intent, safe='')}")
         method = body.get("payment_method")
         if isinstance(method, dict):
             method = method.get("id")
@@ -103,13 +106,24 @@ class Checkout:
         customer = body.get("customer")
         return SavedMethod(method, customer if isinstance(customer, str) else None)
 
+    async def payment_intent(self, payment_id: str) -> dict[str, object] | None:
+        """The provider's payment (its amount, currency and the metadata its checkout
+        gave it), or None when the provider has no such payment."""
+        answer = await self._send("GET", f"/v1/payment_intents/{quote(payment_id, safe='')}")
+        return None if answer.status_code == 404 else _body(answer)
+
     async def _call(
         self, method: str, path: str, form: dict[str, str] | None = None, key: str | None = None
     ) -> dict[str, object]:
+        return _body(await self._send(method, path, form, key))
+
+    async def _send(
+        self, method: str, path: str, form: dict[str, str] | None = None, key: str | None = None
+    ) -> httpx.Response:
         headers = {"Idempotency-Key": f"rapport-checkout-{key}"} if key else {}
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as http:
-                answer = await http.request(
+                return await http.request(
                     method,
                     f"{self.api_url.rstrip('/')}{path}",
                     data=form,
@@ -118,9 +132,15 @@ class Checkout:
                 )
         except httpx.HTTPError as exc:
             raise CheckoutUnavailable(type(exc).__name__) from None
-        if answer.status_code != 200:
-            raise CheckoutUnavailable(f"provider answered {answer.status_code}")
+
+
+def _body(answer: httpx.Response) -> dict[str, object]:
+    if answer.status_code != 200:
+        raise CheckoutUnavailable(f"provider answered {answer.status_code}")
+    try:
         body = answer.json()
-        if not isinstance(body, dict):
-            raise CheckoutUnavailable("provider answered without an object")
-        return body
+    except ValueError:
+        raise CheckoutUnavailable("provider answered without JSON") from None
+    if not isinstance(body, dict):
+        raise CheckoutUnavailable("provider answered without an object")
+    return body

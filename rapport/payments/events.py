@@ -13,6 +13,8 @@ a 5-minute tolerance; the body an event (`id`, `type`, `data.object`).
 - `checkout.session.completed`, mode setup: new payment details (its SetupIntent's).
 
 Anything else is acknowledged and ignored. Amounts arrive in the provider's minor units.
+Whether an event is Rapport's (and not another product's on the same provider account)
+is the web app's to decide: its checkouts, its ledger, the provider's own record.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from rapport.money import from_minor, too_precise
 from rapport.payments.limits import provider_exponent
@@ -35,6 +37,7 @@ SESSION_EVENTS = (
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
 )
+PAYMENT_EVENTS = ("charge.refunded", "charge.dispute.created")
 
 
 class BadEvent(ValueError):
@@ -108,12 +111,39 @@ class Ignored:
     type: str
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What a money event is about, read before anything else (to tell Rapport's own from
+    another product's): a checkout session (`session`) or a payment (`payment`)."""
+
+    kind: Literal["session", "payment"]
+    id: str
+
+
+def subject(event: dict[str, Any]) -> Subject | None:
+    """The checkout session or payment a money event of the contract is about; None for
+    any other event, or one that names neither (a charge without a PaymentIntent is not
+    a Checkout's, so never Rapport's)."""
+    kind = event.get("type")
+    data = event.get("data")
+    thing = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(thing, dict):
+        return None
+    key = {**dict.fromkeys(SESSION_EVENTS, "id"), **dict.fromkeys(PAYMENT_EVENTS, "payment_intent")}
+    field = key.get(kind) if isinstance(kind, str) else None
+    value = thing.get(field) if field else None
+    value = value.get("id") if isinstance(value, dict) else value
+    if not isinstance(value, str) or not value or len(value) > 255:
+        return None
+    return Subject("session" if field == "id" else "payment", value)
+
+
 def read_event(event: dict[str, Any]) -> MoneyChange | NewDetails | Ignored:
     kind, event_id = str(event.get("type")), event["id"]
     data = event.get("data")
     thing = data.get("object") if isinstance(data, dict) else None
     if not isinstance(thing, dict):
-        if kind in (*SESSION_EVENTS, "charge.refunded", "charge.dispute.created"):
+        if kind in (*SESSION_EVENTS, *PAYMENT_EVENTS):
             raise BadEvent("the event has no object", "data.object")
         return Ignored(event_id, kind)
     if kind in SESSION_EVENTS:
@@ -155,12 +185,10 @@ def _session(event_id: str, kind: str, session: dict[str, Any]) -> MoneyChange |
 
 def _refund(event_id: str, charge: dict[str, Any]) -> MoneyChange:
     currency = _currency(charge)
-    metadata = charge.get("metadata") if isinstance(charge.get("metadata"), dict) else {}
-    account = metadata.get("account_id") if metadata else None
     return MoneyChange(
         event_id,
         _text(charge, "payment_intent", "the payment id"),
-        account if isinstance(account, str) and account else None,
+        None,  # the ledger's, or the checkout's the provider names (never the charge's)
         _minor(charge, "amount", currency),
         currency,
         paid=True,  # only money that arrived can be refunded
@@ -179,6 +207,29 @@ def _dispute(event_id: str, dispute: dict[str, Any]) -> MoneyChange:
         currency,
         paid=True,
         disputed=_minor(dispute, "amount", currency),
+    )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A payment as the provider keeps it: what it came to, and the checkout reference
+    Rapport gave it (None: not a Rapport checkout's)."""
+
+    reference: str | None
+    amount: Decimal
+    currency: str
+
+
+def read_intent(intent: dict[str, Any]) -> Intent:
+    """The provider's PaymentIntent (`GET /v1/payment_intents/{id}`); BadEvent when it is
+    not one."""
+    currency = _currency(intent)
+    metadata = intent.get("metadata")
+    reference = metadata.get("reference") if isinstance(metadata, dict) else None
+    return Intent(
+        reference if isinstance(reference, str) and reference else None,
+        _minor(intent, "amount", currency),
+        currency,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, String, Table, select, update
 
@@ -103,10 +104,15 @@ class CheckoutBook:
             )
 
     def find(self, reference: str) -> Checkout | None:
+        return self._one(checkouts.c.reference == reference)
+
+    def by_session(self, session_id: str) -> Checkout | None:
+        """The checkout the provider's session was made for; None: not Rapport's."""
+        return self._one(checkouts.c.session_id == session_id)
+
+    def _one(self, where: Any) -> Checkout | None:
         with self.store.begin() as connection:
-            row = connection.execute(
-                select(checkouts).where(checkouts.c.reference == reference)
-            ).first()
+            row = connection.execute(select(checkouts).where(where).limit(1)).first()
         return _checkout(row) if row is not None else None
 
     def open_for(

@@ -24,6 +24,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,15 +44,18 @@ from rapport.payments.checkout import Checkout, CheckoutUnavailable
 from rapport.payments.desk import MoneyDesk
 from rapport.payments.events import (
     BadEvent,
-    Ignored,
     MoneyChange,
     NewDetails,
+    Subject,
     read_event,
+    read_intent,
     signature_header,
+    subject,
     verified,
 )
 from rapport.payments.limits import provider_exponent
 from rapport.security.compare import same
+from rapport.store.checkouts import Checkout as CheckoutRecord
 from rapport.store.checkouts import CheckoutBook
 from rapport.store.database import StoreUnavailable
 from rapport.store.payments import MoneyEvent, PaymentConflict, PaymentLedger
@@ -81,35 +85,38 @@ class PaymentWebhook:
             event = verified(
                 body, request.headers.get("Stripe-Signature", ""), self.secret, time.time()
             )
-            meaning = read_event(event)
         except BadEvent as exc:
-            log.warning("payment webhook refused: %s", exc)
-            count(PAYMENTS, status="refused")
-            return problem(400, str(exc), exc.field)
-        if isinstance(meaning, Ignored):
+            return _refused(exc)
+        about = subject(event)
+        if about is None:
             count(PAYMENTS, status="ignored")
-            return JSONResponse({"received": True, "ignored": meaning.type})
+            return JSONResponse({"received": True, "ignored": str(event.get("type"))})
         try:
-            if await asyncio.to_thread(self.ledger.event_taken, meaning.event_id):
-                log.info("payment event repeated", extra={"event": meaning.event_id})
+            if await asyncio.to_thread(self.ledger.event_taken, event["id"]):
+                log.info("payment event repeated", extra={"event": event["id"]})
                 count(PAYMENTS, status="duplicate")
                 return JSONResponse({"received": True, "duplicate": True})
-            if isinstance(meaning, MoneyChange):
-                account, status = await self._money(meaning)
-            else:
-                account, status = await self._details(meaning), "setup"
-            if account is None:
-                count(PAYMENTS, status="unavailable")
-                return problem(
-                    503,
-                    "the payment is not in the ledger yet (its checkout has not been "
-                    "reported): send the event again",
-                    "data.object.payment_intent",
+            owner = await self._owner(about)
+            if owner is None:
+                log.info("payment event not Rapport's", extra={"event": event["id"]})
+                count(PAYMENTS, status="ignored")
+                return JSONResponse(
+                    {"received": True, "ignored": str(event.get("type")), "ours": False}
                 )
+            meaning = read_event(event)
+            if isinstance(meaning, MoneyChange):
+                status = await self._money(meaning, owner)
+            elif isinstance(meaning, NewDetails):
+                status = await self._details(meaning, owner)
+            else:
+                count(PAYMENTS, status="ignored")
+                return JSONResponse({"received": True, "ignored": meaning.type})
             await asyncio.to_thread(
-                self.ledger.take_event, meaning.event_id, account, datetime.now(UTC)
+                self.ledger.take_event, meaning.event_id, owner.account_id, datetime.now(UTC)
             )
             count(PAYMENTS, status=status)
+        except BadEvent as exc:
+            return _refused(exc)
         except (StoreUnavailable, SQLAlchemyError) as exc:
             log.warning("payment event not recorded: %s", type(exc).__name__)
             count(PAYMENTS, status="unavailable")
@@ -124,24 +131,44 @@ class PaymentWebhook:
             return problem(409, str(exc), "data.object.payment_intent")
         return JSONResponse({"received": True})
 
-    async def _money(self, change: MoneyChange) -> tuple[str | None, str]:
-        """Into the ledger, then to the journey: (the account, the metric's status). No
-        account: a refund or dispute naming no account, of a payment not in the ledger yet
-        (the provider does not promise order: its retry finds the payment once the
-        checkout's completion is in)."""
-        account, amount = change.account_id, change.amount
-        if account is None or amount is None:
-            known = await asyncio.to_thread(self.ledger.find, change.payment_id)
-            if known is None:
-                log.info("refund or dispute of a payment not in the ledger yet")
-                return None, "unavailable"
-            account, amount = known.account_id, known.amount
+    async def _owner(self, about: Subject) -> Owner | None:
+        """Whose money the event is, if it is Rapport's at all (a Stripe account may sell
+        other things too): a session's checkout, opened by the portal; a payment in the
+        ledger or, before its checkout's completion has arrived (the provider does not
+        promise order), one the provider's own record ties to a checkout the portal
+        opened. None: another product's, acknowledged and ignored."""
+        if about.kind == "session":
+            checkout = await asyncio.to_thread(self.checkouts.by_session, about.id)
+            return Owner(checkout.account_id, None, checkout) if checkout else None
+        known = await asyncio.to_thread(self.ledger.find, about.id)
+        if known is not None:
+            return Owner(known.account_id, known.amount)
+        found = await self.provider.payment_intent(about.id)
+        try:
+            intent = read_intent(found) if found is not None else None
+        except BadEvent as exc:
+            raise CheckoutUnavailable(f"the provider's payment is unreadable: {exc}") from None
+        if intent is None or intent.reference is None:
+            return None
+        checkout = await asyncio.to_thread(self.checkouts.find, intent.reference)
+        if checkout is None or checkout.mode != "payment":
+            return None
+        return Owner(checkout.account_id, intent.amount)
+
+    async def _money(self, change: MoneyChange, owner: Owner) -> str:
+        """Into the ledger, then to the journey; the metric's status."""
+        if owner.checkout is not None and (
+            owner.checkout.mode != "payment" or change.account_id != owner.account_id
+        ):
+            raise PaymentConflict(f"session {change.session_id} was made for another account")
+        amount = change.amount if change.amount is not None else owner.amount
+        assert amount is not None  # a session's is in the event, a payment's in the owner
         now = datetime.now(UTC)
         payment = await asyncio.to_thread(
             self.ledger.take,
             MoneyEvent(
                 change.payment_id,
-                account,
+                owner.account_id,
                 amount,
                 change.currency,
                 "provider",
@@ -158,10 +185,14 @@ class PaymentWebhook:
                 self.checkouts.completed, change.session_id, change.payment_id, now
             )
         payment = await MoneyDesk(self.ledger, self.journeys).tell(payment)
-        return account, "taken" if payment.unapplied == 0 else "not_running"
+        return "taken" if payment.unapplied == 0 else "not_running"
 
-    async def _details(self, details: NewDetails) -> str:
+    async def _details(self, details: NewDetails, owner: Owner) -> str:
         """New payment details: their reference kept, billing told, the journey told."""
+        if owner.checkout is None or owner.checkout.mode != "setup":
+            raise PaymentConflict(f"session {details.session_id} was not made for new details")
+        if details.account_id != owner.account_id:
+            raise PaymentConflict(f"session {details.session_id} was made for another account")
         saved = await self.provider.saved_method(details.setup_intent)
         now = datetime.now(UTC)
         await asyncio.to_thread(
@@ -180,7 +211,23 @@ class PaymentWebhook:
             )
         await asyncio.to_thread(self.checkouts.completed, details.session_id, None, now)
         log.info("payment details updated", extra={"account_id": details.account_id})
-        return details.account_id
+        return "setup"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose money an event is: the account and, for a payment, its amount (for a
+    session: the checkout the portal opened for it)."""
+
+    account_id: str
+    amount: Decimal | None
+    checkout: CheckoutRecord | None = None
+
+
+def _refused(exc: BadEvent) -> Response:
+    log.warning("payment webhook refused: %s", exc)
+    count(PAYMENTS, status="refused")
+    return problem(400, str(exc), exc.field)
 
 
 @dataclass
@@ -195,6 +242,7 @@ class _Session:
     metadata: dict[str, str]
     idempotency_key: str
     expires_at: int
+    payment_metadata: dict[str, str]  # what its payment (a PaymentIntent) is given
     event: bytes | None = None  # once made, sent again as it is (as a provider retries)
 
 
@@ -210,12 +258,14 @@ class DevProvider:
         self.api_key, self.secret = api_key, webhook_secret
         self.sessions: dict[str, _Session] = {}
         self.setup_intents: dict[str, dict[str, str]] = {}
+        self.payment_intents: dict[str, dict[str, object]] = {}
         self.created = 0  # sessions made (not counting idempotent repeats)
 
     def api_routes(self, prefix: str = "/dev-provider") -> list[Route]:
         return [
             Route(f"{prefix}/v1/checkout/sessions", self.create, methods=["POST"]),
             Route(f"{prefix}/v1/setup_intents/{{intent}}", self.setup_intent, methods=["GET"]),
+            Route(f"{prefix}/v1/payment_intents/{{intent}}", self.payment_intent, methods=["GET"]),
         ]
 
     def page_routes(self, prefix: str = "/dev-provider") -> list[Route | Mount]:
@@ -257,9 +307,10 @@ class DevProvider:
             int(amount) if amount and _digits(amount) else None,
             form.get("success_url", ""),
             form.get("cancel_url", ""),
-            {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            _bracketed(form, "metadata["),
             key,
             int(expires),
+            _bracketed(form, "payment_intent_data[metadata]["),
         )
         self.sessions[session.id] = session
         self.created += 1
@@ -281,6 +332,14 @@ class DevProvider:
         intent = self.setup_intents.get(request.path_params["intent"])
         if intent is None:
             return problem(404, "no such setup intent", "intent")
+        return JSONResponse(intent)
+
+    async def payment_intent(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return problem(401, "the API key is wrong", "Authorization")
+        intent = self.payment_intents.get(request.path_params["intent"])
+        if intent is None:
+            return problem(404, "no such payment intent", "intent")
         return JSONResponse(intent)
 
     async def page(self, request: Request) -> Response:
@@ -327,7 +386,17 @@ class DevProvider:
 
     def completed_event(self, session: _Session) -> dict[str, object]:
         """`checkout.session.completed` as Stripe sends it for this session, paid."""
-        setup = None
+        setup, payment = None, None
+        if session.mode == "payment":
+            payment = f"pi_dev_{secrets.token_urlsafe(12)}"
+            self.payment_intents[payment] = {
+                "id": payment,
+                "object": "payment_intent",
+                "amount": session.amount,
+                "currency": session.currency,
+                "metadata": session.payment_metadata,
+                "status": "succeeded",
+            }
         if session.mode == "setup":
             setup = f"seti_dev_{secrets.token_urlsafe(12)}"
             self.setup_intents[setup] = {
@@ -353,9 +422,7 @@ class DevProvider:
                     "payment_status": "paid"
                     if session.mode == "payment"
                     else "no_payment_required",
-                    "payment_intent": f"pi_dev_{secrets.token_urlsafe(12)}"
-                    if session.mode == "payment"
-                    else None,
+                    "payment_intent": payment,
                     "setup_intent": setup,
                     "metadata": session.metadata,
                 }
@@ -382,6 +449,13 @@ def _dev_page(status: int, title: str, body: str, returns_to: str) -> HTMLRespon
         f"</head><body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(page, status_code=status, headers=headers(returns_to))
+
+
+def _bracketed(form: dict[str, str], prefix: str) -> dict[str, str]:
+    """`{"a": "1"}` of a form's `prefix` fields (`metadata[a]=1`)."""
+    return {
+        k[len(prefix) : -1]: v for k, v in form.items() if k.startswith(prefix) and k[-1] == "]"
+    }
 
 
 def _digits(text: str | None) -> bool:

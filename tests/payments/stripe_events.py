@@ -3,13 +3,19 @@ Stripe's own library: the tests' provider never uses our signing code."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import stripe
+
+from rapport.store.checkouts import Checkout, CheckoutBook
+from rapport.store.database import Store
+from rapport.web.payments import DevProvider
 
 SECRET = "whsec_dev_only_not_secret"  # the web app's development default
 
@@ -108,3 +114,71 @@ async def deliver(
 ) -> httpx.Response:
     body, headers = signed(event, secret)
     return await http.post(f"{web}/webhooks/payments", content=body, headers=headers)
+
+
+def reference_of(session: str) -> str:
+    """The server-side reference the portal gave the checkout of `session` (in tests)."""
+    return "t" + hashlib.sha256(session.encode()).hexdigest()[:21]
+
+
+def opened(
+    store: Store,
+    account_id: str,
+    payment_intent: str,
+    cents: int,
+    currency: str = "usd",
+    session: str | None = None,
+    provider: DevProvider | None = None,
+) -> str:
+    """Make a made-up payment Rapport's own, as if the portal had sent the customer to
+    the provider: its checkout (session `cs_{payment_intent}` unless named) in the store
+    and, when `provider` is given, its PaymentIntent there, naming the checkout. Returns
+    the session id. Events of checkouts Rapport never opened are another product's."""
+    session = session or f"cs_{payment_intent}"
+    reference, now = reference_of(session), datetime.now(UTC)
+    book = CheckoutBook(store)
+    if book.by_session(session) is None:
+        book.open(
+            Checkout(
+                reference=reference,
+                account_id=account_id,
+                link_hash="test",
+                mode="payment",
+                currency=currency.upper(),
+                amount_minor=cents,
+                locale="en",
+                timezone="UTC",
+                created_at=now,
+                expires_at=now + timedelta(minutes=30),
+            )
+        )
+        book.started(reference, session, f"https://checkout.example/{session}")
+    if provider is not None:
+        provider.payment_intents[payment_intent] = {
+            "id": payment_intent,
+            "object": "payment_intent",
+            "amount": cents,
+            "currency": currency,
+            "metadata": {"account_id": account_id, "reference": reference},
+        }
+    return session
+
+
+async def deliver_ours(
+    http: httpx.AsyncClient, web: str, store: Store, event: dict[str, Any], secret: str = SECRET
+) -> httpx.Response:
+    """Deliver `event`, its checkout first made Rapport's own (a checkout session's)."""
+    thing = event.get("data", {}).get("object", {})
+    if (
+        str(event.get("type", "")).startswith("checkout.session.")
+        and thing.get("mode") == "payment"
+    ):
+        opened(
+            store,
+            thing["client_reference_id"],
+            thing["payment_intent"],
+            thing.get("amount_total") or 0,
+            thing["currency"],
+            thing["id"],
+        )
+    return await deliver(http, web, event, secret)

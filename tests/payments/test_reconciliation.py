@@ -28,13 +28,16 @@ from rapport.cli import main
 from rapport.client import Journeys
 from rapport.contract.names import workflow_id
 from rapport.store.payments import PaymentLedger
+from rapport.web.payments import DevProvider
+from tests.payments.stand_in import WEBHOOK_SECRET, provider_rig
 from tests.payments.stripe_events import (
     deliver,
     dispute_event,
+    opened,
     refund_event,
     session_event,
 )
-from tests.web.portal_rig import Rig, portal_rig
+from tests.web.portal_rig import Rig
 
 ACCOUNTS = 16
 EVENTS = 300
@@ -148,7 +151,8 @@ async def test_the_ledger_reconciles_with_the_journeys_and_the_unapplied_list(
     tmp_path: Path,
 ) -> None:
     seed = int(os.environ.get("RAPPORT_TEST_SEED") or time.time())
-    async with portal_rig(tmp_path) as rig:
+    async with provider_rig(tmp_path) as stand_in:
+        rig = stand_in.rig
         accounts = [f"R{seed % 10000}-{i}" for i in range(ACCOUNTS)]
         for account_id in accounts:
             await rig.journeys.start(rig.account(account_id), "portal")
@@ -159,7 +163,7 @@ async def test_the_ledger_reconciles_with_the_journeys_and_the_unapplied_list(
             await rig.client.get_workflow_handle(workflow_id(account_id)).terminate("test")
         started = time.monotonic()
         async with httpx.AsyncClient(timeout=30) as http:
-            await run_events(rig, http, model, ended)
+            await run_events(rig, stand_in.provider, http, model, ended)
         took = time.monotonic() - started
         counted = {a: await accounted(rig, a) for a in accounts}
     unapplied = unapplied_by_account(rig)
@@ -188,7 +192,9 @@ async def test_the_ledger_reconciles_with_the_journeys_and_the_unapplied_list(
     )
 
 
-async def run_events(rig: Rig, http: httpx.AsyncClient, model: Model, ended: set[str]) -> None:
+async def run_events(
+    rig: Rig, provider: DevProvider, http: httpx.AsyncClient, model: Model, ended: set[str]
+) -> None:
     billing, done = rig.journeys, 0  # one client, one store connection, as billing's
     retry: list[dict[str, Any]] = []
     while done < EVENTS:
@@ -197,6 +203,16 @@ async def run_events(rig: Rig, http: httpx.AsyncClient, model: Model, ended: set
             event = model.next_event()
             if event is None:
                 continue
+            if isinstance(event, dict) and event["type"] == "checkout.session.completed":
+                thing = event["data"]["object"]  # the checkout the portal opened for it
+                key = thing["payment_intent"]
+                opened(
+                    rig.store,
+                    thing["client_reference_id"],
+                    key,
+                    thing["amount_total"],
+                    provider=provider,
+                )
             batch.append(event)
             done += 1
         retry = await deliver_all(rig, http, batch + retry, billing, model)
@@ -216,8 +232,8 @@ async def run_events(rig: Rig, http: httpx.AsyncClient, model: Model, ended: set
 async def deliver_all(
     rig: Rig, http: httpx.AsyncClient, events: list[Any], billing: Journeys, model: Model
 ) -> list[dict[str, Any]]:
-    """Deliver at once; what the web app asked to have sent again (a refund or dispute
-    ahead of its payment's completion: 503), as the provider would."""
+    """Deliver at once; what the web app asked to have sent again (503), as the
+    provider would."""
     answers = await asyncio.gather(*(send(rig, http, e, billing) for e in events))
     again = []
     for event, answer in zip(events, answers, strict=True):
@@ -232,7 +248,7 @@ async def deliver_all(
 
 async def send(rig: Rig, http: httpx.AsyncClient, event: Any, billing: Journeys) -> int:
     if isinstance(event, dict):
-        return (await deliver(http, rig.web, event)).status_code
+        return (await deliver(http, rig.web, event, WEBHOOK_SECRET)).status_code
     account_id, cents, key = event
     await billing.pay(account_id, Decimal(cents) / 100, key)
     return 200

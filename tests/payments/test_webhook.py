@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,14 +27,18 @@ from rapport.contract.names import workflow_id
 from rapport.payments.desk import MoneyDesk
 from rapport.payments.events import signature_header, verified
 from rapport.runtime.servers import free_port
-from rapport.store.checkouts import CheckoutBook
+from rapport.store.checkouts import Checkout, CheckoutBook
 from rapport.store.payments import Payment, PaymentLedger
 from rapport.web.app import create_app, serve_web
 from tests.fakes import FakeBilling, serving
+from tests.payments.stand_in import WEBHOOK_SECRET, ProviderRig, provider_rig
 from tests.payments.stripe_events import (
     SECRET,
     deliver,
+    deliver_ours,
     dispute_event,
+    opened,
+    reference_of,
     refund_event,
     session_event,
     signed,
@@ -46,6 +51,13 @@ pytestmark = pytest.mark.timeout(180)
 @pytest_asyncio.fixture(scope="module")
 async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     async with portal_rig(tmp_path_factory.mktemp("webhook")) as rigged:
+        yield rigged
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stand_in(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProviderRig]:
+    """The provider's stand-in on two origins of its own, the web app in stripe mode."""
+    async with provider_rig(tmp_path_factory.mktemp("order")) as rigged:
         yield rigged
 
 
@@ -82,8 +94,8 @@ async def test_a_card_payment_is_counted_once_however_often_it_is_sent(
 ) -> None:
     account_id, _ = await rig.customer()
     paid = session_event("completed", account_id, "pi_card", 2500)
-    first = await deliver(http, rig.web, paid)
-    again = await deliver(http, rig.web, paid)  # the same event id
+    first = await deliver_ours(http, rig.web, rig.store, paid)
+    again = await deliver_ours(http, rig.web, rig.store, paid)  # the same event id
     other = await deliver(
         http, rig.web, session_event("completed", account_id, "pi_card", 2500)
     )  # a new event id for the same payment
@@ -105,11 +117,11 @@ async def test_a_card_payment_is_counted_once_however_often_it_is_sent(
 async def test_a_bank_debit_is_pending_until_it_succeeds(rig: Rig, http: httpx.AsyncClient) -> None:
     account_id, _ = await rig.customer()
     unpaid = session_event("completed", account_id, "pi_ach", 10000, payment_status="unpaid")
-    assert (await deliver(http, rig.web, unpaid)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, unpaid)).status_code == 200
     assert (row(rig, "pi_ach").status, row(rig, "pi_ach").net) == ("pending", Decimal(0))
     assert (await rig.status(account_id)).payments == []  # nothing counts yet
     settled = session_event("async_payment_succeeded", account_id, "pi_ach", 10000)
-    assert (await deliver(http, rig.web, settled)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, settled)).status_code == 200
     status = await rig.status_when(account_id, lambda s: s.payments)
     assert status.balance == Decimal("200.00")
     assert row(rig, "pi_ach").status == "succeeded"
@@ -121,8 +133,8 @@ async def test_a_failed_bank_debit_never_reaches_the_journey(
     account_id, _ = await rig.customer()
     unpaid = session_event("completed", account_id, "pi_bacs", 5000, payment_status="unpaid")
     failed = session_event("async_payment_failed", account_id, "pi_bacs", 5000, "unpaid")
-    assert (await deliver(http, rig.web, unpaid)).status_code == 200
-    assert (await deliver(http, rig.web, failed)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, unpaid)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, failed)).status_code == 200
     assert row(rig, "pi_bacs").status == "failed"
     await asyncio.sleep(0.3)
     status = await rig.status(account_id)
@@ -133,16 +145,18 @@ async def test_a_refund_and_a_dispute_put_the_money_back_on_the_balance(
     rig: Rig, http: httpx.AsyncClient
 ) -> None:
     account_id, _ = await rig.customer()
-    await deliver(http, rig.web, session_event("completed", account_id, "pi_back", 5000))
+    await deliver_ours(
+        http, rig.web, rig.store, session_event("completed", account_id, "pi_back", 5000)
+    )
     await rig.status_when(account_id, lambda s: s.payments)
     refund = refund_event(account_id, "pi_back", 5000, 2000)
-    assert (await deliver(http, rig.web, refund)).status_code == 200
-    assert (await deliver(http, rig.web, refund)).json()["duplicate"] is True
+    assert (await deliver_ours(http, rig.web, rig.store, refund)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, refund)).json()["duplicate"] is True
     status = await rig.status_when(account_id, lambda s: s.reversals)
     assert status.balance == Decimal("270.00")
     assert row(rig, "pi_back").status == "partially_refunded"
     dispute = dispute_event("pi_back", 3000)
-    assert (await deliver(http, rig.web, dispute)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, dispute)).status_code == 200
     status = await rig.status_when(
         account_id, lambda s: s.reversals and s.reversals[-1].amount == Decimal("50.00")
     )
@@ -155,13 +169,30 @@ async def test_a_refund_and_a_dispute_put_the_money_back_on_the_balance(
     assert (back.status, back.net, back.unapplied) == ("disputed", Decimal(0), Decimal(0))
 
 
-async def test_events_out_of_order_end_the_same(rig: Rig, http: httpx.AsyncClient) -> None:
-    """Stripe does not promise order: a refund may come before the completion."""
+async def test_events_out_of_order_end_the_same(
+    stand_in: ProviderRig, http: httpx.AsyncClient
+) -> None:
+    """Stripe does not promise order: a refund, or a dispute, may come before the
+    completion. The provider's record of the payment names the checkout Rapport opened:
+    the refund is taken at once, and the completion after it ends the same."""
+    rig, web = stand_in.rig, stand_in.rig.web
     account_id, _ = await rig.customer()
-    await deliver(http, rig.web, refund_event(account_id, "pi_late", 4000, 4000))
-    await deliver(http, rig.web, session_event("completed", account_id, "pi_late", 4000))
-    settled = row(rig, "pi_late")
+    opened(rig.store, account_id, "pi_late", 4000, provider=stand_in.provider)
+    opened(rig.store, account_id, "pi_early", 900, provider=stand_in.provider)
+    refund = refund_event(account_id, "pi_late", 4000, 4000)
+    dispute = dispute_event("pi_early", 900)
+    for event in (refund, dispute):
+        assert (await deliver(http, web, event, WEBHOOK_SECRET)).json() == {"received": True}
+    for payment_id, cents in (("pi_late", 4000), ("pi_early", 900)):
+        paid = session_event("completed", account_id, payment_id, cents)
+        assert (await deliver(http, web, paid, WEBHOOK_SECRET)).json() == {"received": True}
+    settled, disputed = row(rig, "pi_late"), row(rig, "pi_early")
     assert (settled.status, settled.net, settled.unapplied) == ("refunded", Decimal(0), Decimal(0))
+    assert (disputed.status, disputed.net, disputed.unapplied) == (
+        "disputed",
+        Decimal(0),
+        Decimal(0),
+    )
     await asyncio.sleep(0.3)
     assert (await rig.status(account_id)).balance == Decimal("300.00")
 
@@ -173,7 +204,7 @@ async def test_money_for_an_ended_journey_is_kept_and_listed_for_billing(
     await rig.client.get_workflow_handle(workflow_id(account_id)).terminate("test: ended")
     late = session_event("completed", account_id, "pi_orphan", 1234)
     with caplog.at_level("WARNING", logger="rapport.payments"):
-        answer = await deliver(http, rig.web, late)
+        answer = await deliver_ours(http, rig.web, rig.store, late)
     assert answer.status_code == 200
     kept = row(rig, "pi_orphan")
     assert (kept.status, kept.applied, kept.unapplied) == ("succeeded", False, Decimal("12.34"))
@@ -211,8 +242,12 @@ async def test_a_second_payment_after_paid_is_left_for_billing(
     second as unapplied (a refund for billing to make)."""
     account_id, _ = await rig.customer()
     handle = rig.client.get_workflow_handle(workflow_id(account_id))
-    first = deliver(http, rig.web, session_event("completed", account_id, "pi_tab1", 30000))
-    second = deliver(http, rig.web, session_event("completed", account_id, "pi_tab2", 30000))
+    first = deliver_ours(
+        http, rig.web, rig.store, session_event("completed", account_id, "pi_tab1", 30000)
+    )
+    second = deliver_ours(
+        http, rig.web, rig.store, session_event("completed", account_id, "pi_tab2", 30000)
+    )
     answers = await asyncio.gather(first, second)
     assert [a.status_code for a in answers] == [200, 200]
     assert (await handle.result())["outcome"] == "paid"
@@ -231,7 +266,7 @@ async def test_temporal_down_after_the_commit_means_the_retry_tells_the_journey(
     other = await serve_web(cut_off, port=free_port())
     try:
         paid = session_event("completed", account_id, "pi_cut", 1500)
-        refused = await deliver(http, other.address, paid)
+        refused = await deliver_ours(http, other.address, rig.store, paid)
     finally:
         await other.stop()
     assert refused.status_code == 503
@@ -239,7 +274,7 @@ async def test_temporal_down_after_the_commit_means_the_retry_tells_the_journey(
     kept = row(rig, "pi_cut")
     assert (kept.status, kept.told_received) == ("succeeded", False)
     assert not ledger(rig).event_taken(paid["id"])
-    assert (await deliver(http, rig.web, paid)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, paid)).status_code == 200
     status = await rig.status_when(account_id, lambda s: s.payments)
     assert [p.payment_id for p in status.payments] == ["pi_cut"]
     assert row(rig, "pi_cut").applied
@@ -262,6 +297,7 @@ async def test_a_crash_between_commit_and_signal_is_healed_by_the_retry(
 
     monkeypatch.setattr(MoneyDesk, "tell", crash_once)
     paid = session_event("completed", account_id, "pi_crash", 700)
+    opened(rig.store, account_id, "pi_crash", 700)
     body, headers = signed(paid)
     transport = httpx.ASGITransport(app=create_app(rig.settings, rig.client))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as inside:
@@ -272,31 +308,32 @@ async def test_a_crash_between_commit_and_signal_is_healed_by_the_retry(
     assert answer.status_code == 500
     assert row(rig, "pi_crash").told_received is False
     assert not ledger(rig).event_taken(paid["id"])
-    assert (await deliver(http, rig.web, paid)).status_code == 200
-    assert (await deliver(http, rig.web, paid)).json()["duplicate"] is True
+    assert (await deliver_ours(http, rig.web, rig.store, paid)).status_code == 200
+    assert (await deliver_ours(http, rig.web, rig.store, paid)).json()["duplicate"] is True
     status = await rig.status_when(account_id, lambda s: s.payments)
     assert [(p.payment_id, p.amount) for p in status.payments] == [("pi_crash", Decimal("7.00"))]
 
 
 async def test_events_that_are_not_ours_or_malformed(rig: Rig, http: httpx.AsyncClient) -> None:
     account_id, _ = await rig.customer()
-    early = dispute_event("pi_not_yet", 900)  # before its payment: sent again later
-    assert (await deliver(http, rig.web, early)).status_code == 503
-    await deliver(http, rig.web, session_event("completed", account_id, "pi_not_yet", 900))
-    assert (await deliver(http, rig.web, early)).status_code == 200
-    assert row(rig, "pi_not_yet").status == "disputed"
-    other = await deliver(http, rig.web, {"id": "evt_x", "type": "customer.created"})
+    other = await deliver_ours(
+        http, rig.web, rig.store, {"id": "evt_x", "type": "customer.created"}
+    )
     assert other.json() == {"received": True, "ignored": "customer.created"}
     broken = session_event("completed", account_id, "pi_broken", 100)
     del broken["data"]["object"]["amount_total"]
-    bad = await deliver(http, rig.web, broken)
+    bad = await deliver_ours(http, rig.web, rig.store, broken)
     assert bad.status_code == 400
     assert bad.json()["field"] == "data.object.amount_total"
     yen_cents = session_event("completed", account_id, "pi_huf", 12345, currency="huf")
-    assert (await deliver(http, rig.web, yen_cents)).status_code == 400  # not whole forint
+    assert (
+        await deliver_ours(http, rig.web, rig.store, yen_cents)
+    ).status_code == 400  # not whole forint
     conflict = session_event("completed", "SOMEONE-ELSE", "pi_card_x", 100)
-    await deliver(http, rig.web, session_event("completed", account_id, "pi_card_x", 100))
-    answer = await deliver(http, rig.web, conflict)
+    await deliver_ours(
+        http, rig.web, rig.store, session_event("completed", account_id, "pi_card_x", 100)
+    )
+    answer = await deliver_ours(http, rig.web, rig.store, conflict)
     assert answer.status_code == 409
     assert ledger(rig).find("pi_broken") is None
 
@@ -352,8 +389,42 @@ async def _save_details(
         headers={"Authorization": f"Basic {key}"},
     )
     assert session.status_code == 200, session.text
+    now = datetime.now(UTC)  # as the portal keeps the checkout it starts
+    book = CheckoutBook(rig.store)
+    reference = reference_of(session.json()["id"])
+    book.open(Checkout(reference, account_id, "test", "setup", "USD", None, "en", "UTC", now, now))
+    book.started(reference, session.json()["id"], session.json()["url"])
     answers = [(await http.post(session.json()["url"])).status_code for _ in range(attempts)]
     assert answers[-1] == 303, answers
     methods = CheckoutBook(rig.store).methods(account_id)
     assert len(methods) == 1
     return methods[0][0]
+
+
+async def test_another_products_checkouts_refunds_and_disputes_are_not_rapports(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """Going live on a Stripe account that sells other things too: its webhook endpoint
+    gets every checkout, refund and dispute of the account. A checkout Rapport never
+    created is not money for the account its `client_reference_id` happens to name (it
+    ended that customer's journey paid), nor are its refunds and disputes (they were
+    rows in the ledger, or 503 for three days until Stripe disables the endpoint)."""
+    account_id, _ = await rig.customer()
+    shop = session_event("completed", account_id, "pi_shop", 30000, session="cs_shop")
+    refund = refund_event(account_id, "pi_shop_2", 5000, 5000)
+    dispute = dispute_event("pi_shop_3", 2000)
+    setup = session_event("completed", account_id, "pi_none", 0, session="cs_shop_setup")
+    setup["data"]["object"] |= {"mode": "setup", "setup_intent": "seti_shop"}
+    bare = session_event("completed", account_id, "pi_shop_4", 100, session="cs_shop_bare")
+    del bare["data"]["object"]["client_reference_id"]  # was 400, retried for three days
+    legacy = refund_event(account_id, "pi_none", 100, 100)
+    legacy["data"]["object"]["payment_intent"] = None  # the Charges API: no Checkout's
+    events = (shop, refund, dispute, setup, bare, legacy)
+    answers = [await deliver(http, rig.web, e) for e in events]
+    assert [a.status_code for a in answers] == [200] * 6
+    assert [a.json().get("ignored") for a in answers] == [e["type"] for e in events]
+    assert [ledger(rig).find(p) for p in ("pi_shop", "pi_shop_2", "pi_shop_3")] == [None] * 3
+    assert CheckoutBook(rig.store).methods(account_id) == []
+    await asyncio.sleep(0.3)
+    status = await rig.status(account_id)
+    assert (status.payments, status.balance, status.outcome) == ([], Decimal("300.00"), None)

@@ -22,6 +22,7 @@ from rapport.contract.names import workflow_id
 from rapport.payments.events import signature_header
 from rapport.store.links import Link, LinkBook
 from rapport.store.payments import PaymentLedger
+from tests.payments.stripe_events import opened
 from tests.web.portal_rig import Rig, portal_rig
 
 pytestmark = pytest.mark.timeout(120)
@@ -226,6 +227,7 @@ async def test_the_webhook_checks_signature_and_time_and_takes_an_event_once(
 ) -> None:
     account_id, _ = await rig.customer()
     body = event(account_id, "evt_1", "pi_1", 2500)
+    opened(rig.store, account_id, "pi_1", 2500, session="cs_1")  # the portal's checkout
     forged = await post_event(http, rig, body, signature_header(body, "wrong", int(time.time())))
     stale = await post_event(
         http, rig, body, signature_header(body, SECRET, int(time.time()) - 301)
