@@ -147,8 +147,8 @@ def message_context(
     if payment is not None:
         context["payment"] = {
             "reference": payment.reference,
-            "amount": format_money(payment.amount, currency, locale),
-            "date": format_day(payment.day, locale),
+            "amount": money(payment.amount),
+            "date": day(payment.day),
         }
     if plan is not None:
         context["plan"] = {

@@ -6,7 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date as _babel_date
-from babel.numbers import format_currency
+
+from rapport.money import format_money as _format_money
 
 
 def babel_locale(tag: str) -> str:
@@ -14,8 +15,9 @@ def babel_locale(tag: str) -> str:
 
 
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
-    """`Decimal('1234.5'), 'EUR', 'fr-FR'` -> '1 234,50 €' (with CLDR's spacing)."""
-    return format_currency(amount, currency, locale=babel_locale(locale))
+    """`Decimal('1234.5'), 'EUR', 'fr-FR'` -> '1 234,50 €'; es-MX's dollars are
+    'USD 300.00' (`rapport.money.format_money`: CLDR's spacing)."""
+    return _format_money(amount, currency, babel_locale(locale))
 
 
 def format_day(day: date, locale: str) -> str:

@@ -9,6 +9,8 @@ keeps them (through Babel): 2 for USD and EUR, 0 for JPY, 3 for KWD.
 - `currency`: the minor units of a currency, exact conversion to and from them.
 - `amounts`: the bounds of any amount, and reading one written by a program or a clerk.
 - `typed`: reading what a customer types, in their locale (`1.200,50`, `$20`).
+- `shown`: an amount as a customer of a locale reads it (Babel, with CLDR's currency
+  spacing: `USD 300.00` in es-MX).
 - `split`: installments in whole minor units, the remainder on the last.
 """
 
@@ -29,6 +31,7 @@ from rapport.money.currency import (
     too_precise,
     unit,
 )
+from rapport.money.shown import format_money
 from rapport.money.split import installments
 from rapport.money.typed import read_typed
 
@@ -38,6 +41,7 @@ __all__ = [
     "BadAmount",
     "NotInUnits",
     "bounds_problem",
+    "format_money",
     "from_minor",
     "in_units",
     "installments",

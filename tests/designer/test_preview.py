@@ -40,7 +40,7 @@ def test_as_another_locale_in_its_language(tmp_path: Path) -> None:
     assert code == 0, out
     assert "locale es-MX" in out
     assert "--- nudge: sms, template nudge [nudge.es.sms.j2]" in out
-    assert "Hola Dana: USD182.40." in out
+    assert "Hola Dana: USD 182.40." in out  # CLDR's spacing (an SMS: a plain space)
     code, out = preview(journey, "--account", LOYAL, "--locale", "xx-YY")
     assert code == 1
     assert out.strip() == "--locale: 'xx-YY' is not a locale such as en-US or fr-FR"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rapport.money import (
     BadAmount,
     NotInUnits,
+    format_money,
     from_minor,
     in_units,
     installments,
@@ -177,3 +178,35 @@ def test_programs_write_amounts_plainly() -> None:
     for bad in ("1e3", "-1", "0", "NaN", "1,000", "1234567890123"):
         with pytest.raises(BadAmount):
             parse_amount(bad)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "locale", "shown"),
+    [
+        ("300", "USD", "es-MX", "USD\xa0300.00"),  # CLDR's spacing (Babel alone: USD300.00)
+        ("300", "USD", "en-US", "$300.00"),
+        ("300", "USD", "es-ES", "300,00\xa0US$"),
+        ("300", "MXN", "es-MX", "$300.00"),
+        ("300", "MXN", "en-US", "MX$300.00"),  # a sign, not a letter, beside the digit
+        ("300", "MXN", "es-US", "MXN\xa0300.00"),
+        ("1234.5", "EUR", "fr-FR", "1\u202f234,50\xa0€"),
+        ("1234.5", "CHF", "de-CH", "CHF\xa01'234.50"),
+        ("1000", "JPY", "ja-JP", "\uffe51,000"),
+    ],
+)
+def test_amounts_are_shown_as_cldr_writes_them_for_the_locale(
+    amount: str, currency: str, locale: str, shown: str
+) -> None:
+    assert format_money(Decimal(amount), currency, locale) == shown
+
+
+@given(
+    st.integers(min_value=1, max_value=10**9),
+    st.sampled_from(["USD", "EUR", "MXN", "JPY", "KWD", "CHF"]),
+    st.sampled_from(["en-US", "es-MX", "es-ES", "es-US", "fr-FR", "de-CH", "ja-JP"]),
+)
+def test_what_the_portal_shows_a_customer_can_type_back(
+    minor: int, currency: str, locale: str
+) -> None:
+    amount = from_minor(minor, currency)
+    assert read_typed(format_money(amount, currency, locale), locale, currency) == amount
