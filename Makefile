@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every dependency pinned to the version CI tested; `make lock` refreshes it.
 CONSTRAINTS := constraints.txt
 
-.PHONY: install lock check test lint run bench clean diagrams
+.PHONY: install lock check test lint run bench clean diagrams catalogs
 
 install: $(STAMP)
 
@@ -58,6 +58,15 @@ run: install
 # The pictures of the shipped journeys in docs/designing-journeys.md (a test fails when stale).
 diagrams: install
 	$(BIN)/journey diagram journeys/ --format svg --out docs/images/journeys/
+
+# The portal's sentences, from its templates and Python, merged into each language's
+# catalog (new ones untranslated: tests/web/test_languages.py names them; gone ones dropped).
+catalogs: install
+	$(BIN)/pybabel extract -F rapport/web/portal/babel.cfg --no-location --omit-header \
+	  -o .portal.pot rapport/web/portal rapport/web/unsubscribe.py
+	$(BIN)/pybabel update -i .portal.pot -d rapport/web/portal/locales --no-fuzzy-matching \
+	  --ignore-obsolete --ignore-pot-creation-date
+	rm .portal.pot
 
 bench: install
 	$(BIN)/python -m bench.simulate

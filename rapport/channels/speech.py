@@ -20,8 +20,11 @@ LANGUAGES = ("en", "es")
 LOCALES = Path(__file__).with_name("locales")
 
 
-def _translations(language: str) -> NullTranslations:
-    path = LOCALES / language / "LC_MESSAGES" / "messages.po"
+def translations(locales: Path, language: str) -> NullTranslations:
+    """`babel.support.Translations` of `locales/<language>/LC_MESSAGES/messages.po`,
+    compiled in memory (the .po in the source tree and in the installed package is all
+    there is: no build step, nothing to forget to compile); none for English."""
+    path = locales / language / "LC_MESSAGES" / "messages.po"
     if not path.exists():
         return NullTranslations()
     with path.open("rb") as file:
@@ -32,7 +35,7 @@ def _translations(language: str) -> NullTranslations:
     return Translations(compiled)
 
 
-_CATALOGS = {language: _translations(language) for language in LANGUAGES}
+_CATALOGS = {language: translations(LOCALES, language) for language in LANGUAGES}
 
 
 def language_of(locale: str | None) -> str:

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rapport.channels import NAMES
 from rapport.contract.names import TASK_QUEUE
 from rapport.providers import outbox, smtp, twilio, webhook
+from rapport.runtime.creditor import DEMO_PHONE, Creditor, contact_problems, creditor
 from rapport.security.codec import KeyProblem, KeyRing
 from rapport.security.links import LinkSigner
 from rapport.security.sealing import FieldSealer
@@ -105,8 +106,13 @@ class Settings(_Routes):
     codec_token: SecretStr | None = None  # required by /codec/* when set
     portal_url: str = DEV_PORTAL_URL  # the web app's public base URL
 
-    # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
-    creditor_name: str = DEMO_CREDITOR  # shown on the portal before any check
+    # who the customer deals with: the portal's header (the name, before any check), and
+    # after the check every page's contact details (rapport.runtime.creditor)
+    creditor_name: str = DEMO_CREDITOR
+    creditor_phone: str = DEMO_PHONE  # international form: +1 800 555 0100
+    creditor_hours: str = "mon-fri 08:00-20:00"  # when a person answers it
+    creditor_timezone: str = "America/New_York"  # the zone of those hours
+    creditor_email: str | None = None  # shown beside the phone when set
     portal_requests_per_token: int = 60  # a minute, every web process together (the store)
     portal_requests_per_address: int = 300  # a minute, all processes (NAT: many people)
     # the intake API (/v1/...): requests a minute per API key, every web process together
@@ -119,6 +125,7 @@ class Settings(_Routes):
     payment_page_url: str | None = None  # default: Stripe Checkout's, or the dev stand-in's
     payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_API_KEY)
     payment_webhook_secret: SecretStr = SecretStr(DEV_PAYMENT_WEBHOOK_SECRET)
+    # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
     sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
 
     # Worker Versioning: each worker is a version of this deployment (docs/operating.md)
@@ -179,6 +186,17 @@ class Settings(_Routes):
             return "https://checkout.stripe.com"
         return origin(self.portal_url)
 
+    def creditor(self) -> Creditor:
+        """The creditor's contact details; BadContact naming a setting that is wrong
+        (`problems()` lists it before anything starts)."""
+        return creditor(
+            self.creditor_name,
+            self.creditor_phone,
+            self.creditor_hours,
+            self.creditor_timezone,
+            self.creditor_email,
+        )
+
     def signer(self) -> LinkSigner:
         return LinkSigner(self.link_secret.get_secret_value())
 
@@ -217,6 +235,7 @@ class Settings(_Routes):
             self.key_ring()
         except KeyProblem as problem:
             found.append(str(problem))
+        found += contact_problems(self.creditor_phone, self.creditor_hours, self.creditor_timezone)
         for channel in ROUTED:
             adapter = self.adapter_for(channel)
             if channel not in _serves(adapter):
@@ -356,6 +375,17 @@ def _creditor_name(s: Settings) -> str | None:
     return None
 
 
+def _creditor_phone(s: Settings) -> str | None:
+    """Customers call the number the portal gives them (the lock page, every page after
+    the identity check)."""
+    if s.creditor_phone.strip() == DEMO_PHONE:
+        return (
+            f"RAPPORT_CREDITOR_PHONE is the demo's ({DEMO_PHONE}): customers would call it "
+            "from the portal"
+        )
+    return None
+
+
 _PAYMENT_API_KEY = _own_secret("PAYMENT_API_KEY", DEV_PAYMENT_API_KEY)
 _PAYMENT_WEBHOOK_SECRET = _own_secret("PAYMENT_WEBHOOK_SECRET", DEV_PAYMENT_WEBHOOK_SECRET)
 PRODUCTION_CHECKS: list[Callable[[Settings], str | None]] = [
@@ -366,6 +396,7 @@ PRODUCTION_CHECKS: list[Callable[[Settings], str | None]] = [
     _encryption_keys,
     _portal_url,
     _creditor_name,
+    _creditor_phone,
     _codec_token,
 ]
 

@@ -16,23 +16,13 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from rapport.contract.portal import BY_LINK
 from rapport.language.context import LINK_NAMES
 
 LINK_LIFETIME = timedelta(days=30)  # a portal link (purpose `respond`)
 UNSUBSCRIBE_LIFETIME = timedelta(days=400)  # mail clients offer one-click long after
 RESPOND, UNSUBSCRIBE = "respond", "unsubscribe"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,24}$")
-
-# Where each of an email's named links lands in the portal (a text's all land on /r/{token})
-SECTIONS = {
-    "pay_now": "pay",
-    "partial_payment": "pay-part",
-    "update_payment_method": "update-details",
-    "plan": "plan",
-    "contact_us": "talk",
-    "opt_out": "opt-out",
-}
-assert set(SECTIONS) == set(LINK_NAMES)
 
 
 @dataclass(frozen=True)
@@ -61,16 +51,18 @@ class LinkSigner:
 
 
 def portal_links(base_url: str, token: str, channel: str) -> dict[str, str]:
-    """The template's `links` for one message."""
+    """The template's `links` for one message: in an email, each name opens its section
+    of the portal (the row of `rapport.contract.portal.SECTIONS` with that link); in a
+    text, every name is the one landing link."""
     landing = f"{base_url.rstrip('/')}/r/{token}"
     if channel != "email":
         return dict.fromkeys(LINK_NAMES, landing)
-    return {name: f"{landing}/{SECTIONS[name]}" for name in LINK_NAMES}
+    return {name: f"{landing}/{BY_LINK[name].slug}".rstrip("/") for name in LINK_NAMES}
 
 
 def identity_check(channel: str, address: str | None) -> tuple[str, str] | None:
     """(kind, expected answer) of the light check before the portal shows more than the
-    creditor and the amount: the last four digits of the number a text went to, or the
+    creditor's name: the last four digits of the number a text went to, or the
     email address an email went to."""
     if not address:
         return None

@@ -2,9 +2,9 @@
 
 - `app`: the one ASGI app (`journey web`), and serving it beside the worker.
 - `shield`: what every request passes (Host, body limits, security headers, refusals).
-- `pages`: the portal, where a message's link lands (`/r/{token}`).
+- `portal`: the portal, where a message's link lands (`/r/{token}`): a package (its
+  sections' handlers, templates, stylesheet and catalogs).
 - `guard`: rate limits (in the store), the session after the identity check, CSRF.
-- `i18n`: the portal's languages (Babel catalogs in `locales/`).
 - `payments`: the payment provider's signed webhook, and the dev stand-in provider.
 - `unsubscribe`: the emails' one-click unsubscribe (RFC 8058).
 - `inbound`: the SMS provider's replies and delivery callbacks, as signals to journeys.

@@ -49,8 +49,8 @@ from rapport.web.codec import CodecEndpoints
 from rapport.web.guard import RateLimits, headers
 from rapport.web.inbound import InboundSms
 from rapport.web.journeys import JourneyLink
-from rapport.web.pages import Portal
 from rapport.web.payments import DevProvider, PaymentWebhook
+from rapport.web.portal import Portal
 from rapport.web.shield import BodyLimit, Refusals, SecurityHeaders, handlers
 from rapport.web.unsubscribe import Unsubscribe
 
@@ -98,7 +98,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         journeys,
         HandOff(checkout, checkouts, ledger, settings.signer(), settings.portal_url),
         settings.signer(),
-        settings.creditor_name,
+        settings.creditor(),
         settings.portal_url,
         limits,
         StoreArchive(store),

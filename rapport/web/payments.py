@@ -64,7 +64,7 @@ from rapport.web.journeys import JourneyLink, Unavailable
 from rapport.web.problems import problem
 
 log = logging.getLogger("rapport.payments")
-STATIC = Path(__file__).with_name("static")
+STATIC = Path(__file__).parent / "portal" / "static"  # the portal's stylesheet
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from rapport.store.database import StoreUnavailable
 from rapport.store.languages import latest_locale
 from rapport.store.links import Link, LinkBook
 from rapport.web.guard import RateLimits
-from rapport.web.i18n import LANGUAGES, Speech
+from rapport.web.portal.speech import LANGUAGES, Speech
 
 log = logging.getLogger(__name__)
 PURPOSE = "unsubscribe"
@@ -156,11 +156,12 @@ def _page(
     speech: Speech, status: int, title: str, text: str, form: str | None = None
 ) -> HTMLResponse:
     """`title` and `text` come translated and escaped (Markup from `Speech.gettext`)."""
+    stop = speech.gettext("Stop emails")
     button = (
         (
             f'<form method="post" action="{escape(form)}">'
             '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            f'<button type="submit" class="primary">{speech.gettext("Stop emails")}</button>'
+            f'<button type="submit" class="primary">{stop}</button>'
             "</form>"
         )
         if form

@@ -33,6 +33,8 @@ PROBLEMS = {
     "http://localhost:8000, on the customer's own phone",
     "RAPPORT_CREDITOR_NAME": "RAPPORT_CREDITOR_NAME is the demo's (Rapport Demo Energy): "
     "customers would see it on the portal",
+    "RAPPORT_CREDITOR_PHONE": "RAPPORT_CREDITOR_PHONE is the demo's (+1 800 555 0100): "
+    "customers would call it from the portal",
 }
 
 
@@ -48,6 +50,7 @@ def fit(tmp_path: Path) -> dict[str, str]:
         "RAPPORT_PORTAL_URL": "https://pay.example.com",
         "RAPPORT_CREDITOR_NAME": "Example Energy",
         "RAPPORT_CODEC_TOKEN": "an-operators-token",
+        "RAPPORT_CREDITOR_PHONE": "+1 212 555 0142",
     }
 
 

@@ -1,5 +1,5 @@
 """The times a customer may ask to be called follow the journey's contact window and
-days, in the customer's zone, never sooner than two hours."""
+days, in the customer's zone (each labelled with it), never sooner than two hours."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from rapport.contract.journey import JourneyStatus
 from rapport.language.models import ContactWindow, Policy
-from rapport.web.i18n import Speech
-from rapport.web.pages import call_times
+from rapport.web.portal.calls import call_times
+from rapport.web.portal.speech import Speech
 
 
 def status(timezone: str) -> JourneyStatus:
@@ -42,9 +42,9 @@ def test_times_fall_in_the_journeys_window_and_days_in_the_customers_zone() -> N
     )
     labels = [label for _, label in times]
     assert labels[:3] == [
-        "Friday, December 4, 4:00\u202fPM",
-        "Monday, December 7, 10:00\u202fAM",
-        "Monday, December 7, 12:30\u202fPM",
+        "Friday, December 4, 4:00\u202fPM EST",
+        "Monday, December 7, 10:00\u202fAM EST",
+        "Monday, December 7, 12:30\u202fPM EST",
     ]
     assert not [label for label in labels if "6:30" in label or "Saturday" in label]
     assert times[0][0] == "2026-12-04T21:00:00+00:00"
@@ -58,4 +58,4 @@ def test_without_the_journeys_policy_the_laws_window_holds() -> None:
         Speech.of("es-ES", None),
         datetime(2026, 12, 4, 19, 0, tzinfo=UTC),
     )  # 20:00 in Madrid
-    assert times[0][1] == "sábado, 5 de diciembre, 10:00"
+    assert times[0][1] == "sábado, 5 de diciembre, 10:00 CET"

@@ -1,6 +1,8 @@
 """The portal and the payments webhook over plain HTTP: what a forged, expired or
-revoked link gets, the light identity check and its limit, CSRF, rate limits, the
-webhook's signature, tolerance and dedupe, hardship and dispute."""
+revoked link gets, what a page says before the identity check (nothing about the debt)
+and after it (the account's reference and the creditor's contact details on every
+page), the check and its lock, unknown sections, CSRF, rate limits, the webhook's
+signature, tolerance and dedupe, hardship and dispute, the receipt."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,9 +22,11 @@ from click.testing import CliRunner
 
 from rapport.cli import main
 from rapport.contract.names import workflow_id
+from rapport.contract.portal import SECTIONS
 from rapport.payments.events import signature_header
 from rapport.store.links import Link, LinkBook
 from rapport.store.payments import PaymentLedger
+from rapport.web.portal.speech import Speech
 from tests.payments.stripe_events import opened
 from tests.web.portal_rig import Rig, portal_rig
 
@@ -93,22 +98,64 @@ async def test_forged_expired_and_revoked_links_get_the_same_404(
         assert "$300.00" not in answer.text
 
 
-async def test_the_page_before_the_check_shows_only_the_creditor_and_the_amount(
+async def test_before_the_check_a_page_says_nothing_about_the_debt(
     rig: Rig, http: httpx.AsyncClient
 ) -> None:
-    _, link = await rig.customer()
-    page = await http.get(f"{link}/plan")
-    assert page.status_code == 200
-    assert "$300.00" in page.text
-    assert "Rapport Demo Energy" in page.text
-    assert "Robin" not in page.text
-    assert "Set up this plan" not in page.text
-    assert "0100" not in page.text
+    """Regulation F 1006.6(d): a shared phone or inbox learns only the creditor's name,
+    that a check is asked, and how to stop messages (no amount, no account)."""
+    account_id, link = await rig.customer()
+    for section in SECTIONS:
+        if section.open:
+            continue
+        page = await http.get(f"{link}/{section.slug}".rstrip("/"))
+        assert page.status_code == 200, section.slug
+        assert "Confirm it is you" in page.text, section.slug
+        assert "Rapport Demo Energy" in page.text
+        assert f'<a href="/r/{link.rsplit("/", 1)[1]}/opt-out">Stop messages</a>' in page.text
+        for secret in ("300.00", "300", "Amount due", "Robin", "0100", account_id[-4:]):
+            assert secret not in page.text, (section.slug, secret)
+        assert "555-0100" not in page.text  # no contact block either: the name alone
     headers = page.headers
     assert headers["Cache-Control"] == "no-store"
     assert headers["X-Frame-Options"] == "DENY"
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     assert "<script" not in page.text
+
+
+async def test_after_the_check_every_page_shows_the_account_and_how_to_reach_the_creditor(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    account_id, link = await rig.customer()
+    await signed_in(http, link)
+    for section in SECTIONS:
+        page = await http.get(f"{link}/{section.slug}".rstrip("/"))
+        assert page.status_code == 200, section.slug
+        assert f"Account ending in {account_id[-4:]}" in page.text, section.slug
+        assert '<a href="tel:+18005550100" class="phone">(800) 555-0100</a>' in page.text
+        assert "We answer Monday to Friday, 8:00" in page.text, section.slug
+        assert "(Eastern Time)" in page.text
+    options = await http.get(link)
+    assert "$300.00" in options.text
+    talk = await http.get(f"{link}/talk")
+    zone = ZoneInfo((await rig.status(account_id)).timezone)
+    labels = re.findall(r'<label for="at-\d">([^<]+)</label>', talk.text)
+    named = Speech.of("en-US", None).zone(datetime.now(zone))  # (GMT-03:00) for the rig's
+    assert labels
+    assert all(label.endswith(f"M {named}") for label in labels), labels  # each time, its zone
+
+
+async def test_spanish_pages_write_money_hours_and_the_phone_for_mexico(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    _, link = await rig.customer(customer__locale="es-MX")
+    await signed_in(http, link)
+    page = await http.get(link)
+    assert "Pagar USD\xa0300.00 ahora" in page.text  # CLDR's es-MX, not USD300.00
+    assert "+1 800-555-0100" in page.text  # dialled from Mexico
+    assert (
+        "Atendemos de lunes a viernes, 8:00\u202fa.m.\u2009\u2013\u20098:00\u202fp.m. (hora oriental)"
+        in page.text
+    )
 
 
 async def test_stopping_emails_asks_for_no_check(rig: Rig, http: httpx.AsyncClient) -> None:
@@ -131,9 +178,56 @@ async def test_five_wrong_answers_lock_the_link_even_for_the_right_one(
     right = await http.post(f"{link}/check", data={"csrf": token, "answer": "0100"})
     assert [a.status_code for a in answers] == [422, 422, 422, 422, 403]
     assert "4 more times" in answers[0].text
+    assert "1 more time." in answers[3].text
     assert right.status_code == 403
     assert "Too many tries" in right.text
     assert "rp_" not in right.headers.get("set-cookie", "")
+    # the lock page says whom to call, and when (there is no bill to look at)
+    assert "Call Rapport Demo Energy on" in right.text
+    assert 'href="tel:+18005550100"' in right.text
+    assert "We answer Monday to Friday, 8:00" in right.text
+    assert "number on your bill" not in right.text
+    assert "300.00" not in right.text
+
+
+async def test_an_unknown_section_is_a_404_that_does_nothing(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """No slug outside the table reaches a handler, and a page without a form takes none:
+    a made-up section never falls through to a default action (paying, stopping)."""
+    account_id, link = await rig.customer()
+    token = await signed_in(http, link)
+    sent = {"csrf": token, "channel": "all", "amount": "full", "installments": "3"}
+    for slug in ("nothing", "Pay", "pay-", "opt_out", "check-", "%2e%2e", "pay%2fpart"):
+        shown = await http.get(f"{link}/{slug}")
+        acted = await http.post(f"{link}/{slug}", data=sent)
+        assert (shown.status_code, acted.status_code) == (404, 404), slug
+        assert "This link does not work" in acted.text
+    for slug in ("thanks",):  # a page of the table that takes no form
+        acted = await http.post(f"{link}/{slug}", data=sent)
+        assert acted.status_code == 405
+        assert acted.headers["allow"] == "GET, HEAD"
+    status = await rig.status(account_id)
+    assert (status.outcome, status.payments, status.suppressed_channels) == (None, [], [])
+    assert rig.consent.refusal(account_id, "sms", None) is None
+
+
+async def test_the_thanks_page_is_a_receipt_of_the_latest_payment(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    account_id, link = await rig.customer()
+    await signed_in(http, link)
+    before = await http.get(f"{link}/thanks")
+    opened(rig.store, account_id, "pi_thanks", 4000)  # the portal's own checkout
+    body = event(account_id, "evt_thanks", "pi_thanks", 4000, session="cs_pi_thanks")
+    assert (await post_event(http, rig, body)).status_code == 200
+    await rig.status_when(account_id, lambda s: s.payments)
+    after = await http.get(f"{link}/thanks")
+    assert "Your payment is on its way to us" in before.text
+    assert "Here is your latest payment." in after.text
+    for shown in ("$40.00", "USD", "<code>pi_thanks</code>", datetime.now(UTC).strftime("%Y")):
+        assert shown in after.text
+    assert "$260.00" in after.text  # still due
 
 
 async def test_a_form_without_its_csrf_token_changes_nothing(
@@ -189,14 +283,14 @@ async def test_a_call_time_that_was_not_offered_is_refused(
     assert (await rig.status(account_id)).callback_at is None
 
 
-def event(account_id: str, event_id: str, intent: str, cents: int) -> bytes:
+def event(account_id: str, event_id: str, intent: str, cents: int, session: str = "cs_1") -> bytes:
     return json.dumps(
         {
             "id": event_id,
             "type": "checkout.session.completed",
             "data": {
                 "object": {
-                    "id": "cs_1",
+                    "id": session,
                     "mode": "payment",
                     "client_reference_id": account_id,
                     "amount_total": cents,
