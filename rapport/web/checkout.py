@@ -87,7 +87,9 @@ class HandOff:
         timezone: str,
     ) -> Started:
         """A session at the provider (or the one this link has open for the same thing);
-        CheckoutUnavailable when the provider does not make one."""
+        CheckoutUnavailable when the provider does not make one. `locale` is the page's
+        (`es-MX`): the receipt after paying speaks and writes money as the page did; the
+        provider is told its language."""
         now = datetime.now(UTC)
         minor = to_minor(amount, currency) if amount is not None else None
         open_ = await asyncio.to_thread(self.book.open_for, link_digest, mode, minor, now)
@@ -111,7 +113,14 @@ class HandOff:
         )
         back = f"{self.portal_url}/p/{reference}"
         session = await self.checkout.session(
-            mode, account_id, reference, back, f"{back}/cancel", currency, amount, locale
+            mode,
+            account_id,
+            reference,
+            back,
+            f"{back}/cancel",
+            currency,
+            amount,
+            locale.replace("_", "-").split("-")[0],
         )
         await asyncio.to_thread(self.book.started, reference, session.id, session.url)
         return Started(session.url, reference, self._cookie(reference))

@@ -12,11 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from rapport.runtime.settings import Settings
-from rapport.web.portal.speech import LOCALES, Contact, Speech, language_of
+from rapport.web.portal.speech import LANGUAGES, LOCALES, Contact, Speech, language_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = ROOT / "rapport" / "web" / "portal"
@@ -37,17 +38,21 @@ def portal_messages() -> list[str | tuple[str, ...]]:
     return found
 
 
-def spanish() -> dict[object, object]:
-    with (LOCALES / "es" / "LC_MESSAGES" / "messages.po").open("rb") as file:
-        return {m.id: m.string for m in read_po(file, locale="es") if m.id}
+TRANSLATED = [language for language in LANGUAGES if language != "en"]  # English is the source
 
 
-def test_every_sentence_has_a_spanish_translation_with_the_same_placeholders() -> None:
-    messages, catalog = portal_messages(), spanish()
+def catalog(language: str) -> dict[object, object]:
+    with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as file:
+        return {m.id: m.string for m in read_po(file, locale=language) if m.id}
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_sentence_has_its_translation_with_the_same_placeholders(language: str) -> None:
+    messages, catalog_ = portal_messages(), catalog(language)
     assert len(messages) > 60
-    assert [m for m in messages if not catalog.get(m)] == []
+    assert [m for m in messages if not catalog_.get(m)] == []
     for message in messages:
-        forms = catalog[message] if isinstance(message, tuple) else (catalog[message],)
+        forms = catalog_[message] if isinstance(message, tuple) else (catalog_[message],)
         sources = message if isinstance(message, tuple) else (message,)
         assert isinstance(forms, tuple | str)
         assert all(forms), f"a plural form of {message!r} is empty"  # Spanish has three
@@ -56,8 +61,9 @@ def test_every_sentence_has_a_spanish_translation_with_the_same_placeholders() -
             assert set(PLACEHOLDER.findall(form)) - {"num"} == wanted, message
 
 
-def test_the_catalog_holds_only_what_the_portal_says() -> None:
-    assert set(spanish()) - set(portal_messages()) == set()  # `make catalogs` drops the rest
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_catalog_holds_only_what_the_portal_says(language: str) -> None:
+    assert set(catalog(language)) - set(portal_messages()) == set()  # make catalogs drops them
 
 
 def test_the_language_comes_from_the_locale_unless_the_customer_chose() -> None:

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
-from babel.numbers import format_currency
 from playwright.async_api import Browser, Page, expect
 
 from rapport.contract.names import workflow_id
+from rapport.money import format_money
 from tests.web.browser import PHONE, browser, shot
 from tests.web.portal_rig import Rig, portal_rig
 
@@ -49,12 +49,18 @@ async def test_a_customer_pays_part_then_the_rest_and_the_journey_ends_paid(
     account_id, link = await rig.customer()
     assert len(link) <= 60  # the whole link in the text
     await phone.goto(link)
-    await expect(phone.get_by_text("$300.00")).to_be_visible()  # before the check: the amount
+    await expect(phone.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    await expect(phone.get_by_text("300.00")).to_have_count(0)  # nothing about the debt
     await expect(phone.get_by_text("Other options")).to_have_count(0)
+    await expect(phone.get_by_role("link", name="Stop messages")).to_be_visible()
     await shot(phone, "1-check")
     await phone.get_by_label("The last 4 digits of the phone number we texted").fill(LAST_FOUR)
     await phone.get_by_role("button", name="Continue").click()
     await expect(phone.get_by_role("button", name="Pay $300.00 now")).to_be_visible()
+    await expect(phone.get_by_text(f"Account ending in {account_id[-4:]}")).to_be_visible()
+    await expect(phone.get_by_role("link", name="(800) 555-0100")).to_have_attribute(
+        "href", "tel:+18005550100"
+    )
     await shot(phone, "2-options")
     await phone.get_by_role("link", name="Pay part of it").click()
     await phone.get_by_label("Amount (USD)").fill("20.001")
@@ -74,8 +80,13 @@ async def test_a_customer_pays_part_then_the_rest_and_the_journey_ends_paid(
     await phone.goto(link)
     await phone.get_by_role("button", name="Pay $280.00 now").click()
     await phone.get_by_role("button", name="Pay").click()
-    await expect(phone.get_by_role("heading", name="Thank you!")).to_be_visible()
-    await shot(phone, "5-thanks")
+    await expect(
+        phone.get_by_role("heading", name="Thank you! Your payment is in.")
+    ).to_be_visible()
+    await expect(phone.get_by_text("$280.00")).to_be_visible()  # a receipt: amount, date, reference
+    await expect(phone.get_by_text(f"Account ending in {account_id[-4:]}")).to_be_visible()
+    await shot(phone, "5-receipt")
+    assert await _serious(Axe(), phone) == []
     result = await rig.client.get_workflow_handle(workflow_id(account_id)).result()
     assert result["outcome"] == "paid"
     assert result["paid"] is True
@@ -145,19 +156,49 @@ async def test_a_customer_stops_texts_and_a_later_journey_sends_none(rig: Rig, p
 
 
 async def test_spanish_from_the_account_and_english_on_request(rig: Rig, phone: Page) -> None:
-    _, link = await rig.customer(customer__locale="es-MX")
+    account_id, link = await rig.customer(customer__locale="es-MX")
     await phone.goto(link)
     await expect(phone.locator("html")).to_have_attribute("lang", "es")
-    await expect(phone.get_by_text("Importe pendiente")).to_be_visible()
+    await expect(phone.get_by_role("heading", name="Confirme que es usted")).to_be_visible()
+    await expect(phone.get_by_text("300.00")).to_have_count(0)
+    await shot(phone, "es-1-check")
     await phone.get_by_label("Los últimos 4 dígitos del teléfono al que le escribimos").fill(
         LAST_FOUR
     )
     await phone.get_by_role("button", name="Continuar").click()
-    amount = format_currency(Decimal("300"), "USD", locale="es_MX")  # Babel's, for Mexico
+    amount = format_money(Decimal("300"), "USD", "es-MX")  # USD 300.00, as CLDR writes it
     await expect(phone.get_by_role("button", name=f"Pagar {amount} ahora")).to_be_visible()
-    await shot(phone, "9-spanish")
-    await phone.get_by_role("link", name="English").click()
-    await expect(phone.get_by_role("button", name="Pay $300.00 now")).to_be_visible()
+    await expect(phone.get_by_text(f"Cuenta terminada en {account_id[-4:]}")).to_be_visible()
+    await expect(phone.get_by_role("link", name="+1 800-555-0100")).to_be_visible()
+    await shot(phone, "es-2-options")
+    await phone.get_by_role("button", name=f"Pagar {amount} ahora").click()
+    await phone.get_by_role("button", name="Pay").click()  # the dev provider speaks English
+    await expect(
+        phone.get_by_role("heading", name="¡Gracias! Su pago ya está registrado.")
+    ).to_be_visible()
+    await shot(phone, "es-5-receipt")
+    assert await _serious(Axe(), phone) == []
+    await phone.goto(f"{link}?lang=en")
+    await expect(phone.get_by_text("nothing more to pay")).to_be_visible()
+    await expect(phone.get_by_text("$300.00")).to_be_visible()  # the receipt, in English
+
+
+async def test_a_locked_link_says_whom_to_call_and_when(rig: Rig, phone: Page) -> None:
+    for locale, name, wrong in (
+        ("en-US", "9-locked", "Continue"),
+        ("es-MX", "es-9-locked", "Continuar"),
+    ):
+        _, link = await rig.customer(customer__locale=locale)
+        await phone.goto(link)
+        for _ in range(5):
+            await phone.locator("#answer").fill("9999")
+            await phone.get_by_role("button", name=wrong).click()
+        heading = "Too many tries" if locale == "en-US" else "Demasiados intentos"
+        await expect(phone.get_by_role("heading", name=heading)).to_be_visible()
+        await expect(phone.locator('a[href="tel:+18005550100"]')).to_be_visible()
+        await expect(phone.get_by_text("300.00")).to_have_count(0)
+        await shot(phone, name)
+        assert await _serious(Axe(), phone) == []
 
 
 async def test_no_serious_accessibility_finding(rig: Rig, phone: Page) -> None:

@@ -109,7 +109,7 @@ async def test_before_the_check_a_page_says_nothing_about_the_debt(
             continue
         page = await http.get(f"{link}/{section.slug}".rstrip("/"))
         assert page.status_code == 200, section.slug
-        assert "Confirm it is you" in page.text, section.slug
+        assert "Confirm it's you" in page.text, section.slug
         assert "Rapport Demo Energy" in page.text
         assert f'<a href="/r/{link.rsplit("/", 1)[1]}/opt-out">Stop messages</a>' in page.text
         for secret in ("300.00", "300", "Amount due", "Robin", "0100", account_id[-4:]):

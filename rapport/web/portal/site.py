@@ -356,7 +356,7 @@ class Portal:
             mode,
             status.currency,
             amount,
-            visit.speech.language,
+            str(visit.speech.locale).replace("_", "-"),
             status.timezone,
         )
         target = _origin(started.url)

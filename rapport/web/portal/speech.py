@@ -7,6 +7,7 @@ account's region (money through `rapport.money.format_money`, CLDR's spacing inc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,6 +32,7 @@ from rapport.money import format_money
 from rapport.runtime.creditor import Creditor, Opening
 
 LANGUAGES = {"en": "English", "es": "Español"}
+_MINUS = re.compile(r"-(?=\d)")
 LOCALES = Path(__file__).with_name("locales")
 CATALOGS = {language: translations(LOCALES, language) for language in LANGUAGES}
 
@@ -92,7 +94,8 @@ class Speech:
         short = get_timezone_name(moment, "short", locale=self.locale)
         if short.isalpha() and short.isupper():
             return short
-        return f"({get_timezone_name(moment, 'long', locale=self.locale)})"
+        named = get_timezone_name(moment, "long", locale=self.locale)
+        return f"({_MINUS.sub(chr(0x2212), named)})"  # a minus sign: never wraps
 
     def hours(self, openings: tuple[Opening, ...], zone: ZoneInfo) -> str:
         """When the creditor's phone is answered: `Monday to Friday, 8:00 AM to 8:00 PM`,
