@@ -10,6 +10,8 @@ a 5-minute tolerance; the body an event (`id`, `type`, `data.object`).
 - `checkout.session.async_payment_failed`: it failed;
 - `charge.refunded`: `amount_refunded` of the payment went back;
 - `charge.dispute.created`: the disputed amount went back;
+- `charge.dispute.closed`, `won` (or an inquiry's `warning_closed`): it came back, as a
+  payment of its own (the dispute's id), made only once the dispute is in the ledger;
 - `checkout.session.completed`, mode setup: new payment details (its SetupIntent's).
 
 Anything else is acknowledged and ignored. Amounts arrive in the provider's minor units.
@@ -37,7 +39,8 @@ SESSION_EVENTS = (
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
 )
-PAYMENT_EVENTS = ("charge.refunded", "charge.dispute.created")
+PAYMENT_EVENTS = ("charge.refunded", "charge.dispute.created", "charge.dispute.closed")
+WON = ("won", "warning_closed")  # a dispute closed with the money the merchant's again
 
 
 class BadEvent(ValueError):
@@ -93,6 +96,7 @@ class MoneyChange:
     disputed: Decimal = Decimal(0)
     reference: str | None = None
     session_id: str | None = None
+    reinstates: str | None = None  # a dispute won: the payment whose money came back
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,8 @@ def read_event(event: dict[str, Any]) -> MoneyChange | NewDetails | Ignored:
         return _refund(event_id, thing)
     if kind == "charge.dispute.created":
         return _dispute(event_id, thing)
+    if kind == "charge.dispute.closed" and thing.get("status") in WON:
+        return _dispute_won(event_id, thing)
     return Ignored(event_id, kind)
 
 
@@ -230,6 +236,23 @@ def read_intent(intent: dict[str, Any]) -> Intent:
         reference if isinstance(reference, str) and reference else None,
         _minor(intent, "amount", currency),
         currency,
+    )
+
+
+def _dispute_won(event_id: str, dispute: dict[str, Any]) -> MoneyChange:
+    """The disputed money came back: a payment of its own, under the dispute's id (so the
+    journey, which counted the dispute's reversal, counts it; and a repeat is one)."""
+    currency = _currency(dispute)
+    payment_id = _text(dispute, "payment_intent", "the payment id")
+    return MoneyChange(
+        event_id,
+        _text(dispute, "id", "the dispute id"),
+        None,
+        _minor(dispute, "amount", currency),
+        currency,
+        paid=True,
+        reference=payment_id,
+        reinstates=payment_id,
     )
 
 

@@ -125,6 +125,9 @@ class PaymentWebhook:
             log.warning("payment event recorded, not yet passed on: %s", type(exc).__name__)
             count(PAYMENTS, status="unavailable")
             return problem(503, "the event is recorded but not yet passed on; send it again")
+        except NotYet as exc:
+            count(PAYMENTS, status="unavailable")
+            return problem(503, str(exc), "data.object.payment_intent")
         except PaymentConflict as exc:
             log.error("payment event conflicts with the ledger: %s", exc)
             count(PAYMENTS, status="refused")
@@ -163,6 +166,11 @@ class PaymentWebhook:
             raise PaymentConflict(f"session {change.session_id} was made for another account")
         amount = change.amount if change.amount is not None else owner.amount
         assert amount is not None  # a session's is in the event, a payment's in the owner
+        if change.reinstates is not None:  # never more than the dispute took
+            disputed = await asyncio.to_thread(self.ledger.find, change.reinstates)
+            if disputed is None or disputed.status != "disputed":
+                raise NotYet("the dispute it closes is not in the ledger yet; send it again")
+            amount = min(amount, disputed.reversed)
         now = datetime.now(UTC)
         payment = await asyncio.to_thread(
             self.ledger.take,
@@ -212,6 +220,10 @@ class PaymentWebhook:
         await asyncio.to_thread(self.checkouts.completed, details.session_id, None, now)
         log.info("payment details updated", extra={"account_id": details.account_id})
         return "setup"
+
+
+class NotYet(Exception):
+    """What the event builds on has not arrived yet: 503, the provider sends it again."""
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,17 @@ def dispute_event(payment_intent: str, cents: int, currency: str = "usd") -> dic
     }
 
 
+def dispute_closed_event(
+    payment_intent: str, cents: int, status: str = "won", currency: str = "usd"
+) -> dict[str, Any]:
+    """`charge.dispute.closed`: `won` (the money is the merchant's again), `lost`, or
+    `warning_closed` (an inquiry that never became a chargeback)."""
+    event = dispute_event(payment_intent, cents, currency)
+    event["type"] = "charge.dispute.closed"
+    event["data"]["object"]["status"] = status
+    return event
+
+
 def signed(event: dict[str, Any], secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
     """The body and headers, signed by Stripe's library; checked by it too."""
     body = json.dumps(event)

@@ -1,8 +1,8 @@
 """Reconciliation: a few hundred random money events through the real paths (the signed
 provider webhook and the billing client), for running journeys and ended ones: paid by
-card, paid by bank debit then settled or failed, refunded in parts, disputed, sent
-twice, sent again under a new event id, reported by billing (twice, sometimes), and
-journeys ended on the way. Afterwards, for every account, what the ledger says the
+card, paid by bank debit then settled or failed, refunded in parts, disputed (and
+won back), sent twice, sent again under a new event id, reported by billing (twice,
+sometimes), and journeys ended on the way. Afterwards, for every account, what the ledger says the
 money came to equals what the journeys counted plus what `journey payments
 --unapplied` lists, to the minor unit; and the ledger equals the events' own sum."""
 
@@ -32,6 +32,7 @@ from rapport.web.payments import DevProvider
 from tests.payments.stand_in import WEBHOOK_SECRET, provider_rig
 from tests.payments.stripe_events import (
     deliver,
+    dispute_closed_event,
     dispute_event,
     opened,
     refund_event,
@@ -96,11 +97,12 @@ class Model:
                     "fail",
                     "refund",
                     "dispute",
+                    "won",
                     "again",
                     "resend",
                     "billing",
                 ],
-                weights=[24, 10, 8, 3, 10, 5, 6, 8, 10],
+                weights=[24, 10, 8, 3, 10, 5, 3, 6, 8, 10],
             )[0],
         )
         try:
@@ -127,6 +129,12 @@ class Model:
                     return None
                 p.disputed = p.cents - min(p.cents, p.refunded)
                 return dispute_event(key, p.disputed) if p.disputed else None
+            if kind == "won":  # the merchant won a dispute: the money is back
+                key, p = self.pick(paid=True)
+                if not p.disputed or f"dp_{key}" in self.payments:
+                    return None
+                self.payments[f"dp_{key}"] = Payment(p.account_id, p.disputed, paid=True)
+                return dispute_closed_event(key, p.disputed)
             if kind == "again" and self.sent:  # the same content, a new event id
                 again: dict[str, Any] = json.loads(json.dumps(c.choice(self.sent)))
                 again["id"] = f"evt_again_{c.randrange(10**9)}"
@@ -186,8 +194,9 @@ async def test_the_ledger_reconciles_with_the_journeys_and_the_unapplied_list(
     assert problems == [], f"seed {seed}: {problems}"
     assert len(model.payments) > 100
     assert any(v != 0 for v in unapplied.values())  # ended journeys left money for billing
+    won = sum(1 for k in model.payments if k.startswith("dp_"))
     print(
-        f"\nreconciled {len(model.sent)} provider events and {len(model.billing)} billing "
+        f"\n{won} disputes won; reconciled {len(model.sent)} provider events and {len(model.billing)} billing "
         f"reports in {took:.1f} s (seed {seed})"
     )
 

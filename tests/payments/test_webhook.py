@@ -36,6 +36,7 @@ from tests.payments.stripe_events import (
     SECRET,
     deliver,
     deliver_ours,
+    dispute_closed_event,
     dispute_event,
     opened,
     reference_of,
@@ -428,3 +429,51 @@ async def test_another_products_checkouts_refunds_and_disputes_are_not_rapports(
     await asyncio.sleep(0.3)
     status = await rig.status(account_id)
     assert (status.payments, status.balance, status.outcome) == ([], Decimal("300.00"), None)
+
+
+async def test_a_dispute_won_brings_the_money_back(rig: Rig, http: httpx.AsyncClient) -> None:
+    """The customer disputed, the bank took the money back (the balance went up again),
+    and the merchant won: the money is the merchant's again. It was ignored, so the
+    journey chased a customer who had paid, and --unapplied told billing to claim it
+    again. The money coming back is a row of its own (the dispute's id, its payment as
+    reference) that the journey counts; a lost dispute changes nothing."""
+    account_id, _ = await rig.customer()
+    ended, _ = await rig.customer()
+    for who, payment_id in ((account_id, "pi_won"), (ended, "pi_won_late")):
+        paid = session_event("completed", who, payment_id, 5000)
+        await deliver_ours(http, rig.web, rig.store, paid)
+        await rig.status_when(who, lambda s: s.payments)
+    await rig.client.get_workflow_handle(workflow_id(ended)).terminate("test: ended")
+    for payment_id in ("pi_won", "pi_won_late"):
+        assert (await deliver(http, rig.web, dispute_event(payment_id, 5000))).status_code == 200
+    await rig.status_when(account_id, lambda s: s.balance == Decimal("300.00"))
+    lost = await deliver(http, rig.web, dispute_closed_event("pi_won", 5000, "lost"))
+    won = dispute_closed_event("pi_won", 5000)
+    answers = [await deliver(http, rig.web, e) for e in (won, won)]
+    again = await deliver(http, rig.web, {**won, "id": "evt_won_2"})  # a new event id
+    late = await deliver(http, rig.web, dispute_closed_event("pi_won_late", 5000))
+    assert lost.json() == {"received": True, "ignored": "charge.dispute.closed"}
+    assert [a.json() for a in (*answers, again, late)] == [
+        {"received": True},
+        {"received": True, "duplicate": True},
+        {"received": True},
+        {"received": True},
+    ]
+    status = await rig.status_when(account_id, lambda s: s.balance == Decimal("250.00"))
+    assert [(p.payment_id, p.amount) for p in status.payments] == [
+        ("pi_won", Decimal("50.00")),
+        ("dp_pi_won", Decimal("50.00")),
+    ]
+    back = row(rig, "dp_pi_won")
+    assert (back.status, back.reference, back.applied, back.net) == (
+        "succeeded",
+        "pi_won",
+        True,
+        Decimal("50.00"),
+    )
+    assert row(rig, "pi_won").status == "disputed"
+    for who in (account_id, ended):  # what the ledger holds: the payment, once
+        rows = ledger(rig).for_account(who)
+        assert sum((p.net for p in rows), Decimal(0)) == Decimal("50.00")
+    # the ended journey's: taken back, then back again: nothing left for billing
+    assert sum((p.unapplied for p in ledger(rig).for_account(ended)), Decimal(0)) == 0
