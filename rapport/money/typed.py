@@ -121,10 +121,12 @@ def _decimal_or_thousands(number: str, decimal: str, group: str, currency: str) 
 
 def _unreadable(text: str, number: str, where: Locale, currency: str) -> BadAmount:
     """Not a number as the locale writes one: the readings a customer may have meant (the
-    last separator as the decimal sign, or every one a thousands group)."""
+    last separator as the decimal sign after thousands groups, or every one a thousands
+    group); none when the groups are not groups (`20.00.00` is no 2,000.00)."""
     parts = _split(number)
     readings: list[Decimal] = []
-    if len(parts) > 1 and len(parts[-1]) <= precision(currency) and all(parts):
+    grouped = 1 <= len(parts[0]) <= 3 and all(len(p) == 3 for p in parts[1:-1])
+    if len(parts) > 1 and 0 < len(parts[-1]) <= precision(currency) and grouped:
         readings.append(Decimal(f"{''.join(parts[:-1])}.{parts[-1]}"))
     if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]) and parts[0].lstrip("0"):
         readings.append(Decimal("".join(parts)))

@@ -150,6 +150,10 @@ def test_amounts_as_customers_type_them(text: str, locale: str, currency: str, a
         ("abc", "en-US", "USD", "not_a_number", ()),
         ("", "en-US", "USD", "not_a_number", ()),
         ("1234567890123", "en-US", "USD", "out_of_bounds", ()),
+        # a typo of 20.00: "2,000.00" was offered, a hundred times what was meant
+        ("20.00.00", "en-US", "USD", "not_a_number", ()),
+        ("20,00,00", "es-ES", "EUR", "not_a_number", ()),
+        ("1.20.50", "en-US", "USD", "not_a_number", ()),
     ],
 )
 def test_what_could_be_misread_is_refused_with_its_readings(

@@ -100,6 +100,7 @@ async def test_the_providers_minimum_is_checked_before_anyone_is_sent(
         ("es-ES", "1,200", "Podríamos leerlo como 1.200,00 o como 1,20"),
         ("es-ES", "20,50", None),
         ("es-MX", "1.200,50", "¿Quiso decir 1,200.50?"),
+        ("en-US", "20.00.00", "Please enter an amount, such as 25.00."),  # not "2,000.00?"
     ],
 )
 async def test_amounts_as_the_customer_types_them(
