@@ -211,21 +211,24 @@ class Journeys:
         seconds: the signal is durable meanwhile). No journey running: `Told(None,
         False)`."""
         handle = self.client.get_workflow_handle(workflow_id(account_id))
-        try:
-            description = await handle.describe()
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
+        for _ in range(5):  # the run may continue as new between the look and the signal
+            try:
+                description = await handle.describe()
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    return Told(None, False)
+                raise
+            if description.status != WorkflowExecutionStatus.RUNNING:
                 return Told(None, False)
-            raise
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            return Told(None, False)
-        run = self.client.get_workflow_handle(handle.id, run_id=description.run_id)
-        try:
-            await run.signal(signal, SIGNALS[signal].payload.model_validate(payload))
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:  # it ended meanwhile
-                return Told(None, False)
-            raise
+            run = self.client.get_workflow_handle(handle.id, run_id=description.run_id)
+            try:
+                await run.signal(signal, SIGNALS[signal].payload.model_validate(payload))
+                break
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:  # gone: ended, or continued
+                    raise
+        else:
+            raise JourneyUnanswered(f"the journey of {account_id} kept moving to new runs")
         deadline = asyncio.get_running_loop().time() + patience
         amount, pause = Decimal(str(payload.get("amount", 0))), 0.0
         while True:

@@ -11,20 +11,23 @@ import base64
 import json
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 import stripe
 from click.testing import CliRunner
+from temporalio.client import WorkflowHandle
 
 from rapport.cli import main
-from rapport.contract.names import workflow_id
-from rapport.payments.desk import MoneyDesk
+from rapport.contract.names import WORKFLOW_TYPE, workflow_id
+from rapport.payments.desk import MoneyDesk, Told
 from rapport.payments.events import signature_header, verified
 from rapport.runtime.servers import free_port
 from rapport.store.checkouts import Checkout, CheckoutBook
@@ -477,3 +480,46 @@ async def test_a_dispute_won_brings_the_money_back(rig: Rig, http: httpx.AsyncCl
         assert sum((p.net for p in rows), Decimal(0)) == Decimal("50.00")
     # the ended journey's: taken back, then back again: nothing left for billing
     assert sum((p.unapplied for p in ledger(rig).for_account(ended)), Decimal(0)) == 0
+
+
+async def test_money_told_as_the_journey_continues_as_new_reaches_the_new_run(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk finds the journey's run, then signals that run. Should the journey
+    continue as new in between (a long history, a new worker version), the run is gone:
+    the payment was kept as if no journey ran (unapplied) while the next run, running,
+    chased a customer who had paid. The race is replayed by describing the journey just
+    before it continues."""
+    account_id = f"P-{uuid.uuid4().hex[:8]}"
+    handle = await rig.client.start_workflow(
+        WORKFLOW_TYPE,
+        {
+            "account": rig.account(account_id).model_dump(mode="json"),
+            "journey": "portal",
+            "history_limit": 100,
+        },
+        id=workflow_id(account_id),
+        task_queue=rig.settings.task_queue,
+    )
+    await rig.status_when(account_id, lambda s: s.journey_id)
+    stale = await handle.describe()  # the desk's look, just before the run continues
+    while (await handle.describe()).run_id == stale.run_id:
+        await handle.signal("engagement", {"kind": "opened"})
+    real = WorkflowHandle.describe
+    looks = [stale]
+
+    async def describe(self: WorkflowHandle[Any, Any], **kwargs: Any) -> Any:
+        return looks.pop() if looks else await real(self, **kwargs)
+
+    monkeypatch.setattr(WorkflowHandle, "describe", describe)
+    told = await rig.journeys.tell_payment(
+        account_id,
+        "payment_received",
+        {"amount": "25.00", "payment_id": "pi_can", "currency": "USD"},
+        "pi_can",
+    )
+    monkeypatch.undo()
+    now = await handle.describe()
+    assert told == Told(f"portal/{now.run_id}", True)
+    status = await rig.status(account_id)
+    assert [(p.payment_id, p.counted) for p in status.payments] == [("pi_can", True)]
