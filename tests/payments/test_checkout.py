@@ -158,3 +158,27 @@ async def test_a_currency_stripe_writes_with_two_places_is_charged_in_full(
     status = await rig.status_when(account_id, lambda s: s.payments)
     assert [(p.amount, status.balance) for p in status.payments] == [(Decimal(balance), Decimal(0))]
     assert status.outcome == "paid"
+
+
+async def test_leaving_the_providers_page_after_paying_does_not_say_nothing_was_charged(
+    stand_in: ProviderRig,
+) -> None:
+    """Two tabs on one session (a second tap goes back to the open one): one pays, the
+    other is left with the provider's back link. The page it lands on said "Nothing was
+    charged" whatever the ledger held; it says what was paid."""
+    rig = stand_in.rig
+    account_id, link = await rig.customer()
+    async with httpx.AsyncClient() as http:
+        form = {"csrf": await signed_in(http, link), "amount": "20.00"}
+        started = await http.post(f"{link}/pay-part", data=form)
+        session = stand_in.provider.sessions[started.headers["location"].rsplit("/", 1)[1]]
+        left_before = await http.get(session.cancel_url)
+        paid = await http.post(started.headers["location"])  # the first tab pays
+        await rig.status_when(account_id, lambda s: s.payments)
+        left_after = await http.get(session.cancel_url)  # the second tab leaves
+    assert "Nothing was charged" in left_before.text
+    assert left_after.status_code == 200
+    assert "Nothing was charged" not in left_after.text
+    assert "Thank you! Your payment is in." in left_after.text
+    assert "$20.00" in left_after.text
+    assert paid.headers["location"] == session.success_url

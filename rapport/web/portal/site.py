@@ -399,7 +399,9 @@ class Portal:
             "signed_in": True,
             "account": account_reference(checkout.account_id),
         }
-        if request.url.path.endswith("/cancel"):
+        if request.url.path.endswith("/cancel") and found.state == "waiting":
+            # left the provider's page: nothing charged, unless this checkout was paid
+            # meanwhile (another tab on the same session): then the receipt below
             return self._page(request, "receipt.html", speech, kind="cancelled", **context)
         paid_on = found.payment.received_at if found.payment else checkout.created_at
         zone = ZoneInfo(checkout.timezone or "UTC")
