@@ -235,8 +235,9 @@ class DeliveryActivities:
         journey = registry.pinned(request.journey.hash)
         links = self._links(request, kept)
         account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
+        facts = request.facts.model_dump() if request.facts is not None else None
         context = message_context(
-            account, request.balance, request.channel, links, request.plan, request.payment
+            account, request.balance, request.channel, links, request.plan, request.payment, facts
         )
         rendered = journey.templates.render(
             request.template, request.channel, context, account.customer.locale

@@ -258,14 +258,22 @@ class JourneyCore:
 
     def _context(self) -> dict[str, object]:
         s = self.state
-        facts = JourneyFacts(
+        return expression_context(s.account, s.balance, s.segment, self._facts())
+
+    def _facts(self) -> JourneyFacts:
+        """`journey.*`, for expressions and the templates that read them."""
+        s = self.state
+        amount_paid, payments = s.paid_so_far()
+        return JourneyFacts(
             messages_sent=s.messages_sent,
             days_elapsed=(workflow.now() - s.started_at).days,
             engaged=s.engaged,
             last_channel=s.sent[-1].channel if s.sent else None,
             step=s.step,
+            amount_paid=amount_paid,
+            payments=payments,
+            replied=s.replies > 0,
         )
-        return expression_context(s.account, s.balance, s.segment, facts)
 
     def _choose_segment(self) -> None:
         segment, errors = choose_segment(self.definition, self._context())

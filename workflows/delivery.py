@@ -170,6 +170,9 @@ class JourneyDelivery(JourneyCore):
             balance=s.balance,
             **s.billing_facts(step_id),
             plan=offered,
+            facts=self._facts()
+            if self.journey.reads_facts(template_file(template, channel))
+            else None,
             deliver_by=deliver_by,
             attempted_before=key in s.attempted,
             reminder=reminder,
@@ -293,10 +296,12 @@ class JourneyDelivery(JourneyCore):
 
     def _transactional(self, message: Message, notice: bool) -> bool:
         """Whether `message` is transactional: it waits for the contact window, never for
-        `min_gap` or the caps (`rapport.policy.schedule.transactional`). Today only the
-        thank-you for a payment in full (`notice`), since the intake patch, so "ends paid"
-        closes promptly; a designer's `transactional: true` on any message is one more
-        condition here."""
+        `min_gap` or the caps (`rapport.policy.schedule.transactional`). The designer's
+        `transactional:` where the message says it; else the thank-you for a payment in
+        full (`notice`), since the intake patch, so "ends paid" closes promptly."""
+        said = getattr(message, "transactional", None)
+        if said is not None:
+            return bool(said)
         return notice and self._intake
 
     # --- the notices: thanks for a payment ---------------------------------------------------

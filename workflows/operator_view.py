@@ -59,6 +59,7 @@ def status(
         accepted_plan=s.accepted_plan,
         disputed=s.disputed,
         callback_at=s.callback_at,
+        waits=s.waits,
     )
 
 

@@ -40,6 +40,7 @@ from rapport.contract.records import (
     ReversalRecord,
     SentMessage,
     SkippedStep,
+    WaitRecord,
     recent,
 )
 from rapport.language.account import Account
@@ -57,6 +58,16 @@ PLANS_IN_MINOR_UNITS = "plans-in-minor-units"
 
 class Refused(ValueError):
     """A signal that cannot be taken as it is; the journey records why."""
+
+
+class Waiting(Kept):
+    """The `wait_until` under way: what ends it, and (once it happened) what did. The
+    signals' effects mark it, so it holds across a continue-as-new."""
+
+    step: str
+    any_of: list[str]
+    began: datetime
+    ended_by: str | None = None
 
 
 class JourneyState(Kept):
@@ -103,6 +114,13 @@ class JourneyState(Kept):
     attempted: list[str] = Field(default_factory=list)  # keys a delivery may have reached
     failing_since: datetime | None = None  # the send under way has failed since
     stop_seq: int = 0  # stops kept in the store so far (workflows.core._record_stop)
+    # The journey's facts for `journey.amount_paid` and `journey.payments`; None in a state
+    # carried from before they existed: then read from the payment records (`paid_so_far`).
+    amount_paid: Money | None = None
+    payments_counted: int | None = None
+    replies: int = 0  # times the customer got in touch (`replied`): `journey.replied`
+    waiting: Waiting | None = None  # the wait_until under way
+    waits: list[WaitRecord] = Field(default_factory=list)  # wait_untils that ended
 
     # --- where the journey is ------------------------------------------------------------
 
@@ -124,6 +142,29 @@ class JourneyState(Kept):
         return (
             self.paid or self.ceased or self.accepted_plan is not None or self.outcome is not None
         )
+
+    def paid_so_far(self) -> tuple[Decimal, int]:
+        """`journey.amount_paid` and `journey.payments`: what this journey counted of the
+        payments it received (not those after it ended paid), less what went back; a
+        payment that went back in full is no longer one of them."""
+        if self.amount_paid is not None and self.payments_counted is not None:
+            return self.amount_paid, self.payments_counted
+        counted = [p for p in self.payments if p.counted]
+        back = self.reversed_amounts
+        amount = sum((p.amount for p in counted), Decimal(0)) - sum(back.values(), Decimal(0))
+        whole = sum(1 for p in counted if back.get(p.payment_id, Decimal(0)) >= p.amount)
+        return max(amount, Decimal(0)), len(counted) - whole
+
+    def heard(self, event: str) -> None:
+        """Something a wait_until may wait for happened: it ends the wait if listed."""
+        waiting = self.waiting
+        if waiting is not None and waiting.ended_by is None and event in waiting.any_of:
+            self.waiting = waiting.model_copy(update={"ended_by": event})
+
+    def replied(self) -> None:
+        """The customer got in touch (`journey.replied`)."""
+        self.replies += 1
+        self.heard("replied")
 
     def held(self) -> bool:
         return self.paused or self.disputed
@@ -169,6 +210,7 @@ class JourneyState(Kept):
                 "payment_ids": self.payment_ids[-PAYMENT_IDS_KEPT:],
                 "duplicate_payments": self.duplicate_payments[-RECENT:],
                 "reversals": recent(self.reversals),
+                "waits": recent(self.waits),
                 "reversed_amounts": {
                     k: v for k, v in self.reversed_amounts.items() if k in self.payment_ids
                 },
@@ -214,6 +256,9 @@ class JourneyState(Kept):
         )
         if self.paid:
             return
+        amount, count = self.paid_so_far()
+        self.amount_paid, self.payments_counted = amount + payment.amount, count + 1
+        self.heard("paid")
         self.settle(balance)
         if not self.paid and not self.stopped():
             self.partial_notices_due += 1
@@ -243,6 +288,10 @@ class JourneyState(Kept):
                 f"the journey has ended paid; the reversal of {reversal.payment_id} is in "
                 "the payments ledger for billing"
             )
+        amount, count = self.paid_so_far()
+        whole = record is not None and reversal.amount >= record.amount
+        self.amount_paid = max(amount - (reversal.amount - before), Decimal(0))
+        self.payments_counted = max(count - 1, 0) if whole else count
         self.balance += reversal.amount - before
         self.reversed_amounts = {**self.reversed_amounts, reversal.payment_id: reversal.amount}
         self.reversals = recent(
@@ -312,21 +361,26 @@ class JourneyState(Kept):
         history = self.account.history.model_copy(update={"hardship": True})
         self.account = self.account.model_copy(update={"history": history})
         self.reselect = True
+        self.replied()  # the customer told the portal, or billing, of a hardship
 
     def on_dispute(self, note: Note, now: datetime) -> None:
         self.disputed = True
+        self.replied()  # the customer disputes the debt: they got in touch
 
     def on_dispute_resolved(self, note: Note, now: datetime) -> None:
         self.disputed = False
 
     def on_engagement(self, event: Engagement, now: datetime) -> None:
         self.engaged = True
+        if event.kind == "replied":  # a text back that is no keyword (STOP, HELP, START)
+            self.replied()
 
     def on_callback_requested(self, request: CallbackRequest, now: datetime) -> None:
         if request.at < now - timedelta(minutes=5):
             raise Refused(f"the call was asked for {request.at.isoformat()}, in the past")
         self.paused, self.callback_at = True, request.at
         self.callbacks_due += 1
+        self.replied()  # asked for a call (the portal's "talk to us")
 
     def on_closed_by_billing(self, note: Note, now: datetime) -> None:
         if not self.stopped():

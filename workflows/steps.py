@@ -9,6 +9,7 @@ test_determinism.py` does, statically, with import-linter and the replay tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from rapport.contract.activities import HandoffRequest, Prepared, PrepareJourney, SendOutcome
 from rapport.contract.journey import JourneyResult, JourneyStatus
 from rapport.contract.payloads import AcceptPlan
-from rapport.contract.records import AcceptedPlan, HandoffRecord, PlanOffered, recent
+from rapport.contract.records import (
+    AcceptedPlan,
+    HandoffRecord,
+    PlanOffered,
+    WaitRecord,
+    recent,
+)
 from rapport.contract.signals import SIGNALS
 from rapport.language.durations import describe_duration
 from rapport.language.models import (
@@ -31,6 +38,7 @@ from rapport.language.models import (
     SendStep,
     Step,
     WaitStep,
+    WaitUntilStep,
 )
 from rapport.money import precision
 from rapport.policy.plans import plan_rejection
@@ -44,7 +52,7 @@ from workflows.delivery import (
     SEND_HEARTBEAT,
     JourneyDelivery,
 )
-from workflows.state import PLANS_IN_MINOR_UNITS, Refused
+from workflows.state import PLANS_IN_MINOR_UNITS, Refused, Waiting
 
 MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
 HANDOFF_RETRY = RetryPolicy(
@@ -168,6 +176,8 @@ class JourneySteps(JourneyDelivery):
                 await self._send_step(step)
             case WaitStep():
                 await self._wait(step.wait)
+            case WaitUntilStep():
+                await self._wait_until(step)
             case BranchStep():
                 following = self._branch(step, position)
             case OfferPlanStep():
@@ -333,19 +343,40 @@ class JourneySteps(JourneyDelivery):
             return False
         return True
 
-    async def _wait(self, duration: timedelta) -> None:
-        """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once.
-        A partial payment's thank-you goes out during the wait, not after it."""
+    async def _wait(self, duration: timedelta, ended: Callable[[], bool] | None = None) -> None:
+        """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once,
+        and so does `ended` (a wait_until's). A partial payment's thank-you goes out during
+        the wait, not after it."""
         s = self.state
         if s.resume_at is None:
             s.resume_at = workflow.now() + duration  # kept across continue-as-new
         deadline = s.resume_at
         while not s.stopped():
             await self._send_partial_notices()
-            if s.stopped() or workflow.now() >= deadline:
+            if s.stopped() or workflow.now() >= deadline or (ended is not None and ended()):
                 break
             await self._rest("waiting", deadline)
         s.resume_at = None
+
+    async def _wait_until(self, step: WaitUntilStep) -> None:
+        """Wait until something the step lists happens while it waits (the signals' effects
+        mark `state.waiting`), or its timeout; sends nothing."""
+        s, until = self.state, step.wait_until
+        if s.waiting is None or s.waiting.step != step.id:  # else: resumed after continuing
+            s.waiting = Waiting(step=step.id, any_of=list(until.any_of), began=workflow.now())
+        waiting = s.waiting
+        await self._wait(until.timeout, lambda: s.waiting is not None and bool(s.waiting.ended_by))
+        ended_by = (s.waiting or waiting).ended_by or ("stopped" if s.stopped() else "timeout")
+        s.waits = recent(
+            [
+                *s.waits,
+                WaitRecord(
+                    step=step.id, began=waiting.began, ended=workflow.now(), ended_by=ended_by
+                ),
+            ]
+        )
+        s.waiting = None
+        workflow.logger.info("wait ended", extra={**self._log_fields(), "ended_by": ended_by})
 
     # --- signals, the update, the query ---------------------------------------------------
 
@@ -399,6 +430,7 @@ class JourneySteps(JourneyDelivery):
             accepted_at=workflow.now(),
         )
         self.state.accepted_plan = accepted
+        self.state.heard("plan_accepted")
         self._changed("accept_plan")
         return accepted
 

@@ -31,6 +31,7 @@ class PinnedJourney:
     templates: TemplateBundle
     source: str
     fields: dict[str, frozenset[FieldPath] | None] = field(default_factory=dict)
+    facts: frozenset[str] = frozenset()  # the template files that read `journey`
 
     @classmethod
     def of(
@@ -40,7 +41,8 @@ class PinnedJourney:
             id=definition.id, version=definition.version, hash=content_hash(definition, templates)
         )
         fields = {file: templates.account_fields(file) for file in templates.sources}
-        return cls(pin, definition, templates, source, fields)
+        facts = frozenset(f for f in templates.sources if templates.reads(f, "journey"))
+        return cls(pin, definition, templates, source, fields, facts)
 
     @classmethod
     def loaded(cls, journey: LoadedJourney) -> PinnedJourney:
@@ -48,3 +50,7 @@ class PinnedJourney:
 
     def account_fields(self, file: str) -> frozenset[FieldPath] | None:
         return self.fields.get(file)
+
+    def reads_facts(self, file: str) -> bool:
+        """Whether `file` reads `journey` (the journey's facts): a send carries them then."""
+        return file in self.facts

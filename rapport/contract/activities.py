@@ -15,6 +15,7 @@ from pydantic import Field
 
 from rapport.contract.records import Compact, JourneyPin, Kept, PlanOffered, Receipt
 from rapport.language.account import Account
+from rapport.language.selection import JourneyFacts
 from rapport.language.types import Channel, Money
 from rapport.policy.caps import Delivery
 from rapport.policy.zone import ZoneRules
@@ -81,6 +82,9 @@ class SendMessage(Compact, Kept):
         None, description="the payment a thank-you is for (its reference, amount and day)"
     )
     plan: PlanOffered | None = None
+    facts: JourneyFacts | None = Field(
+        None, description="the journey's facts (`journey.*`), when the template reads them"
+    )
     deliver_by: datetime = Field(description="no attempt starts after this (window close)")
     attempted_before: bool = Field(
         False, description="an earlier delivery with this key may have reached the provider"

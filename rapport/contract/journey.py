@@ -22,6 +22,7 @@ from rapport.contract.records import (
     ReversalRecord,
     SentMessage,
     SkippedStep,
+    WaitRecord,
 )
 from rapport.language.account import Account
 from rapport.language.types import Channel, Money
@@ -132,4 +133,7 @@ class JourneyStatus(Kept):
     disputed: bool = False
     callback_at: datetime | None = Field(
         None, description="when the customer asked to be called (outreach paused)"
+    )
+    waits: list[WaitRecord] = Field(
+        default_factory=list, description="wait_until steps that ended, and what ended each"
     )

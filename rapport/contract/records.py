@@ -140,6 +140,18 @@ class ReversalRecord(Kept):
     balance_after: Money
 
 
+class WaitRecord(Kept):
+    """A `wait_until` step that ended: when it began and ended, and what ended it."""
+
+    step: str
+    began: datetime
+    ended: datetime
+    ended_by: str = Field(
+        description="paid, replied or plan_accepted (what it waited for), timeout, or "
+        "stopped (the journey ended: paid in full, ceased, closed)"
+    )
+
+
 class RefusedEvent(Kept):
     """A signal the journey could not take, and why: visible in `status`, never silent."""
 

@@ -14,6 +14,7 @@ from typing import Any
 from rapport.language.durations import describe_duration as duration
 from rapport.language.loader import LoadedJourney, templates_dir
 from rapport.language.models import (
+    STEP_KINDS,
     BranchStep,
     EndStep,
     HandoffStep,
@@ -27,6 +28,8 @@ from rapport.language.models import (
     SendStep,
     Step,
     WaitStep,
+    WaitUntilStep,
+    is_transactional,
 )
 from rapport.language.templates import template_file
 
@@ -143,9 +146,7 @@ def _steps(old: JourneyDefinition, new: JourneyDefinition) -> Iterator[str]:
 
 
 def _kind(step: Step) -> str:
-    return next(
-        k for k in ("send", "wait", "branch", "offer_plan", "handoff", "end") if hasattr(step, k)
-    )
+    return next(k for k in STEP_KINDS if hasattr(step, k))
 
 
 def _summary(step: Step) -> str:
@@ -153,6 +154,8 @@ def _summary(step: Step) -> str:
         return f"send {_message(step.send)}"
     if isinstance(step, WaitStep):
         return f"wait {duration(step.wait)}"
+    if isinstance(step, WaitUntilStep):
+        return f"wait {step.wait_until.said()}"
     if isinstance(step, BranchStep):
         rules = "; ".join(f"if {r.when or 'always'} go to {r.goto}" for r in step.branch)
         return f"branch: {rules}"
@@ -169,9 +172,10 @@ def _summary(step: Step) -> str:
     return _kind(step)
 
 
-def _message(message: Message) -> str:
+def _message(message: Message, on_paid: bool = False) -> str:
     fallback = f", else {message.fallback}" if message.fallback else ""
-    return f"{message.channel}{fallback}, template {message.template}"
+    at_once = ", transactional" if is_transactional(message, on_paid) else ""
+    return f"{message.channel}{fallback}, template {message.template}{at_once}"
 
 
 def _step(old: Step, new: Step) -> Iterator[str]:
@@ -182,6 +186,9 @@ def _step(old: Step, new: Step) -> Iterator[str]:
         yield from _message_changes(old.send, new.send)
     elif isinstance(old, WaitStep) and isinstance(new, WaitStep):
         yield from _was("wait", old.wait, new.wait)
+    elif isinstance(old, WaitUntilStep) and isinstance(new, WaitUntilStep):
+        yield from _was("waits until", old.wait_until.any_of, new.wait_until.any_of)
+        yield from _was("timeout", old.wait_until.timeout, new.wait_until.timeout)
     elif isinstance(old, BranchStep) and isinstance(new, BranchStep):
         yield from _branch(old, new)
     elif isinstance(old, OfferPlanStep) and isinstance(new, OfferPlanStep):
@@ -192,10 +199,15 @@ def _step(old: Step, new: Step) -> Iterator[str]:
         yield from _was("ends", old.end, new.end)
 
 
-def _message_changes(old: Message, new: Message) -> Iterator[str]:
+def _message_changes(old: Message, new: Message, on_paid: bool = False) -> Iterator[str]:
     yield from _was("channel", old.channel, new.channel)
     yield from _was("fallback", old.fallback, new.fallback)
     yield from _was("template", old.template, new.template)
+    yield from _was(
+        "transactional (skips min_gap and caps)",
+        "yes" if is_transactional(old, on_paid) else "no",
+        "yes" if is_transactional(new, on_paid) else "no",
+    )
     for segment in sorted(set(old.variants) | set(new.variants)):
         yield from _was(
             f"segment {segment}'s template",
@@ -229,11 +241,11 @@ def _notices(old: JourneyDefinition, new: JourneyDefinition) -> Iterator[str]:
         before: Notice | None = getattr(old, key)
         after: Notice | None = getattr(new, key)
         if before is None and after is not None:
-            yield f"{key} added: send {_message(after.send)}"
+            yield f"{key} added: send {_message(after.send, key == 'on_paid')}"
         elif before is not None and after is None:
-            yield f"{key} removed: was send {_message(before.send)}"
+            yield f"{key} removed: was send {_message(before.send, key == 'on_paid')}"
         elif before is not None and after is not None:
-            for change in _message_changes(before.send, after.send):
+            for change in _message_changes(before.send, after.send, key == "on_paid"):
                 yield f"{key}: {change}"
 
 

@@ -24,6 +24,8 @@ from rapport.language.models import (
     SendStep,
     Step,
     WaitStep,
+    WaitUntilStep,
+    is_transactional,
 )
 
 START = "start"
@@ -76,7 +78,8 @@ def journey_graph(definition: JourneyDefinition) -> JourneyGraph:
         notice: Notice | None = getattr(definition, key)
         if notice is not None:
             ends = ["then the journey ends: paid"] if key == "on_paid" else []
-            lines = (f"at any {what}:", *_message_lines(notice.send), *ends)
+            sending = _message_lines(notice.send, on_paid=key == "on_paid")
+            lines = (f"at any {what}:", *sending, *ends)
             graph.notices.append(Node(key, "notice", key, lines))
     return graph
 
@@ -94,6 +97,8 @@ def _describe(step: Step) -> tuple[str, tuple[str, ...]]:
         return "send", (*_message_lines(step.send), *when)
     if isinstance(step, WaitStep):
         return "wait", (f"wait {duration(step.wait)}",)
+    if isinstance(step, WaitUntilStep):
+        return "wait", (f"wait {step.wait_until.said()}",)
     if isinstance(step, BranchStep):
         return "branch", ("branch",)
     if isinstance(step, OfferPlanStep):
@@ -111,10 +116,12 @@ def _describe(step: Step) -> tuple[str, tuple[str, ...]]:
     return "step", ()
 
 
-def _message_lines(message: Message, verb: str = "send") -> tuple[str, ...]:
+def _message_lines(message: Message, verb: str = "send", on_paid: bool = False) -> tuple[str, ...]:
     channels = message.channel + (f", else {message.fallback}" if message.fallback else "")
     lines = [f"{verb} {channels}", f"template {message.template}"]
     lines += [f"  segment {segment}: {name}" for segment, name in message.variants.items()]
+    if is_transactional(message, on_paid):
+        lines.append("transactional: skips min_gap and caps")
     return tuple(lines)
 
 

@@ -11,20 +11,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from rapport.channels.sms import sms_length
 from rapport.contract.records import PlanOffered
 from rapport.language.account import Account
 from rapport.language.advice import reachable
+from rapport.language.checks import SAMPLE_PAYMENT
 from rapport.language.context import message_context
 from rapport.language.loader import LoadedJourney
 from rapport.language.models import (
+    STEP_KINDS,
     JourneyDefinition,
     Message,
     OfferPlanStep,
     PlanOffer,
     SendAction,
     SendStep,
+    WaitUntilStep,
+    is_transactional,
 )
 from rapport.language.problems import Path, did_you_mean
 from rapport.language.selection import (
@@ -33,6 +38,7 @@ from rapport.language.selection import (
     choose_segment,
     expression_context,
 )
+from rapport.language.templates import template_file
 from rapport.runtime.settings import load_settings
 from rapport.security.links import portal_links
 
@@ -164,6 +170,11 @@ def _render(
         notes.insert(0, "UNREACHABLE: no path reaches this step, it never runs")
     if isinstance(message, SendAction) and message.when is not None:
         notes.append(f"only when {message.when}")
+    if is_transactional(message, on_paid=label == "on_paid"):
+        notes.append(
+            "transactional: goes without waiting for min_gap or the caps; the contact "
+            "window and consent still hold"
+        )
     template = message.template_for(segment)
     plan = None
     if isinstance(message, PlanOffer):
@@ -178,9 +189,15 @@ def _render(
             return Shown(label, channel, template, "-", notes)
     settings = load_settings()
     links = portal_links(settings.portal_url, settings.signer().token("respond", label), channel)
-    context = message_context(account, account.balance, channel, links, plan)
+    facts = _facts(label)
+    context = message_context(account, account.balance, channel, links, plan, facts=facts)
     locale = account.customer.locale
     file = journey.templates.file_for(template, channel, locale)
+    if journey.templates.reads(template_file(template, channel), "journey"):
+        notes.append(
+            f"as if journey.payments is {facts['payments']}, journey.amount_paid "
+            f"{facts['amount_paid']}, journey.replied {str(facts['replied']).lower()}"
+        )
     rendered = journey.templates.render(template, channel, context, locale)
     if channel == "sms":
         length = sms_length(rendered.body)
@@ -188,6 +205,15 @@ def _render(
         over = f", over the journey's limit of {limit}" if length.segments > limit else ""
         notes.append(length.describe() + over)
     return Shown(label, channel, template, file, notes, rendered.subject, rendered.body)
+
+
+def _facts(label: str) -> dict[str, Any]:
+    """`journey.*` for a preview: a journey at its start, or for a thank-you one with the
+    sample payment (the one the validator checks thank-yous with)."""
+    if label in BLOCKS:
+        amount = SAMPLE_PAYMENT.amount
+        return JourneyFacts(step=label, amount_paid=amount, payments=1).model_dump()
+    return JourneyFacts(step=label).model_dump()
 
 
 def _format(shown: Shown) -> str:
@@ -203,8 +229,13 @@ def _format(shown: Shown) -> str:
 def _nothing(definition: JourneyDefinition, options: Options) -> str:
     if options.step is not None and options.step in definition.step_index():
         step = definition.steps[definition.step_index()[options.step]]
+        if isinstance(step, WaitUntilStep):
+            return (
+                f"(step {options.step!r} is a wait_until: it sends nothing; it waits "
+                f"{step.wait_until.said()})"
+            )
         if not isinstance(step, SendStep | OfferPlanStep):
-            kind = next(k for k in ("wait", "branch", "handoff", "end") if hasattr(step, k))
+            kind = next(k for k in STEP_KINDS if hasattr(step, k))
             return f"(step {options.step!r} is a {kind}: it sends nothing)"
     if options.channel is not None:
         return f"(no message of this journey goes on {options.channel})"

@@ -27,6 +27,7 @@ from rapport.language.models import (
     PlanOffer,
     SendStep,
     WaitStep,
+    WaitUntilStep,
 )
 from rapport.language.problems import Path, Severity, did_you_mean
 from rapport.language.samples import AnyAttributes, is_language, sample_account
@@ -104,9 +105,12 @@ def successors(definition: JourneyDefinition, index: int) -> list[int]:
 
 def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
     """A cycle of steps none of which waits would message (or spin) without pause. Only a
-    wait step always waits: an offer waits for the answer only when its plan is sent (no
-    qualifying plan, an opt-out or a cap skip it at once), so it does not count."""
-    waits = {i for i, s in enumerate(definition.steps) if isinstance(s, WaitStep)}
+    step that always waits counts: a `wait`, and a `wait_until` (its timeout is required,
+    and only a payment, a reply or a plan accepted *while* it waits ends it early: each
+    time round the loop it waits for a new one). An offer waits for the answer only when
+    its plan is sent (no qualifying plan, an opt-out or a cap skip it at once), so it does
+    not count."""
+    waits = {i for i, s in enumerate(definition.steps) if isinstance(s, WaitStep | WaitUntilStep)}
     count = len(definition.steps)
     reported: set[frozenset[int]] = set()
     for i, step in enumerate(definition.steps):
@@ -123,8 +127,9 @@ def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
                 names = " -> ".join(definition.steps[k].id for k in [*loop, target])
                 yield (
                     ("steps", i, "branch", j, "goto"),
-                    f"loop {names} has no wait step (an offer's wait does not count: it is "
-                    "skipped when no plan qualifies): add a wait so customers are not flooded",
+                    f"loop {names} has no wait step (a wait or a wait_until; an offer's wait "
+                    "does not count: it is skipped when no plan qualifies): add a wait so "
+                    "customers are not flooded",
                 )
 
 
@@ -181,6 +186,16 @@ def _durations(definition: JourneyDefinition) -> Iterator[Finding]:
             yield ("steps", i, "wait"), "a wait must be longer than 0"
         if isinstance(step, OfferPlanStep) and step.offer_plan.respond_within <= timedelta():
             yield ("steps", i, "offer_plan", "respond_within"), "must be longer than 0"
+        if isinstance(step, WaitUntilStep):
+            until = step.wait_until
+            if until.timeout <= timedelta():
+                yield (
+                    ("steps", i, "wait_until", "timeout"),
+                    "a wait_until's timeout must be longer than 0",
+                )
+            twice = sorted({e for j, e in enumerate(until.any_of) if e in until.any_of[:j]})
+            for event in twice:
+                yield ("steps", i, "wait_until", "any_of"), f"{event!r} is listed twice"
 
 
 def expression_fields(definition: JourneyDefinition) -> Iterator[tuple[Path, str]]:
@@ -290,7 +305,9 @@ def _render_check(
         )
         return
     account = sample_account(language)
-    context = message_context(account, account.balance, channel, _SAMPLE_LINKS, plan, payment)
+    context = message_context(
+        account, account.balance, channel, _SAMPLE_LINKS, plan, payment, SAMPLE_FACTS
+    )
     context["account"]["attributes"] = AnyAttributes()
     if CHANNELS[channel].opt_out_required:
         context["opt_out"] = _OPT_OUT_MARK
@@ -406,6 +423,18 @@ class SamplePayment:
 
 
 SAMPLE_PAYMENT = SamplePayment()
+# What a template sees of `journey` when it is checked: a journey a few days in, with a
+# part payment (the facts' names are those of expressions, `JourneyFacts`).
+SAMPLE_FACTS = JourneyFacts(
+    messages_sent=2,
+    days_elapsed=3,
+    engaged=True,
+    last_channel="email",
+    step="reminder",
+    amount_paid=Decimal("45.00"),
+    payments=1,
+    replied=False,
+).model_dump()
 
 
 def _sample_plan(offer: PlanOffer) -> SamplePlan:

@@ -3,8 +3,9 @@
 Shared by `journey preview`, the validator and the `send_message` activity,
 so a designer previews exactly what a customer will get. The names are the
 language's: `account`, `customer`, `balance`, `minimum_due`, `links`, `plan`,
-`opt_out`, and `payment` (in `on_paid` and `on_partial_payment`: the payment thanked
-for, with its `reference`, `amount` and `date`; None in any other message).
+`opt_out`, `payment` (in `on_paid` and `on_partial_payment`: the payment thanked
+for, with its `reference`, `amount` and `date`; None in any other message), and `journey`
+(the journey's facts, as expressions see them, `amount_paid` formatted like `balance`).
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def message_context(
     links: Mapping[str, str],
     plan: OfferedPlan | None = None,
     payment: PaidPayment | None = None,
+    facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     locale, currency = account.customer.locale, account.currency
     minimum = min(account.minimum_due or balance, balance)
@@ -150,6 +152,9 @@ def message_context(
             "amount": money(payment.amount),
             "date": day(payment.day),
         }
+    if facts is not None:
+        paid = Decimal(str(facts.get("amount_paid") or 0))
+        context["journey"] = {**facts, "amount_paid": money(paid)}
     if plan is not None:
         context["plan"] = {
             "options": [

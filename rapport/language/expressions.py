@@ -22,7 +22,16 @@ from rapport.language.sandbox import BoundedSandbox, attribute_paths, budgeted, 
 
 NAMES = ("account", "segment", "journey")
 MAX_SOURCE = 2_000  # characters: a condition, not a program
-JOURNEY_FIELDS = ("messages_sent", "days_elapsed", "engaged", "last_channel", "step")
+JOURNEY_FIELDS = (
+    "messages_sent",
+    "days_elapsed",
+    "engaged",
+    "last_channel",
+    "step",
+    "amount_paid",
+    "payments",
+    "replied",
+)
 
 _ENV = BoundedSandbox(autoescape=False)
 

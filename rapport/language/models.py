@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from rapport.language.durations import Duration
+from rapport.language.durations import Duration, describe_duration
 from rapport.language.types import (
     WEEKDAYS,
     CapChannel,
@@ -172,7 +172,36 @@ class Message(Strict):
         return [self.channel] + ([self.fallback] if self.fallback else [])
 
 
-class SendAction(Message):
+class Sendable(Message):
+    """A message of a send step or of a notice: one that may be transactional."""
+
+    transactional: bool | None = doc(
+        "A receipt, a thank-you, a confirmation: it goes at once, without waiting for "
+        "`min_gap` or the caps (it still keeps the contact window, consent, opt-outs and "
+        "the rule packs, and counts in the caps of the messages after it). Absent: "
+        "`on_paid` is transactional, every other message is not.",
+        True,
+        default=None,
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_transactional(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A message that does not say `transactional` dumps as it did before the key
+        existed, so the content hash of every version pinned before it stays the same."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("transactional") is None:
+            data.pop("transactional", None)
+        return data
+
+
+def is_transactional(message: Message, on_paid: bool = False) -> bool:
+    """Whether a message goes without waiting for `min_gap` or the caps: as it says, else
+    only the thank-you for a payment in full (`on_paid`)."""
+    said = getattr(message, "transactional", None)
+    return on_paid if said is None else bool(said)
+
+
+class SendAction(Sendable):
     """A message, sent under the policy; with `when`, only if the expression holds."""
 
     when: Expression | None = doc(
@@ -208,7 +237,7 @@ class Handoff(Strict):
 class Notice(Strict):
     """A message sent when something happens, whatever step the journey is at."""
 
-    send: Message = doc(
+    send: Sendable = doc(
         "The message.", {"channel": "email", "template": "thank_you", "fallback": "sms"}
     )
 
@@ -239,6 +268,42 @@ class WaitStep(StepBase):
     """Wait; a payment in full, an accepted plan or a cease ends the wait at once."""
 
     wait: Duration = doc("How long to wait: 90m, 36h, 3d, 1d12h, 2w.", "3d")
+
+
+WAIT_EVENTS = ("paid", "replied", "plan_accepted")
+WaitEvent = Literal["paid", "replied", "plan_accepted"]
+
+
+class WaitUntil(Strict):
+    """Wait until one of `any_of` happens while waiting, or `timeout` passes."""
+
+    any_of: Annotated[list[WaitEvent], Field(min_length=1)] = doc(
+        "What ends the wait early, when it happens while the step waits: `paid` (a "
+        "payment arrives, in part or in full), `replied` (the customer replies: see "
+        "`journey.replied`), `plan_accepted` (the customer accepts a plan).",
+        ["paid", "replied"],
+    )
+    timeout: Duration = doc(
+        "The longest the step waits: 90m, 36h, 3d, 1d12h, 2w. Required: a journey never "
+        "waits for ever.",
+        "7d",
+    )
+
+    def said(self) -> str:
+        """`until paid or replied, at most 7d`: for diagrams, diffs and previews."""
+        events = [event.replace("_", " ") for event in self.any_of]
+        listed = " or ".join([", ".join(events[:-1]), events[-1]] if len(events) > 1 else events)
+        return f"until {listed}, at most {describe_duration(self.timeout)}"
+
+
+class WaitUntilStep(StepBase):
+    """Wait until the customer pays, replies or accepts a plan, or the timeout; sends
+    nothing."""
+
+    wait_until: WaitUntil = doc(
+        "What ends the wait, and the longest it waits.",
+        {"any_of": ["paid", "replied"], "timeout": "7d"},
+    )
 
 
 class BranchStep(StepBase):
@@ -278,7 +343,7 @@ class EndStep(StepBase):
 
 DEFAULT_COUNTRIES = ("US",)  # every journey written before `countries` existed was a US one
 
-STEP_KINDS = ("send", "wait", "branch", "offer_plan", "handoff", "end")
+STEP_KINDS = ("send", "wait", "wait_until", "branch", "offer_plan", "handoff", "end")
 
 
 def _step_kind(value: Any) -> str | None:
@@ -294,6 +359,8 @@ def _step_kind(value: Any) -> str | None:
 _KIND_WORDS = {
     "send": "Send one message: a channel and a template (a fallback channel, variants).",
     "wait": "Wait this long: 90m, 36h, 3d, 1d12h, 2w.",
+    "wait_until": "Wait until the customer pays, replies or accepts a plan (`any_of`), at "
+    "most `timeout`; sends nothing.",
     "branch": "Rules tried in order: go to the first whose `when` holds; none: next step.",
     "offer_plan": "Offer a payment plan, then wait `respond_within` for the answer.",
     "handoff": "Ask a person on `queue` to reach out, then go on.",
@@ -302,6 +369,7 @@ _KIND_WORDS = {
 _KIND_EXAMPLES: dict[str, Any] = {
     "send": {"channel": "sms", "template": "options", "fallback": "email"},
     "wait": "3d",
+    "wait_until": {"any_of": ["paid", "replied"], "timeout": "7d"},
     "branch": [{"when": "segment == 'hardship'", "goto": "plan"}],
     "offer_plan": {
         "channel": "email",
@@ -350,6 +418,7 @@ class _StepKindsSchema:
 Step = Annotated[
     Annotated[SendStep, Tag("send-step")]
     | Annotated[WaitStep, Tag("wait-step")]
+    | Annotated[WaitUntilStep, Tag("wait_until-step")]
     | Annotated[BranchStep, Tag("branch-step")]
     | Annotated[OfferPlanStep, Tag("offer_plan-step")]
     | Annotated[HandoffStep, Tag("handoff-step")]
@@ -413,7 +482,7 @@ class JourneyDefinition(Strict):
     )
     steps: Annotated[list[Step], Field(min_length=1)] = doc(
         "What the journey does, in order: each step has an `id` and one of send, wait, "
-        "branch, offer_plan, handoff, end.",
+        "wait_until, branch, offer_plan, handoff, end.",
         [{"id": "reminder", "send": {"channel": "email", "template": "reminder"}}],
     )
 

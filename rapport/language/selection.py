@@ -21,13 +21,16 @@ DEFAULT_SEGMENT = "default"
 
 
 class JourneyFacts(BaseModel):
-    """`journey.*` in expressions."""
+    """`journey.*` in expressions and templates (docs/designing-journeys.md, "Facts")."""
 
     messages_sent: int = 0
     days_elapsed: int = 0
-    engaged: bool = False
+    engaged: bool = False  # opened, clicked or replied
     last_channel: str | None = None
     step: str | None = None
+    amount_paid: Decimal = Decimal(0)  # counted by this journey, less what went back
+    payments: int = 0  # counted by this journey, less those that went back in full
+    replied: bool = False  # the customer got in touch: a text back, or on the portal
 
 
 def expression_context(

@@ -10,6 +10,7 @@ from jinja2 import nodes
 
 from rapport.language.account import Customer
 from rapport.language.context import LINK_NAMES
+from rapport.language.expressions import JOURNEY_FIELDS
 from rapport.language.names import account_problem, listed_problem
 from rapport.language.sandbox import static_chain
 from rapport.language.templates import TemplateBundle
@@ -19,8 +20,9 @@ PLAN_NAMES = ("options", "first_due")
 
 
 def template_field_problems(bundle: TemplateBundle, file: str) -> Iterator[tuple[int, str]]:
-    """(line, message) for each chain under account, customer, links or plan that names
-    something those do not have. A name the template assigns itself is its own."""
+    """(line, message) for each chain under account, customer, links, plan or journey
+    that names something those do not have. A name the template assigns itself is its
+    own."""
     ast = bundle.parse(file)
     assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
     inner: set[int] = set()
@@ -45,4 +47,6 @@ def _problem(path: list[str]) -> str | None:
         return listed_problem(path, TEMPLATE_LINKS)
     if root == "plan":
         return listed_problem(path, PLAN_NAMES)
+    if root == "journey":
+        return listed_problem(path, JOURNEY_FIELDS)
     return None

@@ -40,7 +40,17 @@ from rapport.language.sandbox import (
 from rapport.language.types import Channel
 
 SUFFIX = ".j2"
-NAMES = ("account", "customer", "balance", "minimum_due", "links", "plan", "opt_out", "payment")
+NAMES = (
+    "account",
+    "customer",
+    "balance",
+    "minimum_due",
+    "links",
+    "plan",
+    "opt_out",
+    "payment",
+    "journey",
+)
 MAX_TEMPLATE = 20_000  # characters of one template's source
 
 
@@ -244,6 +254,25 @@ class TemplateBundle:
                 and isinstance(node.template, nodes.Const)
                 and self.opt_out_in_every_branch(str(node.template.value), seen | {file})
             ):
+                return True
+        return False
+
+    def reads(self, file: str, name: str) -> bool:
+        """Whether `file` (its versions in every language, and what they include) reads
+        the name `name` (`journey`): a send carries the journey's facts only then."""
+        parts = split_file_name(file)
+        files = [file]
+        if parts is not None and parts[1] is None:
+            files = self.with_languages(parts[0], parts[2])
+        sources: dict[str, str] = {}
+        for each in files:
+            sources.update(self.subset(each).sources)
+        for each, source in sources.items():
+            try:
+                ast = self._env.parse(source, name=each, filename=each)
+            except _SyntaxError:
+                return True  # cannot tell: carry it
+            if any(n.name == name and n.ctx == "load" for n in ast.find_all(nodes.Name)):
                 return True
         return False
 

@@ -68,8 +68,14 @@ def _enum_of(prop: dict[str, Any]) -> list[Any] | None:
 def test_closed_sets_are_enums() -> None:
     defs = SCHEMA["$defs"]
     channels = ["email", "sms", "voice", "letter", "push", "webhook"]
-    assert _enum_of(defs["Message"]["properties"]["channel"]) == channels
-    assert _enum_of(defs["Message"]["properties"]["fallback"]) == channels
+    for message in ("Sendable", "SendAction", "PlanOffer"):
+        assert _enum_of(defs[message]["properties"]["channel"]) == channels
+        assert _enum_of(defs[message]["properties"]["fallback"]) == channels
+    assert _enum_of(defs["WaitUntil"]["properties"]["any_of"]) == [
+        "paid",
+        "replied",
+        "plan_accepted",
+    ]
     assert _enum_of(defs["Cap"]["properties"]["channel"]) == ["all", *channels]
     assert _enum_of(defs["Policy"]["properties"]["on_cap"]) == ["defer", "skip"]
     assert _enum_of(defs["Policy"]["properties"]["days"]) == [
@@ -116,6 +122,29 @@ def test_a_bad_field_in_a_step_is_named_where_it_is() -> None:
     assert paths == {"steps/0/offer_plan"}
     assert any("respond_whithin" in message for _, message in found)
     assert any("'respond_within' is a required property" in message for _, message in found)
+
+
+def test_wait_until_and_transactional_are_in_the_schema_with_their_rules() -> None:
+    """An editor names a wait_until's unknown event and its missing timeout, and takes
+    `transactional` on a send and a notice (not on an offer, which is outreach)."""
+    found = errors_of({"id": "x", "wait_until": {"any_of": ["paid", "answered"]}})
+    paths = {path for path, _ in found}
+    assert paths == {"steps/0/wait_until", "steps/0/wait_until/any_of/1"}
+    assert any("'timeout' is a required property" in message for _, message in found)
+    ok = {"id": "x", "wait_until": {"any_of": ["paid", "replied"], "timeout": "7d"}}
+    assert errors_of(ok) == []
+    send = {"channel": "email", "template": "t", "transactional": True}
+    assert errors_of({"id": "x", "send": send}) == []
+    offer = {**send, "installments": [2], "respond_within": "7d"}
+    assert [p for p, _ in errors_of({"id": "x", "offer_plan": offer})] == ["steps/0/offer_plan"]
+    journey = {
+        "id": "j",
+        "version": 1,
+        "name": "J",
+        "on_partial_payment": {"send": send},
+        "steps": [{"id": "x", "wait": "1d"}],
+    }
+    assert list(VALIDATOR.iter_errors(journey)) == []
 
 
 def test_a_step_with_two_kinds_names_the_second() -> None:
