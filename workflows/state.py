@@ -240,6 +240,7 @@ class JourneyState(Kept):
                 f"is in {self.account.currency}"
             )
         self._check_amount(payment.amount, f"payment {payment.payment_id}: ")
+        amount, count = self.paid_so_far()  # before this payment's record
         self.payment_ids = [*self.payment_ids, payment.payment_id][-PAYMENT_IDS_KEPT:]
         balance = self.balance if self.paid else self.balance - payment.amount
         self.payments = recent(
@@ -256,7 +257,6 @@ class JourneyState(Kept):
         )
         if self.paid:
             return
-        amount, count = self.paid_so_far()
         self.amount_paid, self.payments_counted = amount + payment.amount, count + 1
         self.heard("paid")
         self.settle(balance)

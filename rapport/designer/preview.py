@@ -17,7 +17,7 @@ from rapport.channels.sms import sms_length
 from rapport.contract.records import PlanOffered
 from rapport.language.account import Account
 from rapport.language.advice import reachable
-from rapport.language.checks import SAMPLE_PAYMENT
+from rapport.language.checks import SAMPLE_FACTS
 from rapport.language.context import message_context
 from rapport.language.loader import LoadedJourney
 from rapport.language.models import (
@@ -208,12 +208,9 @@ def _render(
 
 
 def _facts(label: str) -> dict[str, Any]:
-    """`journey.*` for a preview: a journey at its start, or for a thank-you one with the
-    sample payment (the one the validator checks thank-yous with)."""
-    if label in BLOCKS:
-        amount = SAMPLE_PAYMENT.amount
-        return JourneyFacts(step=label, amount_paid=amount, payments=1).model_dump()
-    return JourneyFacts(step=label).model_dump()
+    """`journey.*` for a preview: the validator's sample (a journey a few days in, with
+    one part payment), at this step."""
+    return {**SAMPLE_FACTS, "step": label}
 
 
 def _format(shown: Shown) -> str:

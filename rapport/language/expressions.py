@@ -93,6 +93,8 @@ def _name_problems(ast: nodes.Template) -> list[str]:
 def _path_problem(path: list[str]) -> str | None:
     root = path[0]
     if root == "journey":
+        if len(path) > 2 and path[1] in JOURNEY_FIELDS:  # every fact is a plain value
+            return f"journey.{path[1]} has no {path[2]!r}"
         return listed_problem(path, JOURNEY_FIELDS)
     if root != "account":
         return None

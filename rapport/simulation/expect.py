@@ -8,6 +8,8 @@ expect:
     - {step: reminder, day: 0, channel: email, template: reminder_loyal}
   not_sent:                          # no message from a step (on a day, if given)
     - {step: call}
+  waits:                             # how a wait_until ended (on a day, if given)
+    - {step: hold, ended_by: replied, day: 3}
 ```
 
 Each miss names the scenario's line and says what happened instead.
@@ -16,7 +18,7 @@ Each miss names the scenario's line and says what happened instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +56,34 @@ class MessageExpectation(BaseModel):
         return ", ".join(parts)
 
 
+WaitEnd = Literal["paid", "replied", "plan_accepted", "timeout", "stopped"]
+
+
+class WaitExpectation(BaseModel):
+    """A wait_until step that ended (by `ended_by`, on `day`, where given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: str
+    ended_by: WaitEnd | None = None
+    day: Annotated[int, Field(ge=0)] | None = None
+
+    def matches(self, wait: dict[str, Any]) -> bool:
+        return (
+            wait["step"] == self.step
+            and self.ended_by in (None, wait["ended_by"])
+            and self.day in (None, wait["day"])
+        )
+
+    def said(self) -> str:
+        parts = [f"step {self.step}"]
+        if self.ended_by is not None:
+            parts.append(f"ended by {self.ended_by}")
+        if self.day is not None:
+            parts.append(f"day {self.day}")
+        return ", ".join(parts)
+
+
 class Expect(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +91,17 @@ class Expect(BaseModel):
     messages: dict[str, Count] = Field(default_factory=dict)
     sent: list[MessageExpectation] = Field(default_factory=list)
     not_sent: list[MessageExpectation] = Field(default_factory=list)
+    waits: list[WaitExpectation] = Field(default_factory=list)
+
+    def count(self) -> int:
+        """How many expectations it holds."""
+        return (
+            (self.outcome is not None)
+            + len(self.messages)
+            + len(self.sent)
+            + len(self.not_sent)
+            + len(self.waits)
+        )
 
 
 @dataclass(frozen=True)
@@ -106,6 +147,18 @@ def check(expect: Expect, timeline: dict[str, Any]) -> list[Miss]:
                 Miss(
                     ("expect", "not_sent", index),
                     f"expected no message {unwanted.said()}, got{_listed(found).lstrip(':')}",
+                )
+            )
+    waits: list[dict[str, Any]] = timeline.get("waits", [])
+    for index, wanted_wait in enumerate(expect.waits):
+        if not any(wanted_wait.matches(w) for w in waits):
+            ended = [w for w in waits if w["step"] == wanted_wait.step]
+            said = ", ".join(f"day {w['day']} by {w['ended_by']}" for w in ended[:8])
+            misses.append(
+                Miss(
+                    ("expect", "waits", index),
+                    f"no wait {wanted_wait.said()}; step {wanted_wait.step} ended: "
+                    f"{said or 'never (it did not run, or still waits)'}",
                 )
             )
     return misses

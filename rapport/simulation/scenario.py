@@ -26,6 +26,7 @@ from rapport.contract.signals import SIGNALS
 from rapport.language.account import Account
 from rapport.language.durations import parse_duration
 from rapport.language.loader import LoadedJourney, find_definitions, load_journey, validate_model
+from rapport.language.models import WaitUntilStep
 from rapport.language.problems import DefinitionError, Problem, did_you_mean, format_path
 from rapport.language.yaml_source import LineMap, load_yaml
 from rapport.policy.window import to_utc
@@ -207,6 +208,18 @@ def _expectation_problems(
                         f"the journey has no step {wanted.step!r}{hint}",
                     )
                 )
+    waits = [step.id for step in definition.steps if isinstance(step, WaitUntilStep)]
+    for index, wanted_wait in enumerate(expect.waits):
+        if wanted_wait.step not in waits:
+            hint = did_you_mean(wanted_wait.step, waits) or (
+                f"; its wait_until steps: {', '.join(waits)}" if waits else ""
+            )
+            found.append(
+                (
+                    ("expect", "waits", index, "step"),
+                    f"the journey has no wait_until step {wanted_wait.step!r}{hint}",
+                )
+            )
     for channel in expect.messages:
         if channel != "all" and channel not in CHANNELS:
             choices = ["all", *CHANNELS]

@@ -100,12 +100,7 @@ async def _run(env: WorkflowEnvironment, scenario: LoadedScenario, result: Resul
     expect = scenario.expect
     if expect is None:
         return
-    result.expectations = (
-        (expect.outcome is not None)
-        + len(expect.messages)
-        + len(expect.sent)
-        + len(expect.not_sent)
-    )
+    result.expectations = expect.count()
     for miss in check(expect, data):
         line = scenario.lines.line_of(miss.path) if scenario.lines else 1
         result.problems.append(Problem(str(path), line, format_path(miss.path), miss.message))

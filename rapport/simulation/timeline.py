@@ -64,6 +64,16 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
             {"step": h.step, "queue": h.queue, "at": at(h.at), "day": day(h.at)}
             for h in run.status.handoffs
         ],
+        "waits": [
+            {
+                "step": w.step,
+                "began": at(w.began),
+                "at": at(w.ended),
+                "day": day(w.ended),
+                "ended_by": w.ended_by,
+            }
+            for w in run.status.waits
+        ],
         "balance": str(run.status.balance),
         "errors": run.status.errors,
         "possible_duplicates": run.status.possible_duplicates,
@@ -101,6 +111,9 @@ def table(data: dict[str, Any]) -> str:
         rows.append(
             (h["at"], h["day"], "handoff", h["step"], f"task on queue {h['queue']}", "2-handoff")
         )
+    for w in data.get("waits", []):
+        said = _WAIT_ENDS.get(w["ended_by"], w["ended_by"])
+        rows.append((w["at"], w["day"], "wait", w["step"], f"wait_until ended: {said}", "1-wait"))
     rows.sort(key=lambda r: (r[0], r[5]))  # an event comes before what it caused
     journey = data["journey"]
     lines = [
@@ -117,6 +130,15 @@ def table(data: dict[str, Any]) -> str:
         f"outcome: {data['outcome']}, {len(data['messages'])} messages, balance {data['balance']}",
     ]
     return "\n".join(lines)
+
+
+_WAIT_ENDS = {
+    "paid": "a payment arrived",
+    "replied": "the customer replied",
+    "plan_accepted": "a plan was accepted",
+    "timeout": "its timeout passed",
+    "stopped": "the journey ended",
+}
 
 
 def _clip(text: str, width: int = 70) -> str:

@@ -128,6 +128,24 @@ def test_every_schema_error_of_a_definition_reads_plainly(tmp_path: Path) -> Non
     assert types <= WORDED, f"give these schema errors their own words: {types - WORDED}"
 
 
+def test_every_schema_error_of_the_new_keys_reads_plainly(tmp_path: Path) -> None:
+    """The follow-up journey uses a wait_until, the journey's facts and `transactional`:
+    every way of breaking them reads plainly too."""
+    source = yaml.safe_load((ROOT / "journeys" / "follow_up.yaml").read_text())
+    path = tmp_path / "walk.yaml"
+    messages, types = [], set()
+    for broken in breakages(source):
+        try:
+            check_document(document(broken), path)
+        except DefinitionError as exc:
+            messages += [p.message for p in exc.problems]
+        types |= schema_error_types(_definition_model(), broken)
+    assert any("wait_until" in m or "any_of" in m for m in messages)
+    assert len(messages) > 500
+    assert_plain(messages)
+    assert types <= WORDED, f"give these schema errors their own words: {types - WORDED}"
+
+
 def _definition_model() -> type[BaseModel]:
     from rapport.language.models import JourneyDefinition
 
@@ -185,6 +203,10 @@ BROKEN_TEMPLATES = [
     "{% include 'nowhere.j2' %}",
     "{{ customer.__class__ }}",
     "{% endif %}",
+    "{{ journey.paymens }}",
+    "{{ jorney.payments }}",
+    "{{ journey.amount_paid.cents }}",
+    "{{ journey['replyed'] }}",
 ]
 BROKEN_EXPRESSIONS = [
     "journey.mesages_sent > 1",
@@ -196,6 +218,9 @@ BROKEN_EXPRESSIONS = [
     "segment ==",
     "account.customer.nickname == 'x'",
     "7 ** (7 ** 9) > 1",
+    "journey.amount_payed > 10",
+    "journey.replied.when",
+    "journey.payments(1) > 0",
 ]
 
 
