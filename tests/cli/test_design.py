@@ -26,7 +26,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_shipped_journeys_validate() -> None:
     code, out = run("validate", str(ROOT / "journeys"))
     assert code == 0, out
-    assert out.count("ok  ") == 3
+    assert out.count("ok  ") == len(list((ROOT / "journeys").glob("*.yaml")))
 
 
 def test_validate_exits_1_with_one_line_per_problem(tmp_path: Path) -> None:

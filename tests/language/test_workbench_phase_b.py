@@ -29,7 +29,7 @@ WAIT_UNTIL = BASE.replace(
 
 
 def test_the_facts_are_the_same_names_everywhere() -> None:
-    assert JOURNEY_FIELDS == tuple(JourneyFacts.model_fields)
+    assert tuple(JourneyFacts.model_fields) == JOURNEY_FIELDS
     assert set(SAMPLE_FACTS) == set(JOURNEY_FIELDS)
     for fact in ("amount_paid", "payments", "replied"):
         compile_expression(f"journey.{fact}")
@@ -175,7 +175,8 @@ def test_a_journey_that_uses_them_keeps_them_in_its_stored_form(tmp_path: Path) 
     stored = definition.model_dump_json()
     again = JourneyDefinition.model_validate_json(stored)
     assert again == definition
-    assert '"transactional":true' in stored and '"wait_until"' in stored
+    assert '"transactional":true' in stored
+    assert '"wait_until"' in stored
 
 
 def test_a_send_carries_the_facts_only_when_its_template_reads_them(tmp_path: Path) -> None:

@@ -52,7 +52,8 @@ def test_amount_paid_and_payments_count_what_the_journey_took_less_what_went_bac
     assert state.paid_so_far() == (Decimal("20.00"), 1)  # all of it: no longer a payment
     pay(state, "280.00", "p3")  # clears the balance (300 - 20): counted, the journey is paid
     pay(state, "5.00", "p4")  # after paid: in the ledger for billing, not counted
-    assert state.paid and state.paid_so_far() == (Decimal("300.00"), 2)
+    assert state.paid
+    assert state.paid_so_far() == (Decimal("300.00"), 2)
 
 
 def test_a_state_carried_from_before_the_facts_reads_them_from_its_payments() -> None:
@@ -79,7 +80,8 @@ def test_replied_is_a_text_back_or_a_word_on_the_portal_never_a_click_or_a_stop(
     state = fresh()
     state.on_engagement(Engagement(kind="opened"), NOW)
     state.on_engagement(Engagement(kind="clicked"), NOW)
-    assert state.engaged and state.replies == 0
+    assert state.engaged
+    assert state.replies == 0
     state.on_engagement(Engagement(kind="replied"), NOW)
     assert state.replies == 1
     for effect in (state.on_hardship_reported, state.on_dispute):

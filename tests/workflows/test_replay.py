@@ -16,6 +16,11 @@ continued as new in the middle of a wait, both runs: the second starts from the 
 first carried; `v2/continued/before-stops/` the same recorded by the build before the
 stops patch (commit c1e442d), so a new build is shown to take up the state an older one
 carried (test_evolution.py reads that state field by field).
+`v2/follow_up_*` are journeys that use
+`wait_until`, the journey's facts (a template reading `journey.amount_paid`, carried by
+its send) and a transactional thank-you: none of which a journey pinned before them can
+meet (their definitions are refused by older loaders, and the hash pins each running
+journey's), so they needed no patch, and these histories keep them from changing.
 
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
 and their test are gone (docs/operating.md, "Upgrading", says how an operator finds

@@ -61,6 +61,8 @@ RECORDED = {
     "early_stage_plan_jpy": "yen_plan.yaml",
     "early_stage_stops": "opt_out_then_cease.yaml",
     "early_stage_dispute": "night_owl_dispute.yaml",
+    "follow_up_reply": "follow_up_reply.yaml",
+    "follow_up_part_payment": "follow_up_part_payment.yaml",
 }
 
 
