@@ -95,6 +95,9 @@ def details(
         f"**Journey** {definition.id} v{definition.version} for account {s.account.account_id}",
         f"**Step** {s.step or '-'} ({MODES.get(mode, mode)})",
     ]
+    if s.waiting is not None and mode == "waiting":
+        until = " or ".join(event.replace("_", " ") for event in s.waiting.any_of)
+        lines.append(f"**Waiting until** {until}, or the time below")
     if mode in ("waiting", "deferred"):
         at = next_action_at
         lines.append(f"**Next** {customer_time(at, zone)} ({at:%Y-%m-%d %H:%M} UTC)")

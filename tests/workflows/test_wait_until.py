@@ -5,7 +5,7 @@ through scenarios with `expect:`."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,16 +15,19 @@ from temporalio.testing import WorkflowEnvironment
 from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, PaymentReceived
 from rapport.language.account import Account
+from rapport.language.loader import load_journey
 from rapport.providers.outbox import Capture
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
 from rapport.simulation.expect import Expect, check
 from tests.journey_files import write_journey
 from tests.scenarios import account, simulate_journey
+from workflows import operator_view
 from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput, JourneyState, Waiting
 
 NOW = datetime(2028, 3, 1, 12, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 JOURNEY = """\
 id: answer
@@ -179,7 +182,9 @@ async def test_a_wait_resumes_after_continuing_as_new(
             id=workflow_id("T-1"),
             task_queue=queue,
         )
-        for _ in range(40):  # each wakes the wait, which rests again: the history grows
+        # Each is an event in the history (however many one workflow task takes), and
+        # wakes the wait, which rests again: past 100 events, it continues as new there.
+        for _ in range(100):
             await handle.signal("engagement", Engagement(kind="opened"))
         await env.sleep(3600)
         await handle.signal("payment_received", PaymentReceived(amount=50, payment_id="p-1"))
@@ -192,3 +197,16 @@ async def test_a_wait_resumes_after_continuing_as_new(
     assert (wait.step, wait.ended_by) == ("hold", "paid")
     assert wait.ended - wait.began < (await env.get_current_time()) - wait.began
     assert len(capture.items) == 1  # the reminder; nothing again after continuing
+
+
+def test_operators_see_what_a_wait_until_waits_for() -> None:
+    state = JourneyState(
+        account=Account.model_validate(account()), balance=Decimal(300), started_at=NOW
+    )
+    state.step = "hold"
+    state.waiting = Waiting(step="hold", any_of=["paid", "replied"], began=NOW)
+    definition = load_journey(ROOT / "journeys" / "follow_up.yaml").definition
+    later = NOW + timedelta(days=5)
+    card = operator_view.details(state, definition, "America/New_York", "waiting", later, NOW)
+    assert "**Step** hold (waiting)\n\n**Waiting until** paid or replied, or the time below" in card
+    assert "**Next** Mon 2028-03-06 07:00 customer time" in card
