@@ -343,10 +343,12 @@ class JourneySteps(JourneyDelivery):
             return False
         return True
 
-    async def _wait(self, duration: timedelta, ended: Callable[[], bool] | None = None) -> None:
+    async def _wait(
+        self, duration: timedelta, ended: Callable[[], bool] | None = None, what: str | None = None
+    ) -> None:
         """Wait `duration`; a payment in full, an accepted plan or a cease ends it at once,
         and so does `ended` (a wait_until's). A partial payment's thank-you goes out during
-        the wait, not after it."""
+        the wait, not after it. `what` names the wait on its timer."""
         s = self.state
         if s.resume_at is None:
             s.resume_at = workflow.now() + duration  # kept across continue-as-new
@@ -355,7 +357,7 @@ class JourneySteps(JourneyDelivery):
             await self._send_partial_notices()
             if s.stopped() or workflow.now() >= deadline or (ended is not None and ended()):
                 break
-            await self._rest("waiting", deadline)
+            await self._rest("waiting", deadline, what)
         s.resume_at = None
 
     async def _wait_until(self, step: WaitUntilStep) -> None:
@@ -365,7 +367,12 @@ class JourneySteps(JourneyDelivery):
         if s.waiting is None or s.waiting.step != step.id:  # else: resumed after continuing
             s.waiting = Waiting(step=step.id, any_of=list(until.any_of), began=workflow.now())
         waiting = s.waiting
-        await self._wait(until.timeout, lambda: s.waiting is not None and bool(s.waiting.ended_by))
+        said = " or ".join(event.replace("_", " ") for event in until.any_of)
+        await self._wait(
+            until.timeout,
+            lambda: s.waiting is not None and bool(s.waiting.ended_by),
+            f"{step.id}, unless {said} first",
+        )
         ended_by = (s.waiting or waiting).ended_by or ("stopped" if s.stopped() else "timeout")
         s.waits = recent(
             [

@@ -16,6 +16,7 @@ from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, PaymentReceived
 from rapport.language.account import Account
 from rapport.language.loader import load_journey
+from rapport.policy.zone import LiveZone
 from rapport.providers.outbox import Capture
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
@@ -207,6 +208,7 @@ def test_operators_see_what_a_wait_until_waits_for() -> None:
     state.waiting = Waiting(step="hold", any_of=["paid", "replied"], began=NOW)
     definition = load_journey(ROOT / "journeys" / "follow_up.yaml").definition
     later = NOW + timedelta(days=5)
-    card = operator_view.details(state, definition, "America/New_York", "waiting", later, NOW)
+    zone = LiveZone("America/New_York")
+    card = operator_view.details(state, definition, zone, "waiting", later, NOW)
     assert "**Step** hold (waiting)\n\n**Waiting until** paid or replied, or the time below" in card
-    assert "**Next** Mon 2028-03-06 07:00 customer time" in card
+    assert "**Next** Mon 6 Mar 07:00 customer time" in card
