@@ -46,6 +46,7 @@ from rapport.runtime.versions import (
 )
 from rapport.runtime.workers import build_worker, open_store, parts_from_settings
 from rapport.security.codec import new_key_line
+from rapport.store.database import StoreUnavailable
 from rapport.web.app import serve_web
 
 log = logging.getLogger("rapport.worker")
@@ -165,6 +166,8 @@ def main() -> None:
         sys.exit(f"cannot start the dev server: {exc}")
     except metrics.MetricsUnavailable as exc:
         sys.exit(f"cannot serve metrics (RAPPORT_METRICS_PORT): {exc}")
+    except StoreUnavailable as exc:
+        sys.exit(f"the store: {exc}")
     except RuntimeError as exc:
         sys.exit(f"cannot reach Temporal at {settings.temporal_address}: {exc}")
 

@@ -10,6 +10,7 @@ import click
 from rapport.cli.app import fail, main
 from rapport.runtime.settings import load_settings, refuse_to_start_unless_fit
 from rapport.security.codec import KeyProblem, new_key_line
+from rapport.store.database import StoreUnavailable
 
 
 @main.command()
@@ -46,7 +47,10 @@ def web(host: str | None, port: int | None) -> None:
             fail([f"cannot serve metrics (RAPPORT_WEB_METRICS_PORT): {exc}"])
 
     async def run() -> None:
-        server = await serve_web(settings, host, port)
+        try:
+            server = await serve_web(settings, host, port)
+        except StoreUnavailable as exc:
+            fail([f"the store: {exc}"])
         click.echo(
             f"web app on {server.address} (portal links: {settings.portal_url}/r/...; "
             f"payments: {settings.payment_provider})"

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rapport.contract import metrics
 from rapport.contract.metrics import STORE_ERRORS
@@ -163,10 +163,15 @@ class Store:
     def ready(self, address_sealer: Sealer | None = None) -> None:
         """Make sure the schema is current: a SQLite file is upgraded in place (nothing to
         install); a shared database must be upgraded with `journey db upgrade` first."""
-        if self.is_sqlite:
-            self.upgrade(address_sealer)
-            return
-        current, head = self.revision(), self.head()
+        try:
+            if self.is_sqlite:
+                self.upgrade(address_sealer)
+                return
+            current, head = self.revision(), self.head()
+        except OperationalError as exc:  # never the URL: it may carry a password
+            raise StoreUnavailable(
+                f"the database cannot be reached ({type(exc.orig or exc).__name__})"
+            ) from None
         if current != head:
             raise StoreUnavailable(
                 f"the database is at revision {current or 'none'}, the code "

@@ -228,3 +228,20 @@ def test_a_mistyped_setting_is_one_line_not_a_traceback(command: list[str], tmp_
         "RAPPORT_SMTP_PORT: input should be a valid integer, unable to parse string as an integer",
         "RAPPORT_PAYMENT_PROVIDER: input should be 'dev' or 'stripe'",
     ]
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_without_its_password(
+    tmp_path: Path,
+) -> None:
+    """Money review: a PostgreSQL store that is down (or a mistyped host) was a SQLAlchemy
+    traceback whose text carried the URL; it is one line naming the store. (worker.py
+    says the same, once it has reached Temporal.)"""
+    command = [str(JOURNEY), "web"]
+    url = f"postgresql+psycopg://rapport:hunter2@127.0.0.1:{free_port()}/rapport"
+    answer = run(command, fit(tmp_path), RAPPORT_DATABASE_URL=url)
+    assert answer.returncode != 0
+    assert "Traceback" not in answer.stderr
+    assert "hunter2" not in answer.stdout + answer.stderr
+    assert answer.stderr.splitlines()[-1] == (
+        "the store: the database cannot be reached (OperationalError)"
+    )
