@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -51,6 +52,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError("\n".join(unmarked))
+
+
+# The fast loop (`make check`) stays under a minute only while its tests are quick: a test
+# that takes longer than this on its own (real-time waits, processes, fuzzing, big inputs)
+# carries @pytest.mark.slow. The summary names the unmarked ones that did not.
+SLOW_SECONDS = 1.5
+_unmarked_slow: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Runs where the summary is written (the controller, under pytest-xdist)."""
+    took = report.duration
+    if report.when == "call" and took > SLOW_SECONDS and "slow" not in report.keywords:
+        _unmarked_slow.append(f"{took:5.1f} s  {report.nodeid}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _unmarked_slow:
+        terminalreporter.section("quick tests that were not (mark them @pytest.mark.slow)")
+        for line in _unmarked_slow:
+            terminalreporter.line(line)
 
 
 @pytest_asyncio.fixture

@@ -104,6 +104,7 @@ def definitions(*paths: Path) -> DefinitionActivities:
     return DefinitionActivities(Library(list(paths)), MemoryArchive())
 
 
+@pytest.mark.slow
 async def test_prepare_journey_by_entry_rule_and_by_id() -> None:
     loader = definitions(ROOT / "journeys")
     env = ActivityEnvironment()

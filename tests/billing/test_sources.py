@@ -112,6 +112,7 @@ async def test_a_billing_answer_finer_than_the_currency_is_refused() -> None:
             await HttpBilling(base).balance(check("300.00", "300.00", STARTED))
 
 
+@pytest.mark.slow
 async def test_billings_zero_with_eight_places_ends_the_journey_paid(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:

@@ -81,6 +81,7 @@ def test_bad_input_is_one_clear_line(cli: CliRunner) -> None:
     assert "--channel 'fax': one of email, sms" in channel.output
 
 
+@pytest.mark.slow
 def test_a_cease_signalled_by_an_operator_is_kept_even_when_temporal_is_down(
     tmp_path: Path,
 ) -> None:

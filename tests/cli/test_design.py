@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -48,6 +49,7 @@ def test_validate_missing_path(tmp_path: Path) -> None:
     assert "no such file" in out
 
 
+@pytest.mark.slow
 def test_validate_is_a_command_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe not text")

@@ -9,6 +9,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.scenarios import opening
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +26,7 @@ def simulate(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_json_timeline_follows_the_contract() -> None:
     """The scenario starts next Wednesday at 07:30 Dana's time (`start: next wed 07:30`)."""
     proc = simulate(str(ROOT / "examples/scenarios/loyal_pays_after_reminder.yaml"), "--json")
@@ -63,6 +66,7 @@ def test_json_timeline_follows_the_contract() -> None:
     assert [m["template"] for m in data["messages"]] == ["reminder_loyal", "thank_you"]
 
 
+@pytest.mark.slow
 def test_an_example_scenario_reads_well() -> None:
     """Every example runs, and meets its expectations, in tests/simulation (journey test)."""
     proc = simulate(str(ROOT / "examples/scenarios/behind_no_response.yaml"))
@@ -72,6 +76,7 @@ def test_an_example_scenario_reads_well() -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_invalid_scenario_exits_1_with_file_line_field(tmp_path: Path) -> None:
     scenario = tmp_path / "bad.yaml"
     scenario.write_text(
@@ -93,6 +98,7 @@ def test_invalid_scenario_exits_1_with_file_line_field(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_invalid_definition_exits_1_with_the_validators_messages(tmp_path: Path) -> None:
     from tests.journey_files import BASE, write_journey
 
@@ -106,6 +112,7 @@ def test_invalid_definition_exits_1_with_the_validators_messages(tmp_path: Path)
     assert f"{tmp_path / 'journey.yaml'}:10: steps[1].wait:" in proc.stderr
 
 
+@pytest.mark.slow
 def test_start_in_the_past_is_explained(tmp_path: Path) -> None:
     scenario = tmp_path / "past.yaml"
     scenario.write_text(

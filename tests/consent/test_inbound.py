@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.consent.book import ConsentBook
@@ -50,6 +51,7 @@ async def reply(
     )
 
 
+@pytest.mark.slow
 async def test_a_stop_no_journey_heard_still_holds_for_the_next_journey(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
 ) -> None:
@@ -61,6 +63,7 @@ async def test_a_stop_no_journey_heard_still_holds_for_the_next_journey(
     assert [(s.step, s.reason) for s in status.skipped] == [("text", "opted_out")]
 
 
+@pytest.mark.slow
 async def test_a_provider_retry_is_one_entry_and_start_opts_back_in(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
 ) -> None:

@@ -391,6 +391,7 @@ def test_openapi_and_schemas_agree() -> None:
     )
 
 
+@pytest.mark.slow
 async def test_schemathesis_finds_no_5xx_and_every_answer_fits_the_description(
     rig: Rig, key: str, tmp_path: Any
 ) -> None:

@@ -87,6 +87,7 @@ async def run_id(rig: Rig, account_id: str) -> str:
     return description.run_id
 
 
+@pytest.mark.slow
 async def test_good_and_bad_rows_then_a_second_run_starts_nothing(rig: Rig, tmp_path: Path) -> None:
     ids = [f"IMP-{uuid.uuid4().hex[:6]}" for _ in range(3)]
     rows = [
@@ -123,6 +124,7 @@ async def test_good_and_bad_rows_then_a_second_run_starts_nothing(rig: Rig, tmp_
     assert [await run_id(rig, account_id) for account_id in ids] == runs  # nothing new
 
 
+@pytest.mark.slow
 async def test_a_changed_row_updates_and_a_missing_account_is_closed(
     rig: Rig, tmp_path: Path
 ) -> None:
@@ -153,6 +155,7 @@ async def test_a_changed_row_updates_and_a_missing_account_is_closed(
     assert "1 started" in back.stdout
 
 
+@pytest.mark.slow
 async def test_a_dry_run_starts_nothing_and_jsonl_is_read_too(rig: Rig, tmp_path: Path) -> None:
     account_id = f"JSN-{uuid.uuid4().hex[:6]}"
     account = rig.account(account_id).model_dump(mode="json")
@@ -174,6 +177,7 @@ async def test_a_dry_run_starts_nothing_and_jsonl_is_read_too(rig: Rig, tmp_path
     assert await run_id(rig, account_id)
 
 
+@pytest.mark.slow
 def test_an_unknown_column_stops_the_file_at_its_header(tmp_path: Path) -> None:
     header = [*HEADER[:2], "customer.emial", *HEADER[2:]]
     file = write_csv(
@@ -237,6 +241,7 @@ def peak_rss_of_import(tmp_path: Path, rows: int) -> tuple[int, str]:
     return int(done.stderr.rsplit("RSS", 1)[1].split()[0]), done.stdout
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_rows_in_bounded_memory(tmp_path: Path) -> None:
     """Memory does not grow with the file: 100,000 rows peak within a few MiB of 10,000."""
     small, _ = peak_rss_of_import(tmp_path, 10_000)

@@ -244,6 +244,7 @@ def refused_expression(source: str) -> bool:
 HYPOTHESIS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @HYPOTHESIS
 @given(expressions())
 def test_every_expression_evaluates_within_50_ms_or_is_refused(source: str) -> None:
@@ -266,6 +267,7 @@ def template_context() -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 @HYPOTHESIS
 @given(templates())
 def test_every_template_renders_within_50_ms_or_is_refused(source: str) -> None:

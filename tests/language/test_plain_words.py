@@ -111,6 +111,7 @@ def document(data: Any) -> SourceDocument:
     return SourceDocument("walk.yaml", data, LineMap())
 
 
+@pytest.mark.slow
 def test_every_schema_error_of_a_definition_reads_plainly(tmp_path: Path) -> None:
     """The definition checks too, on what the schema left: no templates folder, so
     every message's template is missing, and nothing renders (the walk stays fast)."""
@@ -128,6 +129,7 @@ def test_every_schema_error_of_a_definition_reads_plainly(tmp_path: Path) -> Non
     assert types <= WORDED, f"give these schema errors their own words: {types - WORDED}"
 
 
+@pytest.mark.slow
 def test_every_schema_error_of_the_new_keys_reads_plainly(tmp_path: Path) -> None:
     """The follow-up journey uses a wait_until, the journey's facts and `transactional`:
     every way of breaking them reads plainly too."""

@@ -165,6 +165,7 @@ def test_what_could_be_misread_is_refused_with_its_readings(
     assert refused.value.suggestions == readings
 
 
+@pytest.mark.slow
 @given(st.text(max_size=30), st.sampled_from(["en-US", "es-ES", "es-MX", "fr-FR", "ja-JP"]))
 def test_reading_anything_typed_refuses_or_returns_an_amount_in_units(
     text: str, locale: str

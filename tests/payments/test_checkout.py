@@ -28,6 +28,7 @@ async def stand_in(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pr
         yield rigged
 
 
+@pytest.mark.slow
 async def test_a_tap_on_pay_makes_one_session_that_expires_and_never_names_the_token(
     stand_in: ProviderRig,
 ) -> None:
@@ -118,6 +119,7 @@ async def test_amounts_as_the_customer_types_them(
         assert says in answer.text
 
 
+@pytest.mark.slow
 async def test_a_provider_page_the_portal_was_not_told_of_gets_a_plain_link(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -21,6 +21,7 @@ from tests.payments.stripe_events import deliver, opened, refund_event, session_
 pytestmark = pytest.mark.timeout(180)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )

@@ -173,6 +173,7 @@ async def test_a_refund_and_a_dispute_put_the_money_back_on_the_balance(
     assert (back.status, back.net, back.unapplied) == ("disputed", Decimal(0), Decimal(0))
 
 
+@pytest.mark.slow
 async def test_events_out_of_order_end_the_same(
     stand_in: ProviderRig, http: httpx.AsyncClient
 ) -> None:
@@ -239,6 +240,7 @@ async def test_money_for_an_ended_journey_is_kept_and_listed_for_billing(
     ]
 
 
+@pytest.mark.slow
 async def test_a_second_payment_after_paid_is_left_for_billing(
     rig: Rig, http: httpx.AsyncClient
 ) -> None:
@@ -359,6 +361,7 @@ async def test_new_payment_details_reach_the_store_billing_and_the_journey(
     assert len(told) == 1
 
 
+@pytest.mark.slow
 async def test_billing_over_http_is_told_of_new_payment_details(tmp_path: Path) -> None:
     billing = FakeBilling(method_failures=1)  # down once: the provider's retry delivers
     async with serving(billing.app()) as base, portal_rig(tmp_path, billing_url=base) as rig:
@@ -405,6 +408,7 @@ async def _save_details(
     return methods[0][0]
 
 
+@pytest.mark.slow
 async def test_another_products_checkouts_refunds_and_disputes_are_not_rapports(
     rig: Rig, http: httpx.AsyncClient
 ) -> None:
@@ -482,6 +486,7 @@ async def test_a_dispute_won_brings_the_money_back(rig: Rig, http: httpx.AsyncCl
     assert sum((p.unapplied for p in ledger(rig).for_account(ended)), Decimal(0)) == 0
 
 
+@pytest.mark.slow
 async def test_money_told_as_the_journey_continues_as_new_reaches_the_new_run(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,6 +32,7 @@ instants = st.datetimes(
 walls = st.datetimes(min_value=datetime(2028, 1, 1), max_value=datetime(2028, 12, 31))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(name=st.sampled_from(ZONES), at=instants, wall=walls)
 def test_recorded_rules_answer_as_the_tz_database(name: str, at: datetime, wall: datetime) -> None:

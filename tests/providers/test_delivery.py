@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.delivery import DeliveryActivities
@@ -172,6 +173,7 @@ async def test_429_retry_after_is_honoured(env: WorkflowEnvironment, tmp_path: P
     assert len(provider.messages) == 1
 
 
+@pytest.mark.slow
 async def test_outage_past_closing_time_defers_to_the_next_opening(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
@@ -196,6 +198,7 @@ async def test_outage_past_closing_time_defers_to_the_next_opening(
         assert 8 <= datetime.fromisoformat(at).hour < 21
 
 
+@pytest.mark.slow
 async def test_payment_during_an_outage_means_no_reminder(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:

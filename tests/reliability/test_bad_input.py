@@ -116,6 +116,7 @@ def assert_clear(problems: list[Any]) -> None:
         assert "Traceback" not in problem.message
 
 
+@pytest.mark.slow
 @FAST
 @given(definition=mutated(SHIPPED))
 def test_mutated_definitions(tmp_path_factory: pytest.TempPathFactory, definition: Any) -> None:
@@ -132,6 +133,7 @@ def test_random_yaml_text(tmp_path_factory: pytest.TempPathFactory, text: str) -
     expect_valid_or_clear(lambda: load_journey(path))
 
 
+@pytest.mark.slow
 @FAST
 @given(source=st.text(max_size=120))
 def test_random_templates(tmp_path_factory: pytest.TempPathFactory, source: str) -> None:
@@ -148,6 +150,7 @@ def test_mutated_accounts(data: Any) -> None:
     expect_valid_or_clear(lambda: validate_model(Account, document))
 
 
+@pytest.mark.slow
 @FAST
 @given(
     data=mutated(
@@ -164,6 +167,7 @@ def test_mutated_scenarios(tmp_path_factory: pytest.TempPathFactory, data: Any) 
     expect_valid_or_clear(lambda: load_scenario(path))
 
 
+@pytest.mark.slow
 @FAST
 @given(data=mutated(ACCOUNT))
 def test_preview_with_mutated_account_files(

@@ -84,6 +84,7 @@ def settings(tmp_path: Path) -> Settings:
     return settings_for(tmp_path)
 
 
+@pytest.mark.slow
 async def test_start_is_idempotent_and_a_returning_account_starts_anew(settings: Settings) -> None:
     async with running(settings) as (_, journeys):
         first = (await journeys.start(customer("I-1"))).handle
@@ -100,6 +101,7 @@ async def test_start_is_idempotent_and_a_returning_account_starts_anew(settings:
         assert back.result_run_id != first.result_run_id
 
 
+@pytest.mark.slow
 async def test_signals_and_the_update_through_the_client(settings: Settings) -> None:
     async with running(settings) as (_, journeys):
         handle = (await journeys.start(customer("S-1"))).handle
@@ -241,6 +243,7 @@ async def test_sigterm_during_a_delivery_loses_nothing(settings: Settings) -> No
     assert len(receiver.received) == 1  # delivered once, never retried, nothing lost
 
 
+@pytest.mark.slow
 async def test_pay_with_an_id_twice_and_update_from_the_command_line(settings: Settings) -> None:
     def journey(*args: str) -> subprocess.CompletedProcess[str]:
         env = {

@@ -78,6 +78,7 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not any(secret in shown for secret in ("tok-123", "hook-456", "link-789"))
 
 
+@pytest.mark.slow
 def test_worker_refuses_to_start_with_a_clear_message() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env["RAPPORT_CHANNEL_SMS"] = "twilio"

@@ -96,6 +96,7 @@ def test_each_development_default_is_one_line_in_production(
     assert startup_problems(Settings()) == allowed  # stripe never takes the public ones
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [[sys.executable, "worker.py"], [str(JOURNEY), "web"]],
@@ -110,6 +111,7 @@ def test_production_with_every_default_exits_2_with_one_line_each(
     assert answer.stderr.splitlines() == list(PROBLEMS.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [[sys.executable, "worker.py"], [str(JOURNEY), "web"]],
@@ -145,6 +147,7 @@ def test_a_public_web_app_in_production_needs_the_codec_token(
     assert startup_problems(Settings()) == []
 
 
+@pytest.mark.slow
 def test_a_fit_production_web_app_starts(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
@@ -205,6 +208,7 @@ def test_a_plain_http_portal_in_production_is_refused(
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [[sys.executable, "worker.py"], [str(JOURNEY), "web"], [str(JOURNEY), "payments", "A-1"]],
@@ -230,6 +234,7 @@ def test_a_mistyped_setting_is_one_line_not_a_traceback(command: list[str], tmp_
     ]
 
 
+@pytest.mark.slow
 def test_a_database_that_cannot_be_reached_is_one_line_without_its_password(
     tmp_path: Path,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from temporalio.common import VersioningBehavior
 
 from rapport.runtime.settings import Settings
@@ -39,6 +40,7 @@ def test_the_build_id_is_stable_and_short() -> None:
     assert default_build_id() == first
 
 
+@pytest.mark.slow
 def test_settings_choose_the_version() -> None:
     settings = Settings(deployment_name="collections-eu", build_id="2026-12-03.1")
     assert label(deployment_version(settings)) == "collections-eu:2026-12-03.1"

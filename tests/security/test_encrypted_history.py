@@ -81,6 +81,7 @@ def parts(folder: Path) -> EngineParts:
     return EngineParts(journeys=[folder], channels={"*": Capture()}, signer=LinkSigner("k"))
 
 
+@pytest.mark.slow
 async def test_the_raw_history_holds_no_personal_data_and_operators_with_the_key_read_it(
     tmp_path: Path,
 ) -> None:

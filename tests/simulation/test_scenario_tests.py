@@ -30,6 +30,7 @@ def journey_test(*paths: Path | str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_shipped_scenarios_meet_their_expectations() -> None:
     proc = journey_test("examples/scenarios/")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -65,6 +66,7 @@ def write_scenario(folder: Path, expect: dict[str, Any], **more: Any) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_each_miss_is_named_with_its_line(tmp_path: Path) -> None:
     path = write_scenario(
         tmp_path,
@@ -94,6 +96,7 @@ def test_each_miss_is_named_with_its_line(tmp_path: Path) -> None:
     assert proc.stdout.strip().splitlines()[-1] == "1 scenarios, 0 passed, 1 missed"
 
 
+@pytest.mark.slow
 def test_an_expectation_that_can_never_be_met_is_refused(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, {"sent": [{"step": "nuge"}], "messages": {"smss": 1}})
     proc = journey_test(path)

@@ -122,6 +122,7 @@ def rss_mib(pid: int) -> float:
 # --- the identity check: tries taken before the answer is compared, in the store --------
 
 
+@pytest.mark.slow
 async def test_forty_concurrent_wrong_answers_on_two_processes_then_the_right_one_get_no_session(
     rig: Rig, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
@@ -166,6 +167,7 @@ async def test_a_right_answer_gives_its_try_back(rig: Rig, http: httpx.AsyncClie
 # --- HEAD and previewers change nothing; one-click unsubscribe only on POST ------------
 
 
+@pytest.mark.slow
 async def test_head_and_link_previewers_change_nothing_and_a_browser_records_one_click(
     rig: Rig, http: httpx.AsyncClient
 ) -> None:
@@ -505,6 +507,7 @@ def _address_key(rig: Rig, address: str) -> str:
     return rig.settings.signer().mac("rate", "address", address)
 
 
+@pytest.mark.slow
 async def test_made_up_tokens_make_no_keys_and_the_address_is_limited(
     rig: Rig, tmp_path: Path
 ) -> None:
@@ -714,6 +717,7 @@ def _fuzz(rig: Rig, routes: list[tuple[str, tuple[str, ...]]], live: list[str]) 
     return seen
 
 
+@pytest.mark.slow
 async def test_every_route_fuzzed_answers_no_5xx_and_logs_no_traceback(
     rig: Rig, http: httpx.AsyncClient
 ) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.consent.book import ConsentBook
@@ -108,6 +109,7 @@ class SlowIndex(RecipientIndex):
         return super().accounts(number)
 
 
+@pytest.mark.slow
 async def test_replies_wait_on_the_store_in_threads_not_on_the_event_loop(tmp_path: Path) -> None:
     """Two replies at once while the store is slow take about the time of one: the
     store's calls run in threads, so the loop goes on serving everyone else."""

@@ -353,6 +353,7 @@ async def test_the_webhook_checks_signature_and_time_and_takes_an_event_once(
     assert [p.payment_id for p in PaymentLedger(rig.store).for_account(account_id)] == ["pi_1"]
 
 
+@pytest.mark.slow
 async def test_a_link_opened_is_one_engagement_and_too_many_requests_slow_down(
     rig: Rig, http: httpx.AsyncClient
 ) -> None:

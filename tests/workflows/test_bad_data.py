@@ -199,6 +199,7 @@ def test_a_header_cannot_be_injected_through_a_subject() -> None:
         Account.model_validate(account(customer__last_name="Lee\nBcc: x@evil.example"))
 
 
+@pytest.mark.slow
 async def test_status_of_a_failed_or_terminated_journey_says_why_in_one_line(
     env: WorkflowEnvironment, queue: str
 ) -> None:
@@ -258,6 +259,7 @@ def test_carried_state_is_trusted_only_from_the_run_that_continued(
     assert _continued_by_us(raw, info) is trusted  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 async def test_a_validation_error_from_our_own_code_fails_the_task_and_a_fix_heals_it(
     env: WorkflowEnvironment, queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.billing.sources import HttpBilling
@@ -156,6 +157,7 @@ async def test_paid_while_paused_ends_the_journey(env: WorkflowEnvironment, tmp_
     assert [s for s, _, _ in sent(timeline)] == ["nudge"]
 
 
+@pytest.mark.slow
 async def test_a_rescheduled_delivery_counts_as_a_possible_duplicate(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:

@@ -98,6 +98,7 @@ async def a_stop_during_a_slow_billing_check(
     return provider, status
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("worker", WORKERS.values(), ids=WORKERS.keys())
 async def test_a_cease_one_second_into_a_five_second_billing_check_sends_nothing(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store, worker: dict[str, Any]
@@ -115,6 +116,7 @@ async def test_a_cease_one_second_into_a_five_second_billing_check_sends_nothing
     assert (refusal.reason, refusal.entry.source) == ("ceased", "journey_signal")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("worker", WORKERS.values(), ids=WORKERS.keys())
 async def test_an_opt_out_one_second_into_a_five_second_billing_check_sends_nothing(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store, worker: dict[str, Any]
@@ -132,6 +134,7 @@ async def test_an_opt_out_one_second_into_a_five_second_billing_check_sends_noth
     assert refusal.reason == "opted_out"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("worker", WORKERS.values(), ids=WORKERS.keys())
 async def test_a_payment_one_second_into_a_five_second_billing_check_sends_no_reminder(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store, worker: dict[str, Any]

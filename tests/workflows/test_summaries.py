@@ -63,6 +63,7 @@ def summaries(events: Sequence[HistoryEvent]) -> Iterator[tuple[int, str | None]
         yield event.event_type, summary
 
 
+@pytest.mark.slow
 async def test_every_activity_and_timer_of_a_journey_says_what_it_is(
     env: WorkflowEnvironment,
 ) -> None:
@@ -92,6 +93,7 @@ async def test_every_activity_and_timer_of_a_journey_says_what_it_is(
     assert "record stop: cease" in said
 
 
+@pytest.mark.slow
 async def test_replay_does_not_compare_summaries(env: WorkflowEnvironment) -> None:
     """A history whose summaries say something else, or nothing, replays: words can be
     improved without a patch (older histories, recorded without any, replay too:
