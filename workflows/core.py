@@ -17,6 +17,7 @@ from rapport.catalog import registry
 from rapport.catalog.pinned import PinnedJourney
 from rapport.contract.activities import RecordStop, ZoneRequest
 from rapport.contract.names import workflow_id
+from rapport.contract.plain import Unreadable
 from rapport.contract.records import SkippedStep, recent, trusted
 from rapport.language.expressions import ExpressionError, is_true
 from rapport.language.models import JourneyDefinition
@@ -70,6 +71,9 @@ class JourneyCore:
         self._published: dict[str, object] = {
             pair.key.name: pair.value for pair in info.typed_search_attributes
         }
+        if isinstance(raw, Unreadable):
+            self.problem = raw.problem
+            return
         continued = _continued_by_us(raw, info)
         try:  # a continued run's input was checked when its journey started
             self.request = (

@@ -8,6 +8,9 @@ it replay as they ran):
 - a start or signal that reaches a production worker in plain text fails the journey at
   once, saying how to encrypt and how to delete what was sent (`rapport.contract.plain`);
   an opt-out or a cease in it is taken first, so the customer's word still holds;
+- a start or signal the worker cannot decode (`read`: JSON nested too deep, not UTF-8, an
+  unknown encoding) fails the journey or is refused, saying why, instead of failing a
+  workflow task forever: the workflow takes raw payloads and decodes them itself;
 - a signal of no known name is refused where `status.refused` shows it, instead of
   waiting unseen for a handler that never comes; an unknown query or update is answered
   with the names there are;
@@ -22,13 +25,15 @@ from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from rapport.contract import search_attributes as sa
 from rapport.contract.journey import summary
 from rapport.contract.names import ACCEPT_PLAN_UPDATE
 from rapport.contract.payloads import AcceptPlan
-from rapport.contract.plain import PLAIN_TEXT_REFUSED, PlainText, refusal
+from rapport.contract.plain import PLAIN_TEXT_REFUSED, PlainText, Unreadable, refusal, unreadable
 from rapport.contract.signals import SIGNALS
 from workflows.core import problems_of
 from workflows.steps import JourneySteps
@@ -36,15 +41,44 @@ from workflows.steps import JourneySteps
 INTAKE_PATCH = "intake"
 STOPS = ("opt_out", "cease_communication")  # taken even from a refused plain-text signal
 _ACCOUNT_IN_ID = re.compile(r"^delinquency-([A-Za-z0-9._-]{1,64})$")
+NOTHING = Payload(metadata={"encoding": b"binary/null"})
+NO_INPUT = RawValue(NOTHING)  # what a start or signal sent without an argument reads as
+NO_START = Unreadable(
+    "the journey was started without input: send the account and the journey's id as "
+    "its one argument (docs/billing-integration.md)"
+)
+
+
+def read(raw: RawValue, what: str) -> Any:
+    """A payload from outside, decoded here rather than by the SDK: one the SDK cannot
+    decode fails the workflow task, again on every retry. Anything that goes wrong here
+    is the sender's (the codec ran before: a key this worker lacks still fails the task)."""
+    try:
+        return workflow.payload_converter().from_payload(raw.payload)
+    except Exception as exc:
+        encoding = raw.payload.metadata.get("encoding", b"no encoding").decode(errors="replace")
+        why = problems_of(exc) if isinstance(exc, ValidationError) else _reason(exc)
+        return Unreadable(unreadable(what, encoding, why))
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, from the innermost cause (the SDK wraps a converter's errors)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, ValidationError):
+        return problems_of(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 class JourneyIntake(JourneySteps):
-    def _begin_run(self, raw: Any) -> Any:
+    def _begin_run(self, raw: RawValue) -> Any:
         """Decide the patch, once and before anything else in the run; what the start
-        carried, unwrapped when it came in plain text (refused in `_introduce`)."""
+        carried, unwrapped when it came in plain text (refused in `_introduce`), or
+        `Unreadable` (refused as invalid input)."""
         self._intake = workflow.patched(INTAKE_PATCH)
-        self._plain_start = isinstance(raw, PlainText) and self._intake
-        return raw.value if isinstance(raw, PlainText) else raw
+        value = NO_START if raw is NO_INPUT else read(raw, "the journey's input")
+        self._plain_start = isinstance(value, PlainText) and self._intake
+        return value.value if isinstance(value, PlainText) else value
 
     def _introduce(self) -> None:
         """Search attributes, memo and summary at start, for starters in any language
@@ -76,9 +110,13 @@ class JourneyIntake(JourneySteps):
         if self._plain_start:
             raise ApplicationError(self.problem or "", type=PLAIN_TEXT_REFUSED, non_retryable=True)
 
-    async def _take(self, name: str, payload: Any) -> None:
+    async def _take(self, name: str, raw: RawValue) -> None:
         """A signal from the table; one in plain text on a production worker fails the
-        journey (a stop in it is taken first and kept before the journey ends)."""
+        journey (a stop in it is taken first and kept before the journey ends); one that
+        cannot be read is refused (before the patch the SDK dropped it, unseen)."""
+        payload = read(raw, f"signal {name}'s payload")
+        if isinstance(payload, Unreadable) and not self._intake:
+            return
         if isinstance(payload, PlainText):
             if self._intake:
                 if name in STOPS and self.problem is None:

@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from rapport.contract.activities import HandoffRequest, Prepared, PrepareJourney, SendOutcome
 from rapport.contract.journey import JourneyResult, JourneyStatus
 from rapport.contract.payloads import AcceptPlan
+from rapport.contract.plain import Unreadable
 from rapport.contract.records import (
     AcceptedPlan,
     HandoffRecord,
@@ -394,6 +395,8 @@ class JourneySteps(JourneyDelivery):
             return
         signal, now, was_paid = SIGNALS[name], workflow.now(), self.state.paid
         try:
+            if isinstance(payload, Unreadable):
+                raise Refused(payload.problem)
             if payload is None and not signal.payload_optional:
                 raise Refused("a payload is required")
             decoded = signal.payload.model_validate({} if payload is None else payload)

@@ -5,7 +5,12 @@ in clear. A start or signal sent without the codec (another language's SDK, the
 `temporal` CLI) reaches the workflow as `PlainText` (the worker's codec marks it, its
 converter wraps it); the journey fails at once with `refusal`, which says how to send it
 encrypted and how to delete what was sent, so the integrator learns on day one. The
-failure's message is kept readable without the codec (it holds no customer data)."""
+failure's message is kept readable without the codec (it holds no customer data).
+
+A start or signal the worker cannot read at all (JSON nested past the parser's limit,
+bytes that are not UTF-8, an encoding no converter knows) reaches the workflow as
+`Unreadable`, saying why: the journey fails (a start) or refuses the signal where
+`status.refused` shows it, instead of failing a workflow task forever."""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 PLAIN_TEXT_REFUSED = "PlainTextRefused"  # the failure type of such a journey
+INVALID_INPUT = "InvalidJourneyInput"  # a start the journey cannot take (bad or unreadable)
 # Failures whose message holds no customer data: kept readable in history, so a client
 # without the codec learns why (every other failure's message is encrypted).
-READABLE_FAILURES = frozenset({PLAIN_TEXT_REFUSED, "InvalidJourneyInput", "UnknownName"})
+READABLE_FAILURES = frozenset({PLAIN_TEXT_REFUSED, INVALID_INPUT, "UnknownName"})
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,21 @@ class PlainText:
 
     value: Any
     encoding: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A payload from outside that could not be decoded, and why (never its content)."""
+
+    problem: str
+
+
+def unreadable(what: str, encoding: str, why: str) -> str:
+    """Why `what` (the journey's input, a signal's payload) cannot be read."""
+    return (
+        f"{what} cannot be read as JSON ({encoding[:40]}): {why[:300]}; send one JSON "
+        "object, nested at most 200 levels, in UTF-8 (docs/billing-integration.md)"
+    )
 
 
 def refusal(what: str, workflow_id: str, run_id: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import (
     Client,
@@ -21,6 +22,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.consent.book import ConsentBook
@@ -144,6 +146,125 @@ async def test_a_foreign_start_that_is_refused_can_be_found_by_account(
     assert "the journey's input is invalid" in str(failed.value.cause)
     description = await handle.describe()
     assert description.typed_search_attributes.get(sa.ACCOUNT_ID) == account_id
+
+
+def nested(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+async def test_a_foreign_start_nested_too_deep_fails_at_once_instead_of_wedging(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    """Attack review of issue 27: attributes nested 250 levels (JSON any SDK writes) were
+    past pydantic's parser (200 levels), so the worker could not decode the input and
+    failed the journey's first workflow task forever. Now the journey fails, saying why."""
+    account_id = f"N-{uuid.uuid4().hex[:6]}"
+    data = start_input(account_id=account_id, attributes={"deep": nested(250)})
+    handle = await raw_start(env.client, queue, data, account_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert getattr(cause, "type", None) == "InvalidJourneyInput"
+    assert "cannot be read as JSON" in str(cause)
+    assert "recursion limit" in str(cause)
+    await no_failed_task(handle)
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(sa.ACCOUNT_ID) == account_id
+
+
+def json_payload(data: bytes, encoding: bytes = b"json/plain") -> RawValue:
+    return RawValue(Payload(metadata={"encoding": encoding}, data=data))
+
+
+UNREADABLE_STARTS = {
+    # bytes that are not UTF-8 (a Latin-1 name written by a billing system's old export)
+    "latin-1": (json_payload(b'{"account": {"customer": {"first_name": "Ren\xe9"}}}'), "UTF-8"),
+    "truncated": (json_payload(b'{"account": {"account_id": "A'), "EOF"),
+    "unknown encoding": (json_payload(b"\x08\x01", b"binary/protobuf"), "binary/protobuf"),
+    "protobuf without its type": (json_payload(b"{}", b"json/protobuf"), "json/protobuf"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_STARTS))
+async def test_a_foreign_start_that_cannot_be_decoded_fails_at_once_saying_why(
+    env: WorkflowEnvironment, queue: str, case: str
+) -> None:
+    """Attack review of issue 27: every start the worker could not decode (not UTF-8, cut
+    short, an encoding it does not know) failed the first workflow task forever."""
+    payload, why = UNREADABLE_STARTS[case]
+    account_id = f"D-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, queue, payload, account_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert getattr(cause, "type", None) == "InvalidJourneyInput"
+    assert "cannot be read as JSON" in str(cause)
+    assert why in str(cause)
+    await no_failed_task(handle)
+
+
+WRONG_STARTS: dict[str, tuple[Any, str]] = {
+    "a string": ("delinquent", "valid dictionary"),
+    "a list": ([start_input()], "valid dictionary"),
+    "null": (None, "valid dictionary"),
+    "a huge name": (
+        start_input(customer={**account()["customer"], "first_name": "x" * 1_000_000}),
+        "at most 100 characters",
+    ),
+    "a huge array": (start_input(attributes={"items": list(range(150_000))}), "at most 16384"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_STARTS))
+async def test_a_foreign_start_of_the_wrong_shape_or_size_fails_at_once(
+    env: WorkflowEnvironment, queue: str, case: str
+) -> None:
+    data, why = WRONG_STARTS[case]
+    account_id = f"W-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, queue, data, account_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert getattr(failed.value.cause, "type", None) == "InvalidJourneyInput"
+    assert why in str(failed.value.cause)
+    assert len(str(failed.value.cause)) < 2000  # the huge value is not echoed
+    await no_failed_task(handle)
+
+
+async def test_a_foreign_start_without_input_fails_at_once_saying_what_to_send(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    """`temporal workflow start --type DelinquencyJourney` without --input: the workflow
+    was instantiated without its argument (a TypeError), failing every task."""
+    account_id = f"E-{uuid.uuid4().hex[:6]}"
+    handle = await env.client.start_workflow(
+        WORKFLOW_TYPE, id=workflow_id(account_id), task_queue=queue
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "started without input" in str(failed.value.cause)
+    await no_failed_task(handle)
+
+
+async def test_a_signal_that_cannot_be_decoded_is_refused_where_status_shows_it(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    """Such a signal was dropped by the SDK with only a line in the worker's log: billing
+    thought the payment was reported. Now `status.refused` says why."""
+    account_id = f"G-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, queue, start_input(account_id=account_id), account_id)
+    await handle.signal("account_updated", {"attributes": nested(250)})
+    await handle.signal(
+        "payment_received", json_payload(b'{"amount": "5.00", "payment_id": "\xff"}')
+    )
+    status = await handle.query("status")
+    refused = {r["event"]: r["error"] for r in status["refused"]}
+    assert "recursion limit" in refused["account_updated"]
+    assert "UTF-8" in refused["payment_received"]
+    assert status["outcome"] is None or status["outcome"] == "running"
+    await no_failed_task(handle)
 
 
 async def test_a_misspelt_signal_is_refused_where_status_shows_it(
