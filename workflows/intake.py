@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -41,6 +41,10 @@ from workflows.steps import JourneySteps
 INTAKE_PATCH = "intake"
 STOPS = ("opt_out", "cease_communication")  # taken even from a refused plain-text signal
 _ACCOUNT_IN_ID = re.compile(r"^delinquency-([A-Za-z0-9._-]{1,64})$")
+if TYPE_CHECKING:
+    Foreign = Any  # to callers: whatever they send (a JourneyInput, a dict)
+else:
+    Foreign = RawValue  # to the SDK: hand the payload over undecoded (`read` decodes it)
 NOTHING = Payload(metadata={"encoding": b"binary/null"})
 NO_INPUT = RawValue(NOTHING)  # what a start or signal sent without an argument reads as
 NO_START = Unreadable(

@@ -22,7 +22,7 @@ from rapport.contract.journey import JourneyResult, JourneyStatus
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
-from workflows.intake import NO_INPUT, JourneyIntake, unknown
+from workflows.intake import NO_INPUT, Foreign, JourneyIntake, unknown
 
 # Only refused input fails a journey (an ApplicationError the workflow raises itself:
 # an invalid start, a journey that does not exist). Anything else raised in workflow code,
@@ -43,7 +43,7 @@ def handles_signals(cls: type[W]) -> type[W]:
 def _signal_handler(name: str) -> Callable[..., Awaitable[None]]:
     # `self` unannotated: the SDK reads an annotated first parameter as the signal's
     # argument, and with two hints for one payload it drops them all (no RawValue).
-    async def handle(self, payload: RawValue = NO_INPUT) -> None:  # type: ignore[no-untyped-def]
+    async def handle(self, payload: Foreign = NO_INPUT) -> None:  # type: ignore[no-untyped-def]
         await self._take(name, payload)
 
     handle.__name__ = handle.__qualname__ = name
@@ -55,16 +55,16 @@ def _signal_handler(name: str) -> Callable[..., Awaitable[None]]:
 @handles_signals
 class DelinquencyJourney(JourneyIntake):
     @workflow.init
-    def __init__(self, request: RawValue = NO_INPUT) -> None:
+    def __init__(self, request: Foreign = NO_INPUT) -> None:
         super().__init__(self._begin_run(request))
 
     @workflow.run
-    async def run(self, request: RawValue = NO_INPUT) -> JourneyResult:
+    async def run(self, request: Foreign = NO_INPUT) -> JourneyResult:
         self._introduce()
         return await self._journey()
 
     @workflow.signal(name="callback_requested")
-    async def callback_requested(self, payload: RawValue = NO_INPUT) -> None:
+    async def callback_requested(self, payload: Foreign = NO_INPUT) -> None:
         """Pause outreach (the state's effect) and ask a person to call."""
         await self._take("callback_requested", payload)
         await self._callback_handoffs()

@@ -114,7 +114,7 @@ def start_input(**changes: Any) -> dict[str, Any]:
     return {"account": {**account(), **changes}, "journey": "thanks"}
 
 
-async def raw_start(client: Client, queue: str, data: dict[str, Any], account_id: str) -> Any:
+async def raw_start(client: Client, queue: str, data: Any, account_id: str) -> Any:
     """As the TypeScript client starts one: plain JSON, no search attributes, no memo."""
     return await client.start_workflow(
         WORKFLOW_TYPE, data, id=workflow_id(account_id), task_queue=queue
