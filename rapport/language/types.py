@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import time
@@ -97,7 +98,8 @@ Expression = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 def _no_float(value: Any) -> Any:
     if isinstance(value, float):
-        raise ValueError(f'write money as a decimal string such as "{value:.2f}", never a float')
+        example = f"{value:.2f}" if math.isfinite(value) else "25.00"  # never "nan" or "inf"
+        raise ValueError(f'write money as a decimal string such as "{example}", never a float')
     if isinstance(value, bool):
         raise ValueError('money must be a decimal string such as "25.00"')
     if isinstance(value, str) and len(value) > 40:
