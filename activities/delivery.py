@@ -270,8 +270,11 @@ class DeliveryActivities:
         token = self.signer.token(RESPOND, request.key)
         if self.links is not None:
             now = datetime.now(UTC)
-            check = identity_check(request.channel, request.to)
-            locale = request.fields.get("customer", {}).get("locale")
+            customer = request.fields.get("customer", {})
+            check = identity_check(
+                request.channel, request.to, customer.get("phone"), customer.get("email")
+            )
+            locale = customer.get("locale")
             link = Link(
                 account_id=request.account_id,
                 journey_id=request.journey.id,

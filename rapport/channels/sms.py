@@ -15,6 +15,10 @@ SMS = ChannelSpec(
 # The answer to a HELP reply, after the creditor's own contact line (`RAPPORT_SMS_HELP_CONTACT`).
 HELP_ANSWER = "Reply STOP to stop texts."
 DEFAULT_HELP_CONTACT = "Questions about your account? Call us on the number on your bill."
+# What the HELP answer starts with when RAPPORT_SMS_HELP_CONTACT is left as it is: the
+# creditor's name and phone (RAPPORT_CREDITOR_NAME, RAPPORT_CREDITOR_PHONE), in the
+# customer's language.
+CREDITOR_HELP_CONTACT = "{creditor}: questions about your account? Call us on {phone}."
 
 # --- how many billed segments a text is (3GPP TS 23.038, the GSM 7-bit alphabet) ----------
 

@@ -125,7 +125,8 @@ class Settings(_Routes):
     payment_page_url: str | None = None  # default: Stripe Checkout's, or the dev stand-in's
     payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_API_KEY)
     payment_webhook_secret: SecretStr = SecretStr(DEV_PAYMENT_WEBHOOK_SECRET)
-    # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."
+    # what an SMS reply of HELP is answered with, before "Reply STOP to stop texts."; left
+    # as it is: the creditor's name and phone (rapport.web.inbound)
     sms_help_contact: str = "Questions about your account? Call us on the number on your bill."
 
     # Worker Versioning: each worker is a version of this deployment (docs/operating.md)

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,18 +61,39 @@ def portal_links(base_url: str, token: str, channel: str) -> dict[str, str]:
     return {name: f"{landing}/{BY_LINK[name].slug}".rstrip("/") for name in LINK_NAMES}
 
 
-def identity_check(channel: str, address: str | None) -> tuple[str, str] | None:
+def identity_check(
+    channel: str, address: str | None, phone: str | None = None, email: str | None = None
+) -> tuple[str, str] | None:
     """(kind, expected answer) of the light check before the portal shows more than the
-    creditor's name: the last four digits of the number a text went to, or the
-    email address an email went to."""
-    if not address:
-        return None
-    kind = "email" if channel == "email" else "phone_last4"
-    answer = normalise_answer(kind, address)
-    return (kind, answer) if kind == "email" or len(answer) == 4 else None
+    creditor's name: the last four digits of the number a text (or call) went to, or the
+    email address an email went to. A link in a letter, a push notification or a
+    webhook asks for the customer's phone (`phone`), else their email (`email`): such a
+    message's own address is no secret (a postal address, an account id). None when
+    there is nothing to ask: the portal then shows nothing about the account."""
+    asked = {"sms": [("phone_last4", address)], "voice": [("phone_last4", address)]}
+    asked["email"] = [("email", address)]
+    for kind, known in asked.get(channel, [("phone_last4", phone), ("email", email)]):
+        answer = normalise_answer(kind, known or "")
+        if well_formed(kind, answer):
+            return kind, answer
+    return None
 
 
 def normalise_answer(kind: str, answer: str) -> str:
+    """The answer as it is compared, whatever a phone's keyboard typed: digits of any
+    script (fullwidth digits from an East Asian keyboard, Arabic-Indic ones) are the
+    digits they are, and an email loses the invisible characters a paste brings (a
+    zero-width space, a direction mark) and its compatibility forms (a fullwidth at)."""
+    text = unicodedata.normalize("NFKC", answer)
     if kind == "email":
-        return answer.strip().casefold()
-    return re.sub(r"\D", "", answer)[-4:]
+        return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
+    digits = (unicodedata.decimal(c, None) for c in text)
+    return "".join(str(d) for d in digits if d is not None)[-4:]
+
+
+def well_formed(kind: str, answer: str) -> bool:
+    """Whether a normalised answer could be right at all (four digits; an address with
+    an @): one that cannot is asked again without taking one of the link's tries."""
+    if kind == "email":
+        return "@" in answer.strip("@")
+    return len(answer) == 4

@@ -6,7 +6,8 @@ health check. One process type: run as many as needed behind any load balancer (
 lives in the store and in Temporal, rate limits, identity-check tries and idempotency keys
 too; only the dev provider's sessions are per process).
 
-Every request passes `rapport.web.shield` first: a Host not ours is refused (400), a
+Every request passes `rapport.web.shield` first: a Host not ours is refused (400, a
+problem document or the portal's page), a
 body over its path's limit is refused unread (413), and every response carries the
 security headers."""
 
@@ -23,7 +24,6 @@ from urllib.parse import urlsplit
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -51,7 +51,7 @@ from rapport.web.inbound import InboundSms
 from rapport.web.journeys import JourneyLink
 from rapport.web.payments import DevProvider, PaymentWebhook
 from rapport.web.portal import Portal
-from rapport.web.shield import BodyLimit, Refusals, SecurityHeaders, handlers
+from rapport.web.shield import BodyLimit, OurHosts, Refusals, SecurityHeaders, handlers
 from rapport.web.unsubscribe import Unsubscribe
 
 log = logging.getLogger(__name__)
@@ -143,9 +143,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
             headers=headers(pages),
             https=settings.portal_url.startswith("https:"),
         ),
-        Middleware(
-            TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False
-        ),
+        Middleware(OurHosts, allowed_hosts=allowed_hosts(settings), refuse=refusals.answer),
         Middleware(
             BodyLimit,
             limits=(("/v1/", settings.api_body_bytes), *BODY_LIMITS),
@@ -178,6 +176,7 @@ def inbound_routes(settings: Settings, store: Store, journeys: JourneyLink) -> l
         public,
         ConsentBook(store),
         settings.sms_help_contact,
+        settings.creditor(),
     ).routes()
 
 

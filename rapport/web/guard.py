@@ -6,6 +6,7 @@ constant time on bytes (`rapport.security.compare`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass
 
@@ -38,9 +39,25 @@ def headers(form_targets: str = "") -> dict[str, str]:
     }
 
 
+def client_network(host: str) -> str:
+    """What one client's limit is counted against: an IPv4 address, or an IPv6 address's
+    /64 (one home or phone is given a whole /64, 2^64 addresses to rotate through: per
+    address, the limit would bind no one). An IPv4 address written as IPv6 is itself."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 @dataclass(frozen=True)
 class RateLimits:
-    """At most `per_address` requests a minute from one client address, and `per_token`
+    """At most `per_address` requests a minute from one client address (an IPv6 client's
+    /64), and `per_token`
     for one link, counted in the store so every web process shares them. A link's key
     exists only once its token has named a live link: made-up tokens (however many)
     count against their sender's address alone. Keys are macs: the store keeps no
@@ -55,7 +72,7 @@ class RateLimits:
         """Count a request against its client's address and, when its token named a live
         link, that link; whether both are within their limits. One transaction in the
         store (blocking: call it in a thread)."""
-        client = request.client.host if request.client else "-"
+        client = client_network(request.client.host if request.client else "-")
         keys = [(self.signer.mac("rate", "address", client), self.per_address)]
         if live_token is not None:
             keys.append((self.signer.mac("rate", "link", token_hash(live_token)), self.per_token))

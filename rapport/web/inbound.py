@@ -32,7 +32,7 @@ from starlette.routing import Route
 from temporalio.service import RPCError, RPCStatusCode
 
 from rapport.channels.addresses import BadAddress
-from rapport.channels.sms import DEFAULT_HELP_CONTACT, HELP_ANSWER
+from rapport.channels.sms import CREDITOR_HELP_CONTACT, DEFAULT_HELP_CONTACT, HELP_ANSWER
 from rapport.channels.speech import say
 from rapport.compliance.keywords import Word, said
 from rapport.consent.book import Action, ConsentBook
@@ -40,6 +40,7 @@ from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, OptOut
 from rapport.contract.replies import reply_meaning
 from rapport.providers.twilio import UNSUBSCRIBED, signature_matches
+from rapport.runtime.creditor import Creditor
 from rapport.store.database import StoreUnavailable
 from rapport.store.languages import latest_locale
 from rapport.store.recipients import RecipientIndex
@@ -59,10 +60,11 @@ class InboundSms:
         public_url: str,
         consent: ConsentBook,
         help_contact: str = "",
+        creditor: Creditor | None = None,
     ) -> None:
         self.journeys, self.recipients = journeys, recipients
         self.auth_token, self.public_url = auth_token, public_url.rstrip("/")
-        self.consent, self.help_contact = consent, help_contact
+        self.consent, self.help_contact, self.creditor = consent, help_contact, creditor
         self.retry_after = RETRY_AFTER
         self._retrying: set[asyncio.Task[None]] = set()
 
@@ -105,7 +107,14 @@ class InboundSms:
             except (StoreUnavailable, SQLAlchemyError):
                 locale = None  # English rather than no answer
         contact = self.help_contact
-        if contact == DEFAULT_HELP_CONTACT:
+        if contact == DEFAULT_HELP_CONTACT and self.creditor is not None:
+            # the creditor's own name and number, not "the number on your bill"
+            region = (locale or "").replace("_", "-").partition("-")[2] or None
+            phone = self.creditor.phone_for(region)
+            contact = say(CREDITOR_HELP_CONTACT, locale).format(
+                creditor=self.creditor.name, phone=phone
+            )
+        elif contact == DEFAULT_HELP_CONTACT:
             contact = say(contact, locale)
         return f"{contact} {say(HELP_ANSWER, locale)}".strip()
 

@@ -12,7 +12,8 @@
 - `StaticFiles`: Starlette's, with paths it cannot look up (a NUL byte, a name too
   long for the file system) answered 404 instead of raising.
 
-(`TrustedHostMiddleware` refuses a Host header not our own, before all of these.)
+- `OurHosts`: a Host header not our own is refused (400) before all of these, in the
+  form of every other refusal (a problem document or the portal's page).
 """
 
 from __future__ import annotations
@@ -75,6 +76,39 @@ class Refusals:
         """Our own bug: still a problem document or a page (the traceback goes to the
         log, as it must: a bug to fix)."""
         return self.answer(request, 500, "something went wrong on our side")
+
+
+class OurHosts:
+    """Starlette's `TrustedHostMiddleware` check (names, `*.example.com` patterns; the
+    name's case does not matter), with its refusal answered as every other refusal is
+    rather than a bare "Invalid host header"."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_hosts: Sequence[str],
+        refuse: Callable[[Request, int, str, Mapping[str, str]], Response],
+    ) -> None:
+        self.app, self.refuse = app, refuse
+        self.allowed = [pattern.lower() for pattern in allowed_hosts]
+
+    def ours(self, host: str) -> bool:
+        return any(
+            host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+            for pattern in self.allowed
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or "*" in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        host = Headers(scope=scope).get("host", "").split(":")[0].lower()
+        if self.ours(host):
+            await self.app(scope, receive, send)
+            return
+        detail = "this server does not answer for that name (the Host header)"
+        response = self.refuse(Request(scope), 400, detail, {})
+        await response(scope, receive, send)
 
 
 class SecurityHeaders:

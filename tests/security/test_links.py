@@ -29,3 +29,24 @@ def test_the_identity_check_is_the_last_four_digits_or_the_email() -> None:
     assert normalise_answer("phone_last4", " 45-67 ") == "4567"
     signer = LinkSigner("s3cret")
     assert "4567" not in signer.check_hash("phone_last4", "4567")
+
+
+def test_a_letter_or_a_push_asks_for_the_customers_phone_or_email_not_its_address() -> None:
+    """A link in a letter asked for the last four digits of the postal address (its
+    digits: the ZIP code's) under "the phone number we texted"; a push notification's,
+    those of the account id, or nothing when it had fewer than four."""
+    postal = "12 Main St, Springfield IL 62704"
+    assert identity_check("letter", postal, "+12125550100") == ("phone_last4", "0100")
+    assert identity_check("push", "A-1", None, "Riley@Example.com") == (
+        "email",
+        "riley@example.com",
+    )
+    assert identity_check("push", "A-12345") is None  # nothing to ask: the portal shows nothing
+    assert identity_check("voice", "+15551234567") == ("phone_last4", "4567")
+
+
+def test_answers_typed_on_any_keyboard_read_as_meant() -> None:
+    assert normalise_answer("phone_last4", "\uff10\uff11\uff10\uff10") == "0100"  # fullwidth
+    assert normalise_answer("phone_last4", "\u0660\u0661\u0660\u0660") == "0100"  # Arabic-Indic
+    pasted = "\u200briley\uff20Example.com\u200f "  # zero-width space, fullwidth at, RLM
+    assert normalise_answer("email", pasted) == "riley@example.com"

@@ -152,7 +152,7 @@ async def portal_rig(folder: Path, **overrides: Any) -> AsyncIterator[Rig]:
         channels={"*": texts},
         signer=settings.signer(),
         consent=ConsentBook(store),
-        links=LinkBook(store),
+        links=LinkBook(store, settings.address_sealer()),  # as worker.py's
         portal_url=settings.portal_url,
         archive=StoreArchive(store),
     )

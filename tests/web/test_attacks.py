@@ -760,3 +760,211 @@ async def test_every_route_fuzzed_answers_no_5xx_and_logs_no_traceback(
     paths = {path for path, _ in routes}
     assert {"/health", "/codec/decode", "/webhooks/payments", "/sms/inbound", "/u/{token}"} <= paths
     assert {"POST 200", "POST 400", "POST 403", "GET 200", "GET 404", "PUT 405"} <= seen
+
+
+# --- the attack review (after issue 22): what a fresh attacker, and a phone, still found --
+
+
+async def _tries(rig: Rig, token: str) -> int:
+    with rig.store.begin() as connection:
+        return int(
+            connection.execute(
+                select(links.c.failed_checks).where(links.c.token_hash == token_hash(token))
+            ).scalar_one()
+        )
+
+
+async def test_digits_from_any_keyboard_pass_and_half_an_answer_takes_no_try(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """A phone's keyboard can type fullwidth or Arabic-Indic digits:
+    they were compared as typed, so the right answer failed and burnt one of five
+    tries. An answer that cannot be right (two digits, a slip) burnt one too."""
+    answers = {}
+    fullwidth, arabic_indic = "\uff10\uff11\uff10\uff10", "\u0660\u0661\u0660\u0660"
+    for typed in (fullwidth, arabic_indic, "+1 (212) \u200e555\u20110100"):
+        _, link = await rig.customer()
+        form = {"csrf": csrf(await http.get(link)), "answer": typed}
+        answers[typed] = await http.post(f"{link}/check", data=form)
+    _, link = await rig.customer()
+    form = {"csrf": csrf(await http.get(link))}
+    halves = [await http.post(f"{link}/check", data={**form, "answer": a}) for a in ("01", "", "x")]
+    assert {typed: a.status_code for typed, a in answers.items()} == dict.fromkeys(answers, 303)
+    assert [h.status_code for h in halves] == [422] * 3
+    assert "Please type the last 4 digits" in halves[0].text
+    assert "try 4 more" not in halves[0].text
+    assert await _tries(rig, link.rsplit("/", 1)[1]) == 0
+
+
+async def test_a_refusal_page_never_links_to_another_site(rig: Rig) -> None:
+    """The page of a refused request (413, 400) linked its own path for the other
+    language: POST //evil.example/x gave `<a href="//evil.example/x?lang=es">`, a link
+    off our site on our page (and /%5C... is the same to a browser)."""
+    port = int(rig.web.rsplit(":", 1)[1])
+    pages = []
+    for path in ("//evil.example/x", "/%5Cevil.example/x", "/%09/evil.example", "/r//evil.ex"):
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {20 * 1024}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        pages.append(await asyncio.to_thread(_answer_of, port, head))
+    for status, page in pages:
+        assert status == 413
+        assert "<h1>" in page
+        assert "evil" not in page, page
+
+
+def _answer_of(port: int, head: bytes) -> tuple[int, str]:
+    """Send `head` alone (a body announced, never sent): (status, the whole answer)."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(head)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1]), answer.decode("utf-8", "replace")
+
+
+async def test_an_ipv6_client_rotating_through_its_64_is_one_client(rig: Rig) -> None:
+    """The per-address limit was per address: one IPv6 line has 2^64 of them, so a
+    client that changes address each request was never limited. (The proxy's
+    X-Forwarded-For carries the address, as it does behind RAPPORT_FORWARDED_ALLOW_IPS.)"""
+    settings = replace_settings(rig, portal_requests_per_address=30)
+    port = int(settings.portal_url.rsplit(":", 1)[1])
+    web = await serve_web(settings, port=port, client=rig.client)
+    try:
+        async with httpx.AsyncClient(base_url=web.address) as client:
+            rotating = [
+                await client.get(
+                    f"/r/madeup{n:010d}", headers={"X-Forwarded-For": f"2001:db8:77:1::{n:x}"}
+                )
+                for n in range(1, 61)
+            ]
+            neighbour = await client.get(
+                "/r/madeup0000000000", headers={"X-Forwarded-For": "2001:db8:77:2::1"}
+            )
+            mapped = [
+                await client.get("/r/madeup0000000000", headers={"X-Forwarded-For": address})
+                for address in ("::ffff:198.51.100.7",) * 31
+            ]
+    finally:
+        await web.stop()
+    statuses = [r.status_code for r in rotating]
+    assert 404 in statuses, statuses
+    assert 429 in statuses, statuses  # 30 a minute (60 at a minute's end)
+    assert neighbour.status_code == 404  # another line is another client
+    assert mapped[-1].status_code == 429  # ::ffff:198.51.100.7 is 198.51.100.7
+
+
+async def test_a_link_with_nothing_to_ask_shows_nothing_about_the_account(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """A link without an identity check (kept before checks existed, or sent where no
+    phone or email could be asked) counted as checked: anyone holding it saw the debt
+    and could act on it."""
+    account_id, _ = await rig.customer()
+    await rig.status_when(account_id, lambda s: s.balance is not None)
+    token = "N" + account_id.replace("-", "")[:15].ljust(15, "n")
+    LinkBook(rig.store).keep(
+        token,
+        Link(
+            account_id=account_id,
+            journey_id="portal",
+            purpose="respond",
+            channel="sms",
+            address=None,
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        ),
+        datetime.now(UTC),
+    )
+    url = f"{rig.web}/r/{token}"
+    landing = await http.get(url)
+    pay = await http.get(f"{url}/pay-part")
+    hardship = await http.post(
+        f"{url}/hardship", data={"csrf": csrf(await http.get(f"{url}/opt-out"))}
+    )
+    for page in (landing, pay, hardship):
+        assert page.status_code == 200
+        assert "300.00" not in page.text
+        assert "Account ending" not in page.text
+        assert "Please call us" in page.text
+        assert "800-555-0100" in page.text  # whom to call
+        assert 'name="answer"' not in page.text  # nothing to ask
+    history = await rig.client.get_workflow_handle(workflow_id(account_id)).fetch_history()
+    signals = {e.workflow_execution_signaled_event_attributes.signal_name for e in history.events}
+    assert "hardship_reported" not in signals
+
+
+async def test_a_foreign_host_gets_a_page_or_a_problem_document_not_a_bare_400(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    _, link = await rig.customer()
+    evil = {"Host": "rebind.evil.example"}
+    codec = await http.post(f"{rig.web}/codec/decode", json={"payloads": []}, headers=evil)
+    page = await http.get(f"{link}?lang=es", headers=evil)
+    shouted = await http.get(link, headers={"Host": "LOCALHOST"})  # names have no case
+    assert (codec.status_code, page.status_code) == (400, 400)
+    assert codec.headers["content-type"] == "application/problem+json"
+    assert "Host" in codec.json()["detail"]
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>" in page.text
+    assert "Invalid host header" not in page.text
+    assert "300.00" not in page.text
+    assert shouted.status_code == 200
+
+
+async def test_help_names_the_creditor_and_its_number_not_the_bill(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """HELP answered "Call us on the number on your bill": a text from an unknown
+    sender with no number, when the creditor's number is set (RAPPORT_CREDITOR_PHONE)."""
+    account_id, _ = await rig.customer()
+    phone = rig.account(account_id).customer.phone
+    answers = {}
+    for word in ("HELP", "AYUDA"):
+        fields = {"From": str(phone), "Body": word, "MessageSid": f"SM{word}{account_id}"}
+        signed = twilio_signature(TWILIO, f"{rig.settings.portal_url}/sms/inbound", fields)
+        answers[word] = await http.post(
+            f"{rig.web}/sms/inbound", data=fields, headers={"X-Twilio-Signature": signed}
+        )
+    assert answers["HELP"].status_code == 200
+    assert "Rapport Demo Energy: questions about your account? Call us on +1 800-555-0100" in (
+        answers["HELP"].text
+    )
+    assert "Llámenos al +1 800-555-0100" in answers["AYUDA"].text
+    assert "your bill" not in answers["HELP"].text
+
+
+async def test_the_store_keeps_no_address_of_a_link_in_clear(rig: Rig) -> None:
+    """Issue 22: the links table kept the whole phone number, defeating its own keyed
+    check. The raw row holds neither the number nor its last four digits."""
+    account_id, _ = await rig.customer()
+    phone = str(rig.account(account_id).customer.phone)
+    with rig.store.begin() as connection:
+        rows = connection.execute(select(links).where(links.c.account_id == account_id)).all()
+    assert rows
+    for row in rows:
+        text = " ".join(str(value) for value in row)
+        assert phone not in text
+        assert phone[1:] not in text
+        assert row.address_sealed is not None  # kept, sealed: an opt-out from the page uses it
+
+
+async def test_a_host_we_answer_for_never_changes_where_links_lead(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """Host: localhost (one of ours) while paying: the provider's page and the way back
+    are still the public URL's, never the Host a request named."""
+    _, link = await rig.customer()
+    port = link.split("/")[2].rsplit(":", 1)[1]
+    host = {"Host": f"localhost:{port}"}
+    async with httpx.AsyncClient(headers=host) as browser:  # keeps the session's cookie
+        passed = await browser.post(
+            f"{link}/check", data={"csrf": csrf(await browser.get(link)), "answer": "0100"}
+        )
+        paying = await browser.post(f"{link}/pay", data={"csrf": csrf(await browser.get(link))})
+    assert passed.status_code == 303
+    assert paying.status_code == 303
+    assert paying.headers["location"].startswith(f"{rig.settings.portal_url}/dev-provider/")
+    page = await http.get(paying.headers["location"])
+    assert "localhost" not in page.text
+    assert f"{rig.settings.portal_url}/p/" in page.text

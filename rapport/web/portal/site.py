@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from rapport.payments.checkout import CheckoutUnavailable
 from rapport.runtime.creditor import Creditor
 from rapport.runtime.settings import origin as _origin
 from rapport.security.compare import same
-from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer
+from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer, well_formed
 from rapport.store.database import StoreUnavailable
 from rapport.store.links import Link, LinkBook, token_hash
 from rapport.web.checkout import RECEIPT_DAYS, HandOff
@@ -47,6 +48,7 @@ from rapport.web.shield import StaticFiles
 log = logging.getLogger("rapport.portal")
 HERE = Path(__file__).parent
 SESSION_SECONDS = 1800
+OUR_PATH = re.compile(r"(/[A-Za-z0-9_.-]+)+")
 
 
 class Portal:
@@ -108,7 +110,9 @@ class Portal:
                 request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
             )
         cookie = request.cookies.get(_cookie_name(token))
-        signed_in = link.check_kind is None or self.sessions.valid(
+        # a link with no check (kept before checks existed, or sent where no address
+        # could be asked for) never signs in: only what is open before the check
+        signed_in = link.check_kind is not None and self.sessions.valid(
             token_hash(token), cookie, time.time()
         )
         visit = Visit(
@@ -270,7 +274,10 @@ class Portal:
         status_code: int = 200,
         **context: Any,
     ) -> Response:
-        path = "" if status_code == 404 else request.url.path.removesuffix("/check")
+        path = request.url.path.removesuffix("/check")
+        # the language links' path, only when plainly one of ours: a refused request's
+        # path such as //evil.example or /%5Cevil.example would make them another site's
+        path = path if status_code != 404 and OUR_PATH.fullmatch(path) else ""
         return self.templates.TemplateResponse(
             request,
             template,
@@ -305,6 +312,9 @@ class Portal:
         link = visit.link
         if link.check_kind is None or visit.signed_in:
             return _see_other(f"{visit.base}/{following}".rstrip("/"))
+        answer = normalise_answer(link.check_kind, str(form.get("answer", "")))
+        if not well_formed(link.check_kind, answer):  # cannot be right: asked again, no try
+            return self.render(visit, "check.html", 422, next=following, malformed=True)
         try:  # the try is taken before the answer is compared: none left, none compared
             tried = await asyncio.to_thread(self.links.try_check, visit.token, MAX_CHECKS)
         except StoreUnavailable:
@@ -313,11 +323,8 @@ class Portal:
             log.info("portal check locked", extra={"account_id": link.account_id})
             count(PORTAL_ACTIONS, action="check_locked")
             return self.render(visit, "message.html", 403, kind="locked")
-        answer = normalise_answer(link.check_kind, str(form.get("answer", "")))
         expected = link.check_hash or ""
-        if not answer or not same(
-            self.sessions.signer.check_hash(link.check_kind, answer), expected
-        ):
+        if not same(self.sessions.signer.check_hash(link.check_kind, answer), expected):
             log.info("portal check failed", extra={"account_id": link.account_id})
             count(PORTAL_ACTIONS, action="check_failed")
             if tried >= MAX_CHECKS:
