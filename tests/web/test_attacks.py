@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
@@ -25,8 +25,12 @@ import pytest
 import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from playwright.async_api import Browser, expect
 from pydantic import SecretStr
 from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 
 from rapport.contract.names import workflow_id
@@ -37,9 +41,11 @@ from rapport.runtime.settings import Settings
 from rapport.security.codec import new_key_line
 from rapport.store.limits import rate_counts
 from rapport.store.links import Link, LinkBook, links, token_hash
-from rapport.web.app import create_app, serve_web
+from rapport.web.app import create_app, serve_asgi, serve_web
+from tests.web.browser import PHONE, browser, shot
 from tests.web.portal_rig import Rig, portal_rig
 
+__all__ = ["browser"]  # the fixture
 pytestmark = pytest.mark.timeout(180)
 TWILIO = "twilio-test-auth-token"
 BROWSER = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
@@ -968,3 +974,101 @@ async def test_a_host_we_answer_for_never_changes_where_links_lead(
     page = await http.get(paying.headers["location"])
     assert "localhost" not in page.text
     assert f"{rig.settings.portal_url}/p/" in page.text
+
+
+# --- in a real browser: another site's form and frame, a phone's own digits -------------
+
+
+@asynccontextmanager
+async def another_site(pages: dict[str, str]) -> AsyncIterator[str]:
+    """A site of the attacker's (`http://localhost:PORT`: another site than the portal's
+    127.0.0.1), serving `pages` by path."""
+
+    async def serve(request: Request) -> HTMLResponse:
+        return HTMLResponse(pages[request.path_params["name"]])
+
+    port = free_port()
+    app = Starlette(routes=[Route("/{name}", serve)])
+    server = await serve_asgi(app, "127.0.0.1", port)
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        await server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+async def test_another_sites_form_and_frame_reach_nothing_in_a_signed_in_browser(
+    rig: Rig, browser: Browser, http: httpx.AsyncClient
+) -> None:
+    """The customer passed the check in this browser; a page on another site then posts
+    a form to the portal (with the form token any visitor of the link gets) and frames
+    it. The post arrives without the session (SameSite=Lax) and changes nothing; the
+    frame stays empty (frame-ancestors 'none')."""
+    account_id, link = await rig.customer()
+    before_check = csrf(await http.get(link))  # what the attacker can know
+    pages = {
+        "post": (
+            f'<form method="post" action="{link}/hardship">'
+            f'<input name="csrf" value="{before_check}"></form>'
+            "<script>document.forms[0].submit()</script>"
+        ),
+        "frame": f'<iframe src="{link}" width="300" height="300"></iframe>',
+    }
+    context = await browser.new_context(**PHONE)
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        await page.goto(link)
+        await page.get_by_label("The last 4 digits of the phone number we texted").fill("0100")
+        await page.get_by_role("button", name="Continue").click()
+        await expect(page.get_by_role("heading", name="Thanks for stopping by")).to_be_visible()
+        async with another_site(pages) as evil:
+            await page.goto(f"{evil}/post")
+            await page.wait_for_url(f"{link}/hardship")
+            posted = await page.content()
+            await page.goto(f"{evil}/frame")
+            await page.wait_for_timeout(500)
+            framed = [await frame.content() for frame in page.frames[1:]]
+        await page.goto(link)  # the session is still there, untouched
+        await expect(page.get_by_role("heading", name="Thanks for stopping by")).to_be_visible()
+    finally:
+        await context.close()
+    assert "Confirm it" in posted  # no session came with the post
+    assert "Thank you for telling us" not in posted
+    assert framed
+    assert all("Confirm it" not in html and "300.00" not in html for html in framed)
+    history = await rig.client.get_workflow_handle(workflow_id(account_id)).fetch_history()
+    signals = {e.workflow_execution_signaled_event_attributes.signal_name for e in history.events}
+    assert "hardship_reported" not in signals
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+async def test_a_phone_that_types_fullwidth_digits_gets_in(rig: Rig, browser: Browser) -> None:
+    """The check's field refused anything but ASCII digits in the browser itself
+    (pattern="[0-9]{4}"), and a pasted whole number was cut to its first four
+    characters (maxlength="4"): a customer whose keyboard types fullwidth digits could
+    not get in at all."""
+    _, link = await rig.customer()
+    context = await browser.new_context(**PHONE)
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        await page.goto(link)
+        field = page.get_by_label("The last 4 digits of the phone number we texted")
+        await field.fill("01")
+        await page.get_by_role("button", name="Continue").click()
+        await expect(page.get_by_role("alert")).to_contain_text("Please type the last 4 digits")
+        await shot(page, "check-half-typed")
+        await field.fill("\uff10\uff11\uff10\uff10")
+        await page.get_by_role("button", name="Continue").click()
+        await expect(page.get_by_role("heading", name="Thanks for stopping by")).to_be_visible()
+        await page.goto(link)
+        await page.context.clear_cookies()
+        await page.goto(link)
+        await field.fill("+1 212 555 0100")  # pasted whole
+        await page.get_by_role("button", name="Continue").click()
+        await expect(page.get_by_role("heading", name="Thanks for stopping by")).to_be_visible()
+    finally:
+        await context.close()
