@@ -123,7 +123,7 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
         Route("/health", health),
         *intake.routes(),
         *codec.routes(),
-        *Unsubscribe(links, consent, limits).routes(),
+        *Unsubscribe(links, consent, limits, portal.plain_page).routes(),
         *portal.routes(),
         *webhook.routes(),
         *inbound_routes(settings, store, journeys),

@@ -6,7 +6,9 @@
   200 with no login. Only a POST does: RFC 8058 keeps GET and HEAD free of effects,
   because link scanners and previewers fetch every URL in a mail.
 - `GET /u/{token}` (someone opening the link) shows a page with one button that does
-  the same POST: no JavaScript, nothing about the account but the masked address.
+  the same POST: no JavaScript, nothing about the account but the masked address. It
+  is the portal's page (`unsubscribe.html`): the creditor's name in its header, so it
+  cannot pass for anyone's, and the other language a link away (`?lang=`).
 - An unknown, expired, revoked or forged token gets the same plain 404; requests are
   rate-limited per client address like the portal's.
 """
@@ -15,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from html import escape
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from rapport.consent.book import ConsentBook
@@ -29,15 +31,21 @@ from rapport.store.database import StoreUnavailable
 from rapport.store.languages import latest_locale
 from rapport.store.links import Link, LinkBook
 from rapport.web.guard import RateLimits
+from rapport.web.portal.site import chosen_language
 from rapport.web.portal.speech import LANGUAGES, Speech
 
 log = logging.getLogger(__name__)
 PURPOSE = "unsubscribe"
+Pages = Callable[..., Response]
+"""The portal's `plain_page` (request, template, speech, status, **context): the
+creditor's header, the language links, the portal's style."""
 
 
 class Unsubscribe:
-    def __init__(self, links: LinkBook, consent: ConsentBook, limits: RateLimits) -> None:
-        self.links, self.consent, self.limits = links, consent, limits
+    def __init__(
+        self, links: LinkBook, consent: ConsentBook, limits: RateLimits, pages: Pages
+    ) -> None:
+        self.links, self.consent, self.limits, self.pages = links, consent, limits, pages
 
     def routes(self) -> list[Route]:
         return [
@@ -45,12 +53,14 @@ class Unsubscribe:
             Route("/u/{token}", self.unsubscribe, methods=["POST"]),
         ]
 
-    async def page(self, request: Request) -> HTMLResponse:
+    async def page(self, request: Request) -> Response:
         found = await self._link(request)
-        if isinstance(found, HTMLResponse):
+        if isinstance(found, Response):
             return found
         link, speech = found
-        return _page(
+        chosen = chosen_language(request)
+        return self._page(
+            request,
             speech,
             200,
             speech.gettext("Stop emails?"),
@@ -58,12 +68,12 @@ class Unsubscribe:
                 "We will stop emailing %(address)s about this account.",
                 address=_masked(link.address),
             ),
-            form=str(request.url.path),
+            form=request.url.path + (f"?lang={speech.language}" if chosen else ""),
         )
 
-    async def unsubscribe(self, request: Request) -> HTMLResponse:
+    async def unsubscribe(self, request: Request) -> Response:
         found = await self._link(request)
-        if isinstance(found, HTMLResponse):
+        if isinstance(found, Response):
             return found
         link, speech = found
         _ = speech.gettext
@@ -77,9 +87,10 @@ class Unsubscribe:
                 address=link.address,
             )
         except StoreUnavailable:
-            return _unavailable(speech)
+            return self._unavailable(request, speech)
         log.info("email opt-out by one click", extra={"account_id": link.account_id})
-        return _page(
+        return self._page(
+            request,
             speech,
             200,
             _("Done: no more emails"),
@@ -89,30 +100,50 @@ class Unsubscribe:
             ),
         )
 
-    async def _link(self, request: Request) -> tuple[Link, Speech] | HTMLResponse:
+    async def _link(self, request: Request) -> tuple[Link, Speech] | Response:
         """The live link and the language to speak, or the page that says why not."""
-        token = request.path_params["token"]
+        token, chosen = request.path_params["token"], chosen_language(request)
         try:
             allowed, link = await asyncio.to_thread(self._admitted, request, token)
         except StoreUnavailable:
-            return _unavailable(Speech.of(await self._locale(None, request), None))
-        speech = Speech.of(await self._locale(link, request), None)
+            return self._unavailable(request, Speech.of(await self._locale(None, request), chosen))
+        speech = Speech.of(await self._locale(link, request), chosen)
         _ = speech.gettext
         if not allowed:
-            return _page(
+            return self._page(
+                request,
                 speech,
                 429,
                 _("Please wait a moment"),
                 _("Too many requests came at once. Please try again in a minute."),
             )
         if link is None:
-            return _page(
+            return self._page(
+                request,
                 speech,
                 404,
                 _("This link does not work"),
                 _("It may have expired. You can still reply to any of our emails to stop them."),
             )
         return link, speech
+
+    def _page(
+        self, request: Request, speech: Speech, status: int, title: str, text: str, form: str = ""
+    ) -> Response:
+        """`title` and `text` come translated and escaped (Markup from `Speech.gettext`)."""
+        return self.pages(
+            request, "unsubscribe.html", speech, status, title=title, text=text, form=form
+        )
+
+    def _unavailable(self, request: Request, speech: Speech) -> Response:
+        _ = speech.gettext
+        return self._page(
+            request,
+            speech,
+            503,
+            _("Please try again"),
+            _("We could not save your choice just now."),
+        )
 
     def _admitted(self, request: Request, token: str) -> tuple[bool, Link | None]:
         """(within the client address's rate limit, the live link), in one thread trip."""
@@ -145,33 +176,3 @@ def _browser_language(header: str) -> str | None:
         if tag in LANGUAGES:
             return tag
     return None
-
-
-def _unavailable(speech: Speech) -> HTMLResponse:
-    _ = speech.gettext
-    return _page(speech, 503, _("Please try again"), _("We could not save your choice just now."))
-
-
-def _page(
-    speech: Speech, status: int, title: str, text: str, form: str | None = None
-) -> HTMLResponse:
-    """`title` and `text` come translated and escaped (Markup from `Speech.gettext`)."""
-    stop = speech.gettext("Stop emails")
-    button = (
-        (
-            f'<form method="post" action="{escape(form)}">'
-            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            f'<button type="submit" class="primary">{stop}</button>'
-            "</form>"
-        )
-        if form
-        else ""
-    )
-    body = (
-        f'<!doctype html><html lang="{speech.language}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{title}</title><link rel="stylesheet" href="/static/portal.css">'
-        f"</head><body><main><h1>{title}</h1><p>{text}</p>{button}</main>"
-        f"</body></html>"
-    )
-    return HTMLResponse(body, status_code=status)

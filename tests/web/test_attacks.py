@@ -1072,3 +1072,40 @@ async def test_a_phone_that_types_fullwidth_digits_gets_in(rig: Rig, browser: Br
         await expect(page.get_by_role("heading", name="Thanks for stopping by")).to_be_visible()
     finally:
         await context.close()
+
+
+async def test_the_unsubscribe_page_says_whose_it_is_and_speaks_either_language(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """/u/ was a bare page with no creditor's name (a page anyone could have made), and
+    no way to the other language."""
+    account_id, _ = await rig.customer()
+    token = "W" + account_id.replace("-", "")[:15].ljust(15, "w")
+    LinkBook(rig.store, rig.settings.address_sealer()).keep(
+        token,
+        Link(
+            account_id=account_id,
+            journey_id="portal",
+            purpose="unsubscribe",
+            channel="email",
+            address="riley@example.com",
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        ),
+        datetime.now(UTC),
+    )
+    url = f"{rig.web}/u/{token}"
+    page = await http.get(url)
+    spanish = await http.get(f"{url}?lang=es")
+    form = re.search(r'<form method="post" action="([^"]+)"', spanish.text)
+    assert form, spanish.text
+    done = await http.post(f"{rig.web}{form.group(1)}", content=b"List-Unsubscribe=One-Click")
+    assert page.status_code == 200
+    assert '<p class="creditor">Rapport Demo Energy</p>' in page.text
+    assert "r***@example.com" in page.text
+    assert f'href="/u/{token}?lang=es"' in page.text
+    assert "300.00" not in page.text + spanish.text
+    assert '<html lang="es">' in spanish.text
+    assert "¿Dejar de recibir correos?" in spanish.text
+    assert done.status_code == 200
+    assert "Listo: no más correos" in done.text
+    assert rig.consent.refusal(account_id, "email", "riley@example.com") is not None

@@ -96,17 +96,19 @@ class Portal:
 
     async def _visit(self, request: Request) -> Visit | Response:
         token = request.path_params["token"]
-        chosen = _chosen(request)
+        chosen = chosen_language(request)
         try:
             allowed, link = await asyncio.to_thread(self._admitted, request, token)
         except StoreUnavailable:
-            return self._page(request, "message.html", Speech.of(None, chosen), 503)
+            return self.plain_page(request, "message.html", Speech.of(None, chosen), 503)
         if not allowed:
             log.info("portal rate limited")
             count(PORTAL_ACTIONS, action="rate_limited")
-            return self._page(request, "message.html", Speech.of(None, None), 429, kind="slow_down")
+            return self.plain_page(
+                request, "message.html", Speech.of(None, None), 429, kind="slow_down"
+            )
         if link is None:
-            return self._page(
+            return self.plain_page(
                 request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
             )
         cookie = request.cookies.get(_cookie_name(token))
@@ -251,7 +253,7 @@ class Portal:
             "csrf": self.sessions.csrf(visit.digest, visit.cookie),
             "checks_left": MAX_CHECKS - visit.link.failed_checks,
         }
-        response = self._page(
+        response = self.plain_page(
             visit.request, template, visit.speech, status_code, **context, **extra
         )
         chosen = visit.request.query_params.get("lang")
@@ -266,7 +268,7 @@ class Portal:
             )
         return response
 
-    def _page(
+    def plain_page(
         self,
         request: Request,
         template: str,
@@ -274,6 +276,8 @@ class Portal:
         status_code: int = 200,
         **context: Any,
     ) -> Response:
+        """A page with the creditor's header and nothing of any account: before a link
+        is read, for a refusal, and for the email unsubscribe pages (`/u/`)."""
         path = request.url.path.removesuffix("/check")
         # the language links' path, only when plainly one of ours: a refused request's
         # path such as //evil.example or /%5Cevil.example would make them another site's
@@ -295,8 +299,8 @@ class Portal:
         """The page for a request refused before any handler: no such page (404), a
         method it does not take (405), a body too large (413)."""
         kind = "not_found" if status_code in (404, 405) else "unavailable"
-        speech = Speech.of(None, _chosen(request))
-        return self._page(request, "message.html", speech, status_code, kind=kind)
+        speech = Speech.of(None, chosen_language(request))
+        return self.plain_page(request, "message.html", speech, status_code, kind=kind)
 
     # --- the identity check ------------------------------------------------------------
 
@@ -390,13 +394,13 @@ class Portal:
         (it passed the identity check to get there), with the account's reference and
         the creditor's contact details like every page after the check."""
         reference = request.path_params["reference"]
-        chosen = _chosen(request)
+        chosen = chosen_language(request)
         try:
             found = await self.hand_off.receipt(reference, dict(request.cookies))
         except StoreUnavailable:
-            return self._page(request, "message.html", Speech.of(None, chosen), 503)
+            return self.plain_page(request, "message.html", Speech.of(None, chosen), 503)
         if found is None:
-            return self._page(
+            return self.plain_page(
                 request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
             )
         checkout = found.checkout
@@ -409,7 +413,7 @@ class Portal:
         if request.url.path.endswith("/cancel") and found.state == "waiting":
             # left the provider's page: nothing charged, unless this checkout was paid
             # meanwhile (another tab on the same session): then the receipt below
-            return self._page(request, "receipt.html", speech, kind="cancelled", **context)
+            return self.plain_page(request, "receipt.html", speech, kind="cancelled", **context)
         paid_on = found.payment.received_at if found.payment else checkout.created_at
         zone = ZoneInfo(checkout.timezone or "UTC")
         paid = Paid(
@@ -418,10 +422,12 @@ class Portal:
             paid_on.astimezone(zone).date(),
             found.payment.payment_id if found.payment else None,
         )
-        return self._page(request, "receipt.html", speech, kind=found.state, paid=paid, **context)
+        return self.plain_page(
+            request, "receipt.html", speech, kind=found.state, paid=paid, **context
+        )
 
 
-def _chosen(request: Request) -> str | None:
+def chosen_language(request: Request) -> str | None:
     """The language the visitor picked (`?lang=`, then the cookie it set)."""
     return request.query_params.get("lang") or request.cookies.get("rapport_lang")
 
