@@ -143,6 +143,6 @@ def _edges(definition: JourneyDefinition, index: int) -> list[Edge]:
         for rule in step.branch
         if rule.goto in ids
     ]
-    if index + 1 in successors(definition, index):
+    if index + 1 in successors(definition, index, ids):
         edges.append(Edge(step.id, target(index + 1), "otherwise"))
     return edges

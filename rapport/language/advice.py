@@ -26,6 +26,7 @@ def advise(definition: JourneyDefinition) -> Iterator[Finding]:
 def reachable(definition: JourneyDefinition) -> set[int]:
     """The positions of the steps some path from the first step reaches."""
     count = len(definition.steps)
+    ids = definition.step_index()
     seen: set[int] = set()
     stack = [0] if count else []
     while stack:
@@ -33,7 +34,7 @@ def reachable(definition: JourneyDefinition) -> set[int]:
         if index in seen or index >= count:
             continue
         seen.add(index)
-        stack.extend(successors(definition, index))
+        stack.extend(successors(definition, index, ids))
     return seen
 
 

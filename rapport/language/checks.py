@@ -53,6 +53,17 @@ LATEST_CONTACT = time(21, 0)
 # (field path, message) for definition problems; template problems carry their own file.
 Finding = tuple[Path, str]
 
+# A journey has a few dozen steps at most; the checks of a longer one (paths through it,
+# a render of each message) would cost more than a designer waits for.
+MAX_STEPS = 500
+
+
+def too_many_steps(definition: JourneyDefinition) -> Finding | None:
+    count = len(definition.steps)
+    if count <= MAX_STEPS:
+        return None
+    return ("steps",), f"{count} steps: a journey has at most {MAX_STEPS}; split it in two"
+
 
 def check_definition(definition: JourneyDefinition) -> Iterator[Finding]:
     yield from _unique_ids(definition)
@@ -89,12 +100,15 @@ def _gotos(definition: JourneyDefinition) -> Iterator[Finding]:
                     yield (("steps", i, "branch", j, "goto"), f"no step has id {rule.goto!r}{hint}")
 
 
-def successors(definition: JourneyDefinition, index: int) -> list[int]:
-    """Where control can go after step `index` (len(steps) means the journey ends)."""
+def successors(
+    definition: JourneyDefinition, index: int, ids: dict[str, int] | None = None
+) -> list[int]:
+    """Where control can go after step `index` (len(steps) means the journey ends).
+    `ids`: `definition.step_index()`, when the caller asks for many steps."""
     step = definition.steps[index]
     if isinstance(step, EndStep):
         return []
-    ids = definition.step_index()
+    ids = definition.step_index() if ids is None else ids
     following = [index + 1]
     if isinstance(step, BranchStep):
         targets = [ids[r.goto] for r in step.branch if r.goto in ids]
@@ -111,17 +125,16 @@ def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
     its plan is sent (no qualifying plan, an opt-out or a cap skip it at once), so it does
     not count."""
     waits = {i for i, s in enumerate(definition.steps) if isinstance(s, WaitStep | WaitUntilStep)}
-    count = len(definition.steps)
     reported: set[frozenset[int]] = set()
+    ids = definition.step_index()
     for i, step in enumerate(definition.steps):
         if not isinstance(step, BranchStep) or i in waits:
             continue
-        ids = definition.step_index()
         for j, rule in enumerate(step.branch):
             target = ids.get(rule.goto)
             if target is None or target > i:
                 continue
-            loop = _path_without_wait(definition, target, i, waits, count)
+            loop = _path_without_wait(definition, target, i, waits, ids)
             if loop is not None and frozenset(loop) not in reported:
                 reported.add(frozenset(loop))
                 names = " -> ".join(definition.steps[k].id for k in [*loop, target])
@@ -134,9 +147,10 @@ def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
 
 
 def _path_without_wait(
-    definition: JourneyDefinition, start: int, goal: int, waits: set[int], count: int
+    definition: JourneyDefinition, start: int, goal: int, waits: set[int], ids: dict[str, int]
 ) -> list[int] | None:
     """A path start..goal that passes no waiting step, or None."""
+    count = len(definition.steps)
     stack: list[tuple[int, list[int]]] = [(start, [start])]
     seen: set[int] = set()
     while stack:
@@ -148,7 +162,7 @@ def _path_without_wait(
         if node in seen:
             continue
         seen.add(node)
-        for nxt in successors(definition, node):
+        for nxt in successors(definition, node, ids):
             if nxt < count:
                 stack.append((nxt, [*path, nxt]))
     return None

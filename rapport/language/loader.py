@@ -14,7 +14,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rapport.language.advice import advise
-from rapport.language.checks import check_definition, check_templates
+from rapport.language.checks import check_definition, check_templates, too_many_steps
 from rapport.language.models import JourneyDefinition
 from rapport.language.problems import DefinitionError, Path, Problem, Severity, format_path
 from rapport.language.salvage import salvage_definition
@@ -76,6 +76,9 @@ def _checked(
     bundle: TemplateBundle,
 ) -> list[Problem]:
     """Every check beyond the schema, and the warnings."""
+    too_many = too_many_steps(definition)
+    if too_many is not None:  # the other checks would take too long to be worth it
+        return [_at(document, *too_many)]
     problems = [_at(document, p, m) for p, m in check_definition(definition)]
     for finding in check_templates(definition, bundle):
         problems.append(

@@ -4,6 +4,12 @@ PyYAML's composer gives every node its position; we walk the node tree once
 to build plain Python data and a map from field path to line. Floats are
 read as `Decimal` from their source text, so `25.00` stays exactly 25.00.
 Duplicate keys, which YAML silently collapses, are reported.
+
+A designer's file is untrusted input, read with bounded cost: at most `MAX_CHARACTERS`,
+values nested at most `MAX_DEPTH` deep (checked on the event stream, before anything
+recursive reads it), and at most `MAX_VALUES` values once anchors and aliases are
+expanded (a "billion laughs" file is a few lines that expand to billions), never a value
+that contains itself.
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ import yaml
 from rapport.language.problems import DefinitionError, Path, Problem, format_path
 
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+MAX_CHARACTERS = 1_000_000  # a journey is a few thousand; a rule pack or a scenario less
+MAX_DEPTH = 40  # a journey nests 6 deep
+MAX_VALUES = 250_000  # values once aliases are expanded: a 1 MB file of plain values
+# libyaml when PyYAML has it (a 1 MB file in a second, not ten); its errors are told
+# in the pure-Python parser's words, which name the character or alias at fault.
+_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SEXAGESIMAL_TAGS = {"tag:yaml.org,2002:int", _FLOAT_TAG}
 
 
@@ -59,8 +71,20 @@ def load_yaml(
 
 
 def parse_yaml(text: str, name: str, lenient: bool = False) -> SourceDocument:
+    if len(text) > MAX_CHARACTERS:
+        raise DefinitionError(
+            [
+                Problem(
+                    name,
+                    1,
+                    "(file)",
+                    f"the file is {len(text):,} characters: at most {MAX_CHARACTERS:,} "
+                    "(a journey is a few thousand)",
+                )
+            ]
+        )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text, name)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -70,10 +94,64 @@ def parse_yaml(text: str, name: str, lenient: bool = False) -> SourceDocument:
     except yaml.YAMLError as exc:
         raise DefinitionError([Problem(name, 1, "(yaml)", str(exc))]) from None
     builder = _Builder(name)
-    data = builder.build(node, ()) if node is not None else None
+    try:
+        data = builder.build(node, ()) if node is not None else None
+    except _Unbounded as exc:
+        raise DefinitionError([Problem(name, exc.line, "(yaml)", exc.message)]) from None
     if builder.problems and not lenient:
         raise DefinitionError(builder.problems)
     return SourceDocument(name, data, builder.lines, builder.problems)
+
+
+def _compose(text: str, name: str) -> yaml.Node | None:
+    """The node tree, never deeper than MAX_DEPTH; a syntax error in the words of PyYAML's
+    own parser."""
+    for loader in dict.fromkeys((_FAST, yaml.SafeLoader)):
+        deep = _too_deep(text, loader)
+        if deep is not None:
+            raise DefinitionError(
+                [
+                    Problem(
+                        name,
+                        deep,
+                        "(yaml)",
+                        f"values nested more than {MAX_DEPTH} deep: a journey nests a few levels",
+                    )
+                ]
+            )
+        try:
+            return yaml.compose(text, Loader=loader)
+        except yaml.YAMLError:
+            if loader is yaml.SafeLoader:
+                raise
+    return None  # not reached: the last loader raises
+
+
+def _too_deep(text: str, loader: Any) -> int | None:
+    """The line where collections first nest deeper than MAX_DEPTH, or None. Read from
+    the event stream, which nothing recursive builds (PyYAML's composer recurses once per
+    level, and a few thousand levels overflow Python's stack)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return mark.line + 1 if mark is not None else 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # a syntax error: reported by the composer, in its words
+    return None
+
+
+class _Unbounded(Exception):
+    """A file whose values, with its aliases expanded, are too many, too deep or endless."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
 
 
 class _Builder:
@@ -82,17 +160,42 @@ class _Builder:
         self.lines = LineMap({(): 1})
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")
+        self._values = 0
+        self._open: set[int] = set()  # the collections being built: an alias to one loops
 
     def build(self, node: yaml.Node, path: Path) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
+        self._values += 1
+        line = node.start_mark.line + 1
+        if self._values > MAX_VALUES:
+            raise _Unbounded(
+                line,
+                f"more than {MAX_VALUES:,} values once its aliases (*name) are expanded: "
+                "an alias repeats a whole anchored value (&name), so aliases of aliases "
+                "multiply; write the values out, or fewer",
+            )
+        if len(path) > MAX_DEPTH:
+            raise _Unbounded(
+                line,
+                f"values nested more than {MAX_DEPTH} deep once its aliases (*name) are "
+                "expanded: a journey nests a few levels",
+            )
+        if not isinstance(node, yaml.CollectionNode):
+            return self._scalar(node, path)
+        if id(node) in self._open:
+            raise _Unbounded(
+                line, "an alias (*name) inside the value it names (&name): it would never end"
+            )
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
             items = []
             for index, child in enumerate(node.value):
                 self.lines.lines[(*path, index)] = child.start_mark.line + 1
                 items.append(self.build(child, (*path, index)))
             return items
-        return self._scalar(node, path)
+        finally:
+            self._open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
