@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from rapport.store.database import Store, StoreUnavailable
@@ -172,6 +174,34 @@ def scope_of(key_id: str, idempotency_key: str) -> str:
     return hashlib.sha256(f"{key_id}\x00{idempotency_key}".encode()).hexdigest()
 
 
+CLAIM_LEASE = timedelta(minutes=2)  # far longer than any request (each call waits 10 s)
+
+
+def _abandoned(row: Any, request_hash: str, now: datetime) -> bool:
+    """A claim of the same request that never got its answer: its web process died
+    mid-request (a deploy, the OOM killer). Without this every retry was told "still
+    running" for the key's 24 hours."""
+    return bool(
+        row.status is None
+        and row.request_hash == request_hash
+        and row.created_at <= now - CLAIM_LEASE
+    )
+
+
+def _take_over(connection: Connection, row: Any, now: datetime) -> bool:
+    """The abandoned claim made ours, unless another retry took it first."""
+    done = connection.execute(
+        update(idempotency_keys)
+        .where(
+            idempotency_keys.c.scope == row.scope,
+            idempotency_keys.c.status.is_(None),
+            idempotency_keys.c.created_at == row.created_at,
+        )
+        .values(created_at=now)
+    )
+    return bool(done.rowcount)
+
+
 class IdempotencyKeys:
     """Written without waiting for the disk (`Store.begin_volatile`): an operating-system
     crash may lose the last answers, never half of one; a retry then runs again, and
@@ -208,6 +238,8 @@ class IdempotencyKeys:
                     row = connection.execute(
                         select(idempotency_keys).where(idempotency_keys.c.scope == scope)
                     ).one()
+                if _abandoned(row, request_hash, now) and _take_over(connection, row, now):
+                    return None
         except SQLAlchemyError as exc:
             raise _failed("idempotency key not claimed", exc) from None
         return Remembered(row.request_hash, row.status, row.body, row.location)

@@ -6,7 +6,8 @@
 - `Authorization: Bearer KEY` (`journey api-key create NAME`), else 401;
 - `Idempotency-Key` on every POST and PATCH: the first answer is kept 24 hours in the
   store and a retry gets it again; the same key with another request gets 422, and while
-  the first still runs, 409;
+  the first still runs, 409 (a first that never answered, its process gone, is run again
+  by a retry after `rapport.store.intake.CLAIM_LEASE`);
 - per-key rate limits shared by every web process (`guard.RateLimits`, 429 with
   Retry-After) and a body limit (`shield.BodyLimit`, the app's `BODY_LIMITS`), from
   settings;

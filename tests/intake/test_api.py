@@ -436,3 +436,52 @@ async def test_schemathesis_finds_no_5xx_and_every_answer_fits_the_description(
     assert process.returncode == 0, text[-6000:]
     assert " 0 passed" not in text  # it sent something
     assert "Rate limited" not in text
+
+
+# --- attack review ------------------------------------------------------------------
+
+
+def _request_hash(method: str, path: str, body: Any) -> str:
+    from types import SimpleNamespace
+
+    from rapport.web.api import _request_hash as digest
+
+    request = SimpleNamespace(method=method, url=SimpleNamespace(path=path))
+    return digest(request, json.dumps(body).encode())  # type: ignore[arg-type]
+
+
+async def test_a_retry_after_the_web_process_died_mid_request_is_answered(
+    api: httpx.AsyncClient, rig: Rig, key: str
+) -> None:
+    """Attack review of issue 27: a web process killed while it answered (a deploy, the
+    OOM killer) left its Idempotency-Key claimed with no answer, and every retry was told
+    409 "still running" for the key's 24 hours: the account could not be started under
+    that key at all. A claim older than two minutes with no answer is taken over."""
+    from datetime import UTC, datetime, timedelta
+
+    from rapport.store.intake import IdempotencyKeys, scope_of
+
+    key_id = key.split("_")[1]
+    account_id = f"API-{uuid.uuid4().hex[:8]}"
+    body = start_body(rig, account_id)
+    digest = _request_hash("POST", "/v1/journeys", body)
+    book = IdempotencyKeys(rig.store)
+    then = datetime.now(UTC) - timedelta(minutes=3)  # what the dead process left
+    abandoned, fresh = uuid.uuid4().hex, uuid.uuid4().hex
+    assert book.claim(scope_of(key_id, abandoned), digest, then, then + timedelta(hours=24)) is None
+    now = datetime.now(UTC)
+    assert book.claim(scope_of(key_id, fresh), digest, now, now + timedelta(hours=24)) is None
+
+    retry = await api.post("/v1/journeys", json=body, headers={"Idempotency-Key": abandoned})
+    assert retry.status_code == 201, retry.text
+    again = await api.post("/v1/journeys", json=body, headers={"Idempotency-Key": abandoned})
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == retry.json()
+    # one that may still be running is not taken over; another body is still refused
+    running = await api.post("/v1/journeys", json=body, headers={"Idempotency-Key": fresh})
+    assert is_problem(running, 409)
+    assert running.headers["Retry-After"] == "1"
+    other = start_body(rig, f"{account_id}-2")
+    is_problem(
+        await api.post("/v1/journeys", json=other, headers={"Idempotency-Key": abandoned}), 422
+    )
