@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,7 +146,9 @@ def import_file(file: Path, dry_run: bool, errors_file: Path | None, close_missi
         if writer:
             writer.close()
     for line, _account_id, problem in summary.first_problems:
-        click.echo(f"{file}:{line}: {problem.field}: {problem.detail}", err=True)
+        click.echo(
+            f"{file}:{line}: {printable(problem.field)}: {printable(problem.detail)}", err=True
+        )
     if summary.bad > len(summary.first_problems):
         more = summary.bad - len(summary.first_problems)
         where = f" (every one in {errors_file})" if errors_file else " (--errors FILE lists them)"
@@ -158,8 +161,33 @@ def import_file(file: Path, dry_run: bool, errors_file: Path | None, close_missi
     exit_now(1 if summary.bad else 0)
 
 
+# What a terminal or a spreadsheet would obey in text from the file: control characters
+# (an escape sequence retitles or rewrites the terminal), bidirectional overrides (text
+# shown other than it is); and a cell a spreadsheet reads as a formula.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """Text from the file, as it may be shown: control characters written as escapes."""
+    return _CONTROL.sub(lambda m: _escaped(ord(m.group())), text[:limit])
+
+
+def _escaped(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def cell(text: str) -> str:
+    """A cell of the errors file that a spreadsheet shows as text, never runs: one that
+    would start a formula (an account id such as =HYPERLINK(...)) begins with a quote,
+    as OWASP's CSV-injection advice says."""
+    text = printable(text)
+    return f"'{text}" if text.startswith(_FORMULA) else text
+
+
 class ErrorsFile:
-    """`--errors FILE`: a CSV of line, account_id, field, error (no values from the row)."""
+    """`--errors FILE`: a CSV of line, account_id, field, error (no values from the row;
+    an account id or a field name from the file made safe to open: `cell`)."""
 
     def __init__(self, path: Path) -> None:
         self.file = path.open("w", newline="", encoding="utf-8")
@@ -167,7 +195,7 @@ class ErrorsFile:
         self.csv.writerow(["line", "account_id", "field", "error"])
 
     def write(self, line: int, account_id: str | None, problem: RowProblem) -> None:
-        self.csv.writerow([line, account_id or "", problem.field, problem.detail])
+        self.csv.writerow([line, cell(account_id or ""), cell(problem.field), cell(problem.detail)])
 
     def close(self) -> None:
         self.file.close()

@@ -15,13 +15,14 @@ row is reported with its line and field, never its values (they are customer dat
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -89,13 +90,14 @@ def count_rows(path: Path) -> int:
 
 def _csv_rows(path: Path) -> Iterator[Row]:
     csv.field_size_limit(MAX_LINE)
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file)
+    with path.open("rb") as file:
+        lines = Lines(file)
+        reader = csv.reader(lines)
         try:
             header = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except (csv.Error, LineProblem) as exc:
             raise FileProblem(f"{path}:1: not CSV: {exc}") from None
         _check_header(path, header)
         while True:
@@ -103,20 +105,59 @@ def _csv_rows(path: Path) -> Iterator[Row]:
                 cells = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                yield Row(reader.line_num, None, None, (RowProblem("(row)", f"not CSV: {exc}"),))
+            except (csv.Error, LineProblem) as exc:
+                yield Row(lines.number, None, None, (RowProblem("(row)", f"not CSV: {exc}"),))
                 continue
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line
             if len(cells) != len(header):
                 yield Row(
-                    reader.line_num,
+                    lines.number,
                     None,
                     None,
                     (RowProblem("(row)", f"{len(cells)} cells; the header has {len(header)}"),),
                 )
                 continue
-            yield _row(reader.line_num, _nested(header, cells))
+            yield _row(lines.number, _nested(header, cells))
+
+
+class LineProblem(ValueError):
+    """One line of the file cannot be read (too long, not UTF-8): that row is bad."""
+
+
+class Lines:
+    """A file's lines, for the CSV reader and JSONL alike: each decoded on its own, so a
+    byte that is not UTF-8 costs its own line only (decoding the file as a stream lost the
+    8 KiB around it: some 200 rows gone from the count, the line numbers wrong), and each
+    read at most MAX_LINE bytes at a time (a longer one is skipped, never held whole).
+    A UTF-8 byte order mark (Excel's "CSV UTF-8") is dropped."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.number = file, 0
+
+    def __iter__(self) -> Lines:
+        return self
+
+    def __next__(self) -> str:
+        raw = self.file.readline(MAX_LINE + 1)
+        if not raw:
+            raise StopIteration
+        self.number += 1
+        if len(raw) > MAX_LINE:
+            while raw and not raw.endswith(b"\n"):
+                raw = self.file.readline(1 << 20)
+            raise LineProblem(f"longer than {MAX_LINE} bytes")
+        if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.number == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise LineProblem("the file is UTF-16: save it as UTF-8 (CSV UTF-8)") from None
+            raise LineProblem(
+                f"not UTF-8 (byte {raw[exc.start]:#04x} at byte {exc.start + 1} of the line): "
+                "save the file as UTF-8"
+            ) from None
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -151,23 +192,26 @@ def _nested(header: list[str], cells: list[str]) -> dict[str, Any]:
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
     with path.open("rb") as file:
-        for line, raw in enumerate(file, start=1):
-            if not raw.strip():
-                continue
+        lines = Lines(file)
+        while True:
             try:
-                if len(raw) > MAX_LINE:
-                    raise ValueError(f"longer than {MAX_LINE} bytes")
-                data = json.loads(raw)
-            except (ValueError, RecursionError) as exc:
-                yield Row(line, None, None, (RowProblem("(row)", f"not JSON: {exc}"[:200]),))
+                text = next(lines)
+                if not text.strip():
+                    continue
+                data = json.loads(text)
+            except StopIteration:
+                return
+            except (ValueError, RecursionError) as exc:  # LineProblem is a ValueError
+                problem = RowProblem("(row)", f"not JSON: {exc}"[:200])
+                yield Row(lines.number, None, None, (problem,))
                 continue
             if not isinstance(data, dict):
-                yield Row(line, None, None, (RowProblem("(row)", "not a JSON object"),))
+                yield Row(lines.number, None, None, (RowProblem("(row)", "not a JSON object"),))
                 continue
             if "account" in data and isinstance(data["account"], dict):
-                yield _start(line, data)
+                yield _start(lines.number, data)
             else:
-                yield _row(line, data)
+                yield _row(lines.number, data)
 
 
 def _row(line: int, data: dict[str, Any]) -> Row:

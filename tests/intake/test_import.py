@@ -252,3 +252,85 @@ def test_a_hundred_thousand_rows_in_bounded_memory(tmp_path: Path) -> None:
     assert "100000 would start" in summary
     assert large < 400 * 1024
     assert large - small < 40 * 1024  # KiB: a file ten times longer, (almost) no more memory
+
+
+# --- attack review: hostile files ---------------------------------------------------------
+
+PLAIN = ["account_id", "customer.first_name", "customer.timezone", "balance", "currency"]
+PLAIN += ["days_past_due"]
+
+
+def dry_import(tmp_path: Path, file: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    errors = tmp_path / "errors.csv"
+    env = {**os.environ, "RAPPORT_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "rapport.cli", "import", str(file), "--dry-run"]
+    done = subprocess.run(
+        [*command, "--errors", str(errors)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    return done, errors
+
+
+def plain_line(account_id: str, balance: str = "10.00", name: str = "Quinn") -> str:
+    return f"{account_id},{name},America/New_York,{balance},USD,3\n"
+
+
+@pytest.mark.slow
+def test_a_hostile_csv_loses_no_row_and_its_errors_file_is_safe_to_open(tmp_path: Path) -> None:
+    """Attack review of issue 27, each replayed with `journey import`:
+    - one Latin-1 byte (a name exported by an old system) lost the 8 KiB of rows around it:
+      ~200 accounts of 10,000 silently not placed, the line numbers after it wrong, and a
+      made-up "3 cells" error; now that line alone is bad, saying "save as UTF-8";
+    - a line of 3 MB was read whole into memory; now it is refused unread;
+    - an account id written as a formula went into the errors file as one: Excel ran
+      =HYPERLINK(...) when the operator opened it; now the cell begins with a quote;
+    - a byte order mark (Excel's CSV UTF-8) is read as one."""
+    rows = [plain_line(f"H-{i}") for i in range(3000)]
+    rows[1500] = plain_line("H-1500", name="Ren\xe9")
+    rows[2000] = plain_line("H-2000", name="x" * 3_000_000)
+    rows[2500] = plain_line('=HYPERLINK("https://evil.example/fix")', balance="-1")
+    file = tmp_path / "hostile.csv"
+    with file.open("wb") as out:
+        out.write(b"\xef\xbb\xbf" + ",".join(PLAIN).encode() + b"\n")
+        for line in rows:
+            out.write(line.encode("latin-1"))
+    done, errors = dry_import(tmp_path, file)
+    assert done.returncode == 1, done.stderr
+    assert "3000 rows" in done.stdout
+    assert "2997 would start" in done.stdout
+    with errors.open() as found:
+        reported = {r["line"]: r for r in csv.DictReader(found)}
+    assert reported.keys() == {"1502", "2002", "2502"}
+    assert "save the file as UTF-8" in reported["1502"]["error"]
+    assert "longer than" in reported["2002"]["error"]
+    assert reported["2502"]["account_id"].startswith("'=HYPERLINK")
+    assert all(
+        not value.startswith(("=", "+", "@")) for r in reported.values() for value in r.values()
+    )
+
+
+@pytest.mark.slow
+def test_a_hostile_jsonl_cannot_write_to_the_terminal(tmp_path: Path) -> None:
+    """A field name in the file carrying an escape sequence was printed as it was: it
+    retitled (or rewrote) the operator's terminal. (A byte order mark was read: kept so.)"""
+    good = {
+        "account_id": "J-1",
+        "customer": {"first_name": "Quinn", "timezone": "America/New_York"},
+        "balance": "10.00",
+        "currency": "USD",
+        "days_past_due": 3,
+    }
+    hostile = {**good, "account_id": "J-2", "\x1b]0;pwned\x07\u202e": 1}
+    file = tmp_path / "hostile.jsonl"
+    file.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps(good).encode() + b"\n" + json.dumps(hostile).encode() + b"\n"
+    )
+    done, errors = dry_import(tmp_path, file)
+    assert done.returncode == 1, done.stderr
+    assert "1 would start" in done.stdout  # the first line, behind its byte order mark
+    assert f"{file}:2: \\x1b]0;pwned\\x07\\u202e: Extra inputs are not permitted" in done.stderr
+    assert "\x1b" not in done.stderr + errors.read_text()
+    assert "\u202e" not in done.stderr + errors.read_text()
