@@ -44,9 +44,10 @@ def create(keys: ApiKeys, name: str, per_minute: int | None = None) -> NewKey:
 
 def verify(keys: ApiKeys, authorization: str | None) -> ApiKey | None:
     """The live key an `Authorization: Bearer ...` header carries, or None."""
-    if not authorization or not authorization.startswith("Bearer "):
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 9110, 11.1)
         return None
-    match = _KEY.match(authorization[len("Bearer ") :].strip())
+    match = _KEY.match(token.strip())
     if match is None:
         return None
     found = keys.get(match.group(1))

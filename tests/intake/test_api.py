@@ -485,3 +485,39 @@ async def test_a_retry_after_the_web_process_died_mid_request_is_answered(
     is_problem(
         await api.post("/v1/journeys", json=other, headers={"Idempotency-Key": abandoned}), 422
     )
+
+
+async def test_the_bearer_scheme_is_read_in_any_case(rig: Rig, key: str) -> None:
+    """Attack review of issue 27: `authorization: bearer KEY` (as some HTTP clients and
+    proxies write it; the scheme is case-insensitive, RFC 9110 11.1) got 401."""
+    async with httpx.AsyncClient(base_url=rig.web) as http:
+        for scheme in ("bearer", "BEARER", "Bearer "):
+            answer = await http.get(
+                "/v1/accounts/NOBODY-5", headers={"Authorization": f"{scheme} {key}"}
+            )
+            is_problem(answer, 404)  # past the key: no journey for that account
+
+
+async def test_a_key_s_rate_limit_holds_across_web_processes(rig: Rig) -> None:
+    """Two `journey web` processes (each its own app, store connection and limiter) on
+    the one store: a key of 20 a minute gets 20 between them, not 20 from each."""
+    from rapport.runtime.servers import free_port
+    from rapport.web.app import serve_web
+
+    fresh = keys.create(ApiKeys(rig.store), f"two-{uuid.uuid4().hex[:6]}", per_minute=20).key
+    other = await serve_web(rig.settings, port=free_port(), client=rig.client)
+    try:
+        for _ in range(2):  # twice at most: the minute may turn over during the first
+            answers: list[httpx.Response] = []
+            for base in (rig.web, other.address):
+                async with httpx.AsyncClient(
+                    base_url=base, headers={"Authorization": f"Bearer {fresh}"}
+                ) as api:
+                    answers += [await api.get("/v1/accounts/NOBODY-6") for _ in range(15)]
+            if any(r.status_code == 429 for r in answers):
+                break
+        served = [r for r in answers if r.status_code == 404]
+        assert len(served) <= 20
+        assert answers[-1].status_code == 429  # the second process knew of the first's 15
+    finally:
+        await other.stop()
