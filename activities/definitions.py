@@ -18,7 +18,9 @@ from rapport.catalog import registry
 from rapport.catalog.archive import Archive
 from rapport.catalog.library import Chooser, JourneyNotFound
 from rapport.catalog.pinned import PinnedJourney
-from rapport.contract.activities import Prepared, PrepareJourney, ZoneRequest
+from rapport.catalog.versions import VersionNotFound, find_version
+from rapport.contract.activities import Prepared, PrepareJourney, VersionRequest, ZoneRequest
+from rapport.contract.records import JourneyPin
 from rapport.policy.caps import Delivery, horizon
 from rapport.policy.zone import ZoneRules, rules_for
 from rapport.store.database import StoreUnavailable
@@ -70,6 +72,29 @@ class DefinitionActivities:
         return [
             Delivery(at=d.at, channel=d.channel) for d in self.deliveries.since(account_id, since)
         ]
+
+    @activity.defn(name="resolve_version")
+    async def resolve_version(self, request: VersionRequest) -> JourneyPin:
+        """The version a `migrate_to` asks for: found, checked (its own journey, valid
+        where it comes from the folder) and kept in the archive for every worker."""
+        try:
+            return await asyncio.to_thread(self._resolve, request)
+        except VersionNotFound as exc:
+            raise ApplicationError(str(exc), type="VersionNotFound", non_retryable=True) from None
+        except (SQLAlchemyError, StoreUnavailable) as exc:
+            raise ApplicationError(
+                f"the store did not answer: {type(exc).__name__}", type=STORE_DOWN
+            ) from None
+
+    def _resolve(self, request: VersionRequest) -> JourneyPin:
+        scan = getattr(self.library, "scan", None)
+        folder = scan().journeys if callable(scan) else []
+        journey = find_version(
+            request.journey_id, request.version, request.hash, folder, self.archive
+        )
+        self.archive.save(journey)
+        registry.remember(journey)  # the workflow reads it next, in this worker
+        return journey.pin
 
     @activity.defn(name="zone_rules")
     async def zone_rules(self, request: ZoneRequest) -> ZoneRules:

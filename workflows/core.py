@@ -43,6 +43,8 @@ CARRIED_FROM = "_carried_from"  # the run that continued as new, written into `c
 # kept in the store as they arrive, holds and opt-outs calling off a send in flight, a
 # plan computed as its offer goes, bounded handoffs, a delivery log retried.
 STOPS_PATCH = "stops"
+# `migrate_to` is understood (workflows/migration.py); before it, an unknown signal.
+MIGRATIONS_PATCH = "migrations"
 
 
 class ContinueAsNew(Exception):
@@ -61,6 +63,8 @@ class JourneyCore:
     state: JourneyState
 
     def __init__(self, raw: Any) -> None:
+        # decided once, first thing in the run (before any local activity: lessons.md)
+        self._migrations = workflow.patched(MIGRATIONS_PATCH)
         self.problem: str | None = None
         self._changes = 0  # bumped by every signal and update: rests wake on it
         self._mode: Mode = "running"

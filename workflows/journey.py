@@ -18,8 +18,13 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RawValue
 
-from rapport.contract.journey import JourneyResult, JourneyStatus
-from rapport.contract.names import ACCEPT_PLAN_UPDATE, STATUS_QUERY, WORKFLOW_TYPE
+from rapport.contract.journey import JourneyResult, JourneyStatus, MigrationPreview
+from rapport.contract.names import (
+    ACCEPT_PLAN_UPDATE,
+    MIGRATION_PREVIEW_QUERY,
+    STATUS_QUERY,
+    WORKFLOW_TYPE,
+)
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
 from workflows.intake import NO_INPUT, Foreign, JourneyIntake, unknown
@@ -69,6 +74,15 @@ class DelinquencyJourney(JourneyIntake):
         await self._take("callback_requested", payload)
         await self._callback_handoffs()
 
+    @workflow.signal(name="migrate_to")
+    async def migrate_to(self, payload: Any = None) -> None:
+        """Move to another version of the definition at the next safe point."""
+        if not self._migrations:
+            self._unknown_signal("migrate_to")  # what a run begun before it did
+            return
+        await self._take("migrate_to", payload)
+        await self._resolve_migration()
+
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         self._unknown_signal(name)
@@ -93,6 +107,11 @@ class DelinquencyJourney(JourneyIntake):
     def status(self) -> JourneyStatus:
         return self._status()
 
+    @workflow.query(name=MIGRATION_PREVIEW_QUERY)
+    def migration_preview(self, request: Any) -> MigrationPreview:
+        """`journey migrate --dry-run`: what a move to that version would do now."""
+        return self._migration_preview(request)
+
     @workflow.query(dynamic=True)
     def unknown_query(self, name: str, args: Sequence[RawValue]) -> None:
-        raise unknown("query", name, [STATUS_QUERY])
+        raise unknown("query", name, [STATUS_QUERY, MIGRATION_PREVIEW_QUERY])

@@ -60,6 +60,8 @@ def status(
         disputed=s.disputed,
         callback_at=s.callback_at,
         waits=s.waits,
+        migrations=s.migrations,
+        migrating_to=s.migrating.version if s.migrating else None,
     )
 
 
@@ -115,6 +117,8 @@ def details(
             if on
         ]
         lines.append(f"**Holds** {', '.join(holds)}")
+    if s.migrating:
+        lines.append(f"**Moving** to v{s.migrating.version} at its next step boundary or wait")
     if s.outcome:
         lines.append(f"**Outcome** {s.outcome}")
     return "\n\n".join(lines)

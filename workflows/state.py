@@ -21,6 +21,7 @@ from rapport.contract.payloads import (
     AccountUpdated,
     CallbackRequest,
     Engagement,
+    MigrateTo,
     Note,
     OptOut,
     PaymentDetailsUpdated,
@@ -33,7 +34,9 @@ from rapport.contract.records import (
     HandoffRecord,
     JourneyPin,
     Kept,
+    MigrationRecord,
     PaymentRecord,
+    PendingMigration,
     PlanOffered,
     Receipt,
     RefusedEvent,
@@ -121,6 +124,8 @@ class JourneyState(Kept):
     replies: int = 0  # times the customer got in touch (`replied`): `journey.replied`
     waiting: Waiting | None = None  # the wait_until under way
     waits: list[WaitRecord] = Field(default_factory=list)  # wait_untils that ended
+    migrating: PendingMigration | None = None  # a migrate_to taken, not yet done
+    migrations: list[MigrationRecord] = Field(default_factory=list)  # versions moved between
 
     # --- where the journey is ------------------------------------------------------------
 
@@ -211,6 +216,7 @@ class JourneyState(Kept):
                 "duplicate_payments": self.duplicate_payments[-RECENT:],
                 "reversals": recent(self.reversals),
                 "waits": recent(self.waits),
+                "migrations": recent(self.migrations),
                 "reversed_amounts": {
                     k: v for k, v in self.reversed_amounts.items() if k in self.payment_ids
                 },
@@ -385,6 +391,19 @@ class JourneyState(Kept):
     def on_closed_by_billing(self, note: Note, now: datetime) -> None:
         if not self.stopped():
             self.outcome = "closed_by_billing"
+
+    def on_migrate_to(self, request: MigrateTo, now: datetime) -> None:
+        """Record the move asked for; the workflow resolves the version and moves at
+        its next safe point (workflows/migration.py)."""
+        if self.stopped():
+            raise Refused(f"the journey has ended ({self.ending()})")
+        if self.pin is None:
+            raise Refused("the journey has not pinned its journey yet: send it again later")
+        if request.version == self.pin.version and request.hash in (None, self.pin.hash):
+            raise Refused(f"the journey already follows {self.pin.id} v{self.pin.version}")
+        self.migrating = PendingMigration(
+            version=request.version, hash=request.hash, asked_at=now, reason=request.reason
+        )
 
     def on_pause(self, note: Note, now: datetime) -> None:
         self.paused = True

@@ -51,8 +51,8 @@ from workflows.delivery import (
     CALLED_OFF,
     RETRY,
     SEND_HEARTBEAT,
-    JourneyDelivery,
 )
+from workflows.migration import JourneyMigration
 from workflows.state import PLANS_IN_MINOR_UNITS, Refused, Waiting
 
 MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
@@ -65,7 +65,7 @@ PREPARE_BACKOFF_MAX = timedelta(minutes=1)
 STORE_DOWN = "StoreUnavailable"  # the failure type activities give a store error
 
 
-class JourneySteps(JourneyDelivery):
+class JourneySteps(JourneyMigration):
     _plans_in_units = False
 
     async def _journey(self) -> JourneyResult:
@@ -160,6 +160,7 @@ class JourneySteps(JourneyDelivery):
                 return
             if self._history_is_long():
                 raise ContinueAsNew
+            self._move_if_asked(in_wait=False)  # between steps: a migrate_to moves here
             step = steps[s.position]
             s.step = step.id
             if s.reselect:
@@ -358,6 +359,7 @@ class JourneySteps(JourneyDelivery):
             await self._send_partial_notices()
             if s.stopped() or workflow.now() >= deadline or (ended is not None and ended()):
                 break
+            self._move_if_asked(in_wait=True)  # resting in its wait: a migrate_to moves here
             await self._rest("waiting", deadline, what)
         s.resume_at = None
 

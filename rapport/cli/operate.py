@@ -250,4 +250,11 @@ def describe_status(found: JourneyStatus) -> str:
         f"  duplicate payment {payment_id}: ignored" for payment_id in found.duplicate_payments
     ]
     lines += [f"  refused {r.at:%Y-%m-%d %H:%M} UTC  {r.event}: {r.error}" for r in found.refused]
+    lines += [
+        f"  moved   {m.at:%Y-%m-%d %H:%M} UTC  v{m.from_version} -> v{m.to_version} at step "
+        f"{m.step or '-'} ({m.from_hash} -> {m.to_hash}){f': {m.reason}' if m.reason else ''}"
+        for m in found.migrations
+    ]
+    if found.migrating_to is not None:
+        lines.append(f"  moving to v{found.migrating_to} at its next step boundary or wait")
     return "\n".join(lines)

@@ -321,8 +321,12 @@ class Journeys:
             if pending.HasField("last_failure")
         )
 
-    async def _running(self, account_id: str) -> WorkflowHandle[Any, Any]:
+    async def running(self, account_id: str) -> WorkflowHandle[Any, Any]:
+        """The account's running journey (JourneyError when there is none)."""
         return (await self._running_with(account_id))[0]
+
+    async def _running(self, account_id: str) -> WorkflowHandle[Any, Any]:
+        return await self.running(account_id)
 
     async def _running_with(
         self, account_id: str

@@ -44,6 +44,16 @@ class Prepared(Compact, Kept):
     )
 
 
+class VersionRequest(Compact, Kept):
+    """Local activity for `migrate_to`: the version of the journey's definition asked for,
+    found in the archive or the worker's journeys folder, checked, and kept in the
+    archive so that every worker finds it by hash."""
+
+    journey_id: str
+    version: int
+    hash: str | None = None
+
+
 class ZoneRequest(Compact, Kept):
     timezone: str
     at: datetime

@@ -14,7 +14,9 @@ from rapport.contract.records import (
     AcceptedPlan,
     Compact,
     HandoffRecord,
+    JourneyPin,
     Kept,
+    MigrationRecord,
     Payload,
     PaymentRecord,
     PlanOffered,
@@ -137,3 +139,41 @@ class JourneyStatus(Kept):
     waits: list[WaitRecord] = Field(
         default_factory=list, description="wait_until steps that ended, and what ended each"
     )
+    migrations: list[MigrationRecord] = Field(
+        default_factory=list, description="moves to other versions of the definition"
+    )
+    migrating_to: int | None = Field(
+        None, description="the version a migrate_to asked for, until the journey moves"
+    )
+
+
+class MigrationPreviewRequest(Payload):
+    """Query `migration_preview`: what a move to this version would do now."""
+
+    version: int
+    hash: str
+
+
+class NextContact(Kept):
+    at: datetime
+    local: str = Field("", description="when, in the customer's time: Tue 7 Mar 09:00")
+    step: str
+    channel: Channel
+    template: str
+
+
+class MigrationPreview(Kept):
+    """A journey's own answer to `journey migrate --dry-run`: where it is, where it would
+    be in the other version, and its next contact there. Computed from its state (a pure
+    computation in the workflow, nothing sent or changed); contacts assume no event comes
+    first (a payment, a reply, an opt-out)."""
+
+    journey_id: str
+    now: JourneyPin | None
+    step_now: str | None
+    to: JourneyPin
+    step_then: str | None = Field(description="where it is (or goes next) in the new version")
+    moves: str = Field(description="when it moves: where it rests in a wait, or after a step")
+    next_contact: NextContact | None = None
+    then: str = Field("", description="when there is no next contact: why (it ends, it is held)")
+    refused: str | None = Field(None, description="why it cannot move (then nothing is sent)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 WORKFLOW_TYPE = "DelinquencyJourney"
 TASK_QUEUE = "collections"
 STATUS_QUERY = "status"
+MIGRATION_PREVIEW_QUERY = "migration_preview"  # `journey migrate --dry-run`
 ACCEPT_PLAN_UPDATE = "accept_plan"
 
 

@@ -151,3 +151,18 @@ class AccountUpdated(Payload):
         data["customer"].update(changes.pop("customer", {}))
         data.update(changes)
         return Account.model_validate(data)
+
+
+class MigrateTo(Payload):
+    """An operator moves a running journey to another version of its definition
+    (`journey migrate`): at its next step boundary, or where it rests in a wait."""
+
+    version: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        description="the version of the journey's own definition to move to"
+    )
+    hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{20,64}$")] | None = Field(
+        None,
+        description="the content hash of that version (`journey migrate` sends the one it "
+        "resolved); default: the one version of that number the workers know",
+    )
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""

@@ -84,6 +84,29 @@ class JourneyPin(Kept):
     hash: str
 
 
+class MigrationRecord(Kept):
+    """A journey moved to another version of its definition (`migrate_to`)."""
+
+    from_version: int
+    to_version: int
+    from_hash: str
+    to_hash: str
+    step: str | None = Field(description="the step it was in, matched by id in the new version")
+    at: datetime
+    reason: str = ""
+
+
+class PendingMigration(Kept):
+    """A `migrate_to` taken and not yet done: the version asked for, and the pin an
+    activity resolved for it (None until then)."""
+
+    version: int
+    hash: str | None = None
+    pin: JourneyPin | None = None
+    asked_at: datetime
+    reason: str = ""
+
+
 class AcceptedPlan(Kept):
     installments: int
     amount: Money

@@ -15,9 +15,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from rapport.compliance.packs import RulePack
-from rapport.contract.journey import JourneyResult, JourneyStart, JourneyStatus
+from rapport.contract.journey import (
+    JourneyResult,
+    JourneyStart,
+    JourneyStatus,
+    MigrationPreview,
+    MigrationPreviewRequest,
+)
 from rapport.contract.names import (
     ACCEPT_PLAN_UPDATE,
+    MIGRATION_PREVIEW_QUERY,
     STATUS_QUERY,
     TASK_QUEUE,
     WORKFLOW_TYPE,
@@ -55,10 +62,15 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "accepted_plan": (AcceptedPlan, "update accept_plan: result"),
     "journey-result": (JourneyResult, "result of the DelinquencyJourney workflow"),
     "journey-status": (JourneyStatus, "query status: result"),
+    "migration-preview-request": (
+        MigrationPreviewRequest,
+        "query migration_preview: request (journey migrate --dry-run)",
+    ),
+    "migration-preview": (MigrationPreview, "query migration_preview: result"),
     "journey-definition": (JourneyDefinition, "a journey definition (for editors)"),
     "rule-pack": (RulePack, "a rule pack, journeys/rules/<pack>.yaml (for editors)"),
 }
-_SERIALIZED = ("accepted_plan", "journey-result", "journey-status")
+_SERIALIZED = ("accepted_plan", "journey-result", "journey-status", "migration-preview")
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -96,6 +108,7 @@ def workflow_map() -> dict[str, Any]:
                 "schema": f"{signal.schema}.schema.json",
                 "payload_optional": signal.payload_optional,
                 "effect": signal.effect,
+                **({"operators_only": True} if signal.operators_only else {}),
             }
             for name, signal in SIGNALS.items()
         },
@@ -105,7 +118,13 @@ def workflow_map() -> dict[str, Any]:
                 "result": "accepted_plan.schema.json",
             }
         },
-        "queries": {STATUS_QUERY: {"result": "journey-status.schema.json"}},
+        "queries": {
+            STATUS_QUERY: {"result": "journey-status.schema.json"},
+            MIGRATION_PREVIEW_QUERY: {
+                "request": "migration-preview-request.schema.json",
+                "result": "migration-preview.schema.json",
+            },
+        },
     }
 
 

@@ -14,6 +14,7 @@ from rapport.contract.payloads import (
     AccountUpdated,
     CallbackRequest,
     Engagement,
+    MigrateTo,
     Note,
     OptOut,
     PaymentDetailsUpdated,
@@ -30,6 +31,8 @@ class Signal:
     schema: str
     """The JSON Schema file (`schemas/<schema>.schema.json`) of the payload."""
     payload_optional: bool = False
+    operators_only: bool = False
+    """Sent by operators' tools, not offered to billing systems (the HTTP API)."""
 
 
 SIGNALS: dict[str, Signal] = {
@@ -79,6 +82,14 @@ SIGNALS: dict[str, Signal] = {
         "no message from then on; the journey ends with outcome closed_by_billing",
         "note",
         True,
+    ),
+    "migrate_to": Signal(
+        MigrateTo,
+        "moves the journey to another version of its definition at its next step boundary "
+        "(or where it rests in a wait), continuing as new, steps matched by id; refused, "
+        "and listed in status.refused, when its current step is not in that version",
+        "migrate_to",
+        operators_only=True,
     ),
     "pause": Signal(Note, "an operator's hold on every message", "note", True),
     "resume": Signal(Note, "ends an operator's hold", "note", True),

@@ -105,7 +105,7 @@ EVENTS: dict[str, type[BaseModel]] = {
     **{
         name: _event(name, signal.payload)
         for name, signal in SIGNALS.items()
-        if name not in MONEY_SIGNALS
+        if name not in MONEY_SIGNALS and not signal.operators_only
     },
     ACCEPT_PLAN_UPDATE: _event(ACCEPT_PLAN_UPDATE, AcceptPlan),
 }

@@ -167,6 +167,7 @@ def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
     return [
         definitions.prepare_journey,
         definitions.zone_rules,
+        definitions.resolve_version,
         delivery.send_message,
         delivery.create_handoff,
         delivery.record_delivery,

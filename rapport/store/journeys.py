@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, String, Table, Text, select
+from sqlalchemy import Column, Connection, Integer, Row, String, Table, Text, select
 
 from rapport.store.schema import Moment, insert_once, metadata
 
@@ -60,8 +61,20 @@ def load_version(connection: Connection, content_hash: str) -> StoredVersion | N
     row = connection.execute(
         select(journey_versions).where(journey_versions.c.hash == content_hash)
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _stored(row)
+
+
+def load_versions(connection: Connection, journey_id: str) -> list[StoredVersion]:
+    """Every version of one journey kept here, the earliest pinned first."""
+    rows = connection.execute(
+        select(journey_versions)
+        .where(journey_versions.c.journey_id == journey_id)
+        .order_by(journey_versions.c.version, journey_versions.c.pinned_at)
+    )
+    return [_stored(row) for row in rows]
+
+
+def _stored(row: Row[Any]) -> StoredVersion:
     return StoredVersion(
         hash=row.hash,
         journey_id=row.journey_id,

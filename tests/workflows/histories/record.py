@@ -19,13 +19,15 @@ the folder's `journeys.json`.
 
 records a journey that continues as new with its state (`record_continued`): both runs,
 the second starting from what the first carried. Keep the files of earlier builds: a
-new build must read the state an older one carried.
+new build must read the state an older one carried. `... record v2/migrated migrated`
+records a journey moved from version 1 to version 2 of its definition.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -36,8 +38,9 @@ from temporalio.client import WorkflowHistory
 from rapport.catalog.archive import MemoryArchive
 from rapport.catalog.pinned import PinnedJourney
 from rapport.contract.names import workflow_id
-from rapport.contract.payloads import Engagement, OptOut, PaymentReceived
+from rapport.contract.payloads import Engagement, MigrateTo, OptOut, PaymentReceived
 from rapport.contract.search_attributes import starting
+from rapport.language.account import Account
 from rapport.language.models import JourneyDefinition
 from rapport.language.templates import TemplateBundle
 from rapport.providers.outbox import Capture
@@ -94,6 +97,7 @@ def load_archive(path: Path) -> MemoryArchive:
 
 
 CONTINUED = "card_declined_partial_then_plan.yaml"  # the account and journey it runs
+CONTINUED_AS_NEW = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
 
 async def record_continued(folder: Path) -> None:
@@ -136,8 +140,7 @@ async def record_continued(folder: Path) -> None:
             await latest.result()
             runs = env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
             first = await runs.fetch_history()
-            ended = first.events[-1]
-            assert ended.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            assert first.events[-1].event_type == CONTINUED_AS_NEW
             second = await latest.fetch_history()
             started = second.events[0].workflow_execution_started_event_attributes
             assert started.continued_execution_run_id == handle.result_run_id
@@ -145,6 +148,55 @@ async def record_continued(folder: Path) -> None:
     for number, history in enumerate((first, second), start=1):
         _write(history, folder / f"continued_run{number}.json")
     save_archive([PinnedJourney.loaded(loaded.journey)], folder / "journeys.json", keep=True)
+
+
+async def record_migrated(folder: Path) -> None:
+    """A journey on version 1 of `moving` (tests/workflows/test_migration.py) moved to
+    version 2 where it rests in its wait (`migrate_to`, the pin resolved by a local
+    activity, continue-as-new), then following version 2 to its end. Writes
+    `migrated_run1.json` and `migrated_run2.json`."""
+    from tests.journey_files import write_journey
+    from tests.scenarios import account
+    from tests.workflows.test_migration import V1, V2, continued
+
+    with tempfile.TemporaryDirectory() as scratch:
+        journeys = Path(scratch)
+        write_journey(journeys, V1, name="moving_v1.yaml")
+        archive = MemoryArchive()
+        parts = EngineParts(
+            journeys=[journeys],
+            channels={"*": Capture()},
+            signer=load_settings().signer(),
+            archive=archive,
+        )
+        customer = Account.model_validate(account(account_id="M-1", customer__timezone="Etc/GMT"))
+        env = await start_time_skipping()
+        async with env:
+            queue = f"record-{uuid.uuid4()}"
+            async with build_worker(env.client, queue, parts):
+                now = await env.get_current_time()
+                await env.sleep(timedelta(hours=(9 - now.hour) % 24 + 1))  # inside the window
+                handle = await env.client.start_workflow(
+                    DelinquencyJourney.run,
+                    JourneyInput(account=customer, journey="moving"),
+                    id=workflow_id(customer.account_id),
+                    task_queue=queue,
+                    search_attributes=starting(customer),
+                )
+                await env.sleep(timedelta(hours=1))
+                write_journey(journeys, V2, name="moving_v2.yaml")
+                await handle.signal("migrate_to", MigrateTo(version=2))
+                latest = env.client.get_workflow_handle(handle.id)
+                await continued(env.client, handle)
+                await env.sleep(timedelta(days=8))
+                await latest.result()
+                runs = env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+                first, second = await runs.fetch_history(), await latest.fetch_history()
+                assert first.events[-1].event_type == CONTINUED_AS_NEW
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, history in enumerate((first, second), start=1):
+            _write(history, folder / f"migrated_run{number}.json")
+        save_archive(list(archive.kept.values()), folder / "journeys.json", keep=True)
 
 
 def _write(history: WorkflowHistory, target: Path) -> None:
@@ -155,6 +207,9 @@ def _write(history: WorkflowHistory, target: Path) -> None:
 async def record(folder: Path = CURRENT, names: list[str] | None = None) -> None:
     if names == ["continued"]:
         await record_continued(folder)
+        return
+    if names == ["migrated"]:
+        await record_migrated(folder)
         return
     folder.mkdir(parents=True, exist_ok=True)
     journeys = []
