@@ -80,8 +80,10 @@ class DelinquencyJourney(JourneyIntake):
         if not self._migrations:
             self._unknown_signal("migrate_to")  # what a run begun before it did
             return
+        asked = self._asked_migration()
         await self._take("migrate_to", payload)
-        await self._resolve_migration()
+        if self._asked_migration() is not asked:  # a new move recorded (not a repeat)
+            await self._resolve_migration()
 
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:

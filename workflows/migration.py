@@ -27,7 +27,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from rapport.catalog import registry
 from rapport.contract.activities import VersionRequest
 from rapport.contract.journey import MigrationPreview, MigrationPreviewRequest, NextContact
-from rapport.contract.records import JourneyPin, MigrationRecord, recent
+from rapport.contract.records import JourneyPin, MigrationRecord, PendingMigration, recent
 from rapport.language.expressions import ExpressionError, is_true
 from rapport.language.models import (
     BranchStep,
@@ -223,6 +223,10 @@ class _Facts:
 class JourneyMigration(JourneyDelivery):
     """`migrate_to`, its resolution and the move (the workflow's side)."""
 
+    def _asked_migration(self) -> PendingMigration | None:
+        state: JourneyState | None = getattr(self, "state", None)  # none: bad input
+        return None if state is None else state.migrating
+
     async def _resolve_migration(self) -> None:
         """After the signal is taken (the state's effect records it): resolve the version
         it names by a local activity, and check the current step against it at once, so a
@@ -270,6 +274,8 @@ class JourneyMigration(JourneyDelivery):
         asked = s.migrating
         if asked is None or asked.pin is None or s.pin is None or s.stopped():
             return
+        if not in_wait and s.step is not None and s.step in s.entered:
+            return  # a step begun before continuing as new goes on first: no send is cut
         new = registry.loaded(asked.pin.hash).definition
         placed = place(self.definition, new, s, in_wait)
         if isinstance(placed, str):

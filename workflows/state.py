@@ -400,7 +400,16 @@ class JourneyState(Kept):
         if self.pin is None:
             raise Refused("the journey has not pinned its journey yet: send it again later")
         if request.version == self.pin.version and request.hash in (None, self.pin.hash):
+            if self.migrations and self.migrations[-1].to_hash == self.pin.hash:
+                return  # a second ask for the move just made (two operators at once): done
             raise Refused(f"the journey already follows {self.pin.id} v{self.pin.version}")
+        pending = self.migrating
+        if (
+            pending is not None
+            and pending.version == request.version
+            and request.hash in (None, pending.hash, pending.pin.hash if pending.pin else None)
+        ):
+            return  # the same move asked twice: the first stands
         self.migrating = PendingMigration(
             version=request.version, hash=request.hash, asked_at=now, reason=request.reason
         )

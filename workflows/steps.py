@@ -369,6 +369,8 @@ class JourneySteps(JourneyMigration):
         s, until = self.state, step.wait_until
         if s.waiting is None or s.waiting.step != step.id:  # else: resumed after continuing
             s.waiting = Waiting(step=step.id, any_of=list(until.any_of), began=workflow.now())
+        elif s.waiting.any_of != list(until.any_of):  # moved to a version that lists others
+            s.waiting = s.waiting.model_copy(update={"any_of": list(until.any_of)})
         waiting = s.waiting
         said = " or ".join(event.replace("_", " ") for event in until.any_of)
         await self._wait(

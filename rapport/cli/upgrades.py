@@ -131,16 +131,18 @@ def migration_lines(moves: list[Move], target: PinnedJourney, dry_run: bool) -> 
         return [f"no running journey of {pin.id} to move"]
     lines = [_line(m, dry_run) for m in moves]
     refused = sum(1 for m in moves if m.refused)
-    going = len(moves) - refused
+    already = sum(1 for m in moves if m.already)
+    going = len(moves) - refused - already
+    there = f", {already} already there" if already else ""
     if dry_run:
         lines.append(
-            f"dry run: {going} of {len(moves)} journeys would move to {name}, {refused} refused; "
-            "each journey computed its step and next contact from its own state (a pure "
-            "computation, no simulation; it assumes no payment, reply or opt-out comes "
-            "first); nothing was sent"
+            f"dry run: {going} of {len(moves)} journeys would move to {name}, {refused} "
+            f"refused{there}; each journey computed its step and next contact from its own "
+            "state (a pure computation, no simulation; it assumes no payment, reply or "
+            "opt-out comes first); nothing was sent"
         )
     else:
-        lines.append(f"{going} of {len(moves)} journeys move to {name}; {refused} refused")
+        lines.append(f"{going} of {len(moves)} journeys move to {name}; {refused} refused{there}")
     return lines
 
 
@@ -149,6 +151,8 @@ def _line(move: Move, dry_run: bool) -> str:
     p = move.preview
     if move.refused is not None or p is None:
         return f"{head} refused: {move.refused}"
+    if move.already:
+        return f"{head} already follows v{p.to.version}: nothing to do"
     now = f"v{p.now.version if p.now else '?'} step {p.step_now or '-'}"
     then = f"v{p.to.version} step {p.step_then or '(end)'}"
     contact = p.next_contact

@@ -41,6 +41,7 @@ class Move:
     preview: MigrationPreview | None
     refused: str | None = None
     sent: bool = False
+    already: bool = False  # it follows that version already (moved by an earlier run)
 
 
 def target_version(
@@ -87,6 +88,8 @@ async def _move(
         preview = await ask(journeys, account_id, target)
     except JourneyError as exc:
         return Move(account_id, None, str(exc))
+    if preview.now is not None and preview.now.hash == target.pin.hash:
+        return Move(account_id, preview, already=True)  # nothing to send: done before
     if preview.refused is not None:
         return Move(account_id, preview, preview.refused)
     if dry_run:

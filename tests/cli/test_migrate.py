@@ -29,14 +29,11 @@ from rapport.security.links import LinkSigner
 from rapport.store.database import Store
 from tests.journey_files import write_journey
 from tests.scenarios import account
-from tests.workflows.test_migration import V1, V2
+from tests.workflows.test_migration import V1, V2, V3
 from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput
 
 pytestmark = pytest.mark.slow  # a dev server and a CLI process per command
-
-# Version 3 has no `rest`: every journey resting there is refused.
-V3 = V2.replace("version: 2", "version: 3").replace("id: rest,", "id: pause1,")
 
 
 @dataclass
@@ -144,6 +141,15 @@ async def test_an_operator_moves_the_journeys_of_a_definition(
         assert shown.rstrip().endswith(": new greeting")
         code, other, err = await journey("status", "M-2")
         assert "journey moving v1" in other  # only the account named moved
+
+        # run again for every journey: M-1 is there already (exit 0), M-2 moves now
+        code, out, err = await journey("migrate", "moving", "--to", "2")
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0] == "M-1          already follows v2: nothing to do"
+        assert lines[1].startswith("M-2          v1 step rest -> v2 step rest; migrate_to sent")
+        assert lines[2].startswith("1 of 2 journeys move to moving v2 (")
+        assert lines[2].endswith("; 0 refused, 1 already there")
         for account_id in ("M-1", "M-2"):
             await server.client.get_workflow_handle(workflow_id(account_id)).terminate("over")
     store.dispose()

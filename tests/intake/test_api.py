@@ -315,6 +315,11 @@ async def test_events_are_checked_in_the_call(api: httpx.AsyncClient, rig: Rig) 
         "type",
     )
     assert "opt_out" in document["detail"]  # the events there are
+    # moving a journey to another definition is an operator's (journey migrate), not billing's
+    moving = await api.post(path, json={"type": "migrate_to", "version": 2}, headers=once())
+    refused, offered = is_problem(moving, 422, "type")["detail"].split("; events: ")
+    assert refused == "type: unknown event 'migrate_to'"
+    assert "migrate_to" not in offered
     is_problem(
         await api.post(path, json={"type": "opt_out", "channel": "fax"}, headers=once()),
         422,

@@ -28,8 +28,9 @@ from rapport.client.migrations import migrate, target_version
 from rapport.contract import search_attributes as sa
 from rapport.contract.journey import JourneyStatus
 from rapport.contract.names import workflow_id
-from rapport.contract.payloads import MigrateTo
+from rapport.contract.payloads import Engagement, MigrateTo
 from rapport.language.account import Account
+from rapport.providers.base import Outgoing, Receipt
 from rapport.providers.outbox import Capture
 from rapport.runtime.settings import Settings
 from rapport.runtime.workers import EngineParts, build_worker
@@ -64,6 +65,8 @@ steps:
   - {id: pause2, wait: 3d}
   - {id: new_last, send: {channel: email, template: reminder}}
 """
+# Version 3 has no `rest` (a `pause1` instead): a journey resting there cannot move to it.
+V3 = V2.replace("version: 2", "version: 3").replace("id: rest,", "id: pause1,")
 
 
 @dataclass
@@ -173,6 +176,7 @@ async def test_a_journey_on_version_1_moves_to_version_2_and_then_follows_it(rig
     handle = await rig.start("M-2")
     await rig.env.sleep(timedelta(hours=1))
     target = rig.version_2()
+    [dry] = await migrate(rig.journeys, target, ["M-2"], dry_run=True)
 
     [move] = await migrate(rig.journeys, target, ["M-2"], reason="welcome back by email")
     assert (move.refused, move.sent) == (None, True)
@@ -197,6 +201,17 @@ async def test_a_journey_on_version_1_moves_to_version_2_and_then_follows_it(rig
     ]
     done = await rig.status("M-2")
     assert (done.journey_version, done.outcome) == (2, "exhausted")
+    # the dry run said what then happened: its next contact is the first message on v2
+    assert dry.preview is not None
+    assert dry.preview.next_contact is not None
+    foretold = dry.preview.next_contact
+    first_on_v2 = next(m for m in done.messages if m.step != "first")
+    assert (first_on_v2.step, first_on_v2.channel, first_on_v2.template) == (
+        foretold.step,
+        foretold.channel,
+        foretold.template,
+    )
+    assert abs((first_on_v2.at - foretold.at).total_seconds()) < 60
     # in the history: the signal, the pin resolved by an activity, the continue-as-new
     first_run = rig.env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
     events = (await first_run.fetch_history()).events
@@ -257,3 +272,181 @@ async def test_an_unknown_version_is_refused_naming_those_there_are(rig: Rig) ->
     assert error.startswith("v7: journey moving has no version 7; known: v1 (")
     assert (status.journey_version, status.migrating_to) == (1, None)
     await handle.terminate("test over")
+
+
+async def test_the_same_move_asked_twice_at_once_moves_once(rig: Rig) -> None:
+    """Two operators (or a retried command) at the same moment: one move, no refusal;
+    asked again once it has moved, nothing is sent and the command says so."""
+    handle = await rig.start("M-5")
+    await rig.env.sleep(timedelta(hours=1))
+    target = rig.version_2()
+
+    both = await asyncio.gather(
+        migrate(rig.journeys, target, ["M-5"]), migrate(rig.journeys, target, ["M-5"])
+    )
+    assert [m.sent for [m] in both] == [True, True]
+    await continued(rig.env.client, handle)
+    moved = await rig.status("M-5")
+    assert (moved.journey_version, len(moved.migrations), moved.refused) == (2, 1, [])
+
+    [again] = await migrate(rig.journeys, target, ["M-5"])
+    assert (again.already, again.sent, again.refused) == (True, False, None)
+    # a raw repeat (a billing script retrying) is not a refusal either
+    await rig.env.client.get_workflow_handle(handle.id).signal("migrate_to", MigrateTo(version=2))
+    await rig.env.sleep(timedelta(days=6))
+    done = await rig.status("M-5")
+    assert (done.journey_version, len(done.migrations), done.refused) == (2, 1, [])
+    assert rig.sent("M-5") == [
+        ("first", "sms"),
+        ("welcome_back", "email"),
+        ("second", "sms"),
+        ("new_last", "email"),
+    ]
+
+
+async def test_of_two_different_moves_at_once_the_last_asked_stands(rig: Rig) -> None:
+    handle = await rig.start("M-6")
+    await rig.env.sleep(timedelta(hours=1))
+    rig.version_2()
+    write_journey(rig.folder, V3, name="moving_v3.yaml")  # has no `rest`
+    await handle.signal("migrate_to", MigrateTo(version=2))
+    await handle.signal("migrate_to", MigrateTo(version=3))
+    status = await eventually_status(rig, "M-6", lambda s: bool(s.refused))
+    [refused] = status.refused
+    assert refused.error.startswith("v3: step rest is not in moving v3")
+    assert (status.journey_version, status.migrating_to, status.migrations) == (1, None, [])
+    await handle.terminate("test over")
+
+
+class HeldSms(Capture):
+    """Holds the delivery of `first` until released: a send in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def deliver(self, item: Outgoing) -> Receipt:
+        if item.step == "first":
+            self.sending.set()
+            await self.release.wait()
+        return await super().deliver(item)
+
+
+async def test_a_move_asked_during_a_send_waits_for_the_send_and_sends_nothing_twice(
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
+    folder = tmp_path / "journeys"
+    write_journey(folder, V1, name="moving_v1.yaml")
+    outbox = HeldSms()
+    queue = f"migrate-{uuid.uuid4()}"
+    parts = EngineParts(
+        journeys=[folder],
+        channels={"*": outbox},
+        signer=LinkSigner("k"),
+        archive=StoreArchive(sqlite_store),
+    )
+    async with build_worker(env.client, queue, parts):
+        rig = Rig(
+            env,
+            folder,
+            sqlite_store,
+            Journeys(env.client, Settings(task_queue=queue)),
+            outbox,
+            queue,
+        )
+        handle = await rig.start("M-7")
+        await asyncio.wait_for(outbox.sending.wait(), 30)  # `first` is with the provider
+        target = rig.version_2()
+        await handle.signal("migrate_to", MigrateTo(version=2, hash=target.pin.hash))
+        asking = await eventually_status(rig, "M-7", lambda s: s.migrating_to == 2)
+        assert (asking.journey_version, asking.step) == (1, "first")  # not cut short
+        outbox.release.set()
+        await continued(env.client, handle)  # after the send, at the step boundary
+        moved = await rig.status("M-7")
+        [record] = moved.migrations
+        assert (record.step, moved.journey_version, moved.step) == ("first", 2, "rest")
+        await env.sleep(timedelta(days=6))
+        assert rig.sent("M-7") == [
+            ("first", "sms"),  # once, on version 1
+            ("welcome_back", "email"),
+            ("second", "sms"),
+            ("new_last", "email"),
+        ]
+
+
+async def test_a_move_carried_across_a_continue_as_new_keeps_the_wait_it_rests_in(
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
+    """A migrate_to that arrives as a long history continues as new: the move is carried,
+    resolved, into the next run, which moves where it rests in its wait: the rest of the
+    wait is kept (it is not skipped, and the first message on version 2 goes when the
+    wait ends)."""
+    folder = tmp_path / "journeys"
+    write_journey(folder, V1, name="moving_v1.yaml")
+    outbox = Capture()
+    queue = f"migrate-{uuid.uuid4()}"
+    parts = EngineParts(
+        journeys=[folder],
+        channels={"*": outbox},
+        signer=LinkSigner("k"),
+        archive=StoreArchive(sqlite_store),
+    )
+    async with build_worker(env.client, queue, parts):
+        rig = Rig(
+            env,
+            folder,
+            sqlite_store,
+            Journeys(env.client, Settings(task_queue=queue)),
+            outbox,
+            queue,
+        )
+        customer = Account.model_validate(
+            account(account_id="M-8", customer__timezone=midday_zone())
+        )
+        handle = await env.client.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(account=customer, journey="moving", history_limit=100),
+            id=workflow_id("M-8"),
+            task_queue=queue,
+            search_attributes=sa.starting(customer),
+        )
+        await env.sleep(timedelta(hours=1))
+        resting = await rig.status("M-8")
+        assert (resting.step, resting.state) == ("rest", "waiting")
+        wait_ends = resting.next_action_at
+        assert wait_ends is not None
+        # signals until the next one makes the history long enough to continue as new
+        while (length := (await handle.describe()).history_length) < 97:
+            await handle.signal("engagement", Engagement(kind="opened"))
+            for _ in range(100):
+                if (await handle.describe()).history_length != length:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
+        assert (await handle.describe()).run_id == handle.result_run_id  # not yet
+        target = rig.version_2()
+        await handle.signal("migrate_to", MigrateTo(version=2, hash=target.pin.hash))
+        latest = env.client.get_workflow_handle(handle.id)
+        for _ in range(200):  # until a run on version 2 runs
+            found = await latest.describe()
+            if found.typed_search_attributes.get(sa.JOURNEY_VERSION) == 2:
+                break
+            await asyncio.sleep(0.05)
+        # the long history's run came between: the move was carried into it, then made
+        began = (await latest.fetch_history()).events[0]
+        before = began.workflow_execution_started_event_attributes.continued_execution_run_id
+        assert before not in ("", handle.result_run_id)
+        moved = await eventually_status(rig, "M-8", lambda s: s.journey_version == 2)
+        assert (moved.step, moved.state, moved.next_action_at) == ("rest", "waiting", wait_ends)
+        await env.sleep(timedelta(days=6))
+        await latest.result()
+        done = await rig.status("M-8")
+        welcome = next(m for m in done.messages if m.step == "welcome_back")
+        assert abs((welcome.at - wait_ends).total_seconds()) < 60
+        assert rig.sent("M-8") == [
+            ("first", "sms"),
+            ("welcome_back", "email"),
+            ("second", "sms"),
+            ("new_last", "email"),
+        ]

@@ -15,7 +15,10 @@ attributes from the workflow itself); the histories beside it are the behaviour 
 continued as new in the middle of a wait, both runs: the second starts from the state the
 first carried; `v2/continued/before-stops/` the same recorded by the build before the
 stops patch (commit c1e442d), so a new build is shown to take up the state an older one
-carried (test_evolution.py reads that state field by field).
+carried (test_evolution.py reads that state field by field). `v2/migrated/` holds a
+journey moved from version 1 of its definition to version 2 where it rested in its wait
+(`migrate_to` under the `migrations` patch, the version resolved by a local activity,
+the continue-as-new), both runs.
 `v2/follow_up_*` are journeys that use
 `wait_until`, the journey's facts (a template reading `journey.amount_paid`, carried by
 its send) and a transactional thank-you: none of which a journey pinned before them can
