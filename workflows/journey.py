@@ -75,7 +75,7 @@ class DelinquencyJourney(JourneyIntake):
         await self._callback_handoffs()
 
     @workflow.signal(name="migrate_to")
-    async def migrate_to(self, payload: Any = None) -> None:
+    async def migrate_to(self, payload: Foreign = NO_INPUT) -> None:
         """Move to another version of the definition at the next safe point."""
         if not self._migrations:
             self._unknown_signal("migrate_to")  # what a run begun before it did

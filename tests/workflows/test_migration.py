@@ -375,6 +375,7 @@ async def test_a_move_asked_during_a_send_waits_for_the_send_and_sends_nothing_t
         ]
 
 
+@pytest.mark.slow  # signals one by one until the history is long: about 2 s
 async def test_a_move_carried_across_a_continue_as_new_keeps_the_wait_it_rests_in(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
 ) -> None:
