@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table, Text, select, update
+from sqlalchemy import Column, Integer, String, Table, Text, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from rapport.store.database import Store, StoreUnavailable
@@ -130,22 +130,44 @@ class LinkBook:
             )
             return bool(result.rowcount)
 
-    def try_check(self, token: str, limit: int) -> int | None:
+    def try_check(self, token: str, limit: int, account_limit: int | None = None) -> int | None:
         """Take one of the link's `limit` identity-check tries, before the answer is
-        compared: the try's number (1 to `limit`), or None when none is left.
+        compared: the try's number (1 to `limit`), or None when none is left. With
+        `account_limit`, also none once the account's links together have taken that
+        many: each message is a link of its own, so links forwarded or leaked together
+        would otherwise give five tries each.
 
-        One guarded UPDATE takes it, so concurrent tries in any number of web processes
-        never take more than `limit` between them: SQLite lets one writer in at a time,
-        PostgreSQL's row lock makes a second UPDATE wait and then see the first's count.
-        The count is read back in the same transaction (RETURNING would do too, but
-        needs SQLite 3.35)."""
+        One UPDATE takes the try, guarded by both counts, so concurrent tries in any
+        number of web processes never take more than the limits between them: SQLite
+        runs a statement under its one writer's lock, and on PostgreSQL the account's
+        links are locked first (FOR UPDATE) so that the UPDATE, a statement later, sees
+        every other try. The count is read back in the same transaction (RETURNING
+        would do too, but needs SQLite 3.35)."""
         digest = token_hash(token)
         try:
             with self.store.begin() as connection:
+                account = connection.execute(
+                    select(links.c.account_id).where(links.c.token_hash == digest)
+                ).scalar()
+                if account is None:
+                    return None
+                guards = [links.c.token_hash == digest, links.c.failed_checks < limit]
+                if account_limit is not None:
+                    connection.execute(
+                        select(links.c.token_hash)
+                        .where(links.c.account_id == account)
+                        .order_by(links.c.token_hash)  # one order: no deadlock
+                        .with_for_update()
+                    ).all()
+                    others = links.alias("others")
+                    tried = (
+                        select(func.coalesce(func.sum(others.c.failed_checks), 0))
+                        .where(others.c.account_id == account)
+                        .scalar_subquery()
+                    )
+                    guards.append(tried < account_limit)
                 taken = connection.execute(
-                    update(links)
-                    .where(links.c.token_hash == digest, links.c.failed_checks < limit)
-                    .values(failed_checks=links.c.failed_checks + 1)
+                    update(links).where(*guards).values(failed_checks=links.c.failed_checks + 1)
                 ).rowcount
                 if not taken:
                     return None

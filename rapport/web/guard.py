@@ -19,6 +19,7 @@ from rapport.store.links import token_hash
 
 SESSION_SECONDS = 30 * 60
 MAX_CHECKS = 5  # identity-check tries per link (a right answer gives its try back)
+MAX_ACCOUNT_CHECKS = 10  # between all of an account's links (each message has its own)
 WINDOW_SECONDS = 60
 
 

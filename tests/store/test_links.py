@@ -123,3 +123,23 @@ def test_journey_consent_reads_a_links_address_with_the_key_and_only_with_it(
     keep(LinkBook(store, SEALER), "K" * 16)
     assert known_addresses(store, "A-1", SEALER) == {"+12125550100": ["messages"]}
     assert known_addresses(store, "A-1") == {}
+
+
+def test_an_accounts_links_together_take_no_more_tries_than_its_limit(store: Store) -> None:
+    """Each message is a link with five tries of its own: three links of one account
+    forwarded together gave fifteen. Forty tries at once on each take ten between them."""
+    book = LinkBook(store)
+    tokens = [f"{letter}" * 16 for letter in "XYZ"]
+    for token in tokens:
+        keep(book, token)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        taken = list(
+            pool.map(lambda n: LinkBook(store).try_check(tokens[n % 3], 5, 10), range(120))
+        )
+    with store.begin() as connection:
+        counts = dict(connection.execute(select(links.c.token_hash, links.c.failed_checks)).all())
+    assert sum(t is not None for t in taken) == 10
+    assert sum(counts.values()) == 10
+    assert max(counts.values()) <= 5
+    book.check_passed(tokens[0])  # a right answer gives its try back, to the account too
+    assert [book.try_check(token, 5, 10) for token in tokens].count(None) == 2

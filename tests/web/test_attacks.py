@@ -1109,3 +1109,41 @@ async def test_the_unsubscribe_page_says_whose_it_is_and_speaks_either_language(
     assert done.status_code == 200
     assert "Listo: no más correos" in done.text
     assert rig.consent.refusal(account_id, "email", "riley@example.com") is not None
+
+
+async def test_an_accounts_links_together_give_ten_tries_not_five_each(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """Each message is a link with five tries of its own: an attacker holding three of
+    one account's messages (forwarded, or screenshots) had fifteen guesses. After ten
+    wrong answers between them, even the right one on the third link gets no session."""
+    account_id, first = await rig.customer()
+    signer = rig.settings.signer()
+    others = []
+    for letter in "QR":
+        token = letter + account_id.replace("-", "")[:15].ljust(15, letter.lower())
+        LinkBook(rig.store).keep(
+            token,
+            Link(
+                account_id=account_id,
+                journey_id="portal",
+                purpose="respond",
+                channel="sms",
+                address=None,
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+                check_kind="phone_last4",
+                check_hash=signer.check_hash("phone_last4", "0100"),
+            ),
+            datetime.now(UTC),
+        )
+        others.append(f"{rig.web}/r/{token}")
+    wrong = []
+    for link in (first, others[0]):
+        form = {"csrf": csrf(await http.get(link)), "answer": "9999"}
+        wrong += [(await http.post(f"{link}/check", data=form)).status_code for _ in range(5)]
+    form = {"csrf": csrf(await http.get(others[1])), "answer": "0100"}
+    right = await http.post(f"{others[1]}/check", data=form)
+    assert wrong == [422] * 4 + [403] + [422] * 4 + [403]
+    assert right.status_code == 403
+    assert "Too many tries" in right.text
+    assert "rp_" not in right.headers.get("set-cookie", "")

@@ -38,7 +38,7 @@ from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer,
 from rapport.store.database import StoreUnavailable
 from rapport.store.links import Link, LinkBook, token_hash
 from rapport.web.checkout import RECEIPT_DAYS, HandOff
-from rapport.web.guard import MAX_CHECKS, RateLimits, Sessions
+from rapport.web.guard import MAX_ACCOUNT_CHECKS, MAX_CHECKS, RateLimits, Sessions
 from rapport.web.journeys import JourneyLink, Unavailable
 from rapport.web.portal.sections import HANDLERS, Paid, last_paid
 from rapport.web.portal.speech import Contact, Speech
@@ -320,7 +320,9 @@ class Portal:
         if not well_formed(link.check_kind, answer):  # cannot be right: asked again, no try
             return self.render(visit, "check.html", 422, next=following, malformed=True)
         try:  # the try is taken before the answer is compared: none left, none compared
-            tried = await asyncio.to_thread(self.links.try_check, visit.token, MAX_CHECKS)
+            tried = await asyncio.to_thread(
+                self.links.try_check, visit.token, MAX_CHECKS, MAX_ACCOUNT_CHECKS
+            )
         except StoreUnavailable:
             return self.render(visit, "message.html", 503, kind="unavailable")
         if tried is None:
