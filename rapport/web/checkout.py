@@ -3,8 +3,9 @@
 Each tap on "Pay" or "Update details" is a checkout with a server-side reference: the
 return URLs carry the reference (`/p/{reference}`), never the portal's token, and a
 cookie scoped to that path lets only the browser that started it see the page after
-paying. A second tap, or a second tab, for the same link and amount goes back to the
-session already open instead of opening another (no paying twice by accident). The
+paying, for two hours. A second tap, or a second tab, for the same link and amount goes
+back to the session already open instead of opening another (no paying twice by
+accident). The
 provider's minimum charge is checked before anyone is sent there. The page after
 paying is a receipt read from the ledger: amount, currency, date and the payment's
 reference, the same reference the journey's thank-you carries.
@@ -29,7 +30,11 @@ from rapport.store.checkouts import CheckoutBook
 from rapport.store.payments import Payment, PaymentLedger
 
 REFERENCE = re.compile(r"^[A-Za-z0-9_-]{22}$")
-RECEIPT_DAYS = 30  # how long the browser that paid can see its receipt
+# How long the browser that paid sees its receipt: the provider's session (30 minutes),
+# then a portal session's 30, with room for a slow bank's redirect. No longer: the
+# receipt needs no identity check, and a phone is often shared (afterwards, the link's
+# thanks page shows the payment after the check, and the thank-you message its reference).
+RECEIPT_SECONDS = 2 * 3600
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ class HandOff:
             return None
         checkout = await asyncio.to_thread(self.book.find, reference)
         if checkout is None or checkout.created_at < datetime.now(UTC) - timedelta(
-            days=RECEIPT_DAYS
+            seconds=RECEIPT_SECONDS
         ):
             return None
         payment = None

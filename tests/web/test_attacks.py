@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from playwright.async_api import Browser, expect
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -39,6 +39,7 @@ from rapport.providers.twilio import twilio_signature
 from rapport.runtime.servers import free_port
 from rapport.runtime.settings import Settings
 from rapport.security.codec import new_key_line
+from rapport.store.checkouts import checkouts
 from rapport.store.limits import rate_counts
 from rapport.store.links import Link, LinkBook, links, token_hash
 from rapport.web.app import create_app, serve_asgi, serve_web
@@ -1147,3 +1148,36 @@ async def test_an_accounts_links_together_give_ten_tries_not_five_each(
     assert right.status_code == 403
     assert "Too many tries" in right.text
     assert "rp_" not in right.headers.get("set-cookie", "")
+
+
+async def test_a_receipt_is_not_there_for_the_next_person_on_a_shared_phone(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """The page after paying needs no identity check (only the browser's cookie), and it
+    showed the amount and the account's reference for thirty days: long after the
+    session, to anyone opening the phone's history. Now two hours."""
+    _, link = await rig.customer()
+    async with httpx.AsyncClient() as phone:
+        await phone.post(
+            f"{link}/check", data={"csrf": csrf(await phone.get(link)), "answer": "0100"}
+        )
+        paying = await phone.post(f"{link}/pay", data={"csrf": csrf(await phone.get(link))})
+        cookie = paying.headers["set-cookie"]
+        reference = re.search(r"Path=/p/([A-Za-z0-9_-]{22})", cookie)
+        assert reference, cookie
+        receipt = f"{rig.web}/p/{reference.group(1)}"
+        soon = await phone.get(receipt)
+        with rig.store.begin() as connection:
+            connection.execute(
+                update(checkouts)
+                .where(checkouts.c.reference == reference.group(1))
+                .values(created_at=datetime.now(UTC) - timedelta(hours=3))
+            )
+        later = await phone.get(receipt)
+    max_age = int(re.search(r"Max-Age=(\d+)", cookie).group(1))  # type: ignore[union-attr]
+    assert soon.status_code == 200
+    assert "Account ending in" in soon.text
+    assert max_age <= 2 * 3600
+    assert later.status_code == 404
+    assert "300.00" not in later.text
+    assert "Account ending in" not in later.text

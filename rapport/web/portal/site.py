@@ -37,7 +37,7 @@ from rapport.security.compare import same
 from rapport.security.links import RESPOND, TOKEN, LinkSigner, normalise_answer, well_formed
 from rapport.store.database import StoreUnavailable
 from rapport.store.links import Link, LinkBook, token_hash
-from rapport.web.checkout import RECEIPT_DAYS, HandOff
+from rapport.web.checkout import RECEIPT_SECONDS, HandOff
 from rapport.web.guard import MAX_ACCOUNT_CHECKS, MAX_CHECKS, RateLimits, Sessions
 from rapport.web.journeys import JourneyLink, Unavailable
 from rapport.web.portal.sections import HANDLERS, Paid, last_paid
@@ -382,7 +382,7 @@ class Portal:
         response.set_cookie(
             name,
             value,
-            max_age=RECEIPT_DAYS * 86400,
+            max_age=RECEIPT_SECONDS,
             path=path,
             httponly=True,
             samesite="lax",
