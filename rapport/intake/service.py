@@ -221,7 +221,7 @@ class Intake:
         try:
             await self._answered(journeys.signal(account_id, event.type, fields), 404)
         except Problem as refused:
-            if not recorded or refused.status != 404:
+            if not recorded or refused.status not in (404, 409):  # none running, or ended
                 raise
             return EventAnswer(
                 account_id=account_id, type=event.type, consent_recorded=True, journey_running=False

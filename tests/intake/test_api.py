@@ -526,3 +526,28 @@ async def test_a_key_s_rate_limit_holds_across_web_processes(rig: Rig) -> None:
         assert answers[-1].status_code == 429  # the second process knew of the first's 15
     finally:
         await other.stop()
+
+
+async def test_an_opt_out_for_an_account_whose_journey_ended_is_kept_and_says_so(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    """Attack review of issue 27: the opt-out was written to the consent record, then
+    answered 409 "the journey has ended": billing read a failure (and a retry under a new
+    key wrote the opt-out twice). It is answered as for an account with no journey."""
+    from rapport.contract.names import workflow_id
+
+    account_id = await started(api, rig)
+    await rig.client.get_workflow_handle(workflow_id(account_id)).terminate("operator")
+    out = await api.post(
+        f"/v1/accounts/{account_id}/events",
+        json={"type": "opt_out", "channel": "sms"},
+        headers=once(),
+    )
+    assert out.status_code == 202, out.text
+    assert out.json()["consent_recorded"] is True
+    assert out.json()["journey_running"] is False
+    assert [e.action for e in rig.consent.entries(account_id)] == ["opt_out"]
+    ended = await api.post(
+        f"/v1/accounts/{account_id}/events", json={"type": "pause"}, headers=once()
+    )
+    assert "has ended" in is_problem(ended, 409)["detail"]  # anything else: still 409
