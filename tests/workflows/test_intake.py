@@ -422,3 +422,22 @@ async def test_in_development_plain_text_is_taken_with_a_warning(
         status = await worker_client.get_workflow_handle(handle.id).query("status")
         assert status["account_id"] == account_id
     assert "a payload arrived in plain text" in caplog.text
+
+
+async def test_a_signal_name_cannot_forge_a_log_line(
+    env: WorkflowEnvironment, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attack review of issue 27: a misspelt signal's name is logged, and any sender picks
+    it: one with a line break wrote a second, forged line into the worker's plain log
+    ("... INFO rapport: journey ended outcome=paid"). The line keeps it escaped."""
+    from rapport.runtime.logs import PlainFormatter
+
+    account_id = f"L-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, queue, start_input(account_id=account_id), account_id)
+    forged = "x\n2028-03-01 09:00:00,000 INFO rapport: journey ended outcome=paid"
+    with caplog.at_level("WARNING"):
+        await handle.signal(forged, {})
+        await handle.query("status")
+    lines = [PlainFormatter().format(r) for r in caplog.records if "unknown signal" in r.message]
+    assert lines
+    assert all("\n" not in line and "\\x0a2028" in line for line in lines)
