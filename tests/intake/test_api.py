@@ -551,3 +551,23 @@ async def test_an_opt_out_for_an_account_whose_journey_ended_is_kept_and_says_so
         f"/v1/accounts/{account_id}/events", json={"type": "pause"}, headers=once()
     )
     assert "has ended" in is_problem(ended, 409)["detail"]  # anything else: still 409
+
+
+async def test_a_body_without_its_length_is_cut_off_at_the_limit_too(rig: Rig, key: str) -> None:
+    """A chunked body (no Content-Length, as a streaming client sends) is refused once it
+    passes 64 KiB, with the rest unread (the connection then closes): sent on a raw
+    socket, 80 KiB of a body that would go on, the answer is 413."""
+    host, port = rig.web.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        f"POST /v1/journeys HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Authorization: Bearer {key}\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    writer.write(head.encode())
+    for _ in range(5):
+        writer.write(b"4000\r\n" + b"x" * 0x4000 + b"\r\n")  # 16 KiB chunks, no end
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 413"), status_line
