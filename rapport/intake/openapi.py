@@ -31,6 +31,7 @@ ACCOUNT_ID = {
     "required": True,
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
     "description": "the billing system's account id",
+    "example": "A-1001",
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -39,6 +40,29 @@ IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
     "description": "your id for this request (printable ASCII); a retry with the same key "
     "and body gets the first answer for 24 hours; the same key with another request, 422",
+}
+# One valid request for each operation (docs/billing-integration.md's account): shown to
+# integrators, and sent first by API fuzzers (schemathesis's examples phase), so each
+# operation's own logic is reached, not only its validation.
+EXAMPLES: dict[str, Any] = {
+    "JourneyStart": {
+        "account": {
+            "account_id": "A-1001",
+            "customer": {
+                "first_name": "Dana",
+                "email": "dana@example.com",
+                "phone": "+15555550101",
+                "timezone": "America/Los_Angeles",
+            },
+            "balance": "182.40",
+            "currency": "USD",
+            "days_past_due": 9,
+            "consent": {"email": True, "sms": True},
+        }
+    },
+    "AccountUpdated": {"days_past_due": 12},
+    "PaymentRequest": {"amount": "20.00", "currency": "USD", "payment_id": "PAY-77812"},
+    "Event": {"type": "opt_out", "channel": "sms"},
 }
 # Problems every operation may answer, with what they mean.
 COMMON = {
@@ -178,7 +202,12 @@ def _operation(
     if request is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=request)}}},
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": REF.format(model=request)},
+                    "example": EXAMPLES[request],
+                }
+            },
         }
     return operation
 
