@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -50,6 +51,11 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     return found
 
 
+# One line per event, whatever a value holds: a signal's name comes from any sender, and
+# a line break in it would forge the next line of the log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = " ".join(f"{k}={v}" for k, v in fields_of(record).items())
@@ -59,7 +65,7 @@ class PlainFormatter(logging.Formatter):
         )
         if record.exc_info:
             line += f" error={record.exc_info[0].__name__ if record.exc_info[0] else '?'}"
-        return line
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
 
 
 class JsonFormatter(logging.Formatter):
