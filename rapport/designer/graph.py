@@ -28,7 +28,8 @@ from rapport.language.models import (
     is_transactional,
 )
 
-START = "start"
+# Nodes that are not steps have ids no step can have (a step id is a slug, no `:`).
+START = ":start"
 EXHAUSTED = "outcome:exhausted"
 PLAN_ACCEPTED = "outcome:plan_accepted"
 
@@ -80,7 +81,7 @@ def journey_graph(definition: JourneyDefinition) -> JourneyGraph:
             ends = ["then the journey ends: paid"] if key == "on_paid" else []
             sending = _message_lines(notice.send, on_paid=key == "on_paid")
             lines = (f"at any {what}:", *sending, *ends)
-            graph.notices.append(Node(key, "notice", key, lines))
+            graph.notices.append(Node(f":{key}", "notice", key, lines))
     return graph
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rapport.designer.graph import JourneyGraph, Node
 
@@ -32,7 +33,8 @@ _CLASSES = {
 
 
 def mermaid(graph: JourneyGraph) -> str:
-    lines = [f"%% {graph.title}", "flowchart TD"]
+    _id = _ids(graph)
+    lines = [f"%% {_one_line(graph.title)}", "flowchart TD"]
     for node in graph.nodes:
         lines.append(f"  {_id(node.id)}{_shape(node)}")
     for edge in graph.edges:
@@ -61,8 +63,27 @@ def _shape(node: Node) -> str:
     return f"{opening}{text}{closing}"
 
 
-def _id(node_id: str) -> str:
-    return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", node_id)
+def _ids(graph: JourneyGraph) -> Callable[[str], str]:
+    """Mermaid's id of each node: `n_` and the step id in letters, digits and `_` (a `-`
+    becomes `_`), numbered when two would read the same (`a-b` and `a_b`; a step named
+    `start` beside the start)."""
+    given: dict[str, str] = {}
+    taken: set[str] = set()
+    for node in [*graph.nodes, *graph.notices]:
+        base = "n_" + re.sub(r"[^A-Za-z0-9_]", "_", node.id.lstrip(":"))
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base}_{number}"
+        given[node.id] = name
+        taken.add(name)
+    return lambda node_id: given[node_id]
+
+
+def _one_line(text: str) -> str:
+    """A line break in a name would end a Mermaid comment or label, and what follows
+    would be read as Mermaid (a `click` that opens a link)."""
+    return re.sub(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+", " ", text)
 
 
 def _text(text: str) -> str:
@@ -70,6 +91,7 @@ def _text(text: str) -> str:
     bold title)."""
     if text.startswith("<b>") and text.endswith("</b>"):
         return f"<b>{_text(text[3:-4])}</b>"
+    text = _one_line(text)
     for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         text = text.replace(char, code)
     return text

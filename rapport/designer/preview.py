@@ -17,7 +17,7 @@ from rapport.channels.sms import sms_length
 from rapport.contract.records import PlanOffered
 from rapport.language.account import Account
 from rapport.language.advice import reachable
-from rapport.language.checks import SAMPLE_FACTS
+from rapport.language.checks import SAMPLE_FACTS, SAMPLE_PAYMENT
 from rapport.language.context import message_context
 from rapport.language.loader import LoadedJourney
 from rapport.language.models import (
@@ -190,7 +190,12 @@ def _render(
     settings = load_settings()
     links = portal_links(settings.portal_url, settings.signer().token("respond", label), channel)
     facts = _facts(label)
-    context = message_context(account, account.balance, channel, links, plan, facts=facts)
+    payment = SAMPLE_PAYMENT if label in BLOCKS else None
+    if payment is not None:
+        notes.append(
+            f"thanking for a sample payment of {payment.amount}, reference {payment.reference}"
+        )
+    context = message_context(account, account.balance, channel, links, plan, payment, facts)
     locale = account.customer.locale
     file = journey.templates.file_for(template, channel, locale)
     if journey.templates.reads(template_file(template, channel), "journey"):

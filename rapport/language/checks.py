@@ -17,7 +17,7 @@ from jinja2.exceptions import SecurityError
 from rapport.channels import CHANNELS
 from rapport.channels.sms import sms_length
 from rapport.language.context import LINK_NAMES, message_context
-from rapport.language.expressions import ExpressionError, compile_expression
+from rapport.language.expressions import ExpressionError, compile_expression, segment_names
 from rapport.language.models import (
     BranchStep,
     EndStep,
@@ -230,12 +230,17 @@ def _expressions(definition: JourneyDefinition) -> Iterator[Finding]:
     context = expression_context(
         sample_account(), sample_account().balance, "default", JourneyFacts()
     )
+    segments = [s.id for s in definition.segments] + ["default"]
     for path, source in expression_fields(definition):
         try:
             compiled = compile_expression(source)
         except ExpressionError as exc:
             yield path, str(exc)
             continue
+        for name in segment_names(source):
+            if name not in segments and path[0] != "segments":
+                hint = did_you_mean(name, segments) or f"; segments: {', '.join(segments)}"
+                yield path, f"no segment has id {name!r}{hint}"
         try:
             with budgeted():
                 compiled(**context)
@@ -270,16 +275,48 @@ def check_templates(
                     yield TemplateFinding(where, _missing_template(bundle, name, channel, field))
                     continue
                 for language in [None, *bundle.languages(name, channel)]:
-                    yield from _render_check(
-                        where,
-                        bundle,
-                        channel,
-                        template_file(name, channel, language),
-                        plan,
-                        definition.policy.sms_max_segments,
-                        language,
-                        payment,
+                    file = template_file(name, channel, language)
+                    found = list(
+                        _render_check(
+                            where,
+                            bundle,
+                            channel,
+                            file,
+                            plan,
+                            definition.policy.sms_max_segments,
+                            language,
+                            payment,
+                        )
                     )
+                    yield from found
+                    if path[0] == "on_paid" and not any(f.severity == "error" for f in found):
+                        yield from _without_payment(where, bundle, channel, file, language)
+
+
+def _without_payment(
+    where: Path, bundle: TemplateBundle, channel: str, file: str, language: str | None
+) -> Iterator[TemplateFinding]:
+    """`on_paid` also thanks a customer whose balance billing cleared (`account_updated`),
+    with no payment to name: a template that reads `payment.amount` unguarded would fail
+    for that customer, and the customer who paid would get no thanks."""
+    account = sample_account(language)
+    context = message_context(
+        account, account.balance, channel, _SAMPLE_LINKS, None, None, SAMPLE_FACTS
+    )
+    context["account"]["attributes"] = AnyAttributes()
+    try:
+        bundle.render_file(file, channel, context)
+    except TemplateProblem as problem:
+        yield TemplateFinding(
+            where,
+            TemplateProblem(
+                problem.file,
+                problem.line,
+                f"{problem.message}, when billing cleared the balance: `payment` is empty "
+                "then (there is no payment to name); write {% if payment %}...{% endif %} "
+                "around what reads it",
+            ),
+        )
 
 
 def _missing_template(bundle: TemplateBundle, name: str, channel: str, field: str) -> str:
@@ -335,18 +372,16 @@ def _render_check(
         )
         return
     try:
-        unknown = bundle.unknown_names(file)
         refused = bundle.not_allowed(file)
+        unknown = bundle.unknown_names(file)
     except TemplateProblem as problem:
         yield TemplateFinding(where, problem)
         return
     for what, line in refused:
-        yield TemplateFinding(
-            where,
-            TemplateProblem(file, line, f"{what} is not allowed in a template (see the docs)"),
-        )
-    if refused:
-        return
+        yield TemplateFinding(where, TemplateProblem(file, line, what))
+    includes = bundle.include_problems(file)
+    for line, said in includes:
+        yield TemplateFinding(where, TemplateProblem(file, line, said))
     for unknown_name, line in unknown:
         hint = did_you_mean(unknown_name, NAMES) or f"; templates may use {', '.join(NAMES)}"
         yield TemplateFinding(
@@ -355,7 +390,7 @@ def _render_check(
     wrong_fields = list(template_field_problems(bundle, file))
     for line, said in wrong_fields:
         yield TemplateFinding(where, TemplateProblem(file, line, said))
-    if unknown or wrong_fields:
+    if refused or includes or unknown or wrong_fields:
         return
     try:
         rendered = bundle.render_file(file, channel, context)

@@ -72,6 +72,28 @@ def is_true(source: str | None, context: Mapping[str, Any]) -> bool:
     return True if source is None else bool(evaluate(source, context))
 
 
+def segment_names(source: str) -> list[str]:
+    """The segment ids an expression compares `segment` with (`segment == 'loyal'`,
+    `segment in ['a', 'b']`), for the validator to check against the journey's own."""
+    try:
+        ast = _ENV.parse("{{ " + source + " }}")
+    except TemplateSyntaxError:
+        return []
+    found: list[str] = []
+    for compare in ast.find_all(nodes.Compare):
+        operands = [compare.expr, *(operand.expr for operand in compare.ops)]
+        if not any(isinstance(o, nodes.Name) and o.name == "segment" for o in operands):
+            continue
+        for operand in operands:
+            items = operand.items if isinstance(operand, nodes.List | nodes.Tuple) else [operand]
+            found += [
+                item.value
+                for item in items
+                if isinstance(item, nodes.Const) and isinstance(item.value, str)
+            ]
+    return found
+
+
 def _name_problems(ast: nodes.Template) -> list[str]:
     problems: list[str] = []
     problems += [f"{what} is not allowed in an expression" for what, _ in unknown_names(ast)]

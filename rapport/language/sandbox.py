@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from jinja2 import StrictUndefined, filters, nodes, tests
+from jinja2 import StrictUndefined, filters, nodes, pass_context, tests
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment
@@ -471,12 +471,13 @@ class BoundedSandbox(SandboxedEnvironment):
             **{name: _stepped(f) for name, f in _BOUNDED_FILTERS.items()},
             "_each": _each,  # added to every loop by _Bounded: a step per iteration
             "_concat": _concat,  # and to every `~`
+            "_included": _included,  # and before every include, import and extends
         }
         self.tests = {name: tests.TESTS[name] for name in TESTS}
 
     def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         """Every template and expression is compiled from a bounded tree (`_Bounded`)."""
-        return super()._generate(_Bounded().visit(source), *args, **kwargs)
+        return super()._generate(_Bounded(self).visit(source), *args, **kwargs)
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         _charge(1, _size(left) + _size(right))
@@ -516,7 +517,39 @@ class BoundedSandbox(SandboxedEnvironment):
 class _Bounded(NodeTransformer):
     """Every `{% for %}` iterates through `_each` (a step per item, and the text its body
     outputs as work); every `~` chain goes through `_concat` (its size checked before
-    it is made)."""
+    it is made); every `{% include %}`, `{% import %}` and `{% extends %}` is a step and
+    the included template's text is work (a template that includes another twice, which
+    includes another twice... would otherwise output 2**25 copies of a line at no cost)."""
+
+    def __init__(self, environment: Any) -> None:
+        self.environment = environment
+
+    def _charged(self, node: nodes.Node) -> list[nodes.Node]:
+        template = getattr(node, "template", None)
+        size = 0
+        if isinstance(template, nodes.Const) and isinstance(template.value, str):
+            size = self._size_of(template.value)
+        charge = nodes.Output(
+            [nodes.Filter(nodes.Const(""), "_included", [nodes.Const(size)], [], None, None)],
+            lineno=node.lineno,
+        )
+        return [charge, node]
+
+    def _size_of(self, name: str) -> int:
+        loader = getattr(self.environment, "loader", None)
+        try:
+            return len(loader.get_source(self.environment, name)[0]) if loader else 0
+        except Exception:  # not found: the include itself says so
+            return 0
+
+    def visit_Include(self, node: nodes.Include) -> list[nodes.Node]:
+        return self._charged(node)
+
+    def visit_Import(self, node: nodes.Import) -> list[nodes.Node]:
+        return self._charged(node)
+
+    def visit_FromImport(self, node: nodes.FromImport) -> list[nodes.Node]:
+        return self._charged(node)
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         loop = self.generic_visit(node)
@@ -545,6 +578,12 @@ def _concat(values: list[Any]) -> str:
     texts = [_text(v) for v in values]
     _charge(1, sum(len(t) for t in texts))
     return _checked("".join(texts))
+
+
+@pass_context  # never folded into a constant when the template is compiled
+def _included(context: Any, value: str, size: int) -> str:
+    _charge(1, size)
+    return value
 
 
 def _stepped(function: Callable[..., Any]) -> Callable[..., Any]:

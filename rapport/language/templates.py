@@ -28,9 +28,11 @@ from jinja2 import (
     nodes,
 )
 from jinja2 import TemplateSyntaxError as _SyntaxError
+from jinja2 import filters as jinja_filters
 
 from rapport.language.problems import did_you_mean
 from rapport.language.sandbox import (
+    FILTERS,
     BoundedSandbox,
     RenderTimeout,
     render_within,
@@ -194,44 +196,58 @@ class TemplateBundle:
             ) from None
 
     def unknown_names(self, file: str) -> list[tuple[str, int]]:
-        """Names a template reads that no message provides, with their lines."""
-        try:
-            ast = self._env.parse(self.sources[file], name=file, filename=file)
-        except _SyntaxError as exc:
-            raise TemplateProblem(
-                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
-            ) from None
-        try:
-            unknown = meta.find_undeclared_variables(ast) - set(NAMES) - {"range"}
-        except _SyntaxError as exc:  # e.g. a filter that does not exist
-            raise TemplateProblem(file, exc.lineno, self._said(exc.message)) from None
-        return sorted(
-            (node.name, node.lineno)
-            for node in ast.find_all(nodes.Name)
-            if node.name in unknown and node.ctx == "load"
-        )
-
-    def _said(self, message: str | None) -> str:
-        """Jinja's words for a template that does not compile, with a close filter's name."""
-        unknown_filter = re.match(r"No filter named '([^']*)'", message or "")
-        if unknown_filter:
-            name = unknown_filter.group(1)
-            return f"no filter named {name!r}{did_you_mean(name, self._env.filters)}"
-        return _plain_syntax(message or "syntax error")
-
-    def not_allowed(self, file: str) -> list[tuple[str, int]]:
-        """Filters, tests and methods outside the sandbox's allowlists (each bounded),
-        with their lines, and a template too long: refused for every account alike."""
+        """Names a template reads that no message provides, with their lines (found even
+        when the template also uses a filter or test that does not exist: `not_allowed`
+        names those)."""
         source = self.sources[file]
-        if len(source) > MAX_TEMPLATE:
-            return [(f"a template of more than {MAX_TEMPLATE} characters", 1)]
         try:
             ast = self._env.parse(source, name=file, filename=file)
         except _SyntaxError as exc:
             raise TemplateProblem(
                 file, exc.lineno, _plain_syntax(exc.message or "syntax error")
             ) from None
-        return unknown_names(ast)
+        tolerant = self._env.overlay()
+        tolerant.filters = {**self._env.filters}
+        tolerant.tests = {**self._env.tests}
+        for node in ast.find_all(nodes.Filter):
+            tolerant.filters.setdefault(node.name, _anything)
+        for test in ast.find_all(nodes.Test):
+            tolerant.tests.setdefault(test.name, _anything)
+        try:
+            ast = tolerant.parse(source, name=file, filename=file)
+            unknown = meta.find_undeclared_variables(ast) - set(NAMES) - {"range"}
+        except _SyntaxError as exc:
+            raise TemplateProblem(
+                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
+            ) from None
+        return sorted(
+            (node.name, node.lineno)
+            for node in ast.find_all(nodes.Name)
+            if node.name in unknown and node.ctx == "load"
+        )
+
+    def not_allowed(self, file: str) -> list[tuple[str, int]]:
+        """(message, line) for each filter, test and method outside the sandbox's
+        allowlists (each bounded), and a template too long: refused for every account
+        alike. A misspelt filter gets a "did you mean"."""
+        source = self.sources[file]
+        if len(source) > MAX_TEMPLATE:
+            return [(f"a template of more than {MAX_TEMPLATE} characters is not allowed", 1)]
+        try:
+            ast = self._env.parse(source, name=file, filename=file)
+        except _SyntaxError as exc:
+            raise TemplateProblem(
+                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
+            ) from None
+        found = []
+        for what, line in unknown_names(ast):
+            filter_name = re.fullmatch(r"filter '(.*)'", what)
+            if filter_name and filter_name.group(1) not in jinja_filters.FILTERS:
+                name = filter_name.group(1)
+                found.append((f"no filter named {name!r}{did_you_mean(name, FILTERS)}", line))
+            else:
+                found.append((f"{what} is not allowed in a template (see the docs)", line))
+        return found
 
     def opt_out_in_every_branch(self, file: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether `file` outputs `{{ opt_out }}` whatever the data: at its top level (or
@@ -324,10 +340,71 @@ class TemplateBundle:
         except TemplateError as exc:
             raise TemplateProblem(*_template_position(exc, file), _describe(exc)) from None
         except Exception as exc:  # a designer's template is data: never a traceback
-            raise TemplateProblem(
-                *_template_position(exc, file), f"{type(exc).__name__}: {exc}"
-            ) from None
+            raise TemplateProblem(*_template_position(exc, file), _failure(exc)) from None
         return split_message(text, channel, file)
+
+    def include_problems(self, file: str) -> list[tuple[int, str]]:
+        """(line, message) for each `{% include %}`, `{% import %}` or `{% extends %}` of
+        `file` that names no template in the folder, names it by a computed value, or
+        leads back to `file` (a template that includes itself never ends)."""
+        found: list[tuple[int, str]] = []
+        for node, name in self._references(file):
+            if name is None:
+                found.append(
+                    (
+                        node.lineno,
+                        "include a template by its name in quotes, e.g. "
+                        "{% include 'footer.j2' %}, not by a value",
+                    )
+                )
+            elif name not in self.sources:
+                hint = did_you_mean(name, self.sources) or (
+                    ": name a file of templates/, e.g. 'footer.j2'"
+                )
+                found.append((node.lineno, f"includes {name!r}, which is not in templates/{hint}"))
+            else:
+                loop = self._path_back(name, file)
+                if loop is not None:
+                    chain = " -> ".join([file, *loop])
+                    found.append((node.lineno, f"includes itself ({chain}): it would never end"))
+        return found
+
+    def _references(self, file: str) -> list[tuple[nodes.Node, str | None]]:
+        """The include, import and extends nodes of `file`, each with the name it uses
+        (None when it is computed)."""
+        try:
+            ast = self.parse(file)
+        except TemplateProblem:
+            return []
+        found: list[tuple[nodes.Node, str | None]] = []
+        for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+            template = getattr(node, "template", None)
+            name = (
+                template.value
+                if isinstance(template, nodes.Const) and isinstance(template.value, str)
+                else None
+            )
+            found.append((node, name))
+        return found
+
+    def _path_back(self, start: str, goal: str) -> list[str] | None:
+        """The templates from `start` back to `goal` through their includes, or None."""
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        seen: set[str] = set()
+        while stack:
+            name, path = stack.pop()
+            if name == goal:
+                return path
+            if name in seen or name not in self.sources:
+                continue
+            seen.add(name)
+            stack += [(n, [*path, n]) for _, n in self._references(name) if n is not None]
+        return None
+
+
+def _anything(*args: Any, **kwargs: Any) -> Any:
+    """Stands for a filter or test that does not exist while a template's names are read."""
+    return None
 
 
 FieldPath = tuple[str, ...]
@@ -402,12 +479,27 @@ def _template_position(exc: BaseException, file: str) -> tuple[str, int]:
 
 _NO_ATTRIBUTE = re.compile(r"^'(\w+) object' has no attribute '([^']*)'$")
 _UNDEFINED = re.compile(r"^'([^']*)' is undefined$")
+_EMPTY = re.compile(r"^'None' has no attribute '([^']*)'$")
 _KINDS = {"dict": "this group of values", "str": "a text", "int": "a number", "list": "a list"}
+
+
+def _failure(exc: Exception) -> str:
+    """What Python says when a render fails, in a designer's words (never its name for the
+    error: `ZeroDivisionError` means nothing to the person who wrote the template)."""
+    if isinstance(exc, ZeroDivisionError):
+        return "divides by zero for this account: check the divisor first ({% if ... %})"
+    if isinstance(exc, RecursionError):
+        return "includes or calls itself without end"
+    if isinstance(exc, OverflowError):
+        return "makes a number too large to write"
+    return f"cannot be rendered for this account: {exc}"
 
 
 def _describe(exc: TemplateError) -> str:
     """Jinja's words for an error, in a designer's: "'dict object' has no attribute
     'pay_online'" is "there is no 'pay_online' here"."""
+    if isinstance(exc, TemplateNotFound):
+        return f"includes {exc.name!r}, which is not in templates/"
     message = exc.message or type(exc).__name__
     if type(exc).__name__ == "UndefinedError":
         missing = _NO_ATTRIBUTE.match(message)
@@ -417,6 +509,9 @@ def _describe(exc: TemplateError) -> str:
         unknown = _UNDEFINED.match(message)
         if unknown:
             return f"undefined name: {unknown.group(1)!r} does not exist here"
+        empty = _EMPTY.match(message)
+        if empty:
+            return f"undefined name: an empty value has no {empty.group(1)!r}"
         return f"undefined name: {message}"
     if type(exc).__name__ == "SecurityError":
         return f"not allowed in a template: {message}"

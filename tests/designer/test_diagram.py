@@ -86,3 +86,43 @@ def test_an_invalid_journey_is_not_drawn(tmp_path: Path) -> None:
     code, out = diagram(str(write_journey(tmp_path, BASE.replace("wait: 2d", "wait: soon"))))
     assert code == 1
     assert "steps[1].wait: 'soon' is not a duration" in out
+
+
+def test_steps_whose_ids_read_alike_stay_apart(tmp_path: Path) -> None:
+    """A step named `start`, or `a-b` beside `a_b`, was drawn as one node with the other:
+    Mermaid ids keep letters, digits and `_` only, and the start node was `start` too."""
+    path = write_journey(
+        tmp_path,
+        "id: ids\nversion: 1\nname: Ids\nsteps:\n"
+        "  - {id: start, wait: 1d}\n"
+        "  - {id: a-b, wait: 1d}\n"
+        '  - {id: a_b, branch: [{when: "journey.replied", goto: start}]}\n'
+        "  - {id: on_paid, end: done}\n"
+        "on_paid:\n  send: {channel: email, template: thanks}\n",
+    )
+    code, out = diagram(str(path))
+    assert code == 0, out
+    assert '  n_start(["<b>start</b>"])\n  n_start_2["<b>start</b><br/>wait 1d"]' in out
+    assert "  n_a_b --> n_a_b_2\n" in out
+    assert '  n_a_b_2 -->|"if journey.replied"| n_start_2\n' in out
+    assert "  n_on_paid_2[" in out  # the on_paid block beside the step named on_paid
+    code, svg = diagram(str(path), "--format", "svg")
+    assert code == 0, svg
+    boxes = ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}rect")
+    assert sum(1 for _ in boxes) >= 6  # start, four steps, the on_paid block
+
+
+def test_a_line_break_in_a_name_or_condition_cannot_write_mermaid(tmp_path: Path) -> None:
+    """`name: "x\\nclick n_a href ..."` ended the comment line and added a click."""
+    path = write_journey(
+        tmp_path,
+        'id: inj\nversion: 1\nname: "x\\nclick n_w href \\"javascript:alert(1)\\""\nsteps:\n'
+        "  - id: route\n"
+        "    branch:\n"
+        "      - {when: \"account.attributes.x != 'a\\nclick n_w call alert()'\", goto: w}\n"
+        "  - {id: w, wait: 1d}\n",
+    )
+    code, out = diagram(str(path))
+    assert code == 0, out
+    assert not any(line.lstrip().startswith("click") for line in out.splitlines())
+    assert '%% x click n_w href "javascript:alert(1)" (inj v1)' in out.splitlines()[0]

@@ -92,3 +92,11 @@ def test_a_long_text_shows_its_segments_over_the_limit(tmp_path: Path) -> None:
     code, out = preview(journey, "--account", LOYAL, "--step", "nudge")
     assert code == 0, out
     assert "(3 segments (GSM-7, 365 characters), over the journey's limit of 2)" in out
+
+
+def test_a_thank_you_shows_the_payment_it_thanks_for() -> None:
+    """The preview rendered on_paid with no payment: any template that names the payment
+    failed the whole preview."""
+    code, out = preview(EARLY, "--account", LOYAL, "--step", "on_paid")
+    assert code == 0, out
+    assert "(thanking for a sample payment of 45.00, reference pi_SAMPLE0000000000)" in out

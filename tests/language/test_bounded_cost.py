@@ -321,8 +321,8 @@ def test_str_format_and_unknown_filters_are_refused_by_validation() -> None:
         {"t.sms.j2": "{{ '{:>9}'.format(1) }}{{ x|pprint }}{{ x is callable }}"}
     )
     assert [what for what, _ in bundle.not_allowed("t.sms.j2")] == [
-        "filter 'pprint'",
-        "test 'callable'",
-        "method 'format'",
+        "filter 'pprint' is not allowed in a template (see the docs)",
+        "test 'callable' is not allowed in a template (see the docs)",
+        "method 'format' is not allowed in a template (see the docs)",
     ]
     assert refused_expression("account.attributes.note|pprint")

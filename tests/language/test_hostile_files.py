@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from rapport.cli import main
 from rapport.language.yaml_source import MAX_CHARACTERS, MAX_DEPTH
-from tests.journey_files import BASE, write_journey
+from tests.journey_files import BASE, problems_of, write_journey
 
 TAIL = "version: 1\nname: x\nsteps:\n  - {id: e, end: done}\n"
 
@@ -111,3 +111,120 @@ def test_five_hundred_steps_validate_in_seconds(tmp_path: Path) -> None:
     assert (code, lines_out[-1]) == (0, f"ok  {path}  (long v1)")
     assert took < 10
     assert BASE  # the helper's templates sit beside it
+
+
+def template_problems(tmp_path: Path, source: str, **more: str) -> list[str]:
+    """The problems of the test journey whose `nudge` text is `source`."""
+    path = write_journey(tmp_path, templates={"nudge.sms.j2": source, **more})
+    return [f"{Path(p.file).name}:{p.line}: {p.message}" for p in problems_of(path)]
+
+
+def test_a_template_that_includes_itself_is_refused_before_it_is_rendered(
+    tmp_path: Path,
+) -> None:
+    """It was rendered, a thousand levels deep, and reported as a RecursionError."""
+    problems = template_problems(
+        tmp_path,
+        "Hi\n{% include 'footer.j2' %}\n{{ opt_out }}",
+        **{"footer.j2": "{% if balance %}{% include 'nudge.sms.j2' %}{% endif %}"},
+    )
+    assert problems == [
+        "nudge.sms.j2:2: includes itself (nudge.sms.j2 -> footer.j2 -> nudge.sms.j2): it "
+        "would never end"
+    ]
+    problems = template_problems(tmp_path, "{% extends 'nudge.sms.j2' %}{{ opt_out }}")
+    assert problems == [
+        "nudge.sms.j2:1: includes itself (nudge.sms.j2 -> nudge.sms.j2): it would never end"
+    ]
+
+
+def test_an_include_names_a_template_of_the_folder(tmp_path: Path) -> None:
+    problems = template_problems(
+        tmp_path,
+        "{% include '../../etc/passwd' %}\n{% include customer.first_name %}\n"
+        "{% include 'footr.j2' %}{{ opt_out }}",
+        **{"footer.j2": "Thanks"},
+    )
+    assert problems == [
+        "nudge.sms.j2:1: includes '../../etc/passwd', which is not in templates/: name a "
+        "file of templates/, e.g. 'footer.j2'",
+        "nudge.sms.j2:2: include a template by its name in quotes, e.g. "
+        "{% include 'footer.j2' %}, not by a value",
+        "nudge.sms.j2:3: includes 'footr.j2', which is not in templates/; did you mean "
+        "'footer.j2'?",
+    ]
+
+
+def test_includes_that_multiply_are_stopped_by_the_budget(tmp_path: Path) -> None:
+    """Each of 25 files includes the next twice: 2**25 copies of a line. Includes were
+    free, so only the 1-second timer stopped it; each is a step now, its text work."""
+    chain = {
+        f"p{i}.j2": f"{{% include 'p{i + 1}.j2' %}}{{% include 'p{i + 1}.j2' %}}" for i in range(25)
+    }
+    chain["p25.j2"] = "x" * 50
+    began = time.monotonic()
+    problems = template_problems(tmp_path, "{% include 'p0.j2' %}{{ opt_out }}", **chain)
+    assert time.monotonic() - began < 5
+    assert len(problems) == 1
+    assert problems[0].endswith("more than 1000 steps: simplify it")
+
+
+def test_a_template_that_fails_for_the_sample_says_why_in_plain_words(tmp_path: Path) -> None:
+    problems = template_problems(
+        tmp_path, "{{ 10 / (account.days_past_due - account.days_past_due) }} {{ opt_out }}"
+    )
+    assert problems == [
+        "nudge.sms.j2:1: divides by zero for this account: check the divisor first ({% if ... %})"
+    ]
+
+
+def test_every_problem_of_a_template_at_once(tmp_path: Path) -> None:
+    """A filter that does not exist hid every misspelt name of the same template."""
+    problems = template_problems(
+        tmp_path,
+        "Hi {{ custmer.first_name }}, {{ balance | uper }} {{ balance | pprint }}\n"
+        "{{ links.pay_online }} {{ customer.first_name.swapcase() }} {{ opt_out }}",
+    )
+    assert problems == [
+        "nudge.sms.j2:1: filter 'pprint' is not allowed in a template (see the docs)",
+        "nudge.sms.j2:1: no filter named 'uper'; did you mean 'upper'?",
+        "nudge.sms.j2:1: unknown name 'custmer'; did you mean 'customer'?",
+        "nudge.sms.j2:2: links has no 'pay_online'; did you mean 'pay_now'?",
+        "nudge.sms.j2:2: method 'swapcase' is not allowed in a template (see the docs)",
+    ]
+
+
+def test_a_thank_you_must_read_for_a_balance_billing_cleared(tmp_path: Path) -> None:
+    """Validation rendered on_paid with a sample payment only; a balance billing cleared
+    (account_updated) has no payment, and `payment.amount` failed the thank-you."""
+    definition = BASE + "on_paid:\n  send: {channel: email, template: thanks}\n"
+    path = write_journey(
+        tmp_path,
+        definition,
+        {"thanks.email.j2": "Subject: Thanks\n\nWe got {{ payment.amount }}.\n{{ opt_out }}\n"},
+    )
+    [problem] = problems_of(path)
+    assert (Path(problem.file).name, problem.line, problem.field) == (
+        "thanks.email.j2",
+        3,
+        "on_paid.send.template",
+    )
+    assert problem.message == (
+        "undefined name: an empty value has no 'amount', when billing cleared the balance: "
+        "`payment` is empty then (there is no payment to name); write {% if payment %}..."
+        "{% endif %} around what reads it"
+    )
+    guarded = "Subject: Thanks\n\n{% if payment %}We got {{ payment.amount }}.{% endif %}\n{{ opt_out }}\n"
+    assert problems_of(write_journey(tmp_path, definition, {"thanks.email.j2": guarded})) == []
+
+
+def test_a_segment_a_condition_names_must_exist(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "template: nudge}",
+        "template: nudge, when: \"segment == 'loyl' or segment in ['default', 'behnd']\"}",
+    )
+    problems = [p.message for p in problems_of(write_journey(tmp_path, text))]
+    assert problems == [
+        "no segment has id 'behnd'; segments: loyal, default",
+        "no segment has id 'loyl'; did you mean 'loyal'?",
+    ]

@@ -38,6 +38,8 @@ JARGON = (
     "Value error",
     "model_",
     "For further information",
+    "Error:",  # a Python exception's name (ZeroDivisionError: division by zero)
+    "Exception:",
 )
 BAD_VALUES: list[Any] = [
     None,
@@ -209,6 +211,11 @@ BROKEN_TEMPLATES = [
     "{{ jorney.payments }}",
     "{{ journey.amount_paid.cents }}",
     "{{ journey['replyed'] }}",
+    "{{ 10 / (account.days_past_due - account.days_past_due) }}",
+    "{% include 'nudge.sms.j2' %}",
+    "{% include customer.first_name %}",
+    "{% include '../journey.yaml' %}",
+    "{{ payment.amount }}",
 ]
 BROKEN_EXPRESSIONS = [
     "journey.mesages_sent > 1",
