@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from rapport.channels import NAMES
+from rapport.language.problems import did_you_mean
 from rapport.money import bounds_problem
 
 F = TypeVar("F", bound=Callable[[Any], Any])
@@ -65,15 +66,22 @@ def _choices(names: tuple[str, ...]) -> str:
     return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
 
 
+def _not_a_channel(value: str, names: tuple[str, ...]) -> ValueError:
+    hint = did_you_mean(value, names)
+    if hint:  # "'emial' is not allowed; did you mean 'email'? (use 'email', ...)"
+        return ValueError(f"{value!r} is not allowed{hint} (use {_choices(names)})")
+    return ValueError(f"{value!r} is not allowed: {_choices(names)}")
+
+
 def _known_channel(value: str) -> str:
     if value not in NAMES:
-        raise ValueError(f"{value!r} is not allowed: {_choices(NAMES)}")
+        raise _not_a_channel(value, NAMES)
     return value
 
 
 def _cap_channel(value: str) -> str:
     if value != "all" and value not in NAMES:
-        raise ValueError(f"{value!r} is not allowed: {_choices(('all', *NAMES))}")
+        raise _not_a_channel(value, ("all", *NAMES))
     return value
 
 

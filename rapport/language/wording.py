@@ -74,7 +74,9 @@ def _literal(value: Any, ctx: dict[str, Any]) -> str:
     expected = str(ctx.get("expected", ""))
     choices = re.findall(r"'([^']*)'", expected)
     hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
-    return f"{quoted(value)} is not allowed{hint or ''}: use {expected}"
+    if hint:  # "'sunday' is not allowed; did you mean 'sun'? (use 'mon', ... or 'sun')"
+        return f"{quoted(value)} is not allowed{hint} (use {expected})"
+    return f"{quoted(value)} is not allowed: use {expected}"
 
 
 def _too_short(value: Any, ctx: dict[str, Any]) -> str:

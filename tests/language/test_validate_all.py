@@ -180,3 +180,16 @@ def test_a_plan_no_sample_account_qualifies_for_is_a_warning(tmp_path: Path) -> 
         "at least 100.00 need a balance of 300.00; for such accounts the offer and its 7d "
         "wait for an answer are skipped and the next step comes that much sooner"
     )
+
+
+def test_a_misspelt_channel_or_day_gets_a_did_you_mean(tmp_path: Path) -> None:
+    text = BASE.replace("fallback: sms}", "fallback: smss}").replace(
+        "name: Test journey\n", "name: Test journey\npolicy: {days: [mon, sunday]}\n"
+    )
+    messages = sorted(p.message for p in problems_of(write_journey(tmp_path, text)))
+    assert messages == [
+        "'smss' is not allowed; did you mean 'sms'? (use 'email', 'sms', 'voice', 'letter', "
+        "'push' or 'webhook')",
+        "'sunday' is not allowed; did you mean 'sun'? (use 'mon', 'tue', 'wed', 'thu', 'fri', "
+        "'sat' or 'sun')",
+    ]
