@@ -56,6 +56,7 @@ class Link:
     locale: str | None = None
     failed_checks: int = 0
     opened: bool = False
+    account_failed_checks: int = 0  # the tries all of the account's links have taken
 
 
 def token_hash(token: str) -> str:
@@ -92,9 +93,17 @@ class LinkBook:
     def find(self, token: str, purpose: str, now: datetime) -> Link | None:
         """The live link behind a token: None when unknown, expired, revoked or for
         another purpose (the caller answers all of those the same way)."""
+        others = links.alias("others")
+        account_tries = (
+            select(func.coalesce(func.sum(others.c.failed_checks), 0))
+            .where(others.c.account_id == links.c.account_id)
+            .scalar_subquery()
+        )
         with self.store.begin() as connection:
             row = connection.execute(
-                select(links).where(links.c.token_hash == token_hash(token))
+                select(links, account_tries.label("account_tries")).where(
+                    links.c.token_hash == token_hash(token)
+                )
             ).first()
         if (
             row is None
@@ -117,6 +126,7 @@ class LinkBook:
             locale=row.locale,
             failed_checks=row.failed_checks,
             opened=row.opened_at is not None,
+            account_failed_checks=int(row.account_tries),
         )
 
     def first_opening(self, token: str, now: datetime) -> bool:

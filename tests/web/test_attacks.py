@@ -35,6 +35,7 @@ from starlette.routing import Mount, Route
 
 from rapport.contract.names import workflow_id
 from rapport.payments.events import signature_header
+from rapport.providers.smtp import to_html
 from rapport.providers.twilio import twilio_signature
 from rapport.runtime.servers import free_port
 from rapport.runtime.settings import Settings
@@ -1142,9 +1143,13 @@ async def test_an_accounts_links_together_give_ten_tries_not_five_each(
     for link in (first, others[0]):
         form = {"csrf": csrf(await http.get(link)), "answer": "9999"}
         wrong += [(await http.post(f"{link}/check", data=form)).status_code for _ in range(5)]
-    form = {"csrf": csrf(await http.get(others[1])), "answer": "0100"}
-    right = await http.post(f"{others[1]}/check", data=form)
+    third = await http.get(others[1])  # the lock page at once: no form that cannot work
+    before_check = signer.mac("csrf", token_hash(others[1].rsplit("/", 1)[1]), "before-check")
+    right = await http.post(f"{others[1]}/check", data={"csrf": before_check, "answer": "0100"})
     assert wrong == [422] * 4 + [403] + [422] * 4 + [403]
+    assert third.status_code == 403
+    assert "Too many tries" in third.text
+    assert 'name="answer"' not in third.text
     assert right.status_code == 403
     assert "Too many tries" in right.text
     assert "rp_" not in right.headers.get("set-cookie", "")
@@ -1181,3 +1186,74 @@ async def test_a_receipt_is_not_there_for_the_next_person_on_a_shared_phone(
     assert later.status_code == 404
     assert "300.00" not in later.text
     assert "Account ending in" not in later.text
+
+
+async def test_markup_in_names_and_the_creditors_settings_is_text_in_both_languages(
+    rig: Rig,
+) -> None:
+    """Markup in the customer's name and attributes (from billing) and in the creditor's
+    settings (from an operator) is shown as text on every page, in English and Spanish,
+    and in the HTML part of an email: never run, never a tag."""
+    evil_name = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    account_id, link = await rig.customer(
+        customer__first_name=evil_name,
+        customer__last_name="</title><svg onload=alert(3)>",
+        customer__locale="es-MX",
+        attributes={"plan": "<iframe src=//evil.example>", "note": "{{ 7*7 }}"},
+    )
+    _, locked = await rig.customer()
+    settings = replace_settings(
+        rig,
+        creditor_name='Acme <b onclick="alert(4)">Bank</b> & "Co"',
+        creditor_email='help@acme.example"><script>alert(5)</script>',
+    )
+    port = int(settings.portal_url.rsplit(":", 1)[1])
+    web = await serve_web(settings, port=port, client=rig.client)
+    base, path, locked_path = web.address, link.removeprefix(rig.web), locked.removeprefix(rig.web)
+    pages = []
+    try:
+        async with httpx.AsyncClient(base_url=base) as browser:
+            for _ in range(5):
+                form = {"csrf": csrf(await browser.get(locked_path)), "answer": "9999"}
+                await browser.post(f"{locked_path}/check", data=form)
+            pages.append(await browser.get(locked_path))
+            pages.append(await browser.get("/r/nothing-here-at-all"))
+            for language in ("es", "en"):
+                pages.append(await browser.get(f"{path}?lang={language}"))
+            form = {"csrf": csrf(pages[-1]), "answer": "0100"}
+            await browser.post(f"{path}/check", data=form)
+            for section in ("", "/pay-part", "/plan", "/talk", "/opt-out", "/thanks"):
+                for language in ("es", "en"):
+                    pages.append(await browser.get(f"{path}{section}?lang={language}"))
+    finally:
+        await web.stop()
+    assert "Acme &lt;b onclick=" in pages[-1].text
+    assert "Account ending in" in pages[-1].text
+    assert pages[0].status_code == 403
+    assert "Too many tries" in pages[0].text
+    for page in pages:
+        assert page.status_code in (200, 403, 404), page.text
+        for tag in ("<script", "<img", "<svg", "<iframe", "<b ", 'onclick="', "</title><"):
+            assert tag not in page.text, (tag, page.url)
+    html = to_html(rig.texts.items[next(iter(rig.texts.items))].body.replace("Robin", evil_name))
+    assert "<script" not in html
+    assert "&lt;script&gt;" in html
+    assert account_id not in "".join(page.text for page in pages[:4])  # before the check
+
+
+async def test_a_locked_link_says_so_when_opened_not_after_another_answer(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """A link locked by five wrong answers still showed the check's form when opened
+    again: the customer typed the right answer, and only then learnt that it could not
+    work, and whom to call."""
+    _, link = await rig.customer()
+    form = {"csrf": csrf(await http.get(link)), "answer": "9999"}
+    for _ in range(5):
+        await http.post(f"{link}/check", data=form)
+    opened = [await http.get(f"{link}{section}") for section in ("", "/pay-part", "/opt-out")]
+    assert [page.status_code for page in opened] == [403, 403, 200]  # stopping needs no check
+    for page in opened[:2]:
+        assert "Too many tries" in page.text
+        assert 'name="answer"' not in page.text
+        assert "555-0100" in page.text  # whom to call

@@ -187,7 +187,7 @@ class Portal:
         if row is None:
             return self.render(visit, "message.html", 404, kind="not_found")
         if not visit.signed_in and not row.open:
-            return self.render(visit, "check.html", next=slug)
+            return self._ask(visit, slug)
         return self.page(visit, slug)
 
     async def act(self, request: Request) -> Response:
@@ -203,7 +203,7 @@ class Portal:
             response.headers["Allow"] = "GET, HEAD"
             return response
         if not visit.signed_in and not row.open:
-            return self.render(visit, "check.html", next=slug)
+            return self._ask(visit, slug)
         form = {key: str(value) for key, value in (await request.form()).items()}
         if not self.sessions.csrf_ok(visit.digest, visit.cookie, form.get("csrf")):
             return self.render(visit, "message.html", 403, kind="expired_form")
@@ -251,7 +251,7 @@ class Portal:
             "check_kind": visit.link.check_kind,
             "channel": visit.link.channel,
             "csrf": self.sessions.csrf(visit.digest, visit.cookie),
-            "checks_left": MAX_CHECKS - visit.link.failed_checks,
+            "checks_left": _checks_left(visit.link),
         }
         response = self.plain_page(
             visit.request, template, visit.speech, status_code, **context, **extra
@@ -304,6 +304,13 @@ class Portal:
 
     # --- the identity check ------------------------------------------------------------
 
+    def _ask(self, visit: Visit, slug: str) -> Response:
+        """The identity check for a page that needs it; the lock page (whom to call)
+        straight away when no try is left, rather than a form that cannot work."""
+        if visit.link.check_kind is not None and _checks_left(visit.link) <= 0:
+            return self.render(visit, "message.html", 403, kind="locked")
+        return self.render(visit, "check.html", next=slug)
+
     async def check(self, request: Request) -> Response:
         visit = await self._visit(request)
         if isinstance(visit, Response):
@@ -333,9 +340,11 @@ class Portal:
         if not same(self.sessions.signer.check_hash(link.check_kind, answer), expected):
             log.info("portal check failed", extra={"account_id": link.account_id})
             count(PORTAL_ACTIONS, action="check_failed")
-            if tried >= MAX_CHECKS:
+            visit.link = replace(
+                link, failed_checks=tried, account_failed_checks=link.account_failed_checks + 1
+            )
+            if _checks_left(visit.link) <= 0:
                 return self.render(visit, "message.html", 403, kind="locked")
-            visit.link = replace(link, failed_checks=tried)
             return self.render(visit, "check.html", 422, next=following, wrong=True)
         await asyncio.to_thread(self.links.check_passed, visit.token)
         log.info("portal check passed", extra={"account_id": link.account_id})
@@ -432,6 +441,12 @@ class Portal:
 def chosen_language(request: Request) -> str | None:
     """The language the visitor picked (`?lang=`, then the cookie it set)."""
     return request.query_params.get("lang") or request.cookies.get("rapport_lang")
+
+
+def _checks_left(link: Link) -> int:
+    """The tries left on this link: its own five, or fewer once the account's links
+    together near their ten."""
+    return min(MAX_CHECKS - link.failed_checks, MAX_ACCOUNT_CHECKS - link.account_failed_checks)
 
 
 def _ended(status: JourneyStatus) -> bool:
