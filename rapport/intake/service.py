@@ -97,6 +97,7 @@ class Intake:
         self._journeys, self.consent = journeys, consent
         self.library = Library([journeys_dir]) if journeys_dir and journeys_dir.is_dir() else None
         self._scan: tuple[float, Scan] | None = None
+        self._scanning = asyncio.Lock()
 
     async def start(self, data: Any) -> StartAnswer:
         """Start the account's journey, or return the running one (saying whether its data
@@ -124,12 +125,20 @@ class Intake:
 
     async def _journeys_now(self) -> Scan:
         """The journeys folder as read at most SCAN_EVERY seconds ago (reading it hashes
-        every file: not on every request)."""
+        every file: not on every request). One reading at a time: the requests that
+        arrive meanwhile wait for it (the first) or keep the last one (after). Every
+        request of a burst read it itself: on a cold start twenty loaded and checked every
+        journey at once, filling the thread pool the store's calls wait for (the API's
+        p99 was seconds)."""
         assert self.library is not None
-        now = time.monotonic()
-        if self._scan is None or now - self._scan[0] > SCAN_EVERY:
-            self._scan = (now, await asyncio.to_thread(self.library.scan))
-        return self._scan[1]
+        fresh = self._scan is not None and time.monotonic() - self._scan[0] <= SCAN_EVERY
+        if self._scan is not None and (fresh or self._scanning.locked()):
+            return self._scan[1]
+        async with self._scanning:
+            if self._scan is None or time.monotonic() - self._scan[0] > SCAN_EVERY:
+                began = time.monotonic()
+                self._scan = (began, await asyncio.to_thread(self.library.scan))
+            return self._scan[1]
 
     async def status(self, account_id: str) -> JourneyStatus:
         journeys = await self._client()

@@ -610,3 +610,30 @@ async def test_a_body_without_its_length_is_cut_off_at_the_limit_too(rig: Rig, k
     status_line = await asyncio.wait_for(reader.readline(), 10)
     writer.close()
     assert status_line.startswith(b"HTTP/1.1 413"), status_line
+
+
+@pytest.mark.slow  # one cold reading of the shipped journeys: about 2 s
+async def test_a_burst_of_starts_reads_the_journeys_folder_once() -> None:
+    """Profiling the API's starts (py-spy on `journey web` under bench.intake): every
+    request of a burst read the journeys folder itself while none had been read yet,
+    twenty loading and checking every journey at once in the thread pool the store's
+    calls wait for. One reading now serves the burst; a stale one is served while the
+    next is read."""
+    from rapport.intake.service import Intake
+
+    root = Path(__file__).resolve().parents[2] / "journeys"
+    intake = Intake(lambda: None, None, root)  # type: ignore[arg-type,return-value]
+    assert intake.library is not None
+    readings = 0
+    scan = intake.library.scan
+
+    def counted() -> Any:
+        nonlocal readings
+        readings += 1
+        return scan()
+
+    intake.library.scan = counted  # type: ignore[method-assign]
+    scans = await asyncio.gather(*(intake._journeys_now() for _ in range(20)))
+    assert readings == 1
+    assert all(s is scans[0] for s in scans)
+    assert scans[0].journeys
