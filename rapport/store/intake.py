@@ -174,6 +174,7 @@ def scope_of(key_id: str, idempotency_key: str) -> str:
     return hashlib.sha256(f"{key_id}\x00{idempotency_key}".encode()).hexdigest()
 
 
+SWEEP_EVERY = timedelta(minutes=1)  # how often a process forgets expired answers
 CLAIM_LEASE = timedelta(minutes=2)  # far longer than any request (each call waits 10 s)
 
 
@@ -206,10 +207,12 @@ class IdempotencyKeys:
     """Written without waiting for the disk (`Store.begin_volatile`): an operating-system
     crash may lose the last answers, never half of one; a retry then runs again, and
     every operation is idempotent by its own identity too (an account's one journey, a
-    payment's id, a consent entry's reference)."""
+    payment's id, a consent entry's reference). Answers older than their 24 hours are
+    forgotten by the claims themselves, at most once every `SWEEP_EVERY` per process."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._swept: datetime | None = None
 
     def claim(
         self, scope: str, request_hash: str, now: datetime, expires: datetime
@@ -218,11 +221,17 @@ class IdempotencyKeys:
         store remembers under it (an expired entry is forgotten first)."""
         try:
             with self.store.begin_volatile() as connection:
-                connection.execute(
-                    delete(idempotency_keys).where(
-                        idempotency_keys.c.scope == scope, idempotency_keys.c.expires_at < now
+                if self._swept is None or now - self._swept >= SWEEP_EVERY:
+                    self._swept = now  # every expired answer (the index on expires_at)
+                    connection.execute(
+                        delete(idempotency_keys).where(idempotency_keys.c.expires_at < now)
                     )
-                )
+                else:
+                    connection.execute(
+                        delete(idempotency_keys).where(
+                            idempotency_keys.c.scope == scope, idempotency_keys.c.expires_at < now
+                        )
+                    )
                 try:
                     with connection.begin_nested():
                         connection.execute(

@@ -637,3 +637,40 @@ async def test_a_burst_of_starts_reads_the_journeys_folder_once() -> None:
     assert readings == 1
     assert all(s is scans[0] for s in scans)
     assert scans[0].journeys
+
+
+async def test_answers_are_forgotten_after_their_24_hours(rig: Rig, key: str) -> None:
+    """Attack review of issue 27: nothing ever called `forget_expired`. Every POST's answer
+    stayed in the store for good (an expired one went only when its own key came again):
+    a billing system's year of requests, never deleted, against the docs' 24 hours. A
+    web process now forgets them as it claims keys, at most once a minute."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from rapport.runtime.servers import free_port
+    from rapport.store.intake import IdempotencyKeys, idempotency_keys, scope_of
+    from rapport.web.app import serve_web
+
+    book = IdempotencyKeys(rig.store)
+    old = datetime.now(UTC) - timedelta(hours=25)
+    stale = scope_of(key.split("_")[1], uuid.uuid4().hex)
+    assert book.claim(stale, "0" * 64, old, old + timedelta(hours=24)) is None
+    book.answer(stale, 201, "{}", None)
+    web = await serve_web(rig.settings, port=free_port(), client=rig.client)  # a fresh process
+    try:
+        async with httpx.AsyncClient(
+            base_url=web.address, headers={"Authorization": f"Bearer {key}"}
+        ) as api:
+            account_id = f"API-{uuid.uuid4().hex[:8]}"
+            answer = await api.post(
+                "/v1/journeys", json=start_body(rig, account_id), headers=once()
+            )
+            assert answer.status_code == 201, answer.text
+    finally:
+        await web.stop()
+    with rig.store.begin() as connection:
+        left = connection.execute(
+            select(idempotency_keys.c.scope).where(idempotency_keys.c.scope == stale)
+        ).all()
+    assert left == []
