@@ -193,3 +193,26 @@ def test_a_misspelt_channel_or_day_gets_a_did_you_mean(tmp_path: Path) -> None:
         "'sunday' is not allowed; did you mean 'sun'? (use 'mon', 'tue', 'wed', 'thu', 'fri', "
         "'sat' or 'sun')",
     ]
+
+
+def test_a_condition_that_fails_for_the_sample_account_is_a_warning(tmp_path: Path) -> None:
+    """These passed as `ok`: each fails for every account like the sample, and a condition
+    that fails counts as false, so the branch could never be taken. A field the account
+    lacks (an attribute) is not one: `is defined` is for those."""
+    text = BASE + (
+        "  - id: route\n"
+        "    branch:\n"
+        '      - {when: "account.customer.first_name > 3", goto: pause}\n'
+        '      - {when: "account.days_past_due / (account.days_past_due * 0) > 1", goto: pause}\n'
+        '      - {when: "account.attributes.score > 3", goto: pause}\n'
+    )
+    path = write_journey(tmp_path, text)
+    code, lines = validate(path)
+    assert code == 0
+    said = ": warning: fails for the sample account: {}; at run time a condition that fails "
+    said += "counts as false, so it would never hold for such accounts"
+    assert lines[:2] == [
+        f"{path}:15: steps[3].branch[0].when" + said.format("'>' between a text and a number"),
+        f"{path}:16: steps[3].branch[1].when" + said.format("it divides by zero"),
+    ]
+    assert lines[2] == f"ok  {path}  (test-journey v1)"
