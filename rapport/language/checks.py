@@ -17,6 +17,7 @@ from jinja2.exceptions import SecurityError
 from rapport.channels import CHANNELS
 from rapport.channels.sms import sms_length
 from rapport.language.context import LINK_NAMES, message_context
+from rapport.language.durations import describe_duration
 from rapport.language.expressions import ExpressionError, compile_expression, segment_names
 from rapport.language.models import (
     BranchStep,
@@ -26,6 +27,7 @@ from rapport.language.models import (
     OfferPlanStep,
     PlanOffer,
     SendStep,
+    Step,
     WaitStep,
     WaitUntilStep,
 )
@@ -117,14 +119,30 @@ def successors(
     return following
 
 
+# The least a loop waits each time round: a loop of one-minute waits would wake its
+# journey 1,440 times a day, for every account, and a simulation of it for minutes.
+SHORTEST_ROUND = timedelta(hours=1)
+
+
+def _waits_for(step: Step) -> timedelta | None:
+    """How long a step always waits (a wait_until, its timeout: only something new while
+    it waits ends it early), or None for a step that may not wait at all."""
+    if isinstance(step, WaitStep):
+        return step.wait
+    if isinstance(step, WaitUntilStep):
+        return step.wait_until.timeout
+    return None
+
+
 def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
     """A cycle of steps none of which waits would message (or spin) without pause. Only a
     step that always waits counts: a `wait`, and a `wait_until` (its timeout is required,
     and only a payment, a reply or a plan accepted *while* it waits ends it early: each
-    time round the loop it waits for a new one). An offer waits for the answer only when
-    its plan is sent (no qualifying plan, an opt-out or a cap skip it at once), so it does
-    not count."""
-    waits = {i for i, s in enumerate(definition.steps) if isinstance(s, WaitStep | WaitUntilStep)}
+    time round the loop it waits for a new one), and only when it waits at least
+    SHORTEST_ROUND. An offer waits for the answer only when its plan is sent (no
+    qualifying plan, an opt-out or a cap skip it at once), so it does not count."""
+    waiting = {i: _waits_for(s) for i, s in enumerate(definition.steps)}
+    waits = {i for i, w in waiting.items() if w is not None and w >= SHORTEST_ROUND}
     reported: set[frozenset[int]] = set()
     ids = definition.step_index()
     for i, step in enumerate(definition.steps):
@@ -135,15 +153,28 @@ def _loops_without_wait(definition: JourneyDefinition) -> Iterator[Finding]:
             if target is None or target > i:
                 continue
             loop = _path_without_wait(definition, target, i, waits, ids)
-            if loop is not None and frozenset(loop) not in reported:
-                reported.add(frozenset(loop))
-                names = " -> ".join(definition.steps[k].id for k in [*loop, target])
-                yield (
-                    ("steps", i, "branch", j, "goto"),
-                    f"loop {names} has no wait step (a wait or a wait_until; an offer's wait "
-                    "does not count: it is skipped when no plan qualifies): add a wait so "
-                    "customers are not flooded",
+            if loop is None or frozenset(loop) in reported:
+                continue
+            reported.add(frozenset(loop))
+            names = " -> ".join(definition.steps[k].id for k in [*loop, target])
+            short = [
+                f"{definition.steps[k].id} {describe_duration(w)}"
+                for k in loop
+                if (w := waiting[k]) is not None
+            ]
+            if short:
+                said = (
+                    f"loop {names} waits less than {describe_duration(SHORTEST_ROUND)} "
+                    f"each time round ({', '.join(short)}): a loop would wake the journey "
+                    f"again and again; wait at least {describe_duration(SHORTEST_ROUND)} in it"
                 )
+            else:
+                said = (
+                    f"loop {names} has no wait step (a wait or a wait_until; an offer's "
+                    "wait does not count: it is skipped when no plan qualifies): add a wait "
+                    "so customers are not flooded"
+                )
+            yield ("steps", i, "branch", j, "goto"), said
 
 
 def _path_without_wait(

@@ -134,7 +134,10 @@ def _union_tag(value: Any, ctx: dict[str, Any]) -> str:
     tag, expected = ctx.get("tag"), str(ctx.get("expected_tags", ""))
     choices = re.findall(r"'([^']*)'", expected)
     field = ctx.get("discriminator", "type").strip("'")
-    return f"{field} {quoted(tag)} is not known{did_you_mean(str(tag), choices)}: use {expected}"
+    hint = did_you_mean(str(tag), choices)
+    if hint:  # "type 'payment_recieved' is not known; did you mean 'payment_received'?"
+        return f"{field} {quoted(tag)} is not known{hint} (use {expected})"
+    return f"{field} {quoted(tag)} is not known: use {expected}"
 
 
 def _union_tag_missing(value: Any, ctx: dict[str, Any]) -> str:

@@ -228,3 +228,23 @@ def test_a_segment_a_condition_names_must_exist(tmp_path: Path) -> None:
         "no segment has id 'behnd'; segments: loyal, default",
         "no segment has id 'loyl'; did you mean 'loyal'?",
     ]
+
+
+def test_a_loop_waits_at_least_an_hour_each_time_round(tmp_path: Path) -> None:
+    """A loop of one-minute waits passed: every account's journey woke 1,440 times a day,
+    and two days of it took a simulation 15 seconds (90 days, many minutes)."""
+    text = (
+        "id: spin\nversion: 1\nname: Spin\nsteps:\n"
+        "  - {id: w, wait: 1m}\n"
+        "  - {id: u, wait_until: {any_of: [replied], timeout: 30m}}\n"
+        '  - {id: b, branch: [{when: "journey.replied", goto: e}, {goto: w}]}\n'
+        "  - {id: e, end: done}\n"
+    )
+    [problem] = problems_of(write_journey(tmp_path, text))
+    assert (problem.line, problem.field, problem.message) == (
+        7,
+        "steps[2].branch[1].goto",
+        "loop w -> u -> b -> w waits less than 1h each time round (w 1m, u 30m): a loop "
+        "would wake the journey again and again; wait at least 1h in it",
+    )
+    assert problems_of(write_journey(tmp_path, text.replace("wait: 1m", "wait: 1h"))) == []
