@@ -6,6 +6,7 @@ payment in full waits for the window only (result() closes promptly)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -441,3 +442,32 @@ async def test_a_signal_name_cannot_forge_a_log_line(
     lines = [PlainFormatter().format(r) for r in caplog.records if "unknown signal" in r.message]
     assert lines
     assert all("\n" not in line and "\\x0a2028" in line for line in lines)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NOT fixed: with two arguments the SDK ignores the workflow's hints and "
+    "instantiates it with both (a TypeError, every task); see the intake review's report",
+)
+async def test_a_foreign_start_with_two_arguments_fails_at_once(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    """Attack review of issue 27: `args: [account, extra]` from another SDK (or --input
+    given twice to the temporal CLI) still fails the first workflow task forever."""
+    account_id = f"A2-{uuid.uuid4().hex[:6]}"
+    handle = await env.client.start_workflow(
+        WORKFLOW_TYPE,
+        args=[start_input(account_id=account_id), {"extra": 1}],
+        id=workflow_id(account_id),
+        task_queue=queue,
+    )
+    ended = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED}
+    stuck = {EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED}
+    kinds: set[int] = set()
+    for _ in range(50):  # at most 5 s: the journey fails, or its first task has failed
+        kinds = {e.event_type for e in (await handle.fetch_history()).events}
+        if kinds & (ended | stuck):
+            break
+        await asyncio.sleep(0.1)
+    assert not kinds & stuck
+    assert kinds & ended
