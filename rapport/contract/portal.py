@@ -41,6 +41,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("dispute", "dispute.html"),
     Section("opt-out", "opt_out.html", open=True, link="opt_out"),
     Section("thanks", "done.html"),  # the receipt of the latest payment
+    Section("sign-out", "done.html"),  # ends the session: a phone is often shared
 )
 BY_SLUG = {section.slug: section for section in SECTIONS}
 BY_LINK = {section.link: section for section in SECTIONS if section.link}

@@ -1257,3 +1257,39 @@ async def test_a_locked_link_says_so_when_opened_not_after_another_answer(
         assert "Too many tries" in page.text
         assert 'name="answer"' not in page.text
         assert "555-0100" in page.text  # whom to call
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+async def test_signing_out_leaves_nothing_for_the_next_person_on_the_phone(
+    rig: Rig, browser: Browser
+) -> None:
+    """A session lasted its thirty minutes whatever the customer did: on a shared phone
+    the next person to open the link, or to press Back, saw the debt. Now every page
+    after the check offers Sign out; after it, Back and the link meet the check."""
+    _, link = await rig.customer()
+    context = await browser.new_context(**PHONE)
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        await page.goto(link)
+        await page.get_by_label("The last 4 digits of the phone number we texted").fill("0100")
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_role("link", name="Pay part of it").click()
+        await expect(page.get_by_role("heading", name="Pay part of it")).to_be_visible()
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+        await shot(page, "signed-out")
+        signed_out = await page.content()
+        await page.go_back()
+        await page.wait_for_load_state()
+        back = await page.content()
+        await page.goto(link)
+        again = await page.content()
+    finally:
+        await context.close()
+    for html in (signed_out, back, again):
+        assert "300.00" not in html
+        assert "Account ending in" not in html
+    assert "Confirm it" in back
+    assert "Confirm it" in again

@@ -31,7 +31,7 @@ def test_a_messages_links_name_sections_of_the_table() -> None:
 
 
 def test_only_stopping_messages_opens_before_the_check() -> None:
-    assert [s.slug for s in SECTIONS if s.open] == ["opt-out"]
+    assert [s.slug for s in SECTIONS if s.open] == ["opt-out"]  # (signing out needs a session)
 
 
 def test_a_slug_outside_the_table_has_no_section() -> None:

@@ -189,6 +189,19 @@ async def opt_out(portal: Portal, visit: Visit, form: Form) -> Response:
     return portal.render(visit, "done.html", kind=f"opt_out_{channel}")
 
 
+async def sign_out(portal: Portal, visit: Visit, form: Form) -> Response:
+    """End this browser's session: the next person on the phone meets the check again
+    (and the browser's back button no pages kept: the cookie changed)."""
+    visit.signed_in, visit.cookie = False, None
+    response = portal.render(visit, "done.html", kind="signed_out")
+    response.delete_cookie(portal.session_cookie(visit.token), path=visit.base)
+    return response
+
+
+def _not_a_page(visit: Visit) -> None:
+    return None  # a form's target only: opened, the landing page
+
+
 HANDLERS: dict[str, Handler] = {
     "": Handler(),
     "pay": Handler(act=pay),
@@ -200,5 +213,6 @@ HANDLERS: dict[str, Handler] = {
     "dispute": Handler(act=telling("dispute", "dispute")),
     "opt-out": Handler(act=opt_out, needs_journey=False),
     "thanks": Handler(shows=latest_payment),
+    "sign-out": Handler(act=sign_out, shows=_not_a_page, needs_journey=False),
 }
 assert set(HANDLERS) == set(BY_SLUG), "every section has one handler, every handler a row"

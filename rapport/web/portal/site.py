@@ -361,6 +361,10 @@ class Portal:
         )
         return response
 
+    def session_cookie(self, token: str) -> str:
+        """The name of a link's session cookie (scoped to the link's path)."""
+        return _cookie_name(token)
+
     # --- the provider's page, and the receipt after it ---------------------------------
 
     async def to_provider(
