@@ -25,8 +25,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from rapport.catalog import registry
+from rapport.catalog.registry import DefinitionNotLoaded
 from rapport.contract.activities import VersionRequest
 from rapport.contract.journey import MigrationPreview, MigrationPreviewRequest, NextContact
+from rapport.contract.plain import DEFINITION_NOT_LOADED
 from rapport.contract.records import JourneyPin, MigrationRecord, PendingMigration, recent
 from rapport.language.expressions import ExpressionError, is_true
 from rapport.language.models import (
@@ -80,6 +82,13 @@ def place(
     return where[step] + 1
 
 
+def resting(state: JourneyState) -> bool:
+    """In the wait of its current step (a wait, a wait_until, an offer's answer), even
+    while a notice is sent or deferred during it: there the same step goes on in the new
+    version (`JourneySteps._wait` moves it)."""
+    return state.resume_at is not None and state.step is not None and state.step in state.entered
+
+
 def kind(step: Step) -> str:
     return type(step).__name__.removesuffix("Step").lower()
 
@@ -113,19 +122,22 @@ def preview(
         return answer.model_copy(
             update={"refused": f"it follows {s.pin.id}; {to.id} is another journey"}
         )
-    in_wait = mode == "waiting"
+    in_wait = resting(s)
     placed = place(old, new, s, in_wait)
     if isinstance(placed, str):
         return answer.model_copy(update={"refused": placed})
-    moves = (
-        "now, where it rests in its wait"
-        if in_wait
-        else f"when step {s.step} ends" + (f" (it is {mode})" if mode != "running" else "")
-        if s.step
-        else "at its first step"
-    )
+    if in_wait:
+        moves = (
+            "now, where it rests in its wait"
+            if mode == "waiting"
+            else f"where it rests in its wait, once the message under way has gone (it is {mode})"
+        )
+    elif s.step:
+        moves = f"when step {s.step} ends" + (f" (it is {mode})" if mode != "running" else "")
+    else:
+        moves = "at its first step"
     start = now
-    if not in_wait and mode in ("deferred", "waiting_for_store"):
+    if mode in ("deferred", "waiting_for_store"):
         start = max(now, next_action_at)  # the message under way goes first
     contact, then = next_contact(s, new, placed, start, zone, resume=in_wait)
     step_then = new.steps[placed].id if placed < len(new.steps) else None
@@ -252,9 +264,7 @@ class JourneyMigration(JourneyDelivery):
             return
         if s.migrating is not asked:
             return  # another migrate_to came meanwhile: it stands instead
-        problem = place(
-            self.definition, registry.loaded(pin.hash).definition, s, self._mode == "waiting"
-        )
+        problem = place(self.definition, registry.loaded(pin.hash).definition, s, resting(s))
         if isinstance(problem, str):
             self._refuse_migration(asked.version, problem)
             return
@@ -302,7 +312,10 @@ class JourneyMigration(JourneyDelivery):
         if self.problem is not None:
             raise ApplicationError(self.problem)
         request = MigrationPreviewRequest.model_validate(raw)
-        target = registry.loaded(request.hash)  # a miss: fetched, and the query asked again
+        try:
+            target = registry.loaded(request.hash)
+        except DefinitionNotLoaded as exc:  # fetched meanwhile: the command asks again
+            raise ApplicationError(str(exc), type=DEFINITION_NOT_LOADED) from None
         return preview(
             self.state,
             self.definition,

@@ -120,7 +120,7 @@ async def ask(
             )
             return preview
         except WorkflowQueryFailedError as exc:
-            message = str(exc)
+            message = exc.message
             if "unknown query" in message:
                 raise JourneyError(
                     "its workers run a build without migrations: let it move to the "

@@ -21,7 +21,12 @@ PLAIN_TEXT_REFUSED = "PlainTextRefused"  # the failure type of such a journey
 INVALID_INPUT = "InvalidJourneyInput"  # a start the journey cannot take (bad or unreadable)
 # Failures whose message holds no customer data: kept readable in history, so a client
 # without the codec learns why (every other failure's message is encrypted).
-READABLE_FAILURES = frozenset({PLAIN_TEXT_REFUSED, INVALID_INPUT, "UnknownName"})
+# `DefinitionNotLoaded`: a query met a worker still fetching a definition (its hash only):
+# `journey migrate` reads it, keys or not, and asks again.
+DEFINITION_NOT_LOADED = "DefinitionNotLoaded"
+READABLE_FAILURES = frozenset(
+    {PLAIN_TEXT_REFUSED, INVALID_INPUT, "UnknownName", DEFINITION_NOT_LOADED}
+)
 
 
 @dataclass(frozen=True)

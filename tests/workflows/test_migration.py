@@ -19,6 +19,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from rapport.catalog import registry
 from rapport.catalog.archive import StoreArchive
 from rapport.catalog.library import Library
 from rapport.catalog.pinned import PinnedJourney
@@ -33,11 +34,13 @@ from rapport.language.account import Account
 from rapport.providers.base import Outgoing, Receipt
 from rapport.providers.outbox import Capture
 from rapport.runtime.settings import Settings
+from rapport.runtime.temporal import data_converter
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
 from rapport.store.database import Store
 from tests.journey_files import write_journey
 from tests.scenarios import account
+from tests.workflows.test_intake import KEYS
 from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput
 
@@ -451,3 +454,116 @@ async def test_a_move_carried_across_a_continue_as_new_keeps_the_wait_it_rests_i
             ("second", "sms"),
             ("new_last", "email"),
         ]
+
+
+THANKS = "on_partial_payment:\n  send: {channel: sms, template: nudge}\nsteps:\n"
+
+
+async def test_a_journey_in_its_wait_with_a_thank_you_held_for_the_morning_moves_in_the_wait(
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
+    """A part payment at night: its thank-you is held for the contact window while the
+    journey rests in its wait. The dry run says it moves in that wait (once the thank-you
+    has gone) and foretells the first message of version 2 when the wait ends, as the
+    move then does; it does not skip what is left of the wait."""
+    folder = tmp_path / "journeys"
+    write_journey(folder, V1.replace("steps:\n", THANKS), name="moving_v1.yaml")
+    outbox = Capture()
+    queue = f"migrate-{uuid.uuid4()}"
+    parts = EngineParts(
+        journeys=[folder],
+        channels={"*": outbox},
+        signer=LinkSigner("k"),
+        archive=StoreArchive(sqlite_store),
+    )
+    async with build_worker(env.client, queue, parts):
+        rig = Rig(
+            env,
+            folder,
+            sqlite_store,
+            Journeys(env.client, Settings(task_queue=queue)),
+            outbox,
+            queue,
+        )
+        handle = await rig.start("M-9")
+        await env.sleep(timedelta(hours=1))
+        wait_ends = (await rig.status("M-9")).next_action_at  # `rest`, 2 days
+        assert wait_ends is not None
+        await env.sleep(timedelta(hours=10))  # past 21:00, the end of the contact window
+        await handle.signal("payment_received", {"amount": "10.00", "payment_id": "P-9"})
+        held = await eventually_status(rig, "M-9", lambda s: s.state == "deferred")
+        assert held.step == "rest"
+        write_journey(folder, V2.replace("steps:\n", THANKS), name="moving_v2.yaml")
+        target = target_version("moving", 2, Library([folder]), StoreArchive(sqlite_store))
+
+        [dry] = await migrate(rig.journeys, target, ["M-9"], dry_run=True)
+        preview = dry.preview
+        assert preview is not None
+        assert preview.step_then == "rest"
+        assert preview.moves.startswith("where it rests in its wait, once the message under way")
+        contact = preview.next_contact
+        assert contact is not None
+        assert (contact.step, contact.channel) == ("welcome_back", "email")
+
+        [move] = await migrate(rig.journeys, target, ["M-9"])
+        assert move.sent
+        await env.sleep(timedelta(days=6))
+        await env.client.get_workflow_handle(handle.id).result()
+        done = await rig.status("M-9")
+        [record] = done.migrations
+        assert (done.journey_version, record.step) == (2, "rest")
+        assert [(m.step, m.channel) for m in done.messages] == [
+            ("first", "sms"),
+            ("on_partial_payment", "sms"),  # the thank-you, in the morning, on version 1
+            ("welcome_back", "email"),  # when the wait ends, as foretold
+            ("second", "sms"),
+            ("new_last", "email"),
+        ]
+        welcome = done.messages[2]
+        assert abs((welcome.at - contact.at).total_seconds()) < 60
+        assert abs((welcome.at - wait_ends).total_seconds()) < 60  # the wait was kept
+
+
+async def test_an_encrypted_journey_answers_the_dry_run(
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> None:
+    """With encryption keys the journey's query failures are sealed ('Encoded failure'):
+    the first ask meets a worker still fetching the version from the archive, and the
+    command must read that (with its keys) and ask again, not refuse the journey."""
+    keyed = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=data_converter(Settings(encryption_keys=KEYS)),
+    )
+    folder = tmp_path / "journeys"
+    write_journey(folder, V1, name="moving_v1.yaml")
+    queue = f"migrate-{uuid.uuid4()}"
+    parts = EngineParts(
+        journeys=[folder],
+        channels={"*": Capture()},
+        signer=LinkSigner("k"),
+        archive=StoreArchive(sqlite_store),
+    )
+    registry.forget()  # this process has not seen version 2: the worker fetches it
+    async with build_worker(keyed, queue, parts):
+        journeys = Journeys(keyed, Settings(task_queue=queue))
+        customer = Account.model_validate(
+            account(account_id="M-10", customer__timezone=midday_zone())
+        )
+        handle = await keyed.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(account=customer, journey="moving"),
+            id=workflow_id("M-10"),
+            task_queue=queue,
+            search_attributes=sa.starting(customer),
+        )
+        await env.sleep(timedelta(hours=1))
+        write_journey(folder, V2, name="moving_v2.yaml")
+        target = target_version("moving", 2, Library([folder]), StoreArchive(sqlite_store))
+
+        [dry] = await migrate(journeys, target, ["M-10"], dry_run=True)
+
+        assert dry.refused is None
+        assert dry.preview is not None
+        assert (dry.preview.step_now, dry.preview.step_then) == ("rest", "rest")
+        await handle.terminate("test over")
