@@ -119,6 +119,13 @@ def details(
         lines.append(f"**Holds** {', '.join(holds)}")
     if s.migrating:
         lines.append(f"**Moving** to v{s.migrating.version} at its next step boundary or wait")
+    if s.migrations:
+        moved = s.migrations[-1]
+        why = f": {moved.reason}" if moved.reason else ""
+        lines.append(
+            f"**Moved** from v{moved.from_version} at step {moved.step or '-'}, "
+            f"{moved.at:%a %-d %b %H:%M} UTC{why}"
+        )
     if s.outcome:
         lines.append(f"**Outcome** {s.outcome}")
     return "\n\n".join(lines)

@@ -105,8 +105,11 @@ async def _move(
 async def ask(
     journeys: Journeys, account_id: str, target: PinnedJourney, patience: float = PATIENCE
 ) -> MigrationPreview:
-    """The journey's own preview of the move. A worker that does not hold the version yet
-    fetches it from the archive: asked again until `patience` runs out."""
+    """The journey's own preview of the move, asked again until `patience` runs out while
+    it cannot answer yet: a worker that does not hold the version fetches it from the
+    archive, and one that has just started replays the journey first (fetching the
+    journey's own version). With encryption keys a failure reads only 'Encoded failure',
+    so any failure but an unknown query is asked again."""
     handle = await journeys.running(account_id)
     request = MigrationPreviewRequest(version=target.pin.version, hash=target.pin.hash)
     deadline = asyncio.get_running_loop().time() + patience
@@ -120,22 +123,21 @@ async def ask(
             )
             return preview
         except WorkflowQueryFailedError as exc:
-            message = exc.message
-            if "unknown query" in message:
+            last = exc.message
+            if "unknown query" in last:
                 raise JourneyError(
                     "its workers run a build without migrations: let it move to the "
                     "current build first (docs/operating.md, Upgrading)"
                 ) from None
-            if "being fetched" not in message:
-                raise JourneyError(f"it could not answer: {message[:300]}") from None
         except RPCError as exc:
-            if asyncio.get_running_loop().time() > deadline:
-                raise JourneyError(
-                    f"no worker answered for {workflow_id(account_id)}: {exc}"
-                ) from None
+            last = f"no worker answered for {workflow_id(account_id)}: {exc}"
         if asyncio.get_running_loop().time() > deadline:
-            raise JourneyError(
-                f"its workers did not find {target.pin.id} v{target.pin.version} "
-                f"({target.pin.hash}) in the archive within {patience:.0f} s"
-            )
+            if "being fetched" in last:
+                last = (
+                    f"its workers did not find {target.pin.id} v{target.pin.version} "
+                    f"({target.pin.hash}) in the archive"
+                )
+            elif last == "Encoded failure":
+                last = "the reason is encrypted (journey status, the worker's log)"
+            raise JourneyError(f"it could not answer within {patience:.0f} s: {last[:300]}")
         await asyncio.sleep(0.5)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -193,6 +194,14 @@ async def test_a_journey_on_version_1_moves_to_version_2_and_then_follows_it(rig
     assert record.reason == "welcome back by email"
     assert (moved.step, moved.state, moved.migrating_to) == ("rest", "waiting", None)
     assert moved.messages_sent == 1  # what it did on version 1 is kept
+    # and the UI's current details say so
+    metadata = await rig.env.client.get_workflow_handle(handle.id).query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
+    card = metadata.current_details.split("\n\n")
+    assert card[0] == "**Journey** moving v2 for account M-2"
+    assert card[-1].startswith("**Moved** from v1 at step rest, ")
+    assert card[-1].endswith(" UTC: welcome back by email")
 
     await rig.env.sleep(timedelta(days=6))  # the rest of version 2
     assert await handle.result() is not None
