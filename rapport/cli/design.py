@@ -154,7 +154,10 @@ def preview(
     account = load_account(account_file)
     options = Options(step=step_id, segment=segment, locale=locale, channel=channel)
     try:
-        click.echo(render_preview(journey, account, options))
+        shown = render_preview(journey, account, options)
+        click.echo(shown)
+        if shown.failed:  # a message this account would not get: say so in the exit code
+            raise SystemExit(1)
     except (TemplateProblem, PreviewError) as exc:
         fail([str(exc)])
     except ValidationError as exc:  # a forced locale that is not one

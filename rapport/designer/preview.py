@@ -19,7 +19,7 @@ from rapport.language.account import Account
 from rapport.language.advice import reachable
 from rapport.language.checks import SAMPLE_FACTS, SAMPLE_PAYMENT
 from rapport.language.context import message_context
-from rapport.language.loader import LoadedJourney
+from rapport.language.loader import LoadedJourney, templates_dir
 from rapport.language.models import (
     STEP_KINDS,
     JourneyDefinition,
@@ -38,7 +38,7 @@ from rapport.language.selection import (
     choose_segment,
     expression_context,
 )
-from rapport.language.templates import template_file
+from rapport.language.templates import TemplateProblem, template_file
 from rapport.runtime.settings import load_settings
 from rapport.security.links import portal_links
 
@@ -66,9 +66,16 @@ class Shown:
     notes: list[str] = field(default_factory=list)
     subject: str | None = None
     body: str = ""
+    failed: bool = False  # the template cannot be rendered for this account
 
 
-def preview(journey: LoadedJourney, account: Account, options: Options) -> str:
+class Preview(str):
+    """The preview's text; `failed` when a message cannot be rendered for the account."""
+
+    failed: bool = False
+
+
+def preview(journey: LoadedJourney, account: Account, options: Options) -> Preview:
     definition = journey.definition
     account = _with_locale(account, options.locale)
     segment = _segment(definition, account, options.segment)
@@ -82,7 +89,7 @@ def preview(journey: LoadedJourney, account: Account, options: Options) -> str:
         f"segment {segment}, locale {account.customer.locale}"
     )
     blocks = [header]
-    shown_any = False
+    shown_any = failed = False
     for path, message in definition.messages():
         label = _label(definition, path)
         if options.step is not None and label != options.step:
@@ -90,10 +97,12 @@ def preview(journey: LoadedJourney, account: Account, options: Options) -> str:
         shown = _render(journey, account, segment, path, label, message, options)
         if shown is not None:
             blocks.append(_format(shown))
-            shown_any = True
+            shown_any, failed = True, failed or shown.failed
     if not shown_any:
         blocks.append(_nothing(definition, options))
-    return "\n\n".join(blocks)
+    result = Preview("\n\n".join(blocks))
+    result.failed = failed
+    return result
 
 
 def _with_locale(account: Account, locale: str | None) -> Account:
@@ -203,7 +212,15 @@ def _render(
             f"as if journey.payments is {facts['payments']}, journey.amount_paid "
             f"{facts['amount_paid']}, journey.replied {str(facts['replied']).lower()}"
         )
-    rendered = journey.templates.render(template, channel, context, locale)
+    try:
+        rendered = journey.templates.render(template, channel, context, locale)
+    except TemplateProblem as problem:  # valid for the sample, not for this account
+        where = templates_dir(journey.path) / problem.file
+        notes.append(
+            f"NOT SENT to this account: {where}:{problem.line}: {problem.message} (the "
+            "engine skips it as rejected)"
+        )
+        return Shown(label, channel, template, file, notes, failed=True)
     if channel == "sms":
         length = sms_length(rendered.body)
         limit = definition.policy.sms_max_segments

@@ -100,3 +100,20 @@ def test_a_thank_you_shows_the_payment_it_thanks_for() -> None:
     code, out = preview(EARLY, "--account", LOYAL, "--step", "on_paid")
     assert code == 0, out
     assert "(thanking for a sample payment of 45.00, reference pi_SAMPLE0000000000)" in out
+
+
+def test_a_message_that_fails_for_this_account_is_shown_as_not_sent(tmp_path: Path) -> None:
+    """Valid for the sample account, not for one not yet late: the preview stopped at it
+    with 'nudge.sms.j2:1: ...' (no folder, no step, no other message); now that message
+    says why it is not sent, the others show, and the exit code is 1."""
+    path = write_journey(
+        tmp_path, templates={"nudge.sms.j2": "{{ 100 / account.days_past_due }} {{ opt_out }}"}
+    )
+    code, out = preview(str(path), "--account", str(ACCOUNTS / "due_soon.yaml"))
+    assert code == 1
+    assert "--- reminder: email, template reminder [reminder.email.j2]" in out
+    assert (
+        f"(NOT SENT to this account: {tmp_path / 'templates' / 'nudge.sms.j2'}:1: divides by "
+        "zero for this account: check the divisor first ({% if ... %}) (the engine skips it "
+        "as rejected))"
+    ) in out
