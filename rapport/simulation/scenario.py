@@ -4,10 +4,11 @@ or an SMS reply (`sms_reply {text}`, read as the inbound webhook reads it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -33,6 +34,9 @@ from rapport.policy.window import to_utc
 from rapport.runtime.settings import load_settings
 from rapport.simulation.expect import Expect
 from rapport.simulation.start import Start, parse_start
+
+
+T = TypeVar("T")
 
 
 def _moment(value: str) -> str:
@@ -158,24 +162,37 @@ class LoadedScenario:
 
 
 def load_scenario(path: Path) -> LoadedScenario:
-    """Read and check a scenario, its account and its journey; raise DefinitionError."""
+    """Read and check a scenario, its account and its journey; raise DefinitionError with
+    every problem of the three at once (the expectations are checked against the journey
+    even when an event of the scenario is wrong)."""
     document = load_yaml(path)
-    scenario: Scenario = validate_model(Scenario, document)
-    account = scenario.account
-    if account is None:
-        assert scenario.account_file is not None
-        account = validate_model(Account, load_yaml(path.parent / scenario.account_file))
-    journey = load_journey(_journey_path(path, scenario.journey))
+    problems: list[Problem] = []
+    scenario = _or_problems(problems, lambda: validate_model(Scenario, document))
+    data = document.data if isinstance(document.data, dict) else {}
+    account = scenario.account if scenario is not None else None
+    account_file = scenario.account_file if scenario is not None else data.get("account_file")
+    if account is None and isinstance(account_file, str):
+        file = path.parent / account_file
+        if file.is_file():
+            account = _or_problems(problems, lambda: validate_model(Account, load_yaml(file)))
+        else:
+            line = document.lines.line_of(("account_file",))
+            problems.append(Problem(str(path), line, "account_file", f"no such file: {file}"))
+    name = scenario.journey if scenario is not None else data.get("journey")
+    journey = None
+    if isinstance(name, str):
+        journey = _or_problems(problems, lambda: load_journey(_journey_path(path, name)))
+    expect = scenario.expect if scenario is not None else _expect_of(data.get("expect"))
+    if expect is not None and journey is not None:
+        problems += [
+            Problem(str(path), document.lines.line_of(where), format_path(where), message)
+            for where, message in _expectation_problems(expect, journey)
+        ]
+    if problems or scenario is None or account is None or journey is None:
+        raise DefinitionError(problems)
     start = None
     if scenario.start is not None:
         start = parse_start(scenario.start, account.customer.timezone)
-    if scenario.expect is not None:
-        problems = [
-            Problem(str(path), document.lines.line_of(where), format_path(where), message)
-            for where, message in _expectation_problems(scenario.expect, journey)
-        ]
-        if problems:
-            raise DefinitionError(problems)
     return LoadedScenario(
         path,
         journey,
@@ -186,6 +203,24 @@ def load_scenario(path: Path) -> LoadedScenario:
         scenario.expect,
         document.lines,
     )
+
+
+def _or_problems(problems: list[Problem], read: Callable[[], T]) -> T | None:
+    """What `read` returns, or None with its problems added to `problems`."""
+    try:
+        return read()
+    except DefinitionError as exc:
+        problems += exc.problems
+        return None
+
+
+def _expect_of(data: object) -> Expect | None:
+    """The expectations of a scenario the schema refused (for an event, say), when they
+    are valid themselves: still checked against the journey in the same run."""
+    try:
+        return Expect.model_validate(data) if isinstance(data, dict) else None
+    except ValueError:
+        return None  # the schema's own problems say what is wrong with them
 
 
 def _expectation_problems(

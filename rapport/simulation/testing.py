@@ -121,5 +121,6 @@ def report(results: list[Result]) -> list[str]:
         else:
             lines += [f"MISS  {problem}" for problem in result.problems]
     failed = sum(1 for r in results if not r.passed)
-    lines.append(f"{len(results)} scenarios, {len(results) - failed} passed, {failed} missed")
+    noun = "scenario" if len(results) == 1 else "scenarios"
+    lines.append(f"{len(results)} {noun}, {len(results) - failed} passed, {failed} missed")
     return lines

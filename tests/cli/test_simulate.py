@@ -92,6 +92,7 @@ def test_invalid_scenario_exits_1_with_file_line_field(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert lines == [
         f"{scenario}:2: days: 0 is too small: at least 1",
+        f"{scenario}:3: account_file: no such file: {tmp_path / 'nowhere.yaml'}",
         f"{scenario}:5: events[0].at: 'tomorrow' is neither an offset such as +3d2h nor a "
         "local time such as 2028-03-05T10:00",
         f"{scenario}:6: events[1].channel: required",

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from temporalio.testing import WorkflowEnvironment
 
+from rapport.language.problems import DefinitionError
+from rapport.simulation.scenario import load_scenario
 from tests.journey_files import BASE, write_journey
 from tests.scenarios import simulate_journey
 
@@ -93,7 +95,7 @@ def test_each_miss_is_named_with_its_line(tmp_path: Path) -> None:
         "expect.not_sent[0]: expected no message step reminder, got day 0 reminder (email, "
         "reminder)",
     ]
-    assert proc.stdout.strip().splitlines()[-1] == "1 scenarios, 0 passed, 1 missed"
+    assert proc.stdout.strip().splitlines()[-1] == "1 scenario, 0 passed, 1 missed"
 
 
 @pytest.mark.slow
@@ -153,3 +155,23 @@ async def test_days_are_counted_on_the_customers_clock(
     [nudge] = [m for m in timeline["messages"] if m["step"] == "nudge"]
     assert nudge["at"].startswith("2031-03-10T09:0")
     assert nudge["day"] == 3
+
+
+def test_every_problem_of_a_scenario_in_one_run(tmp_path: Path) -> None:
+    """A misspelt event hid the expectations' problems (and the account's) until it was
+    fixed: two rounds of `journey test` for one file."""
+    path = write_scenario(
+        tmp_path,
+        {"sent": [{"step": "nuge"}], "messages": {"smss": 1}},
+        events=[{"at": "+1d", "type": "payment_recieved", "amount": "20.00"}],
+    )
+    with pytest.raises(DefinitionError) as raised:
+        load_scenario(path)
+    said = sorted(f"{p.field}: {p.message}" for p in raised.value.problems)
+    assert said[0].startswith(
+        "events[0]: type 'payment_recieved' is not known; did you mean 'payment_received'?"
+    )
+    assert said[1:] == [
+        "expect.messages.smss: 'smss' is not a channel; did you mean 'sms'?",
+        "expect.sent[0].step: the journey has no step 'nuge'; did you mean 'nudge'?",
+    ]
