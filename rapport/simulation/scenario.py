@@ -35,7 +35,6 @@ from rapport.runtime.settings import load_settings
 from rapport.simulation.expect import Expect
 from rapport.simulation.start import Start, parse_start
 
-
 T = TypeVar("T")
 
 
