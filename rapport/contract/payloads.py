@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
@@ -17,6 +17,7 @@ from rapport.contract.records import Payload
 from rapport.language.account import (
     MAX_DAYS,
     Account,
+    Attributes,
     Email,
     FirstName,
     History,
@@ -135,7 +136,7 @@ class AccountUpdated(Payload):
     customer: CustomerUpdate | None = None
     consent: dict[Channel, bool] | None = None
     history: History | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: Attributes | None = None
 
     @model_validator(mode="after")
     def _something(self) -> AccountUpdated:

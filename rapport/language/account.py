@@ -93,6 +93,10 @@ def _not_negative(amount: Decimal) -> Decimal:
     return amount
 
 
+# The designer's own data, as JSON of at most MAX_ATTRIBUTES_BYTES (an update's too).
+Attributes = Annotated[dict[str, Any], AfterValidator(unless_trusted(_small_json))]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -163,9 +167,7 @@ class Account(_Strict):
     days_past_due: Annotated[int, Field(ge=0, le=MAX_DAYS)]
     history: History = History()
     consent: dict[Channel, bool] = Field(default_factory=dict)
-    attributes: Annotated[dict[str, Any], AfterValidator(unless_trusted(_small_json))] = Field(
-        default_factory=dict
-    )
+    attributes: Attributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _in_minor_units(self, info: ValidationInfo) -> Account:

@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from rapport.intake import keys
 from rapport.intake.openapi import document
-from rapport.intake.service import Intake, Problem
+from rapport.intake.service import MAX_DEPTH, Intake, Problem, too_deep
 from rapport.store.database import StoreUnavailable
 from rapport.store.intake import ApiKey, ApiKeys, IdempotencyKeys, Remembered, scope_of
 from rapport.web.guard import RateLimits
@@ -198,6 +198,9 @@ class IntakeApi:
             body = json.loads(raw) if raw else None
         except (ValueError, RecursionError) as exc:
             return problem(400, f"the body is not JSON: {exc}"[:300])
+        deep = too_deep(body)
+        if deep is not None:
+            return problem(422, f"{deep}: nested more than {MAX_DEPTH} levels", deep.rstrip("."))
         try:
             status, answer = await handler(request, key, body)
         except Problem as refused:

@@ -674,3 +674,28 @@ async def test_answers_are_forgotten_after_their_24_hours(rig: Rig, key: str) ->
             select(idempotency_keys.c.scope).where(idempotency_keys.c.scope == stale)
         ).all()
     assert left == []
+
+
+def nested(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+async def test_what_a_journey_would_refuse_later_is_refused_in_the_call(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    """Attack review of issue 27: two requests the API answered as done, and the journey
+    then refused (or, before the review's first fix, could not even read): attributes of
+    20 KB in a PATCH (the account takes 16 KB: only the journey checked), and attributes
+    nested 250 levels in a start (past what the worker's JSON parser reads)."""
+    account_id = await started(api, rig)
+    big = {"attributes": {"notes": "n" * 20_000}}
+    updated = await api.patch(f"/v1/accounts/{account_id}", json=big, headers=once())
+    assert "16384" in is_problem(updated, 422, "attributes")["detail"]
+    deep = start_body(rig, f"API-{uuid.uuid4().hex[:8]}", attributes={"deep": nested(250)})
+    refused = await api.post("/v1/journeys", json=deep, headers=once())
+    assert "nested" in is_problem(refused, 422)["detail"]
+    status = await api.get(f"/v1/accounts/{account_id}")
+    assert status.json()["refused"] == []  # nothing reached the journey to be refused
