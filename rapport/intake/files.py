@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from rapport.channels import NAMES
 from rapport.contract.journey import JourneyStart
+from rapport.intake.depth import MAX_DEPTH, too_deep
 from rapport.language.account import Account, Address, Customer, History
 
 JOURNEY_COLUMN = "journey"
@@ -207,6 +208,14 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
                 continue
             if not isinstance(data, dict):
                 yield Row(lines.number, None, None, (RowProblem("(row)", "not a JSON object"),))
+                continue
+            deep = too_deep(data)
+            if deep is not None:  # its journey could never be started: said here
+                problem = RowProblem(deep.rstrip("."), f"nested more than {MAX_DEPTH} levels")
+                named = data.get("account") if isinstance(data.get("account"), dict) else data
+                found = named.get("account_id")
+                account_id = found if isinstance(found, str) and 0 < len(found) <= 64 else None
+                yield Row(lines.number, account_id, None, (problem,))
                 continue
             if "account" in data and isinstance(data["account"], dict):
                 yield _start(lines.number, data)

@@ -81,25 +81,6 @@ def validated(model: Any, data: Any, payment_id: str | None = None) -> Any:
         ) from None
 
 
-MAX_DEPTH = 64  # levels of JSON a request may nest (the worker's parser reads 200 in all)
-
-
-def too_deep(data: Any, limit: int = MAX_DEPTH) -> str | None:
-    """Where `data` nests past `limit` levels (a field path), or None. A journey's input
-    nested past what the worker's JSON parser reads could never be started; refused
-    here, in the call, well inside that."""
-    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
-    while stack:
-        value, path = stack.pop()
-        if len(path) > limit:
-            return where(path[:3]) + "..."
-        if isinstance(value, dict):
-            stack += [(v, (*path, str(k))) for k, v in value.items()]
-        elif isinstance(value, list):
-            stack += [(v, (*path, str(i))) for i, v in enumerate(value)]
-    return None
-
-
 def payment_id_of(data: Any) -> str | None:
     """The payment id a request carried, echoed in its refusal (when it is one)."""
     found = data.get("payment_id") if isinstance(data, dict) else None

@@ -32,8 +32,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.intake import keys
+from rapport.intake.depth import MAX_DEPTH, too_deep
 from rapport.intake.openapi import document
-from rapport.intake.service import MAX_DEPTH, Intake, Problem, too_deep
+from rapport.intake.service import Intake, Problem
 from rapport.store.database import StoreUnavailable
 from rapport.store.intake import ApiKey, ApiKeys, IdempotencyKeys, Remembered, scope_of
 from rapport.web.guard import RateLimits

@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -324,13 +325,20 @@ def test_a_hostile_jsonl_cannot_write_to_the_terminal(tmp_path: Path) -> None:
         "days_past_due": 3,
     }
     hostile = {**good, "account_id": "J-2", "\x1b]0;pwned\x07\u202e": 1}
+    deep: Any = "x"
+    for _ in range(250):  # past the worker's parser: its journey could never start
+        deep = {"a": deep}
+    too_deep = {**good, "account_id": "J-3", "attributes": {"deep": deep}}
     file = tmp_path / "hostile.jsonl"
     file.write_bytes(
-        b"\xef\xbb\xbf" + json.dumps(good).encode() + b"\n" + json.dumps(hostile).encode() + b"\n"
+        b"\xef\xbb\xbf"
+        + b"\n".join(json.dumps(row).encode() for row in (good, hostile, too_deep))
+        + b"\n"
     )
     done, errors = dry_import(tmp_path, file)
     assert done.returncode == 1, done.stderr
     assert "1 would start" in done.stdout  # the first line, behind its byte order mark
     assert f"{file}:2: \\x1b]0;pwned\\x07\\u202e: Extra inputs are not permitted" in done.stderr
+    assert f"{file}:3: attributes.deep.a: nested more than 64 levels" in done.stderr
     assert "\x1b" not in done.stderr + errors.read_text()
     assert "\u202e" not in done.stderr + errors.read_text()
