@@ -212,7 +212,8 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
             deep = too_deep(data)
             if deep is not None:  # its journey could never be started: said here
                 problem = RowProblem(deep.rstrip("."), f"nested more than {MAX_DEPTH} levels")
-                named = data.get("account") if isinstance(data.get("account"), dict) else data
+                account = data.get("account")
+                named: dict[str, Any] = account if isinstance(account, dict) else data
                 found = named.get("account_id")
                 account_id = found if isinstance(found, str) and 0 < len(found) <= 64 else None
                 yield Row(lines.number, account_id, None, (problem,))
