@@ -61,7 +61,7 @@ def status(
         callback_at=s.callback_at,
         waits=s.waits,
         migrations=s.migrations,
-        migrating_to=s.migrating.version if s.migrating else None,
+        migrating_to=s.migrating.version if s.migrating and not s.stopped() else None,
     )
 
 
@@ -117,7 +117,7 @@ def details(
             if on
         ]
         lines.append(f"**Holds** {', '.join(holds)}")
-    if s.migrating:
+    if s.migrating and not s.stopped():  # an ended journey moves nowhere
         lines.append(f"**Moving** to v{s.migrating.version} at its next step boundary or wait")
     if s.migrations:
         moved = s.migrations[-1]

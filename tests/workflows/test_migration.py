@@ -576,3 +576,24 @@ async def test_an_encrypted_journey_answers_the_dry_run(
         assert dry.preview is not None
         assert (dry.preview.step_now, dry.preview.step_then) == ("rest", "rest")
         await handle.terminate("test over")
+
+
+async def test_a_journey_that_ends_before_its_move_does_not_say_it_is_moving(rig: Rig) -> None:
+    """Asked to move during a send (it moves after the send) and paid in full meanwhile:
+    the journey ends on its version, and neither status nor the details say 'moving'."""
+    handle = await rig.start("M-11")
+    await rig.env.sleep(timedelta(hours=1))
+    target = rig.version_2()
+    await handle.signal("pause")  # held: the move waits for the step after `rest`
+    await rig.env.sleep(timedelta(days=2, hours=1))  # `second` is held, not sent
+    held = await rig.status("M-11")
+    assert (held.step, held.state) == ("second", "paused")
+    await handle.signal("migrate_to", MigrateTo(version=2, hash=target.pin.hash))
+    asked = await eventually_status(rig, "M-11", lambda s: s.migrating_to == 2)
+    assert asked.journey_version == 1
+    await handle.signal("payment_received", {"amount": "300.00", "payment_id": "P-11"})
+    await handle.result()
+    done = await rig.status("M-11")
+    assert (done.outcome, done.journey_version, done.migrating_to) == ("paid", 1, None)
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "**Moving**" not in metadata.current_details
