@@ -17,6 +17,7 @@ from rapport.store.intake import ApiKey, ApiKeys
 PREFIX = "rk_"
 _KEY = re.compile(r"^rk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ID = re.compile(r"^[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ def create(keys: ApiKeys, name: str, per_minute: int | None = None) -> NewKey:
     """A new key; `per_minute`: its own rate limit (default: RAPPORT_API_REQUESTS_PER_KEY)."""
     if not NAME.match(name):
         raise ValueError(f"{name!r}: a key's name is 1-64 of A-Z a-z 0-9 . _ -")
+    if _ID.match(name):  # `revoke` takes a name or an id: it would revoke two keys
+        raise ValueError(f"{name!r} reads as a key's id (12 hex digits): choose another name")
     if per_minute is not None and per_minute < 1:
         raise ValueError("--per-minute: at least 1")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
