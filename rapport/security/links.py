@@ -86,9 +86,22 @@ def normalise_answer(kind: str, answer: str) -> str:
     zero-width space, a direction mark) and its compatibility forms (a fullwidth at)."""
     text = unicodedata.normalize("NFKC", answer)
     if kind == "email":
-        return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
+        address = "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
+        return _ascii_domain(address)
     digits = (unicodedata.decimal(c, None) for c in text)
     return "".join(str(d) for d in digits if d is not None)[-4:]
+
+
+def _ascii_domain(address: str) -> str:
+    """An address with its domain as DNS writes it (IDNA): a browser's email field sends
+    riley@bücher.example as riley@xn--bcher-kva.example, and both are one address."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:  # not a domain DNS could hold: compared as written
+        return address
 
 
 def well_formed(kind: str, answer: str) -> bool:

@@ -50,3 +50,11 @@ def test_answers_typed_on_any_keyboard_read_as_meant() -> None:
     assert normalise_answer("phone_last4", "\u0660\u0661\u0660\u0660") == "0100"  # Arabic-Indic
     pasted = "\u200briley\uff20Example.com\u200f "  # zero-width space, fullwidth at, RLM
     assert normalise_answer("email", pasted) == "riley@example.com"
+
+
+def test_an_address_with_an_international_domain_is_one_address_however_written() -> None:
+    """A browser's email field sends riley@bücher.example as its DNS form: the check
+    compared it with the address as billing wrote it, and it never matched."""
+    kind, expected = identity_check("email", "Riley@Bücher.example") or ("", "")
+    assert normalise_answer(kind, "riley@xn--bcher-kva.example") == expected
+    assert normalise_answer(kind, "RILEY@BÜCHER.EXAMPLE") == expected

@@ -40,6 +40,7 @@ from rapport.providers.twilio import twilio_signature
 from rapport.runtime.servers import free_port
 from rapport.runtime.settings import Settings
 from rapport.security.codec import new_key_line
+from rapport.security.links import identity_check
 from rapport.store.checkouts import checkouts
 from rapport.store.limits import rate_counts
 from rapport.store.links import Link, LinkBook, links, token_hash
@@ -1293,3 +1294,72 @@ async def test_signing_out_leaves_nothing_for_the_next_person_on_the_phone(
         assert "Account ending in" not in html
     assert "Confirm it" in back
     assert "Confirm it" in again
+
+
+async def test_x_forwarded_for_from_a_client_that_is_not_our_proxy_is_not_believed(
+    rig: Rig,
+) -> None:
+    """A client rotating X-Forwarded-For to look like many: believed only from the
+    proxies in RAPPORT_FORWARDED_ALLOW_IPS, so from anyone else it is one client."""
+    settings = replace_settings(
+        rig, portal_requests_per_address=30, forwarded_allow_ips="192.0.2.10"
+    )
+    port = int(settings.portal_url.rsplit(":", 1)[1])
+    web = await serve_web(settings, port=port, client=rig.client)
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.44")
+    try:
+        async with httpx.AsyncClient(base_url=web.address, transport=transport) as client:
+            statuses = [
+                (
+                    await client.get(
+                        f"/r/madeup{n:010d}", headers={"X-Forwarded-For": f"198.51.100.{n}"}
+                    )
+                ).status_code
+                for n in range(1, 61)
+            ]
+    finally:
+        await web.stop()
+    assert 429 in statuses, statuses
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+async def test_an_email_address_that_is_not_ascii_passes_the_check_in_a_browser(
+    rig: Rig, browser: Browser
+) -> None:
+    """The email check's field was type="email": Chromium sends an international
+    domain in its DNS form (xn--...), which never matched the address as kept, and
+    refuses to send a name that is not ASCII (rïley@...) at all. Either customer could
+    never get in."""
+    account_id, _ = await rig.customer()
+    signer, now = rig.settings.signer(), datetime.now(UTC)
+    links_ = {}
+    for letter, address in (("I", "riley@bücher.example"), ("L", "rïley@example.com")):
+        token = letter + account_id.replace("-", "")[:15].ljust(15, letter.lower())
+        kind, expected = identity_check("email", address) or ("", "")
+        LinkBook(rig.store).keep(
+            token,
+            Link(
+                account_id=account_id,
+                journey_id="portal",
+                purpose="respond",
+                channel="email",
+                address=None,
+                expires_at=now + timedelta(days=1),
+                check_kind=kind,
+                check_hash=signer.check_hash(kind, expected),
+            ),
+            now,
+        )
+        links_[address] = f"{rig.web}/r/{token}"
+    context = await browser.new_context(**PHONE)
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        for address, link in links_.items():
+            await page.goto(link)
+            await page.get_by_label("The email address this message was sent to").fill(address)
+            await page.get_by_role("button", name="Continue").click()
+            await expect(page.get_by_role("heading", name="Thanks for stopping by")).to_be_visible()
+    finally:
+        await context.close()
