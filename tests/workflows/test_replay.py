@@ -24,6 +24,8 @@ the continue-as-new), both runs.
 its send) and a transactional thank-you: none of which a journey pinned before them can
 meet (their definitions are refused by older loaders, and the hash pins each running
 journey's), so they needed no patch, and these histories keep them from changing.
+`v2/before-plans/` holds the plans accepted before the `plans` patch: accepting one
+ended the journey `plan_accepted`.
 
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
 and their test are gone (docs/operating.md, "Upgrading", says how an operator finds
