@@ -237,7 +237,14 @@ class DeliveryActivities:
         account = AccountView.model_validate({**request.fields, "account_id": request.account_id})
         facts = request.facts.model_dump() if request.facts is not None else None
         context = message_context(
-            account, request.balance, request.channel, links, request.plan, request.payment, facts
+            account,
+            request.balance,
+            request.channel,
+            links,
+            request.plan,
+            request.payment,
+            facts,
+            request.schedule,
         )
         rendered = journey.templates.render(
             request.template, request.channel, context, account.customer.locale

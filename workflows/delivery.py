@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 from rapport.contract.activities import DeliveryRecord, SendMessage, SendOutcome
-from rapport.contract.records import PlanOffered, SentMessage
+from rapport.contract.records import PlanOffered, PlanView, SentMessage
 from rapport.language.context import ESSENTIAL_FIELDS
 from rapport.language.models import Message
 from rapport.language.templates import project, template_file
@@ -54,29 +54,44 @@ class JourneyDelivery(JourneyCore):
     _offered: PlanOffered | None = None  # the plan the last attempt offered
 
     async def _deliver(
-        self, step_id: str, message: Message, plan: Offer | None = None, notice: bool = False
+        self,
+        step_id: str,
+        message: Message,
+        plan: Offer | None = None,
+        notice: bool = False,
+        until: Callable[[], bool] | None = None,
+        at_once: bool = False,
     ) -> Sent:
-        """Send on the message's channel, else on its fallback, under the whole policy."""
+        """Send on the message's channel, else on its fallback, under the whole policy.
+        `until`: what calls the message off (default: the journey's stops); `at_once`:
+        transactional (a plan's confirmation and thanks)."""
         result: Sent = "skipped"
         for channel in message.channels():
             reason = self.state.unusable(channel)
             if reason is not None:
                 self._skip(step_id, channel, reason)
                 continue
-            result = await self._send_on(channel, step_id, message, plan, notice)
+            result = await self._send_on(channel, step_id, message, plan, notice, until, at_once)
             if result != "skipped":
                 return result
         return result
 
     async def _send_on(
-        self, channel: str, step_id: str, message: Message, plan: Offer | None, notice: bool
+        self,
+        channel: str,
+        step_id: str,
+        message: Message,
+        plan: Offer | None,
+        notice: bool,
+        until: Callable[[], bool] | None = None,
+        at_once: bool = False,
     ) -> Sent:
         """Decide, and decide again after every wait, until the message goes or cannot."""
         s = self.state
         # Nothing but the thank-you may follow a payment; nothing at all follows a cease.
-        stop: Callable[[], bool] = (lambda: s.ceased) if notice else s.stopped
+        stop: Callable[[], bool] = until or ((lambda: s.ceased) if notice else s.stopped)
         policy = self.definition.policy
-        if self._transactional(message, notice):
+        if self._transactional(message, notice) or at_once:
             policy = transactional(policy)
         while True:
             if stop():
@@ -173,6 +188,7 @@ class JourneyDelivery(JourneyCore):
             facts=self._facts()
             if self.journey.reads_facts(template_file(template, channel))
             else None,
+            schedule=self._schedule_for(step_id),
             deliver_by=deliver_by,
             attempted_before=key in s.attempted,
             reminder=reminder,
@@ -286,6 +302,10 @@ class JourneyDelivery(JourneyCore):
             extra={**self._log_fields(), "channel": channel, "template": template, "key": key},
         )
         return "sent"
+
+    def _schedule_for(self, step_id: str) -> PlanView | None:
+        """The plan a plan's message shows (`workflows.plan`); None for any other."""
+        return None
 
     def _fields(self, file: str) -> dict[str, Any]:
         """The account fields the template reads (and what every message needs): a send

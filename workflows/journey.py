@@ -28,6 +28,7 @@ from rapport.contract.names import (
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
 from workflows.intake import NO_INPUT, Foreign, JourneyIntake, unknown
+from workflows.plan import PLANS_PATCH
 
 # Only refused input fails a journey (an ApplicationError the workflow raises itself:
 # an invalid start, a journey that does not exist). Anything else raised in workflow code,
@@ -62,6 +63,7 @@ class DelinquencyJourney(JourneyIntake):
     @workflow.init
     def __init__(self, request: Foreign = NO_INPUT) -> None:
         super().__init__(self._begin_run(request))
+        self._plans = workflow.patched(PLANS_PATCH)  # decided once, before anything else
 
     @workflow.run
     async def run(self, request: Foreign = NO_INPUT) -> JourneyResult:
@@ -90,8 +92,8 @@ class DelinquencyJourney(JourneyIntake):
         self._unknown_signal(name)
 
     @workflow.update(name=ACCEPT_PLAN_UPDATE)
-    def accept_plan(self, request: Any = None) -> AcceptedPlan:
-        return self._accept_plan(self._plan_request(request))
+    async def accept_plan(self, request: Any = None) -> AcceptedPlan:
+        return await self._accept_plan_now(self._plan_request(request))
 
     @accept_plan.validator
     def _validate_accept_plan(self, request: Any = None) -> None:

@@ -13,6 +13,7 @@ from temporalio.common import SearchAttributeKey
 
 from rapport.contract import search_attributes as sa
 from rapport.contract.journey import JourneyStatus, fingerprint
+from rapport.contract.records import PlanChoices, PlanView
 from rapport.language.durations import describe_duration
 from rapport.language.models import Cap, JourneyDefinition
 from rapport.policy.window import local
@@ -23,7 +24,13 @@ Mode = Literal["running", "waiting", "deferred", "paused", "finished", "waiting_
 
 
 def status(
-    state: JourneyState, mode: Mode, next_action_at: datetime, requested_journey: str | None
+    state: JourneyState,
+    mode: Mode,
+    next_action_at: datetime,
+    requested_journey: str | None,
+    plan: PlanView | None = None,
+    plan_choices: PlanChoices | None = None,
+    earlier_plans: list[PlanView] | None = None,
 ) -> JourneyStatus:
     s, pin = state, state.pin
     return JourneyStatus(
@@ -57,6 +64,9 @@ def status(
         timezone=s.account.customer.timezone,
         plan_offer=s.plan_offer,
         accepted_plan=s.accepted_plan,
+        plan=plan,
+        plan_choices=plan_choices,
+        earlier_plans=earlier_plans or [],
         disputed=s.disputed,
         callback_at=s.callback_at,
         waits=s.waits,
@@ -76,7 +86,7 @@ def search_attributes(
         sa.JOURNEY_STEP: s.step or "",
         sa.BALANCE_DUE: float(s.balance) if s.balance > 0 else 0.0,
         sa.DAYS_PAST_DUE: s.account.days_past_due + (now - s.started_at).days,
-        sa.OUTCOME: s.outcome or ("running" if mode != "finished" else "exhausted"),
+        sa.OUTCOME: s.outcome or (ON_PLAN if s.on_plan() else RUNNING[mode == "finished"]),
     }
     if s.pin is not None:
         values[sa.JOURNEY_ID], values[sa.JOURNEY_VERSION] = s.pin.id, s.pin.version
@@ -126,12 +136,34 @@ def details(
             f"**Moved** from v{moved.from_version} at step {moved.step or '-'}, "
             f"{moved.at:%a %-d %b %H:%M} UTC{why}"
         )
+    if s.plan is not None:
+        lines.append(plan_line(s, zone, now))
     if s.outcome:
         lines.append(f"**Outcome** {s.outcome}")
     return "\n\n".join(lines)
 
 
+def plan_line(state: JourneyState, zone: Zone, now: datetime) -> str:
+    """`**Plan** 3 monthly installments of 100.00 USD, 1 paid; next 2028-04-08 (100.00)`."""
+    plan, currency = state.plan, state.account.currency
+    assert plan is not None
+    paid = sum(1 for i in plan.installments if i.left == 0)
+    first = plan.installments[0]
+    said = (
+        f"**Plan** {len(plan.installments)} {plan.every} installments of {first.amount} "
+        f"{currency}, {paid} paid"
+    )
+    following = plan.next_open()
+    if plan.ended is not None:
+        return f"{said} ({plan.ended})"
+    if following is not None:
+        said += f"; next {following.due} ({following.left} {currency})"
+    return said
+
+
 MODES = {"waiting_for_store": "waiting for the store"}
+ON_PLAN = "on_plan"  # Outcome while the customer is on a plan the journey follows
+RUNNING = {False: "running", True: "exhausted"}
 
 
 def caps_used(cap: Cap, state: JourneyState, now: datetime) -> str:
@@ -164,7 +196,13 @@ def customer_time(at: datetime, zone: Zone | None) -> str:
 
 # --- summaries of activities and timers (the UI's timeline) ---------------------------
 
-NOTICES = {"on_paid": "thank-you for the payment", "on_partial_payment": "thanks for a payment"}
+NOTICES = {
+    "on_paid": "thank-you for the payment",
+    "on_partial_payment": "thanks for a payment",
+    "on_plan.confirmation": "plan confirmation",
+    "on_plan.reminder": "plan reminder",
+    "on_plan.thanks": "thanks for a plan payment",
+}
 
 
 def send_summary(step: str, channel: str, template: str, offer: bool = False) -> str:

@@ -50,6 +50,7 @@ from rapport.language.account import Account
 from rapport.language.types import Channel, Money
 from rapport.money import too_precise
 from rapport.policy.caps import Delivery
+from rapport.policy.installments import Plan, reverse_payment, take_payment
 from rapport.policy.window import local
 from rapport.policy.zone import ZoneRules
 
@@ -57,6 +58,7 @@ PAYMENT_IDS_KEPT = 500  # enough to recognise any repeat; a journey sees a handf
 # `workflow.patched` ids: a plan offered from here on is cut in the currency's minor units
 # (a yen plan in whole yen); journeys that offered one in cents before replay with cents.
 PLANS_IN_MINOR_UNITS = "plans-in-minor-units"
+PLAN_THANKS = "on_plan.thanks"  # the step a plan's thank-you is recorded under
 
 
 class Refused(ValueError):
@@ -126,6 +128,14 @@ class JourneyState(Kept):
     waits: list[WaitRecord] = Field(default_factory=list)  # wait_untils that ended
     migrating: PendingMigration | None = None  # a migrate_to taken, not yet done
     migrations: list[MigrationRecord] = Field(default_factory=list)  # versions moved between
+    # A plan the journey follows (`on_plan`, since the plans patch): the one the customer is
+    # on, or was last; `accepted_plan` stays set while it runs (the steps stop for it).
+    plan: Plan | None = None
+    earlier_plans: list[Plan] = Field(default_factory=list)  # replaced or broken, recent
+    plans_accepted: int = 0
+    plan_changes: int = 0  # times a customer on a plan chose a new one
+    plan_thanks_due: list[str] = Field(default_factory=list)  # payment ids to thank for
+    thanking: str | None = None  # the payment the thank-you under way is for
 
     # --- where the journey is ------------------------------------------------------------
 
@@ -173,6 +183,14 @@ class JourneyState(Kept):
 
     def held(self) -> bool:
         return self.paused or self.disputed
+
+    def on_plan(self) -> bool:
+        """The customer is on a plan the journey follows."""
+        return self.plan is not None and self.plan.running and self.accepted_plan is not None
+
+    def wall(self, now: datetime) -> datetime:
+        """`now` as the customer's wall-clock time, naive (a plan's moments are)."""
+        return (local(now, self.zone) if self.zone else now).replace(tzinfo=None)
 
     def ending(self) -> str:
         if self.paid:
@@ -223,11 +241,13 @@ class JourneyState(Kept):
             }
         )
 
-    def settle(self, balance: Decimal) -> None:
+    def settle(self, balance: Decimal, now: datetime | None = None) -> None:
         self.balance = balance
         if balance <= 0:
             self.paid = True
             self.outcome = "paid"  # said at once; the thank-you may still wait for its window
+            if self.plan is not None and self.plan.running:
+                self.plan = self.plan.end("paid", self.wall(now) if now else None)
 
     def _check_amount(self, amount: Decimal, of: str = "") -> None:
         problem = too_precise(amount, self.account.currency)
@@ -265,7 +285,15 @@ class JourneyState(Kept):
             return
         self.amount_paid, self.payments_counted = amount + payment.amount, count + 1
         self.heard("paid")
-        self.settle(balance)
+        following = self.on_plan()
+        if following and self.plan is not None:
+            paid_on = min(payment.paid_at or now, now)
+            self.plan = take_payment(
+                self.plan, payment.payment_id, payment.amount, self.wall(paid_on).date()
+            )
+        self.settle(balance, now)
+        if following and not self.paid:
+            self.plan_thanks_due = [*self.plan_thanks_due, payment.payment_id][-RECENT:]
         if not self.paid and not self.stopped():
             self.partial_notices_due += 1
 
@@ -299,6 +327,11 @@ class JourneyState(Kept):
         self.amount_paid = max(amount - (reversal.amount - before), Decimal(0))
         self.payments_counted = max(count - 1, 0) if whole else count
         self.balance += reversal.amount - before
+        if self.on_plan() and self.plan is not None:
+            self.plan = reverse_payment(
+                self.plan, reversal.payment_id, reversal.amount - before, self.wall(now)
+            )
+            self.plan_thanks_due = [p for p in self.plan_thanks_due if p != reversal.payment_id]
         self.reversed_amounts = {**self.reversed_amounts, reversal.payment_id: reversal.amount}
         self.reversals = recent(
             [
@@ -342,6 +375,8 @@ class JourneyState(Kept):
             return next((p for p in reversed(counted) if p.balance_after <= 0), None)
         if step_id == "on_partial_payment":
             return counted[-1] if counted else None
+        if step_id == PLAN_THANKS:
+            return next((p for p in counted if p.payment_id == self.thanking), None)
         return None
 
     def on_account_updated(self, update: AccountUpdated, now: datetime) -> None:
@@ -354,7 +389,7 @@ class JourneyState(Kept):
         self.reselect = True
         if update.balance is not None and not self.paid:
             self.base_balance, self.balance_set_at = update.balance, now
-            self.settle(update.balance)
+            self.settle(update.balance, now)
 
     def on_opt_out(self, request: OptOut, now: datetime) -> None:
         if request.channel not in self.suppressed:

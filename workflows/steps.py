@@ -42,7 +42,7 @@ from rapport.language.models import (
     WaitUntilStep,
 )
 from rapport.money import precision
-from rapport.policy.plans import plan_rejection
+from rapport.policy.plans import plan_option, plan_rejection
 from rapport.policy.window import local
 from workflows import operator_view
 from workflows.core import LOCAL_TIMEOUT, STOPS_PATCH, ContinueAsNew, problems_of
@@ -53,6 +53,7 @@ from workflows.delivery import (
     SEND_HEARTBEAT,
 )
 from workflows.migration import JourneyMigration
+from workflows.plan import JourneyPlan
 from workflows.state import PLANS_IN_MINOR_UNITS, Refused, Waiting
 
 MAX_STEPS_PER_RUN = 500  # a bounded loop: a long journey continues as new instead
@@ -65,7 +66,7 @@ PREPARE_BACKOFF_MAX = timedelta(minutes=1)
 STORE_DOWN = "StoreUnavailable"  # the failure type activities give a store error
 
 
-class JourneySteps(JourneyMigration):
+class JourneySteps(JourneyMigration, JourneyPlan):
     _plans_in_units = False
 
     async def _journey(self) -> JourneyResult:
@@ -81,6 +82,8 @@ class JourneySteps(JourneyMigration):
             await self._prepare()
         try:
             await self._walk()
+            while await self._follow_plan():  # a plan that breaks goes on at its step
+                await self._walk()
             await self._finish()
             await self._background_done()
         except ContinueAsNew:
@@ -431,24 +434,43 @@ class JourneySteps(JourneyMigration):
         return (s.paid, s.ceased, s.held(), tuple(s.suppressed))
 
     def _accept_plan(self, request: AcceptPlan | None) -> AcceptedPlan:
+        """A plan accepted: the journey ends `plan_accepted` (without `on_plan`)."""
         assert request is not None
-        assert self.state.plan_offer is not None
-        offer = self.state.plan_offer
-        option = offer.option(request.installments)
-        assert option is not None
+        if self._plans:  # from the offer or the journey's terms (the door it goes through)
+            door = self._door_for(request)
+            option = plan_option(door.balance, request.installments, self.state.account.currency)
+            first_due, every = door.first_due, request.every or door.every[0]
+        else:
+            assert self.state.plan_offer is not None
+            offer = self.state.plan_offer
+            found = offer.option(request.installments)
+            assert found is not None
+            option, first_due, every = found, offer.first_due, "monthly"
         accepted = AcceptedPlan(
             installments=option.installments,
             amount=option.amount,
             last_amount=option.last_amount,
-            first_due=offer.first_due,
+            first_due=first_due,
             accepted_at=workflow.now(),
+            every=every,
         )
         self.state.accepted_plan = accepted
         self.state.heard("plan_accepted")
         self._changed("accept_plan")
         return accepted
 
+    async def _accept_plan_now(self, request: AcceptPlan | None) -> AcceptedPlan:
+        """The update: a plan the journey follows is set up (`workflows.plan`); without
+        `on_plan` (or before the plans patch) an accepted plan ends the journey."""
+        if self._follows_plans():
+            assert request is not None
+            return await self._choose_plan(request)
+        return self._accept_plan(request)
+
     def _check_plan(self, request: AcceptPlan | None) -> None:
+        if self._plans:
+            self._check_plan_choice(request)
+            return
         if self.problem is not None:
             raise ApplicationError("this journey did not start: its input was invalid")
         s = self.state
@@ -479,8 +501,15 @@ class JourneySteps(JourneyMigration):
     def _status(self) -> JourneyStatus:
         if self.problem is not None:
             raise ApplicationError(self.problem)
+        plan, earlier = self._plan_views()
         return operator_view.status(
-            self.state, self._mode, self._next_action_at, self.request.journey
+            self.state,
+            self._mode,
+            self._next_action_at,
+            self.request.journey,
+            plan,
+            self._plan_choices(),
+            earlier,
         )
 
 

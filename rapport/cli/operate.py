@@ -207,8 +207,11 @@ def send_signal(account_id: str, event: str, fields: tuple[str, ...]) -> None:
 
     async def action(journeys: Journeys) -> str:
         if event == ACCEPT_PLAN_UPDATE:
-            plan = await journeys.accept_plan(account_id, installments)
-            return f"plan accepted: {plan.installments} payments of {plan.amount}"
+            plan = await journeys.accept_plan(account_id, installments, values.get("every"))
+            said = f"plan accepted: {plan.installments} {plan.every} payments of {plan.amount}"
+            if plan.schedule:
+                said += "; due " + ", ".join(str(due.due) for due in plan.schedule)
+            return said
         await journeys.signal(account_id, event, values)
         return f"{event} sent to {account_id}"
 

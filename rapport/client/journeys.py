@@ -264,11 +264,20 @@ class Journeys:
         await handle.signal(event, payload)
         return payload
 
-    async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
+    async def accept_plan(
+        self, account_id: str, installments: int, every: str | None = None
+    ) -> AcceptedPlan:
+        """Choose a plan for the customer: `installments`, due `every` (weekly, fortnightly,
+        monthly; default the journey's first); the plan and its schedule, or JourneyError
+        saying why it cannot be chosen."""
         handle = await self._running(account_id)
         try:
+            request = AcceptPlan.model_validate({"installments": installments, "every": every})
+        except ValidationError as exc:
+            raise JourneyError(f"accept_plan: {_problems(exc)}") from None
+        try:
             result: AcceptedPlan = await handle.execute_update(
-                ACCEPT_PLAN_UPDATE, AcceptPlan(installments=installments), result_type=AcceptedPlan
+                ACCEPT_PLAN_UPDATE, request, result_type=AcceptedPlan
             )
             return result
         except WorkflowUpdateFailedError as exc:

@@ -8,12 +8,12 @@ after a deploy.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
-from rapport.contract.records import Compact, JourneyPin, Kept, PlanOffered, Receipt
+from rapport.contract.records import Compact, JourneyPin, Kept, PlanOffered, PlanView, Receipt
 from rapport.language.account import Account
 from rapport.language.selection import JourneyFacts
 from rapport.language.types import Channel, Money
@@ -59,6 +59,27 @@ class ZoneRequest(Compact, Kept):
     at: datetime
 
 
+class PlanDates(Compact, Kept):
+    """Local activity when a plan is chosen: its due dates moved off the days the
+    account's rule packs close to the plan's channels (recorded: a pack edited later
+    never moves a date on replay)."""
+
+    dates: list[date]
+    country: str | None = None
+    region: str | None = None
+    channels: list[Channel] = Field(default_factory=list)
+
+
+class MovedDue(Compact, Kept):
+    due: date
+    moved_from: date | None = None
+    why: str | None = None
+
+
+class PlanDatesMoved(Compact, Kept):
+    dues: list[MovedDue]
+
+
 class PaymentCheck(Compact, Kept):
     account_id: str
     known_balance: Money
@@ -94,6 +115,9 @@ class SendMessage(Compact, Kept):
     plan: PlanOffered | None = None
     facts: JourneyFacts | None = Field(
         None, description="the journey's facts (`journey.*`), when the template reads them"
+    )
+    schedule: PlanView | None = Field(
+        None, description="the plan the customer is on, for an on_plan message"
     )
     deliver_by: datetime = Field(description="no attempt starts after this (window close)")
     attempted_before: bool = Field(

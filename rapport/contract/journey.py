@@ -19,7 +19,9 @@ from rapport.contract.records import (
     MigrationRecord,
     Payload,
     PaymentRecord,
+    PlanChoices,
     PlanOffered,
+    PlanView,
     RefusedEvent,
     ReversalRecord,
     SentMessage,
@@ -132,6 +134,19 @@ class JourneyStatus(Kept):
         None, description="the plan offer standing now, with each option's amounts"
     )
     accepted_plan: AcceptedPlan | None = None
+    plan: PlanView | None = Field(
+        None,
+        description="the plan the customer is on (or was last): each installment's due "
+        "date, amount, what is paid and its state (due, paid, late, missed)",
+    )
+    earlier_plans: list[PlanView] = Field(
+        default_factory=list, description="plans before it that were replaced or broke"
+    )
+    plan_choices: PlanChoices | None = Field(
+        None,
+        description="the plans the customer may choose now (the journey's plan terms, or "
+        "the offer standing), on the balance now; none: no plan may be chosen",
+    )
     disputed: bool = False
     callback_at: datetime | None = Field(
         None, description="when the customer asked to be called (outreach paused)"

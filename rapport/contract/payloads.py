@@ -113,6 +113,11 @@ class CallbackRequest(Payload):
 
 class AcceptPlan(Payload):
     installments: Annotated[int, Field(ge=1, le=120)]
+    every: Literal["weekly", "fortnightly", "monthly"] | None = Field(
+        None,
+        description="how often installments fall due, among those the journey allows "
+        "(default: the first it lists; monthly for an offer without plan terms)",
+    )
 
 
 class CustomerUpdate(Payload):

@@ -10,14 +10,15 @@ that were checked when the data came in.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rapport.language.models import PlanOffer
 from rapport.language.types import Channel, Money
+from rapport.policy.installments import InstallmentState, Plan
 from rapport.policy.plans import PlanOption, plan_options
 
 M = TypeVar("M", bound=BaseModel)
@@ -107,12 +108,27 @@ class PendingMigration(Kept):
     reason: str = ""
 
 
+class ScheduledDue(Kept):
+    """One installment as the plan's schedule says it when the plan is chosen."""
+
+    due: date
+    amount: Money
+    moved_from: date | None = Field(
+        None, description="the date the schedule gave, when the rule packs closed that day"
+    )
+
+
 class AcceptedPlan(Kept):
     installments: int
     amount: Money
     last_amount: Money
     first_due: date
     accepted_at: datetime
+    every: str = Field("monthly", description="weekly, fortnightly or monthly")
+    schedule: list[ScheduledDue] = Field(
+        default_factory=list,
+        description="each installment's due date and amount (a journey that follows plans)",
+    )
 
 
 class SentMessage(Kept):
@@ -224,6 +240,80 @@ class PlanOffered(Kept):
 
     def option(self, installments: int) -> PlanOption | None:
         return next((o for o in self.options if o.installments == installments), None)
+
+
+class InstallmentView(Kept):
+    number: int
+    due: date
+    amount: Money
+    paid: Money
+    left: Money
+    state: InstallmentState = Field(description="due, paid, late or missed")
+    paid_on: date | None = None
+    moved_from: date | None = None
+    moved_for: str | None = None
+
+
+class PlanView(Kept):
+    """The plan the customer is on (or the last one): `status --json` shows it as `plan`,
+    and an `on_plan` message's template reads it as `plan`."""
+
+    number: int = Field(description="1 for the journey's first plan, 2 for the next...")
+    state: Literal["running", "paid", "broken", "replaced", "finished", "ended"]
+    every: str
+    accepted_at: datetime
+    installments: list[InstallmentView]
+    next_number: int | None = Field(None, description="the installment to pay next")
+    total: Money
+    left: Money
+    misses: int = 0
+    carried: Money = Field(Decimal(0), description="paid beyond the last installment")
+
+    @classmethod
+    def of(cls, plan: Plan, now: datetime, grace: timedelta) -> PlanView:
+        """`plan` at `now` (customer-local), or as it stood when it ended."""
+        following, now = plan.next_open(), plan.as_of(now)
+        return cls(
+            number=plan.number,
+            state=plan.ended or "running",
+            every=plan.every,
+            accepted_at=plan.accepted_at,
+            installments=[
+                InstallmentView(
+                    number=i.number,
+                    due=i.due,
+                    amount=i.amount,
+                    paid=i.paid,
+                    left=i.left,
+                    state=i.state(now, grace),
+                    paid_on=i.paid_on,
+                    moved_from=i.moved_from,
+                    moved_for=i.moved_for,
+                )
+                for i in plan.installments
+            ],
+            next_number=following.number if following else None,
+            total=plan.total,
+            left=plan.left,
+            misses=plan.misses(now, grace),
+            carried=plan.carried,
+        )
+
+    @property
+    def next(self) -> InstallmentView | None:
+        return next((i for i in self.installments if i.number == self.next_number), None)
+
+
+class PlanChoices(Kept):
+    """The plans the customer may choose now, on the balance now (the portal's one tap):
+    from the journey's plan terms, or the offer standing."""
+
+    options: list[PlanOption]
+    every: list[str] = Field(description="the frequencies the customer may choose")
+    first_due: date = Field(description="when the first installment would fall due")
+    changes_plan: bool = Field(
+        False, description="choosing would replace the plan the customer is on"
+    )
 
 
 RECENT = 50  # how many of each record a journey keeps and carries (counts are kept whole)

@@ -219,7 +219,9 @@ class Intake:
             recorded = await self._record_stop(account_id, event.type, fields, reference)
         journeys = await self._client()
         if event.type == ACCEPT_PLAN_UPDATE:
-            plan = await self._answered(journeys.accept_plan(account_id, fields["installments"]))
+            plan = await self._answered(
+                journeys.accept_plan(account_id, fields["installments"], fields.get("every"))
+            )
             return EventAnswer(
                 account_id=account_id,
                 type=event.type,

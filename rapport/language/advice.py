@@ -84,11 +84,15 @@ def _failure(exc: Exception) -> str:
 
 
 def reachable(definition: JourneyDefinition) -> set[int]:
-    """The positions of the steps some path from the first step reaches."""
+    """The positions of the steps some path from the first step reaches (a broken plan's
+    `goto` is reached from wherever a plan can start)."""
     count = len(definition.steps)
     ids = definition.step_index()
     seen: set[int] = set()
     stack = [0] if count else []
+    broken = definition.on_plan.broken.goto if definition.on_plan else None
+    if broken is not None and broken in definition.step_index():
+        stack.append(definition.step_index()[broken])
     while stack:
         index = stack.pop()
         if index in seen or index >= count:

@@ -75,6 +75,7 @@ def check_definition(definition: JourneyDefinition) -> Iterator[Finding]:
     yield from _policy(definition)
     yield from _expressions(definition)
     yield from _durations(definition)
+    yield from _plans(definition)
 
 
 def _unique_ids(definition: JourneyDefinition) -> Iterator[Finding]:
@@ -243,9 +244,65 @@ def _durations(definition: JourneyDefinition) -> Iterator[Finding]:
                 yield ("steps", i, "wait_until", "any_of"), f"{event!r} is listed twice"
 
 
+# The shortest time between two due dates of each frequency (a month: February's).
+FREQUENCY_GAPS = {
+    "weekly": timedelta(days=7),
+    "fortnightly": timedelta(days=14),
+    "monthly": timedelta(days=28),
+}
+
+
+def _plans(definition: JourneyDefinition) -> Iterator[Finding]:
+    """The plan terms and `on_plan`: where a broken plan goes, reminders that come before
+    the previous due date, a block nothing can start."""
+    terms, on_plan = definition.policy.plans, definition.on_plan
+    if terms is not None:
+        if len(set(terms.installments)) != len(terms.installments):
+            yield ("policy", "plans", "installments"), "a number of installments is listed twice"
+        if len(set(terms.every)) != len(terms.every):
+            yield ("policy", "plans", "every"), "a frequency is listed twice"
+        if terms.first_due_in <= timedelta():
+            yield ("policy", "plans", "first_due_in"), "must be longer than 0"
+    if on_plan is None:
+        return
+    ids = definition.step_index()
+    if on_plan.broken.goto not in ids:
+        goto = on_plan.broken.goto
+        hint = did_you_mean(goto, ids) or f"; steps: {', '.join(ids)}"
+        yield ("on_plan", "broken", "goto"), f"no step has id {goto!r}{hint}"
+    if on_plan.remind_before <= timedelta():
+        yield ("on_plan", "remind_before"), "must be longer than 0"
+    if on_plan.grace < timedelta():
+        yield ("on_plan", "grace"), "must not be negative"
+    for every in definition.plan_frequencies():
+        gap = FREQUENCY_GAPS[every]
+        if on_plan.remind_before >= gap:
+            yield (
+                ("on_plan", "remind_before"),
+                f"{describe_duration(on_plan.remind_before)} before a due date is before the "
+                f"previous one on a {every} plan ({describe_duration(gap)} apart at least): "
+                "make it shorter",
+            )
+        if on_plan.grace >= gap:
+            yield (
+                ("on_plan", "grace"),
+                f"a grace of {describe_duration(on_plan.grace)} runs past the next due date on "
+                f"a {every} plan ({describe_duration(gap)} apart at least): make it shorter",
+            )
+    if terms is None and not any(isinstance(s, OfferPlanStep) for s in definition.steps):
+        yield (
+            ("on_plan",),
+            "no plan can start: add plan terms (policy.plans) so customers can choose one "
+            "from the portal, or an offer_plan step",
+        )
+
+
 def expression_fields(definition: JourneyDefinition) -> Iterator[tuple[Path, str]]:
     if definition.entry is not None:
         yield ("entry", "when"), definition.entry.when
+    terms = definition.policy.plans
+    if terms is not None and terms.when is not None:
+        yield ("policy", "plans", "when"), terms.when
     for i, segment in enumerate(definition.segments):
         yield ("segments", i, "when"), segment.when
     for i, step in enumerate(definition.steps):
@@ -297,7 +354,9 @@ def check_templates(
     out, in its default version and in each language it has one for."""
     for path, message in definition.messages():
         plan = _sample_plan(message) if isinstance(message, PlanOffer) else None
-        payment = SAMPLE_PAYMENT if path[0] in ("on_paid", "on_partial_payment") else None
+        thanks = path[0] in ("on_paid", "on_partial_payment") or path == ("on_plan", "thanks")
+        payment = SAMPLE_PAYMENT if thanks else None
+        schedule = SAMPLE_SCHEDULE if path[0] == "on_plan" else None
         for channel_index, channel in enumerate(message.channels()):
             field = "channel" if channel_index == 0 else "fallback"
             for key, name in _template_names(message):
@@ -317,6 +376,7 @@ def check_templates(
                             definition.policy.sms_max_segments,
                             language,
                             payment,
+                            schedule,
                         )
                     )
                     yield from found
@@ -374,6 +434,7 @@ def _render_check(
     sms_max_segments: int = 2,
     language: str | None = None,
     payment: SamplePayment | None = None,
+    schedule: SampleSchedule | None = None,
 ) -> Iterator[TemplateFinding]:
     if language is not None and not is_language(language):
         yield TemplateFinding(
@@ -388,7 +449,7 @@ def _render_check(
         return
     account = sample_account(language)
     context = message_context(
-        account, account.balance, channel, _SAMPLE_LINKS, plan, payment, SAMPLE_FACTS
+        account, account.balance, channel, _SAMPLE_LINKS, plan, payment, SAMPLE_FACTS, schedule
     )
     context["account"]["attributes"] = AnyAttributes()
     if CHANNELS[channel].opt_out_required:
@@ -515,6 +576,35 @@ SAMPLE_FACTS = JourneyFacts(
     payments=1,
     replied=False,
 ).model_dump()
+
+
+@dataclass(frozen=True)
+class SampleInstallment:
+    number: int
+    due: date
+    amount: Decimal = Decimal("60.80")
+    paid: Decimal = Decimal("0")
+    state: str = "due"
+
+    @property
+    def left(self) -> Decimal:
+        return self.amount - self.paid
+
+
+@dataclass(frozen=True)
+class SampleSchedule:
+    """A plan the customer is on, of the right shape for checking an `on_plan` template."""
+
+    installments: tuple[SampleInstallment, ...] = (
+        SampleInstallment(1, date(2028, 3, 8), paid=Decimal("60.80"), state="paid"),
+        SampleInstallment(2, date(2028, 4, 8)),
+        SampleInstallment(3, date(2028, 5, 8)),
+    )
+    every: str = "monthly"
+    next_number: int | None = 2
+
+
+SAMPLE_SCHEDULE = SampleSchedule()
 
 
 def _sample_plan(offer: PlanOffer) -> SamplePlan:

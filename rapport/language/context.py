@@ -3,14 +3,17 @@
 Shared by `journey preview`, the validator and the `send_message` activity,
 so a designer previews exactly what a customer will get. The names are the
 language's: `account`, `customer`, `balance`, `minimum_due`, `links`, `plan`,
-`opt_out`, `payment` (in `on_paid` and `on_partial_payment`: the payment thanked
-for, with its `reference`, `amount` and `date`; None in any other message), and `journey`
-(the journey's facts, as expressions see them, `amount_paid` formatted like `balance`).
+`opt_out`, `payment` (in `on_paid`, `on_partial_payment` and `on_plan.thanks`: the
+payment thanked for, with its `reference`, `amount` and `date`; None in any other
+message), and `journey` (the journey's facts, as expressions see them, `amount_paid`
+formatted like `balance`). In an offer `plan` is the offer (`options`, `first_due`); in
+an `on_plan` message it is the plan the customer is on (`installments`, `next`, `count`,
+`every`, `total`, `left`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
@@ -52,6 +55,32 @@ class OfferedPlan(Protocol):
     def options(self) -> Sequence[InstallmentOption]: ...
     @property
     def first_due(self) -> date: ...
+
+
+class ScheduledInstallment(Protocol):
+    @property
+    def number(self) -> int: ...
+    @property
+    def due(self) -> date: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def paid(self) -> Decimal: ...
+    @property
+    def left(self) -> Decimal: ...
+    @property
+    def state(self) -> str: ...
+
+
+class ScheduledPlan(Protocol):
+    """The plan a customer is on, as a message shows it (`rapport.contract.PlanView`)."""
+
+    @property
+    def installments(self) -> Sequence[ScheduledInstallment]: ...
+    @property
+    def every(self) -> str: ...
+    @property
+    def next_number(self) -> int | None: ...
 
 
 class PaidPayment(Protocol):
@@ -121,6 +150,7 @@ def message_context(
     plan: OfferedPlan | None = None,
     payment: PaidPayment | None = None,
     facts: Mapping[str, Any] | None = None,
+    schedule: ScheduledPlan | None = None,
 ) -> dict[str, Any]:
     locale, currency = account.customer.locale, account.currency
     minimum = min(account.minimum_due or balance, balance)
@@ -169,7 +199,36 @@ def message_context(
             ],
             "first_due": day(plan.first_due),
         }
+    if schedule is not None:
+        context["plan"] = _schedule_view(schedule, money, day)
     return context
+
+
+def _schedule_view(
+    schedule: ScheduledPlan, money: Callable[[Decimal], str], day: Callable[[date], str]
+) -> dict[str, Any]:
+    """`plan` in an `on_plan` message: each installment (due date and amounts as the
+    customer reads them, its state), the next one to pay, and the totals."""
+    rows = [
+        {
+            "number": i.number,
+            "due": day(i.due),
+            "amount": money(i.amount),
+            "paid": money(i.paid),
+            "left": money(i.left),
+            "state": i.state,
+        }
+        for i in schedule.installments
+    ]
+    following = next((r for r in rows if r["number"] == schedule.next_number), None)
+    return {
+        "installments": rows,
+        "next": following,
+        "count": len(rows),
+        "every": schedule.every,
+        "total": money(sum((i.amount for i in schedule.installments), Decimal(0))),
+        "left": money(sum((i.left for i in schedule.installments), Decimal(0))),
+    }
 
 
 # The no-break spaces locales put in amounts and dates ("1 234,50 €" in French, "182,40 US$"

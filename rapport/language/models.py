@@ -92,6 +92,49 @@ class Cap(Strict):
     per: Duration = doc("The rolling period, a duration such as 7d.", "7d")
 
 
+FREQUENCIES = ("weekly", "fortnightly", "monthly")
+Frequency = Literal["weekly", "fortnightly", "monthly"]
+DEFAULT_FIRST_DUE = timedelta(days=7)  # a plan chosen without terms: its first due date
+
+
+class PlanTerms(Strict):
+    """The payment plans a customer may choose for themselves, from the portal's first
+    page on the first visit (one tap), and the limits of any plan of the journey."""
+
+    when: Expression | None = doc(
+        "Which accounts may choose a plan: an expression on the account (absent: every "
+        "account). Evaluated when the customer opens the portal and when they choose.",
+        "account.balance >= 100 and not account.history.hardship",
+        default=None,
+    )
+    installments: Annotated[
+        list[Annotated[int, Field(ge=1, le=120)]], Field(min_length=1, max_length=12)
+    ] = doc(
+        "The numbers of installments a customer may choose (each installment is the "
+        "balance divided by it, in the currency's minor units, the remainder on the last).",
+        [3, 6, 12],
+    )
+    every: Annotated[list[Frequency], Field(min_length=1)] = doc(
+        "How often installments may fall due: weekly, fortnightly, monthly (the customer "
+        "chooses; the first listed is the default).",
+        ["monthly", "fortnightly"],
+        default_factory=lambda: ["monthly"],
+    )
+    min_installment: Money = doc(
+        "Choices whose installment would be smaller are not offered.",
+        "25.00",
+        default=Decimal("0"),
+        json_schema_extra=shown_default("0"),
+    )
+    first_due_in: Duration = doc(
+        "How long after the plan is chosen its first installment falls due (to the "
+        "customer's calendar day).",
+        "7d",
+        default=DEFAULT_FIRST_DUE,
+        json_schema_extra=shown_default("7d"),
+    )
+
+
 class Policy(Strict):
     """What every message of the journey keeps to; the rule packs may be stricter."""
 
@@ -133,6 +176,22 @@ class Policy(Strict):
         le=10,
         exclude=True,
     )
+    plans: PlanTerms | None = doc(
+        "Payment plans the customer may choose from the portal at any time, and the "
+        "limits of every plan of the journey (offers, renegotiation). Absent: a plan only "
+        "from an `offer_plan` step.",
+        {"installments": [3, 6], "every": ["monthly", "fortnightly"], "min_installment": "25.00"},
+        default=None,
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_plans(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A policy without plan terms dumps as it did before the key existed, so the
+        content hash of every version pinned before it stays the same."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("plans") is None:
+            data.pop("plans", None)
+        return data
 
 
 class Segment(Strict):
@@ -240,6 +299,74 @@ class Notice(Strict):
     send: Sendable = doc(
         "The message.", {"channel": "email", "template": "thank_you", "fallback": "sms"}
     )
+
+
+class PlanBroken(Strict):
+    """When a plan breaks, and where the journey goes on."""
+
+    misses: Annotated[int, Field(ge=1, le=12)] = doc(
+        "How many missed installments break the plan: an installment is missed when its "
+        "`grace` ends and it is not paid in full (a late payment before then is no miss).",
+        1,
+        default=1,
+    )
+    goto: str = doc(
+        "The step the journey goes on at when the plan breaks (for example a softer "
+        "re-offer, then escalation).",
+        "reoffer",
+    )
+
+
+class OnPlan(Strict):
+    """What the journey does while the customer is on a payment plan: it keeps running
+    on the plan's schedule instead of ending `plan_accepted`."""
+
+    confirmation: Message | None = doc(
+        "Sent when a plan is chosen (or changed), with the schedule (`plan.installments`); "
+        "it goes at once, waiting only for the contact window.",
+        {"channel": "email", "template": "plan_confirmation", "fallback": "sms"},
+        default=None,
+    )
+    remind_before: Duration = doc(
+        "How long before each due date its reminder goes (at the contact window's opening "
+        "that day): 3d, 1w. One reminder per installment.",
+        "3d",
+        default=timedelta(days=3),
+        json_schema_extra=shown_default("3d"),
+    )
+    reminder: Message = doc(
+        "The reminder before each installment, under the whole policy (window, caps, gap, "
+        "consent, rule packs); never sent for an installment already paid.",
+        {"channel": "sms", "template": "plan_reminder", "fallback": "email"},
+    )
+    thanks: Message | None = doc(
+        "Sent after each payment while on the plan (the payment in `payment`, the schedule "
+        "in `plan`); never held back by `min_gap` or the caps, it may wait for the window.",
+        {"channel": "sms", "template": "plan_thanks", "fallback": "email"},
+        default=None,
+    )
+    grace: Duration = doc(
+        "How long after a due date an installment may still be paid before it counts as "
+        "missed: 3d, 1w (0: none).",
+        "3d",
+        default=timedelta(days=3),
+        json_schema_extra=shown_default("3d"),
+    )
+    broken: PlanBroken = doc(
+        "How many misses break the plan and the step to go to then.",
+        {"misses": 1, "goto": "reoffer"},
+    )
+    renegotiate: Annotated[int, Field(ge=0, le=3)] = doc(
+        "How many times a customer on a plan may choose a new one (the old schedule ends); "
+        "the choices are the journey's: `policy.plans`, else its last offer.",
+        1,
+        default=1,
+    )
+
+    def messages(self) -> list[tuple[str, Message]]:
+        found = [("confirmation", self.confirmation), ("reminder", self.reminder)]
+        found.append(("thanks", self.thanks))
+        return [(key, message) for key, message in found if message is not None]
 
 
 class BranchRule(Strict):
@@ -480,6 +607,21 @@ class JourneyDefinition(Strict):
         {"send": {"channel": "sms", "template": "partial_thanks"}},
         default=None,
     )
+    on_plan: OnPlan | None = doc(
+        "What the journey does while the customer is on a payment plan: the schedule, a "
+        "reminder before each installment, thanks after each payment, a grace period, and "
+        "where it goes when the plan breaks. Absent: an accepted plan ends the journey "
+        "`plan_accepted`.",
+        {
+            "confirmation": {"channel": "email", "template": "plan_confirmation"},
+            "remind_before": "3d",
+            "reminder": {"channel": "sms", "template": "plan_reminder", "fallback": "email"},
+            "thanks": {"channel": "sms", "template": "plan_thanks", "fallback": "email"},
+            "grace": "3d",
+            "broken": {"misses": 1, "goto": "reoffer"},
+        },
+        default=None,
+    )
     steps: Annotated[list[Step], Field(min_length=1)] = doc(
         "What the journey does, in order: each step has an `id` and one of send, wait, "
         "wait_until, branch, offer_plan, handoff, end.",
@@ -495,11 +637,13 @@ class JourneyDefinition(Strict):
 
     @model_serializer(mode="wrap")
     def _without_absent_countries(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """A definition that does not name countries dumps as it did before the key
-        existed, so the content hash of every version pinned before it stays the same."""
+        """A definition that does not name countries (or `on_plan`) dumps as it did before
+        the key existed, so the content hash of every version pinned before it stays the
+        same."""
         data = handler(self)
-        if isinstance(data, dict) and data.get("countries") is None:
-            data.pop("countries", None)
+        for key in ("countries", "on_plan"):
+            if isinstance(data, dict) and data.get(key) is None:
+                data.pop(key, None)
         return data
 
     def reach(self) -> tuple[str, ...]:
@@ -521,4 +665,11 @@ class JourneyDefinition(Strict):
             notice = getattr(self, key)
             if notice is not None:
                 found.append(((key, "send"), notice.send))
+        if self.on_plan is not None:
+            found += [(("on_plan", key), message) for key, message in self.on_plan.messages()]
         return found
+
+    def plan_frequencies(self) -> list[Frequency]:
+        """How often a plan's installments may fall due: the terms', else monthly."""
+        terms = self.policy.plans
+        return list(terms.every) if terms is not None else ["monthly"]

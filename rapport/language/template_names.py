@@ -16,7 +16,8 @@ from rapport.language.sandbox import static_chain
 from rapport.language.templates import TemplateBundle
 
 TEMPLATE_LINKS = tuple(name for name in LINK_NAMES if name != "opt_out")
-PLAN_NAMES = ("options", "first_due")
+# An offer's `plan` (options, first_due) and the plan a customer is on (`on_plan`).
+PLAN_NAMES = ("options", "first_due", "installments", "next", "count", "every", "total", "left")
 
 
 def template_field_problems(bundle: TemplateBundle, file: str) -> Iterator[tuple[int, str]]:

@@ -19,11 +19,13 @@ from temporalio.worker import Worker
 
 from activities.definitions import DefinitionActivities
 from activities.delivery import HEARTBEAT_EVERY, DeliveryActivities
+from activities.plans import PlanActivities
 from activities.stops import StopActivities
 from rapport.billing.sources import BalanceSource, HttpBilling, LocalLedger
 from rapport.catalog import registry
 from rapport.catalog.archive import Archive, MemoryArchive, StoreArchive
 from rapport.catalog.library import Chooser, Library
+from rapport.compliance.table import RuleBook
 from rapport.consent.book import ConsentBook
 from rapport.providers.base import Provider, Router
 from rapport.providers.outbox import Outbox
@@ -150,9 +152,9 @@ def _fetch_in_background(content_hash: str) -> None:
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
     # a definition pinned elsewhere, found by hash; the workflow's misses fetched off-thread
     registry.install(parts.archive.load, _fetch_in_background)
-    definitions = DefinitionActivities(
-        parts.library or Library(parts.journeys), parts.archive, parts.deliveries
-    )
+    library = parts.library or Library(parts.journeys)
+    definitions = DefinitionActivities(library, parts.archive, parts.deliveries)
+    plans = PlanActivities(library.rules if isinstance(library, Library) else RuleBook())
     delivery = DeliveryActivities(
         Router(parts.channels),
         parts.signer,
@@ -172,6 +174,7 @@ def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
         delivery.create_handoff,
         delivery.record_delivery,
         stops.record_stop,
+        plans.plan_due_dates,
     ]
 
 

@@ -10,6 +10,8 @@ expect:
     - {step: call}
   waits:                             # how a wait_until ended (on a day, if given)
     - {step: hold, ended_by: replied, day: 3}
+  plans:                             # each plan, in order: how it stands, its installments
+    - {state: paid, installments: [paid, paid, paid]}
 ```
 
 Each miss names the scenario's line and says what happened instead.
@@ -84,6 +86,20 @@ class WaitExpectation(BaseModel):
         return ", ".join(parts)
 
 
+InstallmentState = Literal["due", "paid", "late", "missed"]
+
+
+class PlanExpectation(BaseModel):
+    """A plan of the journey, in the order they were chosen: how it stands at the end
+    (`running`, `paid`, `broken`, `replaced`, `finished`, `ended`) and each installment's
+    state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["running", "paid", "broken", "replaced", "finished", "ended"] | None = None
+    installments: list[InstallmentState] | None = None
+
+
 class Expect(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,6 +108,7 @@ class Expect(BaseModel):
     sent: list[MessageExpectation] = Field(default_factory=list)
     not_sent: list[MessageExpectation] = Field(default_factory=list)
     waits: list[WaitExpectation] = Field(default_factory=list)
+    plans: list[PlanExpectation] | None = None
 
     def count(self) -> int:
         """How many expectations it holds."""
@@ -101,6 +118,7 @@ class Expect(BaseModel):
             + len(self.sent)
             + len(self.not_sent)
             + len(self.waits)
+            + len(self.plans or [])
         )
 
 
@@ -140,6 +158,8 @@ def check(expect: Expect, timeline: dict[str, Any]) -> list[Miss]:
                     f"{_listed(from_step).removeprefix(': ') or 'none'}",
                 )
             )
+    if expect.plans is not None:
+        misses += _plan_misses(expect.plans, timeline.get("plans", []))
     for index, unwanted in enumerate(expect.not_sent):
         found = [m for m in messages if unwanted.matches(m)]
         if found:
@@ -159,6 +179,34 @@ def check(expect: Expect, timeline: dict[str, Any]) -> list[Miss]:
                     ("expect", "waits", index),
                     f"no wait {wanted_wait.said()}; step {wanted_wait.step} ended: "
                     f"{said or 'never (it did not run, or still waits)'}",
+                )
+            )
+    return misses
+
+
+def _plan_misses(wanted: list[PlanExpectation], plans: list[dict[str, Any]]) -> list[Miss]:
+    misses = []
+    if len(plans) != len(wanted):
+        said = ", ".join(f"plan {p['number']} {p['state']}" for p in plans) or "none"
+        misses.append(Miss(("expect", "plans"), f"expected {len(wanted)} plans, got {said}"))
+    for index, (expected, plan) in enumerate(zip(wanted, plans, strict=False)):
+        if expected.state is not None and plan["state"] != expected.state:
+            misses.append(
+                Miss(
+                    ("expect", "plans", index, "state"),
+                    f"expected plan {plan['number']} {expected.state}, got {plan['state']}",
+                )
+            )
+        states = [i["state"] for i in plan["installments"]]
+        if expected.installments is not None and states != expected.installments:
+            misses.append(
+                Miss(
+                    ("expect", "plans", index, "installments"),
+                    f"expected installments {', '.join(expected.installments)}, got "
+                    + ", ".join(
+                        f"{i['state']} (due {i['due']}, paid {i['paid']} of {i['amount']})"
+                        for i in plan["installments"]
+                    ),
                 )
             )
     return misses

@@ -22,6 +22,7 @@ from rapport.billing.sources import BalanceSource
 from rapport.contract.journey import JourneyStatus, summary
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
 from rapport.contract.payloads import AcceptPlan
+from rapport.contract.records import AcceptedPlan
 from rapport.contract.replies import reply_meaning
 from rapport.contract.search_attributes import starting
 from rapport.contract.signals import SIGNALS
@@ -146,7 +147,9 @@ async def _inject(handle: WorkflowHandle[Any, Any], timed: TimedEvent) -> dict[s
     try:
         if event.type == ACCEPT_PLAN_UPDATE:
             await handle.execute_update(
-                DelinquencyJourney.accept_plan, AcceptPlan(installments=event.installments)
+                ACCEPT_PLAN_UPDATE,
+                AcceptPlan(installments=event.installments, every=event.every),
+                result_type=AcceptedPlan,
             )
         elif event.type == SMS_REPLY:  # as the inbound webhook reads a text
             meaning = reply_meaning(event.text)

@@ -231,6 +231,8 @@ def _expectation_problems(
     steps = [step.id for step in definition.steps] + [
         block for block in ("on_paid", "on_partial_payment") if getattr(definition, block)
     ]
+    if definition.on_plan is not None:
+        steps += [f"on_plan.{key}" for key, _ in definition.on_plan.messages()]
     found: list[tuple[tuple[str | int, ...], str]] = []
     for key in ("sent", "not_sent"):
         for index, wanted in enumerate(getattr(expect, key)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rapport.contract.records import PlanView
 from rapport.language.durations import describe_duration
 from rapport.language.models import JourneyDefinition, OfferPlanStep
 from rapport.policy.window import local
@@ -80,7 +81,32 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
         "refused": [
             {"event": r.event, "at": at(r.at), "error": r.error} for r in run.status.refused
         ],
+        "plans": [_plan(p) for p in [*run.status.earlier_plans, run.status.plan] if p],
         "history_events": len(run.history.events),
+    }
+
+
+def _plan(plan: PlanView) -> dict[str, Any]:
+    """A plan in the timeline: each installment due and paid (customer-local dates)."""
+    return {
+        "number": plan.number,
+        "state": plan.state,
+        "every": plan.every,
+        "total": str(plan.total),
+        "left": str(plan.left),
+        "installments": [
+            {
+                "number": i.number,
+                "due": i.due.isoformat(),
+                "amount": str(i.amount),
+                "paid": str(i.paid),
+                "state": i.state,
+                "paid_on": i.paid_on.isoformat() if i.paid_on else None,
+                **({"moved_from": i.moved_from.isoformat()} if i.moved_from else {}),
+            }
+            for i in plan.installments
+        ],
+        **({"carried": str(plan.carried)} if plan.carried else {}),
     }
 
 
@@ -125,6 +151,13 @@ def table(data: dict[str, Any]) -> str:
     for moment, day, channel, template, first, _ in rows:
         stamp = datetime.fromisoformat(moment).strftime("%a %Y-%m-%d %H:%M")
         lines.append(f"{day:>4}  {stamp:<22} {channel:<8} {template:<20} {_clip(first)}")
+    for plan in data.get("plans", []):
+        lines += ["", f"plan {plan['number']} ({plan['every']}): {plan['state']}"]
+        for i in plan["installments"]:
+            paid = f"paid {i['paid']}" + (f" on {i['paid_on']}" if i["paid_on"] else "")
+            moved = f" (moved from {i['moved_from']})" if "moved_from" in i else ""
+            due = f"due {i['due']}{moved}"
+            lines.append(f"  {i['number']:>3}. {due}  {i['amount']:>10}  {paid}  {i['state']}")
     lines += [
         "",
         f"outcome: {data['outcome']}, {len(data['messages'])} messages, balance {data['balance']}",

@@ -39,6 +39,7 @@ from rapport.catalog.archive import MemoryArchive
 from rapport.catalog.pinned import PinnedJourney
 from rapport.contract.names import workflow_id
 from rapport.contract.payloads import Engagement, MigrateTo, OptOut, PaymentReceived
+from rapport.contract.records import AcceptedPlan
 from rapport.contract.search_attributes import starting
 from rapport.language.account import Account
 from rapport.language.models import JourneyDefinition
@@ -136,7 +137,10 @@ async def record_continued(folder: Path) -> None:
                 await handle.signal("engagement", Engagement(kind="opened"))
             await env.sleep(timedelta(days=8))  # continued as new; options, then the offer
             latest = env.client.get_workflow_handle(handle.id)
-            await latest.execute_update(DelinquencyJourney.accept_plan, {"installments": 3})
+            accepted: AcceptedPlan = await latest.execute_update(
+                DelinquencyJourney.accept_plan, {"installments": 3}
+            )
+            assert accepted.installments == 3
             await latest.result()
             runs = env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
             first = await runs.fetch_history()
