@@ -21,6 +21,7 @@ from rapport.language.models import (
     Message,
     Notice,
     OfferPlanStep,
+    OnPlan,
     SendStep,
     Step,
     WaitStep,
@@ -32,6 +33,8 @@ from rapport.language.models import (
 START = ":start"
 EXHAUSTED = "outcome:exhausted"
 PLAN_ACCEPTED = "outcome:plan_accepted"
+ON_A_PLAN = "on_plan"
+PAID = "outcome:paid"
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,22 @@ def journey_graph(definition: JourneyDefinition) -> JourneyGraph:
     graph = JourneyGraph(f"{definition.name} ({definition.id} v{definition.version})")
     graph.nodes.append(Node(START, "start", "start"))
     graph.edges.append(Edge(START, definition.steps[0].id))
+    on_plan = definition.on_plan
+    accepted = ON_A_PLAN if on_plan is not None else PLAN_ACCEPTED
     for index, step in enumerate(definition.steps):
         graph.nodes.append(_node(step, unreachable=index not in reached))
         graph.edges += _edges(definition, index)
         if isinstance(step, OfferPlanStep):
-            graph.edges.append(Edge(step.id, PLAN_ACCEPTED, "plan accepted"))
-    if any(isinstance(s, OfferPlanStep) for s in definition.steps):
+            graph.edges.append(Edge(step.id, accepted, "plan accepted"))
+    if on_plan is not None:
+        graph.nodes.append(_plan_node(definition, on_plan))
+        misses = on_plan.broken.misses
+        broken = f"broken: {misses} missed" if misses > 1 else "broken: a missed installment"
+        if on_plan.broken.goto in definition.step_index():
+            graph.edges.append(Edge(ON_A_PLAN, on_plan.broken.goto, broken))
+        graph.edges.append(Edge(ON_A_PLAN, PAID, "paid off"))
+        graph.nodes.append(Node(PAID, "outcome", "ends: paid"))
+    elif any(isinstance(s, OfferPlanStep) for s in definition.steps):
         graph.nodes.append(Node(PLAN_ACCEPTED, "outcome", "ends: plan_accepted"))
     if any(edge.target == EXHAUSTED for edge in graph.edges):
         graph.nodes.append(Node(EXHAUSTED, "outcome", "ends: exhausted"))
@@ -83,6 +96,24 @@ def journey_graph(definition: JourneyDefinition) -> JourneyGraph:
             lines = (f"at any {what}:", *sending, *ends)
             graph.notices.append(Node(f":{key}", "notice", key, lines))
     return graph
+
+
+def _plan_node(definition: JourneyDefinition, on_plan: OnPlan) -> Node:
+    """The journey while the customer is on a plan: where plans come from, what is sent."""
+    lines = []
+    terms = definition.policy.plans
+    if terms is not None:
+        counts = ", ".join(str(n) for n in terms.installments)
+        lines.append(f"chosen in the portal: {counts} installments, {'/'.join(terms.every)}")
+        if terms.when:
+            lines.append(f"  for accounts where {terms.when}")
+    if on_plan.confirmation is not None:
+        lines += _message_lines(on_plan.confirmation, "confirm by")
+    lines += _message_lines(on_plan.reminder, f"{duration(on_plan.remind_before)} before each: by")
+    if on_plan.thanks is not None:
+        lines += _message_lines(on_plan.thanks, "after each payment: thank by")
+    lines.append(f"grace {duration(on_plan.grace)} after each due date")
+    return Node(ON_A_PLAN, "plan", "on a plan", tuple(lines))
 
 
 def _node(step: Step, unreachable: bool) -> Node:

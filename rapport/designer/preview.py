@@ -10,15 +10,15 @@ path reaches are marked, texts show their billed segments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from rapport.channels.sms import sms_length
-from rapport.contract.records import PlanOffered
+from rapport.contract.records import PlanOffered, PlanView, Receipt
 from rapport.language.account import Account
 from rapport.language.advice import reachable
 from rapport.language.checks import SAMPLE_FACTS, SAMPLE_PAYMENT
-from rapport.language.context import message_context
+from rapport.language.context import PaidPayment, message_context
 from rapport.language.loader import LoadedJourney, templates_dir
 from rapport.language.models import (
     STEP_KINDS,
@@ -39,10 +39,14 @@ from rapport.language.selection import (
     expression_context,
 )
 from rapport.language.templates import TemplateProblem, template_file
+from rapport.money import installments
+from rapport.policy.installments import new_plan, take_payment
+from rapport.policy.plans import due_dates, plan_options
 from rapport.runtime.settings import load_settings
 from rapport.security.links import portal_links
 
 BLOCKS = ("on_paid", "on_partial_payment")
+PREVIEW_PAYMENT = "pi_PREVIEW"
 
 
 class PreviewError(ValueError):
@@ -129,13 +133,47 @@ def _labels(definition: JourneyDefinition) -> dict[str, int | None]:
     for block in BLOCKS:
         if getattr(definition, block) is not None:
             found[block] = None
+    if definition.on_plan is not None:
+        found |= {f"on_plan.{key}": None for key, _ in definition.on_plan.messages()}
     return found
 
 
 def _label(definition: JourneyDefinition, path: Path) -> str:
     if path[0] == "steps":
         return definition.steps[int(path[1])].id
+    if path[0] == "on_plan":
+        return f"on_plan.{path[1]}"
     return str(path[0])
+
+
+def sample_plan(
+    definition: JourneyDefinition, account: Account, today: date, paid_first: bool = False
+) -> PlanView | None:
+    """The plan an `on_plan` message shows in a preview: the first choice the journey's
+    terms (else its first offer) give this account's balance, from today; nothing paid
+    yet, or (for the thanks) the first installment."""
+    terms, offers = definition.policy.plans, definition.messages()
+    if terms is not None:
+        counts, minimum, first_in = terms.installments, terms.min_installment, terms.first_due_in
+    else:
+        offer = next((m for _, m in offers if isinstance(m, PlanOffer)), None)
+        if offer is None:
+            return None
+        counts, minimum, first_in = offer.installments, offer.min_installment, offer.respond_within
+    options = plan_options(account.balance, counts, minimum, account.currency)
+    on_plan = definition.on_plan
+    if not options or on_plan is None:
+        return None
+    count, every = options[0].installments, definition.plan_frequencies()[0]
+    dates = due_dates(today + timedelta(days=first_in.days), count, every)
+    amounts = installments(account.balance, count, account.currency)
+    moment = datetime.combine(today, time(12))
+    plan = new_plan(
+        1, [(d, None, None) for d in dates], amounts, every, moment, moment, on_plan.remind_before
+    )
+    if paid_first:
+        plan = take_payment(plan, PREVIEW_PAYMENT, amounts[0], today)
+    return PlanView.of(plan, moment, on_plan.grace)
 
 
 def _channel(account: Account, message: Message, forced: str | None) -> tuple[str, list[str]]:
@@ -196,15 +234,29 @@ def _render(
                 "wait are skipped"
             )
             return Shown(label, channel, template, "-", notes)
+    schedule: PlanView | None = None
+    payment: PaidPayment | None = None
+    if path[0] == "on_plan":
+        today, thanks = datetime.now(UTC).date(), path[1] == "thanks"
+        schedule = sample_plan(definition, account, today, paid_first=thanks)
+        if schedule is None:
+            notes.append(f"no plan qualifies for a balance of {account.balance}: never sent")
+            return Shown(label, channel, template, "-", notes)
+        if thanks:
+            first = schedule.installments[0].amount
+            payment = Receipt(reference=PREVIEW_PAYMENT, amount=first, day=today)
     settings = load_settings()
     links = portal_links(settings.portal_url, settings.signer().token("respond", label), channel)
     facts = _facts(label)
-    payment = SAMPLE_PAYMENT if label in BLOCKS else None
-    if payment is not None:
+    if label in BLOCKS:
+        payment = SAMPLE_PAYMENT
         notes.append(
-            f"thanking for a sample payment of {payment.amount}, reference {payment.reference}"
+            f"thanking for a sample payment of {SAMPLE_PAYMENT.amount}, "
+            f"reference {SAMPLE_PAYMENT.reference}"
         )
-    context = message_context(account, account.balance, channel, links, plan, payment, facts)
+    context = message_context(
+        account, account.balance, channel, links, plan, payment, facts, schedule
+    )
     locale = account.customer.locale
     file = journey.templates.file_for(template, channel, locale)
     if journey.templates.reads(template_file(template, channel), "journey"):

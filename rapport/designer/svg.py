@@ -30,6 +30,7 @@ _COLOURS = {
     "wait": ("#fff8e1", "#c99a06"),
     "branch": ("#f3e8ff", "#8a4fd8"),
     "offer_plan": ("#e8f7ee", "#2f9e5b"),
+    "plan": ("#e8f7ee", "#1f7a44"),
     "handoff": ("#fdeef3", "#c2416f"),
     "end": ("#eceff1", "#455a64"),
     "outcome": ("#eceff1", "#455a64"),

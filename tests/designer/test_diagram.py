@@ -70,7 +70,10 @@ def test_svg_is_a_picture_with_every_step(tmp_path: Path) -> None:
         assert step in texts
     assert "wait 3d" in texts
     assert "if segment == 'hardship'" in texts
-    assert "ends: plan_accepted" in texts
+    assert "on a plan" in texts  # a plan accepted is followed (on_plan), not an end
+    assert "paid off" in texts
+    assert "broken: a missed installment" in texts
+    assert "ends: plan_accepted" not in texts
 
 
 def test_a_folder_is_drawn_into_another(tmp_path: Path) -> None:

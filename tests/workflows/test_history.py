@@ -97,5 +97,7 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
         )
         == {"TemporalChangeVersion"}
     ]
-    assert len(patches) <= 6  # intake, migrations (each a marker; the attribute once or twice)
+    assert (
+        len(patches) <= 8
+    )  # intake, migrations, plans (each a marker; the attribute once or twice)
     assert (len(events) - len(patches)) / 3 <= 14  # Temporal's own events per message, and rests

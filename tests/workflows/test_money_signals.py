@@ -152,4 +152,6 @@ async def test_a_yen_plan_is_offered_in_whole_yen(env: WorkflowEnvironment) -> N
     offer = next(m for m in result["messages"] if m["template"] == "plan_offer")
     assert "3 payments of ￥3,333 (last one ￥3,334)" in offer["body"]
     assert "6 payments of ￥1,666 (last one ￥1,670)" in offer["body"]
-    assert result["outcome"] == "plan_accepted"
+    assert result["outcome"] == "running"  # on the plan (on_plan): whole yen too
+    (plan,) = result["plans"]
+    assert [i["amount"] for i in plan["installments"]] == ["3333", "3333", "3334"]

@@ -143,7 +143,7 @@ def test_the_current_details_read_as_sentences() -> None:
         state, journey.definition, zone, "waiting", now + timedelta(days=1), now
     )
     lines = card.split("\n\n")
-    assert lines[0] == f"**Journey** early-stage v1 for account {state.account.account_id}"
+    assert lines[0] == f"**Journey** early-stage v2 for account {state.account.account_id}"
     assert lines[1] == "**Step** first_pause (waiting)"
     assert lines[2] == "**Next** Tue 7 Mar 09:00 customer time (2028-03-07 17:00 UTC)"
     assert lines[4] == (

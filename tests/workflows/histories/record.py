@@ -37,7 +37,7 @@ from temporalio.client import WorkflowHistory
 
 from rapport.catalog.archive import MemoryArchive
 from rapport.catalog.pinned import PinnedJourney
-from rapport.contract.names import workflow_id
+from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
 from rapport.contract.payloads import Engagement, MigrateTo, OptOut, PaymentReceived
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.search_attributes import starting
@@ -137,8 +137,8 @@ async def record_continued(folder: Path) -> None:
                 await handle.signal("engagement", Engagement(kind="opened"))
             await env.sleep(timedelta(days=8))  # continued as new; options, then the offer
             latest = env.client.get_workflow_handle(handle.id)
-            accepted: AcceptedPlan = await latest.execute_update(
-                DelinquencyJourney.accept_plan, {"installments": 3}
+            accepted = await latest.execute_update(
+                ACCEPT_PLAN_UPDATE, {"installments": 3}, result_type=AcceptedPlan
             )
             assert accepted.installments == 3
             await latest.result()
