@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ def test_json_timeline_follows_the_contract() -> None:
     proc = simulate(str(ROOT / "examples/scenarios/loyal_pays_after_reminder.yaml"), "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["journey"] == {"id": "early-stage", "version": 1}
+    assert data["journey"] == {"id": "early-stage", "version": 2}
     assert (data["account_id"], data["segment"], data["outcome"]) == (
         "A-1001",
         "loyal_first_miss",
@@ -123,3 +123,27 @@ def test_start_in_the_past_is_explained(tmp_path: Path) -> None:
     proc = simulate(str(scenario))
     assert proc.returncode == 1
     assert "is in the past" in proc.stderr
+
+
+def test_json_shows_each_installment_due_and_paid() -> None:
+    """A plan broken, then a second kept: each plan in order, each installment's due date,
+    amount, what was paid and when, and its state."""
+    scenario = ROOT / "examples/scenarios/plan_missed_then_second_plan.yaml"
+    proc = simulate(str(scenario), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["outcome"] == "paid"
+    first, second = data["plans"]
+    assert (first["number"], first["state"], first["every"]) == (1, "broken", "fortnightly")
+    assert [i["state"] for i in first["installments"]] == ["missed", "due", "due"]
+    assert [i["amount"] for i in first["installments"]] == ["60.80", "60.80", "60.80"]
+    assert second["state"] == "paid"
+    (one, two) = second["installments"]
+    due_one, due_two = (date.fromisoformat(i["due"]) for i in (one, two))
+    assert due_two - due_one == timedelta(days=14)
+    for row in (one, two):  # each paid the day before it fell due (a Sunday)
+        assert (row["amount"], row["paid"], row["state"]) == ("91.20", "91.20", "paid")
+        assert date.fromisoformat(row["paid_on"]) == date.fromisoformat(row["due"]) - timedelta(1)
+    text = simulate(str(scenario))
+    assert "plan 1 (fortnightly): broken" in text.stdout
+    assert "plan 2 (fortnightly): paid" in text.stdout

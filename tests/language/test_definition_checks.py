@@ -285,3 +285,29 @@ def test_money_keeps_its_exact_value(tmp_path: Path) -> None:
     step = load_journey(write_journey(tmp_path, text)).definition.steps[3]
     assert isinstance(step, OfferPlanStep)
     assert step.offer_plan.min_installment == Decimal("25.10")
+
+
+ON_PLAN = """\
+policy:
+  plans: {installments: [2, 3], every: [weekly]}
+on_plan:
+  remind_before: 2d
+  reminder: {channel: sms, template: nudge}
+  grace: 3d
+  broken: {misses: 1, goto: nudgee}
+"""
+
+
+def test_on_plan_broken_goto_must_exist(tmp_path: Path) -> None:
+    text = BASE.replace("segments:\n", ON_PLAN + "segments:\n")
+    problem = only_problem(write_journey(tmp_path, text))
+    assert (problem.line, problem.field) == (10, "on_plan.broken.goto")
+    assert "no step has id 'nudgee'; did you mean 'nudge'?" in problem.message
+
+
+def test_on_plan_grace_past_the_next_due_date_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace("segments:\n", ON_PLAN + "segments:\n")
+    text = text.replace("goto: nudgee", "goto: nudge").replace("grace: 3d", "grace: 8d")
+    problem = only_problem(write_journey(tmp_path, text))
+    assert (problem.line, problem.field) == (9, "on_plan.grace")
+    assert "runs past the next due date on a weekly plan" in problem.message

@@ -1,0 +1,241 @@
+"""A plan the journey follows, as a customer and an attacker would try it, on the
+time-skipping server: chosen from the first visit (no offer needed), followed with
+JourneyStep=plan and Outcome=on_plan, paid off (Outcome=paid); chosen twice, for a balance
+that is cleared, changed beyond the journey's limit; an overpayment reversed."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from rapport.contract import search_attributes as sa
+from rapport.contract.journey import JourneyStatus
+from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
+from rapport.contract.payloads import PaymentReceived, PaymentReversed
+from rapport.contract.records import AcceptedPlan
+from rapport.language.account import Account
+from rapport.providers.outbox import Capture
+from rapport.runtime.workers import EngineParts, build_worker
+from rapport.security.links import LinkSigner
+from tests.journey_files import write_journey
+from tests.scenarios import account
+from workflows.journey import DelinquencyJourney
+from workflows.state import JourneyInput
+
+JOURNEY = """\
+id: plans
+version: 1
+name: Plans from the first visit, followed
+policy:
+  plans:
+    when: "account.balance >= 50"
+    installments: [2, 3]
+    every: [weekly, monthly]
+    min_installment: "10.00"
+    first_due_in: 7d
+on_plan:
+  confirmation: {channel: email, template: confirmed}
+  remind_before: 2d
+  reminder: {channel: sms, template: soon}
+  thanks: {channel: sms, template: thanks}
+  grace: 2d
+  broken: {misses: 1, goto: again}
+  renegotiate: 1
+steps:
+  - {id: reminder, send: {channel: email, template: reminder}}
+  - {id: pause, wait: 60d}
+  - id: again
+    offer_plan: {channel: sms, template: offer, installments: [2, 3], respond_within: 7d}
+"""
+TEMPLATES: dict[str, str | None] = {
+    "confirmed.email.j2": "Subject: Your plan\n\n{% for i in plan.installments %}{{ i.amount }}"
+    " on {{ i.due }}\n{% endfor %}{{ opt_out }}\n",
+    "soon.sms.j2": "{{ plan.next.left }} due {{ plan.next.due }}. {{ opt_out }}\n",
+    "thanks.sms.j2": "Got {{ payment.amount }}. {{ opt_out }}\n",
+    "offer.sms.j2": "Another plan? {{ links.plan }} {{ opt_out }}\n",
+}
+
+
+@dataclass
+class Journey:
+    env: WorkflowEnvironment
+    handle: WorkflowHandle[Any, Any]
+    outbox: Capture
+
+    async def status(self) -> JourneyStatus:
+        return await self.handle.query(DelinquencyJourney.status)
+
+    async def attributes(self) -> tuple[str | None, str | None]:
+        found = (await self.handle.describe()).typed_search_attributes
+        return found.get(sa.JOURNEY_STEP), found.get(sa.OUTCOME)
+
+    async def choose(self, installments: int, every: str | None = None) -> AcceptedPlan:
+        request: dict[str, Any] = {"installments": installments}
+        if every is not None:
+            request["every"] = every
+        accepted: AcceptedPlan = await self.handle.execute_update(
+            ACCEPT_PLAN_UPDATE, request, result_type=AcceptedPlan
+        )
+        return accepted
+
+    async def refused(self, installments: int, every: str | None = None) -> str:
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await self.choose(installments, every)
+        return str(getattr(failed.value.cause, "message", failed.value.cause))
+
+    async def pay(self, amount: str, payment_id: str) -> None:
+        await self.handle.signal(
+            "payment_received", PaymentReceived(amount=Decimal(amount), payment_id=payment_id)
+        )
+
+    def sent(self, step: str) -> list[str]:
+        return [m.body for m in self.outbox.items.values() if m.step == step]
+
+
+@pytest.fixture
+async def journey(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Journey]:
+    write_journey(tmp_path, JOURNEY, TEMPLATES)
+    queue, outbox = f"plans-{uuid.uuid4()}", Capture()
+    parts = EngineParts(journeys=[tmp_path], channels={"*": outbox}, signer=LinkSigner("k"))
+    async with build_worker(env.client, queue, parts):
+        handle = await env.client.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(account=Account.model_validate(account()), journey="plans"),
+            id=workflow_id("T-1"),
+            task_queue=queue,
+        )
+        await env.sleep(timedelta(hours=1))
+        yield Journey(env, handle, outbox)
+        with contextlib.suppress(RPCError):  # unless it ended
+            await handle.terminate("test over")
+
+
+async def test_a_plan_from_the_first_visit_is_followed_then_paid(journey: Journey) -> None:
+    status = await journey.status()
+    assert status.plan_offer is None  # no offer was sent: the journey's terms open the door
+    assert status.plan_choices is not None
+    assert [o.installments for o in status.plan_choices.options] == [2, 3]
+    assert status.plan_choices.every == ["weekly", "monthly"]
+    accepted = await journey.choose(3, "weekly")
+    assert [d.amount for d in accepted.schedule] == [Decimal("100.00")] * 3
+    dues = [d.due for d in accepted.schedule]
+    assert [(b - a).days for a, b in pairwise(dues)] == [7, 7]
+    status = await journey.status()
+    assert status.plan is not None
+    assert [i.state for i in status.plan.installments] == ["due", "due", "due"]
+    assert await journey.attributes() == ("plan", "on_plan")
+    assert status.outcome is None  # still running: the portal stays open
+    for n in (1, 2, 3):  # each the day before it is due, after its reminder
+        await journey.env.sleep(timedelta(days=6 if n == 1 else 7))
+        await journey.pay("100.00", f"p-{n}")
+    result = await journey.handle.result()
+    assert result.outcome == "paid"
+    assert (await journey.attributes())[1] == "paid"
+    assert len(journey.sent("on_plan.confirmation")) == 1
+    assert len(journey.sent("on_plan.reminder")) == 3
+
+
+async def test_a_plan_chosen_twice_is_one_plan(journey: Journey) -> None:
+    """A double tap, or a replayed request: the same plan again changes nothing (one
+    confirmation, plan 1, no change of plan used up)."""
+    first = await journey.choose(3)
+    again = await journey.choose(3)
+    assert again == first
+    await journey.env.sleep(timedelta(hours=1))
+    status = await journey.status()
+    assert status.plan is not None
+    assert status.plan.number == 1
+    assert status.earlier_plans == []
+    assert len(journey.sent("on_plan.confirmation")) == 1
+    assert status.plan_choices is not None
+    assert status.plan_choices.changes_plan  # the one change the journey allows is left
+
+
+async def test_a_plan_may_be_changed_once_then_no_more(journey: Journey) -> None:
+    await journey.choose(3)
+    await journey.env.sleep(timedelta(hours=1))  # its confirmation went
+    await journey.choose(2, "weekly")  # renegotiate: 1
+    status = await journey.status()
+    assert status.plan is not None
+    assert (status.plan.number, len(status.plan.installments)) == (2, 2)
+    assert [p.state for p in status.earlier_plans] == ["replaced"]
+    assert status.plan_choices is None
+    reason = await journey.refused(3)
+    assert "cannot be changed again" in reason
+    status = await journey.status()
+    assert status.plan is not None
+    assert (status.plan.number, len(status.plan.installments)) == (2, 2)
+
+
+async def test_no_plan_for_a_balance_that_is_cleared(journey: Journey) -> None:
+    await journey.pay("300.00", "p-all")
+    reason = await journey.refused(3)
+    assert "ended" in reason
+    status = await journey.status()
+    assert status.plan is None
+
+
+async def test_no_plan_below_the_terms_or_the_smallest_installment(journey: Journey) -> None:
+    await journey.pay("275.00", "p-most")  # 25.00 left: below `when`, and 2 x 12.50 only
+    status = await journey.status()
+    assert status.plan_choices is None
+    reason = await journey.refused(3)
+    assert "no payment plan" in reason
+    assert (await journey.status()).plan is None
+
+
+async def test_a_plan_with_an_unknown_count_or_frequency_is_refused(journey: Journey) -> None:
+    assert "4" in await journey.refused(4)
+    assert "fortnightly" in await journey.refused(2, "fortnightly")
+    assert (await journey.status()).plan is None
+
+
+async def test_an_overpayment_reversed_reopens_what_it_paid(journey: Journey) -> None:
+    """150.00 on a plan of 3 x 100.00 pays the first and half the second; its refund
+    takes back the second's half first, then the first, and the balance is whole again."""
+    await journey.choose(3, "weekly")
+    await journey.pay("150.00", "p-over")
+    await journey.env.sleep(timedelta(hours=1))  # thanked
+    status = await journey.status()
+    assert status.plan is not None
+    assert [i.paid for i in status.plan.installments] == [
+        Decimal("100.00"),
+        Decimal("50.00"),
+        Decimal("0"),
+    ]
+    await journey.handle.signal(
+        "payment_reversed",
+        PaymentReversed(payment_id="p-over", amount=Decimal("60.00"), reason="refund"),
+    )
+    await journey.env.sleep(timedelta(minutes=5))
+    status = await journey.status()
+    assert status.plan is not None
+    assert [i.paid for i in status.plan.installments] == [
+        Decimal("90.00"),
+        Decimal("0"),
+        Decimal("0"),
+    ]
+    assert status.balance == Decimal("210.00")
+    await journey.handle.signal(
+        "payment_reversed",
+        PaymentReversed(payment_id="p-over", amount=Decimal("150.00"), reason="refund"),
+    )
+    await journey.env.sleep(timedelta(minutes=5))
+    status = await journey.status()
+    assert status.plan is not None
+    assert [i.state for i in status.plan.installments] == ["due", "due", "due"]
+    assert status.plan.left == Decimal("300.00")
+    assert status.balance == Decimal("300.00")
+    assert await journey.attributes() == ("plan", "on_plan")
