@@ -125,6 +125,7 @@ def test_start_in_the_past_is_explained(tmp_path: Path) -> None:
     assert "is in the past" in proc.stderr
 
 
+@pytest.mark.slow  # two simulations in subprocesses
 def test_json_shows_each_installment_due_and_paid() -> None:
     """A plan broken, then a second kept: each plan in order, each installment's due date,
     amount, what was paid and when, and its state."""
