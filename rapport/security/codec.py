@@ -45,6 +45,7 @@ KEY_ID = "encryption-key-id"
 COMPRESSION = "encryption-compression"
 KEY_BYTES = 32
 NONCE_BYTES = 12
+MAX_INFLATED = 64 * 1024 * 1024  # Temporal's payloads are 2 MB at most, compressed
 COMPRESS_OVER = 1024  # bytes: below this zlib costs more CPU than the bytes it saves
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,22 @@ def new_key_line(key_id: str) -> str:
     return f"{key_id}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}"
 
 
+def _inflated(packed: bytes, key_id: str) -> bytes:
+    """A compressed payload, at most MAX_INFLATED bytes of it: one that inflates past
+    that (2 MB that become gigabytes, from anyone holding a key) would take the worker's
+    memory and crash it on every retry, stalling every journey it runs."""
+    inflater = zlib.decompressobj()
+    try:
+        plain = inflater.decompress(packed, MAX_INFLATED)
+    except zlib.error as exc:
+        raise PayloadUnreadable(f"a payload under key {key_id!r} does not inflate: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise PayloadUnreadable(
+            f"a payload under key {key_id!r} inflates past {MAX_INFLATED} bytes"
+        )
+    return plain
+
+
 class EncryptionCodec(PayloadCodec):
     """`plain`: what a payload in plain text becomes: `read` as it is (clients), read
     with a `warn`ing (a development worker), or marked to `refuse` (a production worker)."""
@@ -156,7 +173,7 @@ class EncryptionCodec(PayloadCodec):
                 "that wrote it"
             ) from None
         if payload.metadata.get(COMPRESSION) == b"zlib":
-            plain = zlib.decompress(plain)
+            plain = _inflated(plain, key_id)
         return Payload.FromString(plain)
 
     def _plain(self, payload: Payload, encoding: bytes) -> Payload:

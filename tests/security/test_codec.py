@@ -4,10 +4,14 @@ clear errors for a missing key, a tampered payload or a bad key line."""
 from __future__ import annotations
 
 import base64
+import os
+import zlib
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 
+from rapport.security import codec as codec_module
 from rapport.security.codec import (
     ENCODING,
     EncryptionCodec,
@@ -56,6 +60,34 @@ async def test_a_tampered_payload_is_refused_and_plain_payloads_pass() -> None:
     with pytest.raises(PayloadUnreadable, match="integrity"):
         await codec.decode([sealed])
     assert await codec.decode([payload('"written before"')]) == [payload('"written before"')]
+
+
+async def test_a_payload_that_inflates_past_its_bound_is_refused_unread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Attack review of issue 27: a compressed payload was inflated whole. Sealed under
+    the key (which a billing system's own codec holds), 2 MB that inflate to gigabytes
+    would take the worker's memory on every retry of its task. (The bound is 64 MiB; 1 MiB
+    here, so the test stays small.)"""
+    monkeypatch.setattr(codec_module, "MAX_INFLATED", 1024 * 1024)
+    key = base64.b64decode(A.split(":", 1)[1])
+    packed = zlib.compress(b"\0" * (2 * 1024 * 1024), 9)
+    nonce = os.urandom(12)
+    bomb = Payload(
+        metadata={
+            "encoding": ENCODING,
+            "encryption-key-id": b"a",
+            "encryption-compression": b"zlib",
+        },
+        data=nonce + AESGCM(key).encrypt(nonce, packed, b"a"),
+    )
+    codec = EncryptionCodec(KeyRing.parse(A))
+    with pytest.raises(PayloadUnreadable, match="inflates past"):
+        await codec.decode([bomb])
+    ours = payload('"' + "x" * 500_000 + '"')  # one of our own, compressed, still reads
+    [sealed] = await codec.encode([ours])
+    assert sealed.metadata["encryption-compression"] == b"zlib"
+    assert await codec.decode([sealed]) == [ours]
 
 
 @pytest.mark.parametrize(
