@@ -39,6 +39,7 @@ from rapport.language.models import (
     SendStep,
     Step,
     WaitStep,
+    WaitUntilStep,
 )
 from rapport.language.selection import JourneyFacts, choose_segment, expression_context
 from rapport.policy.schedule import earliest_send, spread_for
@@ -169,6 +170,9 @@ def next_contact(
         match step:
             case WaitStep():
                 facts.at = s.resume_at if resume and s.resume_at else facts.at + step.wait
+            case WaitUntilStep():  # nothing it waits for comes first: its timeout
+                timeout = step.wait_until.timeout
+                facts.at = s.resume_at if resume and s.resume_at else facts.at + timeout
             case BranchStep():
                 for rule in step.branch:
                     if facts.holds(rule.when):

@@ -6,6 +6,7 @@ the journeys folder, the journeys started while only version 1 was there."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.catalog import registry
@@ -597,3 +598,86 @@ async def test_a_journey_that_ends_before_its_move_does_not_say_it_is_moving(rig
     assert (done.outcome, done.journey_version, done.migrating_to) == ("paid", 1, None)
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     assert "**Moving**" not in metadata.current_details
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "journeys"
+
+
+@pytest.mark.slow  # eight journeys, each a month on the time-skipping server: about 25 s
+@pytest.mark.parametrize("moved_after", [timedelta(hours=1), timedelta(days=3, hours=2)])
+@pytest.mark.parametrize(
+    ("name", "journey_id"),
+    [
+        ("early_stage", "early-stage"),
+        ("hardship", "hardship"),
+        ("pre_due", "pre-due"),
+        ("follow_up", "follow-up"),
+    ],
+)
+async def test_the_dry_run_foretells_the_first_message_each_shipped_journey_sends_after_moving(
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    sqlite_store: Store,
+    name: str,
+    journey_id: str,
+    moved_after: timedelta,
+) -> None:
+    """The dry run computes its next contact by walking the new version from the journey's
+    state (waits, branches, the segment's template, consent, the window, days, gap and
+    caps); the real workflow then decides by its own code. For every shipped journey,
+    moved to a version 2 of itself an hour in and three days in, the two agree: the same
+    step, channel and template, at the same minute."""
+    folder = tmp_path / "journeys"
+    shutil.copytree(SHIPPED, folder)
+    outbox = Capture()
+    queue = f"migrate-{uuid.uuid4()}"
+    parts = EngineParts(
+        journeys=[folder],
+        channels={"*": outbox},
+        signer=LinkSigner("k"),
+        archive=StoreArchive(sqlite_store),
+    )
+    async with build_worker(env.client, queue, parts):
+        journeys = Journeys(env.client, Settings(task_queue=queue))
+        account_id = f"S-{name}"
+        customer = Account.model_validate(
+            account(account_id=account_id, customer__timezone=midday_zone())
+        )
+        handle = await env.client.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(account=customer, journey=journey_id),
+            id=workflow_id(account_id),
+            task_queue=queue,
+            search_attributes=sa.starting(customer),
+        )
+        await env.sleep(moved_after)
+        source = (SHIPPED / f"{name}.yaml").read_text()
+        (folder / f"{name}_v2.yaml").write_text(source.replace("version: 1", "version: 2", 1))
+        target = target_version(journey_id, 2, Library([folder]), StoreArchive(sqlite_store))
+
+        [dry] = await migrate(journeys, target, [account_id], dry_run=True)
+        assert dry.refused is None, dry.refused
+        assert dry.preview is not None
+        [move] = await migrate(journeys, target, [account_id])
+        assert move.sent
+        latest = env.client.get_workflow_handle(handle.id)
+        await env.sleep(timedelta(days=30))
+        if (await latest.describe()).status == WorkflowExecutionStatus.RUNNING:
+            after = await journeys.status(account_id)
+            await latest.terminate("test over")
+        else:
+            after = await journeys.status(account_id)
+        assert after.journey_version == 2
+        foretold = dry.preview.next_contact
+        sent = [m for m in after.messages if f"/{journey_id}/v2/" in m.key]  # on version 2
+        if foretold is None:
+            assert sent == [], dry.preview.then
+            return
+        assert sent, f"foretold {foretold}, nothing sent"
+        first = sent[0]
+        assert (first.step, first.channel, first.template) == (
+            foretold.step,
+            foretold.channel,
+            foretold.template,
+        )
+        assert abs((first.at - foretold.at).total_seconds()) < 60
