@@ -1363,3 +1363,20 @@ async def test_an_email_address_that_is_not_ascii_passes_the_check_in_a_browser(
             await expect(page.get_by_role("heading", name="Thanks for stopping by")).to_be_visible()
     finally:
         await context.close()
+
+
+async def test_the_check_leads_only_to_the_portals_own_pages(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """`next` (where the check leads after a right answer) names a section of the table,
+    or the landing page: never another site, another link or a path of its own."""
+    _, link = await rig.customer()
+    path = link.removeprefix(rig.web)
+    tries = ("//evil.example", "https://evil.example/x", "/\\evil.example", "../u/x", "pay-part")
+    places = []
+    for following in tries:
+        async with httpx.AsyncClient() as phone:
+            form = {"csrf": csrf(await phone.get(link)), "answer": "0100", "next": following}
+            passed = await phone.post(f"{link}/check", data=form)
+            places.append(passed.headers["location"])
+    assert places == [path] * 4 + [f"{path}/pay-part"]
