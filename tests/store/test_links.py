@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import insert, select, text
 
@@ -125,6 +126,7 @@ def test_journey_consent_reads_a_links_address_with_the_key_and_only_with_it(
     assert known_addresses(store, "A-1") == {}
 
 
+@pytest.mark.slow  # 120 transactions at once (the end-to-end test is quick)
 def test_an_accounts_links_together_take_no_more_tries_than_its_limit(store: Store) -> None:
     """Each message is a link with five tries of its own: three links of one account
     forwarded together gave fifteen. Forty tries at once on each take ten between them."""

@@ -1189,6 +1189,7 @@ async def test_a_receipt_is_not_there_for_the_next_person_on_a_shared_phone(
     assert "Account ending in" not in later.text
 
 
+@pytest.mark.slow  # about 2 s: a second web app, twenty pages
 async def test_markup_in_names_and_the_creditors_settings_is_text_in_both_languages(
     rig: Rig,
 ) -> None:
