@@ -18,9 +18,9 @@ from rapport.language.checks import check_definition, check_templates, too_many_
 from rapport.language.models import JourneyDefinition
 from rapport.language.problems import DefinitionError, Path, Problem, Severity, format_path
 from rapport.language.salvage import salvage_definition
-from rapport.language.templates import SUFFIX, TemplateBundle, TemplateProblem
+from rapport.language.templates import SUFFIX, TemplateBundle, TemplateProblem, split_file_name
 from rapport.language.wording import describe
-from rapport.language.yaml_source import SourceDocument, load_yaml
+from rapport.language.yaml_source import SourceDocument, load_yaml, read_text
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,6 +53,7 @@ def check_document(document: SourceDocument, path: FsPath) -> LoadedJourney:
     if definition is None:
         raise DefinitionError(problems)
     bundle = read_templates(templates_dir(path))
+    problems += _unreadable_templates(templates_dir(path), definition, bundle)
     try:
         problems += _checked(document, path, definition, bundle)
     except Exception:  # what the schema left of a broken file may defeat a later check
@@ -124,8 +125,30 @@ def read_templates(folder: FsPath) -> TemplateBundle:
         try:
             sources[file.name] = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            continue  # reported as a template that cannot be used when it is needed
+            continue  # reported by _unreadable_templates when a journey uses it
     return TemplateBundle(sources)
+
+
+def _unreadable_templates(
+    folder: FsPath, definition: JourneyDefinition, bundle: TemplateBundle
+) -> list[Problem]:
+    """The journey's templates (in any language) that could not be read: a Spanish
+    version saved as Latin-1 was left out, and Spanish customers got the default one."""
+    names = {
+        name
+        for _, message in definition.messages()
+        for name in [message.template, *message.variants.values()]
+    }
+    problems: list[Problem] = []
+    for file in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+        parts = split_file_name(file.name)
+        if file.name in bundle.sources or parts is None or parts[0] not in names:
+            continue
+        try:
+            read_text(file)
+        except DefinitionError as exc:
+            problems += exc.problems
+    return problems
 
 
 def find_definitions(paths: list[FsPath]) -> list[FsPath]:

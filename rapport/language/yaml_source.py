@@ -63,11 +63,34 @@ def load_yaml(
     `lenient`: problems that still leave data to check (a duplicate key: the last one
     counts) are kept in `problems` instead of raised, so later checks run too."""
     name = display_name or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(name, 1, "(file)", f"cannot read file: {exc}")]) from None
+    text = read_text(path, name)
     return parse_yaml(text, name, lenient)
+
+
+def read_text(path: FsPath, name: str | None = None) -> str:
+    """A designer's file as text; DefinitionError naming the line of a byte that is not
+    UTF-8 (a file saved as Latin-1 by an old editor), or why it cannot be read."""
+    name = name or str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        said = exc.strerror or str(exc)
+        raise DefinitionError([Problem(name, 1, "(file)", f"cannot read file: {said}")]) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start]
+        raise DefinitionError(
+            [
+                Problem(
+                    name,
+                    line,
+                    "(file)",
+                    f"is not UTF-8 text (byte 0x{byte:02x} on this line): save it as UTF-8",
+                )
+            ]
+        ) from None
 
 
 def parse_yaml(text: str, name: str, lenient: bool = False) -> SourceDocument:

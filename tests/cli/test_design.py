@@ -61,7 +61,7 @@ def test_validate_is_a_command_without_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert f"{bad}:1: (file): cannot read file" in proc.stdout
+    assert f"{bad}:1: (file): is not UTF-8 text (byte 0xff on this line)" in proc.stdout
 
 
 def test_schema_accepts_every_shipped_journey_and_rejects_a_typo() -> None:

@@ -248,3 +248,19 @@ def test_a_loop_waits_at_least_an_hour_each_time_round(tmp_path: Path) -> None:
         "would wake the journey again and again; wait at least 1h in it",
     )
     assert problems_of(write_journey(tmp_path, text.replace("wait: 1m", "wait: 1h"))) == []
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path: Path) -> None:
+    """A Spanish template saved as Latin-1 was left out without a word (Spanish customers
+    got the English one); a definition said "'utf-8' codec can't decode byte 0xff in
+    position 5: invalid start byte"."""
+    path = write_journey(tmp_path)
+    (tmp_path / "templates" / "nudge.es.sms.j2").write_bytes(b"Hola\nSe\xf1ora {{ opt_out }}")
+    assert [str(p) for p in problems_of(path)] == [
+        f"{tmp_path / 'templates' / 'nudge.es.sms.j2'}:2: (file): is not UTF-8 text (byte "
+        "0xf1 on this line): save it as UTF-8"
+    ]
+    path.write_bytes(b"id: test-journey\nname: J\xfcrgen\n")
+    assert [str(p) for p in problems_of(path)] == [
+        f"{path}:2: (file): is not UTF-8 text (byte 0xfc on this line): save it as UTF-8"
+    ]
