@@ -47,7 +47,7 @@ def assert_plain(output: str, *files: Path) -> None:
     assert any(str(file) in output for file in files), output
 
 
-@pytest.fixture()
+@pytest.fixture
 def broken(tmp_path: Path) -> dict[str, Path]:
     """A journey with eight mistakes, a YAML bomb, a self-including template, a scenario
     with a misspelt event and expectation, an account with a wrong field."""
