@@ -31,7 +31,7 @@ from rapport.language.models import (
     WaitStep,
     WaitUntilStep,
 )
-from rapport.language.problems import Path, Severity, did_you_mean
+from rapport.language.problems import Path, Severity, did_you_mean, quoted
 from rapport.language.samples import AnyAttributes, is_language, sample_account
 from rapport.language.sandbox import budgeted
 from rapport.language.selection import JourneyFacts, expression_context
@@ -100,7 +100,10 @@ def _gotos(definition: JourneyDefinition) -> Iterator[Finding]:
             for j, rule in enumerate(step.branch):
                 if rule.goto not in ids:
                     hint = did_you_mean(rule.goto, ids) or f"; steps: {', '.join(ids)}"
-                    yield (("steps", i, "branch", j, "goto"), f"no step has id {rule.goto!r}{hint}")
+                    yield (
+                        ("steps", i, "branch", j, "goto"),
+                        f"no step has id {quoted(rule.goto)}{hint}",
+                    )
 
 
 def successors(
@@ -206,7 +209,7 @@ def _variants(definition: JourneyDefinition) -> Iterator[Finding]:
         for segment in message.variants:
             if segment not in known:
                 hint = did_you_mean(segment, known) or f"; segments: {', '.join(sorted(known))}"
-                yield ((*path, "variants", segment), f"no segment has id {segment!r}{hint}")
+                yield ((*path, "variants", segment), f"no segment has id {quoted(segment)}{hint}")
         if message.fallback == message.channel:
             yield (*path, "fallback"), "the fallback must be another channel"
 
@@ -328,7 +331,7 @@ def _expressions(definition: JourneyDefinition) -> Iterator[Finding]:
         for name in segment_names(source):
             if name not in segments and path[0] != "segments":
                 hint = did_you_mean(name, segments) or f"; segments: {', '.join(segments)}"
-                yield path, f"no segment has id {name!r}{hint}"
+                yield path, f"no segment has id {quoted(name)}{hint}"
         try:
             with budgeted():
                 compiled(**context)

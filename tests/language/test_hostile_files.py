@@ -264,3 +264,16 @@ def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path: Path) -> None:
     assert [str(p) for p in problems_of(path)] == [
         f"{path}:2: (file): is not UTF-8 text (byte 0xfc on this line): save it as UTF-8"
     ]
+
+
+def test_a_huge_wrong_value_is_repeated_shortened(tmp_path: Path) -> None:
+    """A goto of 100,000 characters was echoed whole, once per line that names it."""
+    text = (
+        BASE
+        + '  - {id: route, branch: [{when: "journey.replied", goto: "'
+        + "x" * 100_000
+        + '"}]}\n'
+    )
+    [problem] = problems_of(write_journey(tmp_path, text))
+    assert len(problem.message) < 200
+    assert problem.message.startswith("no step has id 'xxxxxxxx")
