@@ -277,6 +277,15 @@ async def test_an_unknown_version_is_refused_naming_those_there_are(rig: Rig) ->
     with pytest.raises(JourneyError, match="no journey 'elsewhere'"):
         target_version("elsewhere", 1, Library([rig.folder]), StoreArchive(rig.store))
 
+    # a version of another journey (`journey migrate other --to 1 --account M-4`)
+    write_journey(rig.folder, V1.replace("id: moving", "id: other"), name="other.yaml")
+    other = target_version("other", 1, Library([rig.folder]), StoreArchive(rig.store))
+    [elsewhere] = await migrate(rig.journeys, other, ["M-4"])
+    assert (elsewhere.refused, elsewhere.sent) == (
+        "it follows moving; other is another journey",
+        False,
+    )
+
     # a raw signal naming it: resolved by the worker's activity, refused in status
     await handle.signal("migrate_to", MigrateTo(version=7))
     status = await eventually_status(rig, "M-4", lambda s: bool(s.refused))
