@@ -175,6 +175,7 @@ def scope_of(key_id: str, idempotency_key: str) -> str:
 
 
 SWEEP_EVERY = timedelta(minutes=1)  # how often a process forgets expired answers
+SWEEP_BATCH = 5000  # at most this many at a time: a request never waits on a long delete
 CLAIM_LEASE = timedelta(minutes=2)  # far longer than any request (each call waits 10 s)
 
 
@@ -222,9 +223,14 @@ class IdempotencyKeys:
         try:
             with self.store.begin_volatile() as connection:
                 if self._swept is None or now - self._swept >= SWEEP_EVERY:
-                    self._swept = now  # every expired answer (the index on expires_at)
+                    self._swept = now  # expired answers, a bounded batch (expires_at's index)
+                    expired = select(idempotency_keys.c.scope).where(
+                        idempotency_keys.c.expires_at < now
+                    )
                     connection.execute(
-                        delete(idempotency_keys).where(idempotency_keys.c.expires_at < now)
+                        delete(idempotency_keys).where(
+                            idempotency_keys.c.scope.in_(expired.limit(SWEEP_BATCH))
+                        )
                     )
                 else:
                     connection.execute(
