@@ -32,7 +32,7 @@ from rapport.store.languages import latest_locale
 from rapport.store.links import Link, LinkBook
 from rapport.web.guard import RateLimits
 from rapport.web.portal.site import chosen_language
-from rapport.web.portal.speech import LANGUAGES, Speech
+from rapport.web.portal.speech import Speech, browser_language
 
 log = logging.getLogger(__name__)
 PURPOSE = "unsubscribe"
@@ -159,7 +159,7 @@ class Unsubscribe:
                 known = None
             if known:
                 return known
-        return _browser_language(request.headers.get("Accept-Language", ""))
+        return browser_language(request.headers.get("Accept-Language", ""))
 
 
 def _masked(address: str | None) -> str:
@@ -167,12 +167,3 @@ def _masked(address: str | None) -> str:
         return "this address"
     name, domain = address.split("@", 1)
     return f"{name[:1]}***@{domain}"
-
-
-def _browser_language(header: str) -> str | None:
-    """The first language of `Accept-Language` the portal speaks."""
-    for part in header.split(","):
-        tag = part.split(";")[0].strip().split("-")[0].lower()
-        if tag in LANGUAGES:
-            return tag
-    return None

@@ -1381,3 +1381,42 @@ async def test_the_check_leads_only_to_the_portals_own_pages(
             passed = await phone.post(f"{link}/check", data=form)
             places.append(passed.headers["location"])
     assert places == [path] * 4 + [f"{path}/pay-part"]
+
+
+async def test_a_link_that_no_longer_works_answers_in_the_visitors_language(
+    rig: Rig, http: httpx.AsyncClient
+) -> None:
+    """An expired link (they live 30 days) opened by a customer who reads Spanish was
+    answered in English, and so was 'please wait' even after choosing Spanish: pages
+    without a live link now speak the browser's language, or the one chosen."""
+    account_id, _ = await rig.customer(customer__locale="es-MX")
+    token = "X" + account_id.replace("-", "")[:15].ljust(15, "x")
+    LinkBook(rig.store).keep(
+        token,
+        Link(
+            account_id=account_id,
+            journey_id="portal",
+            purpose="respond",
+            channel="sms",
+            address=None,
+            expires_at=datetime.now(UTC) - timedelta(minutes=1),
+            locale="es-MX",
+        ),
+        datetime.now(UTC) - timedelta(days=31),
+    )
+    spanish = {"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}
+    expired = await http.get(f"{rig.web}/r/{token}", headers=spanish)
+    settings = replace_settings(rig, portal_requests_per_address=2)
+    port = int(settings.portal_url.rsplit(":", 1)[1])
+    web = await serve_web(settings, port=port, client=rig.client)
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.55")
+    try:
+        async with httpx.AsyncClient(base_url=web.address, transport=transport) as client:
+            slow = [await client.get(f"/r/madeup{n:010d}?lang=es") for n in range(4)][-1]
+    finally:
+        await web.stop()
+    assert expired.status_code == 404
+    assert '<html lang="es">' in expired.text
+    assert "Este enlace no funciona" in expired.text
+    assert slow.status_code == 429
+    assert '<html lang="es">' in slow.text

@@ -41,7 +41,7 @@ from rapport.web.checkout import RECEIPT_SECONDS, HandOff
 from rapport.web.guard import MAX_ACCOUNT_CHECKS, MAX_CHECKS, RateLimits, Sessions
 from rapport.web.journeys import JourneyLink, Unavailable
 from rapport.web.portal.sections import HANDLERS, Paid, last_paid
-from rapport.web.portal.speech import Contact, Speech
+from rapport.web.portal.speech import Contact, Speech, browser_language
 from rapport.web.portal.visit import Visit, account_reference
 from rapport.web.shield import StaticFiles
 
@@ -100,16 +100,16 @@ class Portal:
         try:
             allowed, link = await asyncio.to_thread(self._admitted, request, token)
         except StoreUnavailable:
-            return self.plain_page(request, "message.html", Speech.of(None, chosen), 503)
+            return self.plain_page(request, "message.html", stranger(request), 503)
         if not allowed:
             log.info("portal rate limited")
             count(PORTAL_ACTIONS, action="rate_limited")
             return self.plain_page(
-                request, "message.html", Speech.of(None, None), 429, kind="slow_down"
+                request, "message.html", stranger(request), 429, kind="slow_down"
             )
         if link is None:
             return self.plain_page(
-                request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
+                request, "message.html", stranger(request), 404, kind="not_found"
             )
         cookie = request.cookies.get(_cookie_name(token))
         # a link with no check (kept before checks existed, or sent where no address
@@ -299,7 +299,7 @@ class Portal:
         """The page for a request refused before any handler: no such page (404), a
         method it does not take (405), a body too large (413)."""
         kind = "not_found" if status_code in (404, 405) else "unavailable"
-        speech = Speech.of(None, chosen_language(request))
+        speech = stranger(request)
         return self.plain_page(request, "message.html", speech, status_code, kind=kind)
 
     # --- the identity check ------------------------------------------------------------
@@ -413,10 +413,10 @@ class Portal:
         try:
             found = await self.hand_off.receipt(reference, dict(request.cookies))
         except StoreUnavailable:
-            return self.plain_page(request, "message.html", Speech.of(None, chosen), 503)
+            return self.plain_page(request, "message.html", stranger(request), 503)
         if found is None:
             return self.plain_page(
-                request, "message.html", Speech.of(None, chosen), 404, kind="not_found"
+                request, "message.html", stranger(request), 404, kind="not_found"
             )
         checkout = found.checkout
         speech = Speech.of(checkout.locale, chosen)
@@ -440,6 +440,14 @@ class Portal:
         return self.plain_page(
             request, "receipt.html", speech, kind=found.state, paid=paid, **context
         )
+
+
+def stranger(request: Request) -> Speech:
+    """How to speak before (or without) a link that names the account's language: the
+    language the visitor picked, else their browser's (an expired link opened by a
+    customer who reads Spanish is answered in Spanish)."""
+    browser = browser_language(request.headers.get("Accept-Language", ""))
+    return Speech.of(browser, chosen_language(request))
 
 
 def chosen_language(request: Request) -> str | None:

@@ -44,6 +44,15 @@ def language_of(locale: str | None, chosen: str | None) -> str:
     return tag if tag in LANGUAGES else "en"
 
 
+def browser_language(header: str) -> str | None:
+    """The first language of an `Accept-Language` header the portal speaks."""
+    for part in header.split(","):
+        tag = part.split(";")[0].strip().split("-")[0].lower()
+        if tag in LANGUAGES:
+            return tag
+    return None
+
+
 @dataclass(frozen=True)
 class Speech:
     """Everything a page needs to speak one language."""
