@@ -36,6 +36,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("pay-part", "pay_part.html", link="partial_payment"),
     Section("update-details", "update.html", link="update_payment_method"),
     Section("plan", "plan.html", link="plan"),
+    Section("installment", "options.html"),  # pay the next installment of the plan
     Section("talk", "talk.html", link="contact_us"),
     Section("hardship", "hardship.html"),
     Section("dispute", "dispute.html"),

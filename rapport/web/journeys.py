@@ -73,9 +73,11 @@ class JourneyLink:
             journeys.tell_payment(account_id, signal, payload, payment_id), WITHIN * 2
         )
 
-    async def accept_plan(self, account_id: str, installments: int) -> AcceptedPlan:
+    async def accept_plan(
+        self, account_id: str, installments: int, every: str | None = None
+    ) -> AcceptedPlan:
         journeys = await self.journeys()
-        return await _answered(journeys.accept_plan(account_id, installments), WITHIN * 2)
+        return await _answered(journeys.accept_plan(account_id, installments, every), WITHIN * 2)
 
 
 async def _answered(call: Awaitable[T], within: float) -> T:

@@ -44,9 +44,36 @@ steps:
   - id: reminder
     send: {channel: sms, template: nudge}
 """
+# A journey whose customers may choose a plan from their first visit, and which follows it.
+PLANS_JOURNEY = """\
+id: portal-plans
+version: 1
+name: Plans from the first text, followed
+policy:
+  plans: {installments: [3, 6], every: [monthly, fortnightly], min_installment: "10.00"}
+on_plan:
+  confirmation: {channel: sms, template: confirmed}
+  remind_before: 3d
+  reminder: {channel: sms, template: soon}
+  thanks: {channel: sms, template: got_it}
+  grace: 3d
+  broken: {misses: 1, goto: reminder}
+steps:
+  - id: first
+    send: {channel: sms, template: offer}
+  - id: pause
+    wait: 7d
+  - id: reminder
+    send: {channel: sms, template: nudge}
+"""
 TEMPLATES: dict[str, str | None] = {
+    "confirmed.sms.j2": "Your plan: {% for i in plan.installments %}{{ i.amount }} on "
+    "{{ i.due }}{% if not loop.last %}, {% endif %}{% endfor %}. {{ links.pay_now }} "
+    "{{ opt_out }}\n",
+    "soon.sms.j2": "{{ plan.next.left }} is due {{ plan.next.due }}. {{ opt_out }}\n",
+    "got_it.sms.j2": "Thanks, we got {{ payment.amount }}. {{ opt_out }}\n",
     "offer.sms.j2": "Hi {{ customer.first_name }}, {{ balance }} is due. Pay, pay "
-    "part or spread it: {{ links.pay_now }} {{ opt_out }}\n"
+    "part or spread it: {{ links.pay_now }} {{ opt_out }}\n",
 }
 LINK = re.compile(r"https?://\S+/r/[A-Za-z0-9_-]{16}")
 T = TypeVar("T")
@@ -65,12 +92,12 @@ class Rig:
     def journeys(self) -> Journeys:
         return Journeys(self.client, self.settings)
 
-    async def customer(self, **changes: Any) -> tuple[str, str]:
+    async def customer(self, journey: str = "portal", **changes: Any) -> tuple[str, str]:
         """Start a journey for a new customer (their own phone number, ending in 0100);
         (account id, the link in their first text)."""
         account_id = changes.pop("account_id", f"P-{uuid.uuid4().hex[:8]}")
         who = self.account(account_id, **changes)
-        await self.journeys.start(who, "portal")
+        await self.journeys.start(who, journey)
         text = await self.eventually(lambda: self._first_text(account_id))
         match = LINK.search(text)
         assert match, text
@@ -133,6 +160,7 @@ async def portal_rig(folder: Path, **overrides: Any) -> AsyncIterator[Rig]:
     """`overrides`: settings that differ from the rig's own (a billing URL, the payment
     provider)."""
     write_journey(folder, JOURNEY, TEMPLATES)
+    write_journey(folder, PLANS_JOURNEY, name="plans.yaml")
     port = free_port()
     settings = Settings(
         **{

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 import pytest_asyncio
@@ -106,6 +107,67 @@ async def test_a_customer_picks_a_plan_and_the_journey_shows_it(rig: Rig, phone:
     result = await rig.client.get_workflow_handle(workflow_id(account_id)).result()
     assert result["outcome"] == "plan_accepted"
     assert result["plan"]["installments"] == 6
+
+
+async def test_the_first_text_leads_to_a_plan_kept_from_the_portal(rig: Rig, phone: Page) -> None:
+    """Issue 25's door: the first text's link, one tap to the plans the journey's terms
+    allow (no offer was sent), a choice, the confirmation page and text with the schedule,
+    and the first installment paid from the portal; then the next installment waits there
+    with its own button, whose amount no form can change."""
+    account_id, link = await rig.customer("portal-plans")
+    await open_link(phone, link)
+    door = phone.get_by_role("link", name="Spread it over a few payments")
+    await expect(door).to_be_visible()
+    await shot(phone, "10-plan-door")
+    await door.click()
+    await expect(phone.get_by_label("3 payments of $100.00")).to_be_visible()
+    await phone.get_by_label("3 payments of $100.00").check()
+    await phone.get_by_label("Every two weeks").check()
+    await shot(phone, "11-plan-choose")
+    await phone.get_by_role("button", name="Set up this plan").click()
+    await expect(phone.get_by_role("heading", name="Your plan is set up")).to_be_visible()
+    await expect(phone.locator(".schedule li")).to_have_count(3)
+    await shot(phone, "12-plan-confirmed")
+    status = await rig.status_when(account_id, lambda s: s.plan is not None)
+    assert status.plan is not None
+    assert status.plan.every == "fortnightly"
+    dues = [i.due for i in status.plan.installments]
+    assert [(b - a).days for a, b in pairwise(dues)] == [14, 14]
+    assert [i.amount for i in status.plan.installments] == [Decimal("100.00")] * 3
+    confirmation = await rig.eventually(lambda: _text(rig, account_id, "on_plan.confirmation"))
+    assert confirmation.count("$100.00") == 3  # the schedule, in the text too
+    await phone.get_by_role("button", name="Pay the first installment ($100.00)").click()
+    await expect(phone.get_by_text("100.00 USD")).to_be_visible()  # the provider's page
+    await phone.get_by_role("button", name="Pay").click()
+    await expect(phone.get_by_role("heading", name="Thank you!")).to_be_visible()
+    status = await rig.status_when(
+        account_id, lambda s: s.plan is not None and s.plan.installments[0].state == "paid"
+    )
+    assert status.balance == Decimal("200.00")
+    thanks = await rig.eventually(lambda: _text(rig, account_id, "on_plan.thanks"))
+    assert "$100.00" in thanks
+    await phone.goto(link)
+    await expect(phone.get_by_role("heading", name="Your plan")).to_be_visible()
+    await expect(phone.get_by_text("Next payment: $100.00")).to_be_visible()
+    assert await _serious(Axe(), phone) == []
+    await shot(phone, "13-plan-next-installment")
+    button = phone.get_by_role("button", name="Pay this installment ($100.00)")
+    await phone.locator('form[action$="/installment"]').evaluate(  # an attacker's own amount
+        "form => form.insertAdjacentHTML('beforeend', '<input name=amount value=0.01>')"
+    )
+    await button.click()
+    await expect(phone.get_by_text("100.00 USD")).to_be_visible()  # the installment's, still
+
+
+async def _text(rig: Rig, account_id: str, step: str) -> str | None:
+    return next(
+        (
+            item.body
+            for item in rig.texts.items.values()
+            if item.account_id == account_id and item.step == step
+        ),
+        None,
+    )
 
 
 async def test_a_plan_the_journey_refuses_shows_why(rig: Rig, phone: Page) -> None:

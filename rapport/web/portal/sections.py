@@ -24,6 +24,8 @@ from starlette.responses import Response
 from rapport.client.journeys import JourneyError
 from rapport.consent.book import ALL, Action
 from rapport.contract.portal import BY_SLUG
+from rapport.contract.records import PlanChoices
+from rapport.language.models import FREQUENCIES
 from rapport.web.journeys import Unavailable
 from rapport.web.portal.amounts import chargeable, minimum_part, part_amount
 from rapport.web.portal.calls import call_times
@@ -68,9 +70,29 @@ def part_limits(visit: Visit) -> dict[str, Any]:
     return {"minimum_part": minimum_part(visit.status)}
 
 
-def plan_offered(visit: Visit) -> dict[str, Any] | None:
-    assert visit.status is not None
-    return {} if visit.status.plan_offer is not None else None
+def plan_choices(visit: Visit) -> dict[str, Any] | None:
+    """The plans the customer may choose now (the journey's terms, an offer standing, a
+    change of plan), computed by the journey on the balance now; None: no plan now."""
+    status = visit.status
+    assert status is not None
+    if status.plan_choices is not None:
+        return {"choices": status.plan_choices}
+    offer = status.plan_offer  # a journey from before plans were followed
+    if offer is None:
+        return None
+    return {
+        "choices": PlanChoices(options=offer.options, every=["monthly"], first_due=offer.first_due)
+    }
+
+
+def next_installment(visit: Visit) -> dict[str, Any] | None:
+    """The installment of the running plan to pay next, and how much of it is left."""
+    status = visit.status
+    assert status is not None
+    plan = status.plan
+    if plan is None or plan.state != "running" or plan.next is None:
+        return None
+    return {"installment": plan.next}
 
 
 def times_to_call(visit: Visit) -> dict[str, Any]:
@@ -127,13 +149,33 @@ async def update_details(portal: Portal, visit: Visit, form: Form) -> Response:
     return await portal.to_provider(visit, visit.status, "setup")
 
 
+async def pay_installment(portal: Portal, visit: Visit, form: Form) -> Response:
+    """What is left of the plan's next installment: the amount comes from the journey,
+    never from the form."""
+    status = visit.status
+    assert status is not None
+    shown = next_installment(visit)
+    if shown is None:
+        return portal.page(visit, "", 409)
+    amount = min(shown["installment"].left, status.balance)
+    problem = chargeable(amount, status)
+    if problem is not None:
+        return portal.page(visit, "pay-part", 422, error=problem, entered="", readings=())
+    return await portal.to_provider(visit, status, "payment", amount)
+
+
 async def accept_plan(portal: Portal, visit: Visit, form: Form) -> Response:
+    """The plan chosen (how many installments, how often): the journey checks it against
+    what it allows now, and the confirmation page shows the schedule it set up."""
     try:
         installments = int(form.get("installments", ""))
     except ValueError:
         return portal.page(visit, "plan", 422, error="choose")
+    every = form.get("every") or None
+    if every is not None and every not in FREQUENCIES:
+        return portal.page(visit, "plan", 422, error="choose")
     try:
-        plan = await portal.journeys.accept_plan(visit.account, installments)
+        plan = await portal.journeys.accept_plan(visit.account, installments, every)
     except JourneyError as refused:
         return portal.page(visit, "plan", 409, refused=str(refused))
     return portal.render(visit, "done.html", kind="plan", plan=plan)
@@ -207,7 +249,8 @@ HANDLERS: dict[str, Handler] = {
     "pay": Handler(act=pay),
     "pay-part": Handler(act=pay_part, shows=part_limits),
     "update-details": Handler(act=update_details),
-    "plan": Handler(act=accept_plan, shows=plan_offered),
+    "plan": Handler(act=accept_plan, shows=plan_choices),
+    "installment": Handler(act=pay_installment, shows=next_installment),
     "talk": Handler(act=ask_for_call, shows=times_to_call),
     "hardship": Handler(act=telling("hardship_reported", "hardship")),
     "dispute": Handler(act=telling("dispute", "dispute")),
