@@ -14,6 +14,7 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -39,6 +40,7 @@ id: plans
 version: 1
 name: Plans from the first visit, followed
 policy:
+  min_gap: 20h
   plans:
     when: "account.balance >= 50"
     installments: [2, 3]
@@ -239,3 +241,26 @@ async def test_an_overpayment_reversed_reopens_what_it_paid(journey: Journey) ->
     assert status.plan.left == Decimal("300.00")
     assert status.balance == Decimal("300.00")
     assert await journey.attributes() == ("plan", "on_plan")
+
+
+async def test_a_thank_you_is_not_held_back_by_the_gap(journey: Journey) -> None:
+    """The reminder goes under the policy (the contact window, the 20h gap); the thanks
+    for a payment an hour after it goes at once, not 20 hours later."""
+    await journey.choose(3, "weekly")
+    for _ in range(24 * 7):
+        if journey.sent("on_plan.reminder"):
+            break
+        await journey.env.sleep(timedelta(hours=1))
+    reminded = next(m for m in journey.outbox.items.values() if m.step == "on_plan.reminder")
+    status = await journey.status()
+    local = ZoneInfo(status.timezone or "UTC")
+    sent_at = next(m.at for m in status.messages if m.step == "on_plan.reminder")
+    assert 8 <= sent_at.astimezone(local).hour < 21  # inside the contact window
+    assert "$100.00" in reminded.body
+    await journey.env.sleep(timedelta(hours=1))
+    await journey.pay("100.00", "p-1")
+    await journey.env.sleep(timedelta(hours=1))
+    status = await journey.status()
+    thanked = [m.at for m in status.messages if m.step == "on_plan.thanks"]
+    assert len(thanked) == 1
+    assert thanked[0] - sent_at < timedelta(hours=3)
