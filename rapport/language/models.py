@@ -39,6 +39,9 @@ from rapport.language.types import (
 )
 
 
+MAX_VERSION = 1_000_000
+
+
 class Strict(BaseModel):
     """Every definition model rejects unknown keys."""
 
@@ -569,7 +572,9 @@ class JourneyDefinition(Strict):
     )
 
     id: Slug = doc("The journey's id: billing systems and scenarios name it.", "early-stage")
-    version: Annotated[int, Field(ge=1)] = doc(
+    # At most MAX_VERSION: the version is a search attribute (a 64-bit Int in Temporal),
+    # and one past it made every start of the journey fail at the server.
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION)] = doc(
         "Bump it whenever you change the journey; running journeys keep theirs.", 1
     )
     name: Annotated[str, Field(min_length=1)] = doc(

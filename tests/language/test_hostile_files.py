@@ -277,3 +277,16 @@ def test_a_huge_wrong_value_is_repeated_shortened(tmp_path: Path) -> None:
     [problem] = problems_of(write_journey(tmp_path, text))
     assert len(problem.message) < 200
     assert problem.message.startswith("no step has id 'xxxxxxxx")
+
+
+def test_a_version_past_what_temporal_can_index_is_refused(tmp_path: Path) -> None:
+    """`version: 99999999999999999999` validated; the version is a search attribute (a
+    64-bit Int), and every start of the journey failed at the server (a simulation said
+    'RPCError: Timeout expired')."""
+    text = BASE.replace("version: 1", "version: 99999999999999999999")
+    [problem] = problems_of(write_journey(tmp_path, text))
+    assert (problem.line, problem.field, problem.message) == (
+        2,
+        "version",
+        "99999999999999999999 is too large: at most 1000000",
+    )
