@@ -38,7 +38,6 @@ from rapport.language.types import (
     Weekday,
 )
 
-
 MAX_VERSION = 1_000_000
 
 
