@@ -24,8 +24,8 @@ WINDOW_SECONDS = 60
 
 
 def headers(form_targets: str = "") -> dict[str, str]:
-    """No third-party scripts (no scripts at all), nothing cached, no framing, no referrer
-    (the URL holds the token)."""
+    """No third-party scripts (no scripts at all), nothing cached, no framing, no opener,
+    no referrer (the URL holds the token)."""
     targets = f"'self' {form_targets}".strip()
     return {
         "Cache-Control": "no-store",
@@ -33,6 +33,9 @@ def headers(form_targets: str = "") -> dict[str, str]:
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
+        # a page that opened ours (window.open) keeps no hold on it: it cannot send the
+        # customer's tab to a look-alike page later (reverse tabnabbing)
+        "Cross-Origin-Opener-Policy": "same-origin",
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
             f"frame-ancestors 'none'; form-action {targets}"

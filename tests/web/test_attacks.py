@@ -417,6 +417,7 @@ async def test_every_response_carries_the_security_headers(
         assert answer.headers["Cache-Control"] == "no-store"
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["Cross-Origin-Opener-Policy"] == "same-origin"
         assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
         assert "Strict-Transport-Security" not in answer.headers  # the public URL is http
 
@@ -1420,3 +1421,34 @@ async def test_a_link_that_no_longer_works_answers_in_the_visitors_language(
     assert "Este enlace no funciona" in expired.text
     assert slow.status_code == 429
     assert '<html lang="es">' in slow.text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+async def test_a_site_that_opened_the_portal_cannot_turn_its_tab_into_another_page(
+    rig: Rig, browser: Browser
+) -> None:
+    """A page on another site opens the portal in a new tab (window.open), waits for the
+    customer to sign in, then sends that tab to a page of its own that looks like the
+    portal (reverse tabnabbing). Cross-Origin-Opener-Policy cuts the tie."""
+    _, link = await rig.customer()
+    pages = {
+        "opener": (
+            "<script>var w = window.open(" + json.dumps(link) + ");"
+            "setTimeout(function(){ try { w.location = '/phish'; } catch (e) {} }, 1500);"
+            "</script>"
+        ),
+        "phish": "<h1>Confirm your card</h1>",
+    }
+    context = await browser.new_context(**PHONE)
+    try:
+        opener = await context.new_page()
+        async with another_site(pages) as evil, context.expect_page() as opened:
+            await opener.goto(f"{evil}/opener")
+            portal = await opened.value
+            await portal.wait_for_load_state()
+            await opener.wait_for_timeout(2500)
+            landed = portal.url
+    finally:
+        await context.close()
+    assert landed == link
