@@ -6,6 +6,7 @@ the journeys folder, the journeys started while only version 1 was there."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -634,7 +635,7 @@ async def test_the_dry_run_foretells_the_first_message_each_shipped_journey_send
     """The dry run computes its next contact by walking the new version from the journey's
     state (waits, branches, the segment's template, consent, the window, days, gap and
     caps); the real workflow then decides by its own code. For every shipped journey,
-    moved to a version 2 of itself an hour in and three days in, the two agree: the same
+    moved to its next version (the same file, numbered one up) an hour in and three days in, the two agree: the same
     step, channel and template, at the same minute."""
     folder = tmp_path / "journeys"
     shutil.copytree(SHIPPED, folder)
@@ -661,8 +662,12 @@ async def test_the_dry_run_foretells_the_first_message_each_shipped_journey_send
         )
         await env.sleep(moved_after)
         source = (SHIPPED / f"{name}.yaml").read_text()
-        (folder / f"{name}_v2.yaml").write_text(source.replace("version: 1", "version: 2", 1))
-        target = target_version(journey_id, 2, Library([folder]), StoreArchive(sqlite_store))
+        shipped = int(re.search(r"^version: (\d+)$", source, re.MULTILINE)[1])  # type: ignore[index]
+        bumped = source.replace(f"version: {shipped}", f"version: {shipped + 1}", 1)
+        (folder / f"{name}_next.yaml").write_text(bumped)
+        target = target_version(
+            journey_id, shipped + 1, Library([folder]), StoreArchive(sqlite_store)
+        )
 
         [dry] = await migrate(journeys, target, [account_id], dry_run=True)
         assert dry.refused is None, dry.refused
@@ -676,9 +681,9 @@ async def test_the_dry_run_foretells_the_first_message_each_shipped_journey_send
             await latest.terminate("test over")
         else:
             after = await journeys.status(account_id)
-        assert after.journey_version == 2
+        assert after.journey_version == shipped + 1
         foretold = dry.preview.next_contact
-        sent = [m for m in after.messages if f"/{journey_id}/v2/" in m.key]  # on version 2
+        sent = [m for m in after.messages if f"/{journey_id}/v{shipped + 1}/" in m.key]
         if foretold is None:
             assert sent == [], dry.preview.then
             return
