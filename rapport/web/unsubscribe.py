@@ -66,7 +66,7 @@ class Unsubscribe:
             speech.gettext("Stop emails?"),
             speech.gettext(
                 "We will stop emailing %(address)s about this account.",
-                address=_masked(link.address),
+                address=_masked(link.address) or speech.gettext("this address"),
             ),
             form=request.url.path + (f"?lang={speech.language}" if chosen else ""),
         )
@@ -162,8 +162,9 @@ class Unsubscribe:
         return browser_language(request.headers.get("Accept-Language", ""))
 
 
-def _masked(address: str | None) -> str:
+def _masked(address: str | None) -> str | None:
+    """r***@example.com; None when the address is not kept (no key ring to seal it)."""
     if not address or "@" not in address:
-        return "this address"
+        return None
     name, domain = address.split("@", 1)
     return f"{name[:1]}***@{domain}"

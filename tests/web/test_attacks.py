@@ -219,9 +219,11 @@ async def test_head_and_get_on_an_unsubscribe_link_unsubscribe_no_one(
     url = f"{rig.web}/u/{token}"
     head = await http.head(url)
     page = await http.get(url, headers=PREVIEWER)
+    spanish = await http.get(f"{url}?lang=es")  # no address kept: said in Spanish too
     untouched = rig.consent.refusal(account_id, "email", None)
     clicked = await http.post(url, content=b"List-Unsubscribe=One-Click")
     assert (head.status_code, page.status_code) == (200, 200)
+    assert "Dejaremos de escribir a esta dirección" in spanish.text
     assert untouched is None
     assert clicked.status_code == 200
     assert rig.consent.refusal(account_id, "email", None) is not None
