@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -24,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from rapport.contract import search_attributes as sa
 from rapport.contract.journey import JourneyStatus
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
-from rapport.contract.payloads import PaymentReceived, PaymentReversed
+from rapport.contract.payloads import Engagement, PaymentReceived, PaymentReversed
 from rapport.contract.records import AcceptedPlan
 from rapport.language.account import Account
 from rapport.providers.outbox import Capture
@@ -264,3 +265,77 @@ async def test_a_thank_you_is_not_held_back_by_the_gap(journey: Journey) -> None
     thanked = [m.at for m in status.messages if m.step == "on_plan.thanks"]
     assert len(thanked) == 1
     assert thanked[0] - sent_at < timedelta(hours=3)
+
+
+async def test_a_plan_carries_across_continue_as_new(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A plan lasts months: the journey continues as new on the way (a short history
+    here), and the next run takes the plan up where it was, to the end."""
+    write_journey(tmp_path, JOURNEY, TEMPLATES)
+    queue, outbox = f"plans-{uuid.uuid4()}", Capture()
+    parts = EngineParts(journeys=[tmp_path], channels={"*": outbox}, signer=LinkSigner("k"))
+    async with build_worker(env.client, queue, parts):
+        handle = await env.client.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(
+                account=Account.model_validate(account()), journey="plans", history_limit=100
+            ),
+            id=workflow_id("T-1"),
+            task_queue=queue,
+        )
+        await env.sleep(timedelta(hours=1))
+        journey = Journey(env, handle, outbox)
+        await journey.choose(3, "weekly")
+        for _ in range(40):  # a customer who opens every message, many times
+            await handle.signal("engagement", Engagement(kind="opened"))
+        for n in (1, 2, 3):
+            await env.sleep(timedelta(days=6 if n == 1 else 7))
+            latest = env.client.get_workflow_handle(handle.id)
+            await latest.signal(
+                "payment_received", PaymentReceived(amount=Decimal("100.00"), payment_id=f"p-{n}")
+            )
+        latest = env.client.get_workflow_handle(handle.id)
+        result = await latest.result()
+        status = await latest.query(DelinquencyJourney.status)
+    assert result["outcome"] == "paid"
+    first = env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+    ended = (await first.fetch_history()).events[-1]
+    assert ended.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    assert status.plan is not None
+    assert status.plan.number == 1
+    assert [i.state for i in status.plan.installments] == ["paid", "paid", "paid"]
+    assert len([m for m in status.messages if m.step == "on_plan.confirmation"]) == 1
+
+
+async def test_a_plan_reminder_keeps_to_the_caps(env: WorkflowEnvironment, tmp_path: Path) -> None:
+    """One text a week at most: the first text went on day 0, so the reminder due on day
+    5 waits for the cap to let it go (day 7, the due date itself), never two in a week."""
+    capped = JOURNEY.replace(
+        "  min_gap: 20h\n", "  min_gap: 20h\n  caps: [{channel: sms, max: 1, per: 7d}]\n"
+    ).replace(
+        "{id: reminder, send: {channel: email, template: reminder}}",
+        "{id: reminder, send: {channel: sms, template: nudge}}",
+    )
+    write_journey(tmp_path, capped, TEMPLATES)
+    queue, outbox = f"plans-{uuid.uuid4()}", Capture()
+    parts = EngineParts(journeys=[tmp_path], channels={"*": outbox}, signer=LinkSigner("k"))
+    async with build_worker(env.client, queue, parts):
+        handle = await env.client.start_workflow(
+            DelinquencyJourney.run,
+            JourneyInput(account=Account.model_validate(account()), journey="plans"),
+            id=workflow_id("T-1"),
+            task_queue=queue,
+        )
+        await env.sleep(timedelta(hours=1))
+        journey = Journey(env, handle, outbox)
+        await journey.choose(3, "weekly")
+        await env.sleep(timedelta(days=7, hours=20))
+        status = await journey.status()
+        await handle.terminate("test over")
+    texts = [m.at for m in status.messages if m.channel == "sms"]
+    assert [m.step for m in status.messages if m.channel == "sms"] == [
+        "reminder",
+        "on_plan.reminder",
+    ]
+    assert texts[1] - texts[0] >= timedelta(days=7)
