@@ -102,13 +102,21 @@ class OurHosts:
         if scope["type"] not in ("http", "websocket") or "*" in self.allowed:
             await self.app(scope, receive, send)
             return
-        host = Headers(scope=scope).get("host", "").split(":")[0].lower()
-        if self.ours(host):
+        if self.ours(host_name(Headers(scope=scope).get("host", ""))):
             await self.app(scope, receive, send)
             return
         detail = "this server does not answer for that name (the Host header)"
         response = self.refuse(Request(scope), 400, detail, {})
         await response(scope, receive, send)
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port: `pay.example.com:443`, `[::1]:8000`
+    (an IPv6 address in brackets, which a split at the first colon would cut apart)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else ""
+    return header.rpartition(":")[0] if ":" in header else header
 
 
 class SecurityHeaders:

@@ -914,6 +914,7 @@ async def test_a_foreign_host_gets_a_page_or_a_problem_document_not_a_bare_400(
     codec = await http.post(f"{rig.web}/codec/decode", json={"payloads": []}, headers=evil)
     page = await http.get(f"{link}?lang=es", headers=evil)
     shouted = await http.get(link, headers={"Host": "LOCALHOST"})  # names have no case
+    bracketed = await http.get(link, headers={"Host": "[::1]:8000"})  # IPv6 loopback
     assert (codec.status_code, page.status_code) == (400, 400)
     assert codec.headers["content-type"] == "application/problem+json"
     assert "Host" in codec.json()["detail"]
@@ -922,6 +923,7 @@ async def test_a_foreign_host_gets_a_page_or_a_problem_document_not_a_bare_400(
     assert "Invalid host header" not in page.text
     assert "300.00" not in page.text
     assert shouted.status_code == 200
+    assert bracketed.status_code == 200
 
 
 async def test_help_names_the_creditor_and_its_number_not_the_bill(
