@@ -25,7 +25,9 @@ its send) and a transactional thank-you: none of which a journey pinned before t
 meet (their definitions are refused by older loaders, and the hash pins each running
 journey's), so they needed no patch, and these histories keep them from changing.
 `v2/before-plans/` holds the plans accepted before the `plans` patch: accepting one
-ended the journey `plan_accepted`.
+ended the journey `plan_accepted`; `v2/early_stage_plan_{kept,broken,refund}` the same
+journey's plans followed under it (paid off; broken, then a second plan kept; an
+installment refunded and paid again).
 
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
 and their test are gone (docs/operating.md, "Upgrading", says how an operator finds

@@ -67,6 +67,9 @@ RECORDED = {
     "early_stage_dispute": "night_owl_dispute.yaml",
     "follow_up_reply": "follow_up_reply.yaml",
     "follow_up_part_payment": "follow_up_part_payment.yaml",
+    "early_stage_plan_kept": "plan_kept.yaml",  # the plans patch: a plan followed to paid
+    "early_stage_plan_broken": "plan_missed_then_second_plan.yaml",  # broken, a second kept
+    "early_stage_plan_refund": "plan_refund.yaml",  # an installment refunded, paid again
 }
 
 
