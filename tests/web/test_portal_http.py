@@ -372,3 +372,38 @@ async def _engagements(rig: Rig, account_id: str) -> int:
         for e in history.events
         if e.workflow_execution_signaled_event_attributes.signal_name == "engagement"
     )
+
+
+async def test_a_plan_as_an_attacker_would_choose_it(rig: Rig, http: httpx.AsyncClient) -> None:
+    """Forms the page never offers: a frequency not allowed, a count not allowed, the
+    installment button with no plan; then the same plan twice (one plan) and, on the
+    plan, an installment paid with an amount of the attacker's own (the installment's)."""
+    account_id, link = await rig.customer("portal-plans")
+    token = await signed_in(http, link)
+    none_yet = await http.post(f"{link}/installment", data={"csrf": token, "amount": "0.01"})
+    assert none_yet.status_code == 409
+    assert "Spread it over a few payments" in none_yet.text  # the landing page, no checkout
+    yearly = await http.post(
+        f"{link}/plan", data={"csrf": token, "installments": "3", "every": "yearly"}
+    )
+    assert yearly.status_code == 422
+    nine = await http.post(
+        f"{link}/plan", data={"csrf": token, "installments": "9", "every": "monthly"}
+    )
+    assert nine.status_code == 409
+    assert "We could not set up that plan" in nine.text
+    assert (await rig.status(account_id)).plan is None
+    for _ in range(2):  # a double tap
+        chosen = await http.post(
+            f"{link}/plan", data={"csrf": token, "installments": "3", "every": "monthly"}
+        )
+        assert chosen.status_code == 200
+        assert "Your plan is set up" in chosen.text
+    status = await rig.status(account_id)
+    assert status.plan is not None
+    assert (status.plan.number, status.earlier_plans) == (1, [])
+    paying = await http.post(f"{link}/installment", data={"csrf": token, "amount": "0.01"})
+    assert paying.status_code == 303
+    page = await http.get(paying.headers["location"])
+    assert "100.00" in page.text  # the provider's page: the installment's amount
+    assert "0.01" not in page.text
