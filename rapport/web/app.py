@@ -245,6 +245,7 @@ async def serve_asgi(
             port=port,
             log_level="warning",
             access_log=False,
+            server_header=False,  # no "server: uvicorn" for an attacker to look up
             proxy_headers=True,
             forwarded_allow_ips=forwarded_allow_ips,
         )

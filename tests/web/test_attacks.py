@@ -420,6 +420,7 @@ async def test_every_response_carries_the_security_headers(
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["X-Frame-Options"] == "DENY"
         assert answer.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert "server" not in answer.headers
         assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
         assert "Strict-Transport-Security" not in answer.headers  # the public URL is http
 
