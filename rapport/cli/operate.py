@@ -73,7 +73,9 @@ def status(account_id: str, as_json: bool) -> None:
 @click.option("--journey", "journey_id", default=None)
 @click.option("--step", default=None)
 @click.option("--segment", default=None)
-@click.option("--outcome", default=None, help="paid, on_plan, plan_accepted, ceased, ... or running")
+@click.option(
+    "--outcome", default=None, help="paid, on_plan, plan_accepted, ceased, ... or running"
+)
 @click.option("--balance-over", type=str, default=None, help="e.g. 500")
 @click.option("--running", is_flag=True, help="Only journeys still running.")
 def list_journeys(
