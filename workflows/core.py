@@ -192,6 +192,7 @@ class JourneyCore:
         await self._background_done()
         workflow.logger.info("continuing as new", extra=self._log_fields())
         state = self.state.pruned()
+        state.stops_first = True  # the next run asks for the stops patch first
         if self.state.pin is not None:  # the caps look back this far, no further
             policy = self.definition.policy
             since = workflow.now() - horizon(policy.caps, policy.min_gap)
@@ -209,6 +210,16 @@ class JourneyCore:
             await self._background.pop(0)
 
     # --- stops, kept in the store as they arrive ---------------------------------------
+
+    def _decide_stops(self) -> None:
+        """Ask for the stops patch first thing in the run, before any local activity: asked
+        later, right after one (a zone read, a stop kept), a replay under load can meet
+        the marker in another workflow task and fail (docs/architecture.md, "Patches").
+        Every later ask gets this answer (Temporal memoises it). A first run always asked
+        here (in `_prepare`); a continued run only since `stops_first` is carried, so runs
+        continued before then replay as they ran: asked where the stops are first used."""
+        if self.state.pin is None or self.state.stops_first:
+            workflow.patched(STOPS_PATCH)
 
     def _instance(self) -> str:
         """The journey instance: its workflow id and when it started (kept across runs)."""

@@ -136,6 +136,7 @@ class JourneyState(Kept):
     plan_changes: int = 0  # times a customer on a plan chose a new one
     plan_thanks_due: list[str] = Field(default_factory=list)  # payment ids to thank for
     thanking: str | None = None  # the payment the thank-you under way is for
+    stops_first: bool = False  # this run decides the stops patch first (JourneyCore)
 
     # --- where the journey is ------------------------------------------------------------
 

@@ -78,6 +78,7 @@ class JourneySteps(JourneyMigration, JourneyPlan):
         currency = self.state.account.currency if self.problem is None else "USD"
         self._plans_in_units = precision(currency) == 2 or workflow.patched(PLANS_IN_MINOR_UNITS)
         self._refuse_bad_input()
+        self._decide_stops()
         if self.state.pin is None:
             await self._prepare()
         try:

@@ -21,6 +21,12 @@ records a journey that continues as new with its state (`record_continued`): bot
 the second starting from what the first carried. Keep the files of earlier builds: a
 new build must read the state an older one carried. `... record v2/migrated migrated`
 records a journey moved from version 1 to version 2 of its definition.
+
+    .venv/bin/python -m tests.workflows.histories.record v2 continued_opt_out
+
+records `continued_opt_out.json`: the second run of a journey that continued as new
+during a wait and then heard an opt-out (a run that begins with carried state; where it
+asks for the stops patch, test_patches_first.py).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
@@ -230,9 +237,68 @@ async def record(folder: Path = CURRENT, names: list[str] | None = None) -> None
     save_archive(journeys, folder / "journeys.json", keep=bool(names))
 
 
+CONTINUED = """\
+id: continued
+version: 1
+name: A text, a long wait, an email
+steps:
+  - {id: nudge, send: {channel: sms, template: nudge}}
+  - {id: pause, wait: 30d}
+  - {id: mail, send: {channel: email, template: reminder}}
+"""
+
+
+async def continued_run(env: Any, journeys: Path) -> WorkflowHistory:
+    """The continued run of a journey: it continues as new during its wait (signals fill
+    its history), then hears an opt-out from email, so its last step is skipped."""
+    from rapport.security.links import LinkSigner
+    from tests.journey_files import write_journey
+    from tests.scenarios import account
+
+    write_journey(journeys, CONTINUED)
+    parts = EngineParts(journeys=[journeys], channels={"*": Capture()}, signer=LinkSigner("k"))
+    async with build_worker(env.client, "record-continued", parts):
+        handle = await env.client.start_workflow(
+            "DelinquencyJourney",
+            {
+                "account": account(customer__timezone="Etc/GMT"),
+                "journey": "continued",
+                "history_limit": 100,
+            },
+            id=workflow_id("R-1"),
+            task_queue="record-continued",
+        )
+        await env.sleep(timedelta(days=1))
+        for _ in range(60):  # each signal adds history while the journey waits
+            await handle.signal("engagement", {"kind": "opened"})
+        await env.sleep(timedelta(days=1))
+        await handle.signal("opt_out", {"channel": "email"})
+        await handle.result()
+        described = await handle.describe()
+        assert described.run_id != handle.first_execution_run_id, "it did not continue"
+        last = env.client.get_workflow_handle(handle.id, run_id=described.run_id)
+        history: WorkflowHistory = await last.fetch_history()
+        return history
+
+
+async def record_continued_opt_out(folder: Path) -> None:
+    from rapport.language.loader import load_journey
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as journeys:
+        async with await start_time_skipping() as env:
+            history = await continued_run(env, Path(journeys))
+        pinned = PinnedJourney.loaded(load_journey(Path(journeys) / "journey.yaml"))
+    _write(history, folder / "continued_opt_out.json")
+    save_archive([pinned], folder / "journeys.json", keep=True)
+
+
 if __name__ == "__main__":
     import sys
 
     # `... record v2-encrypted` with RAPPORT_ENCRYPTION_KEYS set to v2-encrypted/KEYS
     folder, *only = sys.argv[1:] or [str(CURRENT)]
-    asyncio.run(record(HERE / folder, only or None))
+    if only == ["continued_opt_out"]:
+        asyncio.run(record_continued_opt_out(HERE / folder))
+    else:
+        asyncio.run(record(HERE / folder, only or None))
