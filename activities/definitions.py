@@ -21,6 +21,7 @@ from rapport.catalog.pinned import PinnedJourney
 from rapport.catalog.versions import VersionNotFound, find_version
 from rapport.contract.activities import Prepared, PrepareJourney, VersionRequest, ZoneRequest
 from rapport.contract.records import JourneyPin
+from rapport.language.sandbox import SANDBOX_VERSION
 from rapport.policy.caps import Delivery, horizon
 from rapport.policy.zone import ZoneRules, rules_for
 from rapport.store.database import StoreUnavailable
@@ -60,6 +61,7 @@ class DefinitionActivities:
             pin=journey.pin,
             zone=rules_for(request.account.customer.timezone, at),
             recent=self._recent(request.account.account_id, journey, at),
+            expressions=SANDBOX_VERSION,
         )
 
     def _recent(self, account_id: str, journey: PinnedJourney, at: datetime) -> list[Delivery]:

@@ -21,6 +21,7 @@ from rapport.contract.plain import Unreadable
 from rapport.contract.records import SkippedStep, recent, trusted
 from rapport.language.expressions import ExpressionError, is_true
 from rapport.language.models import JourneyDefinition
+from rapport.language.sandbox import CONTEXT_FILTERS_SINCE
 from rapport.language.selection import JourneyFacts, choose_segment, expression_context
 from rapport.policy.caps import horizon
 from rapport.policy.zone import ZoneRules
@@ -267,13 +268,19 @@ class JourneyCore:
     def _holds(self, expression: str | None, where: str) -> bool:
         """Evaluate a `when`; a run-time error is recorded and counts as false."""
         try:
-            return is_true(expression, self._context())
+            return is_true(expression, self._context(), self._legacy_expressions)
         except ExpressionError as exc:
             self.state.errors = [*self.state.errors, f"{where}: {exc}"][-50:]
             workflow.logger.warning(
                 "expression failed", extra={**self._log_fields(), "where": where}
             )
             return False
+
+    @property
+    def _legacy_expressions(self) -> bool:
+        """Conditions evaluate as the sandbox did when the journey began: a journey's
+        branches replay the same whatever the sandbox learned since."""
+        return self.state.expressions < CONTEXT_FILTERS_SINCE
 
     def _context(self) -> dict[str, object]:
         s = self.state
@@ -295,7 +302,7 @@ class JourneyCore:
         )
 
     def _choose_segment(self) -> None:
-        segment, errors = choose_segment(self.definition, self._context())
+        segment, errors = choose_segment(self.definition, self._context(), self._legacy_expressions)
         self.state.segment = segment
         self.state.errors = [*self.state.errors, *errors][-50:]
         self.state.reselect = False

@@ -137,6 +137,7 @@ class JourneyState(Kept):
     plan_thanks_due: list[str] = Field(default_factory=list)  # payment ids to thank for
     thanking: str | None = None  # the payment the thank-you under way is for
     stops_first: bool = False  # this run decides the stops patch first (JourneyCore)
+    expressions: int = 1  # the sandbox version its conditions run on (Prepared.expressions)
 
     # --- where the journey is ------------------------------------------------------------
 

@@ -113,6 +113,7 @@ class JourneySteps(JourneyMigration, JourneyPlan):
                 summary=prepare_summary(request),
             )
         s.pin, s.zone = prepared.pin, prepared.zone
+        s.expressions = prepared.expressions
         s.ledger = [*prepared.recent, *s.ledger]  # caps count earlier journeys' messages
         self._choose_segment()  # reads the pinned definition (a miss retries the task)
         workflow.logger.info("journey started", extra={**self._log_fields(), "segment": s.segment})

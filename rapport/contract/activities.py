@@ -42,6 +42,11 @@ class Prepared(Compact, Kept):
         description="what the account's earlier journeys delivered "
         "within the caps' reach: the caps count it too",
     )
+    expressions: int = Field(
+        1,
+        description="the expression sandbox's version the journey evaluates its conditions "
+        "with, for its whole life (rapport.language.sandbox.SANDBOX_VERSION)",
+    )
 
 
 class VersionRequest(Compact, Kept):

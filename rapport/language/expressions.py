@@ -58,18 +58,19 @@ def compile_expression(source: str) -> Callable[..., Any]:
         raise ExpressionError(f"expression does not compile: {_plain(exc.message)}") from None
 
 
-def evaluate(source: str, context: Mapping[str, Any]) -> Any:
-    """Evaluate a compiled expression; any failure raises ExpressionError."""
+def evaluate(source: str, context: Mapping[str, Any], legacy: bool = False) -> Any:
+    """Evaluate a compiled expression; any failure raises ExpressionError. `legacy`: as
+    journeys begun before sandbox version 2 evaluated it (`sandbox.SANDBOX_VERSION`)."""
     compiled = compile_expression(source)
     try:
-        with budgeted():
+        with budgeted(legacy):
             return compiled(**context)
     except Exception as exc:  # a defect of the definition, reported, never fatal
         raise ExpressionError(f"{source!r} failed: {exc}") from None
 
 
-def is_true(source: str | None, context: Mapping[str, Any]) -> bool:
-    return True if source is None else bool(evaluate(source, context))
+def is_true(source: str | None, context: Mapping[str, Any], legacy: bool = False) -> bool:
+    return True if source is None else bool(evaluate(source, context, legacy))
 
 
 def segment_names(source: str) -> list[str]:

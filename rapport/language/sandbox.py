@@ -8,9 +8,12 @@ budget cannot interrupt a C call. So here:
   implementation that checks the size of what it would make *before* making it;
 - every value any step makes (a string, a list, a number's bits) is capped (`MAX_SIZE`,
   `MAX_ITEMS`, `MAX_INTEGER_BITS`);
-- every evaluation runs on a budget (`Budget`): each filter, method, operator, attribute
-  read and loop iteration is a step, and the characters and items it handles are work;
-  past `MAX_STEPS` or `MAX_WORK` it stops with `BudgetExceeded`.
+- every evaluation runs on a budget (`Budget`): each filter, test, method, operator,
+  comparison, attribute read and loop iteration is a step, and what it handles is work,
+  weighed whole (`weigh`: a list holding one list a thousand times is a thousand lists,
+  so `[[x] * 100] * 100` costs what its `tojson` would), *before* the step runs; the
+  static text a template outputs (its own, an included template's, a macro's) is work
+  too; past `MAX_STEPS` or `MAX_WORK` it stops with `BudgetExceeded`.
 
 So no expression or template can take more than a few milliseconds for any account
 (tests/language/test_bounded_cost.py generates them from the whole grammar and times
@@ -24,14 +27,16 @@ from __future__ import annotations
 import contextvars
 import ctypes
 import operator
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, TypeVar
 
-from jinja2 import StrictUndefined, filters, nodes, pass_context, tests
+from jinja2 import Environment, StrictUndefined, filters, nodes, pass_context, tests
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import LoopContext, Macro
+from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -40,11 +45,20 @@ MAX_ITEMS = 10_000  # items any one list, mapping or iteration may have
 MAX_RANGE = 1_000
 MAX_WIDTH = 1_000  # a padding or wrapping width
 MAX_INTEGER_BITS = 256
+MAX_EXPONENT = 1_000  # a decimal's power of ten
+MAX_INDENT = 8  # tojson's indent
+WRAP_WORK = 8  # wordwrap's work per character, and title's (below): Python code per chunk
+TITLE_WORK = 2
 MAX_STEPS = 1_000  # filters, methods, operators, attribute reads, loop iterations
 MAX_WORK = 300_000  # characters handled, an item counting as ITEM_WORK
 ITEM_WORK = 20
 MAX_DEPTH = 20  # macros calling macros
 RENDER_SECONDS = 1.0
+# The sandbox's behaviour as a journey records it at its start (`Prepared.expressions`):
+# 2 since filters that take Jinja's context (select, reject, map, selectattr,
+# rejectattr) work; journeys that began before replay their conditions as they ran.
+SANDBOX_VERSION = 2
+CONTEXT_FILTERS_SINCE = 2
 
 T = TypeVar("T")
 
@@ -58,10 +72,13 @@ class BudgetExceeded(SecurityError):
 
 
 class Budget:
-    def __init__(self) -> None:
+    def __init__(self, legacy: bool = False) -> None:
         self.steps = 0
         self.work = 0
         self.depth = 0
+        # as evaluated before filters that take Jinja's context (select, map...) worked:
+        # they failed. Journeys that began then replay their conditions the same way.
+        self.legacy = legacy
 
     def charge(self, steps: int = 1, work: int = 0) -> None:
         self.steps += steps
@@ -73,13 +90,14 @@ class Budget:
 
 
 _budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("budget", default=None)
+_JINJA_INTERNALS = (Context, nodes.EvalContext, Environment)
 
 
 @contextmanager
-def budgeted() -> Iterator[Budget]:
+def budgeted(legacy: bool = False) -> Iterator[Budget]:
     """One evaluation's budget: every expression evaluation and template render runs in
     one (`expressions.evaluate`, `TemplateBundle.render`)."""
-    budget = Budget()
+    budget = Budget(legacy)
     token = _budget.set(budget)
     try:
         yield budget
@@ -109,40 +127,85 @@ def _charge(steps: int = 1, work: int = 0) -> None:
         budget.charge(steps, work)
 
 
-def _size(value: Any) -> int:
-    """The work a value is: its characters, or its items times ITEM_WORK."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, Sized) and not isinstance(value, bytes | bytearray):
-        return len(value) * ITEM_WORK
-    return 0
+def weigh(value: Any, limit: int = MAX_WORK) -> int:
+    """The work of handling `value` whole (printing it, `tojson`, comparing or hashing it):
+    its characters, and ITEM_WORK for each item, nested values counted every time they
+    appear (`[x] * 100` holds x a hundred times). Counting stops once past `limit`, so
+    weighing costs no more than the budget it checks."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str | bytes | bytearray):
+            total += len(item)
+        elif isinstance(item, dict | list | tuple | set | frozenset):
+            total += ITEM_WORK * len(item)
+            if total > limit:
+                return total
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            else:
+                stack.extend(item)
+        else:  # a number, a date, None, a lazy sequence (counted as it is read)
+            total += 1
+        if total > limit:
+            return total
+    return total
+
+
+def _spend(*values: Any) -> None:
+    """Charge the whole weight of `values` before a step handles them; refuse at once
+    what the rest of the budget cannot pay for (weighing stops there too)."""
+    budget = _budget.get()
+    if budget is None:
+        return
+    for value in values:
+        budget.charge(0, weigh(value, MAX_WORK - budget.work + 1))
+
+
+def _data(args: Iterable[Any]) -> list[Any]:
+    """The values among a filter's arguments (not Jinja's context or environment)."""
+    return [a for a in args if not isinstance(a, _JINJA_INTERNALS)]
 
 
 def _checked(value: T) -> T:
-    """Refuse a value over the caps; charge the work of making it."""
+    """Refuse a value over the caps; charge the work of making it (its whole weight)."""
     if isinstance(value, str):
         if len(value) > MAX_SIZE:
             raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
     elif isinstance(value, int) and not isinstance(value, bool):
         if value.bit_length() > MAX_INTEGER_BITS:
             raise SecurityError("that number is too large")
+    elif isinstance(value, Decimal):
+        if value.is_finite() and abs(value.adjusted()) > MAX_EXPONENT:
+            raise SecurityError("that number is too large")
     elif isinstance(value, Sized) and len(value) > MAX_ITEMS:
         raise SecurityError(f"that would make a list of more than {MAX_ITEMS} items")
-    _charge(0, _size(value))
+    _spend(value)
     return value
 
 
-def _counted(items: Iterable[Any], work_each: int = 0) -> Iterator[Any]:
-    """Iterate, a step per item (and the static text a loop body outputs each time)."""
+def _counted(items: Iterable[Any]) -> Iterator[Any]:
+    """Iterate, a step per item."""
     for count, item in enumerate(items):
         if count >= MAX_ITEMS:
             raise SecurityError(f"more than {MAX_ITEMS} items")
-        _charge(1, work_each)
+        _charge(1)
         yield item
 
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
+
+
+def _each_text(values: Iterable[Any]) -> list[str]:
+    """`values` as texts, each weighed before it is printed."""
+    texts = []
+    for value in values:
+        if not isinstance(value, str):
+            _spend(value)
+        texts.append(_text(value))
+    return texts
 
 
 # --- operators -----------------------------------------------------------------------------
@@ -186,19 +249,29 @@ def _check_sum(left: Any, right: Any) -> None:
         raise SecurityError(f"that would make a list of more than {MAX_ITEMS} items")
 
 
+# A %-conversion: flags, then a width and a precision, each digits or `*` (taken from
+# the arguments: `'%*s' % (10**9, x)` pads to a billion).
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[hlL]?(.)", re.S)
+
+
 def _check_width(value: Any) -> None:
-    """`'%999999999s' % x` pads to a width: keep widths small."""
-    if isinstance(value, str) and any(
-        len(part) > 3 for part in "".join(c if c.isdigit() else " " for c in value).split()
-    ):
-        raise SecurityError("format widths are limited to 3 digits")
+    """`'%999999999s' % x` pads to a width: widths and precisions are 3 digits at most,
+    and never taken from the arguments (`*`)."""
+    if not isinstance(value, str) or "%" not in value:
+        return
+    for match in _CONVERSION.finditer(value):
+        width, precision = match.group(1), match.group(2) or ""
+        if "*" in (width, precision):
+            raise SecurityError("a format width or precision must be written out, not '*'")
+        if len(width) > 3 or len(precision) > 3:
+            raise SecurityError("format widths are limited to 3 digits")
 
 
 def _check_modulo(left: Any, right: Any) -> None:
     _check_width(left)
     if isinstance(left, str):  # '%s%s' % (a, b): the result is about the sum
         parts = right if isinstance(right, tuple) else (right,)
-        total = len(left) + sum(len(_text(p)) for p in parts) + 999 * left.count("%")
+        total = len(left) + sum(len(t) for t in _each_text(parts)) + 1400 * left.count("%")
         if total > MAX_SIZE:
             raise SecurityError(f"that would make a value longer than {MAX_SIZE}")
 
@@ -242,7 +315,7 @@ def _width(name: str, width: Any) -> None:
 
 
 def _join_size(items: list[Any], separator: str) -> None:
-    total = sum(len(_text(i)) for i in items) + len(separator) * max(len(items) - 1, 0)
+    total = sum(len(t) for t in _each_text(items)) + len(separator) * max(len(items) - 1, 0)
     if total > MAX_SIZE:
         raise SecurityError(f"join would make a text longer than {MAX_SIZE}")
 
@@ -289,6 +362,59 @@ def _bounded_indent(value: Any, width: Any = 4, *args: Any, **kwargs: Any) -> st
     return filters.do_indent(text, width, *args, **kwargs)
 
 
+def _bounded_tojson(eval_ctx: Any, value: Any, indent: Any = None) -> Any:
+    """Indented JSON repeats the indent on every line, at every depth: keep it small."""
+    if indent is not None and not (
+        isinstance(indent, int) and not isinstance(indent, bool) and 0 <= indent <= MAX_INDENT
+    ):
+        raise SecurityError(f"tojson's indent is a number up to {MAX_INDENT}")
+    _spend(value)  # JSON is about as long as the value's weight
+    return filters.do_tojson(eval_ctx, value, indent)
+
+
+def _bounded_wordwrap(
+    environment: Any,
+    s: Any,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    """The separator goes between every two lines: at most one line per word, per
+    `width` characters and per line already there."""
+    text, separator = _text(s), _text(wrapstring) if wrapstring is not None else "\n"
+    _width("wordwrap", width)
+    if not isinstance(width, int) or width < 1:
+        raise SecurityError("wordwrap's width is a number from 1")
+    _charge(0, WRAP_WORK * len(text))  # textwrap works in Python, chunk by chunk
+    breaks = sum(text.count(c) for c in " \t\n-") + len(text) // width + 1
+    if len(text) + min(breaks, len(text) + 1) * len(separator) > MAX_SIZE:
+        raise SecurityError(f"wordwrap would make a text longer than {MAX_SIZE}")
+    return filters.do_wordwrap(
+        environment, text, width, break_long_words, wrapstring, break_on_hyphens
+    )
+
+
+def _bounded_batch(value: Any, linecount: Any, fill_with: Any = None) -> Iterator[Any]:
+    """The last batch is filled up to `linecount` items: keep it to a list's size."""
+    if not isinstance(linecount, int) or not 0 < linecount <= MAX_ITEMS:
+        raise SecurityError(f"batch takes a size from 1 to {MAX_ITEMS}")
+    return filters.do_batch(value, linecount, fill_with)
+
+
+def _bounded_sum(environment: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+    """A sum of numbers (adding lists one by one copies each time: refused)."""
+    if not isinstance(start, int | float | Decimal):
+        raise SecurityError("sum adds numbers; to put lists together use +")
+    return filters.sync_do_sum(environment, iterable, attribute, start)
+
+
+def _bounded_title(value: Any) -> str:
+    text = _text(value)
+    _charge(0, TITLE_WORK * len(text))  # a regex split, then Python per word
+    return filters.do_title(text)
+
+
 def _width_capped(name: str, position: int) -> Callable[..., Any]:
     original = filters.FILTERS[name]
 
@@ -303,12 +429,14 @@ def _width_capped(name: str, position: int) -> Callable[..., Any]:
 
 _bounded_join.jinja_pass_arg = filters.do_join.jinja_pass_arg  # type: ignore[attr-defined]
 _bounded_replace.jinja_pass_arg = filters.do_replace.jinja_pass_arg  # type: ignore[attr-defined]
+_bounded_tojson.jinja_pass_arg = filters.do_tojson.jinja_pass_arg  # type: ignore[attr-defined]
+_bounded_wordwrap.jinja_pass_arg = filters.do_wordwrap.jinja_pass_arg  # type: ignore[attr-defined]
+_bounded_sum.jinja_pass_arg = filters.sync_do_sum.jinja_pass_arg  # type: ignore[attr-defined]
 
 # Linear in what they are given, and no bigger than it (or checked above).
 _PLAIN_FILTERS = [
     "abs",
     "attr",
-    "batch",
     "capitalize",
     "count",
     "d",
@@ -338,9 +466,6 @@ _PLAIN_FILTERS = [
     "slice",
     "sort",
     "string",
-    "sum",
-    "title",
-    "tojson",
     "trim",
     "unique",
     "upper",
@@ -354,7 +479,11 @@ _BOUNDED_FILTERS: dict[str, Callable[..., Any]] = {
     "indent": _bounded_indent,
     "center": _width_capped("center", 1),
     "truncate": _width_capped("truncate", 2),
-    "wordwrap": _width_capped("wordwrap", 2),
+    "wordwrap": _bounded_wordwrap,
+    "tojson": _bounded_tojson,
+    "batch": _bounded_batch,
+    "sum": _bounded_sum,
+    "title": _bounded_title,
 }
 FILTERS = frozenset(_PLAIN_FILTERS) | frozenset(_BOUNDED_FILTERS)
 TESTS = frozenset(
@@ -391,6 +520,9 @@ TESTS = frozenset(
         "upper",
     ]
 )
+
+
+_TESTS: dict[str, Callable[..., Any]] = {name: tests.TESTS[name] for name in TESTS}  # type: ignore[misc]
 
 
 def _str_replace(value: str, old: str, new: str, count: int = -1) -> str:
@@ -473,14 +605,17 @@ class BoundedSandbox(SandboxedEnvironment):
             "_concat": _concat,  # and to every `~`
             "_included": _included,  # and before every include, import and extends
         }
-        self.tests = {name: tests.TESTS[name] for name in TESTS}
+        self.tests = {name: _weighed_test(test) for name, test in _TESTS.items()}
+        self.filters["_weighed"] = _weighed
+        self.filters["_static"] = _static
 
     def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         """Every template and expression is compiled from a bounded tree (`_Bounded`)."""
         return super()._generate(_Bounded(self).visit(source), *args, **kwargs)
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        _charge(1, _size(left) + _size(right))
+        _charge(1)
+        _spend(left, right)
         _CHECKS[operator_name](left, right)
         return _checked(_OPERATORS[operator_name](left, right))
 
@@ -490,16 +625,21 @@ class BoundedSandbox(SandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         _charge()
+        _spend(argument)  # a key is hashed: a nested tuple, whole
         return super().getitem(obj, argument)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """Only macros, `range`, a loop's `cycle` and the allowlisted methods, bounded."""
-        _charge(1, sum(_size(a) for a in args))
+        _charge(1)
         owner = getattr(__obj, "__self__", None)
         name = getattr(__obj, "__name__", "")
+        given = [v for k, v in kwargs.items() if k not in ("_loop_vars", "_block_vars")]
+        _spend(*args, *given, owner if isinstance(owner, str) else None)
         if isinstance(__obj, Macro | LoopContext):  # a macro, or a recursive loop(...)
             with _deeper():
                 return _checked(__context.call(__obj, *args, **kwargs))
+        for passed in ("_loop_vars", "_block_vars"):  # what Jinja adds to a call in a loop
+            kwargs.pop(passed, None)  # or a block, for macros (Context.call drops them too)
         if __obj is _range:
             return _checked(__context.call(__obj, *args, **kwargs))
         if isinstance(owner, LoopContext) and name in ("cycle", "changed"):
@@ -519,7 +659,10 @@ class _Bounded(NodeTransformer):
     outputs as work); every `~` chain goes through `_concat` (its size checked before
     it is made); every `{% include %}`, `{% import %}` and `{% extends %}` is a step and
     the included template's text is work (a template that includes another twice, which
-    includes another twice... would otherwise output 2**25 copies of a line at no cost)."""
+    includes another twice... would otherwise output 2**25 copies of a line at no cost);
+    what a comparison compares and a dict's keys (hashed) are weighed first (`_weighed`);
+    and every output's static text is work when it is output (`_static`), an included
+    template's and a macro's too."""
 
     def __init__(self, environment: Any) -> None:
         self.environment = environment
@@ -554,11 +697,34 @@ class _Bounded(NodeTransformer):
     def visit_For(self, node: nodes.For) -> nodes.Node:
         loop = self.generic_visit(node)
         assert isinstance(loop, nodes.For)
-        static = sum(len(d.data) for d in loop.find_all(nodes.TemplateData))
-        loop.iter = nodes.Filter(
-            loop.iter, "_each", [nodes.Const(static)], [], None, None, lineno=loop.lineno
-        )
+        loop.iter = nodes.Filter(loop.iter, "_each", [], [], None, None, lineno=loop.lineno)
         return loop
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        output = self.generic_visit(node)
+        assert isinstance(output, nodes.Output)
+        static = sum(len(d.data) for d in output.nodes if isinstance(d, nodes.TemplateData))
+        if static:
+            charge = nodes.Filter(
+                nodes.Const(static), "_static", [], [], None, None, lineno=output.lineno
+            )
+            output.nodes = [charge, *output.nodes]
+        return output
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        compare = self.generic_visit(node)
+        assert isinstance(compare, nodes.Compare)
+        compare.expr = _weighing(compare.expr)
+        for operand in compare.ops:
+            operand.expr = _weighing(operand.expr)
+        return compare
+
+    def visit_Dict(self, node: nodes.Dict) -> nodes.Node:
+        mapping = self.generic_visit(node)
+        assert isinstance(mapping, nodes.Dict)
+        for pair in mapping.items:
+            pair.key = _weighing(pair.key)
+        return mapping
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         concat = self.generic_visit(node)
@@ -574,9 +740,28 @@ class _Bounded(NodeTransformer):
         )
 
 
+def _weighing(node: nodes.Expr) -> nodes.Expr:
+    return nodes.Filter(node, "_weighed", [], [], None, None, lineno=node.lineno)
+
+
+def _weighed(value: T) -> T:
+    """A step that weighs what is about to be compared or hashed."""
+    _charge(1)
+    _spend(value)
+    return value
+
+
+@pass_context
+def _static(context: Any, size: int) -> str:
+    """Charge an output's static text (nothing is printed)."""
+    _charge(0, max(size, 0) if isinstance(size, int) else 0)
+    return ""
+
+
 def _concat(values: list[Any]) -> str:
-    texts = [_text(v) for v in values]
-    _charge(1, sum(len(t) for t in texts))
+    _charge(1)
+    texts = _each_text(values)
+    _charge(0, sum(len(t) for t in texts))
     return _checked("".join(texts))
 
 
@@ -586,12 +771,28 @@ def _included(context: Any, value: str, size: int) -> str:
     return value
 
 
+def _weighed_test(test: Callable[..., Any]) -> Callable[..., Any]:
+    """A test as a step, what it looks at weighed first (`x is in y` reads all of y)."""
+
+    def test_(*args: Any, **kwargs: Any) -> Any:
+        _charge(1)
+        _spend(*_data(args), *kwargs.values())
+        return test(*args, **kwargs)
+
+    test_.jinja_pass_arg = getattr(test, "jinja_pass_arg", None)  # type: ignore[attr-defined]
+    return test_
+
+
 def _stepped(function: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter as a step: its input counted as work, its output checked against the caps;
-    a lazy result (map, select...) counted item by item."""
+    """A filter as a step: its input weighed as work before it runs, its output checked
+    against the caps; a lazy result (map, select...) counted item by item."""
 
     def filter_(*args: Any, **kwargs: Any) -> Any:
-        _charge(1, sum(_size(a) for a in args))
+        _charge(1)
+        budget = _budget.get()
+        if budget is not None and budget.legacy and any(isinstance(a, Context) for a in args):
+            raise TypeError("object of type 'Context' has no len()")  # as it was (Budget)
+        _spend(*_data(args), *kwargs.values())
         result = function(*args, **kwargs)
         if isinstance(result, Iterator):
             return _counted(result)
@@ -602,13 +803,14 @@ def _stepped(function: Callable[..., Any]) -> Callable[..., Any]:
     return filter_
 
 
-def _each(items: Any, work_each: int = 0) -> Iterator[Any]:
-    return _counted(items, work_each)
+def _each(items: Any) -> Iterator[Any]:
+    return _counted(items)
 
 
 def _output(value: Any) -> Any:
-    """Everything a template outputs passes here: its length is work."""
-    _charge(0, len(_text(value)) if value is not None else 0)
+    """Everything a template outputs passes here: weighed before it is printed."""
+    if value is not None:
+        _spend(value)
     return value
 
 
@@ -648,7 +850,7 @@ def unknown_names(ast: nodes.Node) -> list[tuple[str, int]]:
     `journey validate` refuses, for every account alike."""
     found: list[tuple[str, int]] = []
     for node in ast.find_all(nodes.Filter):
-        if node.name not in FILTERS and not node.name.startswith("_"):
+        if node.name not in FILTERS:  # (the sandbox's own, `_each`..., are added later)
             found.append((f"filter {node.name!r}", node.lineno))
     for test in ast.find_all(nodes.Test):
         if test.name not in TESTS:

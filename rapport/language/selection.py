@@ -41,12 +41,14 @@ def expression_context(
     return {"account": view, "segment": segment, "journey": facts.model_dump()}
 
 
-def choose_segment(definition: JourneyDefinition, context: dict[str, Any]) -> tuple[str, list[str]]:
+def choose_segment(
+    definition: JourneyDefinition, context: dict[str, Any], legacy: bool = False
+) -> tuple[str, list[str]]:
     """The first segment whose `when` holds, and any expression errors met on the way."""
     errors: list[str] = []
     for segment in definition.segments:
         try:
-            if is_true(segment.when, context):
+            if is_true(segment.when, context, legacy):
                 return segment.id, errors
         except ExpressionError as exc:
             errors.append(f"segments.{segment.id}: {exc}")

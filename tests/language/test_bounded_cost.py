@@ -52,6 +52,9 @@ atoms = st.sampled_from(
         "'ab '",
         "'{:>9}'",
         "'%999s'",
+        "'%*s'",
+        "'%.*f'",
+        "(('ab' * 500)|list)",
         "1000",
         "10**9",
         "7",
@@ -67,9 +70,10 @@ FILTER_ARGS = {
     "center": ["(1000)", "(10**9)"],
     "indent": ["(1000)", "(999, true)"],
     "truncate": ["(10)", "(10**9)"],
-    "wordwrap": ["(5)", "(10**9)"],
-    "format": ["(1)", "(account.attributes.note)"],
-    "batch": ["(3)", "(10**6)"],
+    "wordwrap": ["(5)", "(10**9)", "(1, true, 'y' * 99000)"],
+    "format": ["(1)", "(account.attributes.note)", "(999999999, 'x')"],
+    "batch": ["(3)", "(10**6)", "(10**8, 0)"],
+    "tojson": ["", "(10**7)", "(2)"],
     "slice": ["(3)"],
     "map": ["('upper')", "(attribute='x')"],
     "select": ["('odd')", ""],
@@ -82,7 +86,7 @@ FILTER_ARGS = {
     "selectattr": ["('x')"],
     "rejectattr": ["('x')"],
     "groupby": ["('x')"],
-    "sum": [""],
+    "sum": ["", "(start=[])"],
     "dictsort": [""],
     "urlencode": [""],
 }
@@ -158,6 +162,9 @@ def expressions() -> st.SearchStrategy[str]:
             st.builds(
                 lambda a, i: f"({a})[{i}]", inner, st.sampled_from(["0", "-1", "'x'", "1:9999"])
             ),
+            st.builds(lambda a: f"[({a})] * 100", inner),  # values held many times over
+            st.builds(lambda a: f"(({a}),) * 100", inner),
+            st.builds(lambda a: f"{{({a}): 1}}", inner),
         ),
         max_leaves=8,
     )
@@ -186,7 +193,7 @@ def template_expressions() -> st.SearchStrategy[str]:
 def templates(draw: st.DrawFn) -> str:
     parts = []
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["out", "for", "nested", "set", "macro", "if"]))
+        kind = draw(st.sampled_from(["out", "for", "nested", "set", "macro", "if", "compare"]))
         expr = draw(template_expressions())
         if kind == "out":
             parts.append(f"{{{{ {expr} }}}}")
@@ -203,6 +210,11 @@ def templates(draw: st.DrawFn) -> str:
             parts.append(
                 "{% macro m(n) %}{{ n }}{% if n %}{{ m(n) }}{{ m(n) }}{% endif %}{% endmacro %}"
                 f"{{{{ m({expr}) }}}}"
+            )
+        elif kind == "compare":
+            parts.append(
+                f"{{% set v = {expr} %}}{{% for i in range(1000) %}}"
+                "{% if [v] * 100 == [v] * 100 %}.{% endif %}{% endfor %}"
             )
         else:
             parts.append(f"{{% if {expr} %}}yes{{% else %}}{{{{ {expr} }}}}{{% endif %}}")
@@ -326,3 +338,150 @@ def test_str_format_and_unknown_filters_are_refused_by_validation() -> None:
         "method 'format' is not allowed in a template (see the docs)",
     ]
     assert refused_expression("account.attributes.note|pprint")
+
+
+# --- the second review (attack on issue 21's landing): values nested in values, widths
+# taken from arguments, separators and fill values, included templates ------------------
+
+LIST = "(('ab' * 500)|list)"  # a thousand items
+NESTED = f"[[{LIST}] * 100] * 100"  # ten million items, held by reference: cheap to make
+SLOW_NESTED_EXPRESSIONS = [
+    f"({NESTED})|tojson|length > 0",  # 0.7 s before, then refused; a level deeper: minutes
+    f"([[[{LIST}] * 30] * 30] * 30)|string|length > 0",
+    f"({NESTED})|join(',')|length > 0",
+    f"('%s' % ({NESTED}))|length > 0",
+    f"({NESTED}) == ({NESTED})",
+    f"({NESTED}) in [{NESTED}]",
+    f"({NESTED})|sum(start=[])|length > 0",
+    f"(({NESTED})|batch(3)|list|tojson)|length > 0",
+    "('%*s' % (999999999, 'x'))|length > 0",  # a width from the arguments: a gigabyte
+    "('%.*f' % (999999999, 1.5))|length > 0",
+    "('%*s'|format(999999999, 'x'))|length > 0",
+    "([1]|batch(10**8, 0)|first)|length > 0",  # the last batch filled to 10**8 items
+    "([1, 2]|tojson(10**7))|length > 0",  # the indent repeated on every line
+    "(('a' * 3000)|wordwrap(1, true, 'y' * 99000))|length > 0",  # the separator, per line
+    "(('a ' * 50000)|wordwrap(1))|length > 0",
+    "(((1,) * 1000,) * 100,) * 100 in {}",  # hashing a nested tuple
+]
+
+
+@pytest.mark.parametrize("source", SLOW_NESTED_EXPRESSIONS)
+def test_nested_values_widths_and_fills_are_stopped_within_50_ms(source: str) -> None:
+    assert not refused_expression(source)  # the grammar allows it: the budget stops it
+    with pytest.raises(
+        ExpressionError, match=r"more than|longer than|not allowed|written out|up to|from 1|numbers"
+    ):
+        evaluate(source, CONTEXT)
+    assert timed(lambda: evaluate(source, CONTEXT)) < LIMIT
+
+
+def test_for_any_account_not_only_the_sample() -> None:
+    """`journey validate` evaluates conditions on the sample account, whose balance is
+    small; an expensive branch behind a large balance is bounded all the same."""
+    source = f"account.balance > 1000000 and ({NESTED})|tojson|length > 0"
+    definition_ok = not refused_expression(source)
+    assert definition_ok
+    rich = heavy_account()
+    rich["account"]["balance"] = Decimal("5000000")
+    assert timed(lambda: evaluate(source, rich)) < LIMIT
+    with pytest.raises(ExpressionError, match="more than"):
+        evaluate(source, rich)
+
+
+SLOW_NESTED_TEMPLATES = {
+    "fan-out of includes": {
+        "t.sms.j2": '{% include "b.j2" %}' * 1000,
+        "b.j2": '{% include "c.j2" %}' * 1000,
+        "c.j2": "y" * 100,
+    },
+    "include in a loop": {
+        "t.sms.j2": '{% for i in range(1000) %}{% include "b.j2" %}{% endfor %}',
+        "b.j2": "x" * 19000,
+    },
+    "a macro's static text": {
+        "t.sms.j2": "{% macro m() %}" + "z" * 19000 + "{% endmacro %}"
+        "{% for i in range(1000) %}{{ m() }}{% endfor %}",
+    },
+    "lists nested by name": {
+        "t.sms.j2": "{% set a = range(1000)|list %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}"
+        "{% set c = [b, b, b, b, b, b, b, b, b, b] %}{% set d = [c, c, c, c, c, c, c, c, c, c] %}"
+        "{% set e = [d, d, d, d, d, d, d, d, d, d] %}{{ e|tojson|length }}",
+    },
+    "comparing in a loop": {
+        "t.sms.j2": "{% set a = range(1000)|list %}{% set b = range(1000)|list %}"
+        "{% for i in range(1000) %}{% if [a] * 50 == [b] * 50 %}.{% endif %}{% endfor %}",
+    },
+    "printing a nested value": {
+        "t.sms.j2": "{% set a = range(1000)|list %}{{ [[a] * 100] * 100 }}",
+    },
+    "a dict keyed by a nested tuple": {
+        "t.sms.j2": "{% set t = (((1,) * 1000,) * 100,) * 100 %}{{ {t: 1}|length }}",
+    },
+    "a method given a nested value": {
+        "t.sms.j2": "{% set a = range(1000)|list %}{{ ','.join([[a] * 100] * 100) }}",
+    },
+}
+
+
+@pytest.mark.parametrize("sources", SLOW_NESTED_TEMPLATES.values(), ids=SLOW_NESTED_TEMPLATES)
+def test_templates_that_multiply_work_are_stopped_within_50_ms(sources: dict[str, str]) -> None:
+    bundle = TemplateBundle(sources)
+    assert bundle.not_allowed("t.sms.j2") == []  # the grammar allows it: the budget stops it
+    with pytest.raises(TemplateProblem, match=r"more than|longer than"):
+        bundle.render("t", "sms", template_context())
+    assert timed(rendering(bundle, template_context())) < LIMIT
+
+
+def test_the_sandbox_s_own_filters_are_not_for_designers() -> None:
+    bundle = TemplateBundle({"t.sms.j2": "{{ (-10**70)|_static }}{{ x|_each }}"})
+    assert [what for what, _ in bundle.not_allowed("t.sms.j2")] == [
+        "filter '_static'",
+        "filter '_each'",
+    ]
+    assert refused_expression("account.balance|_weighed > 0")
+
+
+CONTEXT_FILTERS = {
+    "[1, 2, 3]|select('odd')|list": [1, 3],
+    "[1, 2, 3]|reject('odd')|list": [2],
+    "['a', 'b']|map('upper')|list": ["A", "B"],
+    "[{'x': 1}, {'x': 0}]|selectattr('x')|list|length": 1,
+    "[{'x': 1}, {'x': 0}]|rejectattr('x')|list|length": 1,
+    "[{'x': 'a'}]|map(attribute='x')|join": "a",
+    "('Pay %s by %s'|format('12.00', 'May 1'))": "Pay 12.00 by May 1",
+    "'Account 123456: %s' % 'due'": "Account 123456: due",  # digits in the text, not a width
+    "[1, 2, 3]|sum": 6,
+    "[1, 2, 3]|batch(2)|list|length": 2,
+    "{'a': [1, 2]}|tojson(2)|length > 0": True,
+    "'a b c'|wordwrap(1)": "a\nb\nc",
+}
+
+
+@pytest.mark.parametrize(("source", "value"), CONTEXT_FILTERS.items(), ids=CONTEXT_FILTERS)
+def test_filters_designers_use_work(source: str, value: Any) -> None:
+    """`select`, `reject`, `map`, `selectattr` and `rejectattr` take Jinja's context:
+    weighing it failed, so any condition using them was false for every account (and
+    passed `journey validate`)."""
+    assert evaluate(source, CONTEXT) == value
+
+
+def test_journeys_begun_before_keep_their_conditions_as_they_ran() -> None:
+    """A journey that began on sandbox version 1 replays its conditions as they ran
+    there (`Prepared.expressions`): these failed, so the branch was not taken."""
+    with pytest.raises(ExpressionError, match="Context"):
+        evaluate("[1, 2, 3]|select('odd')|list", CONTEXT, legacy=True)
+    assert evaluate("[1, 2, 3]|sum", CONTEXT, legacy=True) == 6
+
+
+def test_methods_work_inside_a_loop() -> None:
+    """Jinja adds `_loop_vars` to every call in a loop (for macros); the sandbox handed
+    it to `str.strip` & co, so any method inside a `{% for %}` failed: a plan offer
+    listing its options with `.strip()` was rejected for every customer."""
+    bundle = TemplateBundle(
+        {
+            "t.sms.j2": "Pick: {% for o in plan.options %}{{ o.installments }} x "
+            "{{ o.amount.strip() }}; {% endfor %}{{ opt_out }}"
+        }
+    )
+    context = {**template_context(), "plan": {"options": [{"installments": 2, "amount": " $50 "}]}}
+    assert bundle.render("t", "sms", context).body == "Pick: 2 x $50; Reply STOP"
