@@ -55,9 +55,23 @@ def insert_once(
     was. Safe against another worker inserting the same row at the same moment."""
     if connection.execute(select(table).where(*same).limit(1)).first() is not None:
         return False
+    _transaction_begun(connection)
     try:
         with connection.begin_nested():
             connection.execute(table.insert().values(**values))
     except IntegrityError:
         return False  # another worker inserted it first
     return True
+
+
+def _transaction_begun(connection: Connection) -> None:
+    """Make sure a SAVEPOINT nests in the caller's transaction. pysqlite begins one only
+    before an INSERT, UPDATE or DELETE, so a SAVEPOINT as a transaction's first write
+    would start one of its own, and its RELEASE would commit the row at once: a rollback
+    of the caller's transaction (the send's last look finding a stop) would keep it. So
+    on SQLite, BEGIN here (deferred, where pysqlite would have said it)."""
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not getattr(driver, "in_transaction", True):
+        connection.exec_driver_sql("BEGIN")
