@@ -1,8 +1,9 @@
 """`send_message` delivers one message: for a reminder it asks billing for the balance
-(paid: nothing is sent), asks the store's consent record whether the customer still wants
-it, renders the template with the message's portal link (and an email's one-click
-unsubscribe link), kept in the store by hash, hands the message to the provider settings
-choose, and logs the delivery for the caps of the account's later journeys.
+(paid: nothing is sent), renders the template with the message's portal link (and an
+email's one-click unsubscribe link), then takes its last look at the store in one
+transaction (the journey's stops and the consent record: does the customer still want
+it?) which also keeps the links by hash and logs the delivery for the caps of the
+account's later journeys, and hands the message to the provider settings choose.
 `create_handoff` asks a person to reach out. Secrets (the link key, provider
 credentials) stay here, out of workflow history.
 
@@ -17,10 +18,15 @@ records a skip with the reason and goes on, instead of retrying all day every da
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -39,7 +45,13 @@ from rapport.contract.activities import (
 )
 from rapport.language.context import AccountView, message_context
 from rapport.language.templates import TemplateProblem
-from rapport.providers.base import Outgoing, PermanentFailure, Router, TransientFailure
+from rapport.providers.base import (
+    Outgoing,
+    PermanentFailure,
+    Receipt,
+    Router,
+    TransientFailure,
+)
 from rapport.security.links import (
     LINK_LIFETIME,
     RESPOND,
@@ -62,7 +74,6 @@ DEFAULT_PORTAL = "http://localhost:8000"
 # stop reaches a send in flight through the heartbeat's answer, so within about this
 # (the worker's heartbeat throttle is set to match, see rapport.runtime.workers).
 HEARTBEAT_EVERY = 0.2
-DELIVERY_LOG_TRIES = 4  # then the workflow records it, with retries of its own
 TRANSIENT = (
     TransientFailure,
     BillingUnavailable,
@@ -144,81 +155,120 @@ class DeliveryActivities:
             )
             if balance <= 0:  # paid: never remind someone who paid
                 return SendOutcome(status="paid", balance=balance, maybe_delivered=again)
-        try:  # one trip to a thread: render, the last look, the links kept
-            ready = await asyncio.to_thread(self._ready, request)
+        try:  # one trip to a thread: render, the last look (links kept, delivery logged)
+            ready = await self._looked(request, again)
         except TemplateProblem as problem:
             return SendOutcome(status="rejected", detail=f"template_error: {problem}")
+        except _CalledOff as stop:
+            return stop.outcome
         if isinstance(ready, SendOutcome):
             return ready  # the customer said no, or the journey was told to stop
         provider = self.providers.for_channel(request.channel)
         activity.heartbeat()  # the cancellation of a stop that raced the last look
         await asyncio.sleep(0)  # ... lands here, if it has arrived
         try:
-            receipt = await provider.deliver(ready)  # the window that remains: this call
+            receipt = await _answered(provider.deliver(ready))  # the window that remains
         except PermanentFailure as failure:
+            if not again:  # counted in the last look, never delivered: not a message
+                await self._forget_delivery(request)
             return SendOutcome(status="rejected", detail=failure.reason)
-        logged = await self._log_delivery(request)
-        return SendOutcome(
-            status=receipt,
-            possible_duplicate=again and not provider.idempotent,
-            unlogged=not logged,
-        )
+        return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
+
+    async def _looked(self, request: SendMessage, again: bool) -> Outgoing | SendOutcome:
+        """`_ready` in a thread. A stop that cancels the send while the thread runs means
+        no provider call, but the thread still commits: a delivery it logged is taken
+        back (it never went), unless an earlier attempt may have sent the message."""
+        look = asyncio.ensure_future(asyncio.to_thread(self._ready, request))
+        try:
+            return await asyncio.shield(look)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                if isinstance(await look, Outgoing) and not again:
+                    await self._forget_delivery(request)
+            raise
 
     def _ready(self, request: SendMessage) -> Outgoing | SendOutcome:
         """The message rendered (no store I/O), then the last look right before the
-        provider call: the stops this journey recorded (`record_stop`, however they
-        reached it) and the consent record (the last line of defence, also against a
-        journey that decided before a STOP arrived). A stop recorded before this read
-        means no provider call. Only a message that goes keeps its links. A store that
-        cannot answer raises StoreUnavailable: retried, never sent unchecked."""
+        provider call, in one transaction: the message's links kept and its delivery
+        logged (for the caps of the account's later journeys), then the stops this
+        journey recorded (`record_stop`, however they reached it) and the consent record
+        (the last line of defence, also against a journey that decided before a STOP
+        arrived) read, as late as the transaction allows. A stop found rolls it all
+        back: a message that does not go keeps no link and counts for no cap. A stop
+        recorded before this read means no provider call. A store that cannot answer
+        raises (StoreUnavailable, SQLAlchemyError): retried, never sent unchecked."""
         kept: list[tuple[str, Link]] = []
         item = self._render(request, kept)
-        stop = self._stopped_for(request)
-        if stop is not None:
-            return stop
-        if self.links is not None:
-            now = datetime.now(UTC)
-            for token, link in kept:
-                self.links.keep(token, link, now)
+        with self._last_look() as connection:
+            if connection is not None:  # first: the look itself as late as it can be
+                self._keep(request, kept, connection)
+            stop = self._stopped_for(request, connection)
+            if stop is not None:
+                raise _CalledOff(stop)  # rolls the links and the delivery back
+            if connection is None:  # books in stores of their own: one after the other
+                self._keep(request, kept, None)
         return item
 
-    def _stopped_for(self, request: SendMessage) -> SendOutcome | None:
+    @contextmanager
+    def _last_look(self) -> Iterator[Connection | None]:
+        """One transaction for the last look when the books share a store (as the worker
+        builds them), else each book's own."""
+        stores = {id(b.store): b.store for b in self._books() if b is not None}
+        if len(stores) != 1:
+            yield None
+            return
+        (store,) = stores.values()
+        with store.begin() as connection:
+            yield connection
+
+    def _books(self) -> tuple[LinkBook | DeliveryLog | JourneyStops | ConsentBook | None, ...]:
+        return (self.links, self.deliveries, self.stops, self.consent)
+
+    def _keep(
+        self, request: SendMessage, kept: list[tuple[str, Link]], connection: Connection | None
+    ) -> None:
+        now = datetime.now(UTC)
+        if self.links is not None:
+            for token, link in kept:
+                self.links.keep(token, link, now, connection)
+        if self.deliveries is not None:
+            at = activity.info().current_attempt_scheduled_time
+            self.deliveries.record(request.key, request.account_id, request.channel, at, connection)
+
+    def _stopped_for(
+        self, request: SendMessage, connection: Connection | None = None
+    ) -> SendOutcome | None:
         if self.stops is not None and request.instance is not None:
-            stop = self.stops.current(request.instance)
+            stop = self.stops.current(request.instance, connection)
             reason = stop.reason(request.channel, request.reminder) if stop else None
             if reason is not None:
                 return SendOutcome(status="called_off", detail=reason)
         if self.consent is not None:
-            refusal = self.consent.refusal(request.account_id, request.channel, request.to or None)
+            refusal = self.consent.refusal(
+                request.account_id, request.channel, request.to or None, connection
+            )
             if refusal is not None:
                 return SendOutcome(status="suppressed", detail=refusal.detail())
         return None
 
-    async def _log_delivery(self, request: SendMessage) -> bool:
-        """For the caps of the account's later journeys, once per key. The message has
-        gone, so this attempt must not fail now (a retry could send it again): a few
-        tries here, then False, and the workflow records it (`record_delivery`)."""
+    async def _forget_delivery(self, request: SendMessage) -> None:
+        """Best effort: a count left behind makes a later journey's caps stricter, never
+        looser."""
         if self.deliveries is None:
-            return True
-        at = activity.info().current_attempt_scheduled_time
-        for attempt in range(DELIVERY_LOG_TRIES):
-            try:
-                await asyncio.to_thread(
-                    self.deliveries.record, request.key, request.account_id, request.channel, at
-                )
-                return True
-            except SQLAlchemyError as exc:
-                log.warning(
-                    "delivery not logged for later caps: %s",
-                    type(exc).__name__,
-                    extra={"account_id": request.account_id, "key": request.key},
-                )
-                await asyncio.sleep(0.25 * 2**attempt)
-        return False
+            return
+        try:
+            await asyncio.to_thread(self.deliveries.forget, request.key)
+        except SQLAlchemyError as exc:
+            log.warning(
+                "a refused message still counts for later caps: %s",
+                type(exc).__name__,
+                extra={"account_id": request.account_id, "key": request.key},
+            )
 
     @activity.defn(name="record_delivery")
     async def record_delivery(self, request: DeliveryRecord) -> None:
-        """A delivery the send could not log: retried by Temporal until the store answers
+        """A delivery the send could not log (sends before the delivery moved into the last
+        look logged after the provider call): retried by Temporal until the store answers
         (idempotent on the message key)."""
         if self.deliveries is None:
             return
@@ -338,6 +388,27 @@ class DeliveryActivities:
         finally:
             beat.cancel()
         return SendOutcome(status=receipt)
+
+
+class _CalledOff(Exception):  # not an error: the last look's answer
+    """The last look found a stop: its transaction rolls back."""
+
+    def __init__(self, outcome: SendOutcome) -> None:
+        super().__init__(outcome.detail)
+        self.outcome = outcome
+
+
+async def _answered(call: Coroutine[Any, Any, Receipt]) -> Receipt:
+    """The provider's answer, even when a stop calls the send off while the request is
+    out: it cannot be taken back, and cancelling it would only lose the answer (the
+    journey would count the message as not sent and, after a pause or a dispute, send it
+    again). The attempt completes with the receipt; the workflow records what went."""
+    request = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(request)
+    except asyncio.CancelledError:
+        log.info("a stop arrived while the provider had the message: it went")
+        return await request  # a second cancellation (a worker shutting down) lands here
 
 
 async def _heartbeat() -> None:

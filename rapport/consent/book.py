@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from rapport.channels.addresses import BadAddress, normalised
@@ -72,12 +73,25 @@ class ConsentBook:
             metrics.count(STOPS, source=source, kind=action, channel=channel)
         return added
 
-    def refusal(self, account_id: str, channel: str, address: str | None) -> Refusal | None:
+    def refusal(
+        self,
+        account_id: str,
+        channel: str,
+        address: str | None,
+        connection: Connection | None = None,
+    ) -> Refusal | None:
         """Whether a message on `channel` to `address` for the account may go: the last
-        entry that speaks for this channel (or all) wins."""
+        entry that speaks for this channel (or all) wins. In `connection`'s transaction
+        when given (the send's last look: its errors are the caller's), else its own."""
         kept = normalised(address) if address else None
+        addresses = (kept,) if kept else ()
         found: Refusal | None = None
-        for entry in self.entries(account_id, (kept,) if kept else ()):
+        listed = (
+            self.entries(account_id, addresses)
+            if connection is None
+            else entries_for(connection, account_id, addresses)
+        )
+        for entry in listed:
             if entry.channel not in (channel, ALL):
                 continue
             if entry.action == "opt_in":

@@ -1,13 +1,15 @@
 """Every message delivered, by account: a journey's caps count what the account's earlier
 journeys sent too (a new journey does not reset the count). Written by the send activity
-after the provider accepted a message; read once when a journey starts."""
+in its last look, in the transaction that keeps the message's links, right before the
+provider call: a message that goes is always counted (a send whose provider then
+refuses it for good is forgotten again); read once when a journey starts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, String, Table, select
+from sqlalchemy import Column, Connection, String, Table, delete, select
 
 from rapport.store.database import Store
 from rapport.store.schema import Moment, insert_once, metadata
@@ -32,15 +34,31 @@ class DeliveryLog:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def record(self, key: str, account_id: str, channel: str, at: datetime) -> None:
-        """Once per key: a retried delivery of the same message is not counted twice."""
+    def record(
+        self,
+        key: str,
+        account_id: str,
+        channel: str,
+        at: datetime,
+        connection: Connection | None = None,
+    ) -> None:
+        """Once per key: a retried delivery of the same message is not counted twice. In
+        `connection`'s transaction when given (the send's last look), else its own."""
+        if connection is None:
+            with self.store.begin() as own:
+                self.record(key, account_id, channel, at, own)
+            return
+        insert_once(
+            connection,
+            deliveries,
+            {"key": key, "account_id": account_id, "channel": channel, "at": at},
+            deliveries.c.key == key,
+        )
+
+    def forget(self, key: str) -> None:
+        """A message counted before its provider call that the provider refused for good."""
         with self.store.begin() as connection:
-            insert_once(
-                connection,
-                deliveries,
-                {"key": key, "account_id": account_id, "channel": channel, "at": at},
-                deliveries.c.key == key,
-            )
+            connection.execute(delete(deliveries).where(deliveries.c.key == key))
 
     def since(self, account_id: str, since: datetime) -> list[Delivered]:
         with self.store.begin() as connection:

@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table, Text, func, select, update
+from sqlalchemy import Column, Connection, Integer, String, Table, Text, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from rapport.store.database import Store, StoreUnavailable
@@ -67,28 +67,34 @@ class LinkBook:
     def __init__(self, store: Store, sealer: Sealer | None = None) -> None:
         self.store, self.sealer = store, sealer
 
-    def keep(self, token: str, link: Link, now: datetime) -> None:
-        """Keep a link; keeping the same token again (a retried send) changes nothing."""
+    def keep(
+        self, token: str, link: Link, now: datetime, connection: Connection | None = None
+    ) -> None:
+        """Keep a link; keeping the same token again (a retried send) changes nothing.
+        In `connection`'s transaction when given (the send's last look), else its own."""
+        if connection is None:
+            with self.store.begin() as own:
+                self.keep(token, link, now, own)
+            return
         digest = token_hash(token)
-        with self.store.begin() as connection:
-            insert_once(
-                connection,
-                links,
-                {
-                    "token_hash": digest,
-                    "account_id": link.account_id,
-                    "journey_id": link.journey_id,
-                    "purpose": link.purpose,
-                    "channel": link.channel,
-                    "address_sealed": self._sealed(link.address),
-                    "created_at": now,
-                    "expires_at": link.expires_at,
-                    "check_kind": link.check_kind,
-                    "check_hash": link.check_hash,
-                    "locale": link.locale,
-                },
-                links.c.token_hash == digest,
-            )
+        insert_once(
+            connection,
+            links,
+            {
+                "token_hash": digest,
+                "account_id": link.account_id,
+                "journey_id": link.journey_id,
+                "purpose": link.purpose,
+                "channel": link.channel,
+                "address_sealed": self._sealed(link.address),
+                "created_at": now,
+                "expires_at": link.expires_at,
+                "check_kind": link.check_kind,
+                "check_hash": link.check_hash,
+                "locale": link.locale,
+            },
+            links.c.token_hash == digest,
+        )
 
     def find(self, token: str, purpose: str, now: datetime) -> Link | None:
         """The live link behind a token: None when unknown, expired, revoked or for

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, select, update
+from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from rapport.store.database import Store, StoreUnavailable
@@ -85,14 +85,18 @@ class JourneyStops:
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"stop not recorded: {type(exc).__name__}") from None
 
-    def current(self, instance: str) -> JourneyStop | None:
-        try:
-            with self.store.begin() as connection:
-                row = connection.execute(
-                    select(journey_stops).where(journey_stops.c.instance == instance)
-                ).first()
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(f"stops not read: {type(exc).__name__}") from None
+    def current(self, instance: str, connection: Connection | None = None) -> JourneyStop | None:
+        """The journey's stops; in `connection`'s transaction when given (the send's last
+        look: its errors are the caller's), else its own."""
+        if connection is None:
+            try:
+                with self.store.begin() as own:
+                    return self.current(instance, own)
+            except SQLAlchemyError as exc:
+                raise StoreUnavailable(f"stops not read: {type(exc).__name__}") from None
+        row = connection.execute(
+            select(journey_stops).where(journey_stops.c.instance == instance)
+        ).first()
         if row is None:
             return None
         return JourneyStop(

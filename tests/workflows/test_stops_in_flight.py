@@ -36,6 +36,9 @@ from tests.scenarios import account
 from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput
 
+# real time: billing checks of five seconds, providers held while a stop arrives
+pytestmark = pytest.mark.slow
+
 TEXTS = """\
 id: stops
 version: 1
@@ -150,3 +153,120 @@ async def test_a_payment_one_second_into_a_five_second_billing_check_sends_no_re
     assert provider.requests == 0
     assert status["outcome"] == "paid"
     assert [m["step"] for m in status["messages"]] == ["on_paid"]  # the thank-you, by email
+
+
+HOLDS = {"pause": "resume", "dispute": "dispute_resolved"}
+
+
+async def status_when(handle: Any, ready: Any, seconds: float = 20.0) -> dict[str, Any]:
+    """The journey's status once `ready(status)` holds (polled in real time)."""
+    for _ in range(int(seconds * 10)):
+        status: dict[str, Any] = await handle.query("status")
+        if ready(status):
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not reached in {seconds} s: {status}")
+
+
+@pytest.mark.parametrize("hold", HOLDS)
+@pytest.mark.parametrize("worker", WORKERS.values(), ids=WORKERS.keys())
+async def test_a_pause_or_dispute_one_second_into_a_slow_billing_check_holds_the_text(
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    sqlite_store: Store,
+    worker: dict[str, Any],
+    hold: str,
+) -> None:
+    """The customer disputes (or an operator pauses) while the text is on its way: no
+    request reaches the SMS server while the hold lasts; once it is lifted the text goes,
+    once, and the journey carries on."""
+    write_journey(tmp_path, TEXTS)
+    billing = FakeBilling(balances={"T-1": Decimal("300.00")}, delay=5.0)
+    provider = FakeSmsProvider()
+    queue = f"held-{uuid.uuid4()}"
+    async with serving(billing.app()) as bill, serving(provider.app()) as base:
+        parts = EngineParts(
+            journeys=[tmp_path],
+            channels={
+                "*": Capture(),
+                "sms": TwilioSms(
+                    base, provider.sid, provider.token, "+15550000000", recipients_at(tmp_path)
+                ),
+            },
+            signer=LinkSigner("k"),
+            balance_source=HttpBilling(bill, timeout=30),
+            consent=ConsentBook(sqlite_store),
+            stops=JourneyStops(sqlite_store),
+        )
+        async with build_worker(env.client, queue, parts, **worker):
+            customer = Account.model_validate(account(customer__timezone=midday_zone()))
+            handle = await env.client.start_workflow(
+                DelinquencyJourney.run,
+                JourneyInput(account=customer, journey="stops"),
+                id=workflow_id("T-1"),
+                task_queue=queue,
+            )
+            await asyncio.wait_for(billing.asked.wait(), 30)  # the check is under way
+            await asyncio.sleep(1.0)
+            await handle.signal(hold)  # by name, no payload: what any SDK sends
+            held = await status_when(
+                handle, lambda s: any(k["reason"] == "called_off" for k in s["skipped"])
+            )
+            await asyncio.sleep(5.0)  # the billing check would have answered by now
+            assert provider.requests == 0  # nothing reached the SMS server
+            assert held["state"] == "paused"
+            assert held["messages"] == []
+            billing.delay = 0.0
+            await handle.signal(HOLDS[hold])
+            result = await handle.result()
+            status = await handle.query("status")
+    assert provider.requests == 2  # the held text once it was lifted, then the next one
+    assert [m["step"] for m in status["messages"]] == ["nudge", "again"]
+    assert result.messages_sent == 2
+
+
+@pytest.mark.parametrize("hold", HOLDS)
+async def test_a_pause_or_dispute_once_the_text_has_gone_to_the_provider_sends_it_once(
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store, hold: str
+) -> None:
+    """The remaining window: the hold arrives after the last look, while the SMS server
+    has the request and has not answered yet. The text has gone; calling the request off
+    cannot take it back, only lose its answer. The journey records it as sent, holds the
+    next one, and after the hold is lifted never sends the same text again."""
+    write_journey(tmp_path, TEXTS)
+    provider = FakeSmsProvider()
+    provider.hold.count = 1  # takes the first text, then answers only when released
+    queue = f"answer-{uuid.uuid4()}"
+    async with serving(provider.app()) as base:
+        parts = EngineParts(
+            journeys=[tmp_path],
+            channels={
+                "*": Capture(),
+                "sms": TwilioSms(
+                    base, provider.sid, provider.token, "+15550000000", recipients_at(tmp_path)
+                ),
+            },
+            signer=LinkSigner("k"),
+            consent=ConsentBook(sqlite_store),
+            stops=JourneyStops(sqlite_store),
+        )
+        async with build_worker(env.client, queue, parts):
+            customer = Account.model_validate(account(customer__timezone=midday_zone()))
+            handle = await env.client.start_workflow(
+                DelinquencyJourney.run,
+                JourneyInput(account=customer, journey="stops"),
+                id=workflow_id("T-1"),
+                task_queue=queue,
+            )
+            await asyncio.wait_for(provider.hold.holding.wait(), 30)  # the SMS server has it
+            await handle.signal(hold)
+            await asyncio.sleep(1.0)  # five heartbeats: the cancellation has landed
+            provider.hold.released.set()  # the SMS server answers: queued
+            held = await status_when(handle, lambda s: s["messages"] or s["skipped"])
+            assert [m["step"] for m in held["messages"]] == ["nudge"]
+            assert held["skipped"] == []
+            assert held["step"] == "pause"  # on to the wait; the next text waits on the hold
+            await handle.signal(HOLDS[hold])
+            result = await handle.result()
+    assert len(provider.messages) == 2  # the nudge once, then the next text
+    assert result.messages_sent == 2
