@@ -367,15 +367,17 @@ class JourneyCore:
 
 def _continued_by_us(raw: Any, info: workflow.Info) -> bool:
     """Whether this run was continued as new by a journey: its carried state names the
-    run it came from. Temporal sets `continued_run_id` on a cron's runs too, whose input
-    is the start's, so that alone proves nothing. (A run continued by the release before
-    this marker carries none: trusted only when it is no cron run.)"""
+    run it came from. Temporal sets `continued_run_id` on a cron's runs and on a
+    workflow's retries too, whose input is the start's, so that alone proves nothing.
+    (A run continued by the release before this marker carries none: trusted only when
+    it is neither a cron run nor a retry; continue-as-new starts at attempt 1.)"""
     if info.continued_run_id is None:
         return False
+    unmarked = info.cron_schedule is None and info.attempt == 1
     carried = raw.get("carried") if isinstance(raw, dict) else getattr(raw, "carried", None)
     if not isinstance(carried, dict):
-        return info.cron_schedule is None
+        return unmarked
     marker = carried.get(CARRIED_FROM)
     if marker is None:
-        return info.cron_schedule is None
+        return unmarked
     return bool(marker == info.continued_run_id)

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.contract.names import WORKFLOW_TYPE, workflow_id
@@ -25,12 +27,14 @@ from rapport.language.account import Account
 from rapport.providers.base import Outgoing, Receipt
 from rapport.providers.outbox import Capture
 from rapport.providers.smtp import build_email
+from rapport.runtime.servers import start_local
 from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
 from tests.journey_files import write_journey
 from tests.scenarios import ACCOUNT, account, simulate_journey
 from workflows.core import CARRIED_FROM, _continued_by_us
 from workflows.delivery import JourneyDelivery
+from workflows.state import JourneyState
 
 ONE_TEXT = """\
 id: bad
@@ -238,23 +242,26 @@ async def test_status_of_a_failed_or_terminated_journey_says_why_in_one_line(
 
 
 @pytest.mark.parametrize(
-    ("continued_from", "cron", "carried", "trusted"),
+    ("continued_from", "cron", "attempt", "carried", "trusted"),
     [
-        ("run-1", None, {"paid": True, CARRIED_FROM: "run-1"}, True),  # our continue-as-new
-        ("run-1", "0 * * * *", {"paid": True, CARRIED_FROM: "run-1"}, True),
-        ("run-1", "0 * * * *", {"paid": True}, False),  # a cron's next run: the start's input
-        ("run-1", "0 * * * *", None, False),
-        ("run-2", None, {"paid": True, CARRIED_FROM: "run-1"}, False),  # not from that run
-        (None, None, {"paid": True, CARRIED_FROM: "run-1"}, False),  # a start
-        ("run-1", None, {"paid": True}, True),  # continued by the release before the marker
+        ("run-1", None, 1, {"paid": True, CARRIED_FROM: "run-1"}, True),  # our continue-as-new
+        ("run-1", "0 * * * *", 1, {"paid": True, CARRIED_FROM: "run-1"}, True),
+        ("run-1", "0 * * * *", 1, {"paid": True}, False),  # a cron's run: the start's input
+        ("run-1", "0 * * * *", 1, None, False),
+        ("run-2", None, 1, {"paid": True, CARRIED_FROM: "run-1"}, False),  # not from that run
+        (None, None, 1, {"paid": True, CARRIED_FROM: "run-1"}, False),  # a start
+        ("run-1", None, 1, {"paid": True}, True),  # continued by the release before the marker
+        ("run-1", None, 2, {"paid": True}, False),  # a retry: the start's input
+        ("run-2", None, 2, {"paid": True, CARRIED_FROM: "run-1"}, False),
     ],
 )
 def test_carried_state_is_trusted_only_from_the_run_that_continued(
-    continued_from: str | None, cron: str | None, carried: Any, trusted: bool
+    continued_from: str | None, cron: str | None, attempt: int, carried: Any, trusted: bool
 ) -> None:
-    """Temporal sets continued_run_id on a cron's later runs too (the time-skipping test
-    server cannot run a cron, so this checks the rule the workflow applies)."""
-    info = SimpleNamespace(continued_run_id=continued_from, cron_schedule=cron)
+    """Temporal sets continued_run_id on a cron's later runs and a workflow's retries too
+    (the time-skipping test server runs neither, so this checks the rule the workflow
+    applies; a retry on the dev server: below)."""
+    info = SimpleNamespace(continued_run_id=continued_from, cron_schedule=cron, attempt=attempt)
     raw = {"account": account(), "carried": carried}
     assert _continued_by_us(raw, info) is trusted  # type: ignore[arg-type]
 
@@ -292,3 +299,39 @@ async def test_a_validation_error_from_our_own_code_fails_the_task_and_a_fix_hea
     fixed.set()  # the deploy with the fix
     result = await handle.result()
     assert result["messages_sent"] == 2
+
+
+@pytest.mark.slow  # the dev server (the time-skipping one retries no workflow), real time
+async def test_a_retried_start_does_not_trust_the_state_its_input_carries(
+    tmp_path: Path,
+) -> None:
+    """Temporal sets continued_run_id on a workflow's retry too, whose input is the
+    start's. A start with a retry policy and a `carried` state of its own choosing
+    (paid, nothing owed), whose first run timed out before a worker took it, was trusted
+    on its retry and ended paid with no payment. A retry is refused as the start was."""
+    write_journey(tmp_path, ONE_TEXT)
+    queue = f"retried-{uuid.uuid4()}"
+    who = Account.model_validate(account(account_id="R-9"))
+    forged = JourneyState(
+        account=who, balance=Decimal(0), started_at=datetime.now(UTC), paid=True, outcome="paid"
+    ).model_dump(mode="json")
+    server = await start_local()
+    try:
+        handle = await server.client.start_workflow(
+            WORKFLOW_TYPE,
+            {"account": account(account_id="R-9"), "journey": "bad", "carried": forged},
+            id=workflow_id("R-9"),
+            task_queue=queue,
+            run_timeout=timedelta(seconds=2),
+            retry_policy=RetryPolicy(maximum_attempts=2, initial_interval=timedelta(seconds=1)),
+        )
+        await asyncio.sleep(2.2)  # no worker yet: the first run times out, the retry waits
+        parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
+        async with build_worker(server.client, queue, parts):
+            with pytest.raises(WorkflowFailureError) as raised:
+                await handle.result()
+            retried = await server.client.get_workflow_handle(handle.id).describe()
+    finally:
+        await server.shutdown()
+    assert retried.run_id != handle.result_run_id  # the retry ran
+    assert "`carried` is set only by the engine" in str(raised.value.cause)
