@@ -28,6 +28,12 @@ journey's), so they needed no patch, and these histories keep them from changing
 ended the journey `plan_accepted`; `v2/early_stage_plan_{kept,broken,refund}` the same
 journey's plans followed under it (paid off; broken, then a second plan kept; an
 installment refunded and paid again).
+`v2/before-rules/` holds
+version 2 before the `rules` patch (no rule packs at send time: one zone, the silent voice
+floor), with journeys of the tests' own (`histories/scenarios/`): a daily text to a
+Massachusetts customer, a New York number with a California address, daily calls, Irish
+calls across St Patrick's Day, and (`rules_conversation_unknown`, recorded once by hand)
+a raw `conversation` signal sent to code that had no such signal.
 
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
 and their test are gone (docs/operating.md, "Upgrading", says how an operator finds
@@ -69,6 +75,7 @@ def archive() -> Iterator[None]:
         "v2",
         "v2/zone-from-wall-clock",
         "v2/before-stops",
+        "v2/before-rules",
         "v2-encrypted",
     ],
 )

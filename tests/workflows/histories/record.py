@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 CURRENT = HERE / "v2"
 
+SCENARIOS = HERE / "scenarios"  # journeys and scenarios of the tests only (no expectations)
 RECORDED = {
     "pre_due": "due_soon_pays_on_time.yaml",
     "early_stage_plan": "card_declined_partial_then_plan.yaml",
@@ -77,7 +78,17 @@ RECORDED = {
     "early_stage_plan_kept": "plan_kept.yaml",  # the plans patch: a plan followed to paid
     "early_stage_plan_broken": "plan_missed_then_second_plan.yaml",  # broken, a second kept
     "early_stage_plan_refund": "plan_refund.yaml",  # an installment refunded, paid again
+    # the rule packs (a Massachusetts cap, every possible zone, calls and Irish holidays)
+    "rules_massachusetts": SCENARIOS / "massachusetts_texts.yaml",
+    "rules_new_yorker_in_california": SCENARIOS / "new_yorker_in_california.yaml",
+    "rules_daily_calls": SCENARIOS / "daily_calls_us.yaml",
+    "rules_irish_calls": SCENARIOS / "irish_calls_st_patrick.yaml",
 }
+
+
+def scenario_path(scenario: str | Path) -> Path:
+    """A shipped example's name, or a path of the tests' own scenarios."""
+    return scenario if isinstance(scenario, Path) else ROOT / "examples" / "scenarios" / scenario
 
 
 def save_archive(journeys: list[PinnedJourney], path: Path, keep: bool = False) -> None:
@@ -230,7 +241,7 @@ async def record(folder: Path = CURRENT, names: list[str] | None = None) -> None
     for name, scenario in RECORDED.items():
         if names and name not in names:
             continue
-        loaded = load_scenario(ROOT / "examples" / "scenarios" / scenario)
+        loaded = load_scenario(scenario_path(scenario))
         run = await simulate(loaded)
         journeys.append(PinnedJourney.loaded(loaded.journey))
         _write(run.history, folder / f"{name}.json")
