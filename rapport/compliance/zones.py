@@ -84,15 +84,26 @@ COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
 }
 
 
+# A number that may ring in more zones than this does not place the customer: it is the
+# whole country's list (a toll-free number, a mobile number in Russia or Australia).
+MAX_PHONE_ZONES = 3
+
+
 def phone_number_zones(number: str | None) -> tuple[str, ...]:
-    """The zones a number in E.164 may ring in (its area code's); () when unknown."""
+    """The zones a number in E.164 may ring in (its area code's); () when unknown or when
+    the number does not place the customer. A country of one zone gives that zone (the
+    package names London's for an Irish number: the same clock, the wrong name)."""
     if not number:
         return ()
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return ()
-    return tuple(z for z in phone_zones.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    country = phonenumbers.region_code_for_number(parsed)
+    if country in COUNTRY_ZONES:
+        return COUNTRY_ZONES[country]
+    zones = tuple(z for z in phone_zones.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    return zones if len(zones) <= MAX_PHONE_ZONES else ()
 
 
 def possible_zones(

@@ -7,7 +7,12 @@ from datetime import date
 from zoneinfo import available_timezones
 
 from rapport.compliance.calendars import holiday
-from rapport.compliance.zones import COUNTRY_ZONES, REGION_ZONES, possible_zones
+from rapport.compliance.zones import (
+    COUNTRY_ZONES,
+    REGION_ZONES,
+    phone_number_zones,
+    possible_zones,
+)
 
 
 def test_a_new_york_number_with_a_california_address_may_be_in_either_zone() -> None:
@@ -22,6 +27,14 @@ def test_the_stated_zone_comes_first_and_nothing_repeats() -> None:
     assert possible_zones("Europe/Dublin", "IE") == ("Europe/Dublin",)
     assert possible_zones("America/Chicago", "US", "US-TX")[1:] == ("America/Denver",)
     assert possible_zones("UTC", None, None, "not a number") == ("UTC",)
+
+
+def test_a_number_that_does_not_place_the_customer_adds_no_zone() -> None:
+    assert phone_number_zones("+18005550100") == ()  # toll-free: anywhere in the plan
+    assert phone_number_zones("+61412345678") == ()  # an Australian mobile: any state
+    assert phone_number_zones("+15555550100") == ()  # not a real number
+    assert phone_number_zones("+14155550100") == ("America/Los_Angeles",)
+    assert phone_number_zones("+35312345678") == ("Europe/Dublin",)  # not London's name
 
 
 def test_every_zone_in_the_tables_is_a_real_zone() -> None:
