@@ -168,7 +168,7 @@ async def _accounts(client: Client, settings: Settings, store: Store) -> list[st
                 "customer": {
                     "first_name": "Sam",
                     "timezone": midday_zone(),
-                    "phone": "+12125550100",
+                    "phone": "+15555550100",  # places no one: midday counts
                 },
             }
         )

@@ -39,9 +39,20 @@ ACCOUNT: dict[str, Any] = {
 }
 
 
+# A number that places the customer nowhere (area code 555): only the stated zone counts.
+NOWHERE = "+15555550100"
+
+
 def account(**changes: Any) -> dict[str, Any]:
-    """The test account with top-level or `customer.x` / `history.x` keys changed."""
+    """The test account with top-level or `customer.x` / `history.x` keys changed.
+
+    Robin's number is a New York one; moved to another time zone (`customer__timezone`)
+    without a number of their own, Robin gets one that places them nowhere (`NOWHERE`):
+    a New York number would make New York one of the zones they may be in, and its hours
+    would hold too."""
     result: dict[str, Any] = yaml.safe_load(yaml.safe_dump(ACCOUNT))
+    if "customer__timezone" in changes and "customer__phone" not in changes:
+        result["customer"]["phone"] = NOWHERE
     for key, value in changes.items():
         if "__" in key:
             outer, inner = key.split("__")

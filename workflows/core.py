@@ -195,15 +195,21 @@ class JourneyCore:
         state = self.state.pruned()
         state.stops_first = True  # the next run asks for the stops patch first
         if self.state.pin is not None:  # the caps look back this far, no further
-            policy = self.definition.policy
-            since = workflow.now() - horizon(policy.caps, policy.min_gap)
+            since = workflow.now() - self._reach()
             state.ledger = [d for d in state.ledger if d.at > since]
+            if state.ledger_from is not None:
+                state.ledger_from = max(state.ledger_from, since)
         carried = state.model_dump(mode="json", exclude_defaults=True)
         carried[CARRIED_FROM] = workflow.info().run_id  # what the next run checks
         workflow.continue_as_new(
             self.request.model_copy(update={"carried": carried}),
             initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
+
+    def _reach(self) -> timedelta:
+        """How far back a delivery can still matter to the journey's caps and gap."""
+        policy = self.definition.policy
+        return horizon(policy.caps, policy.min_gap)
 
     async def _background_done(self) -> None:
         """Wait for what the journey is still writing to the store (stops, a delivery)."""
@@ -309,15 +315,26 @@ class JourneyCore:
 
     # --- records ---------------------------------------------------------------------------
 
-    def _skip(self, step_id: str, channel: str | None, reason: str, detail: str = "") -> None:
-        self.state.skipped = recent(
-            [
-                *self.state.skipped,
-                SkippedStep(
-                    step=step_id, channel=channel, at=workflow.now(), reason=reason, detail=detail
-                ),
-            ]
+    def _skip(
+        self,
+        step_id: str,
+        channel: str | None,
+        reason: str,
+        detail: str = "",
+        pack: str = "",
+        rule: str = "",
+    ) -> None:
+        """Record a skip; `pack` and `rule`: the limit that decided it, if one did."""
+        skipped = SkippedStep(
+            step=step_id,
+            channel=channel,
+            at=workflow.now(),
+            reason=reason,
+            detail=detail,
+            pack=pack,
+            rule=rule,
         )
+        self.state.skipped = recent([*self.state.skipped, skipped])
         workflow.logger.info(
             "skipped", extra={**self._log_fields(), "channel": channel, "reason": reason}
         )

@@ -1,10 +1,11 @@
 """Delivering a message under the whole policy: where the engine keeps its promises.
 
-Consent, opt-outs, a cease, a hold, the caps, the gap and the contact window are
-decided from the workflow's own state, again after every wait, so they hold across
-crashes, restarts and redeliveries. A message is one activity, which checks the
-balance with billing and consent in the store right before it sends; a stop while
-it runs cancels it.
+Consent, opt-outs, a cease, a hold, the caps, the gap, cooldowns and the contact window
+(the journey's policy and the account's rule packs merged, in every zone the customer may
+be in: `workflows/rules.py`) are decided from the workflow's own state, again after every
+wait, so they hold across crashes, restarts and redeliveries. A message is one activity,
+which checks the balance with billing and consent in the store right before it sends; a
+stop while it runs cancels it.
 """
 
 from __future__ import annotations
@@ -21,13 +22,20 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from rapport.contract.activities import DeliveryRecord, SendMessage, SendOutcome
 from rapport.contract.records import PlanOffered, PlanView, SentMessage
 from rapport.language.context import ESSENTIAL_FIELDS
-from rapport.language.models import Message
+from rapport.language.models import Message, Policy
 from rapport.language.templates import project, template_file
 from rapport.policy.caps import cap_blocks
-from rapport.policy.schedule import MIN_SEND_TIME, earliest_send, spread_for, transactional
+from rapport.policy.schedule import (
+    MIN_SEND_TIME,
+    capped_now,
+    earliest_send,
+    spread_for,
+    transactional,
+)
 from rapport.policy.window import closing
 from workflows import operator_view
-from workflows.core import STOPS_PATCH, STORE_RETRY, JourneyCore
+from workflows.core import STOPS_PATCH, STORE_RETRY
+from workflows.rules import JourneyRules
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -42,6 +50,7 @@ SEND_RETRY = RetryPolicy(
 SEND_HEARTBEAT = timedelta(seconds=10)  # a dead worker's delivery is retried after this
 GIVE_UP_AFTER = timedelta(days=3)  # a message failing this long is skipped, with the reason
 CALLED_OFF = "called_off"  # a stop during a delivery: it may have reached the customer
+NO_WINDOW = "no_window"  # the limits together leave a message no moment to go
 
 
 Sent = Literal["sent", "stopped", "skipped"]
@@ -49,7 +58,7 @@ AGAIN: Literal["again"] = "again"  # called off by a hold or an opt-out: decide 
 Offer = Callable[[], PlanOffered | None]
 
 
-class JourneyDelivery(JourneyCore):
+class JourneyDelivery(JourneyRules):
     _intake = False  # the run began under the intake patch (workflows/intake.py)
     _offered: PlanOffered | None = None  # the plan the last attempt offered
 
@@ -107,23 +116,12 @@ class JourneyDelivery(JourneyCore):
                 await self._rest("paused", None)
                 continue
             await self._ensure_zone()
+            await self._ensure_rules()
             now = workflow.now()
-            if policy.on_cap == "skip" and cap_blocks(now, channel, policy.caps, s.ledger):
-                self._skip(step_id, channel, "cap")
+            when = self._when(step_id, channel, policy, now)
+            if when is None:
                 return "skipped"
-            at = earliest_send(
-                now, channel, policy, self.zone, s.ledger, spread_for(s.account.account_id)
-            )
-            deliver_by = closing(now, self.zone, policy.contact_window.end)
-            if at == now and deliver_by - now < MIN_SEND_TIME:  # too late to finish today
-                at = earliest_send(
-                    deliver_by,
-                    channel,
-                    policy,
-                    self.zone,
-                    s.ledger,
-                    spread_for(s.account.account_id),
-                )
+            at, deliver_by = when
             if at > now:
                 template = message.template_for(s.segment)
                 what = operator_view.send_summary(step_id, channel, template, plan is not None)
@@ -147,6 +145,47 @@ class JourneyDelivery(JourneyCore):
                 s.failing_since = None
                 return result
             s.failing_since = s.failing_since or now  # not delivered today: next opening
+
+    def _when(
+        self, step_id: str, channel: str, policy: Policy, now: datetime
+    ) -> tuple[datetime, datetime] | None:
+        """When the message may go and when the window it goes in closes; None: skipped
+        (recorded with the rule that decided). Since the `rules` patch: the journey's
+        policy and the account's packs merged, in every zone the customer may be in."""
+        s = self.state
+        spread = spread_for(s.account.account_id)
+        if not self._rules:  # the policy alone, in the stated zone, as such journeys began
+            if policy.on_cap == "skip" and cap_blocks(now, channel, policy.caps, s.ledger):
+                self._skip(step_id, channel, "cap")
+                return None
+            at = earliest_send(now, channel, policy, self.zone, s.ledger, spread)
+            deliver_by = closing(now, self.zone, policy.contact_window.end)
+            if at == now and deliver_by - now < MIN_SEND_TIME:  # too late to finish today
+                at = earliest_send(deliver_by, channel, policy, self.zone, s.ledger, spread)
+            return at, deliver_by
+        if policy.on_cap == "skip":
+            cap = capped_now(now, channel, policy, self._place(), s.ledger)
+            if cap is not None:
+                self._skip(step_id, channel, "cap", pack=cap.pack, rule=cap.rule)
+                return None
+        verdict = self._verdict(now, channel, policy)
+        if verdict.at == now and verdict.closes and verdict.closes - now < MIN_SEND_TIME:
+            verdict = self._verdict(verdict.closes, channel, policy)  # too late for today
+        if verdict.at is None or verdict.closes is None:
+            by = verdict.by
+            self._skip(
+                step_id,
+                channel,
+                NO_WINDOW,
+                "the limits leave this message no moment within a year"
+                + (f" ({verdict.zone})" if verdict.zone else ""),
+                pack=by.pack if by else "",
+                rule=by.rule if by else "",
+            )
+            return None
+        if verdict.at > now:
+            self._deferred(step_id, channel, verdict)
+        return verdict.at, verdict.closes
 
     async def _attempt(
         self,
@@ -193,6 +232,7 @@ class JourneyDelivery(JourneyCore):
             attempted_before=key in s.attempted,
             reminder=reminder,
             instance=self._instance() if in_flight else None,
+            packs=self._packs(),
         )
         s.attempted = [*s.attempted, key][-20:] if key not in s.attempted else s.attempted
         self._mode = "running"
@@ -294,7 +334,12 @@ class JourneyDelivery(JourneyCore):
             s.possible_duplicates += 1
         s.record_sent(
             SentMessage(
-                step=step_id, channel=channel, template=template, at=workflow.now(), key=key
+                step=step_id,
+                channel=channel,
+                template=template,
+                at=workflow.now(),
+                key=key,
+                packs=self._packs(),
             )
         )
         workflow.logger.info(

@@ -117,7 +117,11 @@ class JourneyIntake(JourneySteps):
     async def _take(self, name: str, raw: RawValue) -> None:
         """A signal from the table; one in plain text on a production worker fails the
         journey (a stop in it is taken first and kept before the journey ends); one that
-        cannot be read is refused (before the patch the SDK dropped it, unseen)."""
+        cannot be read is refused (before the patch the SDK dropped it, unseen). A signal
+        newer than the run is refused as unknown, as the run did when it began."""
+        if not self._knows(SIGNALS[name].since):
+            self._unknown_signal(name)
+            return
         payload = read(raw, f"signal {name}'s payload")
         if isinstance(payload, Unreadable) and not self._intake:
             return

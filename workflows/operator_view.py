@@ -72,6 +72,10 @@ def status(
         waits=s.waits,
         migrations=s.migrations,
         migrating_to=s.migrating.version if s.migrating and not s.stopped() else None,
+        zones=s.rules.zone_names() if s.rules else [],
+        rule_packs=s.rules.packs if s.rules else [],
+        deferred=s.deferred,
+        talked_at=s.talked_at,
     )
 
 

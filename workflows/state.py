@@ -20,6 +20,7 @@ from rapport.contract.journey import JourneyStart
 from rapport.contract.payloads import (
     AccountUpdated,
     CallbackRequest,
+    Conversation,
     Engagement,
     MigrateTo,
     Note,
@@ -31,6 +32,7 @@ from rapport.contract.payloads import (
 from rapport.contract.records import (
     RECENT,
     AcceptedPlan,
+    Deferral,
     HandoffRecord,
     JourneyPin,
     Kept,
@@ -51,6 +53,7 @@ from rapport.language.types import Channel, Money
 from rapport.money import too_precise
 from rapport.policy.caps import Delivery
 from rapport.policy.installments import Plan, reverse_payment, take_payment
+from rapport.policy.limits import PlaceRules
 from rapport.policy.window import local
 from rapport.policy.zone import ZoneRules
 
@@ -138,6 +141,11 @@ class JourneyState(Kept):
     thanking: str | None = None  # the payment the thank-you under way is for
     stops_first: bool = False  # this run decides the stops patch first (JourneyCore)
     expressions: int = 1  # the sandbox version its conditions run on (Prepared.expressions)
+    # the rule packs (since the `rules` patch, workflows/rules.py)
+    rules: PlaceRules | None = None  # None: read again before the next decision
+    ledger_from: datetime | None = None  # the ledger holds every delivery after this
+    deferred: list[Deferral] = Field(default_factory=list)
+    talked_at: datetime | None = None  # the last conversation with an agent
 
     # --- where the journey is ------------------------------------------------------------
 
@@ -229,6 +237,7 @@ class JourneyState(Kept):
         return self.model_copy(
             update={
                 "skipped": recent(self.skipped),
+                "deferred": recent(self.deferred),
                 "handoffs": recent(self.handoffs),
                 "errors": self.errors[-RECENT:],
                 "payments": recent(self.payments),
@@ -387,6 +396,8 @@ class JourneyState(Kept):
             self._check_amount(update.balance)
         if account.customer.timezone != self.account.customer.timezone:
             self.zone = None  # read again before the next decision
+        if _place(account) != _place(self.account):
+            self.rules = None  # the packs and zones of the new place, before the next decision
         self.account = account
         self.reselect = True
         if update.balance is not None and not self.paid:
@@ -417,6 +428,13 @@ class JourneyState(Kept):
         self.engaged = True
         if event.kind == "replied":  # a text back that is no keyword (STOP, HELP, START)
             self.replied()
+
+    def on_conversation(self, talk: Conversation, now: datetime) -> None:
+        at = talk.at or now
+        if at > now + timedelta(minutes=5):
+            raise Refused(f"the conversation is dated {at.isoformat()}, in the future")
+        self.talked_at = max(at, self.talked_at) if self.talked_at else at
+        self.engaged = True
 
     def on_callback_requested(self, request: CallbackRequest, now: datetime) -> None:
         if request.at < now - timedelta(minutes=5):
@@ -456,6 +474,12 @@ class JourneyState(Kept):
 
     def on_resume(self, note: Note, now: datetime) -> None:
         self.paused = False
+
+
+def _place(account: Account) -> tuple[object, ...]:
+    """What the rule packs and the possible zones of an account depend on."""
+    customer = account.customer
+    return customer.address, customer.phone, customer.timezone
 
 
 class JourneyInput(JourneyStart):

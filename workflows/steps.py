@@ -81,6 +81,7 @@ class JourneySteps(JourneyMigration, JourneyPlan):
         self._decide_stops()
         if self.state.pin is None:
             await self._prepare()
+        await self._ensure_rules()  # the account's rule packs, zones and holidays, recorded
         try:
             await self._walk()
             while await self._follow_plan():  # a plan that breaks goes on at its step
@@ -95,6 +96,9 @@ class JourneySteps(JourneyMigration, JourneyPlan):
             messages_sent=s.messages_sent,
             paid=s.paid,
             plan=s.accepted_plan,
+            messages=s.sent,
+            skipped=s.skipped,
+            deferred=s.deferred,
         )
 
     async def _prepare(self) -> None:
@@ -115,6 +119,8 @@ class JourneySteps(JourneyMigration, JourneyPlan):
         s.pin, s.zone = prepared.pin, prepared.zone
         s.expressions = prepared.expressions
         s.ledger = [*prepared.recent, *s.ledger]  # caps count earlier journeys' messages
+        if self._rules:  # what `prepare_journey` read back to (the rule packs may reach further)
+            s.ledger_from = request.at - self._journey_reach() if request.at else None
         self._choose_segment()  # reads the pinned definition (a miss retries the task)
         workflow.logger.info("journey started", extra={**self._log_fields(), "segment": s.segment})
 

@@ -57,6 +57,11 @@ class Library:
                 rules, self._rules_problems = RuleBook(), exc.problems
         self.rules = rules
 
+    @property
+    def rules_problems(self) -> list[Problem]:
+        """Why the rule packs did not read (every journey is invalid meanwhile)."""
+        return list(self._rules_problems)
+
     def scan(self) -> Scan:
         journeys: list[PinnedJourney] = []
         problems: list[Problem] = []

@@ -33,7 +33,8 @@ def midday_zone(now: datetime | None = None) -> str:
 
 def demo_accounts() -> list[Account]:
     """The example accounts, plus one whose clock says midday, so that a message goes out
-    within seconds whatever the time (the examples' customers may be asleep)."""
+    within seconds whatever the time (the examples' customers may be asleep). Its phone
+    number places it nowhere: a New York number would hold it to New York's hours too."""
     accounts: list[Account] = [
         validate_model(Account, load_yaml(path)) for path in sorted(ACCOUNTS.glob("*.yaml"))
     ]
@@ -43,6 +44,7 @@ def demo_accounts() -> list[Account]:
     now.customer.first_name = "Noor"
     now.customer.email = "noor@example.com"
     now.customer.timezone = midday_zone()
+    now.customer.phone = "+15555550123"  # a number that places Noor nowhere: her zone counts
     return [*accounts, now]
 
 

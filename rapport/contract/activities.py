@@ -18,6 +18,7 @@ from rapport.language.account import Account
 from rapport.language.selection import JourneyFacts
 from rapport.language.types import Channel, Money
 from rapport.policy.caps import Delivery
+from rapport.policy.limits import PlaceRules
 from rapport.policy.zone import ZoneRules
 
 
@@ -57,6 +58,32 @@ class VersionRequest(Compact, Kept):
     journey_id: str
     version: int
     hash: str | None = None
+
+
+class AccountRulesRequest(Compact, Kept):
+    """Local activity: the rule packs an account is under, where it may be, the public
+    holidays there; and what its earlier journeys delivered before `since` within the
+    packs' reach. Local: the phone number it carries is not written to history."""
+
+    account_id: str
+    timezone: str
+    country: str | None = None
+    region: str | None = None
+    phone: str | None = None
+    at: datetime
+    since: datetime = Field(description="the journey's ledger holds every delivery after this")
+
+
+class AccountRules(Compact, Kept):
+    place: PlaceRules
+    earlier: list[Delivery] = Field(
+        default_factory=list,
+        description="deliveries of the account's earlier journeys before `since`, within "
+        "the packs' reach: the caps count them too",
+    )
+    ledger_from: datetime | None = Field(
+        None, description="the journey's ledger holds every delivery after this now"
+    )
 
 
 class ZoneRequest(Compact, Kept):
@@ -137,6 +164,10 @@ class SendMessage(Compact, Kept):
         None,
         description="the journey instance whose recorded stops the send reads right "
         "before the provider call (`record_stop`)",
+    )
+    packs: list[str] = Field(
+        default_factory=list,
+        description="the rule packs the send was decided under (for `journey audit`)",
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import Field
 from rapport.contract.records import (
     AcceptedPlan,
     Compact,
+    Deferral,
     HandoffRecord,
     JourneyPin,
     Kept,
@@ -92,6 +93,10 @@ class JourneyResult(Kept):
     messages_sent: int
     paid: bool
     plan: AcceptedPlan | None = None
+    # what the journey did, for `journey audit` once it has ended (the most recent of each)
+    messages: list[SentMessage] = Field(default_factory=list)
+    skipped: list[SkippedStep] = Field(default_factory=list)
+    deferred: list[Deferral] = Field(default_factory=list)
 
 
 class JourneyStatus(Kept):
@@ -159,6 +164,21 @@ class JourneyStatus(Kept):
     )
     migrating_to: int | None = Field(
         None, description="the version a migrate_to asked for, until the journey moves"
+    )
+    zones: list[str] = Field(
+        default_factory=list,
+        description="every time zone the customer may be in (stated, address, phone): "
+        "messages go only when the window is open in each",
+    )
+    rule_packs: list[str] = Field(
+        default_factory=list, description="the rule packs the account is under (by id)"
+    )
+    deferred: list[Deferral] = Field(
+        default_factory=list,
+        description="messages that waited, until when, and the rule that decided",
+    )
+    talked_at: datetime | None = Field(
+        None, description="the customer's last conversation with an agent (a call cooldown)"
     )
 
 

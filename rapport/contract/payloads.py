@@ -97,6 +97,16 @@ class Engagement(Payload):
     kind: Literal["opened", "clicked", "replied"]
 
 
+class Conversation(Payload):
+    """An agent talked with the customer by telephone about the debt (Regulation F
+    1006.14(b)(2)(i)(B): no call for 7 days after)."""
+
+    at: AwareDatetime | None = Field(
+        None, description="when the conversation took place (default: when it is received)"
+    )
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
 class Note(Payload):
     """The payload of signals that need none (`cease_communication`, `pause`, ...)."""
 

@@ -137,6 +137,9 @@ class SentMessage(Kept):
     template: str
     at: datetime
     key: str
+    packs: list[str] = Field(
+        default_factory=list, description="the rule packs it was sent under (by id)"
+    )
 
 
 class SkippedStep(Kept):
@@ -145,6 +148,24 @@ class SkippedStep(Kept):
     at: datetime
     reason: str
     detail: str = ""
+    pack: str = Field(
+        "", description="the rule pack that decided (`journey`: the journey's policy), if any"
+    )
+    rule: str = Field("", description="the rule of that pack (or the policy's field)")
+
+
+class Deferral(Kept):
+    """A message that waited: when it was decided, until when, and which rule (of which
+    pack, or the journey's policy) refused the moment it asked for."""
+
+    step: str
+    channel: Channel
+    at: datetime
+    until: datetime
+    pack: str
+    rule: str
+    zone: str = Field("", description="the time zone whose window refused it")
+    detail: str = Field("", description="e.g. the public holiday's name")
 
 
 class HandoffRecord(Kept):

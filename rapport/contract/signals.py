@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from rapport.contract.payloads import (
     AccountUpdated,
     CallbackRequest,
+    Conversation,
     Engagement,
     MigrateTo,
     Note,
@@ -33,6 +34,9 @@ class Signal:
     payload_optional: bool = False
     operators_only: bool = False
     """Sent by operators' tools, not offered to billing systems (the HTTP API)."""
+    since: str | None = None
+    """The `workflow.patched` id that brought the signal: a journey run that began before
+    it refuses the signal as unknown, as it did then (its replay is unchanged)."""
 
 
 SIGNALS: dict[str, Signal] = {
@@ -62,6 +66,15 @@ SIGNALS: dict[str, Signal] = {
     ),
     "opt_out": Signal(OptOut, "that channel is never used again for this account", "opt_out"),
     "engagement": Signal(Engagement, "sets journey.engaged", "engagement"),
+    "conversation": Signal(
+        Conversation,
+        "an agent talked with the customer by telephone: calls wait out the cooldown of "
+        "the account's rule packs (Regulation F: none for 7 days after); sets "
+        "journey.engaged",
+        "conversation",
+        True,
+        since="rules",
+    ),
     "cease_communication": Signal(
         Note, "no message at all from then on; the journey ends ceased", "note", True
     ),

@@ -123,22 +123,24 @@ def next_send(
     and the packs' rules, with the window open in every zone of `place` (Regulation F
     1006.6(b)(1)(i): where the customer may be, the hours hold at each place).
 
-    Windows, caps, the gap and cooldowns only move the moment later, so moving to the
-    latest of their answers and asking again finds the earliest moment all allow."""
+    Caps, the gap, cooldowns and windows only move the moment later, so moving to each
+    one's answer in turn and asking again finds the earliest moment all allow. As in
+    `earliest_send`, the counts are asked first and a moment moved to a window's opening
+    is spread over its first minutes."""
     days = _Days(policy, place, channel)
     counts = days.on(local(at, place.zones[0]).date())  # caps and cooldowns: any day's
-    moment, first = at, None
+    moment, first, opened = at, None, False
     for _ in range(_MAX_VERDICT_ROUNDS):
         refused: Refusal | None = None
+        allowed, by = _after_counts(moment, counts, ledger, talked_at)
+        if allowed > moment:
+            moment, refused = allowed, Refusal(by)
         for zone in place.zones:
             opening, why = _opening(moment, zone, days)
             if opening is None:
-                return _never(first or why)
+                return _never(first or refused or why)
             if opening > moment:
-                moment, refused = opening, refused or why
-        allowed, by = _after_counts(moment, counts, ledger, talked_at)
-        if allowed > moment:
-            moment, refused = allowed, refused or Refusal(by)
+                moment, refused, opened = opening, refused or why, True
         if refused is None:
             break
         first = first or refused
@@ -147,7 +149,7 @@ def next_send(
     else:
         return _never(first)
     closes = min(_closing(moment, zone, days) for zone in place.zones)
-    if moment > at:  # moved to an opening: spread over its first minutes, as earliest_send
+    if opened:  # moved to a window's opening: spread over its first minutes (earliest_send)
         moment = max(moment, min(moment + spread, closes - MIN_SEND_TIME))
     if first is None:
         return Verdict(moment, closes)

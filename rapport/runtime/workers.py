@@ -61,6 +61,7 @@ class EngineParts:
     links: LinkBook | None = None  # one-click unsubscribe links in emails
     portal_url: str = "http://localhost:8000"  # RAPPORT_PORTAL_URL
     stops: JourneyStops | None = None  # what each journey was told to stop for
+    rules: RuleBook | None = None  # the rule packs; default: `rules/` in the journeys folder
 
 
 def parts_from_settings(settings: Settings, store: Store | None = None) -> EngineParts:
@@ -152,9 +153,14 @@ def _fetch_in_background(content_hash: str) -> None:
 def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
     # a definition pinned elsewhere, found by hash; the workflow's misses fetched off-thread
     registry.install(parts.archive.load, _fetch_in_background)
-    library = parts.library or Library(parts.journeys)
-    definitions = DefinitionActivities(library, parts.archive, parts.deliveries)
-    plans = PlanActivities(library.rules if isinstance(library, Library) else RuleBook())
+    library = parts.library or Library(parts.journeys, parts.rules)
+    rules, problems = parts.rules, []  # the packs journeys are checked and sent under
+    if rules is None and isinstance(library, Library):
+        rules, problems = library.rules, library.rules_problems
+    definitions = DefinitionActivities(
+        library, parts.archive, parts.deliveries, rules or RuleBook(), problems
+    )
+    plans = PlanActivities(rules or RuleBook())
     delivery = DeliveryActivities(
         Router(parts.channels),
         parts.signer,
@@ -170,6 +176,7 @@ def activities_for(parts: EngineParts) -> list[Callable[..., Any]]:
         definitions.prepare_journey,
         definitions.zone_rules,
         definitions.resolve_version,
+        definitions.account_rules,
         delivery.send_message,
         delivery.create_handoff,
         delivery.record_delivery,

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import (
@@ -19,6 +20,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.billing.sources import BalanceSource
+from rapport.compliance.table import RULES_FOLDER, RuleBook, load_rulebook
 from rapport.contract.journey import JourneyStatus, summary
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
 from rapport.contract.payloads import AcceptPlan
@@ -26,6 +28,7 @@ from rapport.contract.records import AcceptedPlan
 from rapport.contract.replies import reply_meaning
 from rapport.contract.search_attributes import starting
 from rapport.contract.signals import SIGNALS
+from rapport.language.problems import DefinitionError
 from rapport.providers.base import Provider
 from rapport.providers.outbox import Capture
 from rapport.runtime.servers import start_time_skipping
@@ -72,6 +75,7 @@ async def simulate_on(
         channels={"*": capture, **(channels or {})},
         signer=load_settings().signer(),
         balance_source=balance_source,
+        rules=rule_book(scenario.journey.path),
     )
     task_queue = f"simulation-{uuid.uuid4()}"
     async with build_worker(env.client, task_queue, parts):
@@ -118,6 +122,18 @@ async def simulate_on(
         events,
         history,
     )
+
+
+def rule_book(journey: Path) -> RuleBook:
+    """The rule packs a simulation runs under: `rules/` beside the journey, else the
+    journeys folder's (RAPPORT_JOURNEYS_DIR), the packs `journey validate` reads."""
+    beside = journey.parent / RULES_FOLDER
+    folder = beside if beside.is_dir() else load_settings().journeys_dir / RULES_FOLDER
+    try:
+        return load_rulebook(folder)
+    except DefinitionError as exc:
+        shown = "; ".join(str(p) for p in exc.problems[:3])
+        raise ScenarioError(f"the rule packs in {folder} do not read: {shown}") from None
 
 
 async def _start_time(env: WorkflowEnvironment, scenario: LoadedScenario) -> datetime:

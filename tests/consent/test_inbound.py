@@ -19,6 +19,7 @@ from rapport.web.inbound import InboundSms
 from rapport.web.journeys import JourneyLink
 from tests.consent.test_sends import run_journey
 from tests.fakes import recipients_at, serving_asgi
+from tests.scenarios import NOWHERE
 
 TOKEN = "twilio-token"
 
@@ -28,7 +29,7 @@ async def inbound_for(
     env: WorkflowEnvironment, tmp_path: Path, store: Store
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     recipients = recipients_at(tmp_path)
-    recipients.remember("+12125550100", "C-1")  # texted before: no journey runs now
+    recipients.remember(NOWHERE, "C-1")  # texted before: no journey runs now
     app = InboundSms(
         JourneyLink(Settings(), env.client),
         recipients,
@@ -43,7 +44,7 @@ async def inbound_for(
 
 
 async def reply(
-    http: httpx.AsyncClient, url: str, body: str, sid: str, sender: str = "+12125550100"
+    http: httpx.AsyncClient, url: str, body: str, sid: str, sender: str = NOWHERE
 ) -> httpx.Response:
     form = {"From": sender, "Body": body, "MessageSid": sid}
     return await http.post(
@@ -72,7 +73,7 @@ async def test_a_provider_retry_is_one_entry_and_start_opts_back_in(
         again = await reply(http, url, "STOP ALL", "SM-1")
         back = await reply(http, url, "start", "SM-2")
     assert (first.status_code, again.status_code, back.status_code) == (200, 200, 200)
-    entries = ConsentBook(sqlite_store).entries(None, ("+12125550100",))
+    entries = ConsentBook(sqlite_store).entries(None, (NOWHERE,))
     assert [(e.action, e.source, e.reference) for e in entries] == [
         ("opt_out", "sms_keyword", "SM-1"),
         ("opt_in", "sms_keyword", "SM-2"),
@@ -91,7 +92,7 @@ async def test_help_is_answered_with_the_creditors_contact_line(
         "<Response><Message>Acme Lending: 0800 123 456. Reply STOP to stop "
         "texts.</Message></Response>"
     )
-    assert ConsentBook(sqlite_store).entries(None, ("+12125550100",)) == []
+    assert ConsentBook(sqlite_store).entries(None, (NOWHERE,)) == []
 
 
 async def test_a_store_that_cannot_commit_answers_503_and_loses_nothing(
@@ -105,5 +106,5 @@ async def test_a_store_that_cannot_commit_answers_503_and_loses_nothing(
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "30"
     assert kept.status_code == 200
-    assert [e.reference for e in ConsentBook(broken).entries(None, ("+12125550100",))] == ["SM-4"]
+    assert [e.reference for e in ConsentBook(broken).entries(None, (NOWHERE,))] == ["SM-4"]
     broken.dispose()

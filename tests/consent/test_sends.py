@@ -22,7 +22,7 @@ from rapport.runtime.workers import EngineParts, build_worker
 from rapport.security.links import LinkSigner
 from rapport.store.database import Store
 from tests.journey_files import write_journey
-from tests.scenarios import account
+from tests.scenarios import NOWHERE, account
 from workflows.journey import DelinquencyJourney
 from workflows.state import JourneyInput
 
@@ -68,7 +68,7 @@ async def test_a_stop_kept_in_the_store_holds_for_a_new_journey(
 ) -> None:
     """The customer texted STOP during last month's journey: this month's sends no text,
     and the email still goes."""
-    ConsentBook(sqlite_store).record("opt_out", "sms", "sms_keyword", address="+12125550100")
+    ConsentBook(sqlite_store).record("opt_out", "sms", "sms_keyword", address=NOWHERE)
     status, outbox = await run_journey(env, tmp_path, sqlite_store)
     assert [item.channel for item in outbox.items.values()] == ["email"]
     assert [(s.step, s.reason) for s in status.skipped] == [("text", "opted_out")]
@@ -89,8 +89,8 @@ async def test_start_after_stop_lets_the_text_go_again(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
 ) -> None:
     book = ConsentBook(sqlite_store)
-    book.record("opt_out", "sms", "sms_keyword", address="+12125550100")
-    book.record("opt_in", "sms", "sms_keyword", address="+1 212 555 0100")
+    book.record("opt_out", "sms", "sms_keyword", address=NOWHERE)
+    book.record("opt_in", "sms", "sms_keyword", address="+1 555 555 0100")  # NOWHERE
     _, outbox = await run_journey(env, tmp_path, sqlite_store)
     assert [item.channel for item in outbox.items.values()] == ["sms", "email"]
 
@@ -117,7 +117,7 @@ async def test_stop_then_payment_then_a_new_journey_is_still_suppressed(
             task_queue=queue,
         )
         await env.sleep(timedelta(hours=2))  # the text has gone; the journey rests
-        ConsentBook(sqlite_store).record("opt_out", "sms", "sms_keyword", address="+12125550100")
+        ConsentBook(sqlite_store).record("opt_out", "sms", "sms_keyword", address=NOWHERE)
         await paying.signal(
             "payment_received", PaymentReceived(amount=Decimal("300.00"), payment_id="P-1")
         )

@@ -98,7 +98,7 @@ def customer(index: int) -> Account:
             account_id=f"F-{index}",
             consent={"push": True, "sms": True, "email": True},
             customer__timezone=midday_zone(),
-            customer__phone=f"+1212555{index:04d}",
+            customer__phone=f"+1555555{index:04d}",
             customer__email=f"f{index}@example.com",
         )
     )
@@ -142,9 +142,9 @@ def assert_each_step_delivered_once(
     assert mails == Counter({f"f{i}@example.com": 1 for i in range(count)})
     # no idempotency at the SMS provider: a journey whose text went out twice says so
     texts = Counter(m["To"] for m in providers.sms.messages)
-    assert set(texts) == {f"+1212555{i:04d}" for i in range(count)}
+    assert set(texts) == {f"+1555555{i:04d}" for i in range(count)}
     for i, status in enumerate(states):
-        if texts[f"+1212555{i:04d}"] > 1:
+        if texts[f"+1555555{i:04d}"] > 1:
             assert status.possible_duplicates >= 1, f"F-{i}"
 
 
@@ -174,7 +174,7 @@ async def pay_once_texted(journeys: Journeys, providers: Providers, paying: set[
     waiting = set(paying)
     while waiting:
         for i in sorted(waiting):
-            if providers.texted(f"+1212555{i:04d}"):
+            if providers.texted(f"+1555555{i:04d}"):
                 await journeys.pay(f"F-{i}", Decimal("300.00"))
                 waiting.discard(i)
         await asyncio.sleep(0.2)

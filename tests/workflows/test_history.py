@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import yaml
+from google.protobuf.json_format import MessageToDict
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -63,7 +64,10 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
         if e.event_type == E.EVENT_TYPE_MARKER_RECORDED
         and e.marker_recorded_event_attributes.marker_name != "core_patch"  # workflow.patched
     ]
-    assert len(markers) == 1  # prepare_journey: the pin and the zone rules, once
+    # prepare_journey (the pin and the zone rules) and account_rules (the rule packs, the
+    # possible zones, holidays), once each
+    assert len(markers) == 2
+    assert "+12125550100" not in json.dumps([MessageToDict(m) for m in markers])  # no phone
 
     whole = run.history.to_json()
     assert "Kindly settle" not in whole
@@ -97,7 +101,7 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
         )
         == {"TemporalChangeVersion"}
     ]
-    assert (
-        len(patches) <= 8
-    )  # intake, migrations, plans (each a marker; the attribute once or twice)
-    assert (len(events) - len(patches)) / 3 <= 14  # Temporal's own events per message, and rests
+    # intake, migrations, plans, rules (each a marker; the attribute a few times)
+    assert len(patches) <= 10
+    # Temporal's own events per message, and rests; once a run, the rule packs' marker
+    assert (len(events) - len(patches) - 1) / 3 <= 14

@@ -65,7 +65,7 @@ HERE = Path(__file__).resolve().parent
 CURRENT = HERE / "v2"
 
 SCENARIOS = HERE / "scenarios"  # journeys and scenarios of the tests only (no expectations)
-RECORDED = {
+RECORDED: dict[str, str | Path] = {
     "pre_due": "due_soon_pays_on_time.yaml",
     "early_stage_plan": "card_declined_partial_then_plan.yaml",
     "early_stage_handoff": "behind_no_response.yaml",
