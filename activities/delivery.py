@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +87,7 @@ TRANSIENT = (
     ConnectionError,
 )
 log = logging.getLogger("rapport.delivery")
+_ATTEMPT_BEGAN: ContextVar[float] = ContextVar("attempt_began", default=0.0)  # monotonic
 
 
 class DeliveryActivities:
@@ -116,6 +119,7 @@ class DeliveryActivities:
                 type=WINDOW_CLOSED,
                 non_retryable=True,
             )
+        _ATTEMPT_BEGAN.set(time.monotonic())
         beat = asyncio.create_task(_heartbeat())  # alive, and told of a cancellation
         try:
             return await self._send(request, info.attempt)
@@ -172,7 +176,11 @@ class DeliveryActivities:
             if not again:  # counted in the last look, never delivered: not a message
                 await self._forget_delivery(request)
             return SendOutcome(status="rejected", detail=failure.reason)
-        return SendOutcome(status=receipt, possible_duplicate=again and not provider.idempotent)
+        return SendOutcome(
+            status=receipt,
+            possible_duplicate=again and not provider.idempotent,
+            delivered_at=_delivered_at(),
+        )
 
     async def _looked(self, request: SendMessage, again: bool) -> Outgoing | SendOutcome:
         """`_ready` in a thread. A stop that cancels the send while the thread runs means
@@ -232,7 +240,9 @@ class DeliveryActivities:
             for token, link in kept:
                 self.links.keep(token, link, now, connection)
         if self.deliveries is not None:
-            at = activity.info().current_attempt_scheduled_time
+            # by the server's clock as the last look commits (not when the attempt was
+            # queued, which a busy worker may have reached minutes later): the send follows
+            at = _delivered_at()
             self.deliveries.record(request.key, request.account_id, request.channel, at, connection)
 
     def _stopped_for(
@@ -409,6 +419,14 @@ async def _answered(call: Coroutine[Any, Any, Receipt]) -> Receipt:
     except asyncio.CancelledError:
         log.info("a stop arrived while the provider had the message: it went")
         return await request  # a second cancellation (a worker shutting down) lands here
+
+
+def _delivered_at() -> datetime:
+    """Now by the server's clock (the attempt's start and the time since; the time-skipping
+    server's included): after the provider took the message, when it went (the journey's
+    caps count that), and as the last look commits, for the store's delivery log."""
+    info = activity.info()
+    return info.started_time + timedelta(seconds=time.monotonic() - _ATTEMPT_BEGAN.get())
 
 
 async def _heartbeat() -> None:

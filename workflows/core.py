@@ -152,10 +152,12 @@ class JourneyCore:
         self._changes += 1
         workflow.logger.info(event, extra={**self._log_fields(), **fields})
 
-    async def _rest(self, mode: Mode, until: datetime | None, what: str | None = None) -> None:
+    async def _rest(
+        self, mode: Mode, until: datetime | None, what: str | None = None, why: str | None = None
+    ) -> None:
         """Wait until `until` (None: until something changes) or any signal or update.
-        Operators see a rest of a minute or more (and `what` waits, on the timer); a long
-        history continues as new here."""
+        Operators see a rest of a minute or more (and `what` waits and `why`, on the
+        timer); a long history continues as new here."""
         if self._history_is_long():
             raise ContinueAsNew
         now = workflow.now()
@@ -166,7 +168,7 @@ class JourneyCore:
         summary = None  # a rest without an end (a hold) has no timer
         if until is not None:
             summary = operator_view.rest_summary(
-                mode, what or self.state.step, now, until, self.state.zone
+                mode, what or self.state.step, now, until, self.state.zone, why
             )
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(

@@ -125,7 +125,7 @@ class JourneyDelivery(JourneyRules):
             if at > now:
                 template = message.template_for(s.segment)
                 what = operator_view.send_summary(step_id, channel, template, plan is not None)
-                await self._rest("deferred", at, what)
+                await self._rest("deferred", at, what, self._why())
                 continue
             if s.failing_since is not None and now - s.failing_since > GIVE_UP_AFTER:
                 s.failing_since = None
@@ -280,7 +280,10 @@ class JourneyDelivery(JourneyRules):
                 workflow.start_activity(
                     "record_delivery",
                     DeliveryRecord(
-                        key=key, account_id=s.account.account_id, channel=channel, at=now
+                        key=key,
+                        account_id=s.account.account_id,
+                        channel=channel,
+                        at=self._sent_at(outcome) if self._rules else now,
                     ),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                     retry_policy=STORE_RETRY,
@@ -337,7 +340,7 @@ class JourneyDelivery(JourneyRules):
                 step=step_id,
                 channel=channel,
                 template=template,
-                at=workflow.now(),
+                at=self._sent_at(outcome),
                 key=key,
                 packs=self._packs(),
             )
@@ -351,6 +354,15 @@ class JourneyDelivery(JourneyRules):
     def _schedule_for(self, step_id: str) -> PlanView | None:
         """The plan a plan's message shows (`workflows.plan`); None for any other."""
         return None
+
+    def _sent_at(self, outcome: SendOutcome) -> datetime:
+        """When a message went: since the rules patch, when the provider took it (as the
+        store logged it, so this journey's caps and the account's later journeys' count
+        the same moment); before, when the journey heard of it."""
+        now = workflow.now()
+        if self._rules and outcome.delivered_at is not None:
+            return min(outcome.delivered_at, now)
+        return now
 
     def _fields(self, file: str) -> dict[str, Any]:
         """The account fields the template reads (and what every message needs): a send

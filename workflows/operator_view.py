@@ -118,6 +118,9 @@ def details(
         at = next_action_at
         lines.append(f"**Next** {customer_time(at, zone)} ({at:%Y-%m-%d %H:%M} UTC)")
     lines.append(f"**Segment** {s.segment} · **Balance** {s.balance} {s.account.currency}")
+    if s.rules is not None:  # the law where the customer may be (workflows/rules.py)
+        packs = ", ".join(s.rules.packs) or "none"
+        lines.append(f"**Rule packs** {packs} · **Zones** {', '.join(s.rules.zone_names())}")
     sent = f"**Messages sent** {s.messages_sent}"
     if policy.caps:
         used = [caps_used(cap, s, now) for cap in policy.caps]
@@ -221,14 +224,20 @@ def send_summary(step: str, channel: str, template: str, offer: bool = False) ->
 
 
 def rest_summary(
-    mode: Mode, what: str | None, now: datetime, until: datetime, zone: Zone | None
+    mode: Mode,
+    what: str | None,
+    now: datetime,
+    until: datetime,
+    zone: Zone | None,
+    why: str | None = None,
 ) -> str:
     """A rest's timer: `wait 3d until Tue 7 Mar 09:00 customer time (first_pause)` for a
     step's wait, `hold reminder by sms until Wed 8 Mar 08:00 customer time: contact
-    window, caps or gap` for a message that must wait."""
+    window, caps or gap` for a message that must wait (`why`: the rule that decided,
+    since the rule packs decide at send time)."""
     when = customer_time(until, zone)
     if mode == "deferred":
-        return f"hold {what or 'the message'} until {when}: contact window, caps or gap"
+        return f"hold {what or 'the message'} until {when}: {why or 'contact window, caps or gap'}"
     return f"wait {describe_duration(until - now)} until {when}" + (f" ({what})" if what else "")
 
 

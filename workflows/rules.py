@@ -27,7 +27,7 @@ from rapport.contract.activities import AccountRules, AccountRulesRequest
 from rapport.contract.records import Deferral, recent
 from rapport.language.models import Policy
 from rapport.policy.caps import horizon
-from rapport.policy.limits import Place, Source, reach
+from rapport.policy.limits import JOURNEY, Place, Source, reach
 from rapport.policy.schedule import Verdict, next_send, spread_for
 from workflows.core import LOCAL_TIMEOUT, ZONE_MARGIN, JourneyCore
 
@@ -142,10 +142,32 @@ class JourneyRules(JourneyCore):
             spread_for(s.account.account_id),
         )
 
+    def _why(self) -> str | None:
+        """The rule that decided the deferral just recorded, in words, with its citation
+        (for the timer's summary); None before the rule packs decided."""
+        s = self.state
+        if not self._rules or not s.deferred:
+            return None
+        last = s.deferred[-1]
+        if last.pack == JOURNEY:
+            why = f"the journey's {last.rule}"
+        else:
+            citation = next(
+                (
+                    r.citation
+                    for r in self._place().rules
+                    if (r.pack, r.rule) == (last.pack, last.rule)
+                ),
+                "",
+            )
+            why = f"{last.pack} {last.rule}" + (f" ({citation})" if citation else "")
+        where = f" in {last.zone}" if last.zone else ""
+        return why + where + (f": {last.detail}" if last.detail else "")
+
     def _deferred(self, step_id: str, channel: str, verdict: Verdict) -> None:
         """Record a deferral with what decided it (a repeat of the last one is not)."""
         assert verdict.at is not None
-        by = verdict.by or Source("journey", "policy")
+        by = verdict.by or Source(JOURNEY, "policy")
         record = Deferral(
             step=step_id,
             channel=channel,

@@ -430,7 +430,7 @@ class JourneyState(Kept):
             self.replied()
 
     def on_conversation(self, talk: Conversation, now: datetime) -> None:
-        at = talk.at or now
+        at = talk.talked_at or now
         if at > now + timedelta(minutes=5):
             raise Refused(f"the conversation is dated {at.isoformat()}, in the future")
         self.talked_at = max(at, self.talked_at) if self.talked_at else at

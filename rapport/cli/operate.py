@@ -233,13 +233,25 @@ def describe_status(found: JourneyStatus) -> str:
         f"messages sent {len(found.messages)}, skipped {len(found.skipped)}, "
         f"suppressed {', '.join(found.suppressed_channels) or 'none'}",
     ]
+    if found.zones:  # since the rule packs decide at send time
+        lines.append(
+            f"rule packs {', '.join(found.rule_packs) or 'none'}; time zones "
+            f"{', '.join(found.zones)} (contact only when the window is open in each)"
+        )
     lines += [
         f"  sent    {m.at:%Y-%m-%d %H:%M} UTC  {m.channel:<6} {m.step} ({m.template})"
         for m in found.messages
     ]
     lines += [
         f"  skipped {s.at:%Y-%m-%d %H:%M} UTC  {s.channel or '-':<6} {s.step}: {s.reason}"
+        + (f" [{s.pack} {s.rule}]" if s.pack else "")
         for s in found.skipped
+    ]
+    lines += [
+        f"  held    {d.at:%Y-%m-%d %H:%M} UTC  {d.channel:<6} {d.step} until "
+        f"{d.until:%Y-%m-%d %H:%M} UTC [{d.pack} {d.rule}{' in ' + d.zone if d.zone else ''}]"
+        + (f" {d.detail}" if d.detail else "")
+        for d in found.deferred
     ]
     lines += [
         f"  paid    {p.at:%Y-%m-%d %H:%M} UTC  {p.amount} ({p.payment_id}), balance "

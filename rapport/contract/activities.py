@@ -186,6 +186,11 @@ class SendOutcome(Compact, Kept):
     unlogged: bool = Field(
         False, description="delivered, but the store's delivery log could not be written"
     )
+    delivered_at: datetime | None = Field(
+        None,
+        description="when the provider took it, by the server's clock: the moment the "
+        "store's delivery log and (since the rules patch) the journey's caps count",
+    )
 
 
 class DeliveryRecord(Compact, Kept):

@@ -17,6 +17,7 @@ from rapport.contract.records import Payload
 from rapport.language.account import (
     MAX_DAYS,
     Account,
+    Address,
     Attributes,
     Email,
     FirstName,
@@ -101,7 +102,7 @@ class Conversation(Payload):
     """An agent talked with the customer by telephone about the debt (Regulation F
     1006.14(b)(2)(i)(B): no call for 7 days after)."""
 
-    at: AwareDatetime | None = Field(
+    talked_at: AwareDatetime | None = Field(
         None, description="when the conversation took place (default: when it is received)"
     )
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
@@ -137,6 +138,9 @@ class CustomerUpdate(Payload):
     phone: Phone | None = None
     timezone: Timezone | None = None
     locale: Locale | None = None
+    address: Address | None = Field(
+        None, description="where the customer lives now: the rule packs follow it"
+    )
 
 
 class AccountUpdated(Payload):

@@ -57,9 +57,26 @@ def timeline(run: SimulationRun) -> dict[str, Any]:
                 "day": day(s.at),
                 "reason": s.reason,
                 **({"detail": _detail(definition, s.step, s.detail)} if s.detail else {}),
+                **({"pack": s.pack, "rule": s.rule} if s.pack else {}),
             }
             for s in run.status.skipped
         ],
+        "deferred": [
+            {
+                "step": d.step,
+                "channel": d.channel,
+                "at": at(d.at),
+                "day": day(d.at),
+                "until": at(d.until),
+                "pack": d.pack,
+                "rule": d.rule,
+                **({"zone": d.zone} if d.zone else {}),
+                **({"detail": d.detail} if d.detail else {}),
+            }
+            for d in run.status.deferred
+        ],
+        "rule_packs": run.status.rule_packs,
+        "zones": run.status.zones,
         "events": [{**e, "at": at(e["at"]), "day": day(e["at"])} for e in run.events],
         "handoffs": [
             {"step": h.step, "queue": h.queue, "at": at(h.at), "day": day(h.at)}
@@ -123,8 +140,22 @@ def table(data: dict[str, Any]) -> str:
                 s["day"],
                 s["channel"] or "-",
                 s["step"],
-                f"skipped: {s['reason']} {s.get('detail', '')}".strip(),
+                f"skipped: {s['reason']} {s.get('detail', '')}".strip()
+                + (f" [{s['pack']} {s['rule']}]" if s.get("pack") else ""),
                 "1-skip",
+            )
+        )
+    for d in data.get("deferred", []):
+        until = datetime.fromisoformat(d["until"]).strftime("%a %H:%M")
+        where = f" in {d['zone']}" if d.get("zone") else ""
+        rows.append(
+            (
+                d["at"],
+                d["day"],
+                d["channel"],
+                d["step"],
+                f"held until {until}: {d['pack']} {d['rule']}{where} {d.get('detail', '')}".strip(),
+                "1-held",
             )
         )
     for e in data["events"]:
@@ -145,6 +176,7 @@ def table(data: dict[str, Any]) -> str:
     lines = [
         f"journey {journey['id']} v{journey['version']}, account {data['account_id']}, "
         f"segment {data['segment']}, start {data['start']}",
+        *_place_line(data),
         "",
         f"{'day':>4}  {'customer-local time':<22} {'channel':<8} {'template':<20} first line",
     ]
@@ -172,6 +204,14 @@ _WAIT_ENDS = {
     "timeout": "its timeout passed",
     "stopped": "the journey ended",
 }
+
+
+def _place_line(data: dict[str, Any]) -> list[str]:
+    """The packs the customer is under and every zone they may be in (when known)."""
+    if not data.get("zones"):
+        return []
+    packs = ", ".join(data["rule_packs"]) or "none"
+    return [f"rule packs {packs}; time zones {', '.join(data['zones'])}"]
 
 
 def _clip(text: str, width: int = 70) -> str:
