@@ -5,6 +5,7 @@
 - `operate`: for billing systems and operators: start, status, list, pay, update, signal.
 - `intake`: `journey api-key` (the HTTP API's keys) and `journey import` (daily files).
 - `payments`: the payments ledger (`journey payments`), for an account or the billing team.
+- `audit`: `journey audit`, every contact of an account with the rule that decided it.
 - `records`: the store: `db upgrade`, `consent` to read or correct a customer's record,
   `links revoke`.
 - `web`: `journey web` (the web app) and `journey keys new`.
@@ -14,6 +15,7 @@
 """
 
 from rapport.cli import (  # noqa: F401  (each registers its commands)
+    audit,
     design,
     intake,
     operate,

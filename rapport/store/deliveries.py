@@ -30,6 +30,13 @@ class Delivered:
     channel: str
 
 
+@dataclass(frozen=True)
+class LoggedDelivery:
+    key: str  # the message's idempotency key: account, journey, step, occurrence, channel
+    at: datetime
+    channel: str
+
+
 class DeliveryLog:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -68,3 +75,13 @@ class DeliveryLog:
                 .order_by(deliveries.c.at)
             )
             return [Delivered(at=row.at, channel=row.channel) for row in rows]
+
+    def for_account(self, account_id: str) -> list[LoggedDelivery]:
+        """Every delivery the store keeps for the account, oldest first (`journey audit`)."""
+        with self.store.begin() as connection:
+            rows = connection.execute(
+                select(deliveries.c.key, deliveries.c.at, deliveries.c.channel)
+                .where(deliveries.c.account_id == account_id)
+                .order_by(deliveries.c.at, deliveries.c.key)
+            )
+            return [LoggedDelivery(row.key, row.at, row.channel) for row in rows]
