@@ -184,7 +184,8 @@ def test_journey_rules_lists_every_pack_and_rule() -> None:
         assert pack.pack in out
         assert rule.citation in out
         assert rule.note in out
-    assert "not enforced yet: The engine does not hear of conversations yet" in out
+    assert "not enforced yet: The engine does not send or track the notice" in out  # ca-on
+    assert "not enforced yet: The engine does not hear of conversations" not in out
     code, out = run("rules", "--json")
     data = json.loads(out)
     federal = next(p for p in data["packs"] if p["pack"] == "us-federal")
