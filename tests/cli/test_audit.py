@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from rapport.client.audit import audit
@@ -79,6 +80,7 @@ async def journey_cli(env: WorkflowEnvironment, db: Path, *args: str) -> tuple[i
     return proc.returncode or 0, out.decode(), err.decode()
 
 
+@pytest.mark.slow
 async def test_the_audit_names_the_rule_behind_every_contact_from_journeys_and_the_store(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
@@ -165,6 +167,7 @@ async def test_the_audit_names_the_rule_behind_every_contact_from_journeys_and_t
     }
 
 
+@pytest.mark.slow
 async def test_an_account_without_journeys_or_deliveries_says_so(
     env: WorkflowEnvironment, tmp_path: Path
 ) -> None:

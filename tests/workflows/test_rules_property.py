@@ -9,7 +9,7 @@ server, a conversation with an agent somewhere in it. Then every message sent is
 here, by a plain reading of the rules that shares nothing with the engine's scheduler:
 its time in every zone the customer may be in, the day there (weekday, holiday), every
 cap's rolling count, the gap, the cooldown. Bounded: twenty examples of up to two weeks
-each (about ten seconds); test_rules_property_long.py draws 300 (slow)."""
+each (about five seconds, slow); test_rules_property_long.py draws 300."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -247,6 +248,7 @@ async def running(handle: WorkflowHandle[Any, Any]) -> bool:
     return (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
 
 
+@pytest.mark.slow
 @settings(
     max_examples=20,
     deadline=None,
