@@ -33,11 +33,16 @@ from workflows.core import LOCAL_TIMEOUT, ZONE_MARGIN, JourneyCore
 
 RULES_PATCH = "rules"
 RULES_BACKOFF = timedelta(seconds=2)  # a store or a pack folder that fails: wait, doubling
-RULES_BACKOFF_MAX = timedelta(minutes=5)
+# At most every half hour: a pack folder broken for a month costs a journey about 1,500
+# tries (a few thousand events), well inside a history's limits.
+RULES_BACKOFF_MAX = timedelta(minutes=30)
 
 
 class JourneyRules(JourneyCore):
     _place_cache: tuple[int, Place] | None = None
+    # why the packs are not read now (status `errors`); None once they are. Not state: a
+    # replay meets the same failures, and a query reads only what this worker saw.
+    _rules_trouble: str | None = None
 
     def __init__(self, raw: Any) -> None:
         super().__init__(raw)
@@ -97,9 +102,14 @@ class JourneyRules(JourneyCore):
                     summary="rule packs, possible time zones and public holidays of the "
                     "account's place",
                 )
+                self._rules_trouble = None
                 return found
             except (ActivityError, ApplicationError) as error:  # a local one's comes bare
                 cause = error.cause if isinstance(error, ActivityError) else error
+                self._rules_trouble = (
+                    "no message is decided until the rule packs are read: "
+                    + str(cause or error)[:300]
+                )
                 workflow.logger.warning(
                     "rule packs not read; retrying",
                     extra={**self._log_fields(), "why": str(cause or error)[:200]},

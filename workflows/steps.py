@@ -510,7 +510,7 @@ class JourneySteps(JourneyMigration, JourneyPlan):
         if self.problem is not None:
             raise ApplicationError(self.problem)
         plan, earlier = self._plan_views()
-        return operator_view.status(
+        found = operator_view.status(
             self.state,
             self._mode,
             self._next_action_at,
@@ -519,6 +519,9 @@ class JourneySteps(JourneyMigration, JourneyPlan):
             self._plan_choices(),
             earlier,
         )
+        if self._rules_trouble is not None:  # the packs do not read (workflows/rules.py)
+            found = found.model_copy(update={"errors": [*found.errors, self._rules_trouble]})
+        return found
 
 
 def prepare_summary(request: PrepareJourney) -> str:
