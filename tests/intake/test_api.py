@@ -415,6 +415,19 @@ async def test_schemathesis_finds_no_5xx_and_every_answer_fits_the_description(
             "/v1/journeys", json={**example, "journey": "portal"}, headers=once()
         )
         assert started.status_code in (200, 201), started.text
+    # Two runs: GET and PATCH first, while A-1001's journey runs; then the POSTs, whose
+    # generated events (closed_by_billing, a cease, a payment in full) may end it. In one
+    # run their order follows the seed, and any change to a schema could put an ending
+    # event before the PATCHes (404 for the rest of the run).
+    for methods, checked in ((("GET", "PATCH"), True), (("POST",), False)):
+        text = await _schemathesis(rig, key, tmp_path, methods)
+        assert " 0 passed" not in text  # it sent something
+        assert "Rate limited" not in text
+        if checked:
+            assert "Missing test data" not in text  # GET and PATCH reached a journey (A-1001)
+
+
+async def _schemathesis(rig: Rig, key: str, tmp_path: Any, methods: tuple[str, ...]) -> str:
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
@@ -440,6 +453,7 @@ async def test_schemathesis_finds_no_5xx_and_every_answer_fits_the_description(
         "junit",
         "--report-dir",
         str(tmp_path),
+        *[option for method in methods for option in ("--include-method", method)],
     ]
     process = await asyncio.create_subprocess_exec(
         *command,
@@ -451,9 +465,7 @@ async def test_schemathesis_finds_no_5xx_and_every_answer_fits_the_description(
     output, _ = await asyncio.wait_for(process.communicate(), 170)
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-6000:]
-    assert " 0 passed" not in text  # it sent something
-    assert "Rate limited" not in text
-    assert "Missing test data" not in text  # GET and PATCH reached a journey (A-1001)
+    return text
 
 
 def test_the_descriptions_examples_are_valid_requests() -> None:
