@@ -34,7 +34,8 @@ floor), with journeys of the tests' own (`histories/scenarios/`): a daily text t
 Massachusetts customer, a New York number with a California address, daily calls, Irish
 calls across St Patrick's Day, the follow-up journeys (wait_until, facts, transactional) and
 the migrated journey (`migrated/`), recorded on main before the rules landed, and
-(`with-plans/`) the shipped scenarios on main with the `plans` patch, before the rules, and (`rules_conversation_unknown`, recorded
+(`with-plans/`) the shipped scenarios and the plans followed
+(`early_stage_plan_{kept,broken,refund}`) on main with the `plans` patch, before the rules, and (`rules_conversation_unknown`, recorded
 once by hand) a raw `conversation` signal sent to code that had no such signal.
 
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
