@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from rapport.runtime.servers import start_local, start_time_skipping
 from rapport.store.database import Store
 from tests.postgres import Postgres
+from tests.stores import migrated_sqlite
 
 # Tests never read or write the checkout's data/ (a developer's `make run` key, store and
 # outbox live there); RAPPORT_ENCRYPTION_KEYS set by hand in a shell does not leak in.
@@ -95,15 +96,28 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
     shutil.rmtree(data, ignore_errors=True)
 
 
+# Every store a test opens starts as a copy of one migrated once per test process (a SQLite
+# file copied, a PostgreSQL database made from a template): migrating each took 0.1-0.3 s.
+MIGRATED = "rapport_migrated"
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres: Postgres) -> str:
+    template = Store(postgres.new_database(MIGRATED))
+    template.upgrade()
+    template.dispose()
+    return MIGRATED
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A migrated, empty store: a SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'rapport.db'}"
+        opened = migrated_sqlite(tmp_path / "rapport.db")
     else:
-        url = request.getfixturevalue("postgres").new_database(f"t{uuid.uuid4().hex[:12]}")
-    opened = Store(url)
-    opened.upgrade()
+        postgres: Postgres = request.getfixturevalue("postgres")
+        template = request.getfixturevalue("migrated_postgres")
+        opened = Store(postgres.new_database(f"t{uuid.uuid4().hex[:12]}", template=template))
     yield opened
     opened.dispose()
 
@@ -111,7 +125,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     """A migrated SQLite store, for tests about something else that need one."""
-    opened = Store(f"sqlite:///{tmp_path / 'rapport.db'}")
-    opened.upgrade()
+    opened = migrated_sqlite(tmp_path / "rapport.db")
     yield opened
     opened.dispose()

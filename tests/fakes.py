@@ -21,9 +21,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from rapport.runtime.servers import free_port
 from rapport.security.signatures import BadSignature, verify
-from rapport.store.database import Store
 from rapport.store.recipients import RecipientIndex
 from rapport.web.app import serve_asgi
+from tests.stores import migrated_sqlite
 
 
 @asynccontextmanager
@@ -230,6 +230,4 @@ class WebhookReceiver:
 
 def recipients_at(folder: Path) -> RecipientIndex:
     """The SMS recipient index in a migrated SQLite store under `folder`."""
-    store = Store(f"sqlite:///{folder / 'rapport.db'}")
-    store.upgrade()
-    return RecipientIndex(store)
+    return RecipientIndex(migrated_sqlite(folder / "rapport.db"))

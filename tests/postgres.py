@@ -26,11 +26,16 @@ class Postgres:
         server = pgserver.get_server(data, cleanup_mode="stop")
         return cls(server, server.get_uri().replace("postgresql://", "postgresql+psycopg://"))
 
-    def new_database(self, name: str) -> str:
+    def new_database(self, name: str, template: str | None = None) -> str:
+        """An empty database, or a copy of `template` (one nobody is connected to)."""
         engine = create_engine(self.base_url, isolation_level="AUTOCOMMIT")
+        copy = f' TEMPLATE "{template}"' if template else ""
         with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         engine.dispose()
+        return self.url_of(name)
+
+    def url_of(self, name: str) -> str:
         return self.base_url.replace("/postgres?", f"/{name}?")
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from rapport.cli import main
@@ -84,6 +85,7 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
     assert took < 10
 
 
+@pytest.mark.slow
 def test_thousands_of_steps_are_refused_in_seconds(tmp_path: Path) -> None:
     """20,000 steps took minutes (each step's successors rebuilt the index of all)."""
     steps = "".join(

@@ -202,6 +202,7 @@ async def test_events_out_of_order_end_the_same(
     assert (await rig.status(account_id)).balance == Decimal("300.00")
 
 
+@pytest.mark.slow
 async def test_money_for_an_ended_journey_is_kept_and_listed_for_billing(
     rig: Rig, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -32,6 +32,7 @@ from rapport.store.links import LinkBook
 from rapport.web.app import serve_web
 from tests.journey_files import write_journey
 from tests.scenarios import account
+from tests.stores import migrated_sqlite
 
 JOURNEY = """\
 id: portal
@@ -171,8 +172,11 @@ async def portal_rig(folder: Path, **overrides: Any) -> AsyncIterator[Rig]:
             **overrides,
         }
     )
-    store = Store(settings.store_url())
-    store.upgrade()
+    if settings.database_url is None:
+        store = migrated_sqlite(folder / "rapport.db")  # where settings.store_url() says
+    else:
+        store = Store(settings.store_url())
+        store.upgrade()
     texts = Capture()
     server = await start_local(converter=data_converter(settings))
     parts = EngineParts(

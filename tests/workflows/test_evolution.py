@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from rapport.catalog import registry
+from rapport.catalog.archive import MemoryArchive
 from rapport.contract.records import trusted
 from rapport.policy import zone
 from rapport.runtime.temporal import data_converter
@@ -29,10 +30,16 @@ V2 = Path(__file__).parent / "histories" / "v2"
 HISTORIES = sorted(p for p in V2.glob("*.json") if p.name != "journeys.json")
 
 
+@pytest.fixture(scope="module")
+def recorded() -> MemoryArchive:
+    """The recorded journeys, read once (each read pins and hashes every one of them)."""
+    return load_archive(V2 / "journeys.json")
+
+
 @pytest.fixture(autouse=True)
-def archive() -> Iterator[None]:
+def archive(recorded: MemoryArchive) -> Iterator[None]:
     registry.forget()
-    registry.install(load_archive(V2 / "journeys.json").load)
+    registry.install(recorded.load)
     yield
     registry.install(None)
 
