@@ -242,3 +242,28 @@ async def test_a_pack_folder_that_breaks_holds_every_message_and_names_the_probl
     assert len(healed.messages) == 2
     assert healed.rule_packs == ["us-federal", "us-ma"]
     assert healed.errors == []
+
+
+async def test_a_place_no_table_knows_adds_no_zone_and_the_stated_one_holds(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A region no table knows (US-ZZ), a number that places no one (555): the packs of the
+    country still apply, the stated zone holds, and the texts go within its window."""
+    timeline = await simulate_journey(
+        env,
+        with_packs(tmp_path),
+        DAILY_TEXTS.replace("DAYS", "2"),
+        customer=account(
+            account_id="NOWHERE-1",
+            customer__timezone=CHICAGO,
+            customer__phone="+15555550100",
+            customer__address={"country": "US", "region": "US-ZZ"},
+        ),
+        start="2028-03-06T06:00",  # before the window: held to 08:00 Chicago
+        days=3,
+    )
+    texts = local_times(timeline, CHICAGO)
+    assert [t.day for t in texts] == [6, 7]
+    assert all(8 <= t.hour < 21 for t in texts)
+    assert timeline["zones"] == [CHICAGO]
+    assert timeline["rule_packs"] == ["us-federal"]
