@@ -88,6 +88,8 @@ TRANSIENT = (
 )
 log = logging.getLogger("rapport.delivery")
 _ATTEMPT_BEGAN: ContextVar[float] = ContextVar("attempt_began", default=0.0)  # monotonic
+# the moment the store's delivery log counts this attempt's message (set in the last look)
+_COUNTED: ContextVar[list[datetime] | None] = ContextVar("counted", default=None)
 
 
 class DeliveryActivities:
@@ -120,6 +122,7 @@ class DeliveryActivities:
                 non_retryable=True,
             )
         _ATTEMPT_BEGAN.set(time.monotonic())
+        _COUNTED.set([])  # the last look's thread shares the list
         beat = asyncio.create_task(_heartbeat())  # alive, and told of a cancellation
         try:
             return await self._send(request, info.attempt)
@@ -179,7 +182,7 @@ class DeliveryActivities:
         return SendOutcome(
             status=receipt,
             possible_duplicate=again and not provider.idempotent,
-            delivered_at=_delivered_at(),
+            delivered_at=_sent_at(),
         )
 
     async def _looked(self, request: SendMessage, again: bool) -> Outgoing | SendOutcome:
@@ -242,8 +245,12 @@ class DeliveryActivities:
         if self.deliveries is not None:
             # by the server's clock as the last look commits (not when the attempt was
             # queued, which a busy worker may have reached minutes later): the send follows
-            at = _delivered_at()
-            self.deliveries.record(request.key, request.account_id, request.channel, at, connection)
+            at = self.deliveries.record(
+                request.key, request.account_id, request.channel, _delivered_at(), connection
+            )
+            counted = _COUNTED.get()
+            if counted is not None:
+                counted.append(at)
 
     def _stopped_for(
         self, request: SendMessage, connection: Connection | None = None
@@ -419,6 +426,14 @@ async def _answered(call: Coroutine[Any, Any, Receipt]) -> Receipt:
     except asyncio.CancelledError:
         log.info("a stop arrived while the provider had the message: it went")
         return await request  # a second cancellation (a worker shutting down) lands here
+
+
+def _sent_at() -> datetime:
+    """When the message went, as the journey records it: the moment the store's delivery
+    log counts it (so this journey's caps and the account's later journeys' count the
+    same instant), else now."""
+    counted = _COUNTED.get()
+    return counted[-1] if counted else _delivered_at()
 
 
 def _delivered_at() -> datetime:

@@ -48,19 +48,18 @@ class DeliveryLog:
         channel: str,
         at: datetime,
         connection: Connection | None = None,
-    ) -> None:
+    ) -> datetime:
         """Once per key: a retried delivery of the same message is not counted twice. In
-        `connection`'s transaction when given (the send's last look), else its own."""
+        `connection`'s transaction when given (the send's last look), else its own. The
+        moment the log counts (an earlier attempt's, when it logged the key first)."""
         if connection is None:
             with self.store.begin() as own:
-                self.record(key, account_id, channel, at, own)
-            return
-        insert_once(
-            connection,
-            deliveries,
-            {"key": key, "account_id": account_id, "channel": channel, "at": at},
-            deliveries.c.key == key,
-        )
+                return self.record(key, account_id, channel, at, own)
+        values = {"key": key, "account_id": account_id, "channel": channel, "at": at}
+        if insert_once(connection, deliveries, values, deliveries.c.key == key):
+            return at
+        counted = connection.execute(select(deliveries.c.at).where(deliveries.c.key == key))
+        return counted.scalar_one_or_none() or at
 
     def forget(self, key: str) -> None:
         """A message counted before its provider call that the provider refused for good."""

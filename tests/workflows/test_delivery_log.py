@@ -54,11 +54,11 @@ class FailingLog(DeliveryLog):
         super().__init__(store)
         self.failures = failures
 
-    def record(self, *args: Any, **kwargs: Any) -> None:
+    def record(self, *args: Any, **kwargs: Any) -> datetime:
         if self.failures > 0:
             self.failures -= 1
             raise OperationalError("INSERT INTO deliveries", {}, Exception("disk I/O error"))
-        super().record(*args, **kwargs)
+        return super().record(*args, **kwargs)
 
 
 def logged(store: Store, account_id: str) -> int:
