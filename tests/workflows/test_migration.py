@@ -307,7 +307,10 @@ async def test_the_same_move_asked_twice_at_once_moves_once(rig: Rig) -> None:
     both = await asyncio.gather(
         migrate(rig.journeys, target, ["M-5"]), migrate(rig.journeys, target, ["M-5"])
     )
-    assert [m.sent for [m] in both] == [True, True]
+    # each is sent, or finds it moved already (the other's move landed before its ask)
+    assert all(m.sent or m.already for [m] in both)
+    assert any(m.sent for [m] in both)
+    assert all(m.refused is None for [m] in both)
     await continued(rig.env.client, handle)
     moved = await rig.status("M-5")
     assert (moved.journey_version, len(moved.migrations), moved.refused) == (2, 1, [])
