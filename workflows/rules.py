@@ -27,7 +27,7 @@ from rapport.contract.activities import AccountRules, AccountRulesRequest
 from rapport.contract.records import Deferral, recent
 from rapport.language.models import Policy
 from rapport.policy.caps import horizon
-from rapport.policy.limits import JOURNEY, Place, Source, reach
+from rapport.policy.limits import JOURNEY, Place, PlaceRules, Source, reach
 from rapport.policy.schedule import Verdict, next_send, spread_for
 from workflows.core import LOCAL_TIMEOUT, ZONE_MARGIN, JourneyCore
 
@@ -39,7 +39,10 @@ RULES_BACKOFF_MAX = timedelta(minutes=30)
 
 
 class JourneyRules(JourneyCore):
-    _place_cache: tuple[int, Place] | None = None
+    # (the rules object, its Place): held, not its id(), which a new object may reuse once
+    # the old one is freed (an address change), handing a replay another Place than the run
+    # had (seen as a nondeterminism error on a query under load).
+    _place_cache: tuple[PlaceRules, Place] | None = None
     # why the packs are not read now (status `errors`); None once they are. Not state: a
     # replay meets the same failures, and a query reads only what this worker saw.
     _rules_trouble: str | None = None
@@ -132,8 +135,8 @@ class JourneyRules(JourneyCore):
     def _place(self) -> Place:
         rules = self.state.rules
         assert rules is not None
-        if self._place_cache is None or self._place_cache[0] != id(rules):
-            self._place_cache = (id(rules), rules.place())
+        if self._place_cache is None or self._place_cache[0] is not rules:
+            self._place_cache = (rules, rules.place())
         return self._place_cache[1]
 
     def _packs(self) -> list[str]:

@@ -5,7 +5,7 @@ a daylight-saving change, and a worker whose pack folder breaks while journeys r
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -267,3 +267,24 @@ async def test_a_place_no_table_knows_adds_no_zone_and_the_stated_one_holds(
     assert all(8 <= t.hour < 21 for t in texts)
     assert timeline["zones"] == [CHICAGO]
     assert timeline["rule_packs"] == ["us-federal"]
+
+
+def test_the_place_of_new_rules_is_never_an_old_ones_even_at_the_same_address() -> None:
+    """Found under load (a nondeterminism error on a query after a move to Massachusetts):
+    the place was cached by id() of the rules, and an address change frees the old rules,
+    so the new ones could get the same id and the journey decide under the old place; a
+    replay, allocating otherwise, decided under the new one. The cache holds the rules."""
+    from types import SimpleNamespace
+
+    from rapport.policy.limits import Holiday, PlaceRules
+    from workflows.rules import JourneyRules
+
+    journey = SimpleNamespace(state=SimpleNamespace(rules=None), _place_cache=None)
+    holidays = [[Holiday(day=date(2028, 3, day), name="x")] for day in range(1, 30)]
+    for each in holidays:
+        journey.state.rules = None  # the address changed: the old rules are freed
+        rules = PlaceRules(holidays=each)  # CPython mostly reuses the freed address
+        journey.state.rules = rules
+        del rules
+        place = JourneyRules._place(journey)  # type: ignore[arg-type]
+        assert list(place.holidays) == [each[0].day]
