@@ -21,6 +21,7 @@ from rapport.runtime.settings import BadSettings, load_settings
 
 if TYPE_CHECKING:
     from rapport.client import Journeys
+    from rapport.store.database import Store
 
 T = TypeVar("T")
 
@@ -101,3 +102,17 @@ def operate(action: Callable[[Journeys], Awaitable[str]]) -> NoReturn:
         )
     click.echo(output)
     exit_now(0)
+
+
+def open_store() -> Store:
+    """The store the settings name, made ready (a SQLite file upgraded in place), or one
+    line saying why not and exit 1."""
+    from rapport.store.database import Store, StoreUnavailable
+
+    settings = load_settings()
+    store = Store(settings.store_url())
+    try:
+        store.ready(settings.address_sealer())
+    except StoreUnavailable as exc:
+        fail([f"the store: {exc}"])
+    return store

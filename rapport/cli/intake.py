@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rapport.cli.app import exit_now, fail, main
+from rapport.cli.app import exit_now, fail, main, open_store
 from rapport.runtime.settings import load_settings
-from rapport.store.database import Store, StoreUnavailable
+from rapport.store.database import StoreUnavailable
 from rapport.store.intake import ApiKeys, ImportBook, NameTaken
 
 if TYPE_CHECKING:
@@ -24,12 +24,7 @@ if TYPE_CHECKING:
 
 
 def open_keys() -> ApiKeys:
-    settings = load_settings()
-    store = Store(settings.store_url())
-    try:
-        store.ready(settings.address_sealer())
-    except StoreUnavailable as exc:
-        fail([f"the store: {exc}"])
+    store = open_store()
     return ApiKeys(store)
 
 
@@ -109,11 +104,7 @@ def import_file(file: Path, dry_run: bool, errors_file: Path | None, close_missi
     from rapport.intake.importer import Importer
 
     settings = load_settings()
-    store = Store(settings.store_url())
-    try:
-        store.ready(settings.address_sealer())
-    except StoreUnavailable as exc:
-        fail([f"the store: {exc}"])
+    store = open_store()
     writer = ErrorsFile(errors_file) if errors_file else None
     bar = ProgressBar(count_rows(file), file.name)
 

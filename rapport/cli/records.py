@@ -12,7 +12,7 @@ import click
 
 from rapport.channels import CHANNELS, NAMES
 from rapport.channels.addresses import BadAddress, normalised
-from rapport.cli.app import fail, main
+from rapport.cli.app import fail, main, open_store
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.runtime.settings import load_settings
 from rapport.store.addresses import known_addresses
@@ -24,12 +24,7 @@ ACTIONS = ("opt_out", "opt_in", "cease")
 
 
 def open_book() -> ConsentBook:
-    settings = load_settings()
-    store = Store(settings.store_url())
-    try:
-        store.ready(settings.address_sealer())
-    except StoreUnavailable as exc:
-        fail([f"the store: {exc}"])
+    store = open_store()
     return ConsentBook(store)
 
 

@@ -276,13 +276,7 @@ class TemplateBundle:
     def reads(self, file: str, name: str) -> bool:
         """Whether `file` (its versions in every language, and what they include) reads
         the name `name` (`journey`): a send carries the journey's facts only then."""
-        parts = split_file_name(file)
-        files = [file]
-        if parts is not None and parts[1] is None:
-            files = self.with_languages(parts[0], parts[2])
-        sources: dict[str, str] = {}
-        for each in files:
-            sources.update(self.subset(each).sources)
+        sources = self._sources_in_every_language(file)
         for each, source in sources.items():
             try:
                 ast = self._env.parse(source, name=each, filename=each)
@@ -292,6 +286,18 @@ class TemplateBundle:
                 return True
         return False
 
+    def _sources_in_every_language(self, file: str) -> dict[str, str]:
+        """`file`'s source and what it includes; for a default file (`reminder.sms.j2`)
+        those of its versions in every language too."""
+        parts = split_file_name(file)
+        files = [file]
+        if parts is not None and parts[1] is None:
+            files = self.with_languages(parts[0], parts[2])
+        sources: dict[str, str] = {}
+        for each in files:
+            sources.update(self.subset(each).sources)
+        return sources
+
     def account_fields(self, file: str) -> frozenset[FieldPath] | None:
         """The account fields `file` (and what it includes) reads, as paths such as
         ('customer', 'first_name'); None when it reads the account as a whole or by a
@@ -300,13 +306,7 @@ class TemplateBundle:
         language too: the workflow asks by the default file, the activity picks the
         customer's language's version, and the send must carry what either reads."""
         found: set[FieldPath] = set()
-        parts = split_file_name(file)
-        files = [file]
-        if parts is not None and parts[1] is None:
-            files = self.with_languages(parts[0], parts[2])
-        sources: dict[str, str] = {}
-        for each in files:
-            sources.update(self.subset(each).sources)
+        sources = self._sources_in_every_language(file)
         for name, source in sources.items():
             try:
                 ast = self._env.parse(source, name=name, filename=name)
