@@ -65,7 +65,8 @@ _unmarked_slow: list[str] = []
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Runs where the summary is written (the controller, under pytest-xdist)."""
     took = report.duration
-    if report.when == "call" and took > SLOW_SECONDS and "slow" not in report.keywords:
+    marked = "slow" in report.keywords or "browser" in report.keywords
+    if report.when == "call" and took > SLOW_SECONDS and not marked:
         _unmarked_slow.append(f"{took:5.1f} s  {report.nodeid}")
 
 
