@@ -38,6 +38,9 @@ the migrated journey (`migrated/`), recorded on main before the rules landed, an
 (`early_stage_plan_{kept,broken,refund}`) on main with the `plans` patch, before the rules, and (`rules_conversation_unknown`, recorded
 once by hand) a raw `conversation` signal sent to code that had no such signal.
 
+`v2/release-3984c13/` holds the shipped scenarios recorded on the last release (3984c13,
+stop 28), before any of the wave's patches: journeys started there must replay here.
+
 Version 1 of the workflow is retired: nothing replays its histories any more, so they
 and their test are gone (docs/operating.md, "Upgrading", says how an operator finds
 and finishes version-1 journeys).
@@ -79,6 +82,7 @@ def archive() -> Iterator[None]:
         "v2/zone-from-wall-clock",
         "v2/before-stops",
         "v2/before-rules",
+        "v2/release-3984c13",
         "v2-encrypted",
     ],
 )
