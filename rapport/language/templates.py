@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
+import jinja2
 from jinja2 import (
     FunctionLoader,
     Template,
@@ -188,24 +189,14 @@ class TemplateBundle:
 
     def parse(self, file: str) -> nodes.Template:
         """The template's syntax tree; TemplateProblem when it does not compile."""
-        try:
-            return self._env.parse(self.sources[file], name=file, filename=file)
-        except _SyntaxError as exc:
-            raise TemplateProblem(
-                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
-            ) from None
+        return _parsed(self._env, self.sources[file], file)
 
     def unknown_names(self, file: str) -> list[tuple[str, int]]:
         """Names a template reads that no message provides, with their lines (found even
         when the template also uses a filter or test that does not exist: `not_allowed`
         names those)."""
         source = self.sources[file]
-        try:
-            ast = self._env.parse(source, name=file, filename=file)
-        except _SyntaxError as exc:
-            raise TemplateProblem(
-                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
-            ) from None
+        ast = self.parse(file)
         tolerant = self._env.overlay()
         tolerant.filters = {**self._env.filters}
         tolerant.tests = {**self._env.tests}
@@ -213,13 +204,8 @@ class TemplateBundle:
             tolerant.filters.setdefault(node.name, _anything)
         for test in ast.find_all(nodes.Test):
             tolerant.tests.setdefault(test.name, _anything)
-        try:
-            ast = tolerant.parse(source, name=file, filename=file)
-            unknown = meta.find_undeclared_variables(ast) - set(NAMES) - {"range"}
-        except _SyntaxError as exc:
-            raise TemplateProblem(
-                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
-            ) from None
+        ast = _parsed(tolerant, source, file)
+        unknown = meta.find_undeclared_variables(ast) - set(NAMES) - {"range"}
         return sorted(
             (node.name, node.lineno)
             for node in ast.find_all(nodes.Name)
@@ -233,12 +219,7 @@ class TemplateBundle:
         source = self.sources[file]
         if len(source) > MAX_TEMPLATE:
             return [(f"a template of more than {MAX_TEMPLATE} characters is not allowed", 1)]
-        try:
-            ast = self._env.parse(source, name=file, filename=file)
-        except _SyntaxError as exc:
-            raise TemplateProblem(
-                file, exc.lineno, _plain_syntax(exc.message or "syntax error")
-            ) from None
+        ast = self.parse(file)
         found = []
         for what, line in unknown_names(ast):
             filter_name = re.fullmatch(r"filter '(.*)'", what)
@@ -521,3 +502,14 @@ def _describe(exc: TemplateError) -> str:
 def _plain_syntax(message: str) -> str:
     """Jinja names the `{{ }}` around an expression 'print statement'."""
     return message.replace("end of print statement", "the closing }}")
+
+
+def _parsed(env: jinja2.Environment, source: str, file: str) -> nodes.Template:
+    """`source`'s syntax tree in `env`; TemplateProblem, in plain words, when it does not
+    compile."""
+    try:
+        return env.parse(source, name=file, filename=file)
+    except _SyntaxError as exc:
+        raise TemplateProblem(
+            file, exc.lineno, _plain_syntax(exc.message or "syntax error")
+        ) from None
