@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/lint-imports
 
 # The fast loop: lint, then every test not marked slow or browser, on one process per core
-# (pytest-xdist). About 70 s on the 2-core development machine at rest (README).
+# (pytest-xdist). Under a minute on the 2-core development machine at rest (README).
 check: lint
 	$(BIN)/pytest -q -n auto -m "not slow and not browser"
 
