@@ -96,12 +96,26 @@ def revoke(name_or_id: str) -> None:
     help="End the running journeys of accounts earlier files placed and this one does not "
     "(outcome closed_by_billing).",
 )
-def import_file(file: Path, dry_run: bool, errors_file: Path | None, close_missing: bool) -> None:
+@click.option(
+    "--max-close",
+    type=click.IntRange(1, 100),
+    default=None,
+    metavar="PERCENT",
+    help="With --close-missing: close nothing (exit 1) when more than this share of the "
+    "accounts would close, as a cut-short file would (default 10).",
+)
+def import_file(
+    file: Path,
+    dry_run: bool,
+    errors_file: Path | None,
+    close_missing: bool,
+    max_close: int | None,
+) -> None:
     """Place the accounts of FILE (.csv or .jsonl, one account a row; columns in
     docs/billing-integration.md): start journeys for new accounts, send account_updated for
     changed ones, nothing for the same row again. Exit 1 when any row was bad."""
     from rapport.intake.files import FileProblem, count_rows
-    from rapport.intake.importer import Importer
+    from rapport.intake.importer import MAX_CLOSE, Importer
 
     settings = load_settings()
     store = open_store()
@@ -122,6 +136,7 @@ def import_file(file: Path, dry_run: bool, errors_file: Path | None, close_missi
             close_missing,
             progress=bar.advance,
             report=writer.write if writer else lambda line, account, problem: None,
+            max_close=MAX_CLOSE if max_close is None else max_close,
         )
         return await importer.file(file)
 
@@ -144,12 +159,11 @@ def import_file(file: Path, dry_run: bool, errors_file: Path | None, close_missi
         more = summary.bad - len(summary.first_problems)
         where = f" (every one in {errors_file})" if errors_file else " (--errors FILE lists them)"
         click.echo(f"... and {more} more bad rows{where}", err=True)
-    if close_missing and summary.unnamed:
-        click.echo(
-            "--close-missing closed nothing: some rows' accounts could not be read", err=True
-        )
+    if summary.close_refused:
+        verb = "would close" if dry_run else "closed"
+        click.echo(f"--close-missing {verb} nothing: {summary.close_refused}", err=True)
     click.echo(summary.line(file, time.perf_counter() - started, dry_run))
-    exit_now(1 if summary.bad else 0)
+    exit_now(1 if summary.bad or summary.close_refused else 0)
 
 
 # What a terminal or a spreadsheet would obey in text from the file: control characters

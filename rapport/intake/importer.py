@@ -11,7 +11,11 @@ Each valid row is compared with what the store says earlier imports placed
   journey when the last one ended).
 
 `--close-missing` then ends the running journeys of accounts placed earlier and not in
-this file (`closed_by_billing`). The file is read a batch at a time and the accounts it
+this file (`closed_by_billing`), unless the file looks cut short: it names no account, a
+bad row's account cannot be read, or those it would close are more than `max_close` of
+the accounts (those it names and those it would close): then it closes nothing and says
+why. An empty export or one cut off at a line's end otherwise ended every journey, or
+every one after the cut. The file is read a batch at a time and the accounts it
 names are kept in the store while the run lasts (`import_seen`), so memory stays bounded
 whatever the file's length. `--dry-run` says what would happen and changes nothing.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +44,7 @@ from rapport.store.intake import ImportBook
 BATCH = 500  # rows read, looked up and acted on together
 CONCURRENCY = 32  # Temporal calls in flight
 FIRST_PROBLEMS = 10  # kept to show; every one goes to the --errors file
+MAX_CLOSE = 10  # percent: --close-missing closes at most this share of the accounts
 Outcome = Literal["started", "updated", "unchanged", "closed", "bad"]
 
 
@@ -51,6 +57,7 @@ class Summary:
     closed: int = 0
     bad: int = 0
     unnamed: int = 0  # bad rows whose account could not be told
+    close_refused: str | None = None  # why --close-missing closed nothing
     first_problems: list[tuple[int, str | None, RowProblem]] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
@@ -105,12 +112,16 @@ class Importer:
         close_missing: bool = False,
         progress: Callable[[int], None] = lambda n: None,
         report: Callable[[int, str | None, RowProblem], None] = lambda line, account, p: None,
+        max_close: int = MAX_CLOSE,
     ) -> None:
         """`journeys`: None only for a dry run (nothing is sent); `progress` is told of
-        each batch's rows, `report` of each bad row (the `--errors` file)."""
+        each batch's rows, `report` of each bad row (the `--errors` file); `max_close`:
+        the percentage of the accounts `--close-missing` may close."""
         self.journeys, self.book, self.dry_run = journeys, book, dry_run
         self.close_missing, self.progress, self.report = close_missing, progress, report
+        self.max_close = max_close
         self.run = uuid.uuid4().hex
+        self.named = 0  # the accounts this file names (good rows or bad), each once
         self._calls = asyncio.Semaphore(CONCURRENCY)
 
     async def file(self, path: Path) -> Summary:
@@ -119,7 +130,7 @@ class Importer:
             for batch in _batches(rows(path), BATCH):
                 await self._batch(batch, summary)
                 self.progress(len(batch))
-            if self.close_missing and summary.unnamed == 0:  # else who is missing is unknown
+            if self.close_missing:
                 await self._close_missing(summary)
         finally:
             await asyncio.to_thread(self.book.finish, self.run)
@@ -139,6 +150,7 @@ class Importer:
                 continue
             if row.account_id:
                 first_at[row.account_id] = row.line
+                self.named += 1
             if row.start is None:
                 self._bad(summary, row, *row.problems)
                 continue
@@ -195,7 +207,14 @@ class Importer:
                 return RowProblem("(journey)", f"Temporal refused: {exc.message}"[:300])
 
     async def _close_missing(self, summary: Summary) -> None:
-        """End the running journeys of accounts placed earlier and not in this file."""
+        """End the running journeys of accounts placed earlier and not in this file,
+        unless the file looks cut short (`close_refused` says why)."""
+        missing = await asyncio.to_thread(
+            lambda: sum(len(batch) for batch in self.book.missing(self.run))
+        )
+        summary.close_refused = self._cut_short(summary, missing)
+        if summary.close_refused is not None:
+            return
         for batch in self.book.missing(self.run):
             if self.dry_run:
                 summary.closed += len(batch)
@@ -203,6 +222,26 @@ class Importer:
             results = await asyncio.gather(*(self._close(account_id) for account_id in batch))
             summary.closed += sum(results)
             await asyncio.to_thread(self.book.close, batch, datetime.now(UTC))
+
+    def _cut_short(self, summary: Summary, missing: int) -> str | None:
+        """Why closing the `missing` accounts would be a mistake, or None."""
+        if missing == 0:
+            return None
+        if summary.unnamed:  # who is missing is unknown
+            return "some rows' accounts could not be read"
+        if self.named == 0:
+            return (
+                f"the file names no account: it would end all {missing} journeys "
+                "(an empty or cut-short export?)"
+            )
+        share = 100 * missing / (missing + self.named)
+        if share <= self.max_close:
+            return None
+        return (
+            f"it would end {missing} of {missing + self.named} accounts' journeys "
+            f"({share:.0f}%), more than --max-close {self.max_close}% (a cut-short export?); "
+            f"if they all left, run it again with --max-close {math.ceil(share)}"
+        )
 
     async def _close(self, account_id: str) -> bool:
         assert self.journeys is not None

@@ -136,13 +136,14 @@ async def test_a_changed_row_updates_and_a_missing_account_is_closed(
     await rig.status_when(ids[0], lambda s: s.step is not None)
     day2 = write_csv(tmp_path / "day2.csv", [row(ids[0], balance="80.00"), row(ids[1])])
 
-    dry = journey_import(rig, day2, "--dry-run", "--close-missing")
+    # the module's other tests placed accounts too: this file leaves out most of them
+    dry = journey_import(rig, day2, "--dry-run", "--close-missing", "--max-close", "100")
     assert dry.returncode == 0, dry.stderr
     assert "0 would start, 1 would update, 1 unchanged, " in dry.stdout
     assert "dry run: nothing changed" in dry.stdout
     assert (await rig.status(ids[0])).balance == 120
 
-    done = journey_import(rig, day2, "--close-missing")
+    done = journey_import(rig, day2, "--close-missing", "--max-close", "100")
     assert done.returncode == 0, done.stderr
     assert "0 started, 1 updated, 1 unchanged, " in done.stdout
     assert await rig.status_when(ids[0], lambda s: s.balance == 80)
@@ -154,6 +155,42 @@ async def test_a_changed_row_updates_and_a_missing_account_is_closed(
     # the closed account comes back in a later file: a journey starts again
     back = journey_import(rig, write_csv(tmp_path / "day3.csv", [row(i) for i in ids]))
     assert "1 started" in back.stdout
+
+
+@pytest.mark.slow
+async def test_close_missing_closes_nothing_for_an_empty_or_cut_short_file(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """Attack review of issue 27: an export that failed and wrote an empty file (or only
+    its header), or one cut off at the end of a line, with --close-missing ended every
+    placed account's journey (or every one after the cut): `closed_by_billing` for the
+    whole book, customers mid-plan included. Now such a file closes nothing, says why and
+    exits 1; --max-close says how much may close when that many really left."""
+    ids = [f"CUT-{uuid.uuid4().hex[:6]}" for _ in range(10)]
+    day1 = write_csv(tmp_path / "day1.csv", [row(i) for i in ids])
+    assert journey_import(rig, day1).returncode == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    header_only = write_csv(tmp_path / "header.csv", [])
+    cut = tmp_path / "cut.csv"
+    cut.write_text("".join(day1.read_text().splitlines(keepends=True)[:4]))  # 3 rows of 10
+
+    for file in (empty, header_only):
+        for dry in ((), ("--dry-run",)):
+            done = journey_import(rig, file, "--close-missing", *dry)
+            assert done.returncode == 1, done.stdout
+            verb = "would close" if dry else "closed"
+            assert f"0 {verb}" in done.stdout
+            assert f"--close-missing {verb} nothing: the file names no account" in done.stderr
+    done = journey_import(rig, cut, "--close-missing")
+    assert done.returncode == 1, done.stdout
+    assert "3 rows" in done.stdout
+    assert "0 closed" in done.stdout
+    assert "--close-missing closed nothing: it would end " in done.stderr
+    assert "more than --max-close 10%" in done.stderr
+    for account_id in ids:
+        described = await rig.client.get_workflow_handle(workflow_id(account_id)).describe()
+        assert described.status == WorkflowExecutionStatus.RUNNING, account_id
 
 
 @pytest.mark.slow
