@@ -54,8 +54,17 @@ def _plain_text(value: str) -> str:
 
 
 def _small_json(value: dict[str, Any]) -> dict[str, Any]:
+    """At most MAX_ATTRIBUTES_BYTES of JSON, and text Temporal can carry: Python's `json`
+    reads a lone surrogate (`"\\udfff"`, as JavaScript's JSON.stringify writes one) into
+    a string no UTF-8 encoder takes; such attributes failed the HTTP API with a 500 and
+    stopped `journey import` with a traceback (the worker's own parser refuses them)."""
     try:
         size = len(json.dumps(value, default=str))
+        json.dumps(value, default=str, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ValueError(
+            "attributes must be valid Unicode text (a lone surrogate such as \\udfff is not)"
+        ) from None
     except (TypeError, ValueError, RecursionError):
         raise ValueError("attributes must be plain JSON data") from None
     if size > MAX_ATTRIBUTES_BYTES:

@@ -711,3 +711,24 @@ async def test_what_a_journey_would_refuse_later_is_refused_in_the_call(
     assert "nested" in is_problem(refused, 422)["detail"]
     status = await api.get(f"/v1/accounts/{account_id}")
     assert status.json()["refused"] == []  # nothing reached the journey to be refused
+
+
+async def test_text_no_encoder_takes_is_refused_in_the_call_not_a_500(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    """Attack review of issue 27 (second pass): a lone surrogate in the attributes,
+    `"\\udfff"` as JavaScript's JSON.stringify writes one, was read by Python's json into
+    text no UTF-8 encoder takes: the start and the PATCH answered 500 (a traceback in the
+    log) instead of a problem naming the field."""
+    account_id = await started(api, rig)
+    body = json.dumps(start_body(rig, f"API-{uuid.uuid4().hex[:8]}", attributes={"x": "-"}))
+    lone = body.replace('"x": "-"', '"x": {"deep": ["\\udfff"]}')
+    assert "\\udfff" in lone
+    refused = await api.post("/v1/journeys", content=lone.encode(), headers=once())
+    assert "surrogate" in is_problem(refused, 422, "account.attributes")["detail"]
+    patch = b'{"attributes": {"note": "\\ud800"}}'
+    updated = await api.patch(f"/v1/accounts/{account_id}", content=patch, headers=once())
+    assert "surrogate" in is_problem(updated, 422, "attributes")["detail"]
+    paired = b'{"attributes": {"note": "\\ud83d\\ude00 \\u00e9"}}'  # a pair is a character
+    fine = await api.patch(f"/v1/accounts/{account_id}", content=paired, headers=once())
+    assert fine.status_code == 200, fine.text

@@ -379,3 +379,31 @@ def test_a_hostile_jsonl_cannot_write_to_the_terminal(tmp_path: Path) -> None:
     assert f"{file}:3: attributes.deep.a: nested more than 64 levels" in done.stderr
     assert "\x1b" not in done.stderr + errors.read_text()
     assert "\u202e" not in done.stderr + errors.read_text()
+
+
+@pytest.mark.slow
+def test_a_lone_surrogate_is_a_bad_row_not_a_traceback(tmp_path: Path) -> None:
+    """Attack review of issue 27 (second pass): a JSONL row whose attributes held a lone
+    surrogate (`"\\udfff"`, as JavaScript's JSON.stringify writes one) passed the row's
+    checks, so --dry-run said it "would start"; the real run then stopped the whole
+    import with a traceback when the start was encoded, the rows after it not placed."""
+    good = {
+        "account_id": "S-1",
+        "customer": {"first_name": "Quinn", "timezone": "America/New_York"},
+        "balance": "10.00",
+        "currency": "USD",
+        "days_past_due": 3,
+    }
+    lines = [
+        json.dumps({**good, "attributes": {"x": "\udfff"}}),  # json writes it escaped
+        json.dumps({**good, "account_id": "S-2"}),
+    ]
+    assert "\\udfff" in lines[0]
+    file = tmp_path / "surrogate.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    done, errors = dry_import(tmp_path, file)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "1 would start" in done.stdout
+    assert f"{file}:1: attributes: " in done.stderr
+    assert "surrogate" in errors.read_text()
