@@ -4,6 +4,7 @@ entries, read in order (`rapport.consent` folds them into an answer)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table, or_, select
 
 from rapport.store.schema import Moment, insert_once, metadata
 
+REFERENCE_LENGTH = 160
 consent_entries = Table(
     "consent_entries",
     metadata,
@@ -21,7 +23,7 @@ consent_entries = Table(
     Column("action", String(16), nullable=False),  # opt_out, opt_in, cease
     Column("source", String(32), nullable=False),  # sms_keyword, email_one_click, portal, ...
     Column("at", Moment, nullable=False),
-    Column("reference", String(160), nullable=True, unique=True),  # e.g. the SMS's id
+    Column("reference", String(REFERENCE_LENGTH), nullable=True, unique=True),  # the SMS's id
 )
 
 
@@ -36,8 +38,18 @@ class ConsentEntry:
     reference: str | None = None
 
 
+def kept_reference(reference: str) -> str:
+    """A reference as the column holds it: a longer one (an API opt-out's carries the
+    caller's Idempotency-Key, up to 255 characters) by its digest, the same for every
+    retry. PostgreSQL refused the long one outright: the opt-out answered 503 forever."""
+    if len(reference) <= REFERENCE_LENGTH:
+        return reference
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
 def add_entry(connection: Connection, entry: ConsentEntry) -> bool:
     """Append an entry; False when its reference is already there (a provider's retry)."""
+    reference = kept_reference(entry.reference) if entry.reference is not None else None
     values = {
         "account_id": entry.account_id,
         "address": entry.address,
@@ -45,13 +57,13 @@ def add_entry(connection: Connection, entry: ConsentEntry) -> bool:
         "action": entry.action,
         "source": entry.source,
         "at": entry.at,
-        "reference": entry.reference,
+        "reference": reference,
     }
-    if entry.reference is None:
+    if reference is None:
         connection.execute(consent_entries.insert().values(**values))
         return True
     return insert_once(
-        connection, consent_entries, values, consent_entries.c.reference == entry.reference
+        connection, consent_entries, values, consent_entries.c.reference == reference
     )
 
 

@@ -732,3 +732,41 @@ async def test_text_no_encoder_takes_is_refused_in_the_call_not_a_500(
     paired = b'{"attributes": {"note": "\\ud83d\\ude00 \\u00e9"}}'  # a pair is a character
     fine = await api.patch(f"/v1/accounts/{account_id}", content=paired, headers=once())
     assert fine.status_code == 200, fine.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+async def test_an_opt_out_under_a_long_idempotency_key_is_recorded(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Attack review of issue 27 (second pass): the consent record's reference of an
+    opt-out sent over the API is `api:<key id>:<Idempotency-Key>`, up to 272 characters
+    for the 255 the docs allow, in a column of 160. On PostgreSQL every such opt-out
+    answered 503 "not recorded, try again", and every retry the same: the customer's
+    opt-out never reached the record or the journey. (SQLite kept the long reference.)"""
+    store: dict[str, Any] = {"api_requests_per_key": 5000}
+    if database == "postgresql":
+        server = request.getfixturevalue("postgres")
+        store["database_url"] = server.new_database(f"t{uuid.uuid4().hex[:12]}")
+    async with portal_rig(tmp_path, **store) as rig:
+        made = keys.create(ApiKeys(rig.store), "billing")
+        headers = {"Authorization": f"Bearer {made.key}"}
+        async with httpx.AsyncClient(base_url=rig.web, headers=headers, timeout=30) as api:
+            account_id = await started(api, rig)
+            long_key = {"Idempotency-Key": "k" * 255}
+            body = {"type": "opt_out", "channel": "sms"}
+            first = await api.post(f"/v1/accounts/{account_id}/events", json=body, headers=long_key)
+            assert first.status_code == 202, first.text
+            assert first.json()["consent_recorded"] is True
+            again = await api.post(f"/v1/accounts/{account_id}/events", json=body, headers=long_key)
+            assert again.headers["Idempotent-Replayed"] == "true"
+            other = {"Idempotency-Key": "k" * 254 + "j"}  # another request: its own entry
+            second = await api.post(f"/v1/accounts/{account_id}/events", json=body, headers=other)
+            assert second.status_code == 202, second.text
+        entries = rig.consent.entries(account_id)
+        api_entries = [e for e in entries if e.source == "api"]
+        assert len(api_entries) == 2
+        assert all(len(e.reference or "") <= 160 for e in api_entries)
+        assert rig.consent.refusal(account_id, "sms", None) is not None
