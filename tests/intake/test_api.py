@@ -66,6 +66,7 @@ def is_problem(response: httpx.Response, status: int, field: str | None = None) 
     assert "Traceback" not in response.text
     if field is not None:
         assert document["field"] == field, document
+        assert field in {e["field"] for e in document["errors"]}, document
     return document
 
 
@@ -361,7 +362,7 @@ async def test_rate_limits_per_key_and_the_body_limit(rig: Rig) -> None:
         assert "50 requests" in document["detail"]
         assert 1 <= int(limited[0].headers["Retry-After"]) <= 60
         big = await api.post("/v1/journeys", content=b"x" * (64 * 1024 + 1), headers=once())
-        is_problem(big, 413)
+        assert is_problem(big, 413)["title"] == "Content Too Large"  # RFC 9110's name
 
 
 def test_openapi_and_schemas_agree() -> None:
@@ -770,3 +771,24 @@ async def test_an_opt_out_under_a_long_idempotency_key_is_recorded(
         assert len(api_entries) == 2
         assert all(len(e.reference or "") <= 160 for e in api_entries)
         assert rig.consent.refusal(account_id, "sms", None) is not None
+
+
+async def test_a_refusal_has_the_shape_the_docs_show(api: httpx.AsyncClient, rig: Rig) -> None:
+    """Attack review of issue 27 (second pass): docs/billing-integration.md shows a 422
+    titled "Unprocessable Content" with the field in `errors`; the API answered "Unprocessable
+    Entity" (Python 3.11's older name) and, for a refusal of one field found after the
+    models' checks (too many decimal places, another currency, an account id in the
+    path), no `errors` at all: a client reading `errors` saw nothing wrong."""
+    account_id = await started(api, rig)
+    paid = {"amount": "182.405", "currency": "USD", "payment_id": "PAY-77812"}
+    answer = await api.post(f"/v1/accounts/{account_id}/payments", json=paid, headers=once())
+    document = is_problem(answer, 422, "amount")
+    assert document["title"] == "Unprocessable Content"
+    assert document["payment_id"] == "PAY-77812"
+    assert document["errors"] == [
+        {"field": "amount", "detail": "182.405 has more decimal places than USD allows (2)"}
+    ]
+    assert document["detail"] == "amount: " + document["errors"][0]["detail"]
+    euros = {**paid, "amount": "5.00", "currency": "EUR"}
+    answer = await api.post(f"/v1/accounts/{account_id}/payments", json=euros, headers=once())
+    assert is_problem(answer, 422, "currency")["payment_id"] == "PAY-77812"
