@@ -27,6 +27,11 @@ records a journey moved from version 1 to version 2 of its definition.
 records `continued_opt_out.json`: the second run of a journey that continued as new
 during a wait and then heard an opt-out (a run that begins with carried state; where it
 asks for the stops patch, test_patches_first.py).
+
+    .venv/bin/python -m tests.workflows.histories.record v2 two_arguments
+
+records `two_arguments.json`: signals sent with two arguments, refused
+(`record_two_arguments`; `v2/before-arguments` holds the build before, which dropped one).
 """
 
 from __future__ import annotations
@@ -39,8 +44,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+from temporalio.common import RawValue
 
 from rapport.catalog.archive import MemoryArchive
 from rapport.catalog.pinned import PinnedJourney
@@ -49,6 +56,7 @@ from rapport.contract.payloads import Engagement, MigrateTo, OptOut, PaymentRece
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.search_attributes import starting
 from rapport.language.account import Account
+from rapport.language.loader import load_journey
 from rapport.language.models import JourneyDefinition
 from rapport.language.templates import TemplateBundle
 from rapport.providers.outbox import Capture
@@ -293,14 +301,53 @@ async def continued_run(env: Any, journeys: Path) -> WorkflowHistory:
 
 
 async def record_continued_opt_out(folder: Path) -> None:
-    from rapport.language.loader import load_journey
-
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as journeys:
         async with await start_time_skipping() as env:
             history = await continued_run(env, Path(journeys))
         pinned = PinnedJourney.loaded(load_journey(Path(journeys) / "journey.yaml"))
     _write(history, folder / "continued_opt_out.json")
+    save_archive([pinned], folder / "journeys.json", keep=True)
+
+
+UNDECODABLE = Payload(metadata={"encoding": b"binary/protobuf"}, data=b"\x08\x01")
+
+
+async def record_two_arguments(folder: Path, decodable: bool = True) -> None:
+    """A journey resting in its wait hears `payment_received` sent with two arguments, the
+    second one no converter decodes (before the arguments patch the SDK dropped such a
+    signal unseen; with it, `status.refused` shows it), and (`decodable`) one whose two
+    arguments decode (before the patch a workflow task failed on every retry: so
+    `v2/before-arguments` was recorded without it). It is then paid in full. Writes
+    `two_arguments.json`."""
+    from rapport.security.links import LinkSigner
+    from tests.journey_files import write_journey
+    from tests.scenarios import account
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        journeys = Path(scratch)
+        write_journey(journeys, CONTINUED)
+        parts = EngineParts(journeys=[journeys], channels={"*": Capture()}, signer=LinkSigner("k"))
+        env = await start_time_skipping()
+        async with env, build_worker(env.client, "record-two-arguments", parts):
+            handle = await env.client.start_workflow(
+                "DelinquencyJourney",
+                {"account": account(customer__timezone="Etc/GMT"), "journey": "continued"},
+                id=workflow_id("R-2"),
+                task_queue="record-two-arguments",
+            )
+            await env.sleep(timedelta(days=1))  # the text went; the wait is under way
+            payment = {"amount": "5.00", "payment_id": "p-two"}
+            await handle.signal("payment_received", args=[payment, RawValue(UNDECODABLE)])
+            if decodable:
+                await handle.signal("payment_received", args=[payment, {"extra": 1}])
+            await env.sleep(timedelta(hours=1))
+            await handle.signal("payment_received", {"amount": "300.00", "payment_id": "p-full"})
+            await handle.result()
+            history: WorkflowHistory = await handle.fetch_history()
+        pinned = PinnedJourney.loaded(load_journey(journeys / "journey.yaml"))
+    _write(history, folder / "two_arguments.json")
     save_archive([pinned], folder / "journeys.json", keep=True)
 
 
@@ -311,5 +358,7 @@ if __name__ == "__main__":
     folder, *only = sys.argv[1:] or [str(CURRENT)]
     if only == ["continued_opt_out"]:
         asyncio.run(record_continued_opt_out(HERE / folder))
+    elif only and only[0].startswith("two_arguments"):  # `two_arguments_undecodable`: one
+        asyncio.run(record_two_arguments(HERE / folder, only[0] == "two_arguments"))
     else:
         asyncio.run(record(HERE / folder, only or None))
