@@ -11,6 +11,10 @@ it replay as they ran):
 - a start or signal the worker cannot decode (`read`: JSON nested too deep, not UTF-8, an
   unknown encoding) fails the journey or is refused, saying why, instead of failing a
   workflow task forever: the workflow takes raw payloads and decodes them itself;
+- a start or signal with more than one argument (another SDK's `args: [a, b]`, `--input`
+  given twice to the `temporal` CLI) fails the journey or is refused, saying to send one
+  (`one_argument`); refusing such a signal is behind `ARGUMENTS_PATCH` (before it, the
+  SDK dropped one whose arguments it could not decode, unseen);
 - a signal of no known name is refused where `status.refused` shows it, instead of
   waiting unseen for a handler that never comes; an unknown query or update is answered
   with the names there are;
@@ -19,9 +23,10 @@ it replay as they ran):
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -39,6 +44,7 @@ from workflows.core import problems_of
 from workflows.steps import JourneySteps
 
 INTAKE_PATCH = "intake"
+ARGUMENTS_PATCH = "arguments"
 STOPS = ("opt_out", "cease_communication")  # taken even from a refused plain-text signal
 _ACCOUNT_IN_ID = re.compile(r"^delinquency-([A-Za-z0-9._-]{1,64})$")
 if TYPE_CHECKING:
@@ -51,6 +57,38 @@ NO_START = Unreadable(
     "the journey was started without input: send the account and the journey's id as "
     "its one argument (docs/billing-integration.md)"
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_argument(fn: F) -> F:
+    """`fn` (the workflow's init and run, a signal handler) takes `*extra` too, hidden from
+    its signature. The SDK reads a handler's parameters with `inspect.signature`, which
+    honours `__signature__`: it sees the one `RawValue` parameter, so a single payload
+    arrives undecoded, as before. With more payloads than that the SDK drops the hints,
+    decodes them all (`rapport.runtime.temporal._Payloads`: `Unreadable` when it cannot)
+    and calls `fn` with them: `*extra` takes the rest, and the journey refuses them
+    (`too_many`), where calling a one-parameter `fn` raised a TypeError inside the SDK,
+    failing the workflow task on every retry. Apply it before the SDK's decorator."""
+    signature = inspect.signature(fn)
+    one = [p for p in signature.parameters.values() if p.kind is not p.VAR_POSITIONAL]
+    fn.__signature__ = signature.replace(parameters=one)  # type: ignore[attr-defined]
+    return fn
+
+
+def too_many(what: str, values: tuple[Any, ...], send: str) -> Unreadable | PlainText:
+    """Input sent with several arguments (`values`), refused; in plain text when any of
+    them came in plain text (refused as such in production: `rapport.contract.plain`)."""
+    first = values[0].value if isinstance(values[0], PlainText) else values[0]
+    found = first.get("payment_id") if isinstance(first, dict) else None
+    refused = Unreadable(
+        f"{what} with {len(values)} arguments: send {send} as its one argument "
+        "(docs/billing-integration.md)",
+        payment_id=found[:128] if isinstance(found, str) else None,
+    )
+    plain = next((v for v in values if isinstance(v, PlainText)), None)
+    return refused if plain is None else PlainText(refused, plain.encoding)
 
 
 def read(raw: RawValue, what: str) -> Any:
@@ -75,12 +113,18 @@ def _reason(exc: BaseException) -> str:
 
 
 class JourneyIntake(JourneySteps):
-    def _begin_run(self, raw: RawValue) -> Any:
-        """Decide the patch, once and before anything else in the run; what the start
+    def _begin_run(self, raw: RawValue, extra: tuple[Any, ...] = ()) -> Any:
+        """Decide the patches, once and before anything else in the run; what the start
         carried, unwrapped when it came in plain text (refused in `_introduce`), or
-        `Unreadable` (refused as invalid input)."""
+        `Unreadable` (refused as invalid input: `extra` arguments too)."""
         self._intake = workflow.patched(INTAKE_PATCH)
-        value = NO_START if raw is NO_INPUT else read(raw, "the journey's input")
+        self._arguments = workflow.patched(ARGUMENTS_PATCH)
+        if extra:  # before the patch such a start failed its first task: nothing recorded
+            value = too_many(
+                "the journey was started", (raw, *extra), "the account and the journey's id"
+            )
+        else:
+            value = NO_START if raw is NO_INPUT else read(raw, "the journey's input")
         self._plain_start = isinstance(value, PlainText) and self._intake
         return value.value if isinstance(value, PlainText) else value
 
@@ -114,15 +158,22 @@ class JourneyIntake(JourneySteps):
         if self._plain_start:
             raise ApplicationError(self.problem or "", type=PLAIN_TEXT_REFUSED, non_retryable=True)
 
-    async def _take(self, name: str, raw: RawValue) -> None:
+    async def _take(self, name: str, raw: RawValue, extra: tuple[Any, ...] = ()) -> None:
         """A signal from the table; one in plain text on a production worker fails the
         journey (a stop in it is taken first and kept before the journey ends); one that
-        cannot be read is refused (before the patch the SDK dropped it, unseen). A signal
-        newer than the run is refused as unknown, as the run did when it began."""
+        cannot be read, or sent with `extra` arguments, is refused (before the patches the
+        SDK dropped it, unseen). A signal newer than the run is refused as unknown, as the
+        run did when it began."""
         if not self._knows(SIGNALS[name].since):
             self._unknown_signal(name)
             return
-        payload = read(raw, f"signal {name}'s payload")
+        if extra:
+            values = (raw, *extra)
+            if not self._arguments and any(isinstance(v, Unreadable) for v in values):
+                return  # what the SDK did before the patch (one that decoded wedged)
+            payload = too_many("sent", values, "the payload")
+        else:
+            payload = read(raw, f"signal {name}'s payload")
         if isinstance(payload, Unreadable) and not self._intake:
             return
         if isinstance(payload, PlainText):
@@ -151,8 +202,15 @@ class JourneyIntake(JourneySteps):
         self.state.refuse(name, workflow.now(), f"unknown signal; signals: {', '.join(SIGNALS)}")
         workflow.logger.warning("unknown signal", extra={**self._log_fields(), "signal": name})
 
-    def _plan_request(self, raw: Any) -> AcceptPlan | None:
-        """`accept_plan`'s payload read here, so a bad one is refused in our words."""
+    def _plan_request(self, raw: Any, extra: tuple[Any, ...] = ()) -> AcceptPlan | None:
+        """`accept_plan`'s payload read here, so a bad one is refused in our words (one
+        sent with more arguments too: the validator refuses it, nothing is recorded)."""
+        if extra:
+            raise ApplicationError(
+                f"{ACCEPT_PLAN_UPDATE}: sent with {1 + len(extra)} arguments: send "
+                '{"installments": N} as its one argument',
+                type="InvalidUpdate",
+            )
         if raw is None or isinstance(raw, AcceptPlan):
             return raw
         if isinstance(raw, PlainText):

@@ -27,7 +27,7 @@ from rapport.contract.names import (
 )
 from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
-from workflows.intake import NO_INPUT, Foreign, JourneyIntake, unknown
+from workflows.intake import NO_INPUT, Foreign, JourneyIntake, one_argument, unknown
 from workflows.plan import PLANS_PATCH
 
 # Only refused input fails a journey (an ApplicationError the workflow raises itself:
@@ -49,41 +49,46 @@ def handles_signals(cls: type[W]) -> type[W]:
 def _signal_handler(name: str) -> Callable[..., Awaitable[None]]:
     # `self` unannotated: the SDK reads an annotated first parameter as the signal's
     # argument, and with two hints for one payload it drops them all (no RawValue).
-    async def handle(self, payload: Foreign = NO_INPUT) -> None:  # type: ignore[no-untyped-def]
-        await self._take(name, payload)
+    async def handle(self, payload: Foreign = NO_INPUT, *extra: Any) -> None:  # type: ignore[no-untyped-def]
+        await self._take(name, payload, extra)
 
     handle.__name__ = handle.__qualname__ = name
-    return workflow.signal(name=name)(handle)
+    return workflow.signal(name=name)(one_argument(handle))
 
 
 # Not sandboxed: see workflows/sandbox.py for why, and what checks determinism instead.
 @workflow.defn(name=WORKFLOW_TYPE, sandboxed=False)
 @handles_signals
 class DelinquencyJourney(JourneyIntake):
+    # One argument, as the SDK sees them (`one_argument`): more are refused, not a TypeError.
     @workflow.init
-    def __init__(self, request: Foreign = NO_INPUT) -> None:
-        super().__init__(self._begin_run(request))
+    @one_argument
+    def __init__(self, request: Foreign = NO_INPUT, *extra: Any) -> None:
+        super().__init__(self._begin_run(request, extra))
         self._plans = workflow.patched(PLANS_PATCH)  # decided once, before anything else
 
     @workflow.run
-    async def run(self, request: Foreign = NO_INPUT) -> JourneyResult:
+    @one_argument
+    async def run(self, request: Foreign = NO_INPUT, *extra: Any) -> JourneyResult:
         self._introduce()
         return await self._journey()
 
     @workflow.signal(name="callback_requested")
-    async def callback_requested(self, payload: Foreign = NO_INPUT) -> None:
+    @one_argument
+    async def callback_requested(self, payload: Foreign = NO_INPUT, *extra: Any) -> None:
         """Pause outreach (the state's effect) and ask a person to call."""
-        await self._take("callback_requested", payload)
+        await self._take("callback_requested", payload, extra)
         await self._callback_handoffs()
 
     @workflow.signal(name="migrate_to")
-    async def migrate_to(self, payload: Foreign = NO_INPUT) -> None:
+    @one_argument
+    async def migrate_to(self, payload: Foreign = NO_INPUT, *extra: Any) -> None:
         """Move to another version of the definition at the next safe point."""
         if not self._migrations:
             self._unknown_signal("migrate_to")  # what a run begun before it did
             return
         asked = self._asked_migration()
-        await self._take("migrate_to", payload)
+        await self._take("migrate_to", payload, extra)
         if self._asked_migration() is not asked:  # a new move recorded (not a repeat)
             await self._resolve_migration()
 
@@ -92,12 +97,14 @@ class DelinquencyJourney(JourneyIntake):
         self._unknown_signal(name)
 
     @workflow.update(name=ACCEPT_PLAN_UPDATE)
-    async def accept_plan(self, request: Any = None) -> AcceptedPlan:
-        return await self._accept_plan_now(self._plan_request(request))
+    @one_argument
+    async def accept_plan(self, request: Any = None, *extra: Any) -> AcceptedPlan:
+        return await self._accept_plan_now(self._plan_request(request, extra))
 
     @accept_plan.validator
-    def _validate_accept_plan(self, request: Any = None) -> None:
-        self._check_plan(self._plan_request(request))
+    @one_argument
+    def _validate_accept_plan(self, request: Any = None, *extra: Any) -> None:
+        self._check_plan(self._plan_request(request, extra))
 
     @workflow.update(dynamic=True)
     def unknown_update(self, name: str, args: Sequence[RawValue]) -> None:

@@ -538,5 +538,7 @@ def handoff_summary(step_id: str, queue: str) -> str:
 
 def _payment_id(payload: Any) -> str | None:
     """The payment id a refused event carried, so `status.refused` names the payment."""
+    if isinstance(payload, Unreadable):
+        return payload.payment_id
     found = payload.get("payment_id") if isinstance(payload, dict) else None
     return found[:128] if isinstance(found, str) else None

@@ -39,9 +39,11 @@ class PlainText:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """A payload from outside that could not be decoded, and why (never its content)."""
+    """A payload from outside that could not be decoded, and why (never its content); the
+    payment id it named, when it could be read (sent with too many arguments)."""
 
     problem: str
+    payment_id: str | None = None
 
 
 def unreadable(what: str, encoding: str, why: str) -> str:

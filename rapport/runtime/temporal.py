@@ -4,6 +4,7 @@ converter it uses, a quiet core runtime, and the search attributes it registers.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -32,7 +33,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from rapport.contract import search_attributes
-from rapport.contract.plain import READABLE_FAILURES, PlainText
+from rapport.contract.plain import READABLE_FAILURES, PlainText, Unreadable
 from rapport.runtime.settings import Settings, load_settings
 from rapport.security.codec import PLAIN_ENCODING, PLAIN_REFUSED, EncryptionCodec, KeyRing, Plain
 
@@ -104,10 +105,31 @@ class Failures(DefaultFailureConverter):
 
 class _Payloads(CompositePayloadConverter):
     """The SDK makes one of these per workflow activation: they share one set of
-    converters, so pydantic's schema for a type is built once per process, not per task."""
+    converters, so pydantic's schema for a type is built once per process, not per task.
+
+    Several payloads without type hints are what the SDK decodes when a start or signal
+    carries more arguments than the workflow takes (it drops the hints when their count
+    differs: `_WorkflowInstanceImpl._convert_payloads`). One that cannot be decoded there
+    becomes `Unreadable` instead of an error, which would fail the journey's first
+    workflow task on every retry (a start) or drop the signal unseen: the workflow
+    refuses such input itself (`workflows.intake.one_argument`)."""
 
     def __init__(self) -> None:
         super().__init__(*_SHARED)
+
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[Any]:
+        if type_hints is not None or len(payloads) < 2:
+            return super().from_payloads(payloads, type_hints)
+        return [self._or_unreadable(payload) for payload in payloads]
+
+    def _or_unreadable(self, payload: Payload) -> Any:
+        try:
+            return super().from_payloads([payload])[0]
+        except Exception as exc:
+            encoding = payload.metadata.get("encoding", b"no encoding").decode(errors="replace")
+            return Unreadable(f"a payload in {encoding[:40]} cannot be decoded: {exc}"[:300])
 
 
 _CONVERTER = DataConverter(payload_converter_class=_Payloads)

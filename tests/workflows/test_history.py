@@ -101,7 +101,7 @@ async def test_a_journey_history_holds_the_journey_by_hash_and_only_what_sends_n
         )
         == {"TemporalChangeVersion"}
     ]
-    # intake, migrations, plans, rules (each a marker; the attribute a few times)
-    assert len(patches) <= 10
+    # intake, arguments, migrations, plans, rules (each a marker; the attribute a few times)
+    assert len(patches) <= 12
     # Temporal's own events per message, and rests; once a run, the rule packs' marker
     assert (len(events) - len(patches) - 1) / 3 <= 14

@@ -295,6 +295,9 @@ async def test_bad_updates_and_queries_are_answered_in_plain_words(
     message = str(bad.value.cause)
     assert "installments" in message
     assert "pydantic" not in message  # no link to a library's docs
+    with pytest.raises(WorkflowUpdateFailedError) as two:
+        await handle.execute_update("accept_plan", args=[{"installments": 3}, {}])
+    assert "sent with 2 arguments" in str(two.value.cause)  # not a TypeError's words
     with pytest.raises(WorkflowQueryFailedError) as unknown:
         await handle.query("statuss")
     assert "unknown query 'statuss'" in str(unknown.value)
@@ -444,16 +447,25 @@ async def test_a_signal_name_cannot_forge_a_log_line(
     assert all("\n" not in line and "\\x0a2028" in line for line in lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NOT fixed: with two arguments the SDK ignores the workflow's hints and "
-    "instantiates it with both (a TypeError, every task); see the intake review's report",
-)
+TWO_ARGUMENTS = "started with 2 arguments: send the account and the journey's id as its one"
+
+
+async def failed_at_once(handle: WorkflowHandle[Any, Any], account_id: str) -> str:
+    """The journey failed (not a task, again and again), saying why; found by account."""
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), 30)  # a wedged journey never ends
+    await no_failed_task(handle)
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(sa.ACCOUNT_ID) == account_id
+    return f"{getattr(failed.value.cause, 'type', None)}: {failed.value.cause}"
+
+
 async def test_a_foreign_start_with_two_arguments_fails_at_once(
     env: WorkflowEnvironment, queue: str
 ) -> None:
     """Attack review of issue 27: `args: [account, extra]` from another SDK (or --input
-    given twice to the temporal CLI) still fails the first workflow task forever."""
+    given twice to the temporal CLI) failed the first workflow task forever (the SDK
+    called the workflow with both: a TypeError)."""
     account_id = f"A2-{uuid.uuid4().hex[:6]}"
     handle = await env.client.start_workflow(
         WORKFLOW_TYPE,
@@ -461,13 +473,117 @@ async def test_a_foreign_start_with_two_arguments_fails_at_once(
         id=workflow_id(account_id),
         task_queue=queue,
     )
-    ended = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED}
-    stuck = {EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED}
-    kinds: set[int] = set()
-    for _ in range(50):  # at most 5 s: the journey fails, or its first task has failed
-        kinds = {e.event_type for e in (await handle.fetch_history()).events}
-        if kinds & (ended | stuck):
-            break
-        await asyncio.sleep(0.1)
-    assert not kinds & stuck
-    assert kinds & ended
+    why = await failed_at_once(handle, account_id)
+    assert why.startswith("InvalidJourneyInput: ")
+    assert TWO_ARGUMENTS in why
+    assert "docs/billing-integration.md" in why
+
+
+async def test_a_foreign_start_whose_second_argument_cannot_be_decoded_fails_at_once(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    """The SDK decodes extra arguments itself (no hints): one it cannot decode failed the
+    task with "Failed decoding arguments", every retry."""
+    account_id = f"A3-{uuid.uuid4().hex[:6]}"
+    handle = await env.client.start_workflow(
+        WORKFLOW_TYPE,
+        args=[start_input(account_id=account_id), json_payload(b"\x08\x01", b"binary/protobuf")],
+        id=workflow_id(account_id),
+        task_queue=queue,
+    )
+    assert TWO_ARGUMENTS in await failed_at_once(handle, account_id)
+
+
+async def test_a_foreign_start_with_three_arguments_none_readable_fails_at_once(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    account_id = f"A4-{uuid.uuid4().hex[:6]}"
+    unreadable = [p for p, _ in UNREADABLE_STARTS.values()][:3]
+    handle = await env.client.start_workflow(
+        WORKFLOW_TYPE, args=unreadable, id=workflow_id(account_id), task_queue=queue
+    )
+    assert "started with 3 arguments" in await failed_at_once(handle, account_id)
+
+
+async def test_a_signal_with_more_than_one_argument_is_refused_where_status_shows_it(
+    env: WorkflowEnvironment, queue: str
+) -> None:
+    """Sent with two arguments, a signal failed the workflow task on every retry (the SDK
+    called its handler with both: a TypeError), wedging the journey; one whose second
+    argument the SDK could not decode was dropped unseen. Now each is refused, naming
+    its payment, and the journey goes on."""
+    account_id = f"A5-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, queue, start_input(account_id=account_id), account_id)
+    payment = {"amount": "300.00", "payment_id": "P-2"}
+    await handle.signal("payment_received", args=[payment, {"extra": 1}])
+    await handle.signal("payment_received", args=[{**payment, "payment_id": "P-3"}, UNDECODABLE])
+    await handle.signal("opt_out", args=[{"channel": "email"}, {}, {}])
+    await handle.signal("migrate_to", args=[{"version": 2}, {}])
+    status = await handle.query("status")
+    refused = [(r["event"], r["payment_id"], r["error"]) for r in status["refused"]]
+    assert [r[:2] for r in refused] == [
+        ("payment_received", "P-2"),
+        ("payment_received", "P-3"),
+        ("opt_out", None),
+        ("migrate_to", None),
+    ]
+    assert all("arguments: send the payload as its one argument" in e for *_, e in refused)
+    assert "with 3 arguments" in refused[2][2]
+    assert status["balance"] == "300.00"  # neither payment was taken
+    assert status["suppressed_channels"] == []  # nor the malformed opt-out
+    await no_failed_task(handle)
+    await handle.signal("payment_received", payment)  # one argument: taken as before
+    assert (await handle.query("status"))["outcome"] == "paid"
+
+
+def test_the_sdk_sees_one_raw_argument_for_the_start_and_every_signal() -> None:
+    """What keeps a single argument undecoded (`read` decodes it, so one the SDK cannot
+    decode fails the journey instead of a task): `*extra` hidden from the signature
+    (`one_argument`). Without it the SDK would see no hints at all (a parameter that is
+    not positional) and decode every start and signal itself."""
+    from temporalio.workflow import _Definition
+
+    from workflows.journey import DelinquencyJourney
+
+    definition = _Definition.must_from_class(DelinquencyJourney)
+    assert definition.arg_types == [RawValue]
+    assert all(s.arg_types == [RawValue] for n, s in definition.signals.items() if n)
+    assert definition.updates["accept_plan"].arg_types == [Any]
+
+
+UNDECODABLE = json_payload(b"\x08\x01", b"binary/protobuf")
+
+
+async def test_in_production_a_start_with_two_arguments_fails_at_once(
+    env: WorkflowEnvironment, production: tuple[str, Client]
+) -> None:
+    """Encrypted (the codec decrypts both before the SDK decodes them) or in plain text
+    (refused as such: it says how to delete what was sent in clear)."""
+    queue, plain = production
+    for client, expected in ((encrypting(env), TWO_ARGUMENTS), (plain, "arrived in plain text")):
+        account_id = f"A6-{uuid.uuid4().hex[:6]}"
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE,
+            args=[start_input(account_id=account_id), {"extra": 1}],
+            id=workflow_id(account_id),
+            task_queue=queue,
+        )
+        assert expected in await failed_at_once(handle, account_id)
+
+
+async def test_in_production_a_plain_signal_with_two_arguments_fails_the_journey(
+    env: WorkflowEnvironment, production: tuple[str, Client], sqlite_store: Store
+) -> None:
+    """Refused for its arguments (no opt-out taken from it), then failed for plain text."""
+    queue, plain = production
+    account_id = f"A7-{uuid.uuid4().hex[:6]}"
+    handle = await encrypting(env).start_workflow(
+        WORKFLOW_TYPE,
+        start_input(account_id=account_id),
+        id=workflow_id(account_id),
+        task_queue=queue,
+    )
+    await handle.query("status")
+    await plain.get_workflow_handle(handle.id).signal("opt_out", args=[{"channel": "email"}, {}])
+    assert "signal opt_out arrived in plain text" in await failed_at_once(handle, account_id)
+    assert ConsentBook(sqlite_store).entries(account_id) == []
