@@ -10,6 +10,11 @@ Each valid row is compared with what the store says earlier imports placed
 - one whose row changed sends `account_updated` to its running journey (or starts a new
   journey when the last one ended).
 
+A row whose journey cannot start (the `journey` column names none there is, or no entry
+rule fits the account) is a bad row, as the HTTP API refuses such a start in the call:
+started anyway, each journey failed at once, the run counted it started and the next run
+unchanged, and the account was left without a journey until its row changed.
+
 `--close-missing` then ends the running journeys of accounts placed earlier and not in
 this file (`closed_by_billing`), unless the file looks cut short: it names no account, a
 bad row's account cannot be read, or those it would close are more than `max_close` of
@@ -35,6 +40,7 @@ from typing import Any, Literal
 
 from temporalio.service import RPCError, RPCStatusCode
 
+from rapport.catalog.library import JourneyNotFound, Library, Scan
 from rapport.client.journeys import JourneyError, Journeys
 from rapport.contract.journey import JourneyStart, fingerprint
 from rapport.contract.names import workflow_id
@@ -113,19 +119,24 @@ class Importer:
         progress: Callable[[int], None] = lambda n: None,
         report: Callable[[int, str | None, RowProblem], None] = lambda line, account, p: None,
         max_close: int = MAX_CLOSE,
+        library: Library | None = None,
     ) -> None:
         """`journeys`: None only for a dry run (nothing is sent); `progress` is told of
         each batch's rows, `report` of each bad row (the `--errors` file); `max_close`:
-        the percentage of the accounts `--close-missing` may close."""
+        the percentage of the accounts `--close-missing` may close; `library`: the
+        journeys folder each row's journey is chosen from (None: not checked)."""
         self.journeys, self.book, self.dry_run = journeys, book, dry_run
         self.close_missing, self.progress, self.report = close_missing, progress, report
-        self.max_close = max_close
+        self.max_close, self.library = max_close, library
+        self._scan: Scan | None = None
         self.run = uuid.uuid4().hex
         self.named = 0  # the accounts this file names (good rows or bad), each once
         self._calls = asyncio.Semaphore(CONCURRENCY)
 
     async def file(self, path: Path) -> Summary:
         summary = Summary()
+        if self.library is not None:
+            self._scan = await asyncio.to_thread(self.library.scan)  # read once a run
         try:
             for batch in _batches(rows(path), BATCH):
                 await self._batch(batch, summary)
@@ -163,12 +174,15 @@ class Importer:
             assert row.start is not None
             meaning = digest(row.start)
             before = placed.get(row.start.account.account_id)
-            if before is None or not before.open:
-                decided.append((row, meaning, "started"))
-            elif before.digest == meaning:
+            if before is not None and before.open and before.digest == meaning:
                 summary.add("unchanged")
-            else:
-                decided.append((row, meaning, "updated"))
+                continue
+            cannot = self._cannot_start(row.start)
+            if cannot is not None:
+                self._bad(summary, row, cannot)
+                continue
+            outcome: Outcome = "started" if before is None or not before.open else "updated"
+            decided.append((row, meaning, outcome))
         if self.dry_run:
             for _, _, outcome in decided:
                 summary.add(outcome)
@@ -183,6 +197,17 @@ class Importer:
             summary.add(result)
             kept.append((row.start.account.account_id, meaning, True))
         await asyncio.to_thread(self.book.place, kept, datetime.now(UTC))
+
+    def _cannot_start(self, start: JourneyStart) -> RowProblem | None:
+        """Why the row's journey could not start (none of that id, or no entry rule fits
+        the account), or None; the journeys folder as read at the run's start."""
+        if self.library is None or self._scan is None:
+            return None
+        try:
+            self.library.choose(start.journey, start.account, self._scan)
+        except JourneyNotFound as exc:
+            return RowProblem("journey", str(exc)[:300])
+        return None
 
     async def _act(self, row: Row, outcome: Outcome) -> Outcome | RowProblem:
         """Start the journey (or find the running one); a changed row's running journey is

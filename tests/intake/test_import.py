@@ -73,6 +73,7 @@ def journey_import(rig: Rig, *args: str | Path) -> subprocess.CompletedProcess[s
         "TEMPORAL_ADDRESS": rig.temporal_address,
         "JOURNEY_TASK_QUEUE": rig.settings.task_queue,
         "RAPPORT_DATA_DIR": str(rig.settings.data_dir),
+        "RAPPORT_JOURNEYS_DIR": str(rig.settings.journeys_dir),  # the worker's, as in use
     }
     return subprocess.run(
         [sys.executable, "-m", "rapport.cli", "import", *map(str, args)],
@@ -191,6 +192,33 @@ async def test_close_missing_closes_nothing_for_an_empty_or_cut_short_file(
     for account_id in ids:
         described = await rig.client.get_workflow_handle(workflow_id(account_id)).describe()
         assert described.status == WorkflowExecutionStatus.RUNNING, account_id
+
+
+@pytest.mark.slow
+async def test_a_row_whose_journey_cannot_start_is_a_bad_row(rig: Rig, tmp_path: Path) -> None:
+    """Attack review of issue 27 (second pass): a `journey` cell naming no journey there
+    is (a typo) was counted "started"; the journey failed at once ("Encoded failure" in
+    the UI), the next run said "unchanged", and the account stayed without a journey
+    until its row changed. The HTTP API refuses such a start in the call; so does the
+    import now, naming the journeys there are."""
+    typo, good = f"TYP-{uuid.uuid4().hex[:6]}", f"TYP-{uuid.uuid4().hex[:6]}"
+    file = write_csv(tmp_path / "typo.csv", [row(typo, journey="portl"), row(good)])
+    errors = tmp_path / "errors.csv"
+    for dry in (("--dry-run",), ()):
+        done = journey_import(rig, file, "--errors", errors, *dry)
+        assert done.returncode == 1, done.stderr
+        assert "1 would start" in done.stdout or "1 started" in done.stdout
+        assert f"{file}:2: journey: no journey has id 'portl'; journeys: portal" in done.stderr
+    with errors.open() as found:
+        assert [(r["line"], r["account_id"], r["field"]) for r in csv.DictReader(found)] == [
+            ("2", typo, "journey")
+        ]
+    with pytest.raises(Exception, match="not found"):
+        await rig.client.get_workflow_handle(workflow_id(typo)).describe()
+    fixed = write_csv(tmp_path / "fixed.csv", [row(typo), row(good)])
+    again = journey_import(rig, fixed)
+    assert "1 started, 0 updated, 1 unchanged" in again.stdout, again.stderr
+    assert await run_id(rig, typo)
 
 
 @pytest.mark.slow
