@@ -118,6 +118,9 @@ def import_file(
     from rapport.intake.files import FileProblem, count_rows
     from rapport.intake.importer import MAX_CLOSE, Importer
 
+    if errors_file is not None and errors_file.exists() and errors_file.samefile(file):
+        # opened for writing first, it emptied the file it was to read: "0 rows", exit 0
+        fail([f"--errors {errors_file} is the file being imported: name another file"])
     settings = load_settings()
     store = open_store()
     writer = ErrorsFile(errors_file) if errors_file else None

@@ -435,3 +435,26 @@ def test_a_lone_surrogate_is_a_bad_row_not_a_traceback(tmp_path: Path) -> None:
     assert "1 would start" in done.stdout
     assert f"{file}:1: attributes: " in done.stderr
     assert "surrogate" in errors.read_text()
+
+
+@pytest.mark.slow
+def test_the_errors_file_cannot_be_the_file_imported(tmp_path: Path) -> None:
+    """Attack review of issue 27 (second pass): `--errors` naming the file being imported
+    (a slip in a cron line: `--errors placements.csv`) opened it for writing first: the
+    day's placements were gone, the run said "0 rows ... 0 bad" and exited 0."""
+    file = tmp_path / "placements.csv"
+    file.write_text(",".join(PLAIN) + "\n" + plain_line("E-1"))
+    before = file.read_bytes()
+    env = {**os.environ, "RAPPORT_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "rapport.cli", "import", str(file), "--dry-run"]
+    for named in (file, tmp_path / "." / "placements.csv"):
+        done = subprocess.run(
+            [*command, "--errors", str(named)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert done.returncode == 1
+        assert "is the file being imported" in done.stderr
+        assert file.read_bytes() == before
