@@ -22,6 +22,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 
+from rapport.cli.demo import midday_zone
 from rapport.contract.names import WORKFLOW_TYPE, workflow_id
 from rapport.language.account import Account
 from rapport.providers.base import Outgoing, Receipt
@@ -110,7 +111,7 @@ async def test_carried_state_from_a_start_is_refused(env: WorkflowEnvironment, q
 async def test_a_signal_that_does_not_fit_is_refused_visibly(
     env: WorkflowEnvironment, queue: str
 ) -> None:
-    handle = await raw_start(env, queue, account(customer__timezone="Etc/GMT"))
+    handle = await raw_start(env, queue, account(customer__timezone=midday_zone()))
     await env.sleep(timedelta(days=1))
     bad: list[tuple[str, Any]] = [
         ("payment_received", {"amount": "1e309", "payment_id": "P-1"}),
@@ -172,7 +173,9 @@ async def test_an_unexpected_error_skips_the_step_with_its_reason(
 async def test_a_long_wait_full_of_signals_continues_as_new(
     env: WorkflowEnvironment, queue: str
 ) -> None:
-    handle = await raw_start(env, queue, account(customer__timezone="Etc/GMT"), history_limit=100)
+    handle = await raw_start(
+        env, queue, account(customer__timezone=midday_zone()), history_limit=100
+    )
     await env.sleep(timedelta(days=1))
     for _ in range(60):  # each signal adds history while the journey waits
         await handle.signal("engagement", {"kind": "opened"})
@@ -281,7 +284,7 @@ async def test_a_validation_error_from_our_own_code_fails_the_task_and_a_fix_hea
         return original(self, file)
 
     monkeypatch.setattr(JourneyDelivery, "_fields", buggy)
-    handle = await raw_start(env, queue, account(customer__timezone="Etc/GMT"))
+    handle = await raw_start(env, queue, account(customer__timezone=midday_zone()))
     for _ in range(100):  # real time: the first task fails at once
         history = await handle.fetch_history()
         failed = [

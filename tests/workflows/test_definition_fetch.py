@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from rapport.catalog import registry
 from rapport.catalog.archive import MemoryArchive
 from rapport.catalog.pinned import PinnedJourney
+from rapport.cli.demo import midday_zone
 from rapport.contract.names import workflow_id
 from rapport.language.account import Account
 from rapport.providers.outbox import Capture
@@ -57,7 +58,7 @@ async def test_a_restarted_worker_fetches_the_definition_off_the_workflow_thread
     parts = EngineParts(
         journeys=[tmp_path], channels={"*": outbox}, signer=LinkSigner("k"), archive=archive
     )
-    customer = Account.model_validate(account(customer__timezone="Etc/GMT"))
+    customer = Account.model_validate(account(customer__timezone=midday_zone()))
     # no cache: the test server would keep the next task on this worker's sticky queue
     async with build_worker(env.client, queue, parts, max_cached_workflows=0):
         handle = await env.client.start_workflow(

@@ -22,6 +22,7 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from rapport.cli.demo import midday_zone
 from rapport.contract.activities import SendMessage, SendOutcome
 from rapport.contract.names import workflow_id
 from rapport.providers.outbox import Capture
@@ -73,7 +74,7 @@ async def journey(env: WorkflowEnvironment, queue: str, account_id: str) -> dict
     handle = await env.client.start_workflow(
         "DelinquencyJourney",
         {
-            "account": account(account_id=account_id, customer__timezone="Etc/GMT"),
+            "account": account(account_id=account_id, customer__timezone=midday_zone()),
             "journey": "capped",
         },
         id=workflow_id(account_id),
@@ -179,7 +180,7 @@ async def test_the_caps_ledger_carried_across_continue_as_new_is_pruned(
         handle = await env.client.start_workflow(
             "DelinquencyJourney",
             {
-                "account": account(account_id="P-1", customer__timezone="Etc/GMT"),
+                "account": account(account_id="P-1", customer__timezone=midday_zone()),
                 "journey": "weekly",
                 "history_limit": 100,
             },
