@@ -13,8 +13,9 @@ it replay as they ran):
   workflow task forever: the workflow takes raw payloads and decodes them itself;
 - a start or signal with more than one argument (another SDK's `args: [a, b]`, `--input`
   given twice to the `temporal` CLI) fails the journey or is refused, saying to send one
-  (`one_argument`); refusing such a signal is behind `ARGUMENTS_PATCH` (before it, the
-  SDK dropped one whose arguments it could not decode, unseen);
+  (`one_argument`), except that a stop is taken from its first argument when that one
+  can be read (the rest refused); refusing such a signal is behind `ARGUMENTS_PATCH`
+  (before it, the SDK dropped one whose arguments it could not decode, unseen);
 - a signal of no known name is refused where `status.refused` shows it, instead of
   waiting unseen for a handler that never comes; an unknown query or update is answered
   with the names there are;
@@ -45,7 +46,8 @@ from workflows.steps import JourneySteps
 
 INTAKE_PATCH = "intake"
 ARGUMENTS_PATCH = "arguments"
-STOPS = ("opt_out", "cease_communication")  # taken even from a refused plain-text signal
+# taken even from a refused plain-text signal, or from the first of several arguments
+STOPS = ("opt_out", "cease_communication")
 _ACCOUNT_IN_ID = re.compile(r"^delinquency-([A-Za-z0-9._-]{1,64})$")
 if TYPE_CHECKING:
     Foreign = Any  # to callers: whatever they send (a JourneyInput, a dict)
@@ -89,6 +91,11 @@ def too_many(what: str, values: tuple[Any, ...], send: str) -> Unreadable | Plai
     )
     plain = next((v for v in values if isinstance(v, PlainText)), None)
     return refused if plain is None else PlainText(refused, plain.encoding)
+
+
+def _readable(value: Any) -> bool:
+    """Whether one of several arguments could be decoded (in plain text or not)."""
+    return not isinstance(value.value if isinstance(value, PlainText) else value, Unreadable)
 
 
 def read(raw: RawValue, what: str) -> Any:
@@ -162,8 +169,8 @@ class JourneyIntake(JourneySteps):
         """A signal from the table; one in plain text on a production worker fails the
         journey (a stop in it is taken first and kept before the journey ends); one that
         cannot be read, or sent with `extra` arguments, is refused (before the patches the
-        SDK dropped it, unseen). A signal newer than the run is refused as unknown, as the
-        run did when it began."""
+        SDK dropped it, unseen), but a stop is taken from its first argument (`_stop_of`).
+        A signal newer than the run is refused as unknown, as the run did when it began."""
         if not self._knows(SIGNALS[name].since):
             self._unknown_signal(name)
             return
@@ -171,7 +178,10 @@ class JourneyIntake(JourneySteps):
             values = (raw, *extra)
             if not self._arguments and any(isinstance(v, Unreadable) for v in values):
                 return  # what the SDK did before the patch (one that decoded wedged)
-            payload = too_many("sent", values, "the payload")
+            if name in STOPS and self._arguments and _readable(values[0]):
+                payload = self._stop_of(name, values)
+            else:
+                payload = too_many("sent", values, "the payload")
         else:
             payload = read(raw, f"signal {name}'s payload")
         if isinstance(payload, Unreadable) and not self._intake:
@@ -189,6 +199,26 @@ class JourneyIntake(JourneySteps):
                 )
             payload = payload.value
         self._receive(name, payload)
+
+    def _stop_of(self, name: str, values: tuple[Any, ...]) -> Any:
+        """A stop sent with more arguments than one: the customer's word holds, so its
+        first argument is read as the stop's payload (taken, and kept in the store and
+        the consent record, as any stop is) and the others are refused where
+        `status.refused` shows it. In plain text when any of them came in plain text."""
+        if self.problem is None:
+            self.state.refuse(
+                name,
+                workflow.now(),
+                f"sent with {len(values)} arguments: the {name} was read from the first, "
+                f"the other {len(values) - 1} ignored; send the payload as its one argument "
+                "(docs/billing-integration.md)",
+            )
+            workflow.logger.warning(
+                "signal arguments ignored", extra={**self._log_fields(), "signal": name}
+            )
+        first = values[0].value if isinstance(values[0], PlainText) else values[0]
+        plain = next((v for v in values if isinstance(v, PlainText)), None)
+        return first if plain is None else PlainText(first, plain.encoding)
 
     async def _kept(self) -> None:
         """Whatever the journey is still writing to the store (its stops), done."""

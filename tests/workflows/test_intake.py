@@ -517,20 +517,17 @@ async def test_a_signal_with_more_than_one_argument_is_refused_where_status_show
     payment = {"amount": "300.00", "payment_id": "P-2"}
     await handle.signal("payment_received", args=[payment, {"extra": 1}])
     await handle.signal("payment_received", args=[{**payment, "payment_id": "P-3"}, UNDECODABLE])
-    await handle.signal("opt_out", args=[{"channel": "email"}, {}, {}])
-    await handle.signal("migrate_to", args=[{"version": 2}, {}])
+    await handle.signal("migrate_to", args=[{"version": 2}, {}, {}])
     status = await handle.query("status")
     refused = [(r["event"], r["payment_id"], r["error"]) for r in status["refused"]]
     assert [r[:2] for r in refused] == [
         ("payment_received", "P-2"),
         ("payment_received", "P-3"),
-        ("opt_out", None),
         ("migrate_to", None),
     ]
     assert all("arguments: send the payload as its one argument" in e for *_, e in refused)
     assert "with 3 arguments" in refused[2][2]
     assert status["balance"] == "300.00"  # neither payment was taken
-    assert status["suppressed_channels"] == []  # nor the malformed opt-out
     await no_failed_task(handle)
     await handle.signal("payment_received", payment)  # one argument: taken as before
     assert (await handle.query("status"))["outcome"] == "paid"
@@ -571,10 +568,12 @@ async def test_in_production_a_start_with_two_arguments_fails_at_once(
         assert expected in await failed_at_once(handle, account_id)
 
 
-async def test_in_production_a_plain_signal_with_two_arguments_fails_the_journey(
+async def test_in_production_a_plain_stop_with_two_arguments_holds_and_fails_the_journey(
     env: WorkflowEnvironment, production: tuple[str, Client], sqlite_store: Store
 ) -> None:
-    """Refused for its arguments (no opt-out taken from it), then failed for plain text."""
+    """Review of issue 27: such an opt-out was refused for its arguments and not taken,
+    while one plain-text argument was taken first: the customer's word was lost. Now it
+    is taken from the first argument and kept, then the journey fails for plain text."""
     queue, plain = production
     account_id = f"A7-{uuid.uuid4().hex[:6]}"
     handle = await encrypting(env).start_workflow(
@@ -586,4 +585,70 @@ async def test_in_production_a_plain_signal_with_two_arguments_fails_the_journey
     await handle.query("status")
     await plain.get_workflow_handle(handle.id).signal("opt_out", args=[{"channel": "email"}, {}])
     assert "signal opt_out arrived in plain text" in await failed_at_once(handle, account_id)
+    entries = ConsentBook(sqlite_store).entries(account_id)
+    assert [(e.action, e.channel) for e in entries] == [("opt_out", "email")]
+
+
+@pytest.fixture
+async def consenting(
+    env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
+) -> AsyncIterator[str]:
+    """A worker that keeps stops in a consent record, as a deployed one does."""
+    write_journey(tmp_path, THANKS, TEMPLATES)
+    name = f"consent-{uuid.uuid4()}"
+    parts = EngineParts(
+        journeys=[tmp_path],
+        channels={"*": Capture()},
+        signer=LinkSigner("k"),
+        consent=ConsentBook(sqlite_store),
+    )
+    async with build_worker(env.client, name, parts):
+        yield name
+
+
+async def test_a_stop_with_more_than_one_argument_is_taken_from_the_first(
+    env: WorkflowEnvironment, consenting: str, sqlite_store: Store
+) -> None:
+    """Review of issue 27: an opt-out or a cease sent with two arguments was refused and
+    not taken, so the customer's word was lost (the next journey would write to them).
+    Now the stop is read from its first argument and written to the consent record, as a
+    one-argument raw stop is, and `status.refused` says the rest were ignored. One whose
+    first argument cannot be read is refused, as any such signal."""
+    account_id = f"A8-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, consenting, start_input(account_id=account_id), account_id)
+    await handle.signal("opt_out", args=[{"channel": "email"}, {"extra": 1}, {}])
+    await handle.signal("opt_out", args=[UNDECODABLE, {"channel": "sms"}])
+    status = await handle.query("status")
+    assert status["suppressed_channels"] == ["email"]
+    refused = [(r["event"], r["error"]) for r in status["refused"]]
+    assert refused[0] == (
+        "opt_out",
+        "sent with 3 arguments: the opt_out was read from the first, the other 2 ignored; "
+        "send the payload as its one argument (docs/billing-integration.md)",
+    )
+    assert refused[1][0] == "opt_out"
+    assert "sent with 2 arguments: send the payload as its one argument" in refused[1][1]
+    await handle.signal("cease_communication", args=[{"reason": "asked"}, UNDECODABLE])
+    assert (await handle.result())["outcome"] == "ceased"
+    status = await handle.query("status")
+    assert [r["event"] for r in status["refused"]] == ["opt_out", "opt_out", "cease_communication"]
+    assert "the cease_communication was read from the first" in status["refused"][2]["error"]
+    await no_failed_task(handle)
+    # the customer's word holds for the next journey: the consent record has it
+    entries = ConsentBook(sqlite_store).entries(account_id)
+    assert [(e.action, e.channel) for e in entries] == [("opt_out", "email"), ("cease", "all")]
+
+
+async def test_a_stop_whose_first_argument_is_invalid_is_refused_saying_why(
+    env: WorkflowEnvironment, consenting: str, sqlite_store: Store
+) -> None:
+    account_id = f"A9-{uuid.uuid4().hex[:6]}"
+    handle = await raw_start(env.client, consenting, start_input(account_id=account_id), account_id)
+    await handle.signal("opt_out", args=[{"channel": "pigeon"}, {}])
+    status = await handle.query("status")
+    assert status["suppressed_channels"] == []
+    errors = [r["error"] for r in status["refused"]]
+    assert "the other 1 ignored" in errors[0]
+    assert errors[1].startswith("channel: ")  # what is wrong with the first, as for one
     assert ConsentBook(sqlite_store).entries(account_id) == []
+    await no_failed_task(handle)

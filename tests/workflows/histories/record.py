@@ -30,8 +30,9 @@ asks for the stops patch, test_patches_first.py).
 
     .venv/bin/python -m tests.workflows.histories.record v2 two_arguments
 
-records `two_arguments.json`: signals sent with two arguments, refused
-(`record_two_arguments`; `v2/before-arguments` holds the build before, which dropped one).
+records `two_arguments.json`: signals sent with two arguments, refused, and an opt-out
+sent with two, taken from the first (`record_two_arguments`; `v2/before-arguments` holds
+the build before, which dropped one).
 """
 
 from __future__ import annotations
@@ -318,7 +319,8 @@ async def record_two_arguments(folder: Path, decodable: bool = True) -> None:
     second one no converter decodes (before the arguments patch the SDK dropped such a
     signal unseen; with it, `status.refused` shows it), and (`decodable`) one whose two
     arguments decode (before the patch a workflow task failed on every retry: so
-    `v2/before-arguments` was recorded without it). It is then paid in full. Writes
+    `v2/before-arguments` was recorded without it), and an `opt_out` of email sent with
+    two arguments (taken from the first). It is then paid in full. Writes
     `two_arguments.json`."""
     from rapport.security.links import LinkSigner
     from tests.journey_files import write_journey
@@ -342,6 +344,9 @@ async def record_two_arguments(folder: Path, decodable: bool = True) -> None:
             await handle.signal("payment_received", args=[payment, RawValue(UNDECODABLE)])
             if decodable:
                 await handle.signal("payment_received", args=[payment, {"extra": 1}])
+                # a stop is taken from its first argument, the rest refused (kept: a
+                # record_stop local activity)
+                await handle.signal("opt_out", args=[{"channel": "email"}, {"extra": 1}])
             await env.sleep(timedelta(hours=1))
             await handle.signal("payment_received", {"amount": "300.00", "payment_id": "p-full"})
             await handle.result()
