@@ -44,6 +44,7 @@ from rapport.store.deliveries import DeliveryLog
 
 STORE_DOWN = "StoreUnavailable"  # the failure type: the workflow shows "waiting for the store"
 PACKS_BROKEN = "RulePacksBroken"  # no message is decided until the packs read again
+JOURNEY_NOT_FOUND = "JourneyNotFound"  # the start's journey is not there: the journey fails
 
 
 class DefinitionActivities:
@@ -69,8 +70,10 @@ class DefinitionActivities:
         at = request.at or activity.info().current_attempt_scheduled_time
         try:  # one trip to a thread: choosing, archiving and the tz database may touch disk
             return await asyncio.to_thread(self._prepare, request, at)
-        except JourneyNotFound as exc:
-            raise ApplicationError(str(exc), type="JourneyNotFound", non_retryable=True) from None
+        except JourneyNotFound as exc:  # the refusal, without the account's data: details
+            raise ApplicationError(
+                str(exc), exc.refusal, type=JOURNEY_NOT_FOUND, non_retryable=True
+            ) from None
         except (SQLAlchemyError, StoreUnavailable) as exc:  # the workflow waits for the store
             raise ApplicationError(
                 f"the store did not answer: {type(exc).__name__}", type=STORE_DOWN

@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from rapport.contract.activities import HandoffRequest, Prepared, PrepareJourney, SendOutcome
 from rapport.contract.journey import JourneyResult, JourneyStatus
 from rapport.contract.payloads import AcceptPlan
-from rapport.contract.plain import Unreadable
+from rapport.contract.plain import INVALID_INPUT, Unreadable
 from rapport.contract.records import (
     AcceptedPlan,
     HandoffRecord,
@@ -64,6 +64,7 @@ HANDOFF_GIVE_UP = timedelta(minutes=15)  # then the journey goes on, the failure
 PREPARE_BACKOFF = timedelta(seconds=2)  # a start the store cannot answer waits this, doubling
 PREPARE_BACKOFF_MAX = timedelta(minutes=1)
 STORE_DOWN = "StoreUnavailable"  # the failure type activities give a store error
+JOURNEY_NOT_FOUND = "JourneyNotFound"  # prepare_journey's when the start's journey is not there
 
 
 class JourneySteps(JourneyMigration, JourneyPlan):
@@ -144,7 +145,13 @@ class JourneySteps(JourneyMigration, JourneyPlan):
             except (ActivityError, ApplicationError) as error:  # a local one's comes bare
                 cause = error.cause if isinstance(error, ActivityError) else error
                 if isinstance(cause, ApplicationError) and cause.non_retryable:
-                    raise  # refused input (no such journey): the journey fails, clearly
+                    refused = _refusal(cause)
+                    if refused is None:
+                        raise  # refused input, as a build before `_refusal` failed it
+                    workflow.set_current_details(refused)
+                    raise ApplicationError(
+                        refused, type=INVALID_INPUT, non_retryable=True
+                    ) from None
                 store = isinstance(cause, ApplicationError) and cause.type == STORE_DOWN
                 workflow.logger.warning(
                     "waiting for the store" if store else "journey not prepared; retrying",
@@ -534,6 +541,18 @@ def handoff_summary(step_id: str, queue: str) -> str:
     what = "callback request" if step_id == "callback" else "handoff"
     step = f" (step {step_id})" if step_id not in ("callback", "handoff") else ""
     return f"{what} to a person on queue {queue}{step}"
+
+
+def _refusal(cause: ApplicationError) -> str | None:
+    """Why a start naming no journey there (or none that serves the account) fails, said
+    without the account's data (`prepare_journey` gives it as the failure's details), so
+    the journey fails as the other refused starts do: `InvalidJourneyInput`, readable
+    without the codec (`rapport.contract.plain.READABLE_FAILURES`). None for any other
+    failure, or one recorded before the details were given."""
+    details = cause.details
+    if cause.type != JOURNEY_NOT_FOUND or not details or not isinstance(details[0], str):
+        return None
+    return f"the journey's input is invalid: journey: {details[0][:1000]}"
 
 
 def _payment_id(payload: Any) -> str | None:

@@ -31,7 +31,13 @@ class Chooser(Protocol):
 
 
 class JourneyNotFound(LookupError):
-    """No valid journey fits the request; the message says why, for the operator."""
+    """No valid journey fits the request; the message says why, for the operator.
+    `refusal` says it without the account's data (its id, its country): what a journey
+    started for it fails with, readable without the codec (journey ids are no one's data)."""
+
+    def __init__(self, message: str, refusal: str | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal or message
 
 
 @dataclass(frozen=True)
@@ -94,17 +100,22 @@ class Library:
                 )
             named = by_id[journey_id]
             if not serves(named.definition, account):
+                countries = ", ".join(named.definition.reach())
                 raise JourneyNotFound(
-                    f"journey {journey_id!r} is for accounts in "
-                    f"{', '.join(named.definition.reach())}; account {account.account_id} "
-                    f"is in {country_of(account)} (add it to the journey's countries)"
+                    f"journey {journey_id!r} is for accounts in {countries}; account "
+                    f"{account.account_id} is in {country_of(account)} (add it to the "
+                    "journey's countries)",
+                    f"journey {journey_id!r} is for accounts in {countries}, not in the "
+                    "account's country (add it to the journey's countries)",
                 )
             return named
         chosen = choose_journey([j.definition for j in by_id.values()], account)
         if chosen is None:
             raise JourneyNotFound(
                 f"no journey's entry rule matches account "
-                f"{account.account_id}; name a journey when starting it{note}"
+                f"{account.account_id}; name a journey when starting it{note}",
+                f"no journey's entry rule matches the account; name a journey when "
+                f"starting it{note}",
             )
         return by_id[chosen.id]
 

@@ -652,3 +652,70 @@ async def test_a_stop_whose_first_argument_is_invalid_is_refused_saying_why(
     assert errors[1].startswith("channel: ")  # what is wrong with the first, as for one
     assert ConsentBook(sqlite_store).entries(account_id) == []
     await no_failed_task(handle)
+
+
+# --- a start naming a journey the worker does not have ----------------------------------
+
+GB_ONLY = THANKS.replace("id: thanks", "id: thanks-gb\ncountries: [GB]")
+
+
+@pytest.mark.parametrize("journey", ["nope", "thanks-gb"])
+async def test_a_start_naming_no_journey_there_fails_readable_without_the_codec(
+    env: WorkflowEnvironment, production: tuple[str, Client], tmp_path: Path, journey: str
+) -> None:
+    """Review of issue 27: a start naming a journey the worker's folder does not have
+    failed as "Encoded failure" (the activity's failure, encrypted), although refused
+    starts promise a message readable without the codec. Now it fails as the other
+    refused starts, naming the field, the journey asked for and the ids there are, never
+    the account's country or any customer data (one for accounts elsewhere too)."""
+    write_journey(tmp_path, GB_ONLY, TEMPLATES, name="gb.yaml")
+    queue, plain = production
+    account_id = f"J-{uuid.uuid4().hex[:6]}"
+    handle = await encrypting(env).start_workflow(
+        WORKFLOW_TYPE,
+        {"account": account(account_id=account_id), "journey": journey},
+        id=workflow_id(account_id),
+        task_queue=queue,
+    )
+    why = await failed_at_once(plain.get_workflow_handle(handle.id), account_id)
+    assert why.startswith("InvalidJourneyInput: ")
+    assert "the journey's input is invalid: journey: " in why
+    if journey == "nope":
+        assert why.endswith("no journey has id 'nope'; journeys: thanks, thanks-gb")
+    else:
+        assert why.endswith(
+            "journey 'thanks-gb' is for accounts in GB, not in the account's country "
+            "(add it to the journey's countries)"
+        )
+    for private in ("Robin", "robin@example.com", "US", "New_York", "Encoded"):
+        assert private not in why
+
+
+async def test_in_development_a_plain_start_naming_no_journey_there_fails_readable(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The temporal CLI without the codec, on a development worker with keys (which takes
+    plain text with a warning): the failure is read as plainly as it was sent."""
+    write_journey(tmp_path, THANKS, TEMPLATES)
+    settings = Settings(environment="development", encryption_keys=KEYS)
+    worker_client = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=data_converter(settings, worker=True),
+    )
+    plain = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=plain_data_converter(),
+    )
+    queue = f"dev-{uuid.uuid4()}"
+    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
+    account_id = f"K-{uuid.uuid4().hex[:6]}"
+    async with build_worker(worker_client, queue, parts):
+        data = {"account": account(account_id=account_id), "journey": "thanks-typo"}
+        handle = await raw_start(plain, queue, data, account_id)
+        why = await failed_at_once(handle, account_id)
+    assert why.startswith("InvalidJourneyInput: ")
+    assert why.endswith(
+        "the journey's input is invalid: journey: no journey has id 'thanks-typo'; journeys: thanks"
+    )
