@@ -24,8 +24,10 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import RawValue
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from rapport.cli.demo import midday_zone
 from rapport.consent.book import ConsentBook
 from rapport.contract import search_attributes as sa
 from rapport.contract.names import WORKFLOW_TYPE, workflow_id
@@ -38,7 +40,7 @@ from rapport.security.codec import new_key_line
 from rapport.security.links import LinkSigner
 from rapport.store.database import Store
 from tests.journey_files import write_journey
-from tests.scenarios import account, sent, simulate_journey
+from tests.scenarios import NOWHERE, account, sent, simulate_journey
 
 THANKS = """\
 id: thanks
@@ -59,6 +61,7 @@ TEMPLATES: dict[str, str | None] = {
     "thanks.email.j2": "Subject: Thank you\n\nThanks! {{ opt_out }}\n"
 }
 KEYS = new_key_line("t1")
+CUSTOMER = {**account()["customer"], "phone": NOWHERE}  # only its stated zone counts
 
 
 async def test_the_thank_you_waits_for_the_window_but_not_the_gap_or_the_caps(
@@ -102,12 +105,29 @@ async def test_paid_at_night_the_thank_you_waits_for_the_morning(
 # --- starters in any language ----------------------------------------------------------
 
 
+def thanks_parts(folder: Path, store: Store | None = None) -> EngineParts:
+    """A worker's parts: THANKS written to `folder`, sends captured, and (`store`) the
+    stops kept in its consent record, as a deployed worker keeps them."""
+    write_journey(folder, THANKS, TEMPLATES)
+    return EngineParts(
+        journeys=[folder],
+        channels={"*": Capture()},
+        signer=LinkSigner("k"),
+        consent=None if store is None else ConsentBook(store),
+    )
+
+
+def client_of(env: WorkflowEnvironment, converter: DataConverter) -> Client:
+    """A client of the test server with its own data converter (keys, or none)."""
+    return Client(
+        env.client.service_client, namespace=env.client.namespace, data_converter=converter
+    )
+
+
 @pytest.fixture
 async def queue(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[str]:
-    write_journey(tmp_path, THANKS, TEMPLATES)
     name = f"intake-{uuid.uuid4()}"
-    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
-    async with build_worker(env.client, name, parts):
+    async with build_worker(env.client, name, thanks_parts(tmp_path)):
         yield name
 
 
@@ -313,37 +333,15 @@ async def production(
 ) -> AsyncIterator[tuple[str, Client]]:
     """A production worker with encryption keys (its own client's converter), and a
     client that sends plain text as another language's SDK without the codec would."""
-    write_journey(tmp_path, THANKS, TEMPLATES)
     settings = Settings(environment="production", encryption_keys=KEYS)
-    worker_client = Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=data_converter(settings, worker=True),
-    )
+    worker_client = client_of(env, data_converter(settings, worker=True))
     name = f"prod-{uuid.uuid4()}"
-    parts = EngineParts(
-        journeys=[tmp_path],
-        channels={"*": Capture()},
-        signer=LinkSigner("k"),
-        consent=ConsentBook(sqlite_store),
-    )
-    async with build_worker(worker_client, name, parts):
-        yield (
-            name,
-            Client(
-                env.client.service_client,
-                namespace=env.client.namespace,
-                data_converter=plain_data_converter(),
-            ),
-        )
+    async with build_worker(worker_client, name, thanks_parts(tmp_path, sqlite_store)):
+        yield name, client_of(env, plain_data_converter())
 
 
 def encrypting(env: WorkflowEnvironment) -> Client:
-    return Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=data_converter(Settings(encryption_keys=KEYS)),
-    )
+    return client_of(env, data_converter(Settings(encryption_keys=KEYS)))
 
 
 async def no_failed_task(handle: WorkflowHandle[Any, Any]) -> None:
@@ -402,25 +400,21 @@ async def test_in_production_a_plain_signal_fails_the_journey_and_an_opt_out_in_
     assert [(e.action, e.channel) for e in entries] == [("opt_out", "email")]
 
 
+def development(env: WorkflowEnvironment) -> tuple[Client, Client]:
+    """A development worker's client with keys (it takes plain text with a warning), and a
+    client without the codec, as the temporal CLI or another language's SDK."""
+    settings = Settings(environment="development", encryption_keys=KEYS)
+    worker = client_of(env, data_converter(settings, worker=True))
+    return worker, client_of(env, plain_data_converter())
+
+
 async def test_in_development_plain_text_is_taken_with_a_warning(
     env: WorkflowEnvironment, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write_journey(tmp_path, THANKS, TEMPLATES)
-    settings = Settings(environment="development", encryption_keys=KEYS)
-    worker_client = Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=data_converter(settings, worker=True),
-    )
+    worker_client, plain = development(env)
     queue = f"dev-{uuid.uuid4()}"
-    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
-    plain = Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=plain_data_converter(),
-    )
     account_id = f"D-{uuid.uuid4().hex[:6]}"
-    async with build_worker(worker_client, queue, parts):
+    async with build_worker(worker_client, queue, thanks_parts(tmp_path)):
         handle = await raw_start(plain, queue, start_input(account_id=account_id), account_id)
         await env.sleep(timedelta(hours=1))
         status = await worker_client.get_workflow_handle(handle.id).query("status")
@@ -594,16 +588,23 @@ async def consenting(
     env: WorkflowEnvironment, tmp_path: Path, sqlite_store: Store
 ) -> AsyncIterator[str]:
     """A worker that keeps stops in a consent record, as a deployed one does."""
-    write_journey(tmp_path, THANKS, TEMPLATES)
     name = f"consent-{uuid.uuid4()}"
-    parts = EngineParts(
-        journeys=[tmp_path],
-        channels={"*": Capture()},
-        signer=LinkSigner("k"),
-        consent=ConsentBook(sqlite_store),
-    )
-    async with build_worker(env.client, name, parts):
+    async with build_worker(env.client, name, thanks_parts(tmp_path, sqlite_store)):
         yield name
+
+
+async def reminded(env: WorkflowEnvironment, queue: str, account_id: str) -> Any:
+    """A raw start where it is midday, once its first reminder went: a stop that races a
+    send in flight is another test's (test_stops_in_flight.py). (On the time-skipping
+    server, a stop that calls off a send as it completes leaves the workflow task open
+    until it times out: 20 s.)"""
+    data = start_input(account_id=account_id, customer={**CUSTOMER, "timezone": midday_zone()})
+    handle = await raw_start(env.client, queue, data, account_id)
+    for _ in range(100):
+        if (await handle.query("status"))["messages_sent"]:
+            return handle
+        await asyncio.sleep(0.02)
+    raise AssertionError("the first reminder did not go")
 
 
 async def test_a_stop_with_more_than_one_argument_is_taken_from_the_first(
@@ -615,7 +616,7 @@ async def test_a_stop_with_more_than_one_argument_is_taken_from_the_first(
     one-argument raw stop is, and `status.refused` says the rest were ignored. One whose
     first argument cannot be read is refused, as any such signal."""
     account_id = f"A8-{uuid.uuid4().hex[:6]}"
-    handle = await raw_start(env.client, consenting, start_input(account_id=account_id), account_id)
+    handle = await reminded(env, consenting, account_id)
     await handle.signal("opt_out", args=[{"channel": "email"}, {"extra": 1}, {}])
     await handle.signal("opt_out", args=[UNDECODABLE, {"channel": "sms"}])
     status = await handle.query("status")
@@ -643,7 +644,7 @@ async def test_a_stop_whose_first_argument_is_invalid_is_refused_saying_why(
     env: WorkflowEnvironment, consenting: str, sqlite_store: Store
 ) -> None:
     account_id = f"A9-{uuid.uuid4().hex[:6]}"
-    handle = await raw_start(env.client, consenting, start_input(account_id=account_id), account_id)
+    handle = await reminded(env, consenting, account_id)
     await handle.signal("opt_out", args=[{"channel": "pigeon"}, {}])
     status = await handle.query("status")
     assert status["suppressed_channels"] == []
@@ -696,22 +697,10 @@ async def test_in_development_a_plain_start_naming_no_journey_there_fails_readab
 ) -> None:
     """The temporal CLI without the codec, on a development worker with keys (which takes
     plain text with a warning): the failure is read as plainly as it was sent."""
-    write_journey(tmp_path, THANKS, TEMPLATES)
-    settings = Settings(environment="development", encryption_keys=KEYS)
-    worker_client = Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=data_converter(settings, worker=True),
-    )
-    plain = Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=plain_data_converter(),
-    )
+    worker_client, plain = development(env)
     queue = f"dev-{uuid.uuid4()}"
-    parts = EngineParts(journeys=[tmp_path], channels={"*": Capture()}, signer=LinkSigner("k"))
     account_id = f"K-{uuid.uuid4().hex[:6]}"
-    async with build_worker(worker_client, queue, parts):
+    async with build_worker(worker_client, queue, thanks_parts(tmp_path)):
         data = {"account": account(account_id=account_id), "journey": "thanks-typo"}
         handle = await raw_start(plain, queue, data, account_id)
         why = await failed_at_once(handle, account_id)
