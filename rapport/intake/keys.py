@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,14 +48,61 @@ def create(keys: ApiKeys, name: str, per_minute: int | None = None) -> NewKey:
 
 
 def verify(keys: ApiKeys, authorization: str | None) -> ApiKey | None:
-    """The live key an `Authorization: Bearer ...` header carries, or None."""
+    """The live key an `Authorization: Bearer ...` header carries, or None (read from the
+    store)."""
+    parsed = _parsed(authorization)
+    return _live(keys.get(parsed[0]), parsed[1]) if parsed else None
+
+
+def _parsed(authorization: str | None) -> tuple[str, str] | None:
+    """(key id, secret) from `Bearer rk_<id>_<secret>`, else None."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 9110, 11.1)
         return None
     match = _KEY.match(token.strip())
-    if match is None:
-        return None
-    found = keys.get(match.group(1))
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _live(found: ApiKey | None, secret: str) -> ApiKey | None:
     if found is None or found.revoked_at is not None:
         return None
-    return found if same(found.secret_hash, _hash(match.group(2))) else None
+    return found if same(found.secret_hash, _hash(secret)) else None
+
+
+FRESH = 1.0  # seconds a key read from the store is trusted (a revocation's delay)
+
+
+class KeyCheck:
+    """`verify` for the web app: a key read from the store is kept for `FRESH` seconds,
+    so a billing system's requests do not read it each time (a read per request cost the
+    API more than its own work). A revoked key is refused by every process within
+    `FRESH` seconds of `journey api-key revoke`; a new key works at once (an id the store
+    does not know is never kept: memory holds at most the store's keys). The secret is
+    compared, in constant time, on every request."""
+
+    def __init__(
+        self,
+        keys: ApiKeys,
+        fresh: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.keys, self.clock = keys, clock
+        self.fresh = FRESH if fresh is None else fresh
+        self._read: dict[str, tuple[float, ApiKey]] = {}
+
+    def verify(self, authorization: str | None) -> ApiKey | None:
+        """The live key the header carries, or None. Blocking when it reads the store:
+        call it in a thread."""
+        parsed = _parsed(authorization)
+        if parsed is None:
+            return None
+        key_id, secret = parsed
+        now = self.clock()
+        kept = self._read.get(key_id)
+        if kept is None or now - kept[0] > self.fresh:
+            found = self.keys.get(key_id)
+            if found is None:
+                self._read.pop(key_id, None)
+                return None
+            kept = self._read[key_id] = (now, found)
+        return _live(kept[1], secret)

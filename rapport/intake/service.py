@@ -7,6 +7,7 @@ documents)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -67,12 +68,16 @@ def where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(body)"
 
 
+@functools.cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    """One adapter per model (building one per request cost more than validating)."""
+    return TypeAdapter(model)
+
+
 def validated(model: Any, data: Any, payment_id: str | None = None) -> Any:
     """`data` as `model`; a 422 problem naming every field at fault (never the value)."""
     try:
-        return (model if isinstance(model, TypeAdapter) else TypeAdapter(model)).validate_python(
-            data
-        )
+        return (model if isinstance(model, TypeAdapter) else _adapter(model)).validate_python(data)
     except ValidationError as exc:
         errors = [FieldProblem(field=where(e["loc"]), detail=e["msg"]) for e in exc.errors()[:20]]
         first = errors[0]
@@ -122,6 +127,18 @@ class Intake:
             started=not started.already_running,
             differs=started.differs,
         )
+
+    async def warm(self) -> None:
+        """What the first requests would otherwise wait for, done as `journey web`
+        starts: the journeys folder read (a cold reading takes about 0.3 s) and Temporal
+        connected. Without Temporal the app still starts (requests answer 503 until it
+        is there)."""
+        try:
+            if self.library is not None:
+                await self._journeys_now()
+            await self._client()
+        except Exception as exc:  # the first request meets it again, and answers it
+            log.warning("intake not warmed up: %s", type(exc).__name__)
 
     async def _journeys_now(self) -> Scan:
         """The journeys folder as read at most SCAN_EVERY seconds ago (reading it hashes

@@ -29,12 +29,15 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     insert,
+    or_,
     select,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from rapport.store.database import Store, StoreUnavailable
@@ -179,29 +182,47 @@ SWEEP_BATCH = 5000  # at most this many at a time: a request never waits on a lo
 CLAIM_LEASE = timedelta(minutes=2)  # far longer than any request (each call waits 10 s)
 
 
-def _abandoned(row: Any, request_hash: str, now: datetime) -> bool:
-    """A claim of the same request that never got its answer: its web process died
-    mid-request (a deploy, the OOM killer). Without this every retry was told "still
-    running" for the key's 24 hours."""
-    return bool(
-        row.status is None
-        and row.request_hash == request_hash
-        and row.created_at <= now - CLAIM_LEASE
+def _claiming(dialect: str) -> Any:
+    """One statement claims a key (written once, built once: building it per request cost
+    more than the database's work): a new row, or an expired one replaced, or a claim of
+    the same request that never got its answer taken over (its web process died
+    mid-request: a deploy, the OOM killer; without this every retry was told "still
+    running" for the key's 24 hours). A row returned: the key is ours."""
+    upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(idempotency_keys)
+    upsert = upsert.values(
+        scope=bindparam("scope"),
+        request_hash=bindparam("request_hash"),
+        created_at=bindparam("now", type_=Moment()),
+        expires_at=bindparam("expires", type_=Moment()),
     )
+    row, new = idempotency_keys.c, upsert.excluded
+    return upsert.on_conflict_do_update(
+        index_elements=[row.scope],
+        set_={
+            "request_hash": new.request_hash,
+            "status": None,
+            "body": None,
+            "location": None,
+            "created_at": new.created_at,
+            "expires_at": new.expires_at,
+        },
+        where=or_(
+            row.expires_at < new.created_at,
+            and_(
+                row.status.is_(None),
+                row.request_hash == new.request_hash,
+                row.created_at <= bindparam("abandoned_before", type_=Moment()),
+            ),
+        ),
+    ).returning(row.scope)  # (PostgreSQL's driver gives no rowcount for an upsert)
 
 
-def _take_over(connection: Connection, row: Any, now: datetime) -> bool:
-    """The abandoned claim made ours, unless another retry took it first."""
-    done = connection.execute(
-        update(idempotency_keys)
-        .where(
-            idempotency_keys.c.scope == row.scope,
-            idempotency_keys.c.status.is_(None),
-            idempotency_keys.c.created_at == row.created_at,
-        )
-        .values(created_at=now)
-    )
-    return bool(done.rowcount)
+_REMEMBERED = select(idempotency_keys).where(idempotency_keys.c.scope == bindparam("scope"))
+_ANSWER = (
+    update(idempotency_keys)
+    .where(idempotency_keys.c.scope == bindparam("key_scope"))
+    .values(status=bindparam("status"), body=bindparam("body"), location=bindparam("location"))
+)
 
 
 class IdempotencyKeys:
@@ -209,19 +230,30 @@ class IdempotencyKeys:
     crash may lose the last answers, never half of one; a retry then runs again, and
     every operation is idempotent by its own identity too (an account's one journey, a
     payment's id, a consent entry's reference). Answers older than their 24 hours are
-    forgotten by the claims themselves, at most once every `SWEEP_EVERY` per process."""
+    forgotten by the claims themselves, at most once every `SWEEP_EVERY` per process.
+    A claim is one statement and an answer another (SQLite: queued on the process's one
+    writer lock rather than SQLite's busy loop, which sleeps in steps of milliseconds)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._swept: datetime | None = None
+        self._claim = _claiming(store.engine.dialect.name)
+        self._one_writer = store.one_writer
 
     def claim(
         self, scope: str, request_hash: str, now: datetime, expires: datetime
     ) -> Remembered | None:
         """Claim the key for a request; None when it is ours to answer, else what the
-        store remembers under it (an expired entry is forgotten first)."""
+        store remembers under it (an expired entry is replaced)."""
+        values = {
+            "scope": scope,
+            "request_hash": request_hash,
+            "now": now,
+            "expires": expires,
+            "abandoned_before": now - CLAIM_LEASE,
+        }
         try:
-            with self.store.begin_volatile() as connection:
+            with self._one_writer, self.store.begin_volatile() as connection:
                 if self._swept is None or now - self._swept >= SWEEP_EVERY:
                     self._swept = now  # expired answers, a bounded batch (expires_at's index)
                     expired = select(idempotency_keys.c.scope).where(
@@ -232,40 +264,19 @@ class IdempotencyKeys:
                             idempotency_keys.c.scope.in_(expired.limit(SWEEP_BATCH))
                         )
                     )
-                else:
-                    connection.execute(
-                        delete(idempotency_keys).where(
-                            idempotency_keys.c.scope == scope, idempotency_keys.c.expires_at < now
-                        )
-                    )
-                try:
-                    with connection.begin_nested():
-                        connection.execute(
-                            insert(idempotency_keys).values(
-                                scope=scope,
-                                request_hash=request_hash,
-                                created_at=now,
-                                expires_at=expires,
-                            )
-                        )
+                if connection.execute(self._claim, values).first() is not None:
                     return None
-                except IntegrityError:
-                    row = connection.execute(
-                        select(idempotency_keys).where(idempotency_keys.c.scope == scope)
-                    ).one()
-                if _abandoned(row, request_hash, now) and _take_over(connection, row, now):
-                    return None
+                row = connection.execute(_REMEMBERED, {"scope": scope}).one()
         except SQLAlchemyError as exc:
             raise _failed("idempotency key not claimed", exc) from None
         return Remembered(row.request_hash, row.status, row.body, row.location)
 
     def answer(self, scope: str, status: int, body: str, location: str | None) -> None:
         try:
-            with self.store.begin_volatile() as connection:
+            with self._one_writer, self.store.begin_volatile() as connection:
                 connection.execute(
-                    update(idempotency_keys)
-                    .where(idempotency_keys.c.scope == scope)
-                    .values(status=status, body=body, location=location)
+                    _ANSWER,
+                    {"key_scope": scope, "status": status, "body": body, "location": location},
                 )
         except SQLAlchemyError as exc:
             raise _failed("answer not kept", exc) from None
@@ -273,7 +284,7 @@ class IdempotencyKeys:
     def release(self, scope: str) -> None:
         """Forget a claim whose request did not finish (our failure: a retry runs it)."""
         try:
-            with self.store.begin_volatile() as connection:
+            with self._one_writer, self.store.begin_volatile() as connection:
                 connection.execute(
                     delete(idempotency_keys).where(idempotency_keys.c.scope == scope)
                 )
@@ -282,7 +293,7 @@ class IdempotencyKeys:
 
     def forget_expired(self, now: datetime) -> int:
         try:
-            with self.store.begin_volatile() as connection:
+            with self._one_writer, self.store.begin_volatile() as connection:
                 done = connection.execute(
                     delete(idempotency_keys).where(idempotency_keys.c.expires_at < now)
                 )

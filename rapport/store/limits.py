@@ -26,9 +26,9 @@ rate_counts = Table(
 # One statement on SQLite and PostgreSQL alike, written out once: building it with the
 # expression language on every request cost more than the database's work.
 COUNT = text(
-    "INSERT INTO rate_counts (key, bucket, hits, expires) VALUES (:key, :bucket, 1, :expires) "
+    "INSERT INTO rate_counts (key, bucket, hits, expires) VALUES (:key, :bucket, :n, :expires) "
     "ON CONFLICT (key) DO UPDATE SET "
-    "hits = CASE WHEN rate_counts.bucket = excluded.bucket THEN rate_counts.hits + 1 ELSE 1 END, "
+    "hits = CASE WHEN rate_counts.bucket = excluded.bucket THEN rate_counts.hits + :n ELSE :n END, "
     "bucket = excluded.bucket, expires = excluded.expires"
 )
 COUNT_RETURNING = text(f"{COUNT.text} RETURNING hits")  # SQLite 3.35+, PostgreSQL
@@ -47,25 +47,35 @@ class RateCounts:
         """Count one request against each (key, limit) for the current window of
         `seconds`; whether every key is still within its limit. One transaction, the
         increment atomic on SQLite and PostgreSQL alike (an upsert)."""
+        counted = self._count([(key, 1) for key, _ in keys], seconds, now)
+        return all(hits <= limit for hits, (_, limit) in zip(counted, keys, strict=True))
+
+    def reserve(self, key: str, n: int, seconds: int, now: float) -> int:
+        """Count `n` requests at once against `key` for the current window (a web
+        process's reservation, `rapport.web.guard.Allowances`); the window's count after
+        them."""
+        return self._count([(key, n)], seconds, now)[0]
+
+    def _count(self, keys: Sequence[tuple[str, int]], seconds: int, now: float) -> list[int]:
         bucket = int(now // seconds)
         expires = (bucket + 1) * seconds
-        allowed = True
+        counted = []
         try:
             with self._one_writer, self.store.begin_volatile() as connection:
-                for key, limit in keys:
-                    values = {"key": key, "bucket": bucket, "expires": expires}
+                for key, n in keys:
+                    values = {"key": key, "bucket": bucket, "expires": expires, "n": n}
                     if self._returning:
                         hits = connection.execute(COUNT_RETURNING, values).scalar_one()
                     else:
                         connection.execute(COUNT, values)
                         hits = connection.execute(HITS, values).scalar_one()
-                    allowed = int(hits) <= limit and allowed
+                    counted.append(int(hits))
                 if now - self._swept >= seconds:
                     self._swept = now
                     connection.execute(FORGET, {"now": int(now)})
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"rate not counted: {type(exc).__name__}") from None
-        return allowed
+        return counted
 
     def keys(self) -> int:
         """How many keys the table holds now (for tests and operators)."""

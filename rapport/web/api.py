@@ -3,26 +3,28 @@
 - `POST /v1/journeys`, `GET|PATCH /v1/accounts/{account_id}`,
   `POST /v1/accounts/{account_id}/payments`, `POST /v1/accounts/{account_id}/events`
   (`rapport.intake.service` does each), `GET /openapi.json` (no key needed);
-- `Authorization: Bearer KEY` (`journey api-key create NAME`), else 401;
+- `Authorization: Bearer KEY` (`journey api-key create NAME`), else 401 (a key read from
+  the store is trusted for `keys.FRESH` seconds: a revocation holds within a second);
 - `Idempotency-Key` on every POST and PATCH: the first answer is kept 24 hours in the
   store and a retry gets it again; the same key with another request gets 422, and while
   the first still runs, 409 (a first that never answered, its process gone, is run again
   by a retry after `rapport.store.intake.CLAIM_LEASE`);
-- per-key rate limits shared by every web process (`guard.RateLimits`, 429 with
-  Retry-After) and a body limit (`shield.BodyLimit`, the app's `BODY_LIMITS`), from
-  settings;
+- per-key rate limits shared by every web process (`guard.Allowances`, counted in the
+  store a few requests at a time; 429 with Retry-After) and a body limit
+  (`shield.BodyLimit`, the app's `BODY_LIMITS`), from settings;
 - every refusal an RFC 9457 problem document naming the field (and echoing a
   `payment_id`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,13 +33,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rapport.intake import keys
 from rapport.intake.depth import MAX_DEPTH, too_deep
+from rapport.intake.keys import KeyCheck
 from rapport.intake.openapi import document
 from rapport.intake.service import Intake, Problem
 from rapport.store.database import StoreUnavailable
-from rapport.store.intake import ApiKey, ApiKeys, IdempotencyKeys, Remembered, scope_of
-from rapport.web.guard import RateLimits
+from rapport.store.intake import ApiKey, IdempotencyKeys, Remembered, scope_of
+from rapport.store.thread import StoreThread
+from rapport.web.guard import Allowances
 from rapport.web.problems import problem
 
 log = logging.getLogger("rapport.intake")
@@ -51,13 +54,14 @@ class IntakeApi:
     def __init__(
         self,
         intake: Intake,
-        api_keys: ApiKeys,
+        keys: KeyCheck,
         idempotency: IdempotencyKeys,
-        limits: RateLimits,
+        limits: Allowances,
         per_minute: int,
     ) -> None:
-        self.intake, self.api_keys, self.idempotency = intake, api_keys, idempotency
+        self.intake, self.keys, self.idempotency = intake, keys, idempotency
         self.limits, self.per_minute = limits, per_minute
+        self.thread = StoreThread("intake-store")
 
     def routes(self) -> list[Route]:
         return [
@@ -113,7 +117,8 @@ class IntakeApi:
                     400, "Idempotency-Key: 1-255 printable ASCII characters", "Idempotency-Key"
                 )
             raw = await request.body()
-            digest = _request_hash(request, raw)
+            body = _parsed(raw)
+            digest = _request_hash(request, raw, body)
 
             async def write(
                 key: ApiKey, scope: str | None, remembered: Remembered | None
@@ -121,7 +126,7 @@ class IntakeApi:
                 assert scope is not None
                 if remembered is not None:
                     return _remembered(remembered, digest)
-                return await self._once(request, key, handler, raw, scope)
+                return await self._once(request, key, handler, body, scope)
 
             return await self._guarded(request, write, (given, digest))
 
@@ -134,9 +139,11 @@ class IntakeApi:
         claim: tuple[str, str] | None = None,
     ) -> Response:
         """Who asks, within their limit, and (a write) its Idempotency-Key claimed: one
-        trip to the store's thread, then `then`."""
+        trip to the store's thread (where the key and the limit mostly answer from
+        memory: `KeyCheck`, `Allowances`), then `then`."""
         try:
-            gate = await asyncio.to_thread(self._gate, request.headers.get("authorization"), claim)
+            authorization = request.headers.get("authorization")
+            gate = await self.thread.run(lambda: self._gate(authorization, claim))
             if isinstance(gate, Response):
                 return gate
             return await then(*gate)
@@ -149,7 +156,7 @@ class IntakeApi:
     def _gate(
         self, authorization: str | None, claim: tuple[str, str] | None
     ) -> Response | tuple[ApiKey, str | None, Remembered | None]:
-        key = keys.verify(self.api_keys, authorization)
+        key = self.keys.verify(authorization)
         if key is None:
             return problem(
                 401,
@@ -157,7 +164,7 @@ class IntakeApi:
                 headers={"WWW-Authenticate": 'Bearer realm="rapport"'},
             )
         limit = key.per_minute or self.per_minute
-        wait = self.limits.key_allowed("api", key.key_id, limit)
+        wait = self.limits.allowed("api", key.key_id, limit)
         if wait is not None:
             return problem(
                 429,
@@ -171,34 +178,26 @@ class IntakeApi:
         return key, scope, self.idempotency.claim(scope, claim[1], now, now + KEPT)
 
     async def _once(
-        self, request: Request, key: ApiKey, handler: Handler, raw: bytes, scope: str
+        self, request: Request, key: ApiKey, handler: Handler, body: Any, scope: str
     ) -> Response:
         """The first request under its Idempotency-Key: its answer kept (5xx and 429 are
         not answers: the claim is let go, a retry runs again)."""
         try:
-            response = await self._answer(request, key, handler, raw)
+            response = await self._answer(request, key, handler, body)
         except BaseException:
-            await asyncio.to_thread(self.idempotency.release, scope)
+            await self.thread.run(lambda: self.idempotency.release(scope))
             raise
         if response.status_code >= 500 or response.status_code == 429:
-            await asyncio.to_thread(self.idempotency.release, scope)
+            await self.thread.run(lambda: self.idempotency.release(scope))
         else:
-            await asyncio.to_thread(
-                self.idempotency.answer,
-                scope,
-                response.status_code,
-                bytes(response.body).decode(),
-                response.headers.get("location"),
-            )
+            status, kept = response.status_code, bytes(response.body).decode()
+            location = response.headers.get("location")
+            await self.thread.run(lambda: self.idempotency.answer(scope, status, kept, location))
         return response
 
-    async def _answer(
-        self, request: Request, key: ApiKey, handler: Handler, raw: bytes
-    ) -> Response:
-        try:
-            body = json.loads(raw) if raw else None
-        except (ValueError, RecursionError) as exc:
-            return problem(400, f"the body is not JSON: {exc}"[:300])
+    async def _answer(self, request: Request, key: ApiKey, handler: Handler, body: Any) -> Response:
+        if isinstance(body, NotJson):
+            return problem(400, f"the body is not JSON: {body.error}"[:300])
         deep = too_deep(body)
         if deep is not None:
             return problem(422, f"{deep}: nested more than {MAX_DEPTH} levels", deep.rstrip("."))
@@ -220,15 +219,31 @@ def _account_id(request: Request) -> str:
     return account_id
 
 
-def _request_hash(request: Request, raw: bytes) -> str:
-    """What makes a request the same request: method, path and body (as JSON means it,
-    so a retry that writes its keys in another order is the same)."""
+@dataclass(frozen=True)
+class NotJson:
+    """A body that is not JSON (answered 400 once its key is claimed)."""
+
+    error: str
+
+
+def _parsed(raw: bytes) -> Any:
+    """The body as JSON (None when empty), or NotJson."""
     try:
-        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, RecursionError):
-        body = raw
+        return json.loads(raw) if raw else None
+    except (ValueError, RecursionError) as exc:
+        return NotJson(str(exc))
+
+
+def _request_hash(request: Request, raw: bytes, body: Any) -> str:
+    """What makes a request the same request: method, path and body (as JSON means it,
+    so a retry that writes its keys in another order is the same; `body`: `raw` parsed,
+    by `_parsed`)."""
+    canonical = raw
+    if raw and not isinstance(body, NotJson):
+        with contextlib.suppress(ValueError, RecursionError):
+            canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical
     ).hexdigest()
 
 

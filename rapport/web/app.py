@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ from temporalio.client import Client
 
 from rapport.catalog.archive import StoreArchive
 from rapport.consent.book import ConsentBook
+from rapport.intake.keys import KeyCheck
 from rapport.intake.service import Intake
 from rapport.payments.checkout import Checkout
 from rapport.runtime.settings import LOOPBACK, Settings, origin
@@ -46,7 +48,7 @@ from rapport.store.recipients import RecipientIndex
 from rapport.web.api import IntakeApi
 from rapport.web.checkout import HandOff
 from rapport.web.codec import CodecEndpoints
-from rapport.web.guard import RateLimits, headers
+from rapport.web.guard import Allowances, RateLimits, headers
 from rapport.web.inbound import InboundSms
 from rapport.web.journeys import JourneyLink
 from rapport.web.payments import DevProvider, PaymentWebhook
@@ -65,9 +67,11 @@ BODY_LIMITS = (
 FORM_LIMIT = 16 * KIB  # the portal's forms, unsubscribe, everything else
 
 
-def create_app(settings: Settings, client: Client | None = None) -> Starlette:
+def create_app(settings: Settings, client: Client | None = None, warm: bool = False) -> Starlette:
     """The app; `client` is the worker's own when it serves the app in-process, else one
-    is connected on first use."""
+    is connected on first use (`warm`: as the app starts, in the background, with the
+    journeys folder read: `journey web`, so a deploy's first requests wait for
+    neither)."""
     ring = settings.key_ring()
     codec = CodecEndpoints(
         EncryptionCodec(ring) if ring else None,
@@ -114,9 +118,9 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
     )
     intake = IntakeApi(
         Intake(journeys.journeys, consent, settings.journeys_dir),
-        ApiKeys(store),
+        KeyCheck(ApiKeys(store)),
         IdempotencyKeys(store),
-        limits,
+        Allowances(limits.counts, settings.signer()),
         settings.api_requests_per_key,
     )
     routes = [
@@ -151,7 +155,26 @@ def create_app(settings: Settings, client: Client | None = None) -> Starlette:
             refuse=refusals.answer,
         ),
     ]
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers(refusals))
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=handlers(refusals),
+        lifespan=warming(intake.intake) if warm else None,
+    )
+
+
+def warming(intake: Intake) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that warms the intake in the background while the app serves."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(intake.warm())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return lifespan
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -221,11 +244,12 @@ async def serve_web(
     host: str | None = None,
     port: int | None = None,
     client: Client | None = None,
+    warm: bool = False,
 ) -> WebServer:
     """Start serving in this event loop, beside whatever else runs in it (the worker)."""
     default_host, default_port = bind_address(settings)
     return await serve_asgi(
-        create_app(settings, client),
+        create_app(settings, client, warm),
         host or default_host,
         port or default_port,
         settings.forwarded_allow_ips,

@@ -7,6 +7,7 @@ constant time on bytes (`rapport.security.compare`)."""
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 from dataclasses import dataclass
 
@@ -82,13 +83,59 @@ class RateLimits:
             keys.append((self.signer.mac("rate", "link", token_hash(live_token)), self.per_token))
         return self.counts.hit(keys, WINDOW_SECONDS, time.time())
 
-    def key_allowed(self, kind: str, key: str, limit: int) -> int | None:
-        """Count one request against `key` of `kind` (an API key's id), shared by every
-        process like the rest; None when within `limit` a minute, else the seconds until
-        the window ends (for Retry-After). Blocking: call it in a thread."""
-        now = time.time()
-        if self.counts.hit([(self.signer.mac("rate", kind, key), limit)], WINDOW_SECONDS, now):
-            return None
+
+RESERVE_SHARE = 100  # a process reserves at most a hundredth of a key's limit at a time
+RESERVE_MAX = 20  # ... and at most this many requests
+
+
+def reservation(limit: int) -> int:
+    """How many of a key's requests a process counts in the store at once."""
+    return max(1, min(RESERVE_MAX, limit // RESERVE_SHARE))
+
+
+@dataclass
+class _Reserved:
+    bucket: int  # the window (unix seconds // WINDOW_SECONDS)
+    left: int  # requests counted in the store and not served yet
+    spent: bool  # the store's count reached the limit: nothing more this window
+
+
+class Allowances:
+    """Per-key limits (an API key's requests a minute) shared by every web process,
+    counted in the store a few requests at a time: a process counts `reservation(limit)`
+    of the key's requests of the current window in one write and serves them from
+    memory (a write per request cost the API more than its own work). Between them the
+    processes never serve more than the limit in a window; what a process has counted
+    and not served is lost to the others until the window ends (at most
+    `reservation(limit) - 1` per process: 5 of the default 600 a minute), and once the
+    store's count reaches the limit a process refuses the rest of the window without
+    asking again (a count only grows within its window). Memory: one entry per live
+    key that has made requests."""
+
+    def __init__(self, counts: RateCounts, signer: LinkSigner) -> None:
+        self.counts, self.signer = counts, signer
+        self._lock = threading.Lock()
+        self._reserved: dict[tuple[str, str], _Reserved] = {}
+
+    def allowed(self, kind: str, key: str, limit: int, now: float | None = None) -> int | None:
+        """Count one request against `key` of `kind` (an API key's id); None when within
+        `limit` a minute, else the seconds until the window ends (for Retry-After).
+        Blocking when it counts in the store: call it in a thread."""
+        now = time.time() if now is None else now
+        bucket = int(now // WINDOW_SECONDS)
+        with self._lock:
+            held = self._reserved.get((kind, key))
+            if held is None or held.bucket != bucket:
+                held = self._reserved[(kind, key)] = _Reserved(bucket, 0, False)
+            if held.left == 0 and not held.spent:
+                n = reservation(limit)
+                mac = self.signer.mac("rate", kind, key)
+                counted = self.counts.reserve(mac, n, WINDOW_SECONDS, now)
+                held.left = max(0, min(n, limit - (counted - n)))
+                held.spent = counted >= limit
+            if held.left > 0:
+                held.left -= 1
+                return None
         return max(1, WINDOW_SECONDS - int(now) % WINDOW_SECONDS)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from python_multipart.exceptions import FormParserError
 from starlette import staticfiles
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -123,6 +123,10 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, headers: dict[str, str], https: bool) -> None:
         self.app, self.https = app, https
         self.headers = {**headers, **({"Strict-Transport-Security": HSTS} if https else {})}
+        # as the ASGI message carries them (lower-case names), made once
+        self._raw = [
+            (n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in self.headers.items()
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,15 +135,12 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", []))
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    if name not in headers:
-                        headers[name] = value
+                given = list(message.get("headers", []))
+                present = {bytes(name).lower() for name, _ in given}
+                given += [header for header in self._raw if header[0] not in present]
                 if self.https:
-                    message["headers"] = [
-                        _secure(name, value) for name, value in message["headers"]
-                    ]
+                    given = [_secure(name, value) for name, value in given]
+                message["headers"] = given
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

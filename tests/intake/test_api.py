@@ -501,10 +501,12 @@ def test_the_descriptions_examples_are_valid_requests() -> None:
 def _request_hash(method: str, path: str, body: Any) -> str:
     from types import SimpleNamespace
 
+    from rapport.web.api import _parsed
     from rapport.web.api import _request_hash as digest
 
     request = SimpleNamespace(method=method, url=SimpleNamespace(path=path))
-    return digest(request, json.dumps(body).encode())  # type: ignore[arg-type]
+    raw = json.dumps(body).encode()
+    return digest(request, raw, _parsed(raw))  # type: ignore[arg-type]
 
 
 async def test_a_retry_after_the_web_process_died_mid_request_is_answered(
@@ -792,3 +794,74 @@ async def test_a_refusal_has_the_shape_the_docs_show(api: httpx.AsyncClient, rig
     euros = {**paid, "amount": "5.00", "currency": "EUR"}
     answer = await api.post(f"/v1/accounts/{account_id}/payments", json=euros, headers=once())
     assert is_problem(answer, 422, "currency")["payment_id"] == "PAY-77812"
+
+
+async def test_a_revoked_key_is_refused_within_its_freshness(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app trusts a key it read for `keys.FRESH` seconds (one second; here 0.2):
+    a key revoked while a billing system uses it is refused by the running app once that
+    has passed, without a restart."""
+    from datetime import UTC, datetime
+
+    from rapport.runtime.servers import free_port
+    from rapport.web.app import serve_web
+
+    monkeypatch.setattr(keys, "FRESH", 0.2)
+    fresh = keys.create(ApiKeys(rig.store), f"soon-{uuid.uuid4().hex[:6]}")
+    web = await serve_web(rig.settings, port=free_port(), client=rig.client)
+    try:
+        async with httpx.AsyncClient(
+            base_url=web.address, headers={"Authorization": f"Bearer {fresh.key}"}
+        ) as api:
+            is_problem(await api.get("/v1/accounts/NOBODY-7"), 404)  # past the key
+            assert ApiKeys(rig.store).revoke(fresh.name, datetime.now(UTC))
+            await asyncio.sleep(0.3)
+            is_problem(await api.get("/v1/accounts/NOBODY-7"), 401)
+    finally:
+        await web.stop()
+
+
+async def test_concurrent_retries_under_one_key_start_once_and_agree(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    """Ten copies of one start sent at once under one Idempotency-Key (a billing system's
+    retries racing): the journey starts once; every answer is that start's (201, the
+    same run) or "still running" (409, Retry-After), never a second start or a 200."""
+    account_id = f"API-{uuid.uuid4().hex[:8]}"
+    body, headers = start_body(rig, account_id), once()
+    answers = await asyncio.gather(
+        *(api.post("/v1/journeys", json=body, headers=headers) for _ in range(10))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {201, 409}, [a.text for a in answers]
+    started = [a for a in answers if a.status_code == 201]
+    assert len({a.json()["run_id"] for a in started}) == 1
+    assert sum("Idempotent-Replayed" not in a.headers for a in started) == 1
+    for refused in (a for a in answers if a.status_code == 409):
+        assert is_problem(refused, 409)["detail"].startswith("the first request")
+    again = await api.post("/v1/journeys", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.json() == started[0].json()
+
+
+async def test_journey_web_reads_the_journeys_folder_and_connects_as_it_starts(rig: Rig) -> None:
+    """`journey web` warms the intake as it starts (the first burst of a deploy waited for
+    a cold reading of the folder and the connection: the API's p99 was 0.4 s); without
+    Temporal it still starts, and says so in one line."""
+    from rapport.intake.service import Intake
+
+    asked: list[str] = []
+
+    async def connected() -> Any:
+        asked.append("client")
+        return None
+
+    async def unreachable() -> Any:
+        raise ConnectionError("no server")
+
+    intake = Intake(connected, rig.consent, rig.settings.journeys_dir)
+    await intake.warm()
+    assert intake._scan is not None
+    assert asked == ["client"]
+    await Intake(unreachable, rig.consent, rig.settings.journeys_dir).warm()  # no raise

@@ -40,3 +40,30 @@ def test_expired_answers_are_forgotten_in_bounded_batches(
     assert fresh.claim("new-0", "h", now, now + timedelta(hours=24)) is None
     assert fresh.claim("new-1", "h", now, now + timedelta(hours=24)) is None  # not yet again
     assert writer.forget_expired(now) == 2  # three went with the first claim
+
+
+def test_a_revoked_key_is_refused_within_a_second_and_a_new_one_works_at_once(
+    store: Store,
+) -> None:
+    """The web app trusts a key it read from the store for `keys.FRESH` seconds (a read
+    per request cost the API more than its own work): `journey api-key revoke` holds in
+    every process within that second; a key created meanwhile works at once, and ids
+    the store does not know are never kept (memory holds at most the store's keys)."""
+    book = ApiKeys(store)
+    now = [100.0]
+    check = keys.KeyCheck(book, clock=lambda: now[0])
+    assert check.fresh == keys.FRESH <= 2.0
+    first = keys.create(book, "billing-eu")
+    header = f"Bearer {first.key}"
+    assert check.verify(header) is not None
+    assert check.verify(f"Bearer {first.key[:-1]}x") is None  # the secret, every time
+    assert book.revoke("billing-eu", datetime.now(UTC))
+    now[0] += keys.FRESH / 2
+    assert check.verify(header) is not None  # within the second: still trusted
+    now[0] += keys.FRESH / 2 + 0.01
+    assert check.verify(header) is None  # past it: read again, revoked
+    second = keys.create(book, "billing-us")
+    assert check.verify(f"Bearer {second.key}") is not None  # at once
+    for n in range(50):
+        assert check.verify(f"Bearer rk_{n:012x}_{'a' * 43}") is None
+    assert set(check._read) <= {first.key_id, second.key_id}
