@@ -4,12 +4,20 @@ of starting a journey that operators can find):
 
 - API starts per second: N `POST /v1/journeys` through the web app (API key, rate limit,
   Idempotency-Key kept in the store, validation, the journeys folder's check) against N
-  `client.start_workflow` calls with the same input, id policies and data converter;
-  the API's p50 and p99;
+  `client.start_workflow` calls with the same input, id policies and data converter
+  (rounds interleaved, best of three); the API's p50 and p99. The HTTP client is aiohttp
+  (a billing system's plausible client); the same starts through httpx are measured too,
+  since the client shares the machine's two cores with the server (httpx costs about
+  five times aiohttp's CPU a request);
+- the CPU each process spends per start (this process, as the client; `journey web`;
+  Temporal's dev server), so the next engineer sees where the cost is;
 - `journey import` of M accounts (two files of M/2, a real run: every account started)
   against the same starts in a bare loop with the importer's concurrency, interleaved.
 
     .venv/bin/python -m bench.intake [N] [M]      (default: 300 10000)
+
+Take the figures on a machine at rest (`uptime` under 1.5): the client, `journey web`
+and the dev server share its cores.
 """
 
 from __future__ import annotations
@@ -24,8 +32,11 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import httpx
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -49,6 +60,7 @@ from rapport.store.intake import ApiKeys, ImportBook
 
 ROOT = Path(__file__).resolve().parent.parent
 API_CONCURRENCY = 20
+ROUNDS = 3
 
 
 def account(account_id: str) -> Account:
@@ -87,30 +99,96 @@ async def bare_starts(client: Client, queue: str, ids: list[str], limit: int) ->
     return len(ids) / timer.seconds
 
 
-async def api_starts(base: str, key: str, ids: list[str]) -> tuple[float, list[float]]:
+async def api_starts(
+    base: str, key: str, ids: list[str], client: str = "aiohttp"
+) -> tuple[float, list[float]]:
+    """N starts through the API, API_CONCURRENCY in flight, through `client` (aiohttp or
+    httpx): the rate and each request's latency."""
     latencies: list[float] = []
-    async with httpx.AsyncClient(
+
+    def body(account_id: str) -> dict[str, object]:
+        return {"account": account(account_id).model_dump(mode="json"), "journey": "early-stage"}
+
+    if client == "httpx":
+        async with httpx.AsyncClient(
+            base_url=base,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+            limits=httpx.Limits(max_connections=API_CONCURRENCY),
+        ) as http:
+
+            async def one(account_id: str) -> None:
+                began = time.perf_counter()
+                answer = await http.post(
+                    "/v1/journeys",
+                    json=body(account_id),
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                )
+                latencies.append(time.perf_counter() - began)
+                assert answer.status_code == 201, answer.text
+
+            with Timer() as timer:
+                await gather_limited([lambda a=a: one(a) for a in ids], limit=API_CONCURRENCY)  # type: ignore[misc]
+        return len(ids) / timer.seconds, latencies
+    async with aiohttp.ClientSession(
         base_url=base,
         headers={"Authorization": f"Bearer {key}"},
-        timeout=60,
-        limits=httpx.Limits(max_connections=API_CONCURRENCY),
-    ) as http:
+        timeout=aiohttp.ClientTimeout(total=60),
+        connector=aiohttp.TCPConnector(limit=API_CONCURRENCY),
+    ) as session:
 
-        async def one(account_id: str) -> None:
-            body = {
-                "account": account(account_id).model_dump(mode="json"),
-                "journey": "early-stage",
-            }
+        async def sent(account_id: str) -> None:
             began = time.perf_counter()
-            answer = await http.post(
-                "/v1/journeys", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
-            )
-            latencies.append(time.perf_counter() - began)
-            assert answer.status_code == 201, answer.text
+            async with session.post(
+                "/v1/journeys",
+                json=body(account_id),
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            ) as answer:
+                text = await answer.text()
+                latencies.append(time.perf_counter() - began)
+                assert answer.status == 201, text
 
         with Timer() as timer:
-            await gather_limited([lambda a=a: one(a) for a in ids], limit=API_CONCURRENCY)  # type: ignore[misc]
+            await gather_limited([lambda a=a: sent(a) for a in ids], limit=API_CONCURRENCY)  # type: ignore[misc]
     return len(ids) / timer.seconds, latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def temporal_pid(port: int) -> int:
+    """The dev server listening on `port` (a process this one started)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            args = cmdline.read_bytes().split(b"\0")
+            ours = Path(args[0].decode()).name == "temporal" and b"--port" in args
+            if ours and args[args.index(b"--port") + 1] == str(port).encode():
+                return int(cmdline.parent.name)
+    raise RuntimeError(f"no dev server process on port {port}")
+
+
+@dataclass
+class Cpu:
+    """CPU ms per start of each process, summed over the rounds of one kind."""
+
+    starts: int = 0
+    seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+
+    def per_start(self) -> list[float]:
+        return [s * 1000 / max(self.starts, 1) for s in self.seconds]
+
+
+async def measured(cpu: Cpu, pids: list[int], ids: list[str], run: Any) -> Any:
+    """`run()` with the CPU of each of `pids` counted into `cpu`."""
+    before = [cpu_seconds(pid) for pid in pids]
+    outcome = await run()
+    cpu.starts += len(ids)
+    for n, pid in enumerate(pids):
+        cpu.seconds[n] += cpu_seconds(pid) - before[n]
+    return outcome
 
 
 async def imported(
@@ -174,10 +252,30 @@ async def web_process(settings: Settings, address: str) -> subprocess.Popen[byte
         for _ in range(200):
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(f"{settings.portal_url}/health")).status_code == 200:
+                    await idle(web.pid)
                     return web
             await asyncio.sleep(0.1)
     web.kill()
     raise RuntimeError("journey web did not start")
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 in ms."""
+    ordered = sorted(latencies)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
+
+
+async def idle(pid: int, within: float = 10.0) -> None:
+    """Until the process uses no CPU for a tenth of a second (`journey web` warms up as
+    it starts: neither round should share the machine with that)."""
+    deadline = time.monotonic() + within
+    used = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        now = cpu_seconds(pid)
+        if now - used < 0.005:
+            return
+        used = now
 
 
 async def main(n: int, m: int) -> None:
@@ -202,23 +300,37 @@ async def main(n: int, m: int) -> None:
                 namespace=server.client.namespace,
                 data_converter=data_converter(settings),
             )
-            web = await web_process(settings, server.client.service_client.config.target_host)
+            address = server.client.service_client.config.target_host
+            web = await web_process(settings, address)
+            pids = [os.getpid(), web.pid, temporal_pid(int(address.rpartition(":")[2]))]
+            cpu = {"bare": Cpu(), "aiohttp": Cpu(), "httpx": Cpu()}
             try:
-                rates, bare, latencies = [], [], []
-                for round_ in range(2):  # interleaved, best of two
-                    bare.append(
-                        await bare_starts(
-                            client,
-                            settings.task_queue,
-                            [f"B{round_}-{i}" for i in range(n)],
-                            API_CONCURRENCY,
+                rates: dict[str, list[float]] = {"bare": [], "aiohttp": [], "httpx": []}
+                latencies: dict[str, list[float]] = {"aiohttp": [], "httpx": []}
+                for round_ in range(ROUNDS):  # interleaved, best of three
+                    ids = [f"B{round_}-{i}" for i in range(n)]
+                    rates["bare"].append(
+                        await measured(
+                            cpu["bare"],
+                            pids,
+                            ids,
+                            lambda ids=ids: bare_starts(
+                                client, settings.task_queue, ids, API_CONCURRENCY
+                            ),
                         )
                     )
-                    rate, times = await api_starts(
-                        settings.portal_url, key, [f"A{round_}-{i}" for i in range(n)]
-                    )
-                    rates.append(rate)
-                    latencies += times
+                    for kind in ("aiohttp", "httpx"):
+                        ids = [f"A{kind[0]}{round_}-{i}" for i in range(n)]
+                        rate, times = await measured(
+                            cpu[kind],
+                            pids,
+                            ids,
+                            lambda ids=ids, kind=kind: api_starts(
+                                settings.portal_url, key, ids, kind
+                            ),
+                        )
+                        rates[kind].append(rate)
+                        latencies[kind] += times
                 bare_imports, imports = [], []
                 for round_ in range(2):  # interleaved, half the accounts each, best of two
                     half = m // 2
@@ -240,16 +352,27 @@ async def main(n: int, m: int) -> None:
                 web.terminate()
                 web.wait()
         store.dispose()
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    api, plain = max(rates), max(bare)
+    p50, p99 = percentiles(latencies["aiohttp"])
+    api, plain, through_httpx = max(rates["aiohttp"]), max(rates["bare"]), max(rates["httpx"])
     print(
-        f"intake on the dev server, encrypted, {API_CONCURRENCY} in flight (best of 2, interleaved)"
+        f"intake on the dev server, encrypted, {API_CONCURRENCY} in flight "
+        f"(best of {ROUNDS}, interleaved)"
     )
     print(f"  API starts:   {api:7.1f}/s  bare start_workflow: {plain:7.1f}/s", end="")
-    print(f"  ratio {api / plain:.2f}")
+    print(f"  ratio {api / plain:.2f}  (client: aiohttp)")
     print(f"  API latency:  p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    print(
+        f"  through httpx: {through_httpx:6.1f}/s  ratio {through_httpx / plain:.2f}, "
+        f"p99 {percentiles(latencies['httpx'])[1]:.0f} ms"
+    )
+    print("  CPU ms per start:        client  journey web  Temporal")
+    for kind, label in (
+        ("bare", "bare start_workflow"),
+        ("aiohttp", "API, aiohttp"),
+        ("httpx", "API, httpx"),
+    ):
+        mine, web_ms, temporal = cpu[kind].per_start()
+        print(f"    {label:21} {mine:7.2f}  {web_ms:11.2f}  {temporal:8.2f}")
     print(
         f"  import of {m}: {import_rate:7.1f}/s  bare start_workflow ({CONCURRENCY} in flight): "
         f"{bare_import:7.1f}/s  ratio {import_rate / bare_import:.2f}"
@@ -257,6 +380,17 @@ async def main(n: int, m: int) -> None:
     record(
         {
             "intake_api_starts_per_s": round(api, 1),
+            "intake_api_httpx_ratio": round(through_httpx / plain, 2),
+            "intake_api_cpu_ms_per_start": {
+                kind: dict(
+                    zip(
+                        ("client", "web", "temporal"),
+                        [round(v, 2) for v in c.per_start()],
+                        strict=True,
+                    )
+                )
+                for kind, c in cpu.items()
+            },
             "intake_bare_starts_per_s": round(plain, 1),
             "intake_api_ratio": round(api / plain, 2),
             "intake_api_p50_ms": round(p50),
