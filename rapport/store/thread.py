@@ -1,12 +1,11 @@
-"""A thread of its own for the store calls the intake API's requests wait on (the key
+"""Threads of their own for the store calls the intake API's requests wait on (the key
 check, the rate limit's reservations, the Idempotency-Key's claim and answer): the
-event loop hands a call over and awaits it; the thread runs the calls in the order
-given and wakes the loop once for all those it finished meanwhile. `asyncio.to_thread`
-cost a request more than its store calls (a pool's future chained to the loop's, a
-thread woken and a wake-up of the loop for each: 0.25 ms of CPU a request, measured);
-one thread also queues this process's writers, as SQLite wants them. Its calls are
-short (one statement each, SQLite's writes without a disk flush); a slow store slows
-them one after another, as it slowed the pool's."""
+event loop hands a call over and awaits it; a thread takes every call waiting, runs
+them and wakes the loop once for all of them. `asyncio.to_thread` cost a request more
+than its store calls (a pool's future chained to the loop's, a thread woken and a
+wake-up of the loop for each: 0.25 ms of CPU a request, measured). One thread for
+SQLite (it takes one writer at a time anyway: the calls run in the order given), a few
+for PostgreSQL (each call waits on the network)."""
 
 from __future__ import annotations
 
@@ -23,10 +22,10 @@ Settled = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 class StoreThread:
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, threads: int = 1) -> None:
+        self.name, self.threads = name, threads
         self._calls: queue.SimpleQueue[Call] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._started_threads: list[threading.Thread] = []
         self._starting = threading.Lock()
 
     async def run(self, call: Callable[[], T]) -> T:
@@ -38,12 +37,13 @@ class StoreThread:
         return await future
 
     def _started(self) -> None:
-        """The thread, started on first use (a daemon: it holds nothing to finish)."""
-        if self._thread is None:
+        """The threads, started on first use (daemons: they hold nothing to finish)."""
+        if not self._started_threads:
             with self._starting:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._work, name=self.name, daemon=True)
-                    self._thread.start()
+                while len(self._started_threads) < self.threads:
+                    thread = threading.Thread(target=self._work, name=self.name, daemon=True)
+                    thread.start()
+                    self._started_threads.append(thread)
 
     def _work(self) -> None:
         while True:

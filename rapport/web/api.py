@@ -61,7 +61,9 @@ class IntakeApi:
     ) -> None:
         self.intake, self.keys, self.idempotency = intake, keys, idempotency
         self.limits, self.per_minute = limits, per_minute
-        self.thread = StoreThread("intake-store")
+        # SQLite takes one writer at a time: one thread; PostgreSQL: a call waits on the
+        # network, a few at once
+        self.thread = StoreThread("intake-store", 1 if idempotency.store.is_sqlite else 4)
 
     def routes(self) -> list[Route]:
         return [

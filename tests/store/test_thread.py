@@ -39,3 +39,20 @@ async def test_an_exception_is_raised_to_its_caller_alone() -> None:
         await store_thread.run(fails)
     assert await good == "ok"
     assert await store_thread.run(lambda: 1) == 1  # the thread lives on
+
+
+async def test_several_threads_answer_every_call() -> None:
+    """PostgreSQL's calls wait on the network: a few threads share the calls."""
+    store_thread = StoreThread("test-store", threads=3)
+    names: set[str] = set()
+
+    def call(n: int) -> int:
+        names.add(threading.current_thread().name)
+        return n
+
+    answers = await asyncio.gather(
+        *(store_thread.run(functools.partial(call, n)) for n in range(200))
+    )
+    assert answers == list(range(200))
+    assert names == {"test-store"}
+    assert len(store_thread._started_threads) == 3
