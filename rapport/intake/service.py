@@ -312,7 +312,8 @@ class Intake:
         """The journey's answer within WITHIN seconds; its refusal is a problem (`refused`:
         its status), Temporal's silence a 503."""
         try:
-            return await asyncio.wait_for(call, WITHIN)
+            async with asyncio.timeout(WITHIN):  # (wait_for ran the call as a task of its own)
+                return await call
         except JourneyError as exc:
             message = str(exc)
             status = 404 if message.startswith("no journey") else refused
