@@ -11,13 +11,19 @@ MAX_DEPTH = 64  # levels of JSON a request or a row may nest
 
 def too_deep(data: Any, limit: int = MAX_DEPTH) -> str | None:
     """Where `data` nests past `limit` levels (its field path, cut short), or None."""
-    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
-    while stack:
-        value, path = stack.pop()
-        if len(path) > limit:
-            return ".".join(path[:3]) + "..."
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(data, 0, ())]
+    while stack:  # (the path kept to its first three parts: all a refusal names)
+        value, depth, path = stack.pop()
+        if depth > limit:
+            return ".".join(path) + "..."
         if isinstance(value, dict):
-            stack += [(v, (*path, str(k))) for k, v in value.items()]
+            stack += [
+                (v, depth + 1, path if len(path) >= 3 else (*path, str(k)))
+                for k, v in value.items()
+            ]
         elif isinstance(value, list):
-            stack += [(v, (*path, str(i))) for i, v in enumerate(value)]
+            stack += [
+                (v, depth + 1, path if len(path) >= 3 else (*path, str(i)))
+                for i, v in enumerate(value)
+            ]
     return None
