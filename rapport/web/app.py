@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -164,11 +165,20 @@ def create_app(settings: Settings, client: Client | None = None, warm: bool = Fa
 
 
 def warming(intake: Intake) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """A lifespan that warms the intake in the background while the app serves."""
+    """A lifespan that warms the intake in the background while the app serves, then
+    moves what the process holds by then (its code, the journeys, the client) out of the
+    garbage collector's way (`gc.freeze`): a full collection walked all of it, about
+    80 ms in which every request in flight waited (a p99 of the API), and now walks what
+    requests made since."""
+
+    async def warm() -> None:
+        await intake.warm()
+        gc.collect()
+        gc.freeze()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.get_running_loop().create_task(intake.warm())
+        task = asyncio.get_running_loop().create_task(warm())
         try:
             yield
         finally:

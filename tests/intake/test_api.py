@@ -865,3 +865,32 @@ async def test_journey_web_reads_the_journeys_folder_and_connects_as_it_starts(r
     assert intake._scan is not None
     assert asked == ["client"]
     await Intake(unreachable, rig.consent, rig.settings.journeys_dir).warm()  # no raise
+
+
+async def test_journey_web_moves_its_startup_objects_out_of_the_collector_s_way() -> None:
+    """After the warm-up the app freezes what the process holds (`gc.freeze`): a full
+    collection walked every module, journey and client object, about 80 ms in which every
+    request in flight waited (measured under bench.intake; a p99 of the API)."""
+    import gc
+
+    from starlette.applications import Starlette
+
+    from rapport.web.app import warming
+
+    warmed: list[bool] = []
+
+    class Warm:
+        async def warm(self) -> None:
+            warmed.append(True)
+
+    before = gc.get_freeze_count()
+    try:
+        async with warming(Warm())(Starlette()):  # type: ignore[arg-type]
+            for _ in range(100):
+                if gc.get_freeze_count() > before:
+                    break
+                await asyncio.sleep(0.01)
+        assert warmed == [True]
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
