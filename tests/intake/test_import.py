@@ -328,6 +328,19 @@ def test_a_hundred_thousand_rows_in_bounded_memory(tmp_path: Path) -> None:
 # --- attack review: hostile files ---------------------------------------------------------
 
 PLAIN = ["account_id", "customer.first_name", "customer.timezone", "balance", "currency"]
+
+
+def jsonl_row(account_id: str) -> dict[str, Any]:
+    """A good JSONL row for the hostile-file tests to spoil."""
+    return {
+        "account_id": account_id,
+        "customer": {"first_name": "Quinn", "timezone": "America/New_York"},
+        "balance": "10.00",
+        "currency": "USD",
+        "days_past_due": 3,
+    }
+
+
 PLAIN += ["days_past_due"]
 
 
@@ -387,13 +400,7 @@ def test_a_hostile_csv_loses_no_row_and_its_errors_file_is_safe_to_open(tmp_path
 def test_a_hostile_jsonl_cannot_write_to_the_terminal(tmp_path: Path) -> None:
     """A field name in the file carrying an escape sequence was printed as it was: it
     retitled (or rewrote) the operator's terminal. (A byte order mark was read: kept so.)"""
-    good = {
-        "account_id": "J-1",
-        "customer": {"first_name": "Quinn", "timezone": "America/New_York"},
-        "balance": "10.00",
-        "currency": "USD",
-        "days_past_due": 3,
-    }
+    good = jsonl_row("J-1")
     hostile = {**good, "account_id": "J-2", "\x1b]0;pwned\x07\u202e": 1}
     deep: Any = "x"
     for _ in range(250):  # past the worker's parser: its journey could never start
@@ -420,13 +427,7 @@ def test_a_lone_surrogate_is_a_bad_row_not_a_traceback(tmp_path: Path) -> None:
     surrogate (`"\\udfff"`, as JavaScript's JSON.stringify writes one) passed the row's
     checks, so --dry-run said it "would start"; the real run then stopped the whole
     import with a traceback when the start was encoded, the rows after it not placed."""
-    good = {
-        "account_id": "S-1",
-        "customer": {"first_name": "Quinn", "timezone": "America/New_York"},
-        "balance": "10.00",
-        "currency": "USD",
-        "days_past_due": 3,
-    }
+    good = jsonl_row("S-1")
     lines = [
         json.dumps({**good, "attributes": {"x": "\udfff"}}),  # json writes it escaped
         json.dumps({**good, "account_id": "S-2"}),
