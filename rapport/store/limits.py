@@ -24,12 +24,20 @@ rate_counts = Table(
     Column("expires", Integer, nullable=False, index=True),  # unix seconds
 )
 # One statement on SQLite and PostgreSQL alike, written out once: building it with the
-# expression language on every request cost more than the database's work.
+# expression language on every request cost more than the database's work. A window
+# only moves forward: a process whose clock is behind another's (hosts are never exactly
+# in step) counts its request in the newer window instead of starting its older one
+# again; each such write reset the count, and two processes taking turns across the
+# minute's boundary were never limited while their clocks disagreed.
 COUNT = text(
     "INSERT INTO rate_counts (key, bucket, hits, expires) VALUES (:key, :bucket, :n, :expires) "
     "ON CONFLICT (key) DO UPDATE SET "
-    "hits = CASE WHEN rate_counts.bucket = excluded.bucket THEN rate_counts.hits + :n ELSE :n END, "
-    "bucket = excluded.bucket, expires = excluded.expires"
+    "hits = CASE WHEN rate_counts.bucket >= excluded.bucket "
+    "THEN rate_counts.hits + :n ELSE :n END, "
+    "bucket = CASE WHEN rate_counts.bucket > excluded.bucket "
+    "THEN rate_counts.bucket ELSE excluded.bucket END, "
+    "expires = CASE WHEN rate_counts.expires > excluded.expires "
+    "THEN rate_counts.expires ELSE excluded.expires END"
 )
 COUNT_RETURNING = text(f"{COUNT.text} RETURNING hits")  # SQLite 3.35+, PostgreSQL
 HITS = text("SELECT hits FROM rate_counts WHERE key = :key")

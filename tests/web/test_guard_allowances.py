@@ -70,3 +70,35 @@ def test_concurrent_requests_in_one_process_are_each_counted(store: Store) -> No
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda _: allowances.allowed("api", "k3", 50, T0), range(80)))
     assert answers.count(None) == 50
+
+
+def test_processes_whose_clocks_disagree_do_not_reset_each_other_s_count(
+    store: Store,
+) -> None:
+    """Attack review of issue 27 (the reservations): two web processes on hosts whose
+    clocks are 2 s apart, a key of 20 a minute, taking turns across the minute's boundary.
+    The store kept one window per key, and each write from the other window started the
+    count again: both processes served every request for as long as their clocks
+    disagreed (40 of 40 here). A window only moves forward: the process behind counts in
+    the newer one."""
+    signer = LinkSigner("test")
+    ahead, behind = Allowances(RateCounts(store), signer), Allowances(RateCounts(store), signer)
+    boundary = T0 + WINDOW_SECONDS
+    served = 0
+    for n in range(40):  # 40 requests in the last second of one clock's minute
+        now = boundary + n * 0.02
+        process, clock = (ahead, now) if n % 2 else (behind, now - 2)
+        served += process.allowed("api", "k4", 20, clock) is None
+    assert served <= 20 + 1  # the behind process's first reservation was in its own minute
+
+
+def test_a_portal_count_is_not_reset_by_a_clock_behind_the_others(store: Store) -> None:
+    """The portal's per-link and per-address limits share the counter (`RateCounts.hit`):
+    a request stamped with an older window is counted in the newer one."""
+    counts = RateCounts(store)
+    boundary = T0 + WINDOW_SECONDS
+    within = [
+        counts.hit([("link", 5)], WINDOW_SECONDS, boundary + n * 0.01 - (2 if n % 2 else 0))
+        for n in range(10)
+    ]
+    assert within.count(True) == 5
