@@ -69,6 +69,11 @@ class JourneyError(Exception):
     """A request the journey or the server refused, with a message for a person."""
 
 
+class JourneyUnreachable(JourneyError):
+    """Temporal or the journey did not answer (the server unreachable, the query timed
+    out, no worker polls the journey's queue): not a refusal, try again later."""
+
+
 class JourneyUnanswered(Exception):
     """The journey took a signal but its status did not show what it did with it yet."""
 
@@ -189,9 +194,8 @@ class Journeys:
         try:
             description = await handle.describe()
         except RPCError as exc:
-            raise JourneyError(
-                f"{_unknown(account_id, exc)}: give the payment's currency"
-            ) from None
+            error = _unknown(account_id, exc)
+            raise type(error)(f"{error}: give the payment's currency") from None
         currency = str(await description.memo_value("currency", default=""))
         if not currency:
             raise JourneyError(f"the journey of {account_id} keeps no currency: give it")
@@ -289,7 +293,11 @@ class Journeys:
         try:
             result: JourneyStatus = await handle.query(STATUS_QUERY, result_type=JourneyStatus)
         except RPCError as exc:
-            raise JourneyError(_unknown(account_id, exc)) from None
+            raise _unknown(account_id, exc) from None
+        except WorkflowQueryFailedError as exc:  # its workflow task fails: wedged
+            raise JourneyUnreachable(
+                f"the journey of account {account_id} did not answer: {exc.message}"
+            ) from None
         if result.state in ("running", "deferred") and await self._store_failing(handle):
             result = result.model_copy(update={"state": "waiting_for_store"})
         return result
@@ -303,7 +311,7 @@ class Journeys:
         try:
             description = await handle.describe()
         except RPCError as exc:
-            raise JourneyError(_unknown(account_id, exc)) from None
+            raise _unknown(account_id, exc) from None
         state = description.status
         if state in (None, WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED):
             return None
@@ -345,7 +353,7 @@ class Journeys:
         try:
             description = await handle.describe()
         except RPCError as exc:
-            raise JourneyError(_unknown(account_id, exc)) from None
+            raise _unknown(account_id, exc) from None
         if description.status != WorkflowExecutionStatus.RUNNING:
             state = description.status.name.lower() if description.status else "closed"
             raise JourneyError(f"the journey of account {account_id} has ended ({state})")
@@ -416,7 +424,8 @@ def _quoted(value: str) -> str:
     return value
 
 
-def _unknown(account_id: str, exc: RPCError) -> str:
+def _unknown(account_id: str, exc: RPCError) -> JourneyError:
+    """No journey for the account, or (any other status) none that answered."""
     if exc.status == RPCStatusCode.NOT_FOUND:
-        return f"no journey for account {account_id}"
-    return f"cannot reach the journey of account {account_id}: {exc.message}"
+        return JourneyError(f"no journey for account {account_id}")
+    return JourneyUnreachable(f"cannot reach the journey of account {account_id}: {exc.message}")

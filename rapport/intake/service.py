@@ -18,11 +18,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from rapport.catalog.library import JourneyNotFound, Library, Scan
-from rapport.client.journeys import JourneyError, Journeys
+from rapport.client.journeys import JourneyError, Journeys, JourneyUnreachable
 from rapport.consent.book import ALL, Action, ConsentBook
 from rapport.contract.journey import JourneyStart, JourneyStatus
 from rapport.contract.names import ACCEPT_PLAN_UPDATE, workflow_id
 from rapport.contract.payloads import AccountUpdated
+from rapport.contract.records import AcceptedPlan
 from rapport.contract.signals import SIGNALS
 from rapport.intake.models import (
     EVENTS,
@@ -74,16 +75,31 @@ def _adapter(model: Any) -> TypeAdapter[Any]:
     return TypeAdapter(model)
 
 
-def validated(model: Any, data: Any, payment_id: str | None = None) -> Any:
-    """`data` as `model`; a 422 problem naming every field at fault (never the value)."""
+_TAG_ERRORS = ("union_tag_not_found", "union_tag_invalid")
+
+
+def validated(model: Any, data: Any, payment_id: str | None = None, tagged: bool = False) -> Any:
+    """`data` as `model`; a 422 problem naming every field at fault (never the value).
+    `tagged`: `model` is a union told apart by `type`, whose tag pydantic puts first in
+    each error's path (`opt_out.channel`): a client sent `channel`, so the tag is left
+    out, and a missing or bad tag is the field `type`."""
     try:
         return (model if isinstance(model, TypeAdapter) else _adapter(model)).validate_python(data)
     except ValidationError as exc:
-        errors = [FieldProblem(field=where(e["loc"]), detail=e["msg"]) for e in exc.errors()[:20]]
+        errors = [
+            FieldProblem(field=_field(e["type"], e["loc"], tagged), detail=e["msg"])
+            for e in exc.errors()[:20]
+        ]
         first = errors[0]
         raise Problem(
             422, f"{first.field}: {first.detail}", first.field, payment_id, errors
         ) from None
+
+
+def _field(kind: str, loc: tuple[int | str, ...], tagged: bool) -> str:
+    if tagged and kind in _TAG_ERRORS:
+        return "type"
+    return where(loc[1:] if tagged and loc else loc)
 
 
 def payment_id_of(data: Any) -> str | None:
@@ -164,15 +180,24 @@ class Intake:
     async def update(self, account_id: str, data: Any) -> UpdateAnswer:
         update: AccountUpdated = validated(AccountUpdated, data)
         journeys = await self._client()
-        if update.balance is not None or update.minimum_due is not None:
-            currency = await self._currency(journeys, account_id)
-            for name, amount in (("balance", update.balance), ("minimum_due", update.minimum_due)):
-                problem = too_precise(amount, currency) if amount is not None else None
-                if problem is not None:
-                    raise Problem(422, f"{name}: {problem}", name)
+        await self._check_amounts(journeys, account_id, update)
         fields = update.model_dump(mode="json", exclude_none=True)
         await self._answered(journeys.signal(account_id, "account_updated", fields), 404)
         return UpdateAnswer(account_id=account_id, updated=sorted(fields))
+
+    async def _check_amounts(
+        self, journeys: Journeys, account_id: str, update: AccountUpdated
+    ) -> None:
+        """An update's amounts in the places of the account's currency (the journey would
+        refuse more, later, in `status.refused`): for PATCH and the `account_updated`
+        event alike."""
+        if update.balance is None and update.minimum_due is None:
+            return
+        currency = await self._currency(journeys, account_id)
+        for name, amount in (("balance", update.balance), ("minimum_due", update.minimum_due)):
+            problem = too_precise(amount, currency) if amount is not None else None
+            if problem is not None:
+                raise Problem(422, f"{name}: {problem}", name)
 
     async def pay(self, account_id: str, data: Any) -> PaymentAnswer:
         """Into the payments ledger first (source `api`), then to the running journey,
@@ -227,18 +252,19 @@ class Intake:
             )
         if isinstance(kind, str) and kind not in EVENTS:
             raise Problem(422, f"type: unknown event {kind!r}; events: {', '.join(EVENTS)}", "type")
-        event = validated(EventRequest, data)
+        event = validated(EventRequest, data, tagged=True)
         fields = event.model_dump(mode="json", exclude={"type"}, exclude_unset=True)
+        payload = None
         if event.type in SIGNALS:  # its own checks, without `type` (an empty update)
-            validated(SIGNALS[event.type].payload, fields)
+            payload = validated(SIGNALS[event.type].payload, fields)
+        if isinstance(payload, AccountUpdated):  # what PATCH checks, checked here too
+            await self._check_amounts(await self._client(), account_id, payload)
         recorded = False
         if event.type in STOP_EVENTS:
             recorded = await self._record_stop(account_id, event.type, fields, reference)
         journeys = await self._client()
         if event.type == ACCEPT_PLAN_UPDATE:
-            plan = await self._answered(
-                journeys.accept_plan(account_id, fields["installments"], fields.get("every"))
-            )
+            plan = await self._plan_accepted(journeys, account_id, fields)
             return EventAnswer(
                 account_id=account_id,
                 type=event.type,
@@ -260,6 +286,22 @@ class Intake:
             consent_recorded=recorded,
             journey_running=True,
         )
+
+    async def _plan_accepted(
+        self, journeys: Journeys, account_id: str, fields: dict[str, Any]
+    ) -> AcceptedPlan:
+        """The plan, or the journey's refusal naming the field it is about: `every` when
+        the frequency is not offered, else `installments` (the choice refused)."""
+        every = fields.get("every")
+        try:
+            return await self._answered(
+                journeys.accept_plan(account_id, fields["installments"], every)
+            )
+        except Problem as refused:
+            if refused.field is None and refused.status == 422:
+                offered = every is not None and refused.detail.startswith(f"{every} installments")
+                refused.field = "every" if offered else "installments"
+            raise
 
     async def _record_stop(
         self, account_id: str, kind: str, fields: dict[str, Any], reference: str
@@ -310,10 +352,13 @@ class Intake:
 
     async def _answered(self, call: Awaitable[T], refused: int = 422) -> T:
         """The journey's answer within WITHIN seconds; its refusal is a problem (`refused`:
-        its status), Temporal's silence a 503."""
+        its status; 404 only when the account has no journey), Temporal's or the journey's
+        silence (unreachable, timed out, wedged) a 503 with Retry-After."""
         try:
             async with asyncio.timeout(WITHIN):  # (wait_for ran the call as a task of its own)
                 return await call
+        except JourneyUnreachable as exc:  # not a refusal: ask again later
+            raise Problem(503, f"{exc}; try again", retry_after=5) from None
         except JourneyError as exc:
             message = str(exc)
             status = 404 if message.startswith("no journey") else refused
