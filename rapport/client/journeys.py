@@ -151,12 +151,15 @@ class Journeys:
         payment_id: str | None = None,
         currency: str | None = None,
         source: Source = "billing",
+        paid_at: datetime | None = None,
     ) -> Payment:
         """Report a payment that succeeded: into the payments ledger first, then to the
         account's running journey, which counts it once. With no journey running (or one
         that ended paid) it stays in the ledger, unapplied (`journey payments
         --unapplied`). The currency is the journey's unless given; the amount is checked
-        against it; without a payment id one is made up (a repeated id changes nothing)."""
+        against it; without a payment id one is made up (a repeated id changes nothing).
+        `paid_at`: when the payer paid, passed on to the journey (`payment_received`'s
+        `paid_at`; the ledger keeps when Rapport received it)."""
         currency = currency or await self._currency(account_id)
         problem = too_precise(amount, currency)
         if problem is not None:
@@ -179,7 +182,7 @@ class Journeys:
             paid=True,
         )
         try:
-            return await MoneyDesk(self.ledger(), self).take(event)
+            return await MoneyDesk(self.ledger(), self).take(event, paid_at)
         except (PaymentConflict, StoreUnavailable) as exc:
             raise JourneyError(str(exc)) from None
         except (JourneyUnanswered, RPCError) as exc:

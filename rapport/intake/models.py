@@ -5,6 +5,7 @@ say the same thing, and what the API accepts the journey takes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, create_model
@@ -27,6 +28,18 @@ MONEY_SIGNALS = ("payment_received", "payment_reversed", "payment_details_update
 STOP_EVENTS = ("opt_out", "cease_communication")  # kept in the consent record first
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # a paid_at before it is a typo or a default
+SKEW = timedelta(minutes=5)  # how far ahead of our clock the sender's may be
+
+
+def _when_paid(paid_at: datetime) -> datetime:
+    if paid_at < EARLIEST:
+        raise ValueError(f"before {EARLIEST:%Y-%m-%d}: give when the payer paid")
+    if paid_at > datetime.now(UTC) + SKEW:
+        raise ValueError("in the future: give when the payer paid")
+    return paid_at
+
+
 class PaymentRequest(Payload):
     """A payment that succeeded at the billing system."""
 
@@ -35,7 +48,12 @@ class PaymentRequest(Payload):
     payment_id: PaymentId = Field(
         description="your id for the payment (1-128 printable characters); a repeat changes nothing"
     )
-    paid_at: AwareDatetime | None = None
+    paid_at: Annotated[AwareDatetime, AfterValidator(_when_paid)] | None = Field(
+        None,
+        description="when the payer paid (the journey dates the payment by it: which "
+        f"installment of a plan it pays); from {EARLIEST.year} up to now (a few minutes "
+        "of clock skew allowed); default: when Rapport receives it",
+    )
 
 
 class StartAnswer(BaseModel):

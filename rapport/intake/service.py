@@ -219,7 +219,12 @@ class Intake:
         try:
             payment = await self._answered(
                 journeys.pay(
-                    account_id, request.amount, request.payment_id, request.currency, "api"
+                    account_id,
+                    request.amount,
+                    request.payment_id,
+                    request.currency,
+                    "api",
+                    request.paid_at,
                 ),
                 409,
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from rapport.store.payments import MoneyEvent, Payment, PaymentLedger
@@ -44,23 +45,24 @@ class MoneyDesk:
     def __init__(self, ledger: PaymentLedger, journeys: JourneyTeller) -> None:
         self.ledger, self.journeys = ledger, journeys
 
-    async def take(self, event: MoneyEvent) -> Payment:
-        """Record `event` in the ledger, then tell the journey what it changes."""
+    async def take(self, event: MoneyEvent, paid_at: datetime | None = None) -> Payment:
+        """Record `event` in the ledger, then tell the journey what it changes (`paid_at`:
+        when the payer paid, as the sender says, for the journey's `payment_received`)."""
         payment = await asyncio.to_thread(self.ledger.take, event)
-        return await self.tell(payment)
+        return await self.tell(payment, paid_at)
 
-    async def tell(self, payment: Payment) -> Payment:
+    async def tell(self, payment: Payment, paid_at: datetime | None = None) -> Payment:
         """Tell the account's journey what it has not been told of `payment` yet."""
         if payment.receipt_due:
+            received: dict[str, Any] = {
+                "amount": str(payment.amount),
+                "payment_id": payment.payment_id,
+                "currency": payment.currency,
+            }
+            if paid_at is not None:
+                received["paid_at"] = paid_at.isoformat()
             told = await self.journeys.tell_payment(
-                payment.account_id,
-                "payment_received",
-                {
-                    "amount": str(payment.amount),
-                    "payment_id": payment.payment_id,
-                    "currency": payment.currency,
-                },
-                payment.payment_id,
+                payment.account_id, "payment_received", received, payment.payment_id
             )
             payment = await asyncio.to_thread(
                 self.ledger.told, payment.payment_id, told.journey, received=told.taken

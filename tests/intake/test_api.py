@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 import pytest_asyncio
 
 from rapport.contract.names import WORKFLOW_TYPE, workflow_id
+from rapport.contract.payloads import PaymentReceived
 from rapport.contract.schemas import FOLDER
 from rapport.intake import keys, service
 from rapport.runtime.servers import free_port, start_local
@@ -993,3 +995,34 @@ async def test_when_temporal_is_gone_the_api_answers_503_not_404(
     finally:
         await web.stop()
         store.dispose()
+
+
+async def test_paid_at_reaches_the_journey_within_sane_bounds(
+    api: httpx.AsyncClient, rig: Rig
+) -> None:
+    """Review of issue 27 (third pass): `paid_at` on a payment was taken (even in the year
+    9999) and never passed on. The journey's `payment_received` has `paid_at` (it dates a
+    plan's installment by it): passed on; not in the future past clock skew, not before
+    2000."""
+    account_id = await started(api, rig)
+    path = f"/v1/accounts/{account_id}/payments"
+    for when in ("9999-12-31T00:00:00Z", "1999-12-31T23:59:59Z", "2026-01-01T00:00:00"):
+        body = {"amount": "1.00", "currency": "USD", "payment_id": "P-when", "paid_at": when}
+        document = is_problem(await api.post(path, json=body, headers=once()), 422, "paid_at")
+        assert document["payment_id"] == "P-when"
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {"amount": "1.00", "currency": "USD", "payment_id": "P-when", "paid_at": future}
+    is_problem(await api.post(path, json=body, headers=once()), 422, "paid_at")
+    assert PaymentLedger(rig.store).for_account(account_id) == []
+    paid_at = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
+    body = {**body, "paid_at": paid_at.isoformat()}
+    answer = await api.post(path, json=body, headers=once())
+    assert answer.status_code == 201, answer.text
+    handle = rig.client.get_workflow_handle(workflow_id(account_id))
+    told = []
+    async for event in handle.fetch_history_events():
+        signaled = event.workflow_execution_signaled_event_attributes
+        if signaled.signal_name == "payment_received":
+            [payload] = await rig.client.data_converter.decode(signaled.input.payloads)
+            told.append(payload)
+    assert [PaymentReceived.model_validate(p).paid_at for p in told] == [paid_at]
