@@ -69,10 +69,11 @@ COMMON = {
     "401": "no API key, or one that is unknown or revoked",
     "413": "the body is larger than the API takes",
     "429": "too many requests for this API key this minute (see Retry-After)",
-    "503": "Temporal or the store did not answer in time (see Retry-After): try again",
+    "503": "Temporal, the store or the journey did not answer in time (see Retry-After): try again",
 }
 WRITES = {
     "400": "the body is not JSON, or the Idempotency-Key header is missing",
+    "415": "the body was compressed (Content-Encoding): send the JSON as it is",
     "409": "the first request with this Idempotency-Key is still running; or the journey ended",
     "422": "a field is not valid (`field` names it, `errors` lists every one), or the "
     "Idempotency-Key was used for another request",

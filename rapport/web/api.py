@@ -198,6 +198,14 @@ class IntakeApi:
         return response
 
     async def _answer(self, request: Request, key: ApiKey, handler: Handler, body: Any) -> Response:
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            return problem(
+                415,
+                f"Content-Encoding: bodies must not be compressed ({encoding[:40]}): send "
+                "the JSON as it is",
+                "Content-Encoding",
+            )
         if isinstance(body, NotJson):
             return problem(400, f"the body is not JSON: {body.error}"[:300])
         deep = too_deep(body)

@@ -5,6 +5,7 @@ documents, and /openapi.json beside schemas/."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import sys
@@ -1026,3 +1027,26 @@ async def test_paid_at_reaches_the_journey_within_sane_bounds(
             [payload] = await rig.client.data_converter.decode(signaled.input.payloads)
             told.append(payload)
     assert [PaymentReceived.model_validate(p).paid_at for p in told] == [paid_at]
+
+
+async def test_a_compressed_body_is_415_not_400_not_json(api: httpx.AsyncClient, rig: Rig) -> None:
+    """Review of issue 27 (third pass): a gzip body (Content-Encoding: gzip) answered 400
+    "not JSON". The API takes bodies as they are (the docs promise no compression):
+    415, saying so, and the same for any other encoding."""
+    body = json.dumps(start_body(rig, f"API-{uuid.uuid4().hex[:8]}")).encode()
+    for encoding, content in (("gzip", gzip.compress(body)), ("br", body), ("GZIP, deflate", body)):
+        headers = {**once(), "Content-Encoding": encoding, "Content-Type": "application/json"}
+        answer = await api.post("/v1/journeys", content=content, headers=headers)
+        document = is_problem(answer, 415, "Content-Encoding")
+        assert "must not be compressed" in document["detail"]
+    plain = {**once(), "Content-Encoding": "identity", "Content-Type": "application/json"}
+    assert (await api.post("/v1/journeys", content=body, headers=plain)).status_code == 201
+    paths = document_paths()
+    assert all("415" in paths[p]["post"]["responses"] for p in paths if "post" in paths[p])
+
+
+def document_paths() -> dict[str, Any]:
+    from rapport.intake.openapi import document
+
+    paths: dict[str, Any] = document()["paths"]
+    return paths
