@@ -120,9 +120,27 @@ class ApiKeys:
                     )
                 )
         except IntegrityError:
-            raise NameTaken(f"an API key named {name!r} exists already") from None
+            raise NameTaken(self._taken(name)) from None
         except SQLAlchemyError as exc:
             raise _failed("API key not kept", exc) from None
+
+    def _taken(self, name: str) -> str:
+        """Why `name` cannot be given: a live key has it, or a revoked one keeps it (in
+        `journey api-key list`: an operator replacing a leaked key was told it "exists
+        already" though the list showed it revoked)."""
+        try:
+            with self.store.begin() as connection:
+                revoked = connection.execute(
+                    select(api_keys.c.revoked_at).where(api_keys.c.name == name)
+                ).scalar()
+        except SQLAlchemyError:
+            revoked = None
+        if revoked is None:
+            return f"an API key named {name!r} exists already"
+        return (
+            f"an API key named {name!r} was revoked on {revoked:%Y-%m-%d %H:%M} UTC and keeps "
+            f"its name (journey api-key list): choose another name, e.g. {name[:62]}-2"
+        )
 
     def get(self, key_id: str) -> ApiKey | None:
         try:

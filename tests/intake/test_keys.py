@@ -67,3 +67,28 @@ def test_a_revoked_key_is_refused_within_a_second_and_a_new_one_works_at_once(
     for n in range(50):
         assert check.verify(f"Bearer rk_{n:012x}_{'a' * 43}") is None
     assert set(check._read) <= {first.key_id, second.key_id}
+
+
+def test_a_revoked_key_s_name_is_refused_saying_it_was_revoked(store: Store) -> None:
+    """Attack review of issue 27 (an operator replacing a leaked key): `journey api-key
+    revoke billing-eu` then `journey api-key create billing-eu` was refused with "an API
+    key named 'billing-eu' exists already", while `list` showed it revoked. The refusal
+    says the revoked key keeps its name and suggests another; the revoked key stays
+    refused and the new one works."""
+    from click.testing import CliRunner
+
+    from rapport.cli.app import main
+
+    book = ApiKeys(store)
+    old = keys.create(book, "billing-eu")
+    assert book.revoke("billing-eu", datetime.now(UTC))
+    env = {"RAPPORT_DATABASE_URL": store.url}
+    refused = CliRunner().invoke(main, ["api-key", "create", "billing-eu"], env=env)
+    assert refused.exit_code != 0
+    assert "was revoked on" in refused.output
+    assert "choose another name, e.g. billing-eu-2" in refused.output
+    made = CliRunner().invoke(main, ["api-key", "create", "billing-eu-2"], env=env)
+    assert made.exit_code == 0, made.output
+    check = keys.KeyCheck(book)
+    assert check.verify(f"Bearer {old.key}") is None
+    assert check.verify(f"Bearer {made.stdout.splitlines()[0]}") is not None
