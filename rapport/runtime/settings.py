@@ -118,6 +118,9 @@ class Settings(_Routes):
     # the intake API (/v1/...): requests a minute per API key, every web process together
     # (the store), and the largest body a request may carry
     api_requests_per_key: int = 600
+    # requests a minute with no key or a wrong one from one client address (/64 for IPv6),
+    # counted in each web process's memory; past it, 429 until the minute ends
+    api_failed_auth_per_address: int = 30
     api_body_bytes: int = 64 * 1024
     payment_provider: Literal["dev", "stripe"] = "dev"
     payment_api_url: str | None = None  # default: Stripe's, or the dev stand-in's

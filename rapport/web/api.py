@@ -9,6 +9,8 @@
   store and a retry gets it again; the same key with another request gets 422, and while
   the first still runs, 409 (a first that never answered, its process gone, is run again
   by a retry after `rapport.store.intake.CLAIM_LEASE`);
+- failed authentications limited per client address in each process's memory
+  (`strikes.Strikes`: 429 with Retry-After, before a store read);
 - per-key rate limits shared by every web process (`guard.Allowances`, counted in the
   store a few requests at a time; 429 with Retry-After) and a body limit
   (`shield.BodyLimit`, the app's `BODY_LIMITS`), from settings;
@@ -42,6 +44,7 @@ from rapport.store.intake import ApiKey, IdempotencyKeys, Remembered, scope_of
 from rapport.store.thread import StoreThread
 from rapport.web.guard import Allowances
 from rapport.web.problems import problem
+from rapport.web.strikes import Strikes
 
 log = logging.getLogger("rapport.intake")
 KEPT = timedelta(hours=24)  # how long an Idempotency-Key's first answer is kept
@@ -58,9 +61,10 @@ class IntakeApi:
         idempotency: IdempotencyKeys,
         limits: Allowances,
         per_minute: int,
+        strikes: Strikes,
     ) -> None:
         self.intake, self.keys, self.idempotency = intake, keys, idempotency
-        self.limits, self.per_minute = limits, per_minute
+        self.limits, self.per_minute, self.strikes = limits, per_minute, strikes
         # SQLite takes one writer at a time: one thread; PostgreSQL: a call waits on the
         # network, a few at once
         self.thread = StoreThread("intake-store", 1 if idempotency.store.is_sqlite else 4)
@@ -143,10 +147,21 @@ class IntakeApi:
         """Who asks, within their limit, and (a write) its Idempotency-Key claimed: one
         trip to the store's thread (where the key and the limit mostly answer from
         memory: `KeyCheck`, `Allowances`), then `then`."""
+        address = request.client.host if request.client else ""
+        wait = self.strikes.waiting(address)
+        if wait is not None:  # answered from memory: no store read for a key guesser
+            return problem(
+                429,
+                f"more than {self.strikes.per_minute} requests without a valid API key "
+                "this minute from this address",
+                headers={"Retry-After": str(wait)},
+            )
         try:
             authorization = request.headers.get("authorization")
             gate = await self.thread.run(lambda: self._gate(authorization, claim))
             if isinstance(gate, Response):
+                if gate.status_code == 401:
+                    self.strikes.failed(address)
                 return gate
             return await then(*gate)
         except Problem as refused:

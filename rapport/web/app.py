@@ -55,6 +55,7 @@ from rapport.web.journeys import JourneyLink
 from rapport.web.payments import DevProvider, PaymentWebhook
 from rapport.web.portal import Portal
 from rapport.web.shield import BodyLimit, OurHosts, Refusals, SecurityHeaders, handlers
+from rapport.web.strikes import Strikes
 from rapport.web.unsubscribe import Unsubscribe
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def create_app(settings: Settings, client: Client | None = None, warm: bool = Fa
         IdempotencyKeys(store),
         Allowances(limits.counts, settings.signer()),
         settings.api_requests_per_key,
+        Strikes(settings.api_failed_auth_per_address),
     )
     routes = [
         Route("/health", health),

@@ -29,7 +29,9 @@ from rapport.runtime.settings import Settings
 from rapport.runtime.temporal import data_converter
 from rapport.store.intake import ApiKeys
 from rapport.store.payments import PaymentLedger
+from rapport.web import strikes
 from rapport.web.app import serve_web
+from rapport.web.strikes import Strikes
 from tests.stores import migrated_sqlite
 from tests.web.portal_rig import Rig, portal_rig
 
@@ -38,7 +40,11 @@ pytestmark = pytest.mark.timeout(180)
 
 @pytest_asyncio.fixture(scope="module")
 async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
-    async with portal_rig(tmp_path_factory.mktemp("intake-api"), api_requests_per_key=5000) as r:
+    async with portal_rig(
+        tmp_path_factory.mktemp("intake-api"),
+        api_requests_per_key=5000,
+        api_failed_auth_per_address=10_000,  # many tests try bad keys from 127.0.0.1
+    ) as r:
         yield r
 
 
@@ -1050,3 +1056,61 @@ def document_paths() -> dict[str, Any]:
 
     paths: dict[str, Any] = document()["paths"]
     return paths
+
+
+async def test_failed_authentications_are_limited_per_address_without_the_store(
+    rig: Rig, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review of issue 27 (third pass): requests with no key or a wrong one were not
+    limited, and each cost a store read. Past the address's allowance of failures a
+    minute the app answers 429 with Retry-After from memory (no store read, so no
+    store write either), for a good key from that address too, until the minute ends."""
+    settings = rig.settings.model_copy(update={"api_failed_auth_per_address": 5})
+    web = await serve_web(settings, port=free_port(), client=rig.client)
+    reads = 0
+    verify = keys.KeyCheck.verify
+
+    def counted(self: keys.KeyCheck, authorization: str | None) -> Any:
+        nonlocal reads
+        reads += 1
+        return verify(self, authorization)
+
+    monkeypatch.setattr(keys.KeyCheck, "verify", counted)
+    try:
+        async with httpx.AsyncClient(base_url=web.address) as http:
+            bad = {"Authorization": f"Bearer {key[:-1]}x"}
+            tries = [await http.get("/v1/accounts/A-1", headers=bad) for _ in range(5)]
+            assert [r.status_code for r in tries] == [401] * 5
+            assert reads == 5
+            for headers in (bad, {}, {"Authorization": f"Bearer {key}"}):
+                limited = await http.get("/v1/accounts/A-1", headers=headers)
+                assert "without a valid API key" in is_problem(limited, 429)["detail"]
+                assert 1 <= int(limited.headers["Retry-After"]) <= 60
+            posted = await http.post("/v1/journeys", json={}, headers={**bad, **once()})
+            is_problem(posted, 429)
+            assert reads == 5  # answered from memory
+        async with httpx.AsyncClient(base_url=rig.web) as http:  # another process: its own
+            assert (await http.get("/v1/accounts/A-1", headers=bad)).status_code == 401
+    finally:
+        await web.stop()
+
+
+def test_the_failure_table_forgets_after_a_minute_and_stays_bounded() -> None:
+    now = [0.0]
+    table = Strikes(3, clock=lambda: now[0])
+    for _ in range(3):
+        assert table.waiting("10.0.0.1") is None
+        table.failed("10.0.0.1")
+    assert table.waiting("10.0.0.1") == 60
+    assert table.waiting("10.0.0.2") is None
+    now[0] = 45.5
+    assert table.waiting("10.0.0.1") == 15
+    now[0] = 60.0
+    assert table.waiting("10.0.0.1") is None
+    for _ in range(3):  # one IPv6 subscriber's /64 is one address
+        table.failed(f"2001:db8::{_ + 1}")
+    assert table.waiting("2001:db8::ffff") == 60
+    assert table.waiting("2001:db8:0:1::1") is None
+    for n in range(strikes.ADDRESSES + 10):
+        table.failed(f"10.1.{n // 256}.{n % 256}")
+    assert len(table._table) == strikes.ADDRESSES
