@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import signal
 from collections.abc import Callable
 
 import click
@@ -24,7 +25,8 @@ def web(host: str | None, port: int | None) -> None:
     the dev stand-in provider), the SMS webhooks, one-click unsubscribe, the codec; its
     metrics at :RAPPORT_WEB_METRICS_PORT/metrics when that is set. In production
     (RAPPORT_ENVIRONMENT unset) it refuses development defaults: exit 2, one line per
-    problem."""
+    problem. SIGTERM or Ctrl-C stops it gracefully: it stops accepting, answers the
+    requests in flight (30 s at most), then exits 0."""
     from rapport.web.app import serve_web
 
     settings = load_settings()
@@ -52,6 +54,9 @@ def web(host: str | None, port: int | None) -> None:
             server = await serve_web(settings, host, port, warm=True)
         except StoreUnavailable as exc:
             fail([f"the store: {exc}"])
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a deploy's stop: gracefully
+            loop.add_signal_handler(sig, server.server.handle_exit, sig, None)
         click.echo(
             f"web app on {server.address} (portal links: {settings.portal_url}/r/...; "
             f"payments: {settings.payment_provider})"

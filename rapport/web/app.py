@@ -67,6 +67,9 @@ BODY_LIMITS = (
     ("/codec/", 4096 * KIB),  # a page of a history's payloads (Temporal's own limit: 4 MiB)
 )
 FORM_LIMIT = 16 * KIB  # the portal's forms, unsubscribe, everything else
+# A stop waits this long for the requests in flight (each waits 10 s at most for Temporal
+# and 5 s for the store), then closes what is left.
+STOP_SECONDS = 30
 
 
 def create_app(settings: Settings, client: Client | None = None, warm: bool = False) -> Starlette:
@@ -284,6 +287,7 @@ async def serve_asgi(
             server_header=False,  # no "server: uvicorn" for an attacker to look up
             proxy_headers=True,
             forwarded_allow_ips=forwarded_allow_ips,
+            timeout_graceful_shutdown=STOP_SECONDS,
         )
     )
     task = asyncio.get_running_loop().create_task(server.serve())

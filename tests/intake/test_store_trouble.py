@@ -4,7 +4,10 @@ Temporal (every request here is answered before a journey is asked)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -109,4 +112,63 @@ async def test_a_store_that_does_not_answer_is_a_503_and_the_api_recovers(
                 assert (await api.get("/health")).text == "ok"  # the app answers meanwhile
             assert (await post()).status_code == 400
     finally:
+        store.dispose()
+
+
+def journey_web(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        journey = Path(sys.executable).with_name("journey")
+        return subprocess.Popen([str(journey), "web"], env=env, stderr=out)
+
+
+@pytest.mark.slow  # a `journey web` process
+async def test_a_stop_answers_the_requests_in_flight_and_keeps_their_answers(
+    tmp_path: Path,
+) -> None:
+    """`journey web` took SIGTERM (every deploy's stop) with the signal's default: the
+    process died at once, its requests in flight were cut off (the client read no
+    answer), and a POST's Idempotency-Key stayed claimed with no answer, so each retry was
+    told 409 "still running" for two minutes. Now a stop answers what is in flight (here
+    a start waiting for the store's write lock), keeps its answer, and exits 0."""
+    import asyncio
+    import os
+    import signal
+
+    store = migrated_sqlite(tmp_path / "rapport.db")
+    made = keys.create(ApiKeys(store), "billing")
+    port = free_port()
+    env = {
+        **os.environ,
+        "RAPPORT_DATA_DIR": str(tmp_path),
+        "RAPPORT_JOURNEYS_DIR": str(tmp_path),
+        "RAPPORT_PORTAL_URL": f"http://127.0.0.1:{port}",
+        "RAPPORT_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+    }
+    web = journey_web(env, tmp_path / "web.log")
+    headers = {"Authorization": f"Bearer {made.key}", "Idempotency-Key": "start-A-1"}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as api:
+            for _ in range(200):  # until it listens
+                with contextlib.suppress(httpx.TransportError):
+                    await api.get("/health")
+                    break
+                await asyncio.sleep(0.05)
+            await api.get("/v1/accounts/A-1", headers=headers)  # its key read, its limit
+            with locked(store):
+                in_flight = asyncio.ensure_future(
+                    api.post("/v1/journeys", content=b"not json", headers=headers)
+                )
+                await asyncio.sleep(0.3)  # waiting for the write lock
+                web.send_signal(signal.SIGTERM)
+                await asyncio.sleep(0.3)
+            answer = await in_flight
+            assert answer.status_code == 400, answer.text
+            assert web.wait(10) == 0
+        with store.begin() as connection:
+            kept = connection.exec_driver_sql("SELECT status FROM idempotency_keys").scalars()
+            assert list(kept) == [400]
+    finally:
+        if web.poll() is None:
+            web.kill()
+            web.wait()
         store.dispose()
