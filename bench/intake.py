@@ -11,7 +11,8 @@ of starting a journey that operators can find):
   five times aiohttp's CPU a request);
 - the CPU each process spends per start (this process, as the client; `journey web`;
   Temporal's dev server), so the next engineer sees where the cost is;
-- `journey import` of M accounts (two files of M/2, a real run: every account started)
+- `journey import` of M accounts (two files of M/2, a real run: every account started,
+  each row's journey checked against the journeys folder, as `journey import` does)
   against the same starts in a bare loop with the importer's concurrency, interleaved.
 
     .venv/bin/python -m bench.intake [N] [M]      (default: 300 10000)
@@ -49,7 +50,7 @@ from rapport.contract import search_attributes as sa
 from rapport.contract.journey import JourneyStart, summary
 from rapport.contract.names import WORKFLOW_TYPE, workflow_id
 from rapport.intake import keys
-from rapport.intake.importer import CONCURRENCY, Importer
+from rapport.intake.importer import CONCURRENCY, Importer, journeys_library
 from rapport.language.account import Account
 from rapport.runtime.servers import free_port
 from rapport.runtime.settings import Settings
@@ -191,10 +192,8 @@ async def measured(cpu: Cpu, pids: list[int], ids: list[str], run: Any) -> Any:
     return outcome
 
 
-async def imported(
-    settings: Settings, client: Client, store: Store, ids: list[str], folder: Path
-) -> float:
-    file = folder / f"placements-{uuid.uuid4().hex[:6]}.csv"
+def write_placements(file: Path, ids: list[str], journey: str = "early-stage") -> None:
+    """A daily file of `ids`, as a billing system drops one for `journey import`."""
     with file.open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(
@@ -221,10 +220,27 @@ async def imported(
                     "USD",
                     "9",
                     "true",
-                    "early-stage",
+                    journey,
                 ]
             )
-    importer = Importer(Journeys(client, settings), ImportBook(store))
+
+
+def import_run(settings: Settings, client: Client, store: Store) -> Importer:
+    """The importer as `journey import` builds it: each row's journey checked against the
+    journeys folder (rapport.cli.intake)."""
+    return Importer(
+        Journeys(client, settings),
+        ImportBook(store),
+        library=journeys_library(settings.journeys_dir),
+    )
+
+
+async def imported(
+    settings: Settings, client: Client, store: Store, ids: list[str], folder: Path
+) -> float:
+    file = folder / f"placements-{uuid.uuid4().hex[:6]}.csv"
+    write_placements(file, ids)
+    importer = import_run(settings, client, store)
     with Timer() as timer:
         summary = await importer.file(file)
     assert summary.started == len(ids), summary

@@ -114,9 +114,8 @@ def import_file(
     """Place the accounts of FILE (.csv or .jsonl, one account a row; columns in
     docs/billing-integration.md): start journeys for new accounts, send account_updated for
     changed ones, nothing for the same row again. Exit 1 when any row was bad."""
-    from rapport.catalog.library import Library
     from rapport.intake.files import FileProblem, count_rows
-    from rapport.intake.importer import MAX_CLOSE, Importer
+    from rapport.intake.importer import MAX_CLOSE, Importer, journeys_library
 
     if errors_file is not None and errors_file.exists() and errors_file.samefile(file):
         # opened for writing first, it emptied the file it was to read: "0 rows", exit 0
@@ -141,7 +140,7 @@ def import_file(
             progress=bar.advance,
             report=writer.write if writer else lambda line, account, problem: None,
             max_close=MAX_CLOSE if max_close is None else max_close,
-            library=Library([settings.journeys_dir]) if settings.journeys_dir.is_dir() else None,
+            library=journeys_library(settings.journeys_dir),
         )
         return await importer.file(file)
 

@@ -109,6 +109,12 @@ def update_of(start: JourneyStart) -> dict[str, Any]:
     return {**changes, "customer": customer}
 
 
+def journeys_library(folder: Path) -> Library | None:
+    """The journeys folder each row's journey is checked against, as `journey import`
+    reads it (None: no such folder, nothing checked)."""
+    return Library([folder]) if folder.is_dir() else None
+
+
 class Importer:
     def __init__(
         self,

@@ -7,10 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
+from temporalio.client import Client
 
 from bench import codec, intake, portal, replay, results, scale, simulate, stops, throughput
+from rapport.runtime.settings import Settings
+from tests.stores import migrated_sqlite
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REQUIRED = {
     "throughput_ratio",
@@ -50,3 +56,19 @@ def test_every_benchmark_writes_its_figures(
     figures = json.loads(target.read_text())
     assert set(figures) >= REQUIRED
     assert all(figures[key] > 0 for key in REQUIRED)
+
+
+async def test_the_bench_imports_as_journey_import_does(tmp_path: Path) -> None:
+    """Review of issue 27 (third pass): the bench's import left out the journeys folder,
+    so it did not measure the check `journey import` makes of each row's journey. A row
+    naming a journey the folder does not have is bad before anything reaches Temporal."""
+    settings = Settings(data_dir=tmp_path, journeys_dir=ROOT / "journeys")
+    store = migrated_sqlite(tmp_path / "rapport.db")
+    file = tmp_path / "placements.csv"
+    intake.write_placements(file, ["B-1", "B-2"], journey="no-such-journey")
+    nowhere = cast(Client, None)  # nothing may reach Temporal
+    try:
+        summary = await intake.import_run(settings, nowhere, store).file(file)
+    finally:
+        store.dispose()
+    assert (summary.bad, summary.started) == (2, 0)
