@@ -106,3 +106,12 @@ class KeyCheck:
                 return None
             kept = self._read[key_id] = (now, found)
         return _live(kept[1], secret)
+
+    def knows(self, authorization: str | None) -> bool:
+        """Whether the header carries a live key this process read from the store, with
+        its secret (from memory only, never the store): a request that does is no key
+        guesser's, and a limit on an address's failed requests must not refuse it (a
+        billing system behind the same address as an attacker, or a proxy's)."""
+        parsed = _parsed(authorization)
+        kept = self._read.get(parsed[0]) if parsed else None
+        return parsed is not None and kept is not None and _live(kept[1], parsed[1]) is not None

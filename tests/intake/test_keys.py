@@ -92,3 +92,24 @@ def test_a_revoked_key_s_name_is_refused_saying_it_was_revoked(store: Store) -> 
     check = keys.KeyCheck(book)
     assert check.verify(f"Bearer {old.key}") is None
     assert check.verify(f"Bearer {made.stdout.splitlines()[0]}") is not None
+
+
+def test_a_key_this_process_read_is_known_from_memory(store: Store) -> None:
+    """`KeyCheck.knows`: for the API's limit on an address's failed requests, which must
+    not lock out a billing system whose address an attacker shares (a NAT, a proxy
+    without RAPPORT_FORWARDED_ALLOW_IPS: 30 bogus requests a minute refused its good key
+    with 429). Memory only: a key never read, a wrong secret, a revoked key are not."""
+    book = ApiKeys(store)
+    check = keys.KeyCheck(book)
+    made = keys.create(book, "billing-eu")
+    header = f"Bearer {made.key}"
+    assert not check.knows(header)  # not read yet: never the store
+    assert check.verify(header) is not None
+    assert check.knows(header)
+    assert not check.knows(f"Bearer {made.key[:-1]}x")
+    assert not check.knows(None)
+    assert not check.knows(f"Bearer rk_{'0' * 12}_{'a' * 43}")
+    assert book.revoke("billing-eu", datetime.now(UTC))
+    check.fresh = 0.0
+    assert check.verify(header) is None
+    assert not check.knows(header)
