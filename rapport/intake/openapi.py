@@ -68,7 +68,8 @@ EXAMPLES: dict[str, Any] = {
 COMMON = {
     "401": "no API key, or one that is unknown or revoked",
     "413": "the body is larger than the API takes",
-    "429": "too many requests for this API key this minute (see Retry-After)",
+    "429": "too many requests for this API key this minute, or too many without a valid "
+    "key from this address (see Retry-After)",
     "503": "Temporal, the store or the journey did not answer in time (see Retry-After): try again",
 }
 WRITES = {
