@@ -10,7 +10,8 @@
   the first still runs, 409 (a first that never answered, its process gone, is run again
   by a retry after `rapport.store.intake.CLAIM_LEASE`);
 - failed authentications limited per client address in each process's memory
-  (`strikes.Strikes`: 429 with Retry-After, before a store read);
+  (`strikes.Strikes`: 429 with Retry-After, before a store read; a key the process has
+  served still passes, `KeyCheck.knows`);
 - per-key rate limits shared by every web process (`guard.Allowances`, counted in the
   store a few requests at a time; 429 with Retry-After) and a body limit
   (`shield.BodyLimit`, the app's `BODY_LIMITS`), from settings;
@@ -149,7 +150,10 @@ class IntakeApi:
         memory: `KeyCheck`, `Allowances`), then `then`."""
         address = request.client.host if request.client else ""
         wait = self.strikes.waiting(address)
-        if wait is not None:  # answered from memory: no store read for a key guesser
+        authorization = request.headers.get("authorization")
+        # answered from memory, no store read for a key guesser; a key this process has
+        # served passes (a billing system sharing its address with one: a NAT, a proxy)
+        if wait is not None and not self.keys.knows(authorization):
             return problem(
                 429,
                 f"more than {self.strikes.per_minute} requests without a valid API key "
@@ -157,7 +161,6 @@ class IntakeApi:
                 headers={"Retry-After": str(wait)},
             )
         try:
-            authorization = request.headers.get("authorization")
             gate = await self.thread.run(lambda: self._gate(authorization, claim))
             if isinstance(gate, Response):
                 if gate.status_code == 401:

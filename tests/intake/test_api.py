@@ -1064,7 +1064,8 @@ async def test_failed_authentications_are_limited_per_address_without_the_store(
     """Review of issue 27 (third pass): requests with no key or a wrong one were not
     limited, and each cost a store read. Past the address's allowance of failures a
     minute the app answers 429 with Retry-After from memory (no store read, so no
-    store write either), for a good key from that address too, until the minute ends."""
+    store write either) until the minute ends, to a key the process never served too;
+    a key it has served passes (a billing system an attacker shares an address with)."""
     settings = rig.settings.model_copy(update={"api_failed_auth_per_address": 5})
     web = await serve_web(settings, port=free_port(), client=rig.client)
     reads = 0
@@ -1078,17 +1079,21 @@ async def test_failed_authentications_are_limited_per_address_without_the_store(
     monkeypatch.setattr(keys.KeyCheck, "verify", counted)
     try:
         async with httpx.AsyncClient(base_url=web.address) as http:
+            good = {"Authorization": f"Bearer {key}"}
+            assert (await http.get("/v1/accounts/A-1", headers=good)).status_code == 404
+            unseen = keys.create(ApiKeys(rig.store), f"unseen-{uuid.uuid4().hex[:6]}").key
             bad = {"Authorization": f"Bearer {key[:-1]}x"}
             tries = [await http.get("/v1/accounts/A-1", headers=bad) for _ in range(5)]
             assert [r.status_code for r in tries] == [401] * 5
-            assert reads == 5
-            for headers in (bad, {}, {"Authorization": f"Bearer {key}"}):
+            assert reads == 6
+            for headers in (bad, {}, {"Authorization": f"Bearer {unseen}"}):
                 limited = await http.get("/v1/accounts/A-1", headers=headers)
                 assert "without a valid API key" in is_problem(limited, 429)["detail"]
                 assert 1 <= int(limited.headers["Retry-After"]) <= 60
             posted = await http.post("/v1/journeys", json={}, headers={**bad, **once()})
             is_problem(posted, 429)
-            assert reads == 5  # answered from memory
+            assert reads == 6  # answered from memory
+            assert (await http.get("/v1/accounts/A-1", headers=good)).status_code == 404
         async with httpx.AsyncClient(base_url=rig.web) as http:  # another process: its own
             assert (await http.get("/v1/accounts/A-1", headers=bad)).status_code == 401
     finally:
