@@ -125,6 +125,7 @@ def test_mutated_definitions(tmp_path_factory: pytest.TempPathFactory, definitio
     expect_valid_or_clear(lambda: load_journey(path))
 
 
+@pytest.mark.slow
 @FAST
 @given(text=st.text(max_size=300))
 def test_random_yaml_text(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
