@@ -30,6 +30,9 @@ class StoreUnavailable(Exception):
     """The database cannot be reached or answered with an error; try again later."""
 
 
+CONNECT_TIMEOUT = 10  # seconds PostgreSQL's connection may take
+
+
 def engine_for(url: str, migrating: bool = False) -> Engine:
     """An engine for `url`. `migrating` (SQLite): every transaction is a real one, begun
     with BEGIN IMMEDIATE, so a migration is all or nothing even when its process is
@@ -39,7 +42,12 @@ def engine_for(url: str, migrating: bool = False) -> Engine:
     if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        # a server that does not answer is a StoreUnavailable within seconds, not a thread
+        # held until the kernel gives up on the connection (the URL may say otherwise)
+        waits = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
+        engine = create_engine(
+            parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=waits
+        )
         event.listen(engine, "handle_error", _count_error)
         return engine
     if parsed.database and parsed.database != ":memory:":
